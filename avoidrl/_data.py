@@ -1,0 +1,441 @@
+"""Validated conversion of task data frames into compact arrays.
+
+This module is the only border between pandas and numpy: everything downstream
+(likelihood kernels, simulator, optimizer) sees the :class:`TaskData` arrays.
+
+Conventions (see the reference's data loader):
+
+* option 0 of a pair is the symbol with the higher ``symbol_*_value`` (the
+  better option in both contexts), option 1 the lower;
+* ``choice`` is 1.0 when option 1 (the worse option) was chosen;
+* outcomes are ``feedback / 10``, one per option (complete feedback);
+* trial order is row order within a participant.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+LEARNING_COLUMNS = (
+    "participant_id", "group_code", "symbol_names", "symbol_L_value",
+    "symbol_R_value", "feedback_L", "feedback_R", "choice_made",
+)
+TRANSFER_COLUMNS = (
+    "participant_id", "group_code", "symbol_L_name", "symbol_R_name",
+    "symbol_L_value", "symbol_R_value", "choice_made",
+)
+LEARNING_TRIAL_TYPE = "learning-trials"
+TRANSFER_TRIAL_TYPE = "probe"
+
+#: The four learning pairs, in state order (AB, CD, EF, GH).
+PAIR_NAMES = ("Reward1", "Reward2", "Punish1", "Punish2")
+#: Symbol values each pair may show (higher value = option 0).
+PAIR_VALUES = {"Reward1": {3, 4}, "Reward2": {3, 4}, "Punish1": {1, 2}, "Punish2": {1, 2}}
+#: Transfer stimuli, indexed as 2 * pair + option; the novel stimulus N last.
+STIMULUS_NAMES = ("75R1", "25R1", "75R2", "25R2", "25P1", "75P1", "25P2", "75P2", "Zero")
+STIMULUS_LETTERS = ("A", "B", "C", "D", "E", "F", "G", "H", "N")
+STIMULUS_VALUES = (4, 3, 4, 3, 2, 1, 2, 1, 0)
+N_STIMULI = len(STIMULUS_NAMES)
+N_PAIRS = len(PAIR_NAMES)
+_STIMULUS_INDEX = {name: i for i, name in enumerate(STIMULUS_NAMES)}
+_PAIR_INDEX = {name: i for i, name in enumerate(PAIR_NAMES)}
+#: Every unordered transfer pair as (higher-valued, lower-valued) stimulus index.
+#: The four equal-valued pairs (AC, BD, EG, FH) are never shown; keeping them
+#: makes the indexing a plain enumeration.
+TRANSFER_PAIRS = np.array(
+    [
+        (i, j) if STIMULUS_VALUES[i] >= STIMULUS_VALUES[j] else (j, i)
+        for i in range(N_STIMULI)
+        for j in range(i + 1, N_STIMULI)
+    ],
+    dtype=np.intp,
+)
+_TRANSFER_PAIR_INDEX = {tuple(sorted(p)): k for k, p in enumerate(TRANSFER_PAIRS)}
+
+
+@dataclass(frozen=True, eq=False)
+class TaskData:
+    """Per-participant arrays of both task phases.
+
+    Learning trials are laid out pair-parallel: the four pairs never interact,
+    so trial ``t`` of the chain of pair ``s`` for participant ``p`` sits at
+    ``[t, p, s]``. Missing trials (unequal counts) are padded and masked.
+
+    Attributes
+    ----------
+    participants : ndarray of object, shape (n_participants,)
+    groups : ndarray of object, shape (n_participants,)
+    choice : ndarray, shape (n_steps, n_participants, 4)
+        1.0 when option 1 was chosen.
+    outcome : ndarray, shape (n_steps, 2, n_participants, 4)
+        Outcomes of option 0 and option 1.
+    mask : ndarray of bool, shape (n_steps, n_participants, 4)
+    learning_row : ndarray of int, shape (n_steps, n_participants, 4)
+        Position of the trial in the participant's learning sequence (-1 = padding).
+    n_learning, n_transfer : ndarray of int, shape (n_participants,)
+    transfer_first, transfer_second : ndarray of int, shape (n_participants, n_probe)
+        Stimulus index (0-8, A-H then N) of the higher- and lower-valued symbol.
+    transfer_choice : ndarray of float, shape (n_participants, n_probe)
+        1.0 when the lower-valued symbol was chosen.
+    transfer_mask : ndarray of bool, shape (n_participants, n_probe)
+    transfer_pairs : ndarray of int, shape (n_shown, 2)
+        The stimulus pairs shown in transfer (to anyone), as
+        (higher-valued, lower-valued) stimulus indices.
+    transfer_counts : ndarray of float, shape (n_participants, 2 * n_shown)
+        For each shown pair, the number of trials on which the higher-valued
+        symbol was chosen (first ``n_shown`` columns), then the number on which
+        the lower-valued one was chosen (last ``n_shown`` columns).
+    padded : bool
+        Whether any learning chain is padded (unequal trial counts).
+    """
+
+    participants: np.ndarray
+    groups: np.ndarray
+    choice: np.ndarray
+    outcome: np.ndarray
+    mask: np.ndarray
+    learning_row: np.ndarray
+    n_learning: np.ndarray
+    transfer_first: np.ndarray
+    transfer_second: np.ndarray
+    transfer_choice: np.ndarray
+    transfer_mask: np.ndarray
+    transfer_pairs: np.ndarray
+    transfer_counts: np.ndarray
+    n_transfer: np.ndarray
+    padded: bool
+
+    @property
+    def n_participants(self):
+        return len(self.participants)
+
+    @property
+    def n_trials(self):
+        return self.n_learning + self.n_transfer
+
+    def subset(self, index):
+        """Return the data of the participants at positions ``index``."""
+        index = np.asarray(index, dtype=np.intp)
+        mask = self.mask[:, index]
+        return TaskData(
+            participants=self.participants[index],
+            groups=self.groups[index],
+            choice=self.choice[:, index],
+            outcome=self.outcome[:, :, index],
+            mask=mask,
+            learning_row=self.learning_row[:, index],
+            n_learning=self.n_learning[index],
+            transfer_first=self.transfer_first[index],
+            transfer_second=self.transfer_second[index],
+            transfer_choice=self.transfer_choice[index],
+            transfer_mask=self.transfer_mask[index],
+            transfer_pairs=self.transfer_pairs,
+            transfer_counts=self.transfer_counts[index],
+            n_transfer=self.n_transfer[index],
+            padded=not bool(mask.all()),
+        )
+
+
+def read_frame(X, what):
+    """Return ``X`` as a DataFrame, reading it if it is a CSV path."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    if isinstance(X, (str, os.PathLike)):
+        path = os.fspath(X)
+        if not os.path.exists(path):
+            raise ValueError(f"{what}: file {path!r} does not exist")
+        try:
+            return pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{what}: could not read {path!r} as CSV ({exc})") from exc
+    raise ValueError(
+        f"{what} must be a pandas DataFrame or a path to a CSV file, got {type(X).__name__}"
+    )
+
+
+def split_phases(X, X_transfer=None):
+    """Return ``(learning_frame, transfer_frame)`` from one or two inputs.
+
+    With ``X_transfer=None``, ``X`` must hold both phases in one long frame,
+    told apart by its ``trial_type`` column (``learning-trials`` / ``probe``);
+    rows of any other trial type are ignored.
+    """
+    if X_transfer is not None:
+        return read_frame(X, "X_learning"), read_frame(X_transfer, "X_transfer")
+    X = read_frame(X, "X")
+    if "trial_type" not in X.columns:
+        raise ValueError(
+            "X_transfer was not given, so X must hold both phases with a 'trial_type' "
+            f"column ({LEARNING_TRIAL_TYPE!r} / {TRANSFER_TRIAL_TYPE!r}); column "
+            "'trial_type' is missing"
+        )
+    trial_type = X["trial_type"]
+    return (X.loc[trial_type == LEARNING_TRIAL_TYPE], X.loc[trial_type == TRANSFER_TRIAL_TYPE])
+
+
+def _check_columns(frame, columns, phase):
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{phase} data: missing column(s) {missing}; expected at least {list(columns)}"
+        )
+
+
+def _first_bad(frame, bad, column, phase, expected):
+    """Raise a ValueError that names the first offending row of ``bad``."""
+    bad = np.asarray(bad, dtype=bool)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        row = frame.iloc[pos]
+        raise ValueError(
+            f"{phase} data: column {column!r} has {int(bad.sum())} invalid value(s); "
+            f"first at row {frame.index[pos]!r} (participant {row['participant_id']!r}): "
+            f"{row[column]!r}; expected {expected}"
+        )
+
+
+def _numeric(frame, column, phase):
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    _first_bad(frame, np.isnan(values), column, phase, "a number (no NaN)")
+    return values
+
+
+def _binary_choice(frame, phase):
+    choice = _numeric(frame, "choice_made", phase)
+    _first_bad(frame, ~np.isin(choice, (0.0, 1.0)), "choice_made", phase,
+               "0 (left) or 1 (right)")
+    return choice
+
+
+def _check_order(frame, phase):
+    if "trial_index" not in frame.columns:
+        return
+    ti = pd.to_numeric(frame["trial_index"], errors="coerce")
+    steps = ti.groupby(frame["participant_id"].to_numpy(), sort=False).diff()
+    decreasing = (steps < 0).to_numpy()
+    if decreasing.any():
+        pos = int(np.flatnonzero(decreasing)[0])
+        raise ValueError(
+            f"{phase} data: 'trial_index' decreases within participant "
+            f"{frame['participant_id'].iloc[pos]!r} (row {frame.index[pos]!r}); trials are "
+            "taken in row order, so sort each participant's rows by trial_index first"
+        )
+
+
+def _check_ids(frame, phase):
+    ids = frame["participant_id"]
+    _first_bad(frame, ids.isna().to_numpy(), "participant_id", phase, "a participant id")
+
+
+def _learning_arrays(frame):
+    phase = "learning"
+    _check_columns(frame, LEARNING_COLUMNS, phase)
+    _check_ids(frame, phase)
+    pair_name = frame["symbol_names"].astype(object).to_numpy()
+    known = np.isin(pair_name, PAIR_NAMES)
+    _first_bad(frame, ~known, "symbol_names", phase, f"one of {list(PAIR_NAMES)}")
+    left = _numeric(frame, "symbol_L_value", phase)
+    right = _numeric(frame, "symbol_R_value", phase)
+    for column, values in (("symbol_L_value", left), ("symbol_R_value", right)):
+        allowed = np.array([v in PAIR_VALUES[p] for p, v in zip(pair_name, values)])
+        _first_bad(frame, ~allowed, column, phase,
+                   "a symbol value of the row's pair (3 or 4 for Reward*, 1 or 2 for Punish*)")
+    _first_bad(frame, left == right, "symbol_R_value", phase,
+               "a value different from symbol_L_value (the pair's two symbols)")
+    fb_left = _numeric(frame, "feedback_L", phase)
+    fb_right = _numeric(frame, "feedback_R", phase)
+    for column, values in (("feedback_L", fb_left), ("feedback_R", fb_right)):
+        _first_bad(frame, ~np.isin(values, (-10.0, 0.0, 10.0)), column, phase, "-10, 0 or 10")
+    choice = _binary_choice(frame, phase)
+    left_better = left > right
+    return {
+        "pair": np.array([_PAIR_INDEX[p] for p in pair_name], dtype=np.intp),
+        "outcome0": np.where(left_better, fb_left, fb_right) / 10.0,
+        "outcome1": np.where(left_better, fb_right, fb_left) / 10.0,
+        "choice": np.where(left_better, choice, 1.0 - choice),
+    }
+
+
+def _transfer_arrays(frame):
+    phase = "transfer"
+    _check_columns(frame, TRANSFER_COLUMNS, phase)
+    _check_ids(frame, phase)
+    index = {}
+    for column in ("symbol_L_name", "symbol_R_name"):
+        names = frame[column].astype(object).to_numpy()
+        known = np.isin(names, STIMULUS_NAMES)
+        _first_bad(frame, ~known, column, phase, f"one of {list(STIMULUS_NAMES)}")
+        index[column] = np.array([_STIMULUS_INDEX[n] for n in names], dtype=np.intp)
+    values = {}
+    for side in ("L", "R"):
+        column = f"symbol_{side}_value"
+        values[side] = _numeric(frame, column, phase)
+        expected = np.asarray(STIMULUS_VALUES)[index[f"symbol_{side}_name"]]
+        _first_bad(frame, values[side] != expected, column, phase,
+                   "the value of the row's symbol name (75R=4, 25R=3, 25P=2, 75P=1, Zero=0)")
+    _first_bad(frame, values["L"] == values["R"], "symbol_R_value", phase,
+               "a value different from symbol_L_value (pairs of equal value are never shown)")
+    choice = _binary_choice(frame, phase)
+    left_higher = values["L"] > values["R"]
+    return {
+        "first": np.where(left_higher, index["symbol_L_name"], index["symbol_R_name"]),
+        "second": np.where(left_higher, index["symbol_R_name"], index["symbol_L_name"]),
+        "choice": np.where(left_higher, choice, 1.0 - choice),
+    }
+
+
+def _groups_by_participant(frame, phase):
+    codes = frame.groupby(frame["participant_id"].to_numpy(), sort=False)["group_code"]
+    n_codes = codes.nunique(dropna=False)
+    if (n_codes > 1).any():
+        pid = n_codes.index[np.flatnonzero(n_codes.to_numpy() > 1)[0]]
+        raise ValueError(f"{phase} data: participant {pid!r} has more than one group_code")
+    return codes.first()
+
+
+def load_task_data(X_learning, X_transfer=None):
+    """Validate task data and convert it to :class:`TaskData`.
+
+    Parameters
+    ----------
+    X_learning : DataFrame or path
+        Learning-phase trials, or both phases in one long frame when
+        ``X_transfer`` is None.
+    X_transfer : DataFrame or path, optional
+        Transfer-phase trials.
+
+    Returns
+    -------
+    TaskData
+
+    Raises
+    ------
+    ValueError
+        If a column is missing, a value is invalid (the message names the
+        column, row and participant), a participant is in one phase only or has
+        no trials, or trials are out of order.
+    """
+    learning, transfer = split_phases(X_learning, X_transfer)
+    if len(learning) == 0 and len(transfer) == 0:
+        if X_transfer is None and len(read_frame(X_learning, "X")) > 0:
+            raise ValueError(
+                "no learning or transfer trials: 'trial_type' holds neither "
+                f"{LEARNING_TRIAL_TYPE!r} nor {TRANSFER_TRIAL_TYPE!r}"
+            )
+        raise ValueError("the data are empty: no learning and no transfer trials")
+    for frame, phase in ((learning, "learning"), (transfer, "transfer")):
+        if len(frame) == 0:
+            raise ValueError(f"the {phase} data are empty (no rows)")
+    learn = _learning_arrays(learning)
+    trans = _transfer_arrays(transfer)
+    for frame, phase in ((learning, "learning"), (transfer, "transfer")):
+        _check_order(frame, phase)
+
+    learn_ids = learning["participant_id"].to_numpy()
+    trans_ids = transfer["participant_id"].to_numpy()
+    participants = pd.unique(learn_ids)
+    only_learning = sorted(set(participants) - set(trans_ids), key=str)
+    only_transfer = sorted(set(pd.unique(trans_ids)) - set(participants), key=str)
+    if only_learning or only_transfer:
+        raise ValueError(
+            "every participant needs both phases; "
+            + "; ".join(
+                f"{phase} trials only: {ids[:10]}" + (" ..." if len(ids) > 10 else "")
+                for phase, ids in (("learning", only_learning), ("transfer", only_transfer))
+                if ids
+            )
+        )
+    if X_transfer is None:
+        long = read_frame(X_learning, "X")
+        without = sorted(set(pd.unique(long["participant_id"].dropna())) - set(participants), key=str)
+        if without:
+            raise ValueError(
+                f"participant(s) {without[:10]} have no learning or transfer trials "
+                f"(no rows with trial_type {LEARNING_TRIAL_TYPE!r} or {TRANSFER_TRIAL_TYPE!r})"
+            )
+    groups_learning = _groups_by_participant(learning, "learning")
+    groups_transfer = _groups_by_participant(transfer, "transfer")
+    for pid in participants:
+        gl, gt = groups_learning[pid], groups_transfer[pid]
+        if not (gl == gt or (pd.isna(gl) and pd.isna(gt))):
+            raise ValueError(
+                f"participant {pid!r} has group_code {gl!r} in the learning data but "
+                f"{gt!r} in the transfer data"
+            )
+
+    n = len(participants)
+    position = {pid: i for i, pid in enumerate(participants)}
+    learn_pos = np.fromiter((position[p] for p in learn_ids), dtype=np.intp, count=len(learn_ids))
+    trans_pos = np.fromiter((position[p] for p in trans_ids), dtype=np.intp, count=len(trans_ids))
+
+    # Learning: rank of each trial within its participant and within its (participant, pair) chain.
+    order = np.argsort(learn_pos, kind="stable")
+    row_in_participant = np.empty(len(learn_pos), dtype=np.intp)
+    n_learning = np.bincount(learn_pos, minlength=n)
+    starts = np.concatenate(([0], np.cumsum(n_learning)[:-1]))
+    row_in_participant[order] = np.arange(len(order)) - np.repeat(starts, n_learning)
+    chain = learn_pos * N_PAIRS + learn["pair"]
+    order = np.argsort(chain, kind="stable")
+    chain_len = np.bincount(chain, minlength=n * N_PAIRS)
+    chain_starts = np.concatenate(([0], np.cumsum(chain_len)[:-1]))
+    step = np.empty(len(chain), dtype=np.intp)
+    step[order] = np.arange(len(order)) - np.repeat(chain_starts, chain_len)
+    n_steps = int(chain_len.max())
+
+    shape = (n_steps, n, N_PAIRS)
+    choice = np.zeros(shape)
+    outcome = np.zeros((n_steps, 2, n, N_PAIRS))
+    mask = np.zeros(shape, dtype=bool)
+    learning_row = np.full(shape, -1, dtype=np.intp)
+    where = (step, learn_pos, learn["pair"])
+    choice[where] = learn["choice"]
+    outcome[step, 0, learn_pos, learn["pair"]] = learn["outcome0"]
+    outcome[step, 1, learn_pos, learn["pair"]] = learn["outcome1"]
+    mask[where] = True
+    learning_row[where] = row_in_participant
+
+    # Transfer: per-participant sequences and pair counts.
+    n_transfer = np.bincount(trans_pos, minlength=n)
+    order = np.argsort(trans_pos, kind="stable")
+    t_starts = np.concatenate(([0], np.cumsum(n_transfer)[:-1]))
+    t_row = np.empty(len(trans_pos), dtype=np.intp)
+    t_row[order] = np.arange(len(order)) - np.repeat(t_starts, n_transfer)
+    n_probe = int(n_transfer.max())
+    first = np.zeros((n, n_probe), dtype=np.intp)
+    second = np.zeros((n, n_probe), dtype=np.intp)
+    t_choice = np.zeros((n, n_probe))
+    t_mask = np.zeros((n, n_probe), dtype=bool)
+    first[trans_pos, t_row] = trans["first"]
+    second[trans_pos, t_row] = trans["second"]
+    t_choice[trans_pos, t_row] = trans["choice"]
+    t_mask[trans_pos, t_row] = True
+    lo = np.minimum(trans["first"], trans["second"])
+    hi = np.maximum(trans["first"], trans["second"])
+    pair_index = np.array([_TRANSFER_PAIR_INDEX[(a, b)] for a, b in zip(lo, hi)], dtype=np.intp)
+    counts = np.zeros((n, 2, len(TRANSFER_PAIRS)))
+    np.add.at(counts, (trans_pos, trans["choice"].astype(np.intp), pair_index), 1.0)
+    shown = np.flatnonzero(counts.sum(axis=(0, 1)))
+    counts = counts[:, :, shown].reshape(n, 2 * len(shown))
+
+    groups = np.array([groups_learning[pid] for pid in participants], dtype=object)
+    return TaskData(
+        participants=np.asarray(participants, dtype=object),
+        groups=groups,
+        choice=choice,
+        outcome=outcome,
+        mask=mask,
+        learning_row=learning_row,
+        n_learning=n_learning,
+        transfer_first=first,
+        transfer_second=second,
+        transfer_choice=t_choice,
+        transfer_mask=t_mask,
+        transfer_pairs=TRANSFER_PAIRS[shown],
+        transfer_counts=counts,
+        n_transfer=n_transfer,
+        padded=not bool(mask.all()),
+    )
