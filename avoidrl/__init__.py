@@ -1,0 +1,20 @@
+"""avoidrl: reinforcement-learning models of avoidance learning, scikit-learn style.
+
+Fit the reference models (QLearning, ActorCritic, Relative, Advantage and the
+hybrids, with the novel, decay and bias options) to learning- and
+transfer-phase choices, compare them by BIC, and validate them by parameter
+and model recovery.
+"""
+
+from .datasets import load_example
+from .estimators import (
+    ActorCritic, Advantage, Hybrid2012, Hybrid2021, QLearning, Relative, StandardHybrid2012,
+    StandardHybrid2021, make_model,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "QLearning", "ActorCritic", "Relative", "Advantage", "Hybrid2012", "Hybrid2021",
+    "StandardHybrid2012", "StandardHybrid2021", "make_model", "load_example", "__version__",
+]

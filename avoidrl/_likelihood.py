@@ -115,47 +115,125 @@ def learning_recursion(variant, theta, choice, outcome, chain_length=None, recor
     return difference, (state if final is None else final)
 
 
-def _evaluate(variant, data, params, owner, guard=False):
+class _Batch:
+    """The data of each batch row's participant, gathered for the kernel.
+
+    ``np.take`` keeps the time-major layout C-contiguous, so each trial's
+    slice is contiguous (a strided slice makes every operation ~3x slower).
+    """
+
+    def __init__(self, data, owner):
+        self.data = data
+        self.owner = owner
+        self.choice = np.take(data.choice, owner, axis=1)
+        self.outcome = np.take(data.outcome, owner, axis=2)
+        self.sign = 1.0 - 2.0 * self.choice  # x = (1 - 2 a) (v1 - v0) / T
+        self.padding = None
+        self.chain_length = None
+        if data.padded:
+            mask = np.take(data.mask, owner, axis=1)
+            self.padding = ~mask
+            self.chain_length = mask.sum(axis=0)
+        self.transfer_pairs = data.transfer_pairs
+        self.transfer_counts = data.transfer_counts[owner]
+
+    def rows(self, index):
+        """The sub-batch of rows ``index``."""
+        return _Batch(self.data, self.owner[index])
+
+
+def _evaluate(variant, batch, params, guard=False):
     theta = variant.theta(params)
     inverse_temperature = 1.0 / theta["temperature"]
     noise = theta["noise_factor"] if variant.base.lapse else None
-    # np.take keeps the time-major layout C-contiguous, so each trial's slice
-    # is contiguous (a strided slice makes every operation ~3x slower).
-    choice = np.take(data.choice, owner, axis=1)
-    padded = data.padded
-    chain_length = data.mask[:, owner].sum(axis=0) if padded else None
-    difference, state = learning_recursion(
-        variant, theta, choice, np.take(data.outcome, owner, axis=2), chain_length,
-        guard=guard)
-    # x = (v_unchosen - v_chosen) / T = (1 - 2 a) (v1 - v0) / T
-    scale = 1.0 - 2.0 * choice
-    scale *= np.repeat(inverse_temperature, scale.shape[2], axis=1)
+    with np.errstate(invalid="ignore"):  # unguarded degenerate updates give NaN, redone below
+        difference, state = learning_recursion(
+            variant, theta, batch.choice, batch.outcome, batch.chain_length, guard=guard)
+    n_pairs = difference.shape[2]
+    scale = batch.sign * np.repeat(inverse_temperature, n_pairs, axis=1)
     difference *= scale
-    learning_noise = None if noise is None else np.repeat(noise, scale.shape[2], axis=1)
+    learning_noise = None if noise is None else np.repeat(noise, n_pairs, axis=1)
     terms = choice_nll(difference, learning_noise, out=difference)
-    if padded:
-        terms[~data.mask[:, owner]] = 0.0
+    if batch.padding is not None:
+        terms[batch.padding] = 0.0
     # Reducing the leading axis first is several times faster than axis=(0, 2).
     learning = terms.sum(axis=0).sum(axis=1)
 
     # Transfer: x = -gap / T when the higher-valued symbol was chosen, +gap / T
     # when the lower-valued one was; counts hold both cases side by side.
     values = variant.transfer_values(state, theta)
-    pairs = data.transfer_pairs
+    pairs = batch.transfer_pairs
     n_shown = len(pairs)
-    x = np.empty((len(owner), 2 * n_shown))
+    x = np.empty((len(params), 2 * n_shown))
     np.subtract(values[:, pairs[:, 1]], values[:, pairs[:, 0]], x[:, :n_shown])
     np.negative(x[:, :n_shown], x[:, n_shown:])
     x *= inverse_temperature
     terms = choice_nll(x, noise, out=x)
-    terms *= data.transfer_counts[owner]
+    terms *= batch.transfer_counts
     transfer = terms.sum(axis=1)
     if not guard:
         redo = np.flatnonzero(np.isnan(learning) | np.isnan(transfer))
         if redo.size:
+            # Rare: a degenerate actor update (or NaN parameters); redo exactly.
             learning[redo], transfer[redo] = _evaluate(
-                variant, data, params[redo], owner[redo], guard=True)
+                variant, batch.rows(redo), params[redo], guard=True)
     return learning, transfer
+
+
+def _check_params(variant, params):
+    params = np.atleast_2d(np.asarray(params, dtype=float))
+    if params.ndim != 2 or params.shape[1] != variant.n_parameters:
+        raise ValueError(
+            f"{variant.name} has {variant.n_parameters} parameters "
+            f"{list(variant.parameter_names)}, got an array of shape {params.shape}"
+        )
+    return params
+
+
+class Objective:
+    """Batched negative log-likelihood of one model variant on one dataset.
+
+    Calling it with ``(params, owner)`` returns the total NLL of each row; the
+    gathered per-row data are cached, because an optimizer asks for the same
+    rows round after round.
+
+    Parameters
+    ----------
+    variant : ModelVariant
+    data : TaskData
+    """
+
+    def __init__(self, variant, data):
+        self.variant = variant
+        self.data = data
+        self._cache_key = None
+        self._cache = None
+
+    def _batches(self, owner):
+        key = owner.tobytes()
+        if key != self._cache_key:
+            self._cache = [_Batch(self.data, owner[start:start + CHUNK_SIZE])
+                           for start in range(0, len(owner), CHUNK_SIZE)]
+            self._cache_key = key
+        return self._cache
+
+    def phases(self, params, owner=None):
+        """Return ``(learning, transfer)`` NLL arrays of shape (batch,)."""
+        params = _check_params(self.variant, params)
+        batch = params.shape[0]
+        owner = np.arange(batch) if owner is None else np.asarray(owner, dtype=np.intp)
+        if owner.shape != (batch,):
+            raise ValueError(f"owner must have shape ({batch},), got {owner.shape}")
+        learning = np.empty(batch)
+        transfer = np.empty(batch)
+        for i, part in enumerate(self._batches(owner)):
+            rows = slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE)
+            learning[rows], transfer[rows] = _evaluate(self.variant, part, params[rows])
+        return learning, transfer
+
+    def __call__(self, params, owner=None):
+        learning, transfer = self.phases(params, owner)
+        return learning + transfer
 
 
 def negative_log_likelihood(variant, data, params, owner=None):
@@ -176,21 +254,4 @@ def negative_log_likelihood(variant, data, params, owner=None):
     learning, transfer : ndarray, shape (batch,)
         The two phases' negative log-likelihoods; their sum is the total.
     """
-    params = np.atleast_2d(np.asarray(params, dtype=float))
-    batch = params.shape[0]
-    if params.ndim != 2 or params.shape[1] != variant.n_parameters:
-        raise ValueError(
-            f"{variant.name} has {variant.n_parameters} parameters "
-            f"{list(variant.parameter_names)}, got an array of shape {params.shape}"
-        )
-    owner = np.arange(batch) if owner is None else np.asarray(owner, dtype=np.intp)
-    if owner.shape != (batch,):
-        raise ValueError(f"owner must have shape ({batch},), got {owner.shape}")
-    if batch <= CHUNK_SIZE:
-        return _evaluate(variant, data, params, owner)
-    learning = np.empty(batch)
-    transfer = np.empty(batch)
-    for start in range(0, batch, CHUNK_SIZE):
-        part = slice(start, start + CHUNK_SIZE)
-        learning[part], transfer[part] = _evaluate(variant, data, params[part], owner[part])
-    return learning, transfer
+    return Objective(variant, data).phases(params, owner)

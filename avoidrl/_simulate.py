@@ -1,0 +1,229 @@
+"""Simulation: the models' own update rules, with choices drawn instead of read.
+
+A simulated participant replays a template participant's trial sequence and
+the outcomes of both options (complete feedback, as in the reference), while
+its choices come from the model. Outcomes stay raw (the valence bias is part
+of the model, applied when it learns), so simulated data can be refitted as is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._data import (
+    LEARNING_TRIAL_TYPE, N_PAIRS, PAIR_NAMES, STIMULUS_NAMES, STIMULUS_VALUES,
+    TRANSFER_TRIAL_TYPE, load_task_data,
+)
+from ._likelihood import softplus
+
+_PAIR_SYMBOLS = ((0, 1), (2, 3), (4, 5), (6, 7))  # stimulus indices of each pair's options
+_CONTEXT = ("Reward", "Reward", "Loss Avoid", "Loss Avoid")
+#: probability that each option of a pair yields its outcome (+10 or -10)
+_OUTCOME_PROBABILITY = {0: (0.75, 0.25), 1: (0.75, 0.25), 2: (0.25, 0.75), 3: (0.25, 0.75)}
+_OUTCOME_SIGN = (10.0, 10.0, -10.0, -10.0)
+
+
+def _choice_probability(difference, inverse_temperature, noise):
+    """P(option 1) from v1 - v0, with optional lapse noise."""
+    p1 = np.exp(-softplus(-difference * inverse_temperature))
+    if noise is not None:
+        p1 = (1.0 - noise) * p1 + noise / 2.0
+    return p1
+
+
+def simulate_choices(variant, data, params, rng):
+    """Draw choices of each participant of ``data`` under its parameter vector.
+
+    Parameters
+    ----------
+    variant : ModelVariant
+    data : TaskData
+        The templates: trial sequences and outcomes of both options.
+    params : ndarray, shape (n_participants, k)
+    rng : numpy.random.RandomState
+
+    Returns
+    -------
+    learning_choice : ndarray, shape (n_steps, n_participants, 4)
+        1.0 where option 1 (the worse option) was chosen (0 on padding).
+    transfer_choice : ndarray, shape (n_participants, n_probe)
+        1.0 where the lower-valued symbol was chosen (0 on padding).
+    """
+    base = variant.base
+    params = np.asarray(params, dtype=float)
+    n_steps, n, n_pairs = data.choice.shape
+    theta = variant.theta(params)
+    pair_theta = {k: np.repeat(v, n_pairs, axis=1) for k, v in theta.items()}
+    full_theta = {k: np.broadcast_to(v, (2, n, n_pairs)).copy() for k, v in pair_theta.items()}
+    inverse_temperature = 1.0 / pair_theta["temperature"]
+    noise = pair_theta["noise_factor"] if base.lapse else None
+    # Draw every uniform up front: the result depends only on the seed.
+    u_learning = rng.random_sample((n_steps, n, n_pairs))
+    u_transfer = rng.random_sample(data.transfer_choice.shape)
+
+    state = base.initial_state((n, n_pairs))
+    scratch = np.empty((2, n, n_pairs))
+    choice = np.zeros((n_steps, n, n_pairs))
+    for t in range(n_steps):
+        differences = [state[s][1] - state[s][0] for s in base.value_systems]
+        p1 = _choice_probability(base.mix_values(differences, full_theta), inverse_temperature,
+                                 noise)
+        choice[t] = (u_learning[t] < p1) & data.mask[t]
+        step = variant.prepare(pair_theta, choice[t:t + 1], data.outcome[t:t + 1])
+        if data.padded and not data.mask[t].all():
+            before = {k: v.copy() for k, v in state.items()}
+            base.update(state, step, 0, full_theta, scratch)
+            idle = ~data.mask[t]
+            for key, value in state.items():
+                value[:, idle] = before[key][:, idle]
+        else:
+            base.update(state, step, 0, full_theta, scratch)
+
+    values = variant.transfer_values(state, theta)
+    rows = np.arange(n)[:, None]
+    gap = values[rows, data.transfer_first] - values[rows, data.transfer_second]
+    transfer_noise = theta["noise_factor"] if base.lapse else None
+    # P(lower-valued symbol) = softmax at -gap.
+    p_lower = _choice_probability(-gap, 1.0 / theta["temperature"], transfer_noise)
+    transfer_choice = ((u_transfer < p_lower) & data.transfer_mask).astype(float)
+    return choice, transfer_choice
+
+
+def _row_order(ids, participants):
+    """For each row: its participant's position and its rank within that participant."""
+    position = {pid: i for i, pid in enumerate(participants)}
+    pos = np.fromiter((position[p] for p in ids), dtype=np.intp, count=len(ids))
+    rank = np.empty(len(pos), dtype=np.intp)
+    order = np.argsort(pos, kind="stable")
+    counts = np.bincount(pos, minlength=len(participants))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    rank[order] = np.arange(len(pos)) - np.repeat(starts, counts)
+    return pos, rank
+
+
+def _write_choices(frame, option1_chosen):
+    """Set choice_made (0 = left) and the derived columns from option choices."""
+    frame = frame.copy()
+    left_higher = frame["symbol_L_value"].to_numpy(float) > frame["symbol_R_value"].to_numpy(float)
+    chose_right = np.where(left_higher, option1_chosen, 1 - option1_chosen).astype(int)
+    frame["choice_made"] = chose_right
+    if "accuracy" in frame.columns:
+        frame["accuracy"] = np.where(option1_chosen == 0, 100, 0)
+    chosen = np.where(chose_right == 1, frame["symbol_R_value"], frame["symbol_L_value"])
+    ignored = np.where(chose_right == 1, frame["symbol_L_value"], frame["symbol_R_value"])
+    if "symbol_chosen" in frame.columns:
+        frame["symbol_chosen"] = chosen
+    if "symbol_ignored" in frame.columns:
+        frame["symbol_ignored"] = ignored
+    if "rt" in frame.columns:
+        frame["rt"] = np.nan
+    return frame
+
+
+def simulate_frames(variant, params, participant_ids, template_learning, template_transfer,
+                    template_ids, rng, group_codes=None):
+    """Simulate participants on template trial sequences, in the input format.
+
+    Parameters
+    ----------
+    variant : ModelVariant
+    params : ndarray, shape (n, k)
+    participant_ids : sequence of length n
+        Ids of the simulated participants.
+    template_learning, template_transfer : DataFrame
+        Template trials in the reference's format.
+    template_ids : sequence of length n
+        Which template participant each simulated participant replays.
+    rng : numpy.random.RandomState
+    group_codes : sequence of length n, optional
+        group_code of each simulated participant (default: the template's).
+
+    Returns
+    -------
+    learning, transfer : DataFrame
+    """
+    data = load_task_data(template_learning, template_transfer)
+    position = {pid: i for i, pid in enumerate(data.participants)}
+    missing = [t for t in template_ids if t not in position]
+    if missing:
+        raise ValueError(f"template participant(s) {missing[:5]} are not in the template data")
+    index = np.array([position[t] for t in template_ids], dtype=np.intp)
+    templates = data.subset(index)
+    learning_choice, transfer_choice = simulate_choices(variant, templates, params, rng)
+
+    frames = []
+    for frame, phase in ((template_learning, "learning"), (template_transfer, "transfer")):
+        frame = frame.reset_index(drop=True)
+        pos, rank = _row_order(frame["participant_id"].to_numpy(), data.participants)
+        order = np.lexsort((rank, pos))
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(pos, minlength=data.n_participants))))
+        by_template = [order[bounds[i]:bounds[i + 1]] for i in range(data.n_participants)]
+        pieces = []
+        for j, tpos in enumerate(index):
+            rows = by_template[tpos]
+            piece = frame.iloc[rows]
+            if phase == "learning":
+                option1 = np.zeros(len(rows))
+                sel = templates.mask[:, j]
+                option1[templates.learning_row[:, j][sel]] = learning_choice[:, j][sel]
+            else:
+                option1 = transfer_choice[j, :len(rows)]
+            piece = _write_choices(piece, option1.astype(int))
+            piece["participant_id"] = participant_ids[j]
+            if group_codes is not None:
+                piece["group_code"] = group_codes[j]
+            pieces.append(piece)
+        frames.append(pd.concat(pieces, ignore_index=True))
+    return frames[0], frames[1]
+
+
+def default_design(participant_ids, rng, *, trials_per_pair=24, transfer_repeats=12,
+                   group_code="simulated"):
+    """Template frames of the standard task design, with outcomes drawn.
+
+    Learning: the four pairs, ``trials_per_pair`` trials each, interleaved in
+    blocks of one trial per pair in random order, left/right placement
+    balanced within each pair; each option yields its outcome (+10 in reward
+    pairs, -10 in loss-avoid pairs) with probability 0.75 (A, C; F, H) or 0.25
+    (B, D; E, G). Transfer: the 32 pairs of different value among the nine
+    stimuli, each shown ``transfer_repeats`` times in random order and
+    placement. Choices are placeholders (0) to be simulated.
+    """
+    learning_rows, transfer_rows = [], []
+    pairs = [(i, j) for i in range(len(STIMULUS_NAMES)) for j in range(i + 1, len(STIMULUS_NAMES))
+             if STIMULUS_VALUES[i] != STIMULUS_VALUES[j]]
+    for pid in participant_ids:
+        trial_index = 0
+        placements = {s: rng.permutation(np.arange(trials_per_pair) % 2) for s in range(N_PAIRS)}
+        for block in range(trials_per_pair):
+            for s in rng.permutation(N_PAIRS):
+                better, worse = _PAIR_SYMBOLS[s]
+                left, right = (better, worse) if placements[s][block] == 0 else (worse, better)
+                p_better, p_worse = _OUTCOME_PROBABILITY[s]
+                outcome = {better: _OUTCOME_SIGN[s] * (rng.random_sample() < p_better),
+                           worse: _OUTCOME_SIGN[s] * (rng.random_sample() < p_worse)}
+                learning_rows.append({
+                    "participant_id": pid, "group_code": group_code,
+                    "trial_type": LEARNING_TRIAL_TYPE, "trial_index": trial_index,
+                    "symbol_L_name": STIMULUS_NAMES[left], "symbol_R_name": STIMULUS_NAMES[right],
+                    "symbol_L_value": STIMULUS_VALUES[left], "symbol_R_value": STIMULUS_VALUES[right],
+                    "feedback_L": outcome[left] + 0.0, "feedback_R": outcome[right] + 0.0,
+                    "symbol_names": PAIR_NAMES[s], "context_val_name": _CONTEXT[s],
+                    "trial_number": block + 1, "choice_made": 0, "accuracy": 0,
+                })
+                trial_index += 1
+        probes = [p for p in pairs for _ in range(transfer_repeats)]
+        for k in rng.permutation(len(probes)):
+            i, j = probes[k]
+            left, right = (i, j) if rng.random_sample() < 0.5 else (j, i)
+            transfer_rows.append({
+                "participant_id": pid, "group_code": group_code,
+                "trial_type": TRANSFER_TRIAL_TYPE, "trial_index": trial_index,
+                "symbol_L_name": STIMULUS_NAMES[left], "symbol_R_name": STIMULUS_NAMES[right],
+                "symbol_L_value": STIMULUS_VALUES[left], "symbol_R_value": STIMULUS_VALUES[right],
+                "choice_made": 0, "accuracy": 0,
+            })
+            trial_index += 1
+    return pd.DataFrame(learning_rows), pd.DataFrame(transfer_rows)
+

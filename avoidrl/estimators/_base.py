@@ -1,0 +1,412 @@
+"""The shared estimator machinery: validation, multi-start fitting, scoring, sampling."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
+
+from .._data import load_task_data, split_phases
+from .._likelihood import Objective, choice_nll, learning_recursion
+from .._models import BASE_MODELS, ModelVariant
+from .._optimize import minimize_lbfgsb_batch
+from .._simulate import default_design, simulate_frames
+
+START_MODES = ("normal", "random", "fixed")
+OPTIMIZER_OPTIONS = ("maxiter", "maxfun", "ftol", "gtol", "maxcor", "maxls", "eps", "backend")
+#: spread of 'normal' starts as a fraction of each parameter's range (the reference's 1/15)
+NORMAL_START_SPREAD = 1.0 / 15.0
+
+
+def _effective_n_jobs(n_jobs):
+    from joblib import effective_n_jobs
+
+    return effective_n_jobs(n_jobs if n_jobs is not None else 1)
+
+
+def _fit_problems(variant, data, starts, owner, bounds, options):
+    """Lock-step L-BFGS-B over a set of (participant, start) problems."""
+    objective = Objective(variant, data)
+
+    def fun(points, problem):
+        return objective(points, owner[problem])
+
+    return minimize_lbfgsb_batch(fun, starts, bounds, **options)
+
+
+class RLModelBase(BaseEstimator):
+    """Base class of the avoidrl estimators. Not for direct use.
+
+    Subclasses set ``_base_name``; options absent from a subclass's
+    constructor are off.
+    """
+
+    _base_name = None
+    #: default number of starts per participant (see the class docstrings)
+    _default_n_starts = 10
+
+    # ------------------------------------------------------------------ model
+    @property
+    def model_name(self):
+        """The reference-style name of this model variant (e.g. ``QLearning+novel``)."""
+        return self._variant().name
+
+    def _variant(self):
+        bias = bool(getattr(self, "bias", False))
+        decay = bool(getattr(self, "decay", False))
+        return ModelVariant(BASE_MODELS[self._base_name], bias=bias,
+                            novel=bool(getattr(self, "novel", False)), decay=decay)
+
+    @property
+    def parameter_names(self):
+        """Free parameter names, in the reference's order."""
+        return list(self._variant().parameter_names)
+
+    @property
+    def n_parameters(self):
+        """Number of free parameters k (used in AIC and BIC)."""
+        return self._variant().n_parameters
+
+    def _resolve_bounds_init(self, variant):
+        names = variant.parameter_names
+        bounds = {p.name: (float(p.low), float(p.high)) for p in variant.parameters}
+        init = {p.name: float(p.init) for p in variant.parameters}
+        for what, given in (("bounds", self.bounds), ("init", self.init)):
+            if given is None:
+                continue
+            if not hasattr(given, "items"):
+                raise ValueError(f"{what} must be a dict mapping parameter names, got {given!r}")
+            unknown = sorted(set(given) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"{what}: unknown parameter(s) {unknown} for {variant.name}; its "
+                    f"parameters are {list(names)}")
+        for name, value in (self.bounds or {}).items():
+            try:
+                low, high = (float(v) for v in value)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"bounds[{name!r}] must be a (low, high) pair of numbers, got {value!r}"
+                ) from None
+            if not (np.isfinite(low) and np.isfinite(high)) or low >= high:
+                raise ValueError(
+                    f"bounds[{name!r}] = {value!r}: need finite low < high")
+            bounds[name] = (low, high)
+        for name, value in (self.init or {}).items():
+            if not isinstance(value, numbers.Real):
+                raise ValueError(f"init[{name!r}] must be a number, got {value!r}")
+            init[name] = float(value)
+        for name in names:
+            low, high = bounds[name]
+            if not low <= init[name] <= high:
+                raise ValueError(
+                    f"the start value of {name!r} ({init[name]}) is outside its bounds "
+                    f"({low}, {high}); change init or bounds")
+        if bounds["temperature"][0] <= 0:
+            raise ValueError("bounds['temperature'] must have a positive lower bound")
+        return bounds, init
+
+    def _check_settings(self):
+        if self.start not in START_MODES:
+            raise ValueError(f"start must be one of {list(START_MODES)}, got {self.start!r}")
+        n_starts = self._default_n_starts if self.n_starts is None else self.n_starts
+        if not isinstance(n_starts, numbers.Integral) or isinstance(n_starts, bool) \
+                or n_starts < 1:
+            raise ValueError(f"n_starts must be a positive integer, got {self.n_starts!r}")
+        options = dict(self.optimizer_options or {})
+        unknown = sorted(set(options) - set(OPTIMIZER_OPTIONS))
+        if unknown:
+            raise ValueError(
+                f"optimizer_options: unknown option(s) {unknown}; valid options are "
+                f"{list(OPTIMIZER_OPTIONS)}")
+        return int(n_starts), options
+
+    def _draw_starts(self, rng, n_participants, n_starts, bounds, init, names):
+        low = np.array([bounds[n][0] for n in names])
+        high = np.array([bounds[n][1] for n in names])
+        centre = np.array([init[n] for n in names])
+        shape = (n_participants, n_starts, len(names))
+        if self.start == "fixed":
+            return np.broadcast_to(centre, shape).copy()
+        if self.start == "random":
+            return low + (high - low) * rng.random_sample(shape)
+        draws = centre + (high - low) * NORMAL_START_SPREAD * rng.standard_normal(shape)
+        return np.clip(draws, low, high)
+
+    # -------------------------------------------------------------------- fit
+    def fit(self, X_learning, X_transfer=None):
+        """Fit the model to every participant by maximum likelihood.
+
+        Parameters
+        ----------
+        X_learning : DataFrame or path to a CSV
+            Learning-phase trials in the reference's format, or both phases in
+            one long frame (told apart by ``trial_type``) when ``X_transfer``
+            is None.
+        X_transfer : DataFrame or path to a CSV, optional
+            Transfer-phase trials.
+
+        Returns
+        -------
+        self
+        """
+        variant = self._variant()
+        bounds, init = self._resolve_bounds_init(variant)
+        n_starts, options = self._check_settings()
+        if self.start == "fixed":
+            n_starts = 1  # L-BFGS-B is deterministic: repeated fixed starts are identical
+        data = load_task_data(X_learning, X_transfer)
+        names = variant.parameter_names
+        rng = check_random_state(self.random_state)
+        starts = self._draw_starts(rng, data.n_participants, n_starts, bounds, init, names)
+        box = np.array([bounds[n] for n in names])
+
+        n_jobs = min(_effective_n_jobs(self.n_jobs), data.n_participants)
+        # Participants are split into contiguous chunks; each problem's result
+        # does not depend on the others', so any n_jobs gives the same fit.
+        chunks = [c for c in np.array_split(np.arange(data.n_participants), n_jobs) if c.size]
+        with threadpool_limits(1):
+            results = Parallel(n_jobs=len(chunks), verbose=self.verbose)(
+                delayed(_fit_problems)(
+                    variant, data.subset(chunk), starts[chunk].reshape(-1, len(names)),
+                    np.repeat(np.arange(len(chunk)), n_starts), box, options)
+                for chunk in chunks)
+
+        x = np.concatenate([r.x for r in results]).reshape(data.n_participants, n_starts, -1)
+        nll = np.concatenate([r.fun for r in results]).reshape(data.n_participants, n_starts)
+        success = np.concatenate([r.success for r in results]).reshape(nll.shape)
+        nit = np.concatenate([r.nit for r in results]).reshape(nll.shape)
+        nfev = np.concatenate([r.nfev for r in results]).reshape(nll.shape)
+        message = sum((list(r.message) for r in results), [])
+
+        ids = pd.Index(data.participants, name="participant_id")
+        ranked = np.where(np.isnan(nll), np.inf, nll)
+        best = ranked.argmin(axis=1)
+        rows = np.arange(data.n_participants)
+        k = len(names)
+        n_trials = data.n_trials.astype(float)
+        self.bounds_ = bounds
+        self.init_ = init
+        self.n_starts_ = n_starts
+        self.params_ = pd.DataFrame(x[rows, best], index=ids, columns=list(names))
+        self.nll_ = pd.Series(nll[rows, best], index=ids, name="nll")
+        self.aic_ = pd.Series(2 * k + 2 * self.nll_.to_numpy(), index=ids, name="aic")
+        self.bic_ = pd.Series(k * np.log(n_trials) + 2 * self.nll_.to_numpy(), index=ids,
+                              name="bic")
+        self.n_trials_ = pd.Series(data.n_trials, index=ids, name="n_trials")
+        self.groups_ = pd.Series(data.groups, index=ids, name="group_code")
+        self.converged_ = pd.Series(success[rows, best], index=ids, name="converged")
+        fits = pd.DataFrame({
+            "participant_id": np.repeat(data.participants, n_starts),
+            "group_code": np.repeat(data.groups, n_starts),
+            "start": np.tile(np.arange(n_starts), data.n_participants),
+        })
+        for j, name in enumerate(names):
+            fits[f"start_{name}"] = starts[:, :, j].ravel()
+        for j, name in enumerate(names):
+            fits[name] = x[:, :, j].ravel()
+        fits["nll"] = nll.ravel()
+        fits["converged"] = success.ravel()
+        fits["best"] = (np.arange(n_starts)[None, :] == best[:, None]).ravel()
+        fits["n_iter"] = nit.ravel()
+        fits["n_fev"] = nfev.ravel()
+        fits["message"] = message
+        self.fits_ = fits
+        failed = ids[~self.converged_.to_numpy()]
+        if len(failed):
+            shown = ", ".join(map(str, failed[:10])) + (" ..." if len(failed) > 10 else "")
+            warnings.warn(
+                f"{variant.name}: the best of {n_starts} start(s) did not converge for "
+                f"{len(failed)} of {data.n_participants} participant(s): {shown}. See "
+                "converged_ and fits_['message']; more starts (n_starts) usually help.",
+                ConvergenceWarning, stacklevel=2)
+        return self
+
+    # ---------------------------------------------------------------- scoring
+    def _params_matrix(self, params, participants, variant):
+        """Parameter vectors of ``participants`` from a DataFrame (or params_)."""
+        if params is None:
+            check_is_fitted(self, "params_")
+            params = self.params_
+        if not isinstance(params, pd.DataFrame):
+            raise ValueError(
+                "params must be a DataFrame indexed by participant_id with one column per "
+                f"parameter {list(variant.parameter_names)}")
+        missing_cols = [n for n in variant.parameter_names if n not in params.columns]
+        if missing_cols:
+            raise ValueError(f"params: missing parameter column(s) {missing_cols} for "
+                             f"{variant.name}")
+        missing = [p for p in participants if p not in params.index]
+        if missing:
+            fitted = " were not fitted" if params is getattr(self, "params_", None) else \
+                " have no row in params"
+            raise ValueError(f"participant(s) {missing[:10]}{fitted}")
+        matrix = params.loc[list(participants), list(variant.parameter_names)].to_numpy(float)
+        if not np.isfinite(matrix).all():
+            raise ValueError("params contains NaN or infinite values")
+        return matrix
+
+    def negative_log_likelihood(self, X_learning, X_transfer=None, params=None):
+        """Negative log-likelihood of each participant's data.
+
+        Parameters
+        ----------
+        X_learning, X_transfer : DataFrame or path
+            As in :meth:`fit`.
+        params : DataFrame, optional
+            Indexed by participant_id, one column per parameter; defaults to
+            the fitted ``params_``.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by participant_id, with columns ``learning``,
+            ``transfer`` and ``total``.
+        """
+        variant = self._variant()
+        data = load_task_data(X_learning, X_transfer)
+        matrix = self._params_matrix(params, data.participants, variant)
+        learning, transfer = Objective(variant, data).phases(matrix)
+        return pd.DataFrame(
+            {"learning": learning, "transfer": transfer, "total": learning + transfer},
+            index=pd.Index(data.participants, name="participant_id"))
+
+    def bic(self, X_learning, X_transfer=None):
+        """BIC of each participant at the fitted parameters (own trial count n)."""
+        check_is_fitted(self, "params_")
+        nll = self.negative_log_likelihood(X_learning, X_transfer)
+        data_n = self._trial_counts(X_learning, X_transfer)
+        return pd.Series(self.n_parameters * np.log(data_n) + 2 * nll["total"].to_numpy(),
+                         index=nll.index, name="bic")
+
+    def _trial_counts(self, X_learning, X_transfer):
+        return load_task_data(X_learning, X_transfer).n_trials.astype(float)
+
+    def score(self, X_learning, X_transfer=None):
+        """Minus the mean BIC per participant of the given data (higher is better).
+
+        The participants must have been fitted.
+        """
+        return -float(self.bic(X_learning, X_transfer).mean())
+
+    # ----------------------------------------------------------------- traces
+    def trial_values(self, X_learning, X_transfer=None, params=None):
+        """Per-trial latent values and choice probabilities.
+
+        Returns
+        -------
+        DataFrame
+            One row per learning trial, in each participant's trial order:
+            participant_id, trial (position in the learning phase), pair,
+            choice (1 = the worse option), p_choice (probability of the choice
+            made), and the latent values before the trial's update for option
+            0 and 1 (``q0``/``q1``, ``w0``/``w1``, ``v``, ``context`` as the
+            model has them) with the prediction errors of the update
+            (``pe0``/``pe1``; hybrids also ``q_pe0``/``q_pe1``).
+        """
+        variant = self._variant()
+        data = load_task_data(X_learning, X_transfer)
+        matrix = self._params_matrix(params, data.participants, variant)
+        theta = variant.theta(matrix)
+        record = {}
+        difference, _ = learning_recursion(
+            variant, theta, data.choice, data.outcome,
+            data.mask.sum(axis=0) if data.padded else None, record=record)
+        inverse_temperature = np.repeat(1.0 / theta["temperature"], 4, axis=1)
+        x = (1.0 - 2.0 * data.choice) * difference * inverse_temperature
+        noise = np.repeat(theta["noise_factor"], 4, axis=1) if variant.base.lapse else None
+        p_choice = np.exp(-choice_nll(x, noise))
+        t, p, s = np.nonzero(data.mask)
+        table = {
+            "participant_id": data.participants[p],
+            "trial": data.learning_row[t, p, s],
+            "pair": np.asarray(["AB", "CD", "EF", "GH"])[s],
+            "choice": data.choice[t, p, s].astype(int),
+            "p_choice": p_choice[t, p, s],
+        }
+        for key, values in record.items():
+            if key in variant.base.pair_states:
+                table[key] = values[t, 0, p, s]
+            else:
+                for option in (0, 1):
+                    table[f"{key}{option}"] = values[t, option, p, s]
+        order = np.lexsort((table["trial"], p))
+        return pd.DataFrame(table).iloc[order].reset_index(drop=True)
+
+    # --------------------------------------------------------------- sampling
+    def sample(self, X_learning=None, X_transfer=None, params=None, random_state=None, *,
+               n_participants=None, transfer_repeats=12):
+        """Simulate choices of the model, returned in the input format.
+
+        Parameters
+        ----------
+        X_learning, X_transfer : DataFrame or path, optional
+            Template data: each simulated participant replays its template
+            participant's trial sequence and the outcomes of both options.
+            Without templates, the default task design is used (24 trials per
+            learning pair with outcome probabilities 0.75/0.25, then the 32
+            transfer pairs repeated ``transfer_repeats`` times), drawn anew for
+            each simulated participant.
+        params : DataFrame, optional
+            One row of parameters per simulated participant, indexed by
+            participant_id. With templates, the index must name template
+            participants (default: the fitted ``params_``). Without templates,
+            the index gives the simulated participants' ids; if params is None
+            too, ``n_participants`` participants are simulated at the start
+            values ``init_`` (or the defaults).
+        random_state : int, RandomState or None
+        n_participants : int, optional
+            Only without templates and params.
+        transfer_repeats : int
+            Default design only.
+
+        Returns
+        -------
+        learning, transfer : DataFrame
+            Simulated trials with ``choice_made`` drawn from the model; the
+            outcomes are the raw ones, so the data can be fitted again.
+        """
+        variant = self._variant()
+        rng = check_random_state(random_state)
+        if X_learning is None and X_transfer is None:
+            if params is None:
+                if n_participants is None:
+                    raise ValueError("give params, template data or n_participants")
+                init = getattr(self, "init_", None) or self._resolve_bounds_init(variant)[1]
+                params = pd.DataFrame([init] * int(n_participants),
+                                      index=pd.Index([f"sim_{i}" for i in range(n_participants)],
+                                                     name="participant_id"))
+            ids = list(params.index)
+            matrix = self._params_matrix(params, ids, variant)
+            learning, transfer = default_design(ids, rng, transfer_repeats=transfer_repeats)
+            return simulate_frames(variant, matrix, ids, learning, transfer, ids, rng)
+        learning, transfer = split_phases(X_learning, X_transfer)
+        data = load_task_data(learning, transfer)
+        if params is None:
+            ids = list(data.participants)
+        else:
+            ids = list(params.index)
+            unknown = [i for i in ids if i not in set(data.participants)]
+            if unknown:
+                raise ValueError(
+                    f"params rows {unknown[:10]} name no template participant; with template "
+                    "data, params must be indexed by template participant_id")
+        matrix = self._params_matrix(params, ids, variant)
+        return simulate_frames(variant, matrix, ids, learning, transfer, ids, rng)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.target_tags.required = False
+        return tags

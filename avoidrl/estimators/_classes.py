@@ -1,0 +1,211 @@
+"""One estimator class per base model.
+
+The constructors differ only in which options they accept: ``bias`` is
+defined for ActorCritic and the hybrids, ``decay`` for every model with Q
+values (not ActorCritic).
+"""
+
+from __future__ import annotations
+
+from .._models import BASE_MODELS, check_options, parse_model_name
+from ._base import RLModelBase
+
+_COMMON_DOC = """
+    Parameters
+    ----------
+{options}
+    bounds : dict, default=None
+        ``{{parameter: (low, high)}}`` overriding the default bounds.
+    init : dict, default=None
+        ``{{parameter: value}}`` overriding the default start values (the
+        reference's priors): the centre of 'normal' starts, the start itself
+        for 'fixed'.
+    start : {{'normal', 'random', 'fixed'}}, default='normal'
+        How starts are drawn: N(init, (high - low) / 15) clipped to the bounds,
+        uniform within the bounds, or init (one start, L-BFGS-B being
+        deterministic).
+    n_starts : int, default=None
+        Starts per participant; the best is kept. None means {n_starts}.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the starts. The same seed gives the same fit for any ``n_jobs``.
+    n_jobs : int, default=None
+        Parallel workers over participants (None = 1, -1 = all cores).
+    verbose : int, default=0
+        joblib verbosity.
+    optimizer_options : dict, default=None
+        L-BFGS-B settings: maxiter, maxfun, ftol, gtol, maxcor, maxls, eps
+        (finite-difference step), backend. Defaults are scipy's.
+
+    Attributes
+    ----------
+    params_ : DataFrame
+        Best-fitting parameters, indexed by participant_id.
+    nll_, aic_, bic_ : Series
+        Per participant; AIC = 2k + 2 NLL, BIC = k ln(n) + 2 NLL with n the
+        participant's own number of learning + transfer trials.
+    n_trials_ : Series
+    groups_ : Series
+        Each participant's group_code.
+    converged_ : Series of bool
+        Whether the best start converged.
+    fits_ : DataFrame
+        Every start: participant, start index, start point, end point, NLL,
+        convergence, iterations, evaluations and the optimizer's message.
+    bounds_, init_ : dict
+        The bounds and start values used.
+    n_starts_ : int
+"""
+
+_NOVEL = """    novel : bool, default=False
+        Fit the value of the novel transfer stimulus (``novel_value``)."""
+_DECAY = """    decay : bool, default=False
+        Shrink Q values toward 0 before transfer (``decay_factor``)."""
+_BIAS = """    bias : bool, default=False
+        Valence bias on outcomes (``valence_factor``)."""
+
+
+def _document(cls, summary, options, n_starts):
+    cls.__doc__ = summary + "\n" + _COMMON_DOC.format(
+        options="\n".join(options), n_starts=n_starts)
+    return cls
+
+
+class _NoBiasModel(RLModelBase):
+    def __init__(self, *, novel=False, decay=False, bounds=None, init=None, start="normal",
+                 n_starts=None, random_state=None, n_jobs=None, verbose=0,
+                 optimizer_options=None):
+        self.novel = novel
+        self.decay = decay
+        self.bounds = bounds
+        self.init = init
+        self.start = start
+        self.n_starts = n_starts
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.optimizer_options = optimizer_options
+
+
+class _NoDecayModel(RLModelBase):
+    def __init__(self, *, bias=False, novel=False, bounds=None, init=None, start="normal",
+                 n_starts=None, random_state=None, n_jobs=None, verbose=0,
+                 optimizer_options=None):
+        self.bias = bias
+        self.novel = novel
+        self.bounds = bounds
+        self.init = init
+        self.start = start
+        self.n_starts = n_starts
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.optimizer_options = optimizer_options
+
+
+class _FullModel(RLModelBase):
+    def __init__(self, *, bias=False, novel=False, decay=False, bounds=None, init=None,
+                 start="normal", n_starts=None, random_state=None, n_jobs=None, verbose=0,
+                 optimizer_options=None):
+        self.bias = bias
+        self.novel = novel
+        self.decay = decay
+        self.bounds = bounds
+        self.init = init
+        self.start = start
+        self.n_starts = n_starts
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.optimizer_options = optimizer_options
+
+
+class QLearning(_NoBiasModel):
+    _base_name = "QLearning"
+
+
+class Relative(_NoBiasModel):
+    _base_name = "Relative"
+
+
+class Advantage(_NoBiasModel):
+    _base_name = "Advantage"
+
+
+class ActorCritic(_NoDecayModel):
+    _base_name = "ActorCritic"
+
+
+class Hybrid2012(_FullModel):
+    _base_name = "Hybrid2012"
+    _default_n_starts = 30
+
+
+class Hybrid2021(_FullModel):
+    _base_name = "Hybrid2021"
+    _default_n_starts = 30
+
+
+class StandardHybrid2012(_FullModel):
+    _base_name = "StandardHybrid2012"
+    _default_n_starts = 30
+
+
+class StandardHybrid2021(_FullModel):
+    _base_name = "StandardHybrid2021"
+    _default_n_starts = 30
+
+
+ESTIMATORS = {cls._base_name: cls for cls in (
+    QLearning, ActorCritic, Relative, Advantage, Hybrid2012, Hybrid2021,
+    StandardHybrid2012, StandardHybrid2021)}
+
+for _cls in ESTIMATORS.values():
+    _base = BASE_MODELS[_cls._base_name]
+    _options = [_NOVEL]
+    if "bias" in _cls.__init__.__code__.co_varnames:
+        _options.insert(0, _BIAS)
+    if "decay" in _cls.__init__.__code__.co_varnames:
+        _options.append(_DECAY)
+    _summary = (_base.__doc__ or _cls._base_name).strip().split("\n\n")[0]
+    _document(_cls, f"{_summary}\n\n    Free parameters: "
+              + ", ".join(p.name for p in _base.parameters)
+              + " (+ the options' parameters).\n",
+              _options, _cls._default_n_starts)
+
+
+def make_model(name, **params):
+    """Return the estimator of a reference-style model name.
+
+    Parameters
+    ----------
+    name : str
+        ``Base[+bias][+novel][+decay]``, options in any order, e.g.
+        ``"Hybrid2012+bias+novel"``.
+    **params
+        Other constructor parameters (``n_starts``, ``bounds``, ...).
+
+    Returns
+    -------
+    estimator : RLModelBase subclass instance
+
+    Examples
+    --------
+    >>> from avoidrl import make_model
+    >>> make_model("QLearning+novel", n_starts=5)
+    QLearning(n_starts=5, novel=True)
+    """
+    base_name, options = parse_model_name(name)
+    cls = ESTIMATORS[base_name]
+    accepted = cls._get_param_names()
+    for option, on in options.items():
+        if not on:
+            continue
+        if option not in accepted:  # raises, saying why the option does not apply
+            check_options(base_name, option == "bias", option == "decay")
+        if option in params:
+            raise ValueError(f"{option!r} given both in the name {name!r} and as a keyword")
+        params[option] = True
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ValueError(f"{base_name} has no parameter(s) {unknown}; valid: {accepted}")
+    return cls(**params)

@@ -1,0 +1,105 @@
+"""Shared fixtures: the tutorial data (when ../shared is present) and a tiny synthetic task.
+
+The tutorial data and the reference likelihoods live outside the project, in
+``../shared`` next to the project root. Tests that need them skip cleanly when
+that folder is absent; everything else runs on :func:`make_small_frames`.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+
+#: Symbol value of each stimulus name (reference-spec.md section 1.1).
+SYMBOL_VALUES = {"75R1": 4, "25R1": 3, "75R2": 4, "25R2": 3,
+                 "25P1": 2, "75P1": 1, "25P2": 2, "75P2": 1, "Zero": 0}
+#: Learning pairs: (better symbol, worse symbol, possible feedbacks).
+LEARNING_PAIRS = {
+    "Reward1": ("75R1", "25R1", (0.0, 10.0)),
+    "Reward2": ("75R2", "25R2", (0.0, 10.0)),
+    "Punish1": ("25P1", "75P1", (-10.0, 0.0)),
+    "Punish2": ("25P2", "75P2", (-10.0, 0.0)),
+}
+#: Transfer pairs of the synthetic task: every learning symbol, several pairs with Zero.
+TRANSFER_PAIRS = [
+    ("75R1", "Zero"), ("Zero", "75P2"), ("25R2", "Zero"), ("25P1", "Zero"),
+    ("75R1", "25P1"), ("25R1", "75P1"), ("75R2", "25R1"), ("25P2", "75P1"),
+    ("75R1", "75P2"), ("25R2", "25P2"), ("75R1", "25R1"),
+]
+SMALL_PARTICIPANTS = (("p1", "no pain"), ("p2", "acute pain"), ("p3", "chronic pain"))
+TRIALS_PER_PAIR = 6
+
+
+def make_small_frames(seed=0):
+    """A tiny valid task in the tutorial CSVs' format (needed columns only).
+
+    Three participants, six learning trials per pair (interleaved, both
+    left/right placements) and 22 transfer trials (11 pairs in both
+    placements, four of them with the novel symbol 'Zero'). Participant p1's
+    first Punish1 trial has -10 on both sides, so actor weights can cancel.
+    """
+    rng = np.random.default_rng(seed)
+    learning, transfer = [], []
+    for pid, group in SMALL_PARTICIPANTS:
+        trial_index = 1
+        placements = {name: [True, False] * (TRIALS_PER_PAIR // 2) for name in LEARNING_PAIRS}
+        for block in range(TRIALS_PER_PAIR):
+            for name in rng.permutation(list(LEARNING_PAIRS)):
+                better, worse, feedbacks = LEARNING_PAIRS[name]
+                better_left = placements[name][block]
+                fb_better, fb_worse = rng.choice(feedbacks, size=2)
+                if pid == "p1" and name == "Punish1" and block == 0:
+                    fb_better = fb_worse = -10.0
+                left, right = (better, worse) if better_left else (worse, better)
+                fb_left, fb_right = (fb_better, fb_worse) if better_left else (fb_worse, fb_better)
+                learning.append({
+                    "participant_id": pid, "trial_type": "learning-trials",
+                    "trial_index": trial_index, "group_code": group, "symbol_names": name,
+                    "symbol_L_value": SYMBOL_VALUES[left], "symbol_R_value": SYMBOL_VALUES[right],
+                    "feedback_L": float(fb_left), "feedback_R": float(fb_right),
+                    "choice_made": int(rng.integers(2)),
+                })
+                trial_index += 1
+        shown = [pair for pair in TRANSFER_PAIRS] + [pair[::-1] for pair in TRANSFER_PAIRS]
+        for k in rng.permutation(len(shown)):
+            left, right = shown[k]
+            transfer.append({
+                "participant_id": pid, "trial_type": "probe", "trial_index": trial_index,
+                "group_code": group, "symbol_L_name": left, "symbol_R_name": right,
+                "symbol_L_value": SYMBOL_VALUES[left], "symbol_R_value": SYMBOL_VALUES[right],
+                "choice_made": int(rng.integers(2)),
+            })
+            trial_index += 1
+    return pd.DataFrame(learning), pd.DataFrame(transfer)
+
+
+@pytest.fixture(scope="session")
+def shared_dir():
+    """The shared folder (tutorial data, reference fixtures); skips when absent."""
+    if not SHARED_DIR.is_dir():
+        pytest.skip(f"shared data folder {SHARED_DIR} is not available")
+    return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def _tutorial_cache(shared_dir):
+    paths = [shared_dir / "data" / f"tutorial_{phase}_data.csv" for phase in ("learning", "transfer")]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        pytest.skip(f"tutorial data not available: {missing}")
+    return tuple(pd.read_csv(p) for p in paths)
+
+
+@pytest.fixture
+def tutorial_frames(_tutorial_cache):
+    """(learning, transfer) DataFrames of the 15-participant tutorial data (fresh copies)."""
+    return tuple(frame.copy() for frame in _tutorial_cache)
+
+
+@pytest.fixture
+def small_frames():
+    """(learning, transfer) DataFrames of the synthetic task (fresh copies)."""
+    return make_small_frames()
