@@ -129,7 +129,11 @@ class RLModelBase(BaseEstimator):
                 f"{list(OPTIMIZER_OPTIONS)}")
         return int(n_starts), options
 
-    def _draw_starts(self, rng, n_participants, n_starts, bounds, init, names):
+    def _draw_starts(self, rng, n_participants, settings):
+        """Start points of shape (n_participants, n_starts, k)."""
+        bounds, init = settings["bounds"], settings["init"]
+        names = settings["variant"].parameter_names
+        n_starts = settings["n_starts"]
         low = np.array([bounds[n][0] for n in names])
         high = np.array([bounds[n][1] for n in names])
         centre = np.array([init[n] for n in names])
@@ -158,15 +162,28 @@ class RLModelBase(BaseEstimator):
         -------
         self
         """
+        data = load_task_data(X_learning, X_transfer)
+        settings = self._fit_settings()
+        rng = check_random_state(self.random_state)
+        starts = self._draw_starts(rng, data.n_participants, settings)
+        return self._fit_data(data, starts, settings)
+
+    def _fit_settings(self):
+        """Validated settings of a fit: variant, bounds, start values, starts, options."""
         variant = self._variant()
         bounds, init = self._resolve_bounds_init(variant)
         n_starts, options = self._check_settings()
         if self.start == "fixed":
             n_starts = 1  # L-BFGS-B is deterministic: repeated fixed starts are identical
-        data = load_task_data(X_learning, X_transfer)
+        return {"variant": variant, "bounds": bounds, "init": init, "n_starts": n_starts,
+                "options": options}
+
+    def _fit_data(self, data, starts, settings, warn=True):
+        """Fit validated data from given start points of shape (n, n_starts, k)."""
+        variant = settings["variant"]
+        bounds, init, options = settings["bounds"], settings["init"], settings["options"]
+        n_starts = starts.shape[1]
         names = variant.parameter_names
-        rng = check_random_state(self.random_state)
-        starts = self._draw_starts(rng, data.n_participants, n_starts, bounds, init, names)
         box = np.array([bounds[n] for n in names])
 
         n_jobs = min(_effective_n_jobs(self.n_jobs), data.n_participants)
@@ -174,11 +191,16 @@ class RLModelBase(BaseEstimator):
         # does not depend on the others', so any n_jobs gives the same fit.
         chunks = [c for c in np.array_split(np.arange(data.n_participants), n_jobs) if c.size]
         with threadpool_limits(1):
-            results = Parallel(n_jobs=len(chunks), verbose=self.verbose)(
-                delayed(_fit_problems)(
-                    variant, data.subset(chunk), starts[chunk].reshape(-1, len(names)),
-                    np.repeat(np.arange(len(chunk)), n_starts), box, options)
-                for chunk in chunks)
+            if len(chunks) == 1:
+                results = [_fit_problems(variant, data, starts.reshape(-1, len(names)),
+                                         np.repeat(np.arange(data.n_participants), n_starts),
+                                         box, options)]
+            else:
+                results = Parallel(n_jobs=len(chunks), verbose=self.verbose)(
+                    delayed(_fit_problems)(
+                        variant, data.subset(chunk), starts[chunk].reshape(-1, len(names)),
+                        np.repeat(np.arange(len(chunk)), n_starts), box, options)
+                    for chunk in chunks)
 
         x = np.concatenate([r.x for r in results]).reshape(data.n_participants, n_starts, -1)
         nll = np.concatenate([r.fun for r in results]).reshape(data.n_participants, n_starts)
@@ -221,7 +243,7 @@ class RLModelBase(BaseEstimator):
         fits["message"] = message
         self.fits_ = fits
         failed = ids[~self.converged_.to_numpy()]
-        if len(failed):
+        if warn and len(failed):
             shown = ", ".join(map(str, failed[:10])) + (" ..." if len(failed) > 10 else "")
             warnings.warn(
                 f"{variant.name}: the best of {n_starts} start(s) did not converge for "

@@ -1,0 +1,144 @@
+"""Synthetic datasets and the fitting work units shared by the recovery objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from .._data import load_task_data, split_phases
+from .._simulate import default_design, simulate_frames
+
+SAMPLERS = ("random", "normal")
+#: datasets fitted together in one work unit; fixed so results never depend on n_jobs
+UNIT_SIZE = 16
+#: participants simulated when there are no template data and n_datasets is None
+DEFAULT_N_DATASETS = 15
+MAX_SEED = np.iinfo(np.int32).max
+
+
+@dataclass(frozen=True)
+class SyntheticDataset:
+    """One simulated participant and the parameters that generated it.
+
+    Attributes
+    ----------
+    id : str
+        Participant id of the simulated data (``"{model}_{i}"``).
+    model : str
+        Name of the generating model.
+    true_params : Series
+        Generating parameters, by parameter name.
+    template : object
+        participant_id of the template whose trial sequence was replayed
+        (None for the default task design).
+    learning, transfer : DataFrame
+        The simulated trials, in the input format.
+    """
+
+    id: str
+    model: str
+    true_params: pd.Series
+    template: object
+    learning: pd.DataFrame
+    transfer: pd.DataFrame
+
+
+def estimator_name(estimator):
+    """The reference-style model name of an avoidrl estimator."""
+    name = getattr(estimator, "model_name", None)
+    if name is None:
+        raise ValueError(f"{estimator!r} is not an avoidrl estimator (no model_name)")
+    return name
+
+
+def draw_true_parameters(estimator, n, sampler, rng):
+    """Generating parameters within the estimator's bounds, shape (n, k)."""
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {list(SAMPLERS)}, got {sampler!r}")
+    settings = estimator._fit_settings()
+    names = settings["variant"].parameter_names
+    low = np.array([settings["bounds"][p][0] for p in names])
+    high = np.array([settings["bounds"][p][1] for p in names])
+    if sampler == "random":
+        return low + (high - low) * rng.random_sample((n, len(names)))
+    centre = np.array([settings["init"][p] for p in names])
+    spread = (high - low) / 15.0
+    return np.clip(centre + spread * rng.standard_normal((n, len(names))), low, high)
+
+
+def generate_datasets(estimator, name, n_datasets, sampler, rng, learning=None, transfer=None):
+    """Simulate ``n_datasets`` participants of one model.
+
+    With template data, dataset i replays template participant i modulo the
+    number of templates; otherwise each gets a fresh default task design.
+    """
+    variant = estimator._variant()
+    true = draw_true_parameters(estimator, n_datasets, sampler, rng)
+    ids = [f"{name}_{i}" for i in range(n_datasets)]
+    seed = rng.randint(MAX_SEED)
+    sim_rng = np.random.RandomState(seed)
+    if learning is None:
+        learning, transfer = default_design(ids, sim_rng)
+        template_ids = ids
+        templates = [None] * n_datasets
+    else:
+        participants = load_task_data(learning, transfer).participants
+        templates = [participants[i % len(participants)] for i in range(n_datasets)]
+        template_ids = templates
+    sim_learning, sim_transfer = simulate_frames(
+        variant, true, ids, learning, transfer, template_ids, sim_rng,
+        group_codes=[name] * n_datasets)
+    by_id_l = dict(tuple(sim_learning.groupby("participant_id", sort=False)))
+    by_id_t = dict(tuple(sim_transfer.groupby("participant_id", sort=False)))
+    names = list(variant.parameter_names)
+    return [
+        SyntheticDataset(id=pid, model=name, true_params=pd.Series(true[i], index=names, name=pid),
+                         template=templates[i], learning=by_id_l[pid].reset_index(drop=True),
+                         transfer=by_id_t[pid].reset_index(drop=True))
+        for i, pid in enumerate(ids)
+    ]
+
+
+def resolve_templates(X_learning, X_transfer):
+    """Template frames, or (None, None) for the default design."""
+    if X_learning is None and X_transfer is None:
+        return None, None
+    learning, transfer = split_phases(X_learning, X_transfer)
+    load_task_data(learning, transfer)  # validate now, with clear errors
+    return learning, transfer
+
+
+def fit_unit(estimator, datasets, seeds):
+    """Fit a clone of ``estimator`` to a group of datasets (one work unit).
+
+    Each dataset's starts come from its own seed, so the result does not
+    depend on how datasets are grouped into units.
+
+    Returns
+    -------
+    DataFrame indexed by dataset id: the fitted parameters, nll, bic, aic,
+    n_trials and converged.
+    """
+    estimator = clone(estimator).set_params(n_jobs=1, verbose=0)
+    learning = pd.concat([d.learning for d in datasets], ignore_index=True)
+    transfer = pd.concat([d.transfer for d in datasets], ignore_index=True)
+    data = load_task_data(learning, transfer)
+    settings = estimator._fit_settings()
+    starts = np.concatenate([
+        estimator._draw_starts(np.random.RandomState(seed), 1, settings) for seed in seeds])
+    estimator._fit_data(data, starts, settings, warn=False)
+    table = estimator.params_.copy()
+    table["nll"] = estimator.nll_
+    table["aic"] = estimator.aic_
+    table["bic"] = estimator.bic_
+    table["n_trials"] = estimator.n_trials_
+    table["converged"] = estimator.converged_
+    return table
+
+
+def units(items, size=UNIT_SIZE):
+    """Split a list into consecutive groups of at most ``size``."""
+    return [items[i:i + size] for i in range(0, len(items), size)]

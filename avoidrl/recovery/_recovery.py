@@ -1,0 +1,334 @@
+"""ParameterRecovery and ModelRecovery meta-estimators."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from ._common import (
+    DEFAULT_N_DATASETS, MAX_SEED, SyntheticDataset, estimator_name, fit_unit,
+    generate_datasets, resolve_templates, units,
+)
+
+
+def _n_datasets(n_datasets, learning, transfer):
+    if n_datasets is None:
+        if learning is None:
+            return DEFAULT_N_DATASETS
+        return len(pd.unique(learning["participant_id"]))
+    if isinstance(n_datasets, bool) or not isinstance(n_datasets, (int, np.integer)) \
+            or n_datasets < 1:
+        raise ValueError(f"n_datasets must be a positive integer, got {n_datasets!r}")
+    return int(n_datasets)
+
+
+def _warn_unconverged(table, what):
+    failed = table.index[~table["converged"].to_numpy(bool)]
+    if len(failed):
+        warnings.warn(
+            f"{what}: the best start did not converge for {len(failed)} of {len(table)} "
+            f"fits ({', '.join(map(str, failed[:5]))}{' ...' if len(failed) > 5 else ''}); "
+            "see the 'converged' column of the results", ConvergenceWarning, stacklevel=3)
+
+
+class ParameterRecovery(BaseEstimator):
+    """Check that a model's parameters can be recovered from data it generated.
+
+    Built like a cross-validator: :meth:`split` yields synthetic datasets and
+    :meth:`fit` fits a clone of ``estimator`` to each, in parallel.
+
+    Parameters
+    ----------
+    estimator : avoidrl estimator
+        The model that generates and fits; its bounds are the range of the
+        generating parameters, its starts (``n_starts``, ``start``) are used
+        by every recovery fit.
+    n_datasets : int, default=None
+        Simulated participants. None means one per template participant (or
+        15 on the default task design).
+    sampler : {'random', 'normal'}, default='random'
+        Generating parameters: uniform within the bounds, or
+        N(init, (high - low) / 15) clipped to the bounds.
+    random_state : int, RandomState instance or None, default=None
+        Seeds generation and every fit; results do not depend on ``n_jobs``
+        or the joblib backend.
+    n_jobs : int, default=None
+        joblib workers over work units (groups of datasets).
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    datasets_ : list of SyntheticDataset
+    true_params_, fitted_params_ : DataFrame
+        Indexed by dataset id, one column per parameter.
+    fits_ : DataFrame
+        Per dataset: fitted parameters, nll, aic, bic, n_trials, converged.
+    correlations_ : Series
+        Pearson r of true vs fitted values, per parameter.
+    results_ : DataFrame
+        Tidy table for plotting: dataset, model, parameter, true, fitted.
+
+    Examples
+    --------
+    >>> from avoidrl import QLearning
+    >>> from avoidrl.recovery import ParameterRecovery
+    >>> recovery = ParameterRecovery(QLearning(novel=True, n_starts=3), n_datasets=20,
+    ...                              random_state=0).fit()
+    >>> recovery.correlations_.index.tolist()
+    ['factual_lr', 'counterfactual_lr', 'temperature', 'novel_value']
+    """
+
+    def __init__(self, estimator, *, n_datasets=None, sampler="random", random_state=None,
+                 n_jobs=None, verbose=0):
+        self.estimator = estimator
+        self.n_datasets = n_datasets
+        self.sampler = sampler
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _generate(self, X_learning, X_transfer, rng):
+        learning, transfer = resolve_templates(X_learning, X_transfer)
+        n = _n_datasets(self.n_datasets, learning, transfer)
+        name = estimator_name(self.estimator)
+        return generate_datasets(self.estimator, name, n, self.sampler, rng, learning, transfer)
+
+    def split(self, X_learning=None, X_transfer=None):
+        """Yield the synthetic datasets, as :meth:`fit` would make them.
+
+        Parameters
+        ----------
+        X_learning, X_transfer : DataFrame or path, optional
+            Template data (each dataset replays one template participant's
+            trial sequence and outcomes); None for the default task design.
+
+        Yields
+        ------
+        SyntheticDataset
+            With ``id``, ``true_params``, ``learning`` and ``transfer``.
+        """
+        yield from self._generate(X_learning, X_transfer, check_random_state(self.random_state))
+
+    def fit(self, X_learning=None, X_transfer=None):
+        """Generate the datasets and fit the estimator to each.
+
+        Returns
+        -------
+        self
+        """
+        rng = check_random_state(self.random_state)
+        datasets = self._generate(X_learning, X_transfer, rng)
+        seeds = rng.randint(MAX_SEED, size=len(datasets))
+        groups = units(list(zip(datasets, seeds)))
+        tables = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+            delayed(fit_unit)(self.estimator, [d for d, _ in g], [s for _, s in g])
+            for g in groups)
+        fits = pd.concat(tables)
+        names = list(datasets[0].true_params.index)
+        self.datasets_ = datasets
+        self.true_params_ = pd.DataFrame([d.true_params for d in datasets])
+        self.true_params_.index.name = "dataset"
+        self.fits_ = fits.rename_axis("dataset")
+        self.fitted_params_ = self.fits_[names].copy()
+        self.correlations_ = pd.Series(
+            {p: _pearson(self.true_params_[p], self.fitted_params_[p]) for p in names},
+            name="r")
+        model = estimator_name(self.estimator)
+        self.results_ = pd.DataFrame({
+            "dataset": np.repeat(self.true_params_.index.to_numpy(), len(names)),
+            "model": model,
+            "parameter": np.tile(names, len(datasets)),
+            "true": self.true_params_.to_numpy().ravel(),
+            "fitted": self.fitted_params_.to_numpy().ravel(),
+        })
+        _warn_unconverged(self.fits_, f"parameter recovery of {model}")
+        return self
+
+
+def _pearson(a, b):
+    a = np.asarray(a, float)
+    b = np.asarray(b, float)
+    if a.std() == 0 or b.std() == 0:
+        return np.nan
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _named(estimators):
+    """[(name, estimator)] from estimators or (name, estimator) pairs."""
+    if not isinstance(estimators, (list, tuple)) or len(estimators) < 2:
+        raise ValueError("ModelRecovery needs a list of at least two estimators")
+    pairs = []
+    for item in estimators:
+        if isinstance(item, tuple):
+            if len(item) != 2:
+                raise ValueError(f"expected (name, estimator) pairs, got {item!r}")
+            pairs.append((str(item[0]), item[1]))
+        else:
+            pairs.append((estimator_name(item), item))
+    names = [n for n, _ in pairs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"model names must be unique; repeated: {duplicates}; pass "
+                         "(name, estimator) pairs to tell them apart")
+    return pairs
+
+
+class ModelRecovery(BaseEstimator):
+    """Check that models can be told apart: every model fits every model's data.
+
+    Parameters
+    ----------
+    estimators : list of estimators or of (name, estimator) pairs
+        The candidate models; each generates datasets and fits all of them.
+    n_datasets : int, default=None
+        Datasets per generating model (None: one per template participant,
+        or 15 on the default task design).
+    sampler : {'random', 'normal'}, default='random'
+        How generating parameters are drawn (see :class:`ParameterRecovery`).
+    random_state : int, RandomState instance or None, default=None
+    n_jobs : int, default=None
+        joblib workers over (fitting model, group of datasets) work units.
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    datasets_ : list of SyntheticDataset
+    fits_ : DataFrame
+        One row per (dataset, fitting model): generating model, nll, aic,
+        bic, converged and the fitted parameters.
+    bic_ : DataFrame
+        Mean BIC; rows are fitting models, columns generating models.
+    normalized_bic_ : DataFrame
+        The reference's scaling over the whole matrix: -100 = lowest (best)
+        mean BIC, +100 = highest.
+    confusion_ : DataFrame
+        p(best fit | generating model): each column sums to 1; participants'
+        winners by BIC.
+    inversion_ : DataFrame
+        p(generating model | best fit): each row sums to 1 (NaN for a model
+        that never wins).
+    """
+
+    def __init__(self, estimators, *, n_datasets=None, sampler="random", random_state=None,
+                 n_jobs=None, verbose=0):
+        self.estimators = estimators
+        self.n_datasets = n_datasets
+        self.sampler = sampler
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=False)
+        if deep:
+            for name, estimator in _named(self.estimators):
+                params[name] = estimator
+                for key, value in estimator.get_params(deep=True).items():
+                    params[f"{name}__{key}"] = value
+        return params
+
+    def set_params(self, **params):
+        own = {k: v for k, v in params.items() if "__" not in k and k in self._get_param_names()}
+        super().set_params(**own)
+        nested = {k: v for k, v in params.items() if k not in own}
+        if nested:
+            pairs = _named(self.estimators)
+            by_name = dict(pairs)
+            for key, value in nested.items():
+                name, _, sub = key.partition("__")
+                if name not in by_name:
+                    raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}; "
+                                     f"models are {list(by_name)}")
+                if sub:
+                    by_name[name].set_params(**{sub: value})
+                else:
+                    by_name[name] = value
+            tuples = any(isinstance(item, tuple) for item in self.estimators)
+            self.estimators = [(n, by_name[n]) if tuples else by_name[n] for n, _ in pairs]
+        return self
+
+    def split(self, X_learning=None, X_transfer=None):
+        """Yield every generating model's synthetic datasets (see :meth:`fit`)."""
+        yield from self._generate(X_learning, X_transfer, check_random_state(self.random_state))
+
+    def _generate(self, X_learning, X_transfer, rng):
+        learning, transfer = resolve_templates(X_learning, X_transfer)
+        n = _n_datasets(self.n_datasets, learning, transfer)
+        datasets = []
+        for name, estimator in _named(self.estimators):
+            datasets += generate_datasets(estimator, name, n, self.sampler, rng, learning,
+                                          transfer)
+        return datasets
+
+    def fit(self, X_learning=None, X_transfer=None, *, datasets=None):
+        """Generate (or reuse) datasets and fit every model to every dataset.
+
+        Parameters
+        ----------
+        X_learning, X_transfer : DataFrame or path, optional
+            Template data; None for the default task design.
+        datasets : list of SyntheticDataset, optional
+            Reuse datasets generated earlier (for example the ``datasets_`` of
+            ParameterRecovery objects or of another ModelRecovery); their
+            ``model`` must name one of the estimators.
+
+        Returns
+        -------
+        self
+        """
+        rng = check_random_state(self.random_state)
+        models = _named(self.estimators)
+        names = [n for n, _ in models]
+        if datasets is None:
+            datasets = self._generate(X_learning, X_transfer, rng)
+        else:
+            datasets = list(datasets)
+            if not datasets or not all(isinstance(d, SyntheticDataset) for d in datasets):
+                raise ValueError("datasets must be a non-empty list of SyntheticDataset")
+            unknown = sorted({d.model for d in datasets} - set(names))
+            if unknown:
+                raise ValueError(f"datasets were generated by {unknown}, which are not among "
+                                 f"the estimators {names}")
+            ids = [d.id for d in datasets]
+            if len(set(ids)) != len(ids):
+                raise ValueError("dataset ids must be unique")
+        seeds = rng.randint(MAX_SEED, size=(len(models), len(datasets)))
+        jobs = [(m, group) for m in range(len(models))
+                for group in units(list(range(len(datasets))))]
+        tables = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+            delayed(fit_unit)(models[m][1], [datasets[i] for i in group], seeds[m, group])
+            for m, group in jobs)
+        generating = {d.id: d.model for d in datasets}
+        fits = []
+        for (m, _), table in zip(jobs, tables):
+            table = table.rename_axis("dataset").reset_index()
+            table.insert(1, "generating_model", table["dataset"].map(generating))
+            table.insert(2, "fitting_model", names[m])
+            fits.append(table)
+        fits = pd.concat(fits, ignore_index=True)
+        self.datasets_ = datasets
+        self.fits_ = fits
+        generators = [n for n in names if n in set(generating.values())]
+        self.bic_ = (fits.pivot_table(index="fitting_model", columns="generating_model",
+                                      values="bic", aggfunc="mean")
+                     .reindex(index=names, columns=generators))
+        shifted = self.bic_ - np.nanmin(self.bic_.to_numpy())
+        top = np.nanmax(shifted.to_numpy())
+        self.normalized_bic_ = shifted / top * 200 - 100 if top > 0 else shifted * 0 - 100
+        bic = fits.pivot(index="dataset", columns="fitting_model", values="bic")[names]
+        winner = pd.Series(np.asarray(names)[np.argmin(bic.to_numpy(), axis=1)], index=bic.index)
+        counts = pd.crosstab(winner, winner.index.map(generating)).reindex(
+            index=names, columns=generators, fill_value=0)
+        counts.index.name, counts.columns.name = "fitting_model", "generating_model"
+        self.winners_ = winner.rename("best_fit")
+        self.confusion_ = counts / counts.sum(axis=0)
+        totals = counts.sum(axis=1).replace(0, np.nan)
+        self.inversion_ = counts.div(totals, axis=0)
+        _warn_unconverged(fits.set_index(["dataset", "fitting_model"]), "model recovery")
+        return self
