@@ -185,6 +185,15 @@ def _check_columns(frame, columns, phase):
         )
 
 
+def _plain(value):
+    """A numpy scalar as the Python value it holds, for readable messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _plain_list(values):
+    return [_plain(v) for v in values]
+
+
 def _first_bad(frame, bad, column, phase, expected):
     """Raise a ValueError that names the first offending row of ``bad``."""
     bad = np.asarray(bad, dtype=bool)
@@ -193,8 +202,8 @@ def _first_bad(frame, bad, column, phase, expected):
         row = frame.iloc[pos]
         raise ValueError(
             f"{phase} data: column {column!r} has {int(bad.sum())} invalid value(s); "
-            f"first at row {frame.index[pos]!r} (participant {row['participant_id']!r}): "
-            f"{row[column]!r}; expected {expected}"
+            f"first at row {_plain(frame.index[pos])!r} (participant "
+            f"{_plain(row['participant_id'])!r}): {_plain(row[column])!r}; expected {expected}"
         )
 
 
@@ -221,8 +230,8 @@ def _check_order(frame, phase):
         pos = int(np.flatnonzero(decreasing)[0])
         raise ValueError(
             f"{phase} data: 'trial_index' decreases within participant "
-            f"{frame['participant_id'].iloc[pos]!r} (row {frame.index[pos]!r}); trials are "
-            "taken in row order, so sort each participant's rows by trial_index first"
+            f"{_plain(frame['participant_id'].iloc[pos])!r} (row {_plain(frame.index[pos])!r}); "
+            "trials are taken in row order, so sort each participant's rows by trial_index first"
         )
 
 
@@ -292,7 +301,7 @@ def _groups_by_participant(frame, phase):
     codes = frame.groupby(frame["participant_id"].to_numpy(), sort=False)["group_code"]
     n_codes = codes.nunique(dropna=False)
     if (n_codes > 1).any():
-        pid = n_codes.index[np.flatnonzero(n_codes.to_numpy() > 1)[0]]
+        pid = _plain(n_codes.index[np.flatnonzero(n_codes.to_numpy() > 1)[0]])
         raise ValueError(f"{phase} data: participant {pid!r} has more than one group_code")
     return codes.first()
 
@@ -338,8 +347,8 @@ def load_task_data(X_learning, X_transfer=None):
     learn_ids = learning["participant_id"].to_numpy()
     trans_ids = transfer["participant_id"].to_numpy()
     participants = pd.unique(learn_ids)
-    only_learning = sorted(set(participants) - set(trans_ids), key=str)
-    only_transfer = sorted(set(pd.unique(trans_ids)) - set(participants), key=str)
+    only_learning = _plain_list(sorted(set(participants) - set(trans_ids), key=str))
+    only_transfer = _plain_list(sorted(set(pd.unique(trans_ids)) - set(participants), key=str))
     if only_learning or only_transfer:
         raise ValueError(
             "every participant needs both phases; "
@@ -351,7 +360,8 @@ def load_task_data(X_learning, X_transfer=None):
         )
     if X_transfer is None:
         long = read_frame(X_learning, "X")
-        without = sorted(set(pd.unique(long["participant_id"].dropna())) - set(participants), key=str)
+        without = _plain_list(sorted(
+            set(pd.unique(long["participant_id"].dropna())) - set(participants), key=str))
         if without:
             raise ValueError(
                 f"participant(s) {without[:10]} have no learning or transfer trials "
@@ -363,8 +373,8 @@ def load_task_data(X_learning, X_transfer=None):
         gl, gt = groups_learning[pid], groups_transfer[pid]
         if not (gl == gt or (pd.isna(gl) and pd.isna(gt))):
             raise ValueError(
-                f"participant {pid!r} has group_code {gl!r} in the learning data but "
-                f"{gt!r} in the transfer data"
+                f"participant {_plain(pid)!r} has group_code {_plain(gl)!r} in the learning "
+                f"data but {_plain(gt)!r} in the transfer data"
             )
 
     n = len(participants)

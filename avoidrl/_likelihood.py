@@ -24,9 +24,13 @@ def softplus(x, out=None):
     np.exp(tail, tail)
     tail += 1.0
     np.log(tail, tail)
-    out = np.maximum(x, 0.0, out)
+    out = np.maximum(x, 0.0, out=out)
     out += tail
     return out
+
+
+#: below this a probability computed through exp() has lost precision
+_TINY = 1e-300
 
 
 def choice_nll(x, noise=None, out=None):
@@ -38,14 +42,25 @@ def choice_nll(x, noise=None, out=None):
     nll = softplus(x, out)
     if noise is None:
         return nll
-    # -log((1-ε) exp(-nll) + ε/2), stable because exp(-nll) is in (0, 1].
-    np.negative(nll, nll)
-    np.exp(nll, nll)
-    nll *= 1.0 - noise
-    nll += noise / 2.0
-    np.log(nll, nll)
-    np.negative(nll, nll)
-    return nll
+    # -log((1-ε) exp(-nll) + ε/2). exp(-nll) loses precision (subnormal)
+    # for nll > ~708 and underflows past ~745, which only happens when ε is
+    # (nearly) 0 at a tiny T; those few entries are redone in log space.
+    probability = np.exp(-nll)
+    probability *= 1.0 - noise
+    probability += noise / 2.0
+    underflow = probability < _TINY
+    with np.errstate(divide="ignore"):
+        np.log(probability, probability)
+    np.negative(probability, probability)
+    if underflow.any():
+        noise = np.broadcast_to(noise, nll.shape)[underflow]
+        with np.errstate(divide="ignore"):
+            probability[underflow] = -np.logaddexp(np.log1p(-noise) - nll[underflow],
+                                                   np.log(noise / 2.0))
+    if out is not None:
+        out[...] = probability
+        return out
+    return probability
 
 
 #: Rows evaluated per kernel pass: large batches are split so that the
@@ -210,12 +225,20 @@ class Objective:
         self._cache = None
 
     def _batches(self, owner):
+        """Yield the gathered chunks of ``owner``, from the cache when it matches.
+
+        Each chunk is gathered just before it is evaluated, so its data are
+        still in cache when the kernel reads them.
+        """
         key = owner.tobytes()
-        if key != self._cache_key:
-            self._cache = [_Batch(self.data, owner[start:start + CHUNK_SIZE])
-                           for start in range(0, len(owner), CHUNK_SIZE)]
-            self._cache_key = key
-        return self._cache
+        if key == self._cache_key:
+            yield from self._cache
+            return
+        self._cache_key, self._cache = None, []
+        for start in range(0, len(owner), CHUNK_SIZE):
+            self._cache.append(_Batch(self.data, owner[start:start + CHUNK_SIZE]))
+            yield self._cache[-1]
+        self._cache_key = key
 
     def phases(self, params, owner=None):
         """Return ``(learning, transfer)`` NLL arrays of shape (batch,)."""
