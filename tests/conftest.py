@@ -39,7 +39,8 @@ def make_small_frames(seed=0):
     Three participants, six learning trials per pair (interleaved, both
     left/right placements) and 22 transfer trials (11 pairs in both
     placements, four of them with the novel symbol 'Zero'). Participant p1's
-    first Punish1 trial has -10 on both sides, so actor weights can cancel.
+    first Punish1 trial has -10 on both sides, so actor weights can cancel,
+    and its second has 0 (better) and -10 (worse).
     """
     rng = np.random.default_rng(seed)
     learning, transfer = [], []
@@ -51,8 +52,10 @@ def make_small_frames(seed=0):
                 better, worse, feedbacks = LEARNING_PAIRS[name]
                 better_left = placements[name][block]
                 fb_better, fb_worse = rng.choice(feedbacks, size=2)
-                if pid == "p1" and name == "Punish1" and block == 0:
-                    fb_better = fb_worse = -10.0
+                if pid == "p1" and name == "Punish1" and block < 2:
+                    # Both -10, then unequal: cancelled actor weights restart, and
+                    # how they restart shows in the next update.
+                    fb_better, fb_worse = (-10.0, -10.0) if block == 0 else (0.0, -10.0)
                 left, right = (better, worse) if better_left else (worse, better)
                 fb_left, fb_right = (fb_better, fb_worse) if better_left else (fb_worse, fb_better)
                 learning.append({

@@ -1,0 +1,142 @@
+"""Benchmark the batched likelihood kernel on the tutorial data.
+
+For each model (default: every base model with ``+novel``) and each batch size
+(default 1, 150 and 1500), evaluates random parameter vectors drawn uniformly
+within the default bounds, with owners cycling over the participants, and
+prints microseconds per (participant x parameter vector) evaluation: the best
+of ``--repeat`` timings, after one warm-up call.
+
+Targets (batch >= 150): QLearning+novel <= 3 us, Hybrid2012+novel <= 6 us.
+
+By default the kernel is timed as fitting uses it: one ``Objective`` reused
+across calls, so each row's data are gathered once, as in an optimizer's
+rounds. ``--one-off`` times fresh ``negative_log_likelihood`` calls instead,
+which also pay for gathering the data (about 0.5-1 us per row).
+
+The numbers depend on the machine and on its load at the time of the run
+(other processes, CPU frequency scaling); compare runs made on the same
+machine under similar load, and prefer a higher ``--repeat`` on a busy one.
+
+Usage::
+
+    python benchmarks/bench_likelihood.py [--repeat 7] [--models QLearning+novel Hybrid2012+novel]
+                                          [--batches 1 150 1500] [--data-dir PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from avoidrl._data import load_task_data  # noqa: E402
+from avoidrl._likelihood import Objective, negative_log_likelihood  # noqa: E402
+from avoidrl._models import BASE_MODELS, make_variant  # noqa: E402
+
+DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data"
+DEFAULT_MODELS = [f"{base}+novel" for base in BASE_MODELS]
+#: µs per evaluation that a model must reach at every batch size >= TARGET_BATCH.
+TARGETS = {"QLearning+novel": 3.0, "Hybrid2012+novel": 6.0}
+TARGET_BATCH = 150
+#: Minimum duration of one timed repeat (several calls when one is shorter).
+MIN_REPEAT_SECONDS = 0.05
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=7,
+                        help="timed repeats per (model, batch); the best is reported (default 7)")
+    parser.add_argument("--models", nargs="+", default=DEFAULT_MODELS, metavar="MODEL",
+                        help="model names such as QLearning+novel (default: every base +novel)")
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 150, 1500], metavar="B",
+                        help="batch sizes (default: 1 150 1500)")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help="folder with tutorial_learning_data.csv and tutorial_transfer_data.csv "
+                             f"(default: {DEFAULT_DATA_DIR})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the parameter draws")
+    parser.add_argument("--one-off", action="store_true",
+                        help="time fresh negative_log_likelihood calls (data gathered each call)")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if any(b < 1 for b in args.batches):
+        parser.error("--batches must be positive")
+    paths = [args.data_dir / f"tutorial_{phase}_data.csv" for phase in ("learning", "transfer")]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        parser.error(f"tutorial data not found: {', '.join(missing)}; pass --data-dir "
+                     "pointing at the folder holding the tutorial CSVs")
+    for name in args.models:
+        try:
+            make_variant(name)
+        except ValueError as exc:
+            parser.error(str(exc))
+    args.paths = paths
+    return args
+
+
+def time_per_evaluation(variant, data, batch, repeat, rng, one_off=False):
+    """Best-of-``repeat`` seconds per (participant x parameter vector) evaluation."""
+    low = np.array([p.low for p in variant.parameters])
+    high = np.array([p.high for p in variant.parameters])
+    params = rng.uniform(low, high, size=(batch, len(low)))
+    owner = np.arange(batch) % data.n_participants
+    start = time.perf_counter()
+    evaluate = (lambda: negative_log_likelihood(variant, data, params, owner)) if one_off \
+        else (lambda objective=Objective(variant, data): objective.phases(params, owner))
+    evaluate()  # warm-up (and calibration)
+    once = time.perf_counter() - start
+    number = max(1, int(MIN_REPEAT_SECONDS / max(once, 1e-9)))
+    best = np.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            evaluate()
+        best = min(best, (time.perf_counter() - start) / number)
+    return best / batch
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    data = load_task_data(*args.paths)
+    rng = np.random.default_rng(args.seed)
+    print(f"{data.n_participants} participants, {int(data.n_learning[0])} learning + "
+          f"{int(data.n_transfer[0])} transfer trials each; best of {args.repeat} repeats; "
+          f"numpy {np.__version__}")
+    print("µs per (participant x parameter vector) evaluation; depends on machine load\n")
+    batch_columns = [f"B={b}" for b in args.batches]
+    name_width = max(len("model"), *(len(m) for m in args.models))
+    header = (f"{'model':<{name_width}}  " + "  ".join(f"{c:>9}" for c in batch_columns)
+              + f"  {'target (B>=' + str(TARGET_BATCH) + ')':>16}  status")
+    print(header)
+    print("-" * len(header))
+    missed = []
+    for name in args.models:
+        variant = make_variant(name)
+        timings = {b: 1e6 * time_per_evaluation(variant, data, b, args.repeat, rng, args.one_off)
+                   for b in args.batches}
+        target = TARGETS.get(name)
+        status = ""
+        if target is not None:
+            judged = [t for b, t in timings.items() if b >= TARGET_BATCH]
+            if judged:
+                status = "ok" if max(judged) <= target else "MISSED"
+                if status == "MISSED":
+                    missed.append(name)
+        target_text = f"<= {target:g} µs" if target is not None else ""
+        print(f"{name:<{name_width}}  " + "  ".join(f"{timings[b]:>9.2f}" for b in args.batches)
+              + f"  {target_text:>16}  {status}")
+    if missed:
+        print(f"\ntargets missed by: {', '.join(missed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
