@@ -1,0 +1,436 @@
+"""Figures of fits, posterior-predictive behaviour and recovery.
+
+Every function returns a matplotlib Figure (nothing is shown or saved), so
+notebook users can adjust and combine them. Groups come from the data
+(``group_code``, in order of first appearance) and every figure works with one
+model and one group.
+
+Inside ``with headless():`` the figures are built without pyplot, on the Agg
+canvas; the report writers use this so that writing files never opens a
+window or changes the user's backend.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import textwrap
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from .report import (
+    BINS, CONTEXT_ORDER, EMPIRICAL, STIMULUS_TYPES, _recoveries, _recovery_models, _t_ci,
+    criterion_differences, group_criteria,
+)
+from .stats import _model_dict, is_log_transformed, transformed_parameters
+
+_HEADLESS = contextvars.ContextVar("avoidrl_headless_figures", default=False)
+_CONTEXT_COLORS = {"Reward": "#2f6fa8", "Loss Avoid": "#c0392b"}
+_STIMULUS_COLORS = {"HR": "#2f6fa8", "LR": "#9cc7ea", "LP": "#f0a8a8", "HP": "#c0392b",
+                    "N": "#bdbdbd"}
+_BAR_COLOR = "#8fb05a"
+_EMPIRICAL_COLOR = "#404040"
+
+
+@contextmanager
+def headless():
+    """Build figures on the Agg canvas, without pyplot, inside this block.
+
+    Figures made inside are not registered with pyplot: they never open a
+    window, need no ``plt.close`` and leave the active backend alone.
+
+    Examples
+    --------
+    >>> with headless():
+    ...     figure = plot_model_comparison(models)          # doctest: +SKIP
+    >>> figure.savefig("comparison.png")                    # doctest: +SKIP
+    """
+    token = _HEADLESS.set(True)
+    try:
+        yield
+    finally:
+        _HEADLESS.reset(token)
+
+
+def _new_figure(width, height):
+    if _HEADLESS.get():
+        figure = Figure(figsize=(width, height), layout="constrained")
+        FigureCanvasAgg(figure)
+        return figure
+    from matplotlib import pyplot as plt
+
+    return plt.figure(figsize=(width, height), layout="constrained")
+
+
+def _wrap(label, width=12):
+    return textwrap.fill(str(label), width)
+
+
+def _rotate(ax, labels, *, threshold=2):
+    """x tick labels that do not overlap: rotated 45 degrees when many or long."""
+    positions = np.arange(len(labels))
+    labels = [str(s) for s in labels]
+    longest = max((len(line) for s in labels for line in s.split("\n")), default=0)
+    if len(labels) > threshold or longest > 12:
+        ax.set_xticks(positions, labels, rotation=45, ha="right", rotation_mode="anchor")
+    else:
+        ax.set_xticks(positions, labels)
+
+
+def _despine(ax):
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+# ------------------------------------------------------------ model comparison
+def plot_model_comparison(models, criterion="bic"):
+    """Compare models by AIC or BIC (the reference's *_model_comparisons.png).
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+        Models fitted to the same participants.
+    criterion : {'bic', 'aic'}
+
+    Returns
+    -------
+    Figure
+        Two axes. A: the mean criterion over all participants per model, the
+        best (lowest) boxed. B: the mean and 95 % t-CI of each other model's
+        per-participant difference from the best model (a note instead when
+        there is only one model).
+    """
+    label = str(criterion).upper()
+    means = group_criteria(models, criterion)
+    names = [c for c in means.columns if c != "best_model"]
+    full = means.loc["full", names].astype(float)
+    best = means.loc["full", "best_model"]
+    differences = criterion_differences(models, criterion)
+
+    n = len(names)
+    figure = _new_figure(max(8.0, 1.6 * n + 4.0), 4.8)
+    ax_a, ax_b = figure.subplots(1, 2)
+    x = np.arange(n)
+    bars = ax_a.bar(x, full.to_numpy(), color=_BAR_COLOR, width=0.7)
+    best_bar = bars[names.index(best)]
+    best_bar.set_edgecolor("black")
+    best_bar.set_linewidth(2.5)
+    ax_a.bar_label(bars, labels=[f"{v:.1f}" for v in full], padding=2, color="dimgray",
+                   fontweight="bold", fontsize=9)
+    low, high = float(full.min()), float(full.max())
+    span = high - low if high > low else max(abs(high) * 0.05, 1.0)
+    ax_a.set_ylim(low - 0.6 * span, high + 0.25 * span)
+    _rotate(ax_a, names, threshold=1)
+    ax_a.set_ylabel(f"mean {label}")
+    ax_a.set_title(f"A. Mean {label} over participants\n(lowest = best, boxed)", loc="left",
+                   fontsize=11)
+
+    if len(differences):
+        xb = np.arange(len(differences))
+        ax_b.bar(xb, differences["mean"].to_numpy(), color=_BAR_COLOR, width=0.7)
+        ax_b.errorbar(xb, differences["mean"].to_numpy(), yerr=differences["ci"].to_numpy(),
+                      fmt="none", ecolor="dimgray", capsize=5, linewidth=1.5)
+        ax_b.axhline(0, color="darkgray", linestyle="--", linewidth=1)
+        _rotate(ax_b, differences["model"].tolist(), threshold=1)
+        ax_b.set_ylabel(f"{label} difference from {best}")
+    else:
+        ax_b.text(0.5, 0.5, f"Only one model ({best}):\nno differences to show",
+                  ha="center", va="center", transform=ax_b.transAxes, color="dimgray")
+        ax_b.set_xticks([])
+        ax_b.set_yticks([])
+    ax_b.set_title("B. Difference from the best model\n(per participant, mean ± 95% CI)",
+                   loc="left", fontsize=11)
+    for ax in (ax_a, ax_b):
+        _despine(ax)
+    return figure
+
+
+# ---------------------------------------------------- posterior predictive plot
+def _participant_means(table, keys, value):
+    """Average simulations per participant first, so each participant counts once."""
+    return table.groupby(["participant", *keys], sort=False)[value].mean().reset_index()
+
+
+def _summary(table, key, value, order):
+    rows = {k: table.loc[table[key] == k, value].to_numpy(dtype=float) for k in order}
+    means = np.array([v.mean() if len(v) else np.nan for v in rows.values()])
+    cis = np.array([_t_ci(v) for v in rows.values()])
+    return means, cis
+
+
+def plot_model_behaviour(accuracy_table, choice_table, model):
+    """Posterior-predictive behaviour of one model against the data, per group.
+
+    Parameters
+    ----------
+    accuracy_table, choice_table : DataFrame
+        The tables of :func:`avoidrl.report.posterior_predictive`.
+    model : str
+        Which model's simulations to show.
+
+    Returns
+    -------
+    Figure
+        2 x n_groups axes. Top: learning accuracy per trial bin, one line per
+        context (model mean ± 95 % t-CI band over participants) with the data
+        as diamonds. Bottom: transfer choice rate per stimulus type (model bars
+        ± 95 % CI) with the data as diamonds ± 95 % CI.
+    """
+    available = sorted(set(accuracy_table.loc[accuracy_table["source"] != EMPIRICAL, "model"]))
+    if model not in available:
+        raise ValueError(f"model {model!r} is not in the tables; they hold {available}")
+    groups = list(pd.unique(accuracy_table["group"].to_numpy(dtype=object)))
+    simulated = accuracy_table[(accuracy_table["source"] != EMPIRICAL)
+                               & (accuracy_table["model"] == model)]
+    observed = accuracy_table[accuracy_table["source"] == EMPIRICAL]
+    sim_choice = choice_table[(choice_table["source"] != EMPIRICAL)
+                              & (choice_table["model"] == model)]
+    obs_choice = choice_table[choice_table["source"] == EMPIRICAL]
+
+    n_groups = len(groups)
+    figure = _new_figure(max(7.0, 4.3 * n_groups), 8.0)
+    axes = figure.subplots(2, n_groups, squeeze=False)
+    stimuli = list(STIMULUS_TYPES)
+    x_bins = np.arange(len(BINS))
+    lowest = 100.0
+    for column, group in enumerate(groups):
+        ax = axes[0, column]
+        for context in CONTEXT_ORDER:
+            color = _CONTEXT_COLORS[context]
+            part = simulated[(simulated["group"] == group) & (simulated["context"] == context)]
+            part = _participant_means(part, ["bin"], "accuracy")
+            mean, ci = _summary(part, "bin", "accuracy", BINS)
+            ax.plot(x_bins, mean, color=color, linewidth=2, marker="o", markersize=4,
+                    label=f"{context} (model)")
+            ax.fill_between(x_bins, mean - ci, mean + ci, color=color, alpha=0.15, linewidth=0)
+            data = observed[(observed["group"] == group) & (observed["context"] == context)]
+            data_mean, _ = _summary(data, "bin", "accuracy", BINS)
+            ax.scatter(x_bins, data_mean, marker="D", s=45, color=color, edgecolor="black",
+                       linewidth=0.8, zorder=3, label=f"{context} (data)")
+            lowest = np.nanmin([lowest, np.nanmin(np.r_[mean - ci, data_mean, 100.0])])
+        ax.set_xticks(x_bins, BINS, rotation=30, ha="right", rotation_mode="anchor")
+        ax.set_title(f"{group}\nlearning phase", fontsize=11)
+        ax.set_ylabel("accuracy (% better option)")
+        ax.axhline(50, color="lightgray", linestyle=":", linewidth=1)
+
+        ax = axes[1, column]
+        part = _participant_means(sim_choice[sim_choice["group"] == group], ["stimulus"],
+                                  "choice_rate")
+        mean, ci = _summary(part, "stimulus", "choice_rate", stimuli)
+        x = np.arange(len(stimuli))
+        ax.bar(x, mean, color=[_STIMULUS_COLORS[s] for s in stimuli], width=0.7,
+               label="model")
+        ax.errorbar(x, mean, yerr=ci, fmt="none", ecolor="dimgray", capsize=4)
+        data = obs_choice[obs_choice["group"] == group]
+        data_mean, data_ci = _summary(data, "stimulus", "choice_rate", stimuli)
+        ax.errorbar(x + 0.22, data_mean, yerr=data_ci, fmt="D", color=_EMPIRICAL_COLOR,
+                    markersize=6, capsize=3, linewidth=1, label="data")
+        ax.set_xticks(x, stimuli)
+        ax.set_xlabel("HR/LR: high/low reward, LP/HP: low/high punishment, N: novel",
+                      fontsize=8)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("choice rate (%)")
+        ax.set_title("transfer phase", fontsize=11)
+    floor = max(0.0, min(40.0, 10 * np.floor(lowest / 10)))
+    for ax in axes[0]:
+        ax.set_ylim(floor, 102)
+    for ax in axes.ravel():
+        _despine(ax)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    more_handles, more_labels = axes[1, 0].get_legend_handles_labels()
+    figure.legend(handles + more_handles, labels + [f"transfer ({s})" for s in more_labels],
+                  loc="outside lower center", ncol=3 if n_groups == 1 else 6, fontsize=9,
+                  frameon=False)
+    figure.suptitle(f"{model}: posterior predictive behaviour\n(lines and bars = model, "
+                    "diamonds = data; mean ± 95% CI)", fontsize=12)
+    return figure
+
+
+# ---------------------------------------------------------- parameter fits
+def plot_parameter_fits(estimator):
+    """Fitted parameters of one model by group (parameter_fits/{model}-model-fits.png).
+
+    Parameters
+    ----------
+    estimator : fitted avoidrl estimator
+
+    Returns
+    -------
+    Figure
+        One axis per parameter: per group, the mean ± 95 % t-CI as a bar with
+        the participants as points. Parameters other than novel_value,
+        mixing_factor, valence_factor and weighting_factor are shown after
+        :func:`avoidrl.stats.log_transform`, as in the statistics.
+    """
+    model = _model_dict(estimator)
+    name, estimator = next(iter(model.items()))
+    values = transformed_parameters(estimator)
+    groups = estimator.groups_.reindex(values.index).astype(object)
+    order = list(pd.unique(groups.to_numpy()))
+    parameters = list(values.columns)
+    n_cols = min(4, len(parameters))
+    n_rows = int(np.ceil(len(parameters) / n_cols))
+    width = max(2.2, 0.8 * len(order) + 1.4)
+    figure = _new_figure(max(6.0, width * n_cols + 0.5), 3.4 * n_rows + 0.6)
+    axes = figure.subplots(n_rows, n_cols, squeeze=False).ravel()
+    palette = sns.color_palette("crest", max(len(order), 1))
+    jitter = np.random.RandomState(0)
+    labels = [_wrap(g) for g in order]
+    for ax, parameter in zip(axes, parameters):
+        for i, group in enumerate(order):
+            v = values.loc[(groups == group).to_numpy(), parameter].to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            mean = v.mean() if len(v) else np.nan
+            ax.bar(i, mean, color=palette[i], width=0.7, alpha=0.85)
+            ax.errorbar(i - 0.12, mean, yerr=_t_ci(v), fmt="none", ecolor="#333333",
+                        capsize=4, linewidth=1.5)
+            ax.scatter(i + 0.12 + jitter.uniform(-0.08, 0.08, len(v)), v, s=14,
+                       color="black", alpha=0.6, zorder=3, linewidth=0)
+        ax.axhline(0, color="gray", linewidth=0.8)
+        _rotate(ax, labels, threshold=4)
+        ax.set_title(parameter.replace("_", " "), fontsize=11)
+        ax.set_ylabel(f"log({parameter})" if is_log_transformed(parameter) else parameter)
+        _despine(ax)
+    for ax in axes[len(parameters):]:
+        ax.remove()
+    figure.suptitle(f"{name}: fitted parameters by group (mean ± 95% CI, points = "
+                    "participants)", fontsize=12)
+    return figure
+
+
+# ----------------------------------------------------------------- recovery
+def plot_parameter_recovery(parameter_recovery):
+    """True vs fitted parameters (correlations/recovery_correlation_plot.png).
+
+    Parameters
+    ----------
+    parameter_recovery : ParameterRecovery, list of them, or dict {name: ParameterRecovery}
+        Fitted recovery objects, one per model.
+
+    Returns
+    -------
+    Figure
+        One row per model, one axis per parameter: the datasets' true vs
+        fitted values, the identity line, Pearson r in the title, both axes
+        spanning the parameter's bounds.
+    """
+    recoveries = _recoveries(parameter_recovery)
+    n_cols = max(len(r.true_params_.columns) for r in recoveries.values())
+    n_rows = len(recoveries)
+    figure = _new_figure(max(6.0, 2.5 * n_cols + 0.8), 2.7 * n_rows + 0.6)
+    axes = figure.subplots(n_rows, n_cols, squeeze=False)
+    for row, (name, recovery) in enumerate(recoveries.items()):
+        bounds = recovery.estimator._fit_settings()["bounds"]
+        parameters = list(recovery.true_params_.columns)
+        for column, parameter in enumerate(parameters):
+            ax = axes[row, column]
+            low, high = bounds[parameter]
+            pad = 0.04 * (high - low)
+            ax.plot([low, high], [low, high], color="gray", linestyle="--", linewidth=1)
+            ax.scatter(recovery.true_params_[parameter], recovery.fitted_params_[parameter],
+                       s=14, alpha=0.65, color="#2f6fa8", linewidth=0)
+            ax.set_xlim(low - pad, high + pad)
+            ax.set_ylim(low - pad, high + pad)
+            ax.set_aspect("equal", adjustable="box")
+            r = recovery.correlations_.get(parameter, np.nan)
+            ax.set_title(f"{parameter.replace('_', ' ')}\nr = {r:.2f}", fontsize=10)
+            ax.set_xlabel("true", fontsize=9)
+            if column == 0:
+                ax.set_ylabel(f"{name}\nfitted", fontsize=10, fontweight="bold")
+            else:
+                ax.set_ylabel("fitted", fontsize=9)
+            ax.tick_params(labelsize=8)
+            _despine(ax)
+        for column in range(len(parameters), n_cols):
+            axes[row, column].remove()
+    figure.suptitle("Parameter recovery: fitted vs true (dashed = identity)", fontsize=12)
+    return figure
+
+
+def _heatmap(ax, matrix, *, cmap, vmin, vmax, fmt, box, title):
+    values = matrix.to_numpy(dtype=float)
+    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="equal")
+    n_rows, n_cols = values.shape
+    # Box the best cell of each column (or row); ties are all boxed.
+    oriented = values.T if box.startswith("column") else values
+    best = np.nanmin if box.endswith("min") else np.nanmax
+    boxed = set()
+    for line, cells in enumerate(oriented):
+        if np.isfinite(cells).any():
+            for other in np.flatnonzero(np.isclose(cells, best(cells))):
+                boxed.add((int(other), line) if box.startswith("column") else (line, int(other)))
+    size = 10 if max(n_rows, n_cols) <= 5 else 8
+    for i in range(n_rows):
+        for j in range(n_cols):
+            value = values[i, j]
+            if np.isfinite(value):
+                red, green, blue, _ = image.cmap(image.norm(value))
+                dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+                text, color = format(value, fmt), "white" if dark else "black"
+                if float(text) == 0:
+                    text = text.lstrip("-")
+            else:
+                text, color = "–", "gray"
+            ax.text(j, i, text, ha="center", va="center", fontsize=size, color=color,
+                    fontweight="bold" if (i, j) in boxed else "normal")
+    for i, j in boxed:
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black",
+                               linewidth=2.2))
+    ax.set_xticks(np.arange(n_cols), [str(c) for c in matrix.columns], rotation=45,
+                  ha="right", rotation_mode="anchor")
+    ax.set_yticks(np.arange(n_rows), [str(r) for r in matrix.index])
+    ax.set_xlabel("generating model")
+    ax.set_ylabel("fitting model")
+    ax.set_title(title, fontsize=11)
+
+
+def plot_model_recovery(model_recovery, normalized=False):
+    """Model-recovery matrices as annotated heatmaps (model_recovery.png).
+
+    Parameters
+    ----------
+    model_recovery : fitted ModelRecovery
+    normalized : bool, default=False
+        Add a third heatmap: the mean BIC scaled over the whole matrix to
+        [-100, 100], where -100 is the lowest (best) mean BIC (the reference's
+        figure).
+
+    Returns
+    -------
+    Figure
+        Two (or three) axes, rows = fitting models, columns = generating
+        models. Confusion matrix p(best fit | generating model): each
+        generator's most frequent winner is boxed. Inversion matrix
+        p(generating model | best fit): each winner's most likely generator
+        (the row maximum) is boxed. Normalised BIC: each generator's
+        best-fitting model (the column minimum) is boxed.
+    """
+    if not hasattr(model_recovery, "confusion_"):
+        raise ValueError("the model recovery is not fitted (call fit)")
+    order = [n for n, _ in _recovery_models(model_recovery)]
+    panels = [
+        (model_recovery.confusion_, "Confusion matrix\np(best fit | generating model)",
+         dict(cmap="Blues", vmin=0, vmax=1, fmt=".2f", box="column_max")),
+        (model_recovery.inversion_, "Inversion matrix\np(generating model | best fit)",
+         dict(cmap="Purples", vmin=0, vmax=1, fmt=".2f", box="row_max")),
+    ]
+    if normalized:
+        panels.append((model_recovery.normalized_bic_,
+                       "Normalised mean BIC\n(−100 = best, +100 = worst)",
+                       dict(cmap="RdYlGn_r", vmin=-100, vmax=100, fmt=".0f",
+                            box="column_min")))
+    n = len(order)
+    side = 0.7 * n + 2.4
+    figure = _new_figure(max(8.0, side * len(panels)), side + 0.6)
+    axes = figure.subplots(1, len(panels))
+    for ax, (matrix, title, style) in zip(np.atleast_1d(axes), panels):
+        rows = [m for m in order if m in matrix.index]
+        columns = [m for m in order if m in matrix.columns]
+        _heatmap(ax, matrix.reindex(index=rows, columns=columns), title=title, **style)
+    figure.suptitle("Model recovery (rows = fitting model, columns = generating model)",
+                    fontsize=12)
+    return figure

@@ -1,0 +1,975 @@
+"""Report tables of fitted models, and the reference's output folders.
+
+The table functions take fitted estimators (a dict ``{name: estimator}``, a
+list of estimators, or one estimator) and return DataFrames laid out like the
+files the reference pipeline writes into ``RL/modelling``, so the lab's
+analysis code can read them. Participants are always matched by id, groups
+come from the data (``group_code``, in order of first appearance) and every
+table works with one model and with one group.
+
+:func:`write_fit_report` and :func:`write_validation_report` write the FIT and
+VALIDATION folders atomically: the folder appears complete or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import pickle
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _stats
+from sklearn.utils import check_random_state
+
+from ._data import PAIR_NAMES, STIMULUS_LETTERS, STIMULUS_NAMES, split_phases
+from .stats import _model_dict, fit_statistics
+
+CRITERIA = ("aic", "bic")
+#: Learning contexts of the four pairs, in pair order (Reward1, Reward2, Punish1, Punish2).
+CONTEXTS = dict(zip(PAIR_NAMES, ("Reward", "Reward", "Loss Avoid", "Loss Avoid")))
+CONTEXT_ORDER = ("Reward", "Loss Avoid")
+#: Quarters of each pair's learning trials (1-6, 7-12, 13-18, 19-24 of 24).
+BINS = ("Early", "Mid-Early", "Mid-Late", "Late")
+#: Transfer stimulus types: high/low reward, low/high punishment, novel.
+STIMULUS_TYPES = {"HR": ("A", "C"), "LR": ("B", "D"), "LP": ("E", "G"), "HP": ("F", "H"),
+                  "N": ("N",)}
+EMPIRICAL = "empirical"
+_LETTER = dict(zip(STIMULUS_NAMES, STIMULUS_LETTERS))
+_TYPE_OF_LETTER = {letter: kind for kind, letters in STIMULUS_TYPES.items() for letter in letters}
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+# ------------------------------------------------------------------ helpers
+def _check_criterion(criterion):
+    key = str(criterion).lower()
+    if key not in CRITERIA:
+        raise ValueError(f"criterion must be 'aic' or 'bic', got {criterion!r}")
+    return key
+
+
+def _criterion_matrix(models, criterion):
+    """Per-participant criterion values, one column per model, matched by participant id.
+
+    Returns (wide DataFrame indexed by participant_id in the first model's
+    order, groups Series on the same index, group order).
+    """
+    models = _model_dict(models)
+    key = _check_criterion(criterion)
+    names = list(models)
+    first = models[names[0]]
+    ids = first.params_.index
+    for name in names[1:]:
+        other = models[name].params_.index
+        if set(other) != set(ids):
+            missing = sorted(set(ids) - set(other), key=str)[:5]
+            extra = sorted(set(other) - set(ids), key=str)[:5]
+            raise ValueError(
+                f"models {names[0]!r} and {name!r} were fitted to different participants "
+                f"(only in {names[0]!r}: {missing}; only in {name!r}: {extra}); compare "
+                "models fitted to the same data")
+    wide = pd.DataFrame({name: getattr(models[name], f"{key}_").reindex(ids) for name in names},
+                        index=ids)
+    groups = first.groups_.reindex(ids).astype(object)
+    order = list(pd.unique(groups.to_numpy()))
+    if "full" in order:
+        raise ValueError("a group is named 'full', which is the name of the all-participants "
+                         "row; rename it")
+    return wide, groups, order
+
+
+def _t_ci(values):
+    """Half-width of the two-sided 95 % t confidence interval of a mean."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    n = len(values)
+    if n < 2:
+        return np.nan
+    return float(_stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
+
+
+def _base_name(name):
+    return str(name).split("+")[0]
+
+
+# -------------------------------------------------------- information criteria
+def information_criteria(models):
+    """Per-participant fit statistics of every model, in long form.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+
+    Returns
+    -------
+    DataFrame
+        One row per participant and model: participant, group, model, nll,
+        aic, bic, k (number of free parameters), n_trials (that participant's
+        own trial count, used in its BIC).
+
+    Examples
+    --------
+    >>> import avoidrl
+    >>> from avoidrl.report import information_criteria
+    >>> model = avoidrl.make_model("QLearning+novel", n_starts=1)
+    >>> learning, transfer = model.sample(n_participants=2, random_state=0)
+    >>> table = information_criteria(model.fit(learning, transfer))
+    >>> table.columns.tolist()
+    ['participant', 'group', 'model', 'nll', 'aic', 'bic', 'k', 'n_trials']
+    """
+    parts = []
+    for name, estimator in _model_dict(models).items():
+        ids = estimator.params_.index
+        parts.append(pd.DataFrame({
+            "participant": ids.to_numpy(),
+            "group": estimator.groups_.reindex(ids).to_numpy(dtype=object),
+            "model": name,
+            "nll": estimator.nll_.reindex(ids).to_numpy(),
+            "aic": estimator.aic_.reindex(ids).to_numpy(),
+            "bic": estimator.bic_.reindex(ids).to_numpy(),
+            "k": int(estimator.n_parameters),
+            "n_trials": estimator.n_trials_.reindex(ids).to_numpy(),
+        }))
+    return pd.concat(parts, ignore_index=True)
+
+
+def group_criteria(models, criterion="bic"):
+    """Mean AIC or BIC per group and model (the reference's group_AIC/BIC.csv).
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+        Models fitted to the same participants.
+    criterion : {'bic', 'aic'}
+
+    Returns
+    -------
+    DataFrame
+        Index ``group``: the groups in order of first appearance, then
+        ``full`` (all participants). Columns: one per model (the mean of the
+        participants' criterion values), then ``best_model`` (the lowest mean).
+    """
+    wide, groups, order = _criterion_matrix(models, criterion)
+    table = wide.groupby(groups.to_numpy(), sort=False).mean().reindex(order)
+    table.loc["full"] = wide.mean()
+    table.index.name = "group"
+    table["best_model"] = table[list(wide.columns)].idxmin(axis=1)
+    return table
+
+
+def group_best_fit_percentages(models, criterion="bic"):
+    """Percentage of participants best fit by each model, per group.
+
+    Each participant's criterion values are compared across models by
+    participant id (the reference compared rows by position, so its table
+    mixed participants up: reference-spec Q18). Ties go to the first model.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    criterion : {'bic', 'aic'}
+
+    Returns
+    -------
+    DataFrame
+        Index ``group`` (groups in order of first appearance, then ``full``),
+        one column per model; each row sums to 100.
+    """
+    wide, groups, order = _criterion_matrix(models, criterion)
+    winners = pd.Series(np.asarray(wide.columns)[np.argmin(wide.to_numpy(), axis=1)],
+                        index=wide.index)
+    counts = pd.crosstab(groups.to_numpy(), winners.to_numpy()).reindex(
+        index=order, columns=list(wide.columns), fill_value=0)
+    counts.loc["full"] = counts.sum()
+    table = counts.div(counts.sum(axis=1), axis=0) * 100
+    table.index.name = "group"
+    table.columns.name = None
+    return table.astype(float)
+
+
+def criterion_differences(models, criterion="bic"):
+    """Per-participant difference of each model's AIC/BIC from the best model.
+
+    The best model has the lowest mean over all participants. For every other
+    model, the difference ``criterion(model) - criterion(best)`` is taken per
+    participant (matched by id) and summarised by its mean and the
+    half-width of its 95 % t confidence interval, ``t_{.975, n-1} sd / sqrt(n)``.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    criterion : {'bic', 'aic'}
+
+    Returns
+    -------
+    DataFrame
+        One row per model other than the best: model, best_model, mean, sd,
+        n, ci. Empty (with these columns) when there is only one model.
+    """
+    wide, _, _ = _criterion_matrix(models, criterion)
+    best = wide.mean().idxmin()
+    rows = []
+    for name in wide.columns:
+        if name == best:
+            continue
+        difference = (wide[name] - wide[best]).to_numpy(dtype=float)
+        rows.append({"model": name, "best_model": best, "mean": float(np.mean(difference)),
+                     "sd": float(np.std(difference, ddof=1)) if len(difference) > 1 else np.nan,
+                     "n": len(difference), "ci": _t_ci(difference)})
+    return pd.DataFrame(rows, columns=["model", "best_model", "mean", "sd", "n", "ci"])
+
+
+# ------------------------------------------------------------- parameter tables
+def parameter_descriptives(models):
+    """Mean (sd) of every fitted parameter per group (param_fit_descriptives.csv).
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+
+    Returns
+    -------
+    DataFrame
+        Columns: model (the base name, e.g. ``QLearning``, as in the
+        reference; the full name when two models share a base), parameter,
+        then one column per group (order of first appearance) holding
+        ``"mean (sd)"``, each rounded to 2 decimals (sd with ddof=1).
+    """
+    models = _model_dict(models)
+    bases = [_base_name(name) for name in models]
+    rows, order = [], []
+    for name, estimator in models.items():
+        groups = estimator.groups_.reindex(estimator.params_.index).astype(object)
+        order += [g for g in pd.unique(groups.to_numpy()) if g not in order]
+        label = _base_name(name) if bases.count(_base_name(name)) == 1 else name
+        for parameter in estimator.params_.columns:
+            row = {"model": label, "parameter": parameter}
+            by_group = estimator.params_[parameter].groupby(groups.to_numpy(), sort=False)
+            for group, values in by_group:
+                row[group] = f"{np.round(values.mean(), 2)} ({np.round(values.std(), 2)})"
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["model", "parameter", *order])
+
+
+def fit_tables(models):
+    """The reference's fit_data and full_fit_data dictionaries.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+
+    Returns
+    -------
+    fit_data : dict {model name: DataFrame}
+        One row per participant (its best start): participant, pain_group
+        (the group_code), run (index of the start), fit (the NLL), then the
+        parameters in the model's order.
+    full_fit_data : dict {model name: DataFrame}
+        The same layout with one row per participant and start.
+    """
+    fit_data, full_fit_data = {}, {}
+    for name, estimator in _model_dict(models).items():
+        fits = estimator.fits_
+        table = pd.DataFrame({
+            "participant": fits["participant_id"].to_numpy(dtype=object),
+            "pain_group": fits["group_code"].to_numpy(dtype=object),
+            "run": fits["start"].to_numpy(dtype=int),
+            "fit": fits["nll"].to_numpy(dtype=float),
+        })
+        for parameter in estimator.parameter_names:
+            table[parameter] = fits[parameter].to_numpy(dtype=float)
+        full_fit_data[name] = table
+        fit_data[name] = table.loc[fits["best"].to_numpy(dtype=bool)].reset_index(drop=True)
+    return fit_data, full_fit_data
+
+
+# ------------------------------------------------------- posterior predictive
+def _behaviour(learning, transfer):
+    """Per-participant learning accuracy (by context x bin) and transfer choice rates."""
+    learning = learning.reset_index(drop=True)
+    participant = learning["participant_id"].to_numpy(dtype=object)
+    pair = learning["symbol_names"].astype(object).to_numpy()
+    left_better = learning["symbol_L_value"].to_numpy(float) > \
+        learning["symbol_R_value"].to_numpy(float)
+    chose_left = learning["choice_made"].to_numpy(float) == 0
+    trial = learning.groupby([participant, pair], sort=False).cumcount().to_numpy() + 1
+    n_trials = learning.groupby([participant, pair], sort=False)["symbol_names"] \
+        .transform("size").to_numpy()
+    quarter = np.clip(np.ceil(4 * trial / n_trials).astype(int), 1, 4) - 1
+    frame = pd.DataFrame({
+        "participant": participant,
+        "group": learning["group_code"].to_numpy(dtype=object),
+        "context": pd.Series(pair).map(CONTEXTS).to_numpy(dtype=object),
+        "bin": np.asarray(BINS, dtype=object)[quarter],
+        "accuracy": 100.0 * (chose_left == left_better),
+    })
+    accuracy = (frame.groupby(["participant", "group", "context", "bin"], sort=False)["accuracy"]
+                .mean().reset_index())
+
+    transfer = transfer.reset_index(drop=True)
+    left = transfer["symbol_L_name"].astype(object).map(_LETTER).to_numpy(dtype=object)
+    right = transfer["symbol_R_name"].astype(object).map(_LETTER).to_numpy(dtype=object)
+    chosen = np.where(transfer["choice_made"].to_numpy(float) == 0, left, right)
+    ids = transfer["participant_id"].to_numpy(dtype=object)
+    codes = transfer["group_code"].to_numpy(dtype=object)
+    shown = pd.DataFrame({
+        "participant": np.concatenate([ids, ids]), "group": np.concatenate([codes, codes]),
+        "letter": np.concatenate([left, right]),
+        "chosen": 100.0 * np.concatenate([chosen == left, chosen == right]),
+    })
+    per_letter = (shown.groupby(["participant", "group", "letter"], sort=False)["chosen"]
+                  .mean().reset_index())
+    per_letter["stimulus"] = per_letter["letter"].map(_TYPE_OF_LETTER)
+    choice = (per_letter.groupby(["participant", "group", "stimulus"], sort=False)["chosen"]
+              .mean().rename("choice_rate").reset_index())
+    return accuracy, choice
+
+
+def _order_behaviour(accuracy, choice, participants):
+    """Sort rows by participant order, context, bin and stimulus type."""
+    rank = {p: i for i, p in enumerate(participants)}
+    accuracy = accuracy.assign(
+        _p=accuracy["participant"].map(rank),
+        _c=accuracy["context"].map({c: i for i, c in enumerate(CONTEXT_ORDER)}),
+        _b=accuracy["bin"].map({b: i for i, b in enumerate(BINS)}))
+    choice = choice.assign(
+        _p=choice["participant"].map(rank),
+        _s=choice["stimulus"].map({s: i for i, s in enumerate(STIMULUS_TYPES)}))
+    accuracy = accuracy.sort_values(["_p", "_c", "_b"]).drop(columns=["_p", "_c", "_b"])
+    choice = choice.sort_values(["_p", "_s"]).drop(columns=["_p", "_s"])
+    return accuracy.reset_index(drop=True), choice.reset_index(drop=True)
+
+
+def posterior_predictive(models, X_learning, X_transfer=None, random_state=None,
+                         n_simulations=1):
+    """Simulate the fitted models on each participant's own task and summarise behaviour.
+
+    Each fitted participant is simulated by ``estimator.sample`` with its own
+    best-fit parameters on its own learning sequence (the observed outcomes of
+    both options) and its own transfer pairs, as in the reference's
+    posterior-predictive step; the participants' observed behaviour is
+    summarised the same way.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    X_learning, X_transfer : DataFrame or path
+        The data the models were fitted to (as in ``fit``).
+    random_state : int, RandomState instance or None
+        Seeds every simulation.
+    n_simulations : int, default=1
+        Simulated runs per participant and model.
+
+    Returns
+    -------
+    accuracy : DataFrame
+        One row per (source, model, simulation, participant, context, bin):
+        source ('model' or 'empirical'), model (the model name, or
+        'empirical'), simulation (0-based; NA for the empirical rows),
+        participant, group, context ('Reward' / 'Loss Avoid'), bin ('Early',
+        'Mid-Early', 'Mid-Late', 'Late': quarters of the pair's trials, i.e.
+        trials 1-6 / 7-12 / 13-18 / 19-24 of 24), accuracy (% choices of the
+        better option).
+    choice : DataFrame
+        One row per (source, model, simulation, participant, stimulus):
+        stimulus ('HR' = A/C, 'LR' = B/D, 'LP' = E/G, 'HP' = F/H, 'N') and
+        choice_rate: the % of the transfer trials showing a stimulus on which
+        it was chosen, averaged over the two stimuli of a type (the reference's
+        rates, without its truncation to whole percents).
+
+    Notes
+    -----
+    Accuracy, context and trial position are computed from ``choice_made``,
+    the symbol values and ``symbol_names`` (row order = trial order), so the
+    raw CSVs' ``accuracy``, ``context_val_name`` and ``trial_number`` columns
+    are not needed (on the tutorial data they agree).
+    """
+    models = _model_dict(models)
+    if isinstance(n_simulations, bool) or not isinstance(n_simulations, (int, np.integer)) \
+            or n_simulations < 1:
+        raise ValueError(f"n_simulations must be a positive integer, got {n_simulations!r}")
+    learning, transfer = split_phases(X_learning, X_transfer)
+    in_data = set(pd.unique(learning["participant_id"]))
+    fitted = []
+    for name, estimator in models.items():
+        missing = [p for p in estimator.params_.index if p not in in_data]
+        if missing:
+            raise ValueError(f"model {name!r} was fitted to participant(s) {missing[:5]} that "
+                             "are not in the data given; pass the data it was fitted to")
+        fitted += [p for p in estimator.params_.index if p not in set(fitted)]
+    order = [p for p in pd.unique(learning["participant_id"]) if p in set(fitted)]
+    rng = check_random_state(random_state)
+
+    accuracy_parts, choice_parts = [], []
+    keep_l = learning[learning["participant_id"].isin(order)]
+    keep_t = transfer[transfer["participant_id"].isin(order)]
+    accuracy, choice = _order_behaviour(*_behaviour(keep_l, keep_t), order)
+    for table, parts in ((accuracy, accuracy_parts), (choice, choice_parts)):
+        parts.append(table.assign(source=EMPIRICAL, model=EMPIRICAL,
+                                  simulation=pd.array([pd.NA] * len(table), dtype="Int64")))
+    for name, estimator in models.items():
+        for simulation in range(n_simulations):
+            seed = int(rng.randint(_MAX_SEED))
+            sim_l, sim_t = estimator.sample(learning, transfer, params=estimator.params_,
+                                            random_state=seed)
+            accuracy, choice = _order_behaviour(*_behaviour(sim_l, sim_t), order)
+            for table, parts in ((accuracy, accuracy_parts), (choice, choice_parts)):
+                parts.append(table.assign(
+                    source="model", model=name,
+                    simulation=pd.array([simulation] * len(table), dtype="Int64")))
+    lead = ["source", "model", "simulation", "participant", "group"]
+    accuracy = pd.concat(accuracy_parts, ignore_index=True)
+    choice = pd.concat(choice_parts, ignore_index=True)
+    accuracy = accuracy[lead + ["context", "bin", "accuracy"]]
+    choice = choice[lead + ["stimulus", "choice_rate"]]
+    return accuracy, choice
+
+
+# ------------------------------------------------------------ recovery tables
+def _recoveries(parameter_recovery):
+    """{model name: fitted ParameterRecovery} from one, a list or a dict."""
+    if isinstance(parameter_recovery, dict):
+        named = dict(parameter_recovery)
+    else:
+        items = parameter_recovery if isinstance(parameter_recovery, (list, tuple)) \
+            else [parameter_recovery]
+        named = {}
+        for recovery in items:
+            name = getattr(getattr(recovery, "estimator", None), "model_name", None)
+            if name is None:
+                raise TypeError(f"{recovery!r} is not a ParameterRecovery")
+            if name in named:
+                raise ValueError(f"two parameter recoveries of {name!r}; pass a dict to name "
+                                 "them")
+            named[name] = recovery
+    if not named:
+        raise ValueError("no parameter recovery given")
+    for name, recovery in named.items():
+        if not hasattr(recovery, "fits_"):
+            raise ValueError(f"the parameter recovery of {name!r} is not fitted (call fit)")
+    return named
+
+
+def _dataset_groups(datasets):
+    return {d.id: d.learning["group_code"].iloc[0] if "group_code" in d.learning and len(d.learning)
+            else d.model for d in datasets}
+
+
+def parameter_recovery_tables(parameter_recovery):
+    """Parameter-recovery fits in the reference's fit_data layout, with the true values.
+
+    Parameters
+    ----------
+    parameter_recovery : ParameterRecovery, list of them, or dict {name: ParameterRecovery}
+        Fitted recovery objects, one per model.
+
+    Returns
+    -------
+    fit_data : dict {model name: DataFrame}
+        participant (dataset id), pain_group (the simulated data's
+        group_code), run (NaN: recovery objects keep only each dataset's best
+        start), fit (NLL), then the fitted parameters.
+    true_params : dict {model name: DataFrame}
+        participant, then the generating parameters.
+    """
+    fit_data, true_params = {}, {}
+    for name, recovery in _recoveries(parameter_recovery).items():
+        groups = _dataset_groups(recovery.datasets_)
+        fits = recovery.fits_
+        ids = fits.index.to_numpy(dtype=object)
+        table = pd.DataFrame({"participant": ids,
+                              "pain_group": [groups.get(i, "simulated") for i in ids],
+                              "run": np.nan, "fit": fits["nll"].to_numpy(dtype=float)})
+        for parameter in recovery.fitted_params_.columns:
+            table[parameter] = recovery.fitted_params_.reindex(fits.index)[parameter].to_numpy()
+        fit_data[name] = table
+        truth = recovery.true_params_.reindex(fits.index)
+        true_params[name] = pd.concat(
+            [pd.DataFrame({"participant": ids}), truth.reset_index(drop=True)], axis=1)
+    return fit_data, true_params
+
+
+def parameter_recovery_correlations(parameter_recovery):
+    """Pearson r of true vs fitted values (param_recovery_corrs.csv).
+
+    Parameters
+    ----------
+    parameter_recovery : ParameterRecovery, list of them, or dict {name: ParameterRecovery}
+
+    Returns
+    -------
+    DataFrame
+        Columns Model, Parameter, Correlation (rounded to 2 decimals; NaN when
+        either side has no variance).
+    """
+    rows = []
+    for name, recovery in _recoveries(parameter_recovery).items():
+        for parameter, r in recovery.correlations_.items():
+            rows.append({"Model": name, "Parameter": parameter,
+                         "Correlation": float(np.round(r, 2))})
+    return pd.DataFrame(rows, columns=["Model", "Parameter", "Correlation"])
+
+
+def _recovery_models(model_recovery):
+    """[(name, estimator)] of a ModelRecovery, in its order."""
+    pairs = []
+    for item in model_recovery.estimators:
+        if isinstance(item, tuple):
+            pairs.append((str(item[0]), item[1]))
+        else:
+            pairs.append((item.model_name, item))
+    return pairs
+
+
+def model_recovery_fit_tables(model_recovery):
+    """Model-recovery fits in the reference's layout (fit_data_MODEL.pkl).
+
+    Parameters
+    ----------
+    model_recovery : fitted ModelRecovery
+
+    Returns
+    -------
+    dict {fitting model name: DataFrame}
+        participant (dataset id), pain_group (the simulated data's
+        group_code), model (the generating model), run (NaN: only the best
+        start is kept), fit (NLL), then the fitting model's parameters.
+    """
+    if not hasattr(model_recovery, "fits_"):
+        raise ValueError("the model recovery is not fitted (call fit)")
+    groups = _dataset_groups(model_recovery.datasets_)
+    fits = model_recovery.fits_
+    tables = {}
+    for name, estimator in _recovery_models(model_recovery):
+        rows = fits[fits["fitting_model"] == name]
+        ids = rows["dataset"].to_numpy(dtype=object)
+        table = pd.DataFrame({"participant": ids,
+                              "pain_group": [groups.get(i, "simulated") for i in ids],
+                              "model": rows["generating_model"].to_numpy(dtype=object),
+                              "run": np.nan, "fit": rows["nll"].to_numpy(dtype=float)})
+        for parameter in estimator.parameter_names:
+            table[parameter] = rows[parameter].to_numpy(dtype=float)
+        tables[name] = table
+    return tables
+
+
+def model_recovery_matrices(model_recovery):
+    """The model-recovery matrices in long form (model_recovery_matrices.csv).
+
+    Parameters
+    ----------
+    model_recovery : fitted ModelRecovery
+
+    Returns
+    -------
+    DataFrame
+        Columns matrix ('mean_bic', 'normalized_bic' (-100 = lowest mean BIC,
+        the best), 'confusion' (p(best fit | generating model)), 'inversion'
+        (p(generating model | best fit))), fitting_model, generating_model,
+        value.
+    """
+    if not hasattr(model_recovery, "fits_"):
+        raise ValueError("the model recovery is not fitted (call fit)")
+    parts = []
+    for label, matrix in (("mean_bic", model_recovery.bic_),
+                          ("normalized_bic", model_recovery.normalized_bic_),
+                          ("confusion", model_recovery.confusion_),
+                          ("inversion", model_recovery.inversion_)):
+        long = _stack(matrix)
+        long.insert(0, "matrix", label)
+        parts.append(long)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _stack(matrix):
+    rows, columns = matrix.index, matrix.columns
+    return pd.DataFrame({
+        "fitting_model": np.repeat(np.asarray(rows, dtype=object), len(columns)),
+        "generating_model": np.tile(np.asarray(columns, dtype=object), len(rows)),
+        "value": matrix.to_numpy(dtype=float).ravel(),
+    })
+
+
+# ------------------------------------------------------------ output folders
+def _version():
+    from . import __version__  # late: avoidrl/__init__ may import this module
+
+    return __version__
+
+
+def _check_target(out_dir, overwrite):
+    """The output path; raises FileExistsError unless it may be written."""
+    target = Path(out_dir).expanduser().absolute()
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise FileExistsError(f"{target} exists and is not a plain folder (a file or a "
+                              "symbolic link); choose another out_dir")
+    if target.is_dir() and any(target.iterdir()) and not overwrite:
+        raise FileExistsError(
+            f"{target} exists and is not empty; choose a new folder or pass overwrite=True "
+            "to replace it (the old folder is replaced only once the new one is complete)")
+    return target
+
+
+@contextmanager
+def _atomic_folder(out_dir, overwrite):
+    """Yield a temporary sibling folder; move it into place when the block succeeds.
+
+    On any exception the temporary folder is removed and ``out_dir`` is left
+    untouched. An existing non-empty ``out_dir`` is replaced only with
+    ``overwrite=True``, and only after the new folder is complete.
+    """
+    target = _check_target(out_dir, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield staging
+        _check_target(target, overwrite)
+        if target.is_dir() and not any(target.iterdir()):
+            target.rmdir()
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.replace(target, old / target.name)
+            try:
+                os.replace(staging, target)
+            except BaseException:
+                os.replace(old / target.name, target)
+                shutil.rmtree(old, ignore_errors=True)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _jsonable(value):
+    """A JSON-safe copy; other objects become a short description."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if len(value) > 50:
+            return f"<{type(value).__name__} of {len(value)} items>"
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if value is None or isinstance(value, (str, int)):
+        return value
+    text = repr(value)
+    return text if len(text) <= 120 else f"<{type(value).__name__}>"
+
+
+def _estimator_settings(estimator):
+    return _jsonable(estimator.get_params(deep=False))
+
+
+def _write_json(path, content):
+    path.write_text(json.dumps(_jsonable(content), indent=2) + "\n", encoding="utf-8")
+
+
+def _pickle(path, content):
+    with open(path, "wb") as handle:
+        pickle.dump(content, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _save_figure(figure, path):
+    from matplotlib import pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        figure.savefig(path, dpi=150)
+    finally:
+        plt.close(figure)
+
+
+def _notify(progress, message):
+    if progress is not None:
+        progress(message)
+
+
+def _safe_filename(name):
+    return "".join(c if c not in '/\\:*?"<>|' else "_" for c in str(name))
+
+
+_FIT_README = """\
+# avoidrl FIT report
+
+Written by avoidrl {version} (`avoidrl.report.write_fit_report`). The layout follows the
+reference pipeline's `RL/modelling` folder; participants are matched by id everywhere and
+groups are the data's `group_code` values, in order of first appearance.
+
+| file | content |
+|---|---|
+| fit_data_FIT.pkl | pickled dict {{model: DataFrame[participant, pain_group, run, fit, <parameters>]}}: best start per participant (run = start index, fit = negative log-likelihood) |
+| full_fit_data_FIT.pkl | the same layout with every start |
+| group_AIC.csv, group_BIC.csv | mean AIC / BIC per group (rows; `full` = all participants) and model (columns), `best_model` = lowest |
+| group_AIC_percentages.csv, group_BIC_percentages.csv | % of participants of each group best fit by each model |
+| group_AIC_differences.csv, group_BIC_differences.csv | per model: mean, sd, n and 95 % t-CI half-width (`ci`) of the per-participant difference from the best model |
+| information_criteria.csv | per participant and model: nll, aic, bic, k, n_trials |
+| param_fit_descriptives.csv | "mean (sd)" of every parameter per group |
+| pain_fits_linear_results.csv | one-way linear model (ANOVA F test) of each parameter on group, with normality (Shapiro-Wilk) and homogeneity (Levene) flags |
+| pain_fits_ttest_results.csv | t-tests of each group against the reference group ({reference}) |
+| pain_fits_posthoc_results.csv | Tukey HSD tests of every pair of groups |
+| modelsimulation_accuracy_data.csv | posterior predictive learning accuracy (%) per participant, context and trial bin, for each model (`source` = model) and the data (`source` = empirical) |
+| modelsimulation_choice_data.csv | posterior predictive transfer choice rates (%) per participant and stimulus type (HR = A/C, LR = B/D, LP = E/G, HP = F/H, N) |
+| AIC_model_comparisons.png, BIC_model_comparisons.png | (A) mean criterion per model, best boxed; (B) mean +- 95 % CI of the difference from the best model |
+| model_behaviours/{{model}}_model_behaviours.png | posterior predictive behaviour of each model against the data, per group |
+| parameter_fits/{{model}}-model-fits.png | fitted parameters per group (mean +- 95 % CI and participants) |
+| summary.json | models, participants, groups, mean AIC/BIC, convergence, settings |
+
+Statistics use log(x) (after shifting to x - min + 1 when min <= 0) for every parameter except
+novel_value, mixing_factor, valence_factor and weighting_factor (the reference intended this list
+but misspelt novel_value, so it transformed it). Statistics that need two groups, or three
+participants per group, are NaN with the reason in the `note` column.
+"""
+
+_VALIDATION_README = """\
+# avoidrl VALIDATION report
+
+Written by avoidrl {version} (`avoidrl.report.write_validation_report`). The layout follows the
+reference pipeline's `RL/modelling` folder.
+
+| file | content |
+|---|---|
+{rows}
+"""
+
+_PARAMETER_ROWS = """\
+| fit_data_PARAMETER.pkl | pickled dict {model: DataFrame[participant, pain_group, run, fit, <fitted parameters>]}: each model fitted to the datasets it generated (participant = dataset id; run is NaN because only the best start is kept) |
+| full_fit_data_PARAMETER.pkl | the same (recovery fits keep only each dataset's best start) |
+| true_params_PARAMETER.pkl | pickled dict {model: DataFrame[participant, <generating parameters>]} |
+| param_recovery_results.csv | per model, dataset and parameter: true and fitted value |
+| param_recovery_corrs.csv | Pearson r of true vs fitted values per model and parameter (2 decimals) |
+| correlations/recovery_correlation_plot.png | true vs fitted scatter plots, one row per model |"""
+
+_MODEL_ROWS = """\
+| fit_data_MODEL.pkl | pickled dict {fitting model: DataFrame[participant, pain_group, model, run, fit, <parameters>]}; `model` = the generating model |
+| full_fit_data_MODEL.pkl | the same (only the best start of each fit is kept) |
+| model_recovery_matrices.csv | long form (matrix, fitting_model, generating_model, value) of the mean BIC, the normalised BIC (-100 = best), the confusion matrix p(best fit \\| generator) and the inversion matrix p(generator \\| best fit) |
+| model_recovery.png | confusion and inversion matrices, and the normalised mean BIC |"""
+
+
+def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=None,
+                     overwrite=False, progress=None, n_simulations=1, reference_group=None):
+    """Write the FIT output folder (the reference's ``RL/modelling`` after a fit).
+
+    The folder is built in a temporary sibling folder and moved into place
+    when complete; on any error nothing is left behind.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The folder to create. It must not exist or be empty, unless
+        ``overwrite`` is True.
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+        Models fitted to the same participants.
+    X_learning, X_transfer : DataFrame or path
+        The data the models were fitted to (``X_transfer`` may be None for one
+        long frame), used for the posterior-predictive simulations.
+    random_state : int, RandomState instance or None
+        Seeds the posterior-predictive simulations.
+    overwrite : bool, default=False
+        Replace an existing non-empty ``out_dir`` (only after the new folder
+        is complete).
+    progress : callable, optional
+        Called with a short message before each step (for example ``print``).
+    n_simulations : int, default=1
+        Posterior-predictive simulations per participant and model.
+    reference_group : optional
+        Reference group of the planned t-tests (default: the first group).
+
+    Returns
+    -------
+    Path
+        The folder written.
+
+    Raises
+    ------
+    FileExistsError
+        If ``out_dir`` exists and is not empty (or is not a folder) and
+        ``overwrite`` is False.
+    """
+    from . import plotting
+
+    models = _model_dict(models)
+    names = list(models)
+    _check_target(out_dir, overwrite)
+    learning, transfer = split_phases(X_learning, X_transfer)
+    with _atomic_folder(out_dir, overwrite) as folder, plotting.headless():
+        _notify(progress, "writing fit tables")
+        fit_data, full_fit_data = fit_tables(models)
+        _pickle(folder / "fit_data_FIT.pkl", fit_data)
+        _pickle(folder / "full_fit_data_FIT.pkl", full_fit_data)
+        means = {}
+        for criterion in ("AIC", "BIC"):
+            _notify(progress, f"comparing models by {criterion}")
+            means[criterion] = group_criteria(models, criterion)
+            means[criterion].to_csv(folder / f"group_{criterion}.csv")
+            group_best_fit_percentages(models, criterion).to_csv(
+                folder / f"group_{criterion}_percentages.csv")
+            criterion_differences(models, criterion).to_csv(
+                folder / f"group_{criterion}_differences.csv", index=False)
+            _save_figure(plotting.plot_model_comparison(models, criterion),
+                         folder / f"{criterion}_model_comparisons.png")
+        criteria = information_criteria(models)
+        criteria.to_csv(folder / "information_criteria.csv", index=False)
+
+        _notify(progress, "describing and testing parameters")
+        parameter_descriptives(models).to_csv(folder / "param_fit_descriptives.csv",
+                                              index=False)
+        statistics = fit_statistics(models, reference_group=reference_group)
+        statistics["linear"].to_csv(folder / "pain_fits_linear_results.csv", index=False)
+        statistics["ttest"].to_csv(folder / "pain_fits_ttest_results.csv", index=False)
+        statistics["posthoc"].to_csv(folder / "pain_fits_posthoc_results.csv", index=False)
+        for name, estimator in models.items():
+            _save_figure(plotting.plot_parameter_fits(estimator),
+                         folder / "parameter_fits" / f"{_safe_filename(name)}-model-fits.png")
+
+        _notify(progress, "simulating the fitted models (posterior predictive)")
+        accuracy, choice = posterior_predictive(models, learning, transfer,
+                                                random_state=random_state,
+                                                n_simulations=n_simulations)
+        accuracy.to_csv(folder / "modelsimulation_accuracy_data.csv", index=False)
+        choice.to_csv(folder / "modelsimulation_choice_data.csv", index=False)
+        for name in names:
+            _save_figure(plotting.plot_model_behaviour(accuracy, choice, name),
+                         folder / "model_behaviours"
+                         / f"{_safe_filename(name)}_model_behaviours.png")
+
+        _notify(progress, "writing the summary")
+        first = models[names[0]]
+        groups = first.groups_.reindex(first.params_.index).astype(object)
+        reference = reference_group if reference_group is not None else \
+            (pd.unique(groups.to_numpy())[0] if len(groups) else None)
+        summary = {
+            "avoidrl_version": _version(),
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "models": names,
+            "n_participants": int(len(first.params_)),
+            "groups": {str(g): int(n) for g, n in groups.value_counts(sort=False).items()},
+            "best_model": {c: means[c].loc["full", "best_model"] for c in means},
+            "per_model": {
+                name: {"k": int(est.n_parameters),
+                       "mean_aic": float(est.aic_.mean()), "mean_bic": float(est.bic_.mean()),
+                       "mean_nll": float(est.nll_.mean()),
+                       "n_converged": int(est.converged_.sum()),
+                       "n_participants": int(len(est.params_)),
+                       "n_starts": int(getattr(est, "n_starts_", 0))}
+                for name, est in models.items()},
+            "settings": {
+                "random_state": _jsonable(random_state), "n_simulations": int(n_simulations),
+                "reference_group": _jsonable(reference),
+                "estimators": {name: _estimator_settings(est) for name, est in models.items()},
+            },
+        }
+        _write_json(folder / "summary.json", summary)
+        (folder / "README.md").write_text(
+            _FIT_README.format(version=_version(), reference=reference), encoding="utf-8")
+    return Path(out_dir).expanduser().absolute()
+
+
+def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=None,
+                            overwrite=False, progress=None):
+    """Write the VALIDATION output folder (parameter and/or model recovery).
+
+    Built atomically like :func:`write_fit_report`.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The folder to create (must not exist or be empty unless ``overwrite``).
+    parameter_recovery : ParameterRecovery, list of them, or dict {name: ParameterRecovery}, optional
+        Fitted parameter recoveries (one per model).
+    model_recovery : ModelRecovery, optional
+        A fitted model recovery.
+    overwrite : bool, default=False
+        Replace an existing non-empty ``out_dir`` once the new one is complete.
+    progress : callable, optional
+        Called with a short message before each step.
+
+    Returns
+    -------
+    Path
+        The folder written.
+
+    Raises
+    ------
+    ValueError
+        If neither recovery is given.
+    FileExistsError
+        If ``out_dir`` exists, is not empty and ``overwrite`` is False.
+    """
+    from . import plotting
+
+    if parameter_recovery is None and model_recovery is None:
+        raise ValueError("give parameter_recovery, model_recovery or both")
+    recoveries = _recoveries(parameter_recovery) if parameter_recovery is not None else None
+    if model_recovery is not None and not hasattr(model_recovery, "fits_"):
+        raise ValueError("the model recovery is not fitted (call fit)")
+    _check_target(out_dir, overwrite)
+    readme_rows = []
+    summary = {"avoidrl_version": _version(),
+               "created": datetime.datetime.now(datetime.timezone.utc)
+               .isoformat(timespec="seconds")}
+    with _atomic_folder(out_dir, overwrite) as folder, plotting.headless():
+        if recoveries is not None:
+            _notify(progress, "writing parameter recovery")
+            fit_data, true_params = parameter_recovery_tables(recoveries)
+            _pickle(folder / "fit_data_PARAMETER.pkl", fit_data)
+            _pickle(folder / "full_fit_data_PARAMETER.pkl", fit_data)
+            _pickle(folder / "true_params_PARAMETER.pkl", true_params)
+            correlations = parameter_recovery_correlations(recoveries)
+            correlations.to_csv(folder / "param_recovery_corrs.csv", index=False)
+            pd.concat([r.results_ for r in recoveries.values()], ignore_index=True).to_csv(
+                folder / "param_recovery_results.csv", index=False)
+            _save_figure(plotting.plot_parameter_recovery(recoveries),
+                         folder / "correlations" / "recovery_correlation_plot.png")
+            readme_rows.append(_PARAMETER_ROWS)
+            summary["parameter_recovery"] = {
+                name: {"n_datasets": len(r.datasets_),
+                       "n_converged": int(r.fits_["converged"].sum()),
+                       "correlations": r.correlations_.to_dict(),
+                       "settings": _jsonable({k: v for k, v in r.get_params(deep=False).items()
+                                              if k != "estimator"}),
+                       "estimator": _estimator_settings(r.estimator)}
+                for name, r in recoveries.items()}
+        if model_recovery is not None:
+            _notify(progress, "writing model recovery")
+            tables = model_recovery_fit_tables(model_recovery)
+            _pickle(folder / "fit_data_MODEL.pkl", tables)
+            _pickle(folder / "full_fit_data_MODEL.pkl", tables)
+            model_recovery_matrices(model_recovery).to_csv(
+                folder / "model_recovery_matrices.csv", index=False)
+            _save_figure(plotting.plot_model_recovery(model_recovery, normalized=True),
+                         folder / "model_recovery.png")
+            readme_rows.append(_MODEL_ROWS)
+            confusion = model_recovery.confusion_
+            summary["model_recovery"] = {
+                "models": [n for n, _ in _recovery_models(model_recovery)],
+                "n_datasets": len(model_recovery.datasets_),
+                "n_converged": int(model_recovery.fits_["converged"].sum()),
+                "n_fits": int(len(model_recovery.fits_)),
+                "p_recovered": {g: float(confusion.loc[g, g]) if g in confusion.index
+                                else None for g in confusion.columns},
+                "settings": _jsonable({k: v for k, v in
+                                       model_recovery.get_params(deep=False).items()
+                                       if k != "estimators"}),
+                "estimators": {n: _estimator_settings(e)
+                               for n, e in _recovery_models(model_recovery)},
+            }
+        readme_rows.append("| summary.json | models, datasets, correlations, recovery rates, "
+                           "settings |")
+        _write_json(folder / "summary.json", summary)
+        (folder / "README.md").write_text(
+            _VALIDATION_README.format(version=_version(), rows="\n".join(readme_rows)),
+            encoding="utf-8")
+    return Path(out_dir).expanduser().absolute()

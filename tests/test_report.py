@@ -1,0 +1,492 @@
+"""Report tables and output folders (avoidrl.report): contents, id matching, atomicity."""
+
+import copy
+import json
+import os
+import pickle
+import warnings
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from scipy import stats as sps  # noqa: E402
+
+import avoidrl  # noqa: E402
+from avoidrl import plotting, report  # noqa: E402
+from avoidrl.recovery import ModelRecovery, ParameterRecovery  # noqa: E402
+
+
+# --------------------------------------------------------------- hand-made models
+@dataclass
+class FakeModel:
+    """Just the fitted attributes the report tables read."""
+
+    model_name: str
+    params_: pd.DataFrame
+    nll_: pd.Series
+    groups_: pd.Series
+    n_trials_: pd.Series
+    n_parameters: int
+
+    @property
+    def aic_(self):
+        return 2 * self.n_parameters + 2 * self.nll_
+
+    @property
+    def bic_(self):
+        return self.n_parameters * np.log(self.n_trials_) + 2 * self.nll_
+
+
+def fake(name, nll, groups, k=1, order=None, params=None):
+    ids = list(nll)
+    frame = pd.DataFrame(params if params is not None else {"a": np.arange(len(ids), dtype=float)},
+                         index=pd.Index(ids, name="participant_id"))
+    model = FakeModel(name, frame, pd.Series(nll, dtype=float), pd.Series(groups),
+                      pd.Series(100, index=ids), k)
+    if order is not None:  # the same fit, participants listed in another order
+        model.params_ = model.params_.loc[order]
+        model.nll_ = model.nll_.loc[order]
+        model.groups_ = model.groups_.loc[order]
+        model.n_trials_ = model.n_trials_.loc[order]
+    return model
+
+
+GROUPS = {"p1": "ctl", "p2": "ctl", "p3": "pat", "p4": "pat"}
+# k = 1 and equal n, so the ranking of NLL is the ranking of AIC and BIC.
+NLL_A = {"p1": 10.0, "p2": 20.0, "p3": 30.0, "p4": 40.0}
+NLL_B = {"p1": 12.0, "p2": 15.0, "p3": 35.0, "p4": 45.0}
+# best per participant: p1 A, p2 B, p3 A, p4 A -> ctl 50/50, pat 100/0, full 75/25
+
+
+def test_group_criteria_by_hand():
+    models = {"A": fake("A", NLL_A, GROUPS), "B": fake("B", NLL_B, GROUPS)}
+    table = report.group_criteria(models, "aic")
+    assert table.index.tolist() == ["ctl", "pat", "full"]
+    assert table.columns.tolist() == ["A", "B", "best_model"]
+    # AIC = 2k + 2 NLL with k = 1
+    assert table.loc["ctl", "A"] == pytest.approx(2 + 2 * 15.0)
+    assert table.loc["pat", "B"] == pytest.approx(2 + 2 * 40.0)
+    assert table.loc["full", "A"] == pytest.approx(2 + 2 * 25.0)
+    assert table.loc["full", "B"] == pytest.approx(2 + 2 * 26.75)
+    assert table["best_model"].tolist() == ["B", "A", "A"]
+    bic = report.group_criteria(models, "BIC")
+    assert bic.loc["full", "A"] == pytest.approx(np.log(100) + 2 * 25.0)
+
+
+def test_best_fit_percentages_match_participants_by_id():
+    a = fake("A", NLL_A, GROUPS)
+    b = fake("B", NLL_B, GROUPS)
+    expected = pd.DataFrame({"A": [50.0, 100.0, 75.0], "B": [50.0, 0.0, 25.0]},
+                            index=pd.Index(["ctl", "pat", "full"], name="group"))
+    table = report.group_best_fit_percentages({"A": a, "B": b}, "bic")
+    pd.testing.assert_frame_equal(table, expected)
+    # Q18: the same fits with B's participants listed in reverse order must not change
+    # the answer (comparing by position would give A 50 %, B 50 % overall).
+    shuffled = fake("B", NLL_B, GROUPS, order=["p4", "p3", "p2", "p1"])
+    positional = np.argmin(np.c_[a.bic_.to_numpy(), shuffled.bic_.to_numpy()], axis=1)
+    assert positional.tolist() != [0, 1, 0, 0]
+    pd.testing.assert_frame_equal(
+        report.group_best_fit_percentages({"A": a, "B": shuffled}, "bic"), expected)
+    pd.testing.assert_frame_equal(
+        report.group_criteria({"A": a, "B": shuffled}), report.group_criteria({"A": a, "B": b}))
+
+
+def test_criterion_differences_by_hand():
+    models = {"A": fake("A", NLL_A, GROUPS), "B": fake("B", NLL_B, GROUPS, order=["p3", "p1",
+                                                                                  "p4", "p2"])}
+    table = report.criterion_differences(models, "aic")
+    assert table["model"].tolist() == ["B"]
+    assert table.loc[0, "best_model"] == "A"
+    difference = 2 * np.array([2.0, -5.0, 5.0, 5.0])
+    assert table.loc[0, "mean"] == pytest.approx(difference.mean())
+    assert table.loc[0, "sd"] == pytest.approx(difference.std(ddof=1))
+    assert table.loc[0, "n"] == 4
+    assert table.loc[0, "ci"] == pytest.approx(
+        sps.t.ppf(0.975, 3) * difference.std(ddof=1) / 2)
+
+
+def test_tables_work_with_one_model_and_one_group():
+    only = fake("A", NLL_A, {p: "everyone" for p in NLL_A})
+    criteria = report.group_criteria(only)
+    assert criteria.index.tolist() == ["everyone", "full"]
+    assert criteria["best_model"].tolist() == ["A", "A"]
+    assert report.group_best_fit_percentages([only]).loc["full", "A"] == 100.0
+    differences = report.criterion_differences({"A": only})
+    assert differences.empty
+    assert differences.columns.tolist() == ["model", "best_model", "mean", "sd", "n", "ci"]
+
+
+def test_different_participants_are_refused():
+    a = fake("A", NLL_A, GROUPS)
+    b = fake("B", {"p1": 1.0, "p2": 2.0, "p3": 3.0, "p9": 4.0},
+             {"p1": "ctl", "p2": "ctl", "p3": "pat", "p9": "pat"})
+    with pytest.raises(ValueError, match="different participants"):
+        report.group_criteria({"A": a, "B": b})
+
+
+def test_parameter_descriptives_by_hand():
+    params = {"factual_lr": [0.1, 0.3, 0.5, 0.9], "temperature": [0.2, 0.2, 0.4, 0.8]}
+    models = {"QLearning+novel": fake("QLearning+novel", NLL_A, GROUPS, params=params)}
+    table = report.parameter_descriptives(models)
+    assert table.columns.tolist() == ["model", "parameter", "ctl", "pat"]
+    assert table["model"].tolist() == ["QLearning", "QLearning"]
+    row = table.set_index("parameter").loc["factual_lr"]
+    assert row["ctl"] == f"{np.round(0.2, 2)} ({np.round(np.std([0.1, 0.3], ddof=1), 2)})"
+    assert row["pat"] == "0.7 (0.28)"
+
+
+def test_information_criteria_long_table():
+    table = report.information_criteria({"A": fake("A", NLL_A, GROUPS, k=2)})
+    assert table.columns.tolist() == ["participant", "group", "model", "nll", "aic", "bic",
+                                      "k", "n_trials"]
+    row = table.set_index("participant").loc["p3"]
+    assert (row["group"], row["model"], row["k"], row["n_trials"]) == ("pat", "A", 2, 100)
+    assert row["aic"] == pytest.approx(4 + 60.0)
+    assert row["bic"] == pytest.approx(2 * np.log(100) + 60.0)
+
+
+# ------------------------------------------------------------------ real fits
+NAMES = ("QLearning+novel", "Relative+novel")
+GROUP_OF = {"s0": "alpha", "s1": "alpha", "s2": "alpha", "s3": "beta", "s4": "beta",
+            "s5": "beta"}
+
+
+def simulate(groups=GROUP_OF, seed=0):
+    model = avoidrl.make_model("QLearning+novel")
+    rng = np.random.default_rng(seed)
+    ids = list(groups)
+    params = pd.DataFrame({"factual_lr": rng.uniform(0.2, 0.8, len(ids)),
+                           "counterfactual_lr": rng.uniform(0.1, 0.6, len(ids)),
+                           "temperature": rng.uniform(0.05, 0.3, len(ids)),
+                           "novel_value": rng.uniform(-0.5, 0.5, len(ids))},
+                          index=pd.Index(ids, name="participant_id"))
+    learning, transfer = model.sample(params=params, random_state=seed)
+    for frame in (learning, transfer):
+        frame["group_code"] = frame["participant_id"].map(groups)
+    return learning, transfer
+
+
+def fit_all(learning, transfer, names=NAMES):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {name: avoidrl.make_model(name, n_starts=2, random_state=0).fit(learning, transfer)
+                for name in names}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return simulate()
+
+
+@pytest.fixture(scope="module")
+def models(data):
+    return fit_all(*data)
+
+
+def test_tables_agree_with_the_estimators(models):
+    table = report.information_criteria(models)
+    for name, estimator in models.items():
+        part = table[table["model"] == name].set_index("participant")
+        np.testing.assert_allclose(part["bic"], estimator.bic_.loc[part.index])
+        np.testing.assert_allclose(part["nll"], estimator.nll_.loc[part.index])
+        assert (part["k"] == estimator.n_parameters).all()
+    criteria = report.group_criteria(models, "bic")
+    assert criteria.index.tolist() == ["alpha", "beta", "full"]
+    for name, estimator in models.items():
+        assert criteria.loc["full", name] == pytest.approx(estimator.bic_.mean())
+        alpha = [p for p, g in GROUP_OF.items() if g == "alpha"]
+        assert criteria.loc["alpha", name] == pytest.approx(estimator.bic_.loc[alpha].mean())
+
+
+def test_fit_tables_layout(models):
+    fit_data, full_fit_data = report.fit_tables(models)
+    for name, estimator in models.items():
+        best, full = fit_data[name], full_fit_data[name]
+        assert best.columns.tolist() == ["participant", "pain_group", "run", "fit",
+                                         *estimator.parameter_names]
+        assert best["participant"].tolist() == list(estimator.params_.index)
+        assert best["pain_group"].tolist() == [GROUP_OF[p] for p in best["participant"]]
+        np.testing.assert_allclose(best["fit"], estimator.nll_.to_numpy())
+        np.testing.assert_allclose(best[estimator.parameter_names], estimator.params_)
+        assert len(full) == 2 * len(best)
+        assert sorted(full["run"].unique()) == [0, 1]
+        # the best run is the lowest fit among each participant's runs
+        lowest = full.groupby("participant", sort=False)["fit"].min()
+        np.testing.assert_allclose(lowest.loc[best["participant"]], best["fit"])
+
+
+def test_posterior_predictive_tables(data, models):
+    learning, transfer = data
+    accuracy, choice = report.posterior_predictive(models, learning, transfer, random_state=3)
+    assert accuracy.columns.tolist() == ["source", "model", "simulation", "participant",
+                                         "group", "context", "bin", "accuracy"]
+    assert choice.columns.tolist() == ["source", "model", "simulation", "participant", "group",
+                                       "stimulus", "choice_rate"]
+    # empirical + 2 models, 6 participants x 2 contexts x 4 bins / x 5 stimulus types
+    assert len(accuracy) == 3 * 6 * 8 and len(choice) == 3 * 6 * 5
+    assert set(accuracy["model"]) == {"empirical", *NAMES}
+    assert set(choice["stimulus"]) == {"HR", "LR", "LP", "HP", "N"}
+    assert accuracy["accuracy"].between(0, 100).all()
+    assert choice["choice_rate"].between(0, 100).all()
+
+    # the empirical rows, by hand for one participant
+    rows = learning[learning["participant_id"] == "s4"].copy()
+    better = (rows["choice_made"] == 0) == (rows["symbol_L_value"] > rows["symbol_R_value"])
+    reward = better[rows["symbol_names"].str.startswith("Reward")].to_numpy()
+    observed = accuracy[(accuracy["source"] == "empirical") & (accuracy["participant"] == "s4")
+                        & (accuracy["context"] == "Reward")].set_index("bin")["accuracy"]
+    # two reward pairs interleaved: Early = each pair's trials 1-6
+    pair = rows.loc[rows["symbol_names"].str.startswith("Reward"), "symbol_names"].to_numpy()
+    position = pd.Series(pair).groupby(pair).cumcount().to_numpy() + 1
+    assert observed["Early"] == pytest.approx(100 * reward[position <= 6].mean())
+    assert observed["Late"] == pytest.approx(100 * reward[position > 18].mean())
+    assert (accuracy.loc[accuracy["participant"] == "s4", "group"] == "beta").all()
+
+    transfer_rows = transfer[transfer["participant_id"] == "s1"]
+    shown = (transfer_rows["symbol_L_name"] == "Zero") | (transfer_rows["symbol_R_name"] == "Zero")
+    chosen = np.where(transfer_rows["choice_made"] == 0, transfer_rows["symbol_L_name"],
+                      transfer_rows["symbol_R_name"]) == "Zero"
+    novel = choice[(choice["source"] == "empirical") & (choice["participant"] == "s1")
+                   & (choice["stimulus"] == "N")]["choice_rate"].item()
+    assert novel == pytest.approx(100 * chosen[shown.to_numpy()].mean())
+
+    again, _ = report.posterior_predictive(models, learning, transfer, random_state=3)
+    pd.testing.assert_frame_equal(accuracy, again)
+    twice, _ = report.posterior_predictive(models, learning, transfer, random_state=3,
+                                           n_simulations=2)
+    assert len(twice) == 6 * 8 + 2 * 2 * 6 * 8
+    assert sorted(twice["simulation"].dropna().unique()) == [0, 1]
+
+
+def test_posterior_predictive_bins_match_the_tutorial_columns(shared_dir, tutorial_frames):
+    learning, transfer = tutorial_frames
+    learning = learning[learning["participant_id"].isin(learning["participant_id"].unique()[:3])]
+    transfer = transfer[transfer["participant_id"].isin(learning["participant_id"].unique())]
+    accuracy, _ = report._behaviour(learning, transfer)
+    expected = (learning.groupby(["participant_id", "context_val_name", "binned_trial"])
+                ["accuracy"].mean())
+    got = accuracy.set_index(["participant", "context", "bin"])["accuracy"]
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(),
+                                   check_names=False, check_index_type=False)
+
+
+# ----------------------------------------------------------------- fit folder
+FIT_FILES = [
+    "fit_data_FIT.pkl", "full_fit_data_FIT.pkl", "group_AIC.csv", "group_BIC.csv",
+    "group_AIC_percentages.csv", "group_BIC_percentages.csv", "group_AIC_differences.csv",
+    "group_BIC_differences.csv", "param_fit_descriptives.csv", "pain_fits_linear_results.csv",
+    "pain_fits_ttest_results.csv", "pain_fits_posthoc_results.csv",
+    "modelsimulation_accuracy_data.csv", "modelsimulation_choice_data.csv",
+    "AIC_model_comparisons.png", "BIC_model_comparisons.png", "summary.json", "README.md",
+]
+
+
+@pytest.fixture(scope="module")
+def fit_folder(tmp_path_factory, data, models):
+    out = tmp_path_factory.mktemp("reports") / "fit"
+    written = report.write_fit_report(out, models, *data, random_state=0)
+    assert written == out
+    return out
+
+
+def test_fit_report_files(fit_folder, models):
+    for name in FIT_FILES:
+        assert (fit_folder / name).is_file(), name
+    for name in models:
+        assert (fit_folder / "model_behaviours" / f"{name}_model_behaviours.png").is_file()
+        assert (fit_folder / "parameter_fits" / f"{name}-model-fits.png").is_file()
+    assert [p.name for p in fit_folder.parent.iterdir()] == ["fit"]  # no temporary folder
+
+
+def test_fit_report_contents(fit_folder, models):
+    with open(fit_folder / "fit_data_FIT.pkl", "rb") as handle:
+        fit_data = pickle.load(handle)
+    with open(fit_folder / "full_fit_data_FIT.pkl", "rb") as handle:
+        full_fit_data = pickle.load(handle)
+    assert list(fit_data) == list(NAMES) == list(full_fit_data)
+    for name, estimator in models.items():
+        assert fit_data[name].columns[:4].tolist() == ["participant", "pain_group", "run", "fit"]
+        assert fit_data[name].columns[4:].tolist() == estimator.parameter_names
+        np.testing.assert_allclose(fit_data[name]["fit"], estimator.nll_.to_numpy())
+
+    bic = pd.read_csv(fit_folder / "group_BIC.csv", index_col=0)
+    assert bic.index.tolist() == ["alpha", "beta", "full"]
+    assert bic.columns.tolist() == [*NAMES, "best_model"]
+    for name, estimator in models.items():
+        assert bic.loc["full", name] == pytest.approx(estimator.bic_.mean())
+    percentages = pd.read_csv(fit_folder / "group_AIC_percentages.csv", index_col=0)
+    np.testing.assert_allclose(percentages.sum(axis=1), 100)
+    differences = pd.read_csv(fit_folder / "group_BIC_differences.csv")
+    assert differences.columns.tolist() == ["model", "best_model", "mean", "sd", "n", "ci"]
+    linear = pd.read_csv(fit_folder / "pain_fits_linear_results.csv")
+    assert linear.columns.tolist()[:9] == ["model", "parameter", "F", "df_res", "df_model",
+                                           "p_value", "r_squared", "normality", "homogeneity"]
+    assert len(linear) == sum(e.n_parameters for e in models.values())
+    ttest = pd.read_csv(fit_folder / "pain_fits_ttest_results.csv")
+    assert set(ttest["comparison"]) == {"alpha vs beta"}
+    descriptives = pd.read_csv(fit_folder / "param_fit_descriptives.csv")
+    assert descriptives.columns.tolist() == ["model", "parameter", "alpha", "beta"]
+    accuracy = pd.read_csv(fit_folder / "modelsimulation_accuracy_data.csv")
+    assert set(accuracy["source"]) == {"model", "empirical"}
+
+    summary = json.loads((fit_folder / "summary.json").read_text())
+    assert summary["models"] == list(NAMES)
+    assert summary["n_participants"] == 6
+    assert summary["groups"] == {"alpha": 3, "beta": 3}
+    for name, estimator in models.items():
+        assert summary["per_model"][name]["mean_bic"] == pytest.approx(estimator.bic_.mean())
+        assert summary["per_model"][name]["n_converged"] == int(estimator.converged_.sum())
+    assert summary["settings"]["random_state"] == 0
+    readme = (fit_folder / "README.md").read_text()
+    assert all(name in readme for name in ("group_BIC.csv", "fit_data_FIT.pkl"))
+
+
+def test_fit_report_with_one_model_and_one_group(tmp_path):
+    learning, transfer = simulate({"x1": "solo", "x2": "solo", "x3": "solo"}, seed=4)
+    single = fit_all(learning, transfer, names=("QLearning+novel",))
+    out = report.write_fit_report(tmp_path / "one", single, learning, transfer,
+                                  random_state=1)
+    linear = pd.read_csv(out / "pain_fits_linear_results.csv")
+    assert linear["F"].isna().all() and linear["note"].notna().all()
+    bic = pd.read_csv(out / "group_BIC.csv", index_col=0)
+    assert bic.index.tolist() == ["solo", "full"]
+    assert pd.read_csv(out / "group_BIC_differences.csv").empty
+    assert (out / "BIC_model_comparisons.png").is_file()
+
+
+def test_fit_report_is_atomic_when_a_step_fails(tmp_path, monkeypatch, data, models):
+    def broken(*args, **kwargs):
+        raise RuntimeError("plotting failed")
+
+    monkeypatch.setattr(plotting, "plot_model_behaviour", broken)
+    out = tmp_path / "fit"
+    with pytest.raises(RuntimeError, match="plotting failed"):
+        report.write_fit_report(out, models, *data, random_state=0)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no temporary folder left behind
+
+
+def test_fit_report_refuses_a_non_empty_folder_unless_overwrite(tmp_path, monkeypatch, data,
+                                                                models):
+    out = tmp_path / "fit"
+    out.mkdir()
+    (out / "old.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        report.write_fit_report(out, models, *data)
+    assert (out / "old.txt").read_text() == "keep me"
+
+    # a failure while overwriting keeps the old folder as it was
+    monkeypatch.setattr(plotting, "plot_parameter_fits",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(RuntimeError, match="boom"):
+        report.write_fit_report(out, models, *data, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["fit"]
+    monkeypatch.undo()
+
+    report.write_fit_report(out, models, *data, overwrite=True)
+    assert not (out / "old.txt").exists()
+    assert (out / "group_BIC.csv").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["fit"]
+
+
+def test_fit_report_into_an_empty_existing_folder(tmp_path, data, models):
+    out = tmp_path / "empty"
+    out.mkdir()
+    report.write_fit_report(out, {"Q": models["QLearning+novel"]}, *data)
+    assert (out / "fit_data_FIT.pkl").is_file()
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    with pytest.raises(FileExistsError, match="not a plain folder"):
+        report.write_fit_report(a_file, models, *data, overwrite=True)
+    assert a_file.read_text() == "x"
+
+
+# ---------------------------------------------------------- validation folder
+@pytest.fixture(scope="module")
+def recoveries():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parameter = [ParameterRecovery(avoidrl.make_model(name, n_starts=1), n_datasets=5,
+                                       random_state=1).fit() for name in NAMES]
+        model = ModelRecovery([avoidrl.make_model(name, n_starts=1) for name in NAMES],
+                              n_datasets=3, random_state=2).fit()
+    return parameter, model
+
+
+def test_validation_report(tmp_path, recoveries):
+    parameter, model = recoveries
+    out = report.write_validation_report(tmp_path / "val", parameter_recovery=parameter,
+                                         model_recovery=model)
+    for name in ("fit_data_PARAMETER.pkl", "full_fit_data_PARAMETER.pkl",
+                 "true_params_PARAMETER.pkl", "param_recovery_corrs.csv",
+                 "param_recovery_results.csv", "correlations/recovery_correlation_plot.png",
+                 "fit_data_MODEL.pkl", "full_fit_data_MODEL.pkl", "model_recovery.png",
+                 "model_recovery_matrices.csv", "summary.json", "README.md"):
+        assert (out / name).is_file(), name
+
+    with open(out / "fit_data_PARAMETER.pkl", "rb") as handle:
+        fit_data = pickle.load(handle)
+    with open(out / "true_params_PARAMETER.pkl", "rb") as handle:
+        true_params = pickle.load(handle)
+    for recovery in parameter:
+        name = recovery.estimator.model_name
+        table = fit_data[name]
+        assert table.columns.tolist() == ["participant", "pain_group", "run", "fit",
+                                          *recovery.estimator.parameter_names]
+        np.testing.assert_allclose(table["fit"], recovery.fits_["nll"].to_numpy())
+        np.testing.assert_allclose(table.iloc[:, 4:], recovery.fitted_params_.to_numpy())
+        np.testing.assert_allclose(true_params[name].iloc[:, 1:],
+                                   recovery.true_params_.to_numpy())
+    corrs = pd.read_csv(out / "param_recovery_corrs.csv")
+    assert corrs.columns.tolist() == ["Model", "Parameter", "Correlation"]
+    first = parameter[0]
+    got = corrs[corrs["Model"] == first.estimator.model_name].set_index("Parameter")
+    np.testing.assert_allclose(got["Correlation"], first.correlations_.round(2))
+
+    with open(out / "fit_data_MODEL.pkl", "rb") as handle:
+        model_tables = pickle.load(handle)
+    assert list(model_tables) == list(NAMES)
+    for name, table in model_tables.items():
+        assert table.columns[:5].tolist() == ["participant", "pain_group", "model", "run", "fit"]
+        assert set(table["model"]) == set(NAMES)
+        rows = model.fits_[model.fits_["fitting_model"] == name]
+        np.testing.assert_allclose(table["fit"], rows["nll"].to_numpy())
+    matrices = pd.read_csv(out / "model_recovery_matrices.csv")
+    assert set(matrices["matrix"]) == {"mean_bic", "normalized_bic", "confusion", "inversion"}
+    confusion = matrices[matrices["matrix"] == "confusion"].pivot(
+        index="fitting_model", columns="generating_model", values="value")
+    np.testing.assert_allclose(confusion.loc[list(NAMES), list(NAMES)],
+                               model.confusion_.loc[list(NAMES), list(NAMES)])
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) >= {"parameter_recovery", "model_recovery"}
+
+
+def test_validation_report_needs_something(tmp_path, recoveries):
+    with pytest.raises(ValueError, match="parameter_recovery"):
+        report.write_validation_report(tmp_path / "nothing")
+    out = report.write_validation_report(tmp_path / "only", parameter_recovery=recoveries[0][0])
+    assert not (out / "model_recovery.png").exists()
+    with pytest.raises(FileExistsError):
+        report.write_validation_report(out, parameter_recovery=recoveries[0][0])
+    assert os.listdir(tmp_path) == ["only"]
+
+
+def test_shuffled_real_fit_gives_the_same_tables(models):
+    """Q18 on real estimators: reorder every per-participant attribute of one model."""
+    name = NAMES[1]
+    shuffled = copy.deepcopy(models[name])
+    order = shuffled.params_.index[::-1]
+    for attribute in ("params_", "nll_", "aic_", "bic_", "n_trials_", "groups_", "converged_"):
+        setattr(shuffled, attribute, getattr(shuffled, attribute).loc[order])
+    reordered = {NAMES[0]: models[NAMES[0]], name: shuffled}
+    for criterion in ("aic", "bic"):
+        pd.testing.assert_frame_equal(report.group_best_fit_percentages(reordered, criterion),
+                                      report.group_best_fit_percentages(models, criterion))
+        pd.testing.assert_frame_equal(report.criterion_differences(reordered, criterion),
+                                      report.criterion_differences(models, criterion))
