@@ -50,7 +50,10 @@ class RLModelBase(BaseEstimator):
     """
 
     _base_name = None
-    #: default number of starts per participant (see the class docstrings)
+    #: default start mode and number of starts per participant, chosen from
+    #: benchmarks/fit_quality.py: the fewest starts that bring most
+    #: participants within 1 NLL of a 250-400-start best on the tutorial data
+    _default_start = "normal"
     _default_n_starts = 10
 
     # ------------------------------------------------------------------ model
@@ -115,7 +118,8 @@ class RLModelBase(BaseEstimator):
         return bounds, init
 
     def _check_settings(self):
-        if self.start not in START_MODES:
+        start = self._default_start if self.start is None else self.start
+        if start not in START_MODES:
             raise ValueError(f"start must be one of {list(START_MODES)}, got {self.start!r}")
         n_starts = self._default_n_starts if self.n_starts is None else self.n_starts
         if not isinstance(n_starts, numbers.Integral) or isinstance(n_starts, bool) \
@@ -127,20 +131,20 @@ class RLModelBase(BaseEstimator):
             raise ValueError(
                 f"optimizer_options: unknown option(s) {unknown}; valid options are "
                 f"{list(OPTIMIZER_OPTIONS)}")
-        return int(n_starts), options
+        return start, int(n_starts), options
 
     def _draw_starts(self, rng, n_participants, settings):
         """Start points of shape (n_participants, n_starts, k)."""
         bounds, init = settings["bounds"], settings["init"]
         names = settings["variant"].parameter_names
-        n_starts = settings["n_starts"]
+        n_starts, start = settings["n_starts"], settings["start"]
         low = np.array([bounds[n][0] for n in names])
         high = np.array([bounds[n][1] for n in names])
         centre = np.array([init[n] for n in names])
         shape = (n_participants, n_starts, len(names))
-        if self.start == "fixed":
+        if start == "fixed":
             return np.broadcast_to(centre, shape).copy()
-        if self.start == "random":
+        if start == "random":
             return low + (high - low) * rng.random_sample(shape)
         draws = centre + (high - low) * NORMAL_START_SPREAD * rng.standard_normal(shape)
         return np.clip(draws, low, high)
@@ -172,11 +176,11 @@ class RLModelBase(BaseEstimator):
         """Validated settings of a fit: variant, bounds, start values, starts, options."""
         variant = self._variant()
         bounds, init = self._resolve_bounds_init(variant)
-        n_starts, options = self._check_settings()
-        if self.start == "fixed":
+        start, n_starts, options = self._check_settings()
+        if start == "fixed":
             n_starts = 1  # L-BFGS-B is deterministic: repeated fixed starts are identical
-        return {"variant": variant, "bounds": bounds, "init": init, "n_starts": n_starts,
-                "options": options}
+        return {"variant": variant, "bounds": bounds, "init": init, "start": start,
+                "n_starts": n_starts, "options": options}
 
     def _fit_data(self, data, starts, settings, warn=True):
         """Fit validated data from given start points of shape (n, n_starts, k)."""

@@ -20,12 +20,15 @@ _COMMON_DOC = """
         ``{{parameter: value}}`` overriding the default start values (the
         reference's priors): the centre of 'normal' starts, the start itself
         for 'fixed'.
-    start : {{'normal', 'random', 'fixed'}}, default='normal'
+    start : {{'normal', 'random', 'fixed'}}, default=None
         How starts are drawn: N(init, (high - low) / 15) clipped to the bounds,
         uniform within the bounds, or init (one start, L-BFGS-B being
-        deterministic).
+        deterministic). None means '{start}'.
     n_starts : int, default=None
         Starts per participant; the best is kept. None means {n_starts}.
+        The default start mode and count are the fewest that brought most
+        participants within 1 NLL of a many-start best on the tutorial data
+        (benchmarks/fit_quality.py): {quality}.
     random_state : int, RandomState instance or None, default=None
         Seeds the starts. The same seed gives the same fit for any ``n_jobs``.
     n_jobs : int, default=None
@@ -64,14 +67,25 @@ _BIAS = """    bias : bool, default=False
         Valence bias on outcomes (``valence_factor``)."""
 
 
-def _document(cls, summary, options, n_starts):
+#: measured by benchmarks/fit_quality.py (all 15 tutorial participants, +novel):
+#: share of participants within 1 NLL of a 250-400-start best at the default
+_DEFAULT_QUALITY = {
+    "QLearning": "100 %", "ActorCritic": "99 %", "Relative": "91 %", "Advantage": "93 %",
+    "Hybrid2012": "98 %", "Hybrid2021": "96 %", "StandardHybrid2012": "98 %",
+    "StandardHybrid2021": "95 %",
+}
+
+
+def _document(cls, summary, options):
     cls.__doc__ = summary + "\n" + _COMMON_DOC.format(
-        options="\n".join(options), n_starts=n_starts)
+        options="\n".join(options), n_starts=cls._default_n_starts,
+        start=cls._default_start,
+        quality=f"{_DEFAULT_QUALITY[cls._base_name]} of participants")
     return cls
 
 
 class _NoBiasModel(RLModelBase):
-    def __init__(self, *, novel=False, decay=False, bounds=None, init=None, start="normal",
+    def __init__(self, *, novel=False, decay=False, bounds=None, init=None, start=None,
                  n_starts=None, random_state=None, n_jobs=None, verbose=0,
                  optimizer_options=None):
         self.novel = novel
@@ -87,7 +101,7 @@ class _NoBiasModel(RLModelBase):
 
 
 class _NoDecayModel(RLModelBase):
-    def __init__(self, *, bias=False, novel=False, bounds=None, init=None, start="normal",
+    def __init__(self, *, bias=False, novel=False, bounds=None, init=None, start=None,
                  n_starts=None, random_state=None, n_jobs=None, verbose=0,
                  optimizer_options=None):
         self.bias = bias
@@ -104,7 +118,7 @@ class _NoDecayModel(RLModelBase):
 
 class _FullModel(RLModelBase):
     def __init__(self, *, bias=False, novel=False, decay=False, bounds=None, init=None,
-                 start="normal", n_starts=None, random_state=None, n_jobs=None, verbose=0,
+                 start=None, n_starts=None, random_state=None, n_jobs=None, verbose=0,
                  optimizer_options=None):
         self.bias = bias
         self.novel = novel
@@ -133,26 +147,31 @@ class Advantage(_NoBiasModel):
 
 class ActorCritic(_NoDecayModel):
     _base_name = "ActorCritic"
+    _default_start = "random"
+    _default_n_starts = 30
 
 
 class Hybrid2012(_FullModel):
     _base_name = "Hybrid2012"
-    _default_n_starts = 30
+    _default_start = "random"
+    _default_n_starts = 100
 
 
 class Hybrid2021(_FullModel):
     _base_name = "Hybrid2021"
-    _default_n_starts = 30
+    _default_start = "random"
+    _default_n_starts = 100
 
 
 class StandardHybrid2012(_FullModel):
     _base_name = "StandardHybrid2012"
+    _default_start = "random"
     _default_n_starts = 30
 
 
 class StandardHybrid2021(_FullModel):
     _base_name = "StandardHybrid2021"
-    _default_n_starts = 30
+    _default_n_starts = 100
 
 
 ESTIMATORS = {cls._base_name: cls for cls in (
@@ -170,7 +189,7 @@ for _cls in ESTIMATORS.values():
     _document(_cls, f"{_summary}\n\n    Free parameters: "
               + ", ".join(p.name for p in _base.parameters)
               + " (+ the options' parameters).\n",
-              _options, _cls._default_n_starts)
+              _options)
 
 
 def make_model(name, **params):
@@ -197,6 +216,9 @@ def make_model(name, **params):
     base_name, options = parse_model_name(name)
     cls = ESTIMATORS[base_name]
     accepted = cls._get_param_names()
+    for option in ("bias", "decay"):
+        if params.get(option) and option not in accepted:  # raises, saying why
+            check_options(base_name, option == "bias", option == "decay")
     for option, on in options.items():
         if not on:
             continue
