@@ -150,7 +150,8 @@ def read_frame(X, what):
             raise ValueError(f"{what}: file {path!r} does not exist")
         try:
             return pd.read_csv(path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+                OSError) as exc:
             raise ValueError(f"{what}: could not read {path!r} as CSV ({exc})") from exc
     raise ValueError(
         f"{what} must be a pandas DataFrame or a path to a CSV file, got {type(X).__name__}"
