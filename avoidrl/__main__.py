@@ -1,0 +1,8 @@
+"""``python -m avoidrl``: the ``avoidrl`` command (see :mod:`avoidrl.cli`)."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,457 @@
+"""The ``avoidrl`` command: ``avoidrl fit`` and ``avoidrl validate``.
+
+The two subcommands are the reference pipeline's FIT and VALIDATION modes.
+They run the same code as :class:`avoidrl.pipeline.Pipeline`
+(:mod:`avoidrl._workflows`), so the same settings and seed give the same
+output folder.
+
+Errors a user can cause (a bad path, an unreadable CSV, an unknown model, an
+invalid combination of options, a bad config file, an existing output
+folder) print one line ``avoidrl: error: ...`` on stderr and exit with
+status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+import tomllib
+import warnings
+from pathlib import Path
+
+from . import __version__
+from ._models import BASE_MODELS, OPTIONS
+from ._workflows import (
+    DEFAULT_MODELS, DEFAULT_OUT_DIR, RECOVERY_KINDS, SAMPLERS, START_MODES, Progress,
+    check_models, default_starts_text, read_fit_parameters, run_fit, run_validation,
+)
+from .datasets import load_example
+
+PROG = "avoidrl"
+EXIT_USAGE = 2
+
+#: config keys (besides the bounds and init sections) and the subcommands that use them
+CONFIG_KEYS = {
+    "models": ("fit", "validate"), "learning": ("fit", "validate"),
+    "transfer": ("fit", "validate"), "participants": ("fit", "validate"),
+    "n_starts": ("fit", "validate"), "start": ("fit", "validate"), "jobs": ("fit", "validate"),
+    "seed": ("fit", "validate"), "out": ("fit", "validate"), "recovery": ("validate",),
+    "n_datasets": ("validate",), "sampler": ("validate",),
+}
+CONFIG_SECTIONS = ("bounds", "init")
+_PATH_KEYS = ("learning", "transfer", "out")
+
+
+class UsageError(Exception):
+    """An error the user caused; reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (no usage dump) and never exit."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+# ---------------------------------------------------------------- progress
+class ProgressBar(Progress):
+    """A one-line text progress bar, redrawn in place on a terminal.
+
+    It advances once per model fitted or per recovery; nothing is drawn when
+    ``enabled`` is False (``--quiet``, or stderr is not a terminal).
+    """
+
+    def __init__(self, stream=None, *, enabled=True, width=24):
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = enabled
+        self.width = width
+        self.total = 0
+        self.done = 0
+        self.label = ""
+        self._start = time.monotonic()
+        self._drawn = False
+
+    def start(self, total):
+        self.total = max(int(total), 1)
+        self.done = 0
+        self._start = time.monotonic()
+        self._draw()
+
+    def begin(self, label):
+        self.label = label
+        self._draw()
+
+    def advance(self):
+        self.done = min(self.done + 1, self.total)
+        self._draw()
+
+    def close(self):
+        if self.enabled and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+    def _draw(self):
+        if not self.enabled or not self.total:
+            return
+        filled = round(self.width * self.done / self.total)
+        elapsed = int(time.monotonic() - self._start)
+        line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} "
+                f"{elapsed // 60:02d}:{elapsed % 60:02d} {self.label}")
+        columns = max(shutil.get_terminal_size((80, 24)).columns - 1, 20)
+        self.stream.write("\r" + line[:columns].ljust(columns))
+        self.stream.flush()
+        self._drawn = True
+
+
+# ------------------------------------------------------------------ parser
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a positive number of workers or -1 (all "
+                                          "cores), got 0")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") \
+            from None
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**32), got {text!r}")
+    return value
+
+
+_MODELS_HELP = (
+    "models to fit, reference-style names Base[+bias][+novel][+decay]; bases: "
+    + ", ".join(BASE_MODELS) + f"; options: {', '.join(OPTIONS)} (bias: ActorCritic and the "
+    "hybrids only; decay: not ActorCritic). Default: the reference's five, "
+    + " ".join(DEFAULT_MODELS))
+
+
+def _add_common(parser, *, validate):
+    data = parser.add_argument_group("data")
+    what = "template data: each synthetic dataset replays one participant's trials and " \
+        "outcomes" if validate else "the data to fit"
+    data.add_argument("--learning", metavar="CSV",
+                      help=f"learning-phase CSV in the reference's format ({what}); give "
+                           "--transfer too. Default: the bundled example data")
+    data.add_argument("--transfer", metavar="CSV",
+                      help="transfer-phase CSV; give --learning too. Default: the bundled "
+                           "example data")
+    data.add_argument("--participants", metavar="N", type=_positive_int,
+                      help="keep only the first N participants of the data (quick runs)")
+    keys = [k for k, commands in CONFIG_KEYS.items() if ("validate" if validate else "fit")
+            in commands]
+    model = parser.add_argument_group("models and fitting")
+    model.add_argument("--models", metavar="M", nargs="+", help=_MODELS_HELP)
+    model.add_argument("--n-starts", metavar="N", type=_positive_int, dest="n_starts",
+                       help="optimizer starts per participant and model; the best is kept "
+                            "(the reference's number_of_runs). Default: each model's own")
+    model.add_argument("--start", choices=START_MODES,
+                       help="how starts are drawn: 'normal' around the start values, 'random' "
+                            "uniform within the bounds, 'fixed' at the start values (one "
+                            "start); the reference's random_params. Default: each model's "
+                            f"own ({default_starts_text()})")
+    model.add_argument("--config", metavar="FILE",
+                       help="JSON or TOML file with sections 'bounds' ({Base: {param: [low, "
+                            "high]}}) and 'init' ({Base: {param: value}}), keyed by base model "
+                            "name as in the reference, plus optional defaults for the options "
+                            f"({', '.join(keys)}); command-line options win. Paths in it are "
+                            "relative to the file's folder. Unknown keys are an error")
+    run = parser.add_argument_group("run")
+    run.add_argument("--jobs", metavar="N", type=_jobs,
+                     help="parallel workers (-1: all cores). Default: 1. Results do not depend "
+                          "on it")
+    run.add_argument("--seed", metavar="S", type=_seed,
+                     help="random seed; the same seed gives the same results. Fits use "
+                          "random_state=S for every model (as make_model(M, random_state=S)); "
+                          "recoveries a seed derived from S and the model name")
+    run.add_argument("--out", metavar="DIR",
+                     help=f"output folder (default: {DEFAULT_OUT_DIR}), written at once when "
+                          "the run succeeds; never overwritten unless --overwrite")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the output folder if it exists")
+    run.add_argument("--quiet", action="store_true",
+                     help="print nothing but errors (no progress bar, no summary)")
+
+
+def build_parser():
+    """The argument parser of the ``avoidrl`` command."""
+    parser = _Parser(
+        prog=PROG,
+        description="Reinforcement-learning models of avoidance learning: fit models to "
+                    "learning- and transfer-phase choices (fit) and validate them by "
+                    "parameter and model recovery (validate).",
+        epilog="Run 'avoidrl fit --help' or 'avoidrl validate --help' for the options.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="{fit,validate}",
+                                     parser_class=_Parser)
+    fit = commands.add_parser(
+        "fit", help="fit models to task data and write the FIT folder",
+        description="Fit every model to every participant by maximum likelihood (multi-start "
+                    "L-BFGS-B), compare the models by AIC/BIC and write the results, group "
+                    "statistics and posterior-predictive simulations to the output folder "
+                    "(the reference's FIT mode).",
+        epilog="Example: avoidrl fit --models QLearning+novel Relative+novel --learning "
+               "learning.csv --transfer transfer.csv --seed 1 --out modelling")
+    _add_common(fit, validate=False)
+    validate = commands.add_parser(
+        "validate", help="parameter or model recovery on simulated data",
+        description="Simulate datasets from each model and fit them again: parameter "
+                    "recovery (true vs fitted parameters) or model recovery (every model fits "
+                    "every model's data; confusion matrix by BIC). The reference's VALIDATION "
+                    "mode. Datasets replay the template participants' trial sequences and "
+                    "outcomes (the bundled example data unless --learning/--transfer or "
+                    "--default-design).",
+        epilog="Example: avoidrl validate --recovery model --models QLearning+novel "
+               "Relative+novel --n-datasets 30 --seed 1 --out validation")
+    _add_common(validate, validate=True)
+    recovery = validate.add_argument_group("recovery")
+    recovery.add_argument("--recovery", choices=RECOVERY_KINDS,
+                          help="'parameter' (default), 'model' (needs at least 2 models), or "
+                               "'both': parameter recovery, then model recovery on the same "
+                               "datasets")
+    recovery.add_argument("--n-datasets", metavar="N", type=_positive_int, dest="n_datasets",
+                          help="simulated datasets per model. Default: one per template "
+                               "participant (15 with --default-design)")
+    recovery.add_argument("--sampler", choices=SAMPLERS,
+                          help="how the generating parameters are drawn: 'random' uniform "
+                               "within the bounds (default) or 'normal' around the start values")
+    recovery.add_argument("--default-design", action="store_true", dest="default_design",
+                          help="simulate on the standard task design (24 trials per learning "
+                               "pair, the 32 transfer pairs x 12) instead of replaying template "
+                               "participants")
+    recovery.add_argument("--fit-data", metavar="PKL", dest="fit_data",
+                          help="take the generating parameters from a fit_data pickle (e.g. "
+                               "fit_data_FIT.pkl of an 'avoidrl fit' folder) instead of drawing "
+                               "them: each template participant is simulated at its fitted "
+                               "parameters (a pickle: load only files you trust)")
+    return parser
+
+
+# ------------------------------------------------------------------ config
+def read_config(path):
+    """Read a JSON/TOML config file into a validated dict of option values.
+
+    One file can serve both subcommands: ``avoidrl fit`` ignores the keys
+    only ``validate`` uses (recovery, n_datasets, sampler).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"config file '{path}' does not exist")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"could not read config file '{path}' ({exc})") from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            content = tomllib.loads(text)
+        elif suffix == ".json":
+            content = json.loads(text)
+        else:
+            try:
+                content = json.loads(text)
+            except json.JSONDecodeError:
+                content = tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        kind = {".toml": "TOML", ".json": "JSON"}.get(suffix, "JSON or TOML")
+        detail = " ".join(str(exc).split())
+        raise UsageError(f"config file '{path}' is not valid {kind} ({detail})") from None
+    if not isinstance(content, dict):
+        raise UsageError(f"config file '{path}' must hold a table/object of settings")
+    config = {}
+    for key, value in content.items():
+        name = key.replace("-", "_")
+        if name in CONFIG_SECTIONS:
+            if not isinstance(value, dict):
+                raise UsageError(f"config file '{path}': '{key}' must be a table "
+                                 "{Base: {parameter: ...}}")
+            config[name] = value
+        elif name in CONFIG_KEYS:
+            config[name] = _config_value(name, value, path)
+        else:
+            raise UsageError(f"config file '{path}': unknown key '{key}'; valid keys are "
+                             f"{list(CONFIG_SECTIONS) + list(CONFIG_KEYS)}")
+    return config
+
+
+def _config_value(name, value, path):
+    where = f"config file '{path}': '{name}'"
+    if name == "models":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value) \
+                or not value:
+            raise UsageError(f"{where} must be a list of model names")
+        return value
+    if name in _PATH_KEYS:
+        if not isinstance(value, str) or not value:
+            raise UsageError(f"{where} must be a path (a string)")
+        return str(path.parent / value)
+    if name in ("start", "sampler", "recovery"):
+        choices = {"start": START_MODES, "sampler": SAMPLERS, "recovery": RECOVERY_KINDS}[name]
+        if value not in choices:
+            raise UsageError(f"{where} must be one of {list(choices)}, got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{where} must be an integer, got {value!r}")
+    if name == "jobs" and value == 0 or name == "seed" and not 0 <= value < 2 ** 32 \
+            or name in ("participants", "n_starts", "n_datasets") and value < 1:
+        raise UsageError(f"{where}: invalid value {value!r}")
+    return value
+
+
+# -------------------------------------------------------------------- main
+def _settings(args):
+    """Option values: command line first, then the config file, then defaults."""
+    config = read_config(args.config) if args.config else {}
+    values = {}
+    for key in CONFIG_KEYS:
+        if args.command not in CONFIG_KEYS[key]:
+            continue
+        given = getattr(args, key, None)
+        values[key] = given if given is not None else config.get(key)
+    values["bounds"] = config.get("bounds")
+    values["init"] = config.get("init")
+    return values
+
+
+def _check_combinations(args, values):
+    if values["start"] == "fixed" and values["n_starts"] is not None:
+        raise UsageError("--n-starts has no effect with --start fixed (a fixed start is "
+                         "deterministic: one start per participant); drop one of them")
+    if (values["learning"] is None) != (values["transfer"] is None):
+        given, missing = ("--learning", "--transfer") if values["transfer"] is None \
+            else ("--transfer", "--learning")
+        raise UsageError(f"{given} was given without {missing}; give both (or neither, for "
+                         "the bundled example data)")
+    if args.command != "validate":
+        return
+    if args.default_design and values["learning"] is not None:
+        raise UsageError("--default-design simulates on the standard task design; it cannot "
+                         "be combined with --learning/--transfer")
+    if args.default_design and values["participants"] is not None:
+        raise UsageError("--participants selects template participants; with "
+                         "--default-design use --n-datasets")
+    if args.fit_data and args.sampler is not None:
+        raise UsageError("--fit-data gives the generating parameters, so --sampler has no "
+                         "effect; drop one of them")
+    if args.fit_data and args.n_datasets is not None:
+        raise UsageError("--fit-data simulates one dataset per fitted participant, so "
+                         "--n-datasets has no effect; drop one of them")
+    if args.fit_data and args.default_design:
+        raise UsageError("--fit-data simulates each template participant at its fitted "
+                         "parameters; it cannot be combined with --default-design")
+    recovery = values["recovery"] or "parameter"
+    models = values["models"] or DEFAULT_MODELS
+    if recovery != "parameter" and len(models) < 2:
+        raise UsageError(f"--recovery {recovery} compares models: give at least 2 models with "
+                         f"--models (got {len(models)})")
+
+
+def _run(args, values, progress):
+    models = values["models"] or list(DEFAULT_MODELS)
+    common = dict(
+        out_dir=values["out"] or DEFAULT_OUT_DIR, models=models,
+        learning=values["learning"], transfer=values["transfer"],
+        n_participants=values["participants"], bounds=values["bounds"], init=values["init"],
+        start=values["start"], n_starts=values["n_starts"], seed=values["seed"],
+        n_jobs=values["jobs"], overwrite=args.overwrite, progress=progress)
+    if args.command == "fit":
+        return run_fit(**common)
+    learning, transfer = common.pop("learning"), common.pop("transfer")
+    if learning is None and not args.default_design:
+        learning, transfer = load_example()
+    parameters, n_datasets = None, values["n_datasets"]
+    if args.fit_data:  # one dataset per fitted participant, at its fitted parameters
+        parameters = read_fit_parameters(args.fit_data, check_models(models))
+        n_datasets = None
+    return run_validation(
+        **common, learning=learning, transfer=transfer,
+        recovery=values["recovery"] or "parameter", n_datasets=n_datasets,
+        sampler=values["sampler"] or "random", parameters=parameters)
+
+
+def _one_line(exc):
+    if isinstance(exc, OSError) and exc.strerror:  # raised by the OS: "[Errno 21] ..."
+        text = exc.strerror + (f": '{exc.filename}'" if exc.filename else "")
+    else:
+        text = str(exc)
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def main(argv=None):
+    """Run the ``avoidrl`` command; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 for an error the user can fix (one line on stderr).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else 0
+    if args.command is None:
+        print(f"{PROG}: error: choose a command, 'fit' or 'validate' (see '{PROG} --help')",
+              file=sys.stderr)
+        return EXIT_USAGE
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            values = _settings(args)
+            _check_combinations(args, values)
+            progress = ProgressBar(enabled=not args.quiet and sys.stderr.isatty())
+            try:
+                result = _run(args, values, progress)
+            finally:
+                progress.close()
+        except (UsageError, ValueError, OSError) as exc:
+            # OSError: an unreadable input, an output folder that exists or cannot be written
+            print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+            return 130
+    if not args.quiet:
+        seen = set()
+        for warning in caught:
+            text = _one_line(warning.message)
+            if text not in seen:
+                seen.add(text)
+                print(f"{PROG}: warning: {text}", file=sys.stderr)
+        print("\n".join(result.summary_lines()))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

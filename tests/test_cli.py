@@ -1,0 +1,356 @@
+"""The ``avoidrl`` command: parsing, one-line errors, full small fit and validate runs."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from avoidrl import cli, load_example, make_model
+from avoidrl._workflows import DEFAULT_MODELS, recovery_seed
+from avoidrl.estimators import RLModelBase
+from avoidrl.recovery import ParameterRecovery
+
+ROOT = Path(__file__).resolve().parents[1]
+TWO_MODELS = ["QLearning+novel", "Relative+novel"]
+
+
+def small_example(per_group=2):
+    """The first ``per_group`` example participants of every group."""
+    learning, transfer = load_example()
+    first = learning.drop_duplicates("participant_id")
+    ids = set(first.groupby("group_code", sort=False).head(per_group)["participant_id"])
+    return (learning[learning["participant_id"].isin(ids)].reset_index(drop=True),
+            transfer[transfer["participant_id"].isin(ids)].reset_index(drop=True))
+
+
+@pytest.fixture(scope="module")
+def data_files(tmp_path_factory):
+    """Six example participants (two per group) as the two CSVs."""
+    folder = tmp_path_factory.mktemp("data")
+    learning, transfer = small_example()
+    paths = folder / "learning.csv", folder / "transfer.csv"
+    learning.to_csv(paths[0], index=False)
+    transfer.to_csv(paths[1], index=False)
+    return tuple(map(str, paths))
+
+
+def data_args(data_files):
+    return ["--learning", data_files[0], "--transfer", data_files[1]]
+
+
+def run(argv, capsys):
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, out, err, *fragments):
+    assert code == 2
+    assert out == ""
+    lines = err.strip("\n").split("\n")
+    assert len(lines) == 1, err
+    assert lines[0].startswith("avoidrl: error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# ------------------------------------------------------------------ parsing
+def test_help_lists_every_option(capsys):
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0 and "fit" in out and "validate" in out
+    code, out, _ = run(["fit", "--help"], capsys)
+    assert code == 0
+    for option in ("--models", "--learning", "--transfer", "--n-starts", "--start", "--config",
+                   "--jobs", "--seed", "--out", "--overwrite", "--quiet"):
+        assert option in out
+    assert "--recovery" not in out
+    code, out, _ = run(["validate", "--help"], capsys)
+    assert code == 0
+    for option in ("--recovery", "--n-datasets", "--sampler", "--models", "--config"):
+        assert option in out
+
+
+def test_version(capsys):
+    code, out, _ = run(["--version"], capsys)
+    assert code == 0 and out.startswith("avoidrl ")
+
+
+def test_parser_values():
+    args = cli.build_parser().parse_args(
+        ["validate", "--models", "QLearning", "Relative+novel", "--n-starts", "3",
+         "--start", "random", "--jobs", "-1", "--seed", "7", "--recovery", "model",
+         "--n-datasets", "4", "--sampler", "normal", "--out", "x"])
+    assert args.models == ["QLearning", "Relative+novel"]
+    assert (args.n_starts, args.start, args.jobs, args.seed) == (3, "random", -1, 7)
+    assert (args.recovery, args.n_datasets, args.sampler, args.out) == ("model", 4, "normal", "x")
+
+
+# ------------------------------------------------------------------- errors
+@pytest.mark.parametrize("argv, fragments", [
+    ([], ["fit", "validate"]),
+    (["fitt"], ["invalid choice"]),
+    (["fit", "--models", "QLearnin+novel"], ["QLearnin", "QLearning", "StandardHybrid2021"]),
+    (["fit", "--models", "QLearning+bias"], ["bias"]),
+    (["fit", "--models", "QLearning+novel", "QLearning+novel"], ["more than once"]),
+    (["fit", "--learning", "no/such.csv", "--transfer", "no/such.csv"], ["does not exist"]),
+    (["fit", "--learning", "x.csv"], ["--transfer"]),
+    (["fit", "--start", "fixed", "--n-starts", "3"], ["--n-starts", "fixed"]),
+    (["fit", "--n-starts", "0"], ["--n-starts"]),
+    (["fit", "--jobs", "zero"], ["--jobs"]),
+    (["fit", "--seed", "-4"], ["--seed"]),
+    (["fit", "--recovery", "model"], ["unrecognized arguments"]),
+    (["fit", "--participants", "1000"], ["1000"]),
+    (["validate", "--recovery", "model", "--models", "QLearning"], ["at least 2"]),
+    (["validate", "--recovery", "both", "--models", "QLearning"], ["at least 2"]),
+    (["validate", "--default-design", "--participants", "3"], ["--n-datasets"]),
+    (["fit", "--config", "no/such.toml"], ["does not exist"]),
+])
+def test_usage_errors_are_one_line(argv, fragments, capsys):
+    assert_one_line_error(*run(argv, capsys), *fragments)
+
+
+def test_unreadable_csv(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\xff\xfe\x00\x01 not a csv")
+    good = tmp_path / "columns.csv"
+    good.write_text("a,b\n1,2\n")
+    assert_one_line_error(*run(["fit", "--learning", str(bad), "--transfer", str(good)], capsys),
+                          "could not read")
+    assert_one_line_error(*run(["fit", "--learning", str(good), "--transfer", str(good)],
+                               capsys), "missing column")
+    assert_one_line_error(*run(["fit", "--learning", str(tmp_path), "--transfer", str(good)],
+                               capsys))
+
+
+@pytest.mark.parametrize("name, text, fragment", [
+    ("c.json", '{"bounds": {"QLearning": {"temperature": [0.01, 0.5]}}, "colour": 1}', "colour"),
+    ("c.json", '{"bounds": {"QLearning": {"temprature": [0.01, 0.5]}}}', "temprature"),
+    ("c.json", '{"bounds": {"QLearning+novel": {"temperature": [0.01, 0.5]}}}', "base name"),
+    ("c.json", '{"bounds": {"QLearning": {"temperature": [0.5, 0.01]}}}', "low < high"),
+    ("c.json", '{"init": {"QLearning": {"temperature": 5.0}}}', "outside its bounds"),
+    ("c.json", '{"bounds": ', "not valid JSON"),
+    ("c.toml", 'bounds = [', "not valid TOML"),
+    ("c.toml", 'n_starts = "many"', "integer"),
+    ("c.toml", 'start = "sometimes"', "start"),
+])
+def test_bad_config_is_one_line(tmp_path, capsys, name, text, fragment):
+    path = tmp_path / name
+    path.write_text(text)
+    argv = ["fit", "--config", str(path), "--models", "QLearning+novel", "--out",
+            str(tmp_path / "out")]
+    assert_one_line_error(*run(argv, capsys), fragment)
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_output_folder_is_refused_before_fitting(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "modelling"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier results")
+    monkeypatch.setattr(RLModelBase, "fit", lambda *a, **kw: pytest.fail("fitted anyway"))
+    assert_one_line_error(*run(["fit", "--out", str(out)], capsys), "--overwrite")
+    assert (out / "keep.txt").read_text() == "earlier results"
+
+
+def test_errors_from_a_subprocess_have_no_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "avoidrl", "fit", "--models", "Qlearning"],
+        capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("avoidrl: error: ")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "modelling").exists()
+
+
+def test_progress_bar():
+    import io
+
+    stream = io.StringIO()
+    bar = cli.ProgressBar(stream)
+    bar.start(2)
+    bar.begin("fitting A")
+    bar.advance()
+    bar.begin("fitting B")
+    bar.advance()
+    bar.close()
+    text = stream.getvalue()
+    assert "\r[" in text and "1/2" in text and "2/2" in text and "fitting B" in text
+    assert text.endswith("\n")
+    silent = io.StringIO()
+    bar = cli.ProgressBar(silent, enabled=False)
+    bar.start(2)
+    bar.begin("x")
+    bar.advance()
+    bar.close()
+    assert silent.getvalue() == ""
+
+
+# ----------------------------------------------------------------- config
+def test_read_config_json_and_toml(tmp_path):
+    (tmp_path / "c.json").write_text(json.dumps({
+        "models": ["QLearning+novel"], "n-starts": 4, "learning": "data/l.csv",
+        "bounds": {"QLearning": {"temperature": [0.01, 0.5]}},
+        "init": {"QLearning": {"factual_lr": 0.3}}}))
+    (tmp_path / "c.toml").write_text(
+        'models = ["QLearning+novel"]\nn_starts = 4\nlearning = "data/l.csv"\n'
+        '[bounds.QLearning]\ntemperature = [0.01, 0.5]\n[init.QLearning]\nfactual_lr = 0.3\n')
+    from_json = cli.read_config(tmp_path / "c.json")
+    from_toml = cli.read_config(tmp_path / "c.toml")
+    assert from_json == from_toml
+    assert from_json["n_starts"] == 4
+    assert from_json["learning"] == str(tmp_path / "data" / "l.csv")  # relative to the file
+    assert from_json["bounds"] == {"QLearning": {"temperature": [0.01, 0.5]}}
+
+
+# -------------------------------------------------------------- full runs
+@pytest.fixture(scope="module")
+def fit_run(data_files, tmp_path_factory):
+    """A small FIT run of two models (stdout and stderr captured by hand)."""
+    import contextlib
+    import io
+
+    out = tmp_path_factory.mktemp("fit") / "modelling"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = cli.main(["fit", "--models", *TWO_MODELS, *data_args(data_files),
+                         "--n-starts", "2", "--seed", "3", "--out", str(out)])
+    return code, stdout.getvalue(), stderr.getvalue(), out
+
+
+def test_fit_writes_the_folder_of_the_estimators_results(fit_run, data_files):
+    code, out, err, folder = fit_run
+    assert code == 0, err
+    for name in ("fit_data_FIT.pkl", "full_fit_data_FIT.pkl", "group_AIC.csv", "group_BIC.csv",
+                 "group_BIC_percentages.csv", "param_fit_descriptives.csv",
+                 "pain_fits_linear_results.csv", "modelsimulation_accuracy_data.csv",
+                 "modelsimulation_choice_data.csv", "BIC_model_comparisons.png", "summary.json"):
+        assert (folder / name).is_file(), name
+    for model in TWO_MODELS:
+        assert (folder / "model_behaviours" / f"{model}_model_behaviours.png").is_file()
+    with open(folder / "fit_data_FIT.pkl", "rb") as handle:
+        fit_data = pickle.load(handle)
+    group_bic = pd.read_csv(folder / "group_BIC.csv", index_col=0)
+    learning, transfer = data_files
+    for model in TWO_MODELS:
+        expected = make_model(model, n_starts=2, random_state=3).fit(learning, transfer)
+        table = fit_data[model].set_index("participant")
+        got = table.loc[expected.params_.index, expected.parameter_names]
+        np.testing.assert_allclose(got.to_numpy(), expected.params_.to_numpy(), rtol=1e-12)
+        np.testing.assert_allclose(table.loc[expected.nll_.index, "fit"], expected.nll_,
+                                   rtol=1e-12)
+        assert group_bic.loc["full", model] == pytest.approx(expected.bic_.mean(), rel=1e-9)
+    # the summary: models, participants, mean BIC, best model and the folder
+    best = group_bic.loc["full", "best_model"]
+    assert "6 participants" in out and f"best model: {best}" in out and str(folder) in out
+    for model in TWO_MODELS:
+        assert model in out
+    # stderr is not a terminal here: no progress bar
+    assert "\r" not in err and "[#" not in err
+
+
+def test_quiet_single_model_with_overwrite(data_files, tmp_path, capsys):
+    out = tmp_path / "modelling"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    code, stdout, stderr = run(["fit", "--models", "QLearning+novel", *data_args(data_files),
+                                "--start", "fixed", "--out", str(out), "--overwrite",
+                                "--quiet"], capsys)
+    assert code == 0
+    assert stdout == "" and stderr == ""
+    assert not (out / "old.txt").exists()
+    assert (out / "group_BIC.csv").is_file()
+    assert list(pd.read_csv(out / "group_BIC.csv", index_col=0).columns) == \
+        ["QLearning+novel", "best_model"]
+
+
+def test_toml_config_and_progress_bar_on_a_terminal(data_files, tmp_path, capsys, monkeypatch):
+    config = tmp_path / "settings.toml"
+    config.write_text(
+        'models = ["QLearning+novel"]\nn_starts = 2\nseed = 5\nout = "from_config"\n'
+        f'learning = "{data_files[0]}"\ntransfer = "{data_files[1]}"\n'
+        '[bounds.QLearning]\ntemperature = [0.01, 0.3]\n')
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out, err = run(["fit", "--config", str(config), "--n-starts", "3"], capsys)
+    assert code == 0, err
+    assert "\r[" in err and "fitting QLearning+novel" in err  # the progress bar
+    folder = tmp_path / "from_config"
+    summary = json.loads((folder / "summary.json").read_text())
+    settings = summary["settings"]["estimators"]["QLearning+novel"]
+    assert settings["bounds"] == {"temperature": [0.01, 0.3]}
+    assert settings["n_starts"] == 3  # the command line wins over the config
+    assert settings["random_state"] == 5
+
+
+def test_piped_output_has_no_progress_bar(data_files, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "avoidrl", "fit", "--models", "QLearning+novel",
+         *data_args(data_files), "--start", "fixed", "--out", str(tmp_path / "m")],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "best model: QLearning+novel" in result.stdout
+    assert "\r" not in result.stderr and "[#" not in result.stderr and "[." not in result.stderr
+
+
+def test_validate_both_recoveries(data_files, tmp_path, capsys):
+    out = tmp_path / "validation"
+    code, stdout, stderr = run(
+        ["validate", "--recovery", "both", "--models", *TWO_MODELS, *data_args(data_files),
+         "--n-datasets", "6", "--n-starts", "2", "--seed", "11", "--out", str(out)], capsys)
+    assert code == 0, stderr
+    for name in ("fit_data_PARAMETER.pkl", "param_recovery_corrs.csv", "fit_data_MODEL.pkl",
+                 "model_recovery.png", "model_recovery_matrices.csv",
+                 "correlations/recovery_correlation_plot.png"):
+        assert (out / name).is_file(), name
+    corrs = pd.read_csv(out / "param_recovery_corrs.csv")
+    learning, transfer = data_files
+    model = TWO_MODELS[0]
+    expected = ParameterRecovery(make_model(model, n_starts=2), n_datasets=6,
+                                 random_state=recovery_seed(11, model)).fit(learning, transfer)
+    got = corrs[corrs["Model"] == model].set_index("Parameter")["Correlation"]
+    np.testing.assert_allclose(got[expected.correlations_.index],
+                               expected.correlations_.round(2))
+    assert "parameter recovery" in stdout and "model recovery" in stdout
+
+
+def test_validate_from_fitted_parameters(fit_run, data_files, tmp_path, capsys):
+    folder = fit_run[3]
+    fit_data = str(folder / "fit_data_FIT.pkl")
+    assert_one_line_error(*run(["validate", "--fit-data", fit_data, "--sampler", "normal"],
+                               capsys), "--sampler")
+    assert_one_line_error(*run(["validate", "--fit-data", fit_data, "--models", "ActorCritic"],
+                               capsys), "no fits of ActorCritic")
+    out = tmp_path / "v"
+    code, _, err = run(["validate", "--fit-data", fit_data, "--models", "QLearning+novel",
+                        *data_args(data_files), "--start", "fixed", "--seed", "2", "--out",
+                        str(out), "--quiet"], capsys)
+    assert code == 0, err
+    with open(out / "true_params_PARAMETER.pkl", "rb") as handle:
+        true = pickle.load(handle)["QLearning+novel"]
+    with open(folder / "fit_data_FIT.pkl", "rb") as handle:
+        fitted = pickle.load(handle)["QLearning+novel"]
+    names = ["factual_lr", "counterfactual_lr", "temperature", "novel_value"]
+    np.testing.assert_array_equal(true[names].to_numpy(), fitted[names].to_numpy())
+
+
+def test_validate_on_the_default_design(tmp_path, capsys):
+    out = tmp_path / "v"
+    code, stdout, err = run(["validate", "--default-design", "--n-datasets", "4", "--models",
+                             "QLearning", "--start", "fixed", "--seed", "1", "--out", str(out)],
+                            capsys)
+    assert code == 0, err
+    assert "QLearning (4 datasets)" in stdout
+    results = pd.read_csv(out / "param_recovery_results.csv")
+    assert results["dataset"].nunique() == 4
+
+
+def test_default_models_are_the_reference_scripts():
+    assert list(DEFAULT_MODELS) == ["QLearning+novel", "ActorCritic+novel", "Relative+novel",
+                                    "Advantage+novel", "Hybrid2012+novel"]

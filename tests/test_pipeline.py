@@ -1,0 +1,204 @@
+"""``Pipeline``: reference-style scripts give the CLI's folders; clear errors otherwise."""
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from avoidrl import cli, load_example
+from avoidrl.pipeline import PARAMETERS, Pipeline, help_text
+from avoidrl.priors import default_bounds, fixed_priors
+
+MODELS = ["QLearning+novel", "Relative+novel"]
+BOUNDS = {"QLearning": {"temperature": (0.01, 0.5)}, "Relative": {"temperature": (0.01, 0.5)}}
+
+
+@pytest.fixture(scope="module")
+def data_files(tmp_path_factory):
+    """Six example participants, two per group, as the reference's two CSVs."""
+    learning, transfer = load_example()
+    first = learning.drop_duplicates("participant_id")
+    ids = set(first.groupby("group_code", sort=False).head(2)["participant_id"])
+    folder = tmp_path_factory.mktemp("data")
+    paths = folder / "learning.csv", folder / "transfer.csv"
+    learning[learning["participant_id"].isin(ids)].to_csv(paths[0], index=False)
+    transfer[transfer["participant_id"].isin(ids)].to_csv(paths[1], index=False)
+    return tuple(map(str, paths))
+
+
+def assert_same_folder(a, b):
+    """Same files with the same bytes; summary.json equal but for its time stamp."""
+    files_a = sorted(p.relative_to(a) for p in Path(a).rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in Path(b).rglob("*") if p.is_file())
+    assert files_a == files_b
+    for name in files_a:
+        if name.name == "summary.json":
+            first, second = (json.loads((root / name).read_text()) for root in (a, b))
+            first.pop("created"), second.pop("created")
+            assert first == second
+        else:
+            assert (Path(a) / name).read_bytes() == (Path(b) / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def tutorial_fit(data_files, tmp_path_factory):
+    """The reference tutorial's FIT call, on avoidrl."""
+    out = tmp_path_factory.mktemp("pipeline") / "modelling"
+    pipeline = Pipeline(seed=1251)
+    result = pipeline.run(mode="fit", models=MODELS, learning_filename=data_files[0],
+                          transfer_filename=data_files[1], random_params="normal",
+                          number_of_runs=2, fixed=fixed_priors(MODELS), bounds=BOUNDS,
+                          multiprocessing=True, out_dir=out)
+    return result, out
+
+
+def test_tutorial_fit_script_gives_the_cli_folder(tutorial_fit, data_files, tmp_path, capsys):
+    result, out = tutorial_fit
+    assert list(result.models) == MODELS
+    config = tmp_path / "bounds.json"
+    config.write_text(json.dumps({"bounds": BOUNDS}))
+    code = cli.main(["fit", "--models", *MODELS, "--learning", data_files[0], "--transfer",
+                     data_files[1], "--start", "normal", "--n-starts", "2", "--config",
+                     str(config), "--jobs", "-1", "--seed", "1251", "--out",
+                     str(tmp_path / "cli"), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    assert_same_folder(out, tmp_path / "cli")
+
+
+def test_validation_parameter_then_model_gives_the_cli_folder(data_files, tmp_path, capsys):
+    common = dict(mode="validation", models=MODELS, learning_filename=data_files[0],
+                  transfer_filename=data_files[1], random_params="random",
+                  fixed=fixed_priors(MODELS), number_of_runs=2, datasets_to_generate=6,
+                  out_dir=tmp_path / "pipeline")
+    pipeline = Pipeline(seed=7)
+    first = pipeline.run(recovery="parameter", **common)
+    second = pipeline.run(recovery="model", generate_data=False, clear_data=True, **common)
+    # the model recovery reused the parameter recovery's datasets and joined its folder
+    pooled = [d.id for r in first.parameter_recovery.values() for d in r.datasets_]
+    assert [d.id for d in second.model_recovery.datasets_] == pooled
+    assert second.parameter_recovery == first.parameter_recovery
+    code = cli.main(["validate", "--recovery", "both", "--models", *MODELS, "--learning",
+                     data_files[0], "--transfer", data_files[1], "--n-starts", "2",
+                     "--n-datasets", "6", "--seed", "7", "--out", str(tmp_path / "cli"),
+                     "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    assert_same_folder(tmp_path / "pipeline", tmp_path / "cli")
+
+
+def test_an_existing_folder_is_refused(tutorial_fit, data_files):
+    _, out = tutorial_fit
+    with pytest.raises(FileExistsError, match="not empty"):
+        Pipeline(seed=1251).run(mode="fit", models=MODELS, learning_filename=data_files[0],
+                                transfer_filename=data_files[1], out_dir=out)
+
+
+def test_fit_filename_simulates_the_fitted_parameters(tutorial_fit, data_files, tmp_path):
+    _, out = tutorial_fit
+    run = Pipeline(seed=3).run(
+        mode="validation", models=["QLearning+novel"], learning_filename=data_files[0],
+        transfer_filename=data_files[1], fit_filename=str(out / "fit_data_FIT.pkl"),
+        number_of_runs=1, out_dir=tmp_path / "v")
+    with open(out / "fit_data_FIT.pkl", "rb") as handle:
+        fitted = pickle.load(handle)["QLearning+novel"].set_index("participant")
+    recovery = run.parameter_recovery["QLearning+novel"]
+    for dataset in recovery.datasets_:
+        expected = fitted.loc[dataset.template, dataset.true_params.index]
+        np.testing.assert_array_equal(dataset.true_params.to_numpy(), expected.to_numpy(float))
+    assert len(recovery.datasets_) == len(fitted)
+
+
+def test_parameters_and_task_design(tmp_path):
+    table = pd.DataFrame({"factual_lr": [0.2, 0.4, 0.6], "counterfactual_lr": [0.1, 0.2, 0.3],
+                          "temperature": [0.05, 0.1, 0.15], "novel_value": [0.0, 0.3, -0.3]})
+    run = Pipeline(seed=5).run(
+        mode="validation", models=["QLearning+novel"], parameters={"QLearning+novel": table},
+        task_design={"learning_phase": {"number_of_trials": 8, "number_of_blocks": 2},
+                     "transfer_phase": {"times_repeated": 1}},
+        number_of_runs=1, out_dir=tmp_path / "v")
+    datasets = run.parameter_recovery["QLearning+novel"].datasets_
+    assert len(datasets) == 3
+    np.testing.assert_array_equal([d.true_params.to_numpy() for d in datasets], table.to_numpy())
+    for dataset in datasets:
+        assert len(dataset.learning) == 16  # 8 trials x 2 blocks: 4 per pair
+        assert len(dataset.transfer) == 32  # the 32 transfer pairs once
+
+    drawn = Pipeline(seed=5).run(
+        mode="validation", models=["QLearning+novel"], datasets_to_generate=4,
+        task_design={"learning_phase": {"number_of_trials": 4, "number_of_blocks": 3},
+                     "transfer_phase": {"number_of_trials": 64}},
+        number_of_runs=1, out_dir=tmp_path / "w")
+    datasets = drawn.parameter_recovery["QLearning+novel"].datasets_
+    assert len(datasets) == 4
+    assert {len(d.learning) for d in datasets} == {12}
+    assert {len(d.transfer) for d in datasets} == {64}
+
+
+# ------------------------------------------------------------------ errors
+@pytest.mark.parametrize("params, match", [
+    (dict(mode="fit", models=MODELS, number_of_run=3),
+     r"unknown parameter\(s\) \['number_of_run'\]"),
+    (dict(mode="fit", models=["QLearning+novle"]), "unknown option 'novle'"),
+    (dict(mode="fit", models=["Qlearning"]), "valid bases are"),
+    (dict(mode="fit", models=MODELS, training="torch"), "torch backend is not reproduced"),
+    (dict(mode="fit", models=MODELS, training_epochs=100), "not maximum likelihood"),
+    (dict(mode="validation", models=MODELS, optimizer_lr=0.01), "torch"),
+    (dict(models=MODELS), "'mode' is required"),
+    (dict(mode="fitting", models=MODELS), "mode must be"),
+    (dict(mode="fit"), "'models' is required"),
+    (dict(mode="fit", models=MODELS, recovery="model"), "do not apply in fit mode"),
+    (dict(mode="fit", models=MODELS, generated=True), "generated=True"),
+    (dict(mode="fit", models=MODELS, random_params="uniform"), "random_params"),
+    (dict(mode="fit", models=MODELS, bounds={"QLearning+novel": {"temperature": (0, 1)}}),
+     "base name"),
+    (dict(mode="fit", models=MODELS, fixed={"QLearning": {"temprature": 0.1}}), "temprature"),
+    (dict(mode="validation", models=MODELS, random_params=False), "same generating"),
+    (dict(mode="validation", models=["QLearning"], recovery="model"), "at least 2"),
+    (dict(mode="validation", models=MODELS, parameters={}, fit_filename="x.pkl"),
+     "either parameters or fit_filename"),
+    (dict(mode="validation", models=MODELS, fit_filename="no/such.pkl"), "does not exist"),
+    (dict(mode="validation", models=["QLearning"],
+          task_design={"learning_phase": {"number_of_trials": 5, "number_of_blocks": 1}}),
+     "multiple of 4"),
+])
+def test_clear_errors(params, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        Pipeline(seed=0).run(out_dir=tmp_path / "out", **params)
+    assert not (tmp_path / "out").exists()
+
+
+def test_help(capsys):
+    pipeline = Pipeline(help=True)
+    out = capsys.readouterr().out
+    assert pipeline.help is True  # a flag, not the builtin help (the reference's Q23)
+    for name in PARAMETERS:
+        assert f"\n{name}\n" in out
+    assert out.strip() == help_text().strip()
+    assert Pipeline().run(help=True) is None
+    assert "FIT MODE PARAMETERS" in capsys.readouterr().out
+
+
+def test_priors_come_from_the_model_declarations():
+    priors = fixed_priors(["QLearning+novel", "Hybrid2021+bias"])
+    assert priors["QLearning"] == {"factual_lr": 0.28, "counterfactual_lr": 0.18,
+                                   "temperature": 0.06, "novel_value": 0.0, "decay_factor": 0.08}
+    assert priors["Hybrid2021"]["mixing_factor"] == 0.69
+    assert priors["Hybrid2021"]["noise_factor"] == 0.04
+    assert "decay_factor" not in fixed_priors(["ActorCritic"])["ActorCritic"]
+    bounds = default_bounds(["Relative"])["Relative"]
+    assert bounds["contextual_lr"] == (0.01, 0.99) and bounds["novel_value"] == (-1.0, 1.0)
+    assert set(fixed_priors()) == set(default_bounds()) and len(fixed_priors()) == 8
+    with pytest.raises(ValueError, match="valid bases"):
+        fixed_priors(["QLeaning"])
+
+
+def test_one_model_and_one_group_work(tmp_path):
+    # the reference crashes on both (Q2: one model; Q36: fewer than two groups)
+    run = Pipeline(seed=2).run(mode="fit", models=["QLearning+novel"], number_of_participants=2,
+                               out_dir=tmp_path / "m")
+    assert run.n_participants == 2 and run.groups == ["control"]
+    assert run.models["QLearning+novel"].n_starts_ == 1  # random_params=False: one fixed start
+    linear = pd.read_csv(tmp_path / "m" / "pain_fits_linear_results.csv")
+    assert linear["F"].isna().all()
