@@ -429,22 +429,6 @@ def parameter_datasets(estimator, name, table, learning, transfer, rng):
     return datasets
 
 
-class _GivenDatasetsRecovery(ParameterRecovery):
-    """ParameterRecovery over datasets made beforehand (generating parameters given).
-
-    ParameterRecovery.fit has no ``datasets`` argument (ModelRecovery.fit has);
-    the datasets are kept out of the constructor parameters so that reports
-    of the settings stay small.
-    """
-
-    def with_datasets(self, datasets):
-        self._given_datasets = list(datasets)
-        return self
-
-    def _generate(self, X_learning, X_transfer, rng):
-        return list(self._given_datasets)
-
-
 # -------------------------------------------------------------- workflows
 @dataclass
 class FitRun:
@@ -702,12 +686,12 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
             options = dict(n_datasets=n_datasets, sampler=sampler,
                            random_state=recovery_seed(seed, name), n_jobs=n_jobs)
             progress.begin(f"parameter recovery of {name}")
+            fitted = ParameterRecovery(estimator, **options)
             if datasets is not None:
-                fitted = _GivenDatasetsRecovery(estimator, **options).with_datasets(
-                    datasets[name])
+                fitted.fit(datasets=datasets[name])
             else:
-                fitted = ParameterRecovery(estimator, **options)
-            run.parameter_recovery[name] = fitted.fit(learning, transfer)
+                fitted.fit(learning, transfer)
+            run.parameter_recovery[name] = fitted
             progress.advance()
     if recovery in ("model", "both"):
         progress.begin("model recovery")

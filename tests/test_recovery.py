@@ -203,3 +203,21 @@ def test_model_recovery_quality(templates):
     assert confusion.loc["Advantage+novel", "Advantage+novel"] >= 0.50, confusion
     for generator in confusion.columns:
         assert confusion[generator].idxmax() == generator, confusion
+
+
+def test_parameter_recovery_fits_given_datasets():
+    made = ParameterRecovery(QLearning(novel=True, n_starts=2), n_datasets=6, random_state=4)
+    datasets = list(made.split())
+    given = ParameterRecovery(QLearning(novel=True, n_starts=2), random_state=4)
+    given.fit(datasets=datasets)
+    assert list(given.true_params_.index) == [d.id for d in datasets]
+    pd.testing.assert_frame_equal(given.true_params_,
+                                  pd.DataFrame([d.true_params for d in datasets]),
+                                  check_names=False)
+    again = ParameterRecovery(QLearning(novel=True, n_starts=2), random_state=4, n_jobs=2)
+    assert np.array_equal(given.fitted_params_.to_numpy(),
+                          again.fit(datasets=datasets).fitted_params_.to_numpy())
+    with pytest.raises(ValueError, match="parameters"):
+        ParameterRecovery(Relative(), random_state=0).fit(datasets=datasets)
+    with pytest.raises(ValueError, match="unique"):
+        given.fit(datasets=datasets + datasets[:1])
