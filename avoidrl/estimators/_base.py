@@ -369,7 +369,7 @@ class RLModelBase(BaseEstimator):
 
     # --------------------------------------------------------------- sampling
     def sample(self, X_learning=None, X_transfer=None, params=None, random_state=None, *,
-               n_participants=None, transfer_repeats=12):
+               n_participants=None, trials_per_pair=24, transfer_repeats=12):
         """Simulate choices of the model, returned in the input format.
 
         Parameters
@@ -391,8 +391,9 @@ class RLModelBase(BaseEstimator):
         random_state : int, RandomState or None
         n_participants : int, optional
             Only without templates and params.
-        transfer_repeats : int
-            Default design only.
+        trials_per_pair, transfer_repeats : int
+            Default design only: learning trials per pair, and how many times
+            each of the 32 transfer pairs is shown.
 
         Returns
         -------
@@ -412,7 +413,13 @@ class RLModelBase(BaseEstimator):
                                                      name="participant_id"))
             ids = list(params.index)
             matrix = self._params_matrix(params, ids, variant)
-            learning, transfer = default_design(ids, rng, transfer_repeats=transfer_repeats)
+            for what, value in (("trials_per_pair", trials_per_pair),
+                                ("transfer_repeats", transfer_repeats)):
+                if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+                        or value < 1:
+                    raise ValueError(f"{what} must be a positive integer, got {value!r}")
+            learning, transfer = default_design(ids, rng, trials_per_pair=trials_per_pair,
+                                                transfer_repeats=transfer_repeats)
             return simulate_frames(variant, matrix, ids, learning, transfer, ids, rng)
         learning, transfer = split_phases(X_learning, X_transfer)
         data = load_task_data(learning, transfer)
