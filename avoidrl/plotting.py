@@ -24,8 +24,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from .report import (
-    BINS, CONTEXT_ORDER, EMPIRICAL, STIMULUS_TYPES, _recoveries, _recovery_models, _t_ci,
-    criterion_differences, group_criteria,
+    BINS, CONTEXT_ORDER, EMPIRICAL, PARAMETERS_OF_INTEREST, START_TOLERANCE, STIMULUS_TYPES,
+    _recoveries, _recovery_models, _t_ci, criterion_differences, criterion_distributions,
+    fit_by_starts, group_criteria, parameter_of_interest_correlations,
+    parameter_of_interest_values,
 )
 from .stats import _model_dict, is_log_transformed, transformed_parameters
 
@@ -146,6 +148,196 @@ def plot_model_comparison(models, criterion="bic"):
                    loc="left", fontsize=11)
     for ax in (ax_a, ax_b):
         _despine(ax)
+    return figure
+
+
+# ------------------------------------------------------------ fit diagnostics
+def _grid(figure_width_per_axis, height_per_axis, n, max_columns=4):
+    n_cols = max(1, min(max_columns, n))
+    n_rows = int(np.ceil(n / n_cols))
+    figure = _new_figure(max(6.0, figure_width_per_axis * n_cols + 0.5),
+                         height_per_axis * n_rows + 0.9)
+    axes = figure.subplots(n_rows, n_cols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.remove()
+    return figure, axes[:n]
+
+
+def _suptitle(figure, text, fontsize=11):
+    """A figure title wrapped to the figure's width (each line break in text is kept)."""
+    width = int(figure.get_figwidth() * 120 / fontsize)
+    lines = [textwrap.fill(line, max(width, 30)) for line in text.split("\n")]
+    figure.suptitle("\n".join(lines), fontsize=fontsize)
+
+
+def _number(value, fmt=".2f"):
+    return "n/a" if value is None or not np.isfinite(value) else format(value, fmt)
+
+
+def plot_fit_distributions(models, criterion="bic"):
+    """Distribution of the participants' BIC (or AIC) per model (model_fits_distributions.png).
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    criterion : {'bic', 'aic'}
+
+    Returns
+    -------
+    Figure
+        One axis per model: a density histogram of the participants' values
+        (each BIC with the participant's own trial count, not the reference's
+        n = 480), the normal curve with the same mean and sd, the mean as a
+        dashed line, and skewness and kurtosis (see
+        :func:`avoidrl.report.criterion_distributions`) in the title.
+    """
+    label = str(criterion).upper()
+    summary = criterion_distributions(models, criterion)
+    models = _model_dict(models)
+    figure, axes = _grid(3.6, 3.2, len(models))
+    key = label.lower()
+    for ax, (name, estimator) in zip(axes, models.items()):
+        values = pd.Series(getattr(estimator, f"{key}_"), dtype=float).dropna().to_numpy()
+        row = summary.loc[name]
+        bins = int(np.clip(np.ceil(np.log2(max(len(values), 1))) + 1, 1, 10))
+        ax.hist(values, bins=bins, density=True, color=_BAR_COLOR, alpha=0.55,
+                edgecolor="white")
+        mean, sd = row["mean"], row["sd"]
+        if np.isfinite(sd) and sd > 0:
+            x = np.linspace(min(values.min(), mean - 3 * sd), max(values.max(), mean + 3 * sd),
+                            200)
+            ax.plot(x, np.exp(-0.5 * ((x - mean) / sd) ** 2) / (sd * np.sqrt(2 * np.pi)),
+                    color="#3f6e1f", linewidth=2)
+        if np.isfinite(mean):
+            ax.axvline(mean, color="#3f6e1f", linestyle="--", linewidth=1)
+        ax.set_title(f"{name}\nskewness {_number(row['skewness'])}, "
+                     f"kurtosis {_number(row['kurtosis'])}", fontsize=10)
+        ax.set_xlabel(f"{label} (n = {int(row['n'])} participants)", fontsize=9)
+        ax.set_ylabel("density", fontsize=9)
+        ax.tick_params(labelsize=8)
+        _despine(ax)
+    what = "k ln(n) + 2 NLL, n = the participant's own trial count" if key == "bic" \
+        else "2k + 2 NLL"
+    _suptitle(figure, f"Distribution of the participants' {label} ({what})\ncurve = normal "
+              "with the same mean and sd, dashed = mean; kurtosis = excess kurtosis")
+    return figure
+
+
+def plot_fit_by_starts(models, tol=START_TOLERANCE):
+    """Mean best NLL as starts are added (the reference's fit-by-runs.png, done right).
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    tol : float, default=0.01
+        NLL tolerance of the marked start count (see
+        :func:`avoidrl.report.fit_by_starts`).
+
+    Returns
+    -------
+    Figure
+        One axis per model: for r = 1 .. n_starts, the mean over participants
+        of each participant's best NLL among its first r starts (from every
+        start, not the reference's best-start table, reference-spec Q19). The
+        dashed line marks the first r from which every participant is within
+        ``tol`` of its best; the title gives the share of participants within
+        ``tol`` of their best after one start, and how much higher the mean
+        NLL is then than with all starts.
+    """
+    table = fit_by_starts(models, tol=tol)
+    names = list(_model_dict(models))
+    figure, axes = _grid(3.8, 3.2, len(names))
+    for ax, name in zip(axes, names):
+        part = table[table["model"] == name]
+        r = part["starts"].to_numpy()
+        ax.plot(r, part["mean_best_nll"].to_numpy(), color="#2f6fa8", marker="o", markersize=4,
+                linewidth=1.8)
+        reached = part.loc[part["share_at_best"] >= 1.0, "starts"]
+        first = int(reached.min()) if len(reached) else int(r.max())
+        ax.axvline(first, color="#c0392b", linestyle="--", linewidth=1, alpha=0.7)
+        ax.text(first, 0.98, "all at best ", transform=ax.get_xaxis_transform(), rotation=90,
+                ha="right", va="top", fontsize=8, color="#c0392b")
+        share = float(part["share_at_best"].iloc[0]) if len(part) else np.nan
+        drop = part["mean_best_nll"].iloc[0] - part["mean_best_nll"].iloc[-1] if len(part) \
+            else np.nan
+        ax.set_title(f"{name}\n1 start: {_number(100 * share, '.0f')}% at best, mean NLL "
+                     f"+{_number(drop)} vs {int(r.max()) if len(r) else 0}", fontsize=10)
+        ax.set_xlabel("number of starts r", fontsize=9)
+        ax.set_ylabel("mean best NLL of the first r starts", fontsize=9)
+        step = max(1, int(np.ceil(len(r) / 10)))
+        ax.set_xticks(r[::step])
+        finite = part["mean_best_nll"].to_numpy(float)
+        finite = finite[np.isfinite(finite)]
+        if len(finite) and finite.max() - finite.min() < 0.1:
+            # a flat curve: show it flat instead of magnifying round-off
+            centre = 0.5 * (finite.max() + finite.min())
+            ax.set_ylim(centre - 0.5, centre + 0.5)
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+        ax.tick_params(labelsize=8)
+        ax.margins(x=0.08)
+        _despine(ax)
+    _suptitle(figure, f"Fit by number of starts (mean over participants; dashed = every "
+              f"participant within {tol:g} NLL of its best)")
+    return figure
+
+
+def plot_parameter_of_interest_comparisons(models, parameters=PARAMETERS_OF_INTEREST):
+    """Parameters of interest of different models against each other.
+
+    The reference's parameter_of_interest_comparisons.png, for any fitted
+    models (it hard-coded three model names, reference-spec Q33).
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    parameters : sequence of str, default=('weighting_factor', 'contextual_lr', 'mixing_factor')
+
+    Returns
+    -------
+    Figure
+        One scatter plot per pair of (model, parameter) columns of
+        :func:`avoidrl.report.parameter_of_interest_values` (contextual_lr on
+        a log scale, as in the reference), participants matched by id, the
+        least-squares line dashed, and Pearson r, p and n in the title. With
+        fewer than two such columns, one axis with a note instead.
+    """
+    values = parameter_of_interest_values(models, parameters)
+    correlations = parameter_of_interest_correlations(models, parameters)
+    if correlations.empty:
+        figure = _new_figure(6.0, 2.5)
+        ax = figure.subplots()
+        found = [f"{m}: {p}" for m, p in values.columns]
+        wanted = (parameters,) if isinstance(parameters, str) else tuple(parameters)
+        ax.text(0.5, 0.5, "Nothing to compare: needs at least two of\n"
+                f"{', '.join(wanted)}\namong the models' parameters "
+                f"(found {', '.join(found) if found else 'none'})",
+                ha="center", va="center", transform=ax.transAxes, color="dimgray")
+        ax.set_axis_off()
+        return figure
+    figure, axes = _grid(3.5, 3.6, len(correlations))
+    for ax, row in zip(axes, correlations.itertuples()):
+        pair = values[[(row.model_x, row.parameter_x), (row.model_y, row.parameter_y)]].dropna()
+        x, y = pair.iloc[:, 0].to_numpy(float), pair.iloc[:, 1].to_numpy(float)
+        ax.scatter(x, y, s=22, color="#2f6fa8", alpha=0.7, linewidth=0)
+        if np.isfinite(row.r):
+            slope, intercept = np.polyfit(x, y, 1)
+            ends = np.array([x.min(), x.max()])
+            ax.plot(ends, intercept + slope * ends, color="black", linestyle="--", linewidth=1,
+                    alpha=0.6)
+        labels = []
+        for model, parameter, transform in ((row.model_x, row.parameter_x, row.transform_x),
+                                            (row.model_y, row.parameter_y, row.transform_y)):
+            shown = f"log({parameter})" if transform == "log" else parameter
+            labels.append(f"{model}\n{shown}")
+        ax.set_xlabel(labels[0], fontsize=9)
+        ax.set_ylabel(labels[1], fontsize=9)
+        p_text = "p < 0.001" if np.isfinite(row.p_value) and row.p_value < 0.001 else \
+            f"p = {_number(row.p_value, '.3f')}"
+        ax.set_title(f"r = {_number(row.r)}, {p_text}, n = {row.n}", fontsize=10)
+        ax.tick_params(labelsize=8)
+        _despine(ax)
+    _suptitle(figure, "Parameters of interest across models (Pearson r; dashed = least "
+              "squares)")
     return figure
 
 

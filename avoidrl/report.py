@@ -288,6 +288,350 @@ def fit_tables(models):
     return fit_data, full_fit_data
 
 
+# ------------------------------------------------------------- fit diagnostics
+#: Parameters compared across models in parameter_of_interest_comparisons.png
+#: (the reference hard-coded one model for each, reference-spec Q33).
+PARAMETERS_OF_INTEREST = ("weighting_factor", "contextual_lr", "mixing_factor")
+#: Relative tolerance of :func:`parameters_at_bounds`: a value counts as on a
+#: bound when it is within this fraction of the parameter's range of it.
+BOUND_TOLERANCE = 1e-6
+#: Absolute NLL tolerance of :func:`fit_by_starts` ("within tol of the best").
+START_TOLERANCE = 0.01
+#: Transfer choice-rate columns of the outlier table: A = (A + C) / 2,
+#: B = (B + D) / 2, E = (E + G) / 2, F = (F + H) / 2, N.
+_OUTLIER_RATES = {"A": "HR", "B": "LR", "E": "LP", "F": "HP", "N": "N"}
+
+
+def criterion_distributions(models, criterion="bic"):
+    """Distribution of the participants' AIC or BIC per model.
+
+    The numbers behind ``model_fits_distributions.png``. Each participant's
+    BIC uses its own trial count n (``k ln n + 2 NLL``, the estimators'
+    ``bic_``); the reference recomputed it with n = 480 for everyone
+    (reference-spec Q10).
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    criterion : {'bic', 'aic'}
+
+    Returns
+    -------
+    DataFrame
+        Indexed by model: n (participants), mean, sd (ddof=1), min, max,
+        skewness and kurtosis (pandas' bias-corrected sample skewness and
+        excess kurtosis, as the reference; NaN with fewer than 3 and 4
+        participants).
+    """
+    key = _check_criterion(criterion)
+    rows = {}
+    for name, estimator in _model_dict(models).items():
+        values = pd.Series(getattr(estimator, f"{key}_"), dtype=float).dropna()
+        rows[name] = {"n": int(len(values)), "mean": values.mean(), "sd": values.std(),
+                      "min": values.min(), "max": values.max(),
+                      "skewness": values.skew(), "kurtosis": values.kurt()}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "model"
+    return table
+
+
+def fit_by_starts(models, tol=START_TOLERANCE):
+    """How the fit improves with the number of starts, from every start.
+
+    For r = 1 .. n_starts, each participant's best (lowest) NLL among its
+    first r starts (start indices 0 .. r-1 of ``fits_``), averaged over
+    participants. This is what the reference's ``fit-by-runs.png`` says it
+    shows; the reference computed it from the best-start table instead, so
+    its curve was the mean NLL grouped by which start won (reference-spec
+    Q19).
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+        Fitted avoidrl estimators (they keep every start in ``fits_``).
+    tol : float, default=0.01
+        NLL tolerance of ``share_at_best``.
+
+    Returns
+    -------
+    DataFrame
+        One row per model and r: model, starts (r), mean_best_nll,
+        n_participants, share_at_best (fraction of participants whose best
+        NLL among the first r starts is within ``tol`` of their best over all
+        starts). A start whose NLL is NaN never counts as best; a participant
+        without a finite NLL among its first r starts makes mean_best_nll NaN.
+
+    Examples
+    --------
+    >>> import avoidrl
+    >>> from avoidrl.report import fit_by_starts
+    >>> model = avoidrl.make_model("QLearning+novel", n_starts=3, random_state=0)
+    >>> learning, transfer = model.sample(n_participants=2, random_state=0)
+    >>> table = fit_by_starts(model.fit(learning, transfer))
+    >>> table["starts"].tolist()
+    [1, 2, 3]
+    >>> bool(table["mean_best_nll"].is_monotonic_decreasing)
+    True
+    """
+    rows = []
+    for name, estimator in _model_dict(models).items():
+        fits = getattr(estimator, "fits_", None)
+        if fits is None:
+            raise ValueError(f"model {name!r} has no fits_ table of its starts")
+        nll = fits.pivot(index="participant_id", columns="start", values="nll")
+        nll = nll.sort_index(axis=1).to_numpy(dtype=float)
+        nll = np.where(np.isnan(nll), np.inf, nll)
+        best_so_far = np.minimum.accumulate(nll, axis=1)
+        final = best_so_far[:, -1:]
+        at_best = best_so_far <= final + tol
+        for r in range(nll.shape[1]):
+            column = best_so_far[:, r]
+            mean = float(column.mean()) if np.isfinite(column).all() else np.nan
+            rows.append({"model": name, "starts": r + 1, "mean_best_nll": mean,
+                         "n_participants": int(len(column)),
+                         "share_at_best": float(at_best[:, r].mean())})
+    return pd.DataFrame(rows, columns=["model", "starts", "mean_best_nll", "n_participants",
+                                       "share_at_best"])
+
+
+def parameters_at_bounds(models, tol=BOUND_TOLERANCE):
+    """Fitted parameters that sit on a bound, one row each.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    tol : float, default=1e-6
+        A value counts as on a bound when it is within ``tol * (high - low)``
+        of it. The bounds are the ones the model was fitted with
+        (``bounds_``). The reference tested exact equality with the default
+        bounds, whatever bounds were fitted.
+
+    Returns
+    -------
+    DataFrame
+        Columns model, participant, group, parameter, value, lower, upper,
+        bound ('lower' or 'upper'), in model, participant and parameter
+        order.
+    """
+    if not np.isfinite(tol) or tol < 0:
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+    columns = ["model", "participant", "group", "parameter", "value", "lower", "upper", "bound"]
+    rows = []
+    for name, estimator in _model_dict(models).items():
+        bounds = getattr(estimator, "bounds_", None)
+        if bounds is None:
+            raise ValueError(f"model {name!r} has no bounds_ (fit it with avoidrl)")
+        params = estimator.params_
+        groups = estimator.groups_.reindex(params.index)
+        for participant, values in params.iterrows():
+            for parameter, value in values.items():
+                low, high = bounds[parameter]
+                margin = tol * (high - low)
+                side = "lower" if value <= low + margin else \
+                    "upper" if value >= high - margin else None
+                if side is not None:
+                    rows.append({"model": name, "participant": participant,
+                                 "group": groups.loc[participant], "parameter": parameter,
+                                 "value": float(value), "lower": low, "upper": high,
+                                 "bound": side})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _choice_summary(learning, transfer, participants):
+    """accuracy (0-1) and A/B/E/F/N transfer choice rates (0-1) per participant."""
+    if not len(participants):
+        return pd.DataFrame({"participant": pd.Series(dtype=object),
+                             **{c: pd.Series(dtype=float) for c in ("accuracy", *_OUTLIER_RATES)}})
+    learning = learning[learning["participant_id"].isin(participants)]
+    transfer = transfer[transfer["participant_id"].isin(participants)]
+    better = (learning["choice_made"].to_numpy(float) == 0) == \
+        (learning["symbol_L_value"].to_numpy(float) > learning["symbol_R_value"].to_numpy(float))
+    accuracy = pd.Series(better.astype(float)).groupby(
+        learning["participant_id"].to_numpy(dtype=object)).mean()
+    _, choice = _behaviour(learning, transfer)
+    rates = choice.pivot(index="participant", columns="stimulus", values="choice_rate") / 100
+    table = pd.DataFrame({"participant": pd.Series(list(participants), dtype=object)})
+    table["accuracy"] = accuracy.reindex(table["participant"]).to_numpy(dtype=float)
+    for column, kind in _OUTLIER_RATES.items():
+        values = rates[kind] if kind in rates.columns else pd.Series(dtype=float)
+        table[column] = values.reindex(table["participant"]).to_numpy(dtype=float)
+    return table
+
+
+def parameter_outliers(models, X_learning, X_transfer=None, *, tol=BOUND_TOLERANCE,
+                       proportion=0.5):
+    """The reference's parameter-at-bound outlier analysis (parameter_outlier_results.pkl).
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    X_learning, X_transfer : DataFrame or path
+        The data the models were fitted to (as in ``fit``), for the outliers'
+        accuracy and choice rates.
+    tol : float, default=1e-6
+        Bound tolerance, as a fraction of each parameter's range (see
+        :func:`parameters_at_bounds`).
+    proportion : float, default=0.5
+        A participant is an outlier when more than ``round(proportion * k)``
+        of its k parameters sit on a bound (numpy rounding, half to even, as
+        the reference: k = 3 -> 2, 4 -> 2, 5 -> 2, 7 -> 4).
+
+    Returns
+    -------
+    dict
+        participant_outliers : {model: Series}
+            Participants with at least one parameter on a bound -> how many,
+            most first (ties in participant order).
+        model_outliers : {model: Series}
+            Number of parameters on a bound (1, 2, ...) -> number of
+            participants.
+        outliers_summary : DataFrame
+            model_outliers as a table: rows = models, columns = 1 .. the
+            largest count, then ``total`` (participants with any parameter
+            on a bound).
+        model_params : {model: int}
+            k, the model's number of free parameters (the reference counted
+            every parameter its base model can have, active or not).
+        outlier_data : {model: DataFrame}
+            The outliers: participant, accuracy (share of learning choices of
+            the better option, i.e. 1 - mean of choosing the worse one), and
+            the transfer choice rates (0-1) A = (A + C) / 2, B = (B + D) / 2,
+            E = (E + G) / 2, F = (F + H) / 2 and N. A rate averages the
+            stimuli that were shown (NaN if neither was).
+
+    Examples
+    --------
+    >>> import avoidrl
+    >>> from avoidrl.report import parameter_outliers
+    >>> model = avoidrl.make_model("QLearning+novel", n_starts=2, random_state=0)
+    >>> learning, transfer = model.sample(n_participants=3, random_state=0)
+    >>> results = parameter_outliers(model.fit(learning, transfer), learning, transfer)
+    >>> list(results)
+    ['participant_outliers', 'model_outliers', 'outliers_summary', 'model_params', 'outlier_data']
+    >>> results["model_params"]
+    {'QLearning+novel': 4}
+    """
+    models = _model_dict(models)
+    learning, transfer = split_phases(X_learning, X_transfer)
+    at_bounds = parameters_at_bounds(models, tol=tol)
+    participant_outliers, model_outliers, model_params, outlier_data = {}, {}, {}, {}
+    for name, estimator in models.items():
+        ids = list(estimator.params_.index)
+        rows = at_bounds[at_bounds["model"] == name]
+        counts = rows.groupby("participant", sort=False).size().reindex(ids).dropna()
+        counts = counts.astype(int).sort_values(ascending=False, kind="stable")
+        counts.index.name, counts.name = "participant", "count"
+        participant_outliers[name] = counts
+        per_count = counts.value_counts().sort_index()
+        per_count.index.name, per_count.name = "parameters_at_bound", "participants"
+        model_outliers[name] = per_count
+        k = int(estimator.n_parameters)
+        model_params[name] = k
+        threshold = int(np.round(proportion * k))
+        flagged = [p for p in counts.index if counts[p] > threshold]
+        missing = sorted(set(flagged) - set(pd.unique(learning["participant_id"])), key=str)
+        if missing:
+            raise ValueError(f"model {name!r} was fitted to participant(s) {missing[:5]} that "
+                             "are not in the data given; pass the data it was fitted to")
+        outlier_data[name] = _choice_summary(learning, transfer, flagged)
+    largest = max([int(s.index.max()) for s in model_outliers.values() if len(s)], default=0)
+    summary = pd.DataFrame({count: [int(model_outliers[name].get(count, 0)) for name in models]
+                            for count in range(1, largest + 1)},
+                           index=pd.Index(list(models), name="model"), dtype=int)
+    summary["total"] = summary.sum(axis=1).astype(int)
+    return {"participant_outliers": participant_outliers, "model_outliers": model_outliers,
+            "outliers_summary": summary, "model_params": model_params,
+            "outlier_data": outlier_data}
+
+
+def _interest_items(models, parameters):
+    """[(model, parameter)] of the fitted models that have a parameter of interest."""
+    parameters = (parameters,) if isinstance(parameters, str) else tuple(parameters)
+    return [(name, parameter) for name, estimator in models.items()
+            for parameter in parameters if parameter in estimator.params_.columns]
+
+
+def parameter_of_interest_values(models, parameters=PARAMETERS_OF_INTEREST):
+    """The parameters of interest of every model, side by side per participant.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    parameters : sequence of str, default=('weighting_factor', 'contextual_lr', 'mixing_factor')
+        Parameter names; every fitted model that has one contributes it.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by participant_id (the participants of the first such model,
+        in its order), one column per (model, parameter) pair, a
+        MultiIndex. ``contextual_lr`` and any other parameter that
+        :func:`avoidrl.stats.log_transform` transforms are log-transformed, as
+        in the reference's figure; mixing_factor and weighting_factor are not.
+        No columns when no model has any of the parameters.
+    """
+    from .stats import log_transform
+
+    models = _model_dict(models)
+    items = _interest_items(models, parameters)
+    columns = pd.MultiIndex.from_tuples(items, names=["model", "parameter"]) if items else \
+        pd.MultiIndex.from_tuples([], names=["model", "parameter"])
+    if not items:
+        return pd.DataFrame(columns=columns)
+    ids = models[items[0][0]].params_.index
+    table = pd.DataFrame(
+        {(name, parameter): log_transform(models[name].params_[parameter], parameter)
+         .reindex(ids) for name, parameter in items}, index=ids)
+    table.columns = columns
+    return table
+
+
+def parameter_of_interest_correlations(models, parameters=PARAMETERS_OF_INTEREST):
+    """Pearson correlations of the parameters of interest across models.
+
+    Generalises the reference's parameter_of_interest_comparisons (which
+    hard-coded Advantage+novel, Relative+novel and Hybrid2012+novel,
+    reference-spec Q33) to any fitted models: every pair of (model,
+    parameter) columns of :func:`parameter_of_interest_values` is
+    correlated over the participants both models were fitted to.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    parameters : sequence of str, default=('weighting_factor', 'contextual_lr', 'mixing_factor')
+
+    Returns
+    -------
+    DataFrame
+        One row per pair: model_x, parameter_x, model_y, parameter_y,
+        transform_x, transform_y ('log' or 'none'), r, p_value, n. r and
+        p_value are NaN with fewer than 3 participants or a constant
+        parameter. Empty (with these columns) when fewer than two
+        (model, parameter) columns exist.
+    """
+    from .stats import is_log_transformed
+
+    values = parameter_of_interest_values(models, parameters)
+    columns = ["model_x", "parameter_x", "model_y", "parameter_y", "transform_x",
+               "transform_y", "r", "p_value", "n"]
+    items = list(values.columns)
+    rows = []
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            pair = values[[items[i], items[j]]].dropna()
+            x, y = pair.iloc[:, 0].to_numpy(float), pair.iloc[:, 1].to_numpy(float)
+            r = p = np.nan
+            if len(x) >= 3 and x.std() > 0 and y.std() > 0:
+                result = _stats.pearsonr(x, y)
+                r, p = float(result[0]), float(result[1])
+            rows.append({"model_x": items[i][0], "parameter_x": items[i][1],
+                         "model_y": items[j][0], "parameter_y": items[j][1],
+                         "transform_x": "log" if is_log_transformed(items[i][1]) else "none",
+                         "transform_y": "log" if is_log_transformed(items[j][1]) else "none",
+                         "r": r, "p_value": p, "n": int(len(x))})
+    return pd.DataFrame(rows, columns=columns)
+
+
 # ------------------------------------------------------- posterior predictive
 def _behaviour(learning, transfer):
     """Per-participant learning accuracy (by context x bin) and transfer choice rates."""
@@ -595,6 +939,138 @@ def _stack(matrix):
     })
 
 
+def _synthetic_datasets(source):
+    """The SyntheticDatasets of a recovery object, a list/dict of them, or a list of datasets."""
+    if isinstance(source, dict):
+        source = list(source.values())
+    items = list(source) if isinstance(source, (list, tuple)) else [source]
+    datasets = []
+    for item in items:
+        if hasattr(item, "learning") and hasattr(item, "true_params"):
+            datasets.append(item)
+        elif hasattr(item, "datasets_"):
+            datasets.extend(item.datasets_)
+        else:
+            raise TypeError(f"{item!r} is neither a fitted ParameterRecovery/ModelRecovery nor "
+                            "a SyntheticDataset")
+    return datasets
+
+
+def generated_data(source):
+    """The generated (simulated) datasets as tables in the input format.
+
+    Parameters
+    ----------
+    source : ParameterRecovery, ModelRecovery, a list or dict of them, or a list of SyntheticDataset
+        Fitted recovery objects (their ``datasets_``) or datasets.
+
+    Returns
+    -------
+    dict {generating model: dict}
+        In order of first appearance; each holds three DataFrames:
+        ``learning`` and ``transfer``, the simulated trials of all of the
+        model's datasets in the input format (the columns of the tutorial
+        CSVs; participant_id = dataset id, group_code = the generating model,
+        raw outcomes, so they can be fitted again), and ``parameters``:
+        participant_id, model, template (the template participant whose trial
+        sequence was replayed; empty for the default task design), then the
+        true (generating) parameters.
+
+    Raises
+    ------
+    ValueError
+        If two different datasets share an id.
+
+    Examples
+    --------
+    >>> import avoidrl
+    >>> from avoidrl.recovery import ParameterRecovery
+    >>> from avoidrl.report import generated_data
+    >>> recovery = ParameterRecovery(avoidrl.make_model("QLearning+novel", n_starts=1),
+    ...                              n_datasets=2, random_state=0).fit()
+    >>> tables = generated_data(recovery)["QLearning+novel"]
+    >>> tables["parameters"].columns.tolist()[:3]
+    ['participant_id', 'model', 'template']
+    >>> tables["learning"]["participant_id"].unique().tolist()
+    ['QLearning+novel_0', 'QLearning+novel_1']
+    """
+    by_model, seen = {}, {}
+    for dataset in _synthetic_datasets(source):
+        if dataset.id in seen:
+            if seen[dataset.id] is dataset:
+                continue
+            raise ValueError(f"two different datasets have the id {dataset.id!r}; pass the "
+                             "datasets of one recovery at a time")
+        seen[dataset.id] = dataset
+        by_model.setdefault(dataset.model, []).append(dataset)
+    tables = {}
+    for model, datasets in by_model.items():
+        names = list(datasets[0].true_params.index)
+        parameters = pd.DataFrame({
+            "participant_id": pd.Series([d.id for d in datasets], dtype=object),
+            "model": model,
+            "template": pd.Series([d.template for d in datasets], dtype=object),
+        })
+        for name in names:
+            parameters[name] = [float(d.true_params[name]) for d in datasets]
+        tables[model] = {
+            "learning": pd.concat([d.learning for d in datasets], ignore_index=True),
+            "transfer": pd.concat([d.transfer for d in datasets], ignore_index=True),
+            "parameters": parameters,
+        }
+    return tables
+
+
+def _same_tables(first, second):
+    try:
+        for key in ("learning", "transfer", "parameters"):
+            pd.testing.assert_frame_equal(first[key], second[key])
+    except AssertionError:
+        return False
+    return True
+
+
+def _write_all_generated(folder, recoveries, model_recovery):
+    """Write data/generated/ from both recoveries; return the README rows."""
+    tables = generated_data(list(recoveries.values())) if recoveries is not None else {}
+    separate = {}
+    if model_recovery is not None:
+        for model, parts in generated_data(model_recovery).items():
+            if model not in tables:
+                tables[model] = parts
+            elif not _same_tables(tables[model], parts):
+                separate[model] = parts
+    _write_generated(folder, tables)
+    source = ("the parameter recovery's datasets, or the model recovery's for models without "
+              "a parameter recovery" if recoveries is not None and model_recovery is not None
+              else "the parameter recovery's datasets" if recoveries is not None
+              else "the model recovery's datasets")
+    rows = [
+        "| data/generated/{model}_generated_learning.csv, data/generated/{model}_generated_"
+        "transfer.csv | the simulated trials of every dataset a model generated, in the input "
+        "format (participant_id = dataset id, group_code = the generating model, raw outcomes), "
+        f"so they can be fitted again: {source} |",
+        "| data/generated/{model}_generated_parameters.csv | per dataset: participant_id, model, "
+        "template (the template participant whose trial sequence was replayed; empty for the "
+        "default task design), then the true (generating) parameters |",
+    ]
+    if separate:
+        _write_generated(folder / "model_recovery", separate)
+        rows.append(
+            "| data/generated/model_recovery/ | the same three files for the model recovery's "
+            "datasets of the models whose parameter recovery used other datasets: "
+            f"{', '.join(separate)} |")
+    return "\n".join(rows)
+
+
+def _write_generated(folder, tables):
+    folder.mkdir(parents=True, exist_ok=True)
+    for model, parts in tables.items():
+        stem = _safe_filename(model)
+        for key in ("learning", "transfer", "parameters"):
+            parts[key].to_csv(folder / f"{stem}_generated_{key}.csv", index=False)
+
+
 # ------------------------------------------------------------ output folders
 def _version():
     from . import __version__  # late: avoidrl/__init__ may import this module
@@ -724,6 +1200,10 @@ groups are the data's `group_code` values, in order of first appearance.
 | AIC_model_comparisons.png, BIC_model_comparisons.png | (A) mean criterion per model, best boxed; (B) mean +- 95 % CI of the difference from the best model |
 | model_behaviours/{{model}}_model_behaviours.png | posterior predictive behaviour of each model against the data, per group |
 | parameter_fits/{{model}}-model-fits.png | fitted parameters per group (mean +- 95 % CI and participants) |
+| model_fits_distributions.png | per model: histogram (density) of the participants' BIC with the normal curve of the same mean and sd (dashed line = mean); skewness and excess kurtosis (bias-corrected, as pandas and the reference) in the titles. Each participant's BIC uses its own trial count n (the reference used n = 480 for everyone) |
+| fit-by-runs.png | per model: for r = 1 .. number of starts, the mean over participants of the best NLL among each participant's first r starts, computed from every start (the reference plotted the best-start table, so its curve was not this); the dashed line marks the first r from which every participant is within {start_tol} NLL of its best |
+| parameter_outlier_results.pkl | pickled dict: `participant_outliers` {{model: Series participant -> number of parameters on a bound, participants with at least one, most first}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (DataFrame, models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound (numpy rounding, half to even: k = 3 -> 2, 4 -> 2, 5 -> 2, 7 -> 4). "On a bound" = within {bound_tol:g} x (high - low) of a bound the model was fitted with (the reference: exactly equal to a default bound). accuracy = share of learning choices of the better option (1 - mean choice of the worse one); A, B, E, F = transfer choice rates (0-1) averaged over A/C, B/D, E/G, F/H; N = the novel stimulus. k = the model's free parameters (the reference counted every parameter its base model can have) |
+| parameter_of_interest_comparisons.png | {interest} |
 | summary.json | models, participants, groups, mean AIC/BIC, convergence, settings |
 
 Statistics use log(x) (after shifting to x - min + 1 when min <= 0) for every parameter except
@@ -823,6 +1303,31 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         criteria = information_criteria(models)
         criteria.to_csv(folder / "information_criteria.csv", index=False)
 
+        _notify(progress, "checking the fits (distributions, starts, parameters on bounds)")
+        _save_figure(plotting.plot_fit_distributions(models, "bic"),
+                     folder / "model_fits_distributions.png")
+        _save_figure(plotting.plot_fit_by_starts(models), folder / "fit-by-runs.png")
+        outliers = parameter_outliers(models, learning, transfer)
+        _pickle(folder / "parameter_outlier_results.pkl", outliers)
+        interest = parameter_of_interest_correlations(models)
+        if len(interest):
+            _save_figure(plotting.plot_parameter_of_interest_comparisons(models),
+                         folder / "parameter_of_interest_comparisons.png")
+            interest_row = (
+                "scatter plots of the parameters of interest against each other, for every "
+                "pair of (model, parameter) among the fitted models' "
+                f"{', '.join(PARAMETERS_OF_INTEREST)} (contextual_lr log-transformed, as the "
+                "reference), participants matched by id; Pearson r, p and n in the titles, "
+                "least-squares line dashed. Pairs: " + "; ".join(
+                    f"{row.model_x} {row.parameter_x} vs {row.model_y} {row.parameter_y}"
+                    for row in interest.itertuples()))
+        else:
+            found = [f"{m} {p}" for m, p in _interest_items(models, PARAMETERS_OF_INTEREST)]
+            interest_row = (
+                "**not written**: it compares at least two of "
+                f"{', '.join(PARAMETERS_OF_INTEREST)} across the fitted models, and these "
+                f"models have {'only ' + found[0] if found else 'none of them'}")
+
         _notify(progress, "describing and testing parameters")
         parameter_descriptives(models).to_csv(folder / "param_fit_descriptives.csv",
                                               index=False)
@@ -857,6 +1362,9 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
             "n_participants": int(len(first.params_)),
             "groups": {str(g): int(n) for g, n in groups.value_counts(sort=False).items()},
             "best_model": {c: means[c].loc["full", "best_model"] for c in means},
+            "parameter_outliers": {name: int(len(table))
+                                   for name, table in outliers["outlier_data"].items()},
+            "parameter_of_interest_pairs": int(len(interest)),
             "per_model": {
                 name: {"k": int(est.n_parameters),
                        "mean_aic": float(est.aic_.mean()), "mean_bic": float(est.bic_.mean()),
@@ -867,13 +1375,16 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
                 for name, est in models.items()},
             "settings": {
                 "random_state": _jsonable(random_state), "n_simulations": int(n_simulations),
+                "bound_tolerance": BOUND_TOLERANCE, "start_tolerance": START_TOLERANCE,
                 "reference_group": _jsonable(reference),
                 "estimators": {name: _estimator_settings(est) for name, est in models.items()},
             },
         }
         _write_json(folder / "summary.json", summary)
         (folder / "README.md").write_text(
-            _FIT_README.format(version=_version(), reference=reference), encoding="utf-8")
+            _FIT_README.format(version=_version(), reference=reference, interest=interest_row,
+                               start_tol=START_TOLERANCE, bound_tol=BOUND_TOLERANCE),
+            encoding="utf-8")
     return Path(out_dir).expanduser().absolute()
 
 
@@ -966,6 +1477,9 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
                 "estimators": {n: _estimator_settings(e)
                                for n, e in _recovery_models(model_recovery)},
             }
+        _notify(progress, "writing the generated data")
+        readme_rows.append(_write_all_generated(folder / "data" / "generated", recoveries,
+                                                model_recovery))
         readme_rows.append("| summary.json | models, datasets, correlations, recovery rates, "
                            "settings |")
         _write_json(folder / "summary.json", summary)

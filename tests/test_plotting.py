@@ -154,3 +154,70 @@ def test_headless_figures_bypass_pyplot(models):
         figure = plotting.plot_model_comparison(models)
     assert plt.get_fignums() == before
     assert figure.canvas.__class__.__name__ == "FigureCanvasAgg"
+
+
+# ------------------------------------------------------------ fit diagnostics
+def test_fit_distributions(models):
+    figure = plotting.plot_fit_distributions(models)
+    assert len(figure.axes) == len(NAMES)
+    summary = report.criterion_distributions(models)
+    for ax, name in zip(figure.axes, NAMES):
+        title = ax.get_title()
+        assert title.startswith(name)
+        assert f"skewness {summary.loc[name, 'skewness']:.2f}" in title
+        assert f"kurtosis {summary.loc[name, 'kurtosis']:.2f}" in title
+        # a density histogram (area 1) of the participants' own-n BIC, and a normal curve
+        area = sum(p.get_height() * p.get_width() for p in ax.patches)
+        assert area == pytest.approx(1.0)
+        low = min(p.get_x() for p in ax.patches)
+        high = max(p.get_x() + p.get_width() for p in ax.patches)
+        bic = models[name].bic_
+        assert low == pytest.approx(bic.min()) and high == pytest.approx(bic.max())
+        curve = ax.lines[0]
+        peak = 1 / (summary.loc[name, "sd"] * np.sqrt(2 * np.pi))
+        assert curve.get_ydata().max() == pytest.approx(peak, rel=1e-3)
+    aic = plotting.plot_fit_distributions({"Q": models[NAMES[0]]}, "aic")
+    assert len(aic.axes) == 1 and "AIC" in aic.axes[0].get_xlabel()
+
+
+def test_fit_by_starts(models):
+    figure = plotting.plot_fit_by_starts(models)
+    assert len(figure.axes) == len(NAMES)
+    table = report.fit_by_starts(models)
+    for ax, name in zip(figure.axes, NAMES):
+        line = ax.lines[0]
+        part = table[table["model"] == name]
+        np.testing.assert_array_equal(line.get_xdata(), [1, 2])
+        np.testing.assert_allclose(line.get_ydata(), part["mean_best_nll"])
+        assert line.get_ydata()[-1] == pytest.approx(models[name].nll_.mean())
+        assert ax.get_title().startswith(name)
+
+
+class _Params:
+    def __init__(self, name, **columns):
+        self.model_name = name
+        self.params_ = pd.DataFrame(columns, index=list(GROUP_OF))
+
+
+def test_parameter_of_interest_comparisons():
+    rng = np.random.default_rng(1)
+    contextual, mixing, weighting = (rng.uniform(0.05, 0.95, len(GROUP_OF)) for _ in range(3))
+    models = {"Relative+novel": _Params("Relative+novel", contextual_lr=contextual),
+              "Hybrid2021+novel": _Params("Hybrid2021+novel", mixing_factor=mixing),
+              "Advantage+novel": _Params("Advantage+novel", weighting_factor=weighting)}
+    figure = plotting.plot_parameter_of_interest_comparisons(models)
+    assert len(figure.axes) == 3
+    table = report.parameter_of_interest_correlations(models)
+    first = figure.axes[0]
+    np.testing.assert_allclose(first.collections[0].get_offsets(),
+                               np.c_[np.log(contextual), mixing])
+    assert f"r = {table['r'].iloc[0]:.2f}" in first.get_title()
+    assert "log(contextual_lr)" in first.get_xlabel()
+    assert "Hybrid2021+novel" in first.get_ylabel()
+
+
+def test_parameter_of_interest_comparisons_with_too_few(models):
+    # QLearning+novel and Hybrid2012+novel: one parameter of interest (mixing_factor)
+    figure = plotting.plot_parameter_of_interest_comparisons(models)
+    assert len(figure.axes) == 1
+    assert "Hybrid2012+novel: mixing_factor" in figure.axes[0].texts[0].get_text()

@@ -150,6 +150,182 @@ def test_information_criteria_long_table():
     assert row["bic"] == pytest.approx(2 * np.log(100) + 60.0)
 
 
+# ---------------------------------------------------------- fit diagnostics by hand
+class Fitted:
+    """Any attributes the diagnostics read (params_, fits_, bounds_, ...)."""
+
+    def __init__(self, name, **attributes):
+        self.model_name = name
+        self.__dict__.update(attributes)
+
+
+def starts_table(nll):
+    """A fits_ table from {participant: [nll of start 0, 1, ...]}."""
+    rows = [{"participant_id": p, "start": s, "nll": v}
+            for p, values in nll.items() for s, v in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_fit_by_starts_by_hand():
+    nll = {"p1": [5.0, 3.0, 4.0], "p2": [2.0, 2.005, 1.0]}
+    model = Fitted("M", params_=pd.DataFrame({"a": [0, 0]}, index=list(nll)),
+                   fits_=starts_table(nll))
+    table = report.fit_by_starts({"M": model})
+    assert table.columns.tolist() == ["model", "starts", "mean_best_nll", "n_participants",
+                                      "share_at_best"]
+    assert table["starts"].tolist() == [1, 2, 3]
+    # best of the first r starts, averaged: r=1 (5+2)/2, r=2 (3+2)/2, r=3 (3+1)/2
+    np.testing.assert_allclose(table["mean_best_nll"], [3.5, 2.5, 2.0])
+    # within 0.01 of the participant's best (p1: 3, p2: 1)
+    np.testing.assert_allclose(table["share_at_best"], [0.0, 0.5, 1.0])
+    assert (table["n_participants"] == 2).all()
+    # starts listed out of order give the same answer; a NaN start never counts as best
+    shuffled = starts_table({"p2": [2.0, 2.005, 1.0], "p1": [5.0, 3.0, 4.0]}).iloc[::-1]
+    model.fits_ = shuffled
+    pd.testing.assert_frame_equal(report.fit_by_starts({"M": model}), table)
+    model.fits_ = starts_table({"p1": [np.nan, 3.0], "p2": [2.0, 1.0]})
+    table = report.fit_by_starts({"M": model})
+    assert np.isnan(table["mean_best_nll"].iloc[0])
+    assert table["mean_best_nll"].iloc[1] == pytest.approx(2.0)
+
+
+BOUNDS = {"a": (0.0, 1.0), "b": (-1.0, 1.0), "c": (0.01, 0.99)}
+
+
+def bound_model(name, params):
+    frame = pd.DataFrame(params, index=pd.Index(["p1", "p2", "p3"], name="participant_id"))
+    return Fitted(name, params_=frame, bounds_=BOUNDS, n_parameters=frame.shape[1],
+                  groups_=pd.Series({"p1": "no pain", "p2": "acute pain", "p3": "chronic pain"}))
+
+
+def test_parameters_at_bounds_by_hand():
+    model = bound_model("M", {"a": [0.0, 1 - 1e-9, 0.5], "b": [1.0, 0.5, -1 + 1e-3],
+                              "c": [0.01, 0.5, 0.3]})
+    table = report.parameters_at_bounds(model)
+    assert table.columns.tolist() == ["model", "participant", "group", "parameter", "value",
+                                      "lower", "upper", "bound"]
+    got = list(zip(table["participant"], table["parameter"], table["bound"]))
+    # 1 - 1e-9 is within 1e-6 x range of 1; -1 + 1e-3 is not on the bound
+    assert got == [("p1", "a", "lower"), ("p1", "b", "upper"), ("p1", "c", "lower"),
+                   ("p2", "a", "upper")]
+    assert table["group"].tolist() == ["no pain"] * 3 + ["acute pain"]
+    wider = report.parameters_at_bounds(model, tol=1e-3)
+    assert ("p3", "b", "lower") in set(zip(wider["participant"], wider["parameter"],
+                                           wider["bound"]))
+    with pytest.raises(ValueError, match="tol"):
+        report.parameters_at_bounds(model, tol=-1)
+
+
+def _rates_by_hand(learning, transfer, participant):
+    rows = learning[learning["participant_id"] == participant]
+    better = [(c == 0) == (l > r) for c, l, r in
+              zip(rows["choice_made"], rows["symbol_L_value"], rows["symbol_R_value"])]
+    probe = transfer[transfer["participant_id"] == participant]
+    chosen = [l if c == 0 else r for c, l, r in
+              zip(probe["choice_made"], probe["symbol_L_name"], probe["symbol_R_name"])]
+
+    def rate(name):
+        shown = [(l == name or r == name) for l, r in zip(probe["symbol_L_name"],
+                                                           probe["symbol_R_name"])]
+        picked = [s and c == name for s, c in zip(shown, chosen)]
+        return sum(picked) / sum(shown)
+
+    return {"accuracy": np.mean(better),
+            "A": (rate("75R1") + rate("75R2")) / 2, "B": (rate("25R1") + rate("25R2")) / 2,
+            "E": (rate("25P1") + rate("25P2")) / 2, "F": (rate("75P1") + rate("75P2")) / 2,
+            "N": rate("Zero")}
+
+
+def test_parameter_outliers_by_hand(small_frames):
+    learning, transfer = small_frames
+    # k = 3: an outlier has more than round(1.5) = 2 parameters on a bound
+    three = bound_model("Three", {"a": [0.0, 1.0, 0.5], "b": [1.0, 0.5, -1.0],
+                                  "c": [0.01, 0.5, 0.3]})
+    # k = 2: more than round(1.0) = 1; nobody here
+    two = bound_model("Two", {"a": [0.2, 0.3, 0.4], "c": [0.5, 0.99, 0.5]})
+    results = report.parameter_outliers({"Three": three, "Two": two}, learning, transfer)
+    assert list(results) == ["participant_outliers", "model_outliers", "outliers_summary",
+                             "model_params", "outlier_data"]
+    assert results["participant_outliers"]["Three"].to_dict() == {"p1": 3, "p2": 1, "p3": 1}
+    assert results["participant_outliers"]["Three"].index.tolist()[0] == "p1"
+    assert results["participant_outliers"]["Two"].to_dict() == {"p2": 1}
+    assert results["model_outliers"]["Three"].to_dict() == {1: 2, 3: 1}
+    assert results["model_outliers"]["Two"].to_dict() == {1: 1}
+    summary = results["outliers_summary"]
+    assert summary.index.tolist() == ["Three", "Two"]
+    assert summary.columns.tolist() == [1, 2, 3, "total"]
+    assert summary.loc["Three"].tolist() == [2, 0, 1, 3]
+    assert summary.loc["Two"].tolist() == [1, 0, 0, 1]
+    assert results["model_params"] == {"Three": 3, "Two": 2}
+
+    data = results["outlier_data"]["Three"]
+    assert data.columns.tolist() == ["participant", "accuracy", "A", "B", "E", "F", "N"]
+    assert data["participant"].tolist() == ["p1"]
+    expected = _rates_by_hand(learning, transfer, "p1")
+    for column, value in expected.items():
+        assert data[column].iloc[0] == pytest.approx(value), column
+    assert results["outlier_data"]["Two"].empty
+    assert results["outlier_data"]["Two"].columns.tolist() == data.columns.tolist()
+    # one long frame with trial_type works too
+    both = pd.concat([learning, transfer], ignore_index=True)
+    again = report.parameter_outliers({"Three": three}, both)
+    pd.testing.assert_frame_equal(again["outlier_data"]["Three"], data)
+
+
+def test_outlier_threshold_rounds_half_to_even(small_frames):
+    # k = 5: round(2.5) = 2, so 3 parameters on a bound make an outlier (k = 3 needs 3 too)
+    params = {"a": [0.0, 0.5, 0.5], "b": [1.0, 0.5, 0.5], "c": [0.01, 0.5, 0.5],
+              "d": [0.5, 0.5, 0.5], "e": [0.5, 0.5, 0.5]}
+    model = bound_model("Five", params)
+    model.bounds_ = {**BOUNDS, "d": (0.0, 1.0), "e": (0.0, 1.0)}
+    results = report.parameter_outliers(model, *small_frames)
+    assert results["outlier_data"]["Five"]["participant"].tolist() == ["p1"]
+
+
+def test_parameter_of_interest_correlations_by_hand():
+    ids = ["p1", "p2", "p3", "p4", "p5"]
+    contextual = pd.Series([0.02, 0.1, 0.3, 0.5, 0.9], index=ids)
+    mixing = pd.Series([0.9, 0.2, 0.5, 0.4, 0.1], index=ids)
+    weighting = pd.Series([0.1, 0.3, 0.2, 0.8, 0.6], index=ids)
+    relative = Fitted("Relative+novel", params_=pd.DataFrame({"factual_lr": 0.5,
+                                                              "contextual_lr": contextual}))
+    # listed in another order: participants must be matched by id
+    hybrid = Fitted("Hybrid2012+novel",
+                    params_=pd.DataFrame({"mixing_factor": mixing}).iloc[::-1])
+    advantage = Fitted("Advantage+novel", params_=pd.DataFrame({"weighting_factor": weighting}))
+    plain = Fitted("QLearning+novel", params_=pd.DataFrame({"factual_lr": contextual}))
+    models = {"Relative+novel": relative, "QLearning+novel": plain,
+              "Hybrid2012+novel": hybrid, "Advantage+novel": advantage}
+    values = report.parameter_of_interest_values(models)
+    assert values.columns.tolist() == [("Relative+novel", "contextual_lr"),
+                                       ("Hybrid2012+novel", "mixing_factor"),
+                                       ("Advantage+novel", "weighting_factor")]
+    np.testing.assert_allclose(values[("Relative+novel", "contextual_lr")], np.log(contextual))
+    np.testing.assert_allclose(values[("Hybrid2012+novel", "mixing_factor")], mixing)
+    one = report.parameter_of_interest_values(models, "mixing_factor")
+    assert one.columns.tolist() == [("Hybrid2012+novel", "mixing_factor")]
+    table = report.parameter_of_interest_correlations(models)
+    assert len(table) == 3
+    first = table.iloc[0]
+    assert (first["model_x"], first["parameter_x"], first["model_y"], first["parameter_y"]) == \
+        ("Relative+novel", "contextual_lr", "Hybrid2012+novel", "mixing_factor")
+    assert (first["transform_x"], first["transform_y"]) == ("log", "none")
+    r, p = sps.pearsonr(np.log(contextual), mixing)
+    assert first["r"] == pytest.approx(r) and first["p_value"] == pytest.approx(p)
+    assert first["n"] == 5
+    last = table.iloc[2]
+    assert last["r"] == pytest.approx(sps.pearsonr(mixing, weighting)[0])
+    # fewer than two parameters of interest: empty, never an error
+    for few in ({"QLearning+novel": plain}, {"Relative+novel": relative,
+                                             "QLearning+novel": plain}):
+        empty = report.parameter_of_interest_correlations(few)
+        assert empty.empty and "r" in empty.columns
+    # a constant parameter gives NaN, not an error
+    flat = Fitted("Advantage+novel", params_=pd.DataFrame({"weighting_factor": 0.5}, index=ids))
+    nan = report.parameter_of_interest_correlations({"R": relative, "A": flat})
+    assert np.isnan(nan["r"].iloc[0])
+
+
 # ------------------------------------------------------------------ real fits
 NAMES = ("QLearning+novel", "Relative+novel")
 GROUP_OF = {"s0": "alpha", "s1": "alpha", "s2": "alpha", "s3": "beta", "s4": "beta",
@@ -220,6 +396,53 @@ def test_fit_tables_layout(models):
         np.testing.assert_allclose(lowest.loc[best["participant"]], best["fit"])
 
 
+def test_fit_by_starts_uses_every_start(models):
+    table = report.fit_by_starts(models)
+    for name, estimator in models.items():
+        part = table[table["model"] == name]
+        assert part["starts"].tolist() == [1, 2]
+        first = estimator.fits_[estimator.fits_["start"] == 0].set_index("participant_id")["nll"]
+        assert part["mean_best_nll"].iloc[0] == pytest.approx(first.mean())
+        # with every start the curve ends at the best fit
+        assert part["mean_best_nll"].iloc[-1] == pytest.approx(estimator.nll_.mean())
+        assert part["share_at_best"].iloc[-1] == 1.0
+        assert (np.diff(part["mean_best_nll"]) <= 1e-12).all()
+
+
+def test_criterion_distributions_use_each_participants_own_n():
+    learning, transfer = simulate({"u1": "g", "u2": "g", "u3": "g", "u4": "g"}, seed=6)
+    # u2 loses 100 transfer trials: n = 96 + 284, not the 480 the reference assumed
+    short = transfer.index[transfer["participant_id"] == "u2"][:100]
+    transfer = transfer.drop(index=short)
+    estimator = fit_all(learning, transfer, names=("QLearning+novel",))["QLearning+novel"]
+    n = (learning["participant_id"].value_counts() + transfer["participant_id"].value_counts())
+    assert n["u2"] == 380 and n["u1"] == 480
+    bic = 4 * np.log(n.loc[estimator.nll_.index]) + 2 * estimator.nll_
+    table = report.criterion_distributions({"Q": estimator})
+    row = table.loc["Q"]
+    assert row["n"] == 4
+    assert row["mean"] == pytest.approx(bic.mean())
+    assert row["sd"] == pytest.approx(bic.std(ddof=1))
+    assert row["skewness"] == pytest.approx(pd.Series(bic.to_numpy()).skew())
+    assert row["kurtosis"] == pytest.approx(pd.Series(bic.to_numpy()).kurt())
+    reference = 4 * np.log(480) + 2 * estimator.nll_
+    assert row["mean"] != pytest.approx(reference.mean())
+    assert report.criterion_distributions({"Q": estimator}, "aic").loc["Q", "mean"] == \
+        pytest.approx((8 + 2 * estimator.nll_).mean())
+
+
+def test_parameters_at_bounds_of_real_fits(models):
+    table = report.parameters_at_bounds(models)
+    for name, estimator in models.items():
+        flagged = {(p, q) for p, q in zip(table.loc[table["model"] == name, "participant"],
+                                          table.loc[table["model"] == name, "parameter"])}
+        for participant, values in estimator.params_.iterrows():
+            for parameter, value in values.items():
+                low, high = estimator.bounds_[parameter]
+                on_bound = min(value - low, high - value) <= 1e-6 * (high - low)
+                assert ((participant, parameter) in flagged) == on_bound
+
+
 def test_posterior_predictive_tables(data, models):
     learning, transfer = data
     accuracy, choice = report.posterior_predictive(models, learning, transfer, random_state=3)
@@ -283,6 +506,7 @@ FIT_FILES = [
     "pain_fits_ttest_results.csv", "pain_fits_posthoc_results.csv",
     "modelsimulation_accuracy_data.csv", "modelsimulation_choice_data.csv",
     "AIC_model_comparisons.png", "BIC_model_comparisons.png", "summary.json", "README.md",
+    "model_fits_distributions.png", "fit-by-runs.png", "parameter_outlier_results.pkl",
 ]
 
 
@@ -346,6 +570,51 @@ def test_fit_report_contents(fit_folder, models):
     assert all(name in readme for name in ("group_BIC.csv", "fit_data_FIT.pkl"))
 
 
+def test_fit_report_diagnostics(fit_folder, data, models):
+    with open(fit_folder / "parameter_outlier_results.pkl", "rb") as handle:
+        outliers = pickle.load(handle)
+    expected = report.parameter_outliers(models, *data)
+    assert list(outliers) == list(expected)
+    pd.testing.assert_frame_equal(outliers["outliers_summary"], expected["outliers_summary"])
+    assert outliers["model_params"] == {n: e.n_parameters for n, e in models.items()}
+    for name in models:
+        pd.testing.assert_series_equal(outliers["participant_outliers"][name],
+                                       expected["participant_outliers"][name])
+        pd.testing.assert_frame_equal(outliers["outlier_data"][name],
+                                      expected["outlier_data"][name])
+    at_bounds = report.parameters_at_bounds(models)
+    for name in models:
+        assert outliers["outliers_summary"].loc[name, "total"] == \
+            at_bounds.loc[at_bounds["model"] == name, "participant"].nunique()
+
+    readme = (fit_folder / "README.md").read_text()
+    table_rows = {line.split("|")[1].strip(): line for line in readme.splitlines()
+                  if line.startswith("| ")}
+    for name in ("model_fits_distributions.png", "fit-by-runs.png",
+                 "parameter_outlier_results.pkl", "parameter_of_interest_comparisons.png"):
+        assert name in table_rows, name
+    assert "own trial count" in table_rows["model_fits_distributions.png"]
+    assert "1e-06" in table_rows["parameter_outlier_results.pkl"]
+    # QLearning+novel and Relative+novel have one parameter of interest between them
+    assert not (fit_folder / "parameter_of_interest_comparisons.png").exists()
+    assert "not written" in table_rows["parameter_of_interest_comparisons.png"]
+    assert "Relative+novel contextual_lr" in table_rows["parameter_of_interest_comparisons.png"]
+    summary = json.loads((fit_folder / "summary.json").read_text())
+    assert summary["parameter_of_interest_pairs"] == 0
+    assert summary["parameter_outliers"] == {n: len(outliers["outlier_data"][n]) for n in models}
+
+
+def test_fit_report_compares_parameters_of_interest(tmp_path, data, models):
+    pair = {"Relative+novel": models["Relative+novel"],
+            **fit_all(*data, names=("Advantage+novel",))}
+    out = report.write_fit_report(tmp_path / "interest", pair, *data, random_state=0)
+    assert (out / "parameter_of_interest_comparisons.png").is_file()
+    readme = (out / "README.md").read_text()
+    assert "Relative+novel contextual_lr vs Advantage+novel weighting_factor" in readme
+    assert "not written" not in readme
+    assert json.loads((out / "summary.json").read_text())["parameter_of_interest_pairs"] == 1
+
+
 def test_fit_report_with_one_model_and_one_group(tmp_path):
     learning, transfer = simulate({"x1": "solo", "x2": "solo", "x3": "solo"}, seed=4)
     single = fit_all(learning, transfer, names=("QLearning+novel",))
@@ -357,13 +626,21 @@ def test_fit_report_with_one_model_and_one_group(tmp_path):
     assert bic.index.tolist() == ["solo", "full"]
     assert pd.read_csv(out / "group_BIC_differences.csv").empty
     assert (out / "BIC_model_comparisons.png").is_file()
+    for name in ("model_fits_distributions.png", "fit-by-runs.png",
+                 "parameter_outlier_results.pkl"):
+        assert (out / name).is_file(), name
+    assert not (out / "parameter_of_interest_comparisons.png").exists()
+    assert "none of them" in (out / "README.md").read_text()
 
 
-def test_fit_report_is_atomic_when_a_step_fails(tmp_path, monkeypatch, data, models):
+@pytest.mark.parametrize("module, step", [(plotting, "plot_model_behaviour"),
+                                          (report, "parameter_outliers")])
+def test_fit_report_is_atomic_when_a_step_fails(tmp_path, monkeypatch, data, models, module,
+                                                step):
     def broken(*args, **kwargs):
         raise RuntimeError("plotting failed")
 
-    monkeypatch.setattr(plotting, "plot_model_behaviour", broken)
+    monkeypatch.setattr(module, step, broken)
     out = tmp_path / "fit"
     with pytest.raises(RuntimeError, match="plotting failed"):
         report.write_fit_report(out, models, *data, random_state=0)
@@ -465,6 +742,72 @@ def test_validation_report(tmp_path, recoveries):
                                model.confusion_.loc[list(NAMES), list(NAMES)])
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) >= {"parameter_recovery", "model_recovery"}
+
+    # data/generated: the parameter recoveries' datasets; the model recovery generated its
+    # own, so they are kept apart in data/generated/model_recovery/
+    generated = out / "data" / "generated"
+    for recovery in parameter:
+        name = recovery.estimator.model_name
+        learning = pd.read_csv(generated / f"{name}_generated_learning.csv")
+        transfer = pd.read_csv(generated / f"{name}_generated_transfer.csv")
+        truth = pd.read_csv(generated / f"{name}_generated_parameters.csv")
+        ids = [d.id for d in recovery.datasets_]
+        assert list(pd.unique(learning["participant_id"])) == ids
+        assert (learning["group_code"] == name).all()
+        expected = pd.concat([d.learning for d in recovery.datasets_], ignore_index=True)
+        assert learning.columns.tolist() == expected.columns.tolist()
+        np.testing.assert_array_equal(learning["choice_made"], expected["choice_made"])
+        np.testing.assert_array_equal(learning["feedback_L"], expected["feedback_L"])
+        assert len(transfer) == sum(len(d.transfer) for d in recovery.datasets_)
+        assert truth.columns.tolist() == ["participant_id", "model", "template",
+                                          *recovery.estimator.parameter_names]
+        assert truth["participant_id"].tolist() == ids
+        np.testing.assert_allclose(truth.iloc[:, 3:], recovery.true_params_.loc[ids])
+        assert truth["template"].isna().all()  # default task design
+    refit = avoidrl.make_model(NAMES[0], n_starts=1).fit(
+        generated / f"{NAMES[0]}_generated_learning.csv",
+        generated / f"{NAMES[0]}_generated_transfer.csv")
+    assert len(refit.params_) == 5
+    separate = generated / "model_recovery"
+    for name in NAMES:
+        truth = pd.read_csv(separate / f"{name}_generated_parameters.csv")
+        datasets = [d for d in model.datasets_ if d.model == name]
+        np.testing.assert_allclose(truth.iloc[:, 3:], [d.true_params for d in datasets])
+    readme = (out / "README.md").read_text()
+    assert "data/generated/{model}_generated_parameters.csv" in readme
+    assert "data/generated/model_recovery/" in readme
+
+
+def test_generated_data_shared_by_both_recoveries(tmp_path, recoveries):
+    parameter, _ = recoveries
+    shared = [d for r in parameter for d in r.datasets_]
+    tables = report.generated_data(parameter)
+    assert list(tables) == list(NAMES)
+    first = tables[NAMES[0]]
+    assert set(first) == {"learning", "transfer", "parameters"}
+    pd.testing.assert_frame_equal(
+        first["learning"], pd.concat([d.learning for d in parameter[0].datasets_],
+                                     ignore_index=True))
+    assert report.generated_data(shared)[NAMES[1]]["parameters"].equals(
+        tables[NAMES[1]]["parameters"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = ModelRecovery([avoidrl.make_model(name, n_starts=1) for name in NAMES],
+                              random_state=3).fit(datasets=shared)
+    out = report.write_validation_report(tmp_path / "val", parameter_recovery=parameter,
+                                         model_recovery=model)
+    generated = out / "data" / "generated"
+    assert sorted(p.name for p in generated.iterdir()) == sorted(
+        f"{name}_generated_{part}.csv" for name in NAMES
+        for part in ("learning", "transfer", "parameters"))
+    only_model = report.write_validation_report(tmp_path / "model", model_recovery=model)
+    assert (only_model / "data" / "generated" / f"{NAMES[1]}_generated_learning.csv").is_file()
+    # different datasets with one id are refused
+    other = ParameterRecovery(avoidrl.make_model(NAMES[0], n_starts=1), n_datasets=5,
+                              random_state=9)
+    clash = list(other.split())
+    with pytest.raises(ValueError, match="same id|share an id|the id"):
+        report.generated_data(shared + clash)
 
 
 def test_validation_report_needs_something(tmp_path, recoveries):
