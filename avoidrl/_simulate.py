@@ -17,6 +17,16 @@ from ._data import (
 )
 from ._likelihood import softplus
 
+#: Columns of the reference's format that describe the task, kept from template
+#: rows; the rest (response times, questionnaire scores, age, ...) describe the
+#: template participant, not the simulated one, and are dropped.
+TASK_COLUMNS = (
+    "participant_id", "group_code", "trial_type", "trial_index", "symbol_L_name",
+    "symbol_R_name", "symbol_L_value", "symbol_R_value", "feedback_L", "feedback_R",
+    "context_val", "context_val_name", "symbol_names", "symbol_name", "trial_number",
+    "binned_trial", "trial_number_symbol", "choice_made", "accuracy", "larger_value",
+    "symbol_chosen", "symbol_ignored", "context", "paired_symbols",
+)
 _PAIR_SYMBOLS = ((0, 1), (2, 3), (4, 5), (6, 7))  # stimulus indices of each pair's options
 _CONTEXT = ("Reward", "Reward", "Loss Avoid", "Loss Avoid")
 #: probability that each option of a pair yields its outcome (+10 or -10)
@@ -104,7 +114,7 @@ def _row_order(ids, participants):
 
 def _write_choices(frame, option1_chosen):
     """Set choice_made (0 = left) and the derived columns from option choices."""
-    frame = frame.copy()
+    frame = frame[[c for c in frame.columns if c in TASK_COLUMNS]].copy()
     left_higher = frame["symbol_L_value"].to_numpy(float) > frame["symbol_R_value"].to_numpy(float)
     chose_right = np.where(left_higher, option1_chosen, 1 - option1_chosen).astype(int)
     frame["choice_made"] = chose_right
@@ -116,8 +126,6 @@ def _write_choices(frame, option1_chosen):
         frame["symbol_chosen"] = chosen
     if "symbol_ignored" in frame.columns:
         frame["symbol_ignored"] = ignored
-    if "rt" in frame.columns:
-        frame["rt"] = np.nan
     return frame
 
 
@@ -142,6 +150,8 @@ def simulate_frames(variant, params, participant_ids, template_learning, templat
     Returns
     -------
     learning, transfer : DataFrame
+        The template rows' task columns (``TASK_COLUMNS``) with simulated
+        choices; columns describing the template participant are dropped.
     """
     data = load_task_data(template_learning, template_transfer)
     position = {pid: i for i, pid in enumerate(data.participants)}
