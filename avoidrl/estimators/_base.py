@@ -107,12 +107,18 @@ class RLModelBase(BaseEstimator):
             if not isinstance(value, numbers.Real):
                 raise ValueError(f"init[{name!r}] must be a number, got {value!r}")
             init[name] = float(value)
+        given_init = set(self.init or {})
         for name in names:
             low, high = bounds[name]
-            if not low <= init[name] <= high:
-                raise ValueError(
-                    f"the start value of {name!r} ({init[name]}) is outside its bounds "
-                    f"({low}, {high}); change init or bounds")
+            if low <= init[name] <= high:
+                continue
+            if name not in given_init:
+                # A default start value follows the user's narrower bounds.
+                init[name] = min(max(init[name], low), high)
+                continue
+            raise ValueError(
+                f"the start value of {name!r} ({init[name]}) is outside its bounds "
+                f"({low}, {high}); change init or bounds")
         if bounds["temperature"][0] <= 0:
             raise ValueError("bounds['temperature'] must have a positive lower bound")
         return bounds, init

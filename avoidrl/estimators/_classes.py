@@ -19,7 +19,8 @@ _COMMON_DOC = """
     init : dict, default=None
         ``{{parameter: value}}`` overriding the default start values (the
         reference's priors): the centre of 'normal' starts, the start itself
-        for 'fixed'.
+        for 'fixed'. A default start value outside narrowed ``bounds`` is
+        moved to the nearest bound; a given one must lie within them.
     start : {{'normal', 'random', 'fixed'}}, default=None
         How starts are drawn: N(init, (high - low) / 15) clipped to the bounds,
         uniform within the bounds, or init (one start, L-BFGS-B being
