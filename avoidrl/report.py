@@ -28,6 +28,7 @@ from scipy import stats as _stats
 from sklearn.utils import check_random_state
 
 from ._data import PAIR_NAMES, STIMULUS_LETTERS, STIMULUS_NAMES, split_phases
+from .recovery._common import named_estimators
 from .stats import _model_dict, fit_statistics
 
 CRITERIA = ("aic", "bic")
@@ -861,13 +862,7 @@ def parameter_recovery_correlations(parameter_recovery):
 
 def _recovery_models(model_recovery):
     """[(name, estimator)] of a ModelRecovery, in its order."""
-    pairs = []
-    for item in model_recovery.estimators:
-        if isinstance(item, tuple):
-            pairs.append((str(item[0]), item[1]))
-        else:
-            pairs.append((item.model_name, item))
-    return pairs
+    return named_estimators(model_recovery.estimators)
 
 
 def model_recovery_fit_tables(model_recovery):

@@ -54,6 +54,26 @@ def estimator_name(estimator):
     return name
 
 
+def named_estimators(estimators):
+    """[(name, estimator)] from estimators or (name, estimator) pairs."""
+    if not isinstance(estimators, (list, tuple)) or len(estimators) < 2:
+        raise ValueError("ModelRecovery needs a list of at least two estimators")
+    pairs = []
+    for item in estimators:
+        if isinstance(item, tuple):
+            if len(item) != 2:
+                raise ValueError(f"expected (name, estimator) pairs, got {item!r}")
+            pairs.append((str(item[0]), item[1]))
+        else:
+            pairs.append((estimator_name(item), item))
+    names = [n for n, _ in pairs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"model names must be unique; repeated: {duplicates}; pass "
+                         "(name, estimator) pairs to tell them apart")
+    return pairs
+
+
 def draw_true_parameters(estimator, n, sampler, rng):
     """Generating parameters within the estimator's bounds, shape (n, k)."""
     if sampler not in SAMPLERS:

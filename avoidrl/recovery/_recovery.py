@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 
 from ._common import (
     DEFAULT_N_DATASETS, MAX_SEED, SyntheticDataset, estimator_name, fit_unit,
-    generate_datasets, resolve_templates, units,
+    generate_datasets, named_estimators, resolve_templates, units,
 )
 
 
@@ -187,26 +187,6 @@ def _pearson(a, b):
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def _named(estimators):
-    """[(name, estimator)] from estimators or (name, estimator) pairs."""
-    if not isinstance(estimators, (list, tuple)) or len(estimators) < 2:
-        raise ValueError("ModelRecovery needs a list of at least two estimators")
-    pairs = []
-    for item in estimators:
-        if isinstance(item, tuple):
-            if len(item) != 2:
-                raise ValueError(f"expected (name, estimator) pairs, got {item!r}")
-            pairs.append((str(item[0]), item[1]))
-        else:
-            pairs.append((estimator_name(item), item))
-    names = [n for n, _ in pairs]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ValueError(f"model names must be unique; repeated: {duplicates}; pass "
-                         "(name, estimator) pairs to tell them apart")
-    return pairs
-
-
 class ModelRecovery(BaseEstimator):
     """Check that models can be told apart: every model fits every model's data.
 
@@ -255,7 +235,7 @@ class ModelRecovery(BaseEstimator):
     def get_params(self, deep=True):
         params = super().get_params(deep=False)
         if deep:
-            for name, estimator in _named(self.estimators):
+            for name, estimator in named_estimators(self.estimators):
                 params[name] = estimator
                 for key, value in estimator.get_params(deep=True).items():
                     params[f"{name}__{key}"] = value
@@ -266,7 +246,7 @@ class ModelRecovery(BaseEstimator):
         super().set_params(**own)
         nested = {k: v for k, v in params.items() if k not in own}
         if nested:
-            pairs = _named(self.estimators)
+            pairs = named_estimators(self.estimators)
             by_name = dict(pairs)
             for key, value in nested.items():
                 name, _, sub = key.partition("__")
@@ -289,7 +269,7 @@ class ModelRecovery(BaseEstimator):
         learning, transfer = resolve_templates(X_learning, X_transfer)
         n = _n_datasets(self.n_datasets, learning, transfer)
         datasets = []
-        for name, estimator in _named(self.estimators):
+        for name, estimator in named_estimators(self.estimators):
             datasets += generate_datasets(estimator, name, n, self.sampler, rng, learning,
                                           transfer)
         return datasets
@@ -311,7 +291,7 @@ class ModelRecovery(BaseEstimator):
         self
         """
         rng = check_random_state(self.random_state)
-        models = _named(self.estimators)
+        models = named_estimators(self.estimators)
         names = [n for n, _ in models]
         if datasets is None:
             datasets = self._generate(X_learning, X_transfer, rng)
