@@ -557,17 +557,31 @@ def test_trial_values(name, sim_ql):
     model = make_model(name)
     params = pd.DataFrame([model._resolve_bounds_init(model._variant())[1]] * 4,
                           index=pd.Index([f"sim_{i}" for i in range(4)], name="participant_id"))
-    table = model.trial_values(learning, transfer, params=params)
-    assert len(table) == len(learning)
-    assert (table.groupby("participant_id", sort=False).size() == 96).all()
-    assert list(pd.unique(table["participant_id"])) == [f"sim_{i}" for i in range(4)]
-    for pid, rows in table.groupby("participant_id"):
-        assert list(rows["trial"]) == list(range(96)), pid
-    p = table["p_choice"].to_numpy()
+    full = model.trial_values(learning, transfer, params=params)
+    assert len(full) == len(learning) + len(transfer)
+    assert list(pd.unique(full["participant_id"])) == [f"sim_{i}" for i in range(4)]
+    # each participant's learning rows, then transfer rows, each in trial order
+    for pid, rows in full.groupby("participant_id"):
+        assert list(rows["phase"]) == ["learning"] * 96 + ["transfer"] * 384, pid
+        assert list(rows["trial"]) == list(range(96)) + list(range(384)), pid
+    p = full["p_choice"].to_numpy()
     assert np.all((p > 0) & (p <= 1))
     nll = model.negative_log_likelihood(learning, transfer, params=params)
-    by_participant = -np.log(table["p_choice"]).groupby(table["participant_id"]).sum()
-    assert np.allclose(by_participant.loc[nll.index], nll["learning"], rtol=1e-10, atol=0)
+    by_phase = -np.log(full["p_choice"]).groupby([full["participant_id"], full["phase"]]).sum()
+    by_phase = by_phase.unstack()
+    assert np.allclose(by_phase.loc[nll.index, "learning"], nll["learning"], rtol=1e-10, atol=0)
+    assert np.allclose(by_phase.loc[nll.index, "transfer"], nll["transfer"], rtol=1e-10, atol=0)
+    table = full[full["phase"] == "learning"].reset_index(drop=True)
+    # transfer rows: the shown symbols (higher-valued first) and the choice of the data
+    probes = full[full["phase"] == "transfer"].reset_index(drop=True)
+    letter = dict(zip(["75R1", "25R1", "75R2", "25R2", "25P1", "75P1", "25P2", "75P2", "Zero"],
+                      "ABCDEFGHN"))
+    left_higher = (transfer["symbol_L_value"] > transfer["symbol_R_value"]).to_numpy()
+    names_l, names_r = transfer["symbol_L_name"].map(letter), transfer["symbol_R_name"].map(letter)
+    expected_pair = np.where(left_higher, names_l + names_r, names_r + names_l)
+    assert list(probes["pair"]) == list(expected_pair)
+    lower_chosen = np.where(left_higher, transfer["choice_made"], 1 - transfer["choice_made"])
+    assert np.array_equal(probes["choice"].to_numpy(), lower_chosen)
     # pair and choice are those of the data, in row order
     pair_of = {"Reward1": "AB", "Reward2": "CD", "Punish1": "EF", "Punish2": "GH"}
     assert list(table["pair"]) == [pair_of[s] for s in learning["symbol_names"]]
@@ -577,7 +591,8 @@ def test_trial_values(name, sim_ql):
 
 
 def test_trial_values_q_learning_probabilities(fitted_ql, sim_ql):
-    table = fitted_ql.trial_values(*sim_ql)
+    full = fitted_ql.trial_values(*sim_ql)
+    table = full[full["phase"] == "learning"]
     params = fitted_ql.params_.loc[table["participant_id"]]
     temperature = params["temperature"].to_numpy()
     q0, q1 = table["q0"].to_numpy(), table["q1"].to_numpy()
@@ -589,6 +604,16 @@ def test_trial_values_q_learning_probabilities(fitted_ql, sim_ql):
     first = table.groupby(["participant_id", "pair"]).head(1)
     assert (first[["q0", "q1"]] == 0).all().all()
     assert np.allclose(first["p_choice"], 0.5)
+    # transfer: softmax of the two shown symbols' values
+    probes = full[full["phase"] == "transfer"]
+    t = fitted_ql.params_.loc[probes["participant_id"], "temperature"].to_numpy()
+    v0, v1 = probes["value0"].to_numpy(), probes["value1"].to_numpy()
+    lower = probes["choice"].to_numpy() == 1
+    expected = 1.0 / (1.0 + np.exp(np.where(lower, v0 - v1, v1 - v0) / t))
+    assert np.allclose(probes["p_choice"], expected, rtol=1e-12, atol=0)
+    novel = probes[probes["pair"].str.endswith("N")]
+    assert np.allclose(novel["value1"], fitted_ql.params_.loc[novel["participant_id"],
+                                                              "novel_value"])
 
 
 # ---------------------------------------------------------------------------- sampling

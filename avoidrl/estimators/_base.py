@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .._data import load_task_data, split_phases
+from .._data import STIMULUS_LETTERS, load_task_data, split_phases
 from .._likelihood import Objective, choice_nll, learning_recursion
 from .._models import BASE_MODELS, ModelVariant
 from .._optimize import minimize_lbfgsb_batch
@@ -331,47 +331,79 @@ class RLModelBase(BaseEstimator):
 
     # ----------------------------------------------------------------- traces
     def trial_values(self, X_learning, X_transfer=None, params=None):
-        """Per-trial latent values and choice probabilities.
+        """Per-trial latent values and choice probabilities of both phases.
+
+        Parameters
+        ----------
+        X_learning, X_transfer : DataFrame or path
+            As in :meth:`fit`.
+        params : DataFrame, optional
+            Indexed by participant_id; defaults to the fitted ``params_``.
 
         Returns
         -------
         DataFrame
-            One row per learning trial, in each participant's trial order:
-            participant_id, trial (position in the learning phase), pair,
-            choice (1 = the worse option), p_choice (probability of the choice
-            made), and the latent values before the trial's update for option
-            0 and 1 (``q0``/``q1``, ``w0``/``w1``, ``v``, ``context`` as the
-            model has them) with the prediction errors of the update
-            (``pe0``/``pe1``; hybrids also ``q_pe0``/``q_pe1``).
+            One row per trial, each participant's learning trials then transfer
+            trials in their order: participant_id, phase ('learning' /
+            'transfer'), trial (position within the phase), pair (``AB`` ...
+            in learning; the two symbols' letters, higher-valued first, in
+            transfer, N being the novel symbol), choice (1 = the worse / the
+            lower-valued option), p_choice (probability of the choice made).
+            Learning rows also hold the latent values before the trial's
+            update for option 0 and 1 (``q0``/``q1``, ``w0``/``w1``, ``v``,
+            ``context`` as the model has them) and the update's prediction
+            errors (``pe0``/``pe1``; hybrids also ``q_pe0``/``q_pe1``);
+            transfer rows hold the two symbols' values (``value0`` of the
+            higher-valued symbol, ``value1``), which do not change in transfer.
+            ``-log(p_choice)`` sums to :meth:`negative_log_likelihood`.
         """
         variant = self._variant()
         data = load_task_data(X_learning, X_transfer)
         matrix = self._params_matrix(params, data.participants, variant)
         theta = variant.theta(matrix)
+        noise = theta["noise_factor"] if variant.base.lapse else None
         record = {}
-        difference, _ = learning_recursion(
+        difference, final = learning_recursion(
             variant, theta, data.choice, data.outcome,
             data.mask.sum(axis=0) if data.padded else None, record=record)
-        inverse_temperature = np.repeat(1.0 / theta["temperature"], 4, axis=1)
-        x = (1.0 - 2.0 * data.choice) * difference * inverse_temperature
-        noise = np.repeat(theta["noise_factor"], 4, axis=1) if variant.base.lapse else None
-        p_choice = np.exp(-choice_nll(x, noise))
+        n_pairs = difference.shape[2]
+        x = (1.0 - 2.0 * data.choice) * difference \
+            * np.repeat(1.0 / theta["temperature"], n_pairs, axis=1)
+        p_choice = np.exp(-choice_nll(x, None if noise is None
+                                      else np.repeat(noise, n_pairs, axis=1)))
         t, p, s = np.nonzero(data.mask)
-        table = {
-            "participant_id": data.participants[p],
+        learning = {
+            "participant_id": data.participants[p], "phase": "learning",
             "trial": data.learning_row[t, p, s],
             "pair": np.asarray(["AB", "CD", "EF", "GH"])[s],
-            "choice": data.choice[t, p, s].astype(int),
-            "p_choice": p_choice[t, p, s],
+            "choice": data.choice[t, p, s].astype(int), "p_choice": p_choice[t, p, s],
         }
         for key, values in record.items():
             if key in variant.base.pair_states:
-                table[key] = values[t, 0, p, s]
+                learning[key] = values[t, 0, p, s]
             else:
                 for option in (0, 1):
-                    table[f"{key}{option}"] = values[t, option, p, s]
-        order = np.lexsort((table["trial"], p))
-        return pd.DataFrame(table).iloc[order].reset_index(drop=True)
+                    learning[f"{key}{option}"] = values[t, option, p, s]
+        learning = pd.DataFrame(learning).iloc[np.lexsort((learning["trial"], p))]
+
+        values = variant.transfer_values(final, theta)
+        p, k = np.nonzero(data.transfer_mask)
+        first, second = data.transfer_first[p, k], data.transfer_second[p, k]
+        value0, value1 = values[p, first], values[p, second]
+        choice = data.transfer_choice[p, k]
+        x = (1.0 - 2.0 * choice) * (value1 - value0) / theta["temperature"][p, 0]
+        letters = np.asarray(STIMULUS_LETTERS, dtype=object)
+        transfer = pd.DataFrame({
+            "participant_id": data.participants[p], "phase": "transfer", "trial": k,
+            "pair": letters[first] + letters[second], "choice": choice.astype(int),
+            "p_choice": np.exp(-choice_nll(x, None if noise is None else noise[p, 0])),
+            "value0": value0, "value1": value1,
+        })
+        position = {pid: i for i, pid in enumerate(data.participants)}
+        table = pd.concat([learning, transfer], ignore_index=True)
+        order = np.lexsort((table["trial"].to_numpy(), table["phase"] == "transfer",
+                            table["participant_id"].map(position).to_numpy()))
+        return table.iloc[order].reset_index(drop=True)
 
     # --------------------------------------------------------------- sampling
     def sample(self, X_learning=None, X_transfer=None, params=None, random_state=None, *,
