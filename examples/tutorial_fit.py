@@ -65,8 +65,8 @@ def main(out_dir="tutorial_output", *, n_starts=None, participants_per_group=Non
     out_dir : path
         Where the figures and the FIT folder go.
     n_starts : int, optional
-        Optimizer starts per participant (None: the estimators' defaults,
-        10 and 30 for the hybrids).
+        Optimizer starts per participant (None: each estimator's default,
+        e.g. 10 for QLearning and 100 random starts for Hybrid2012).
     participants_per_group : int, optional
         Use only the first N participants of each group (quick runs).
     models : list of str
