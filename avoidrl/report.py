@@ -17,8 +17,10 @@ import datetime
 import json
 import os
 import pickle
+import re
 import shutil
 import tempfile
+import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -775,6 +777,144 @@ def posterior_predictive(models, X_learning, X_transfer=None, random_state=None,
     return accuracy, choice
 
 
+#: Learning pair of trial_values -> context.
+_PAIR_CONTEXT = dict(zip(("AB", "CD", "EF", "GH"), CONTEXTS.values()))
+#: The prediction error of each base model's trial_values (pe0/pe1): r is the
+#: option's outcome, Q its Q value, C the context value, V the critic value.
+#: Actor-critic and hybrids: the critic's error (hybrids' Q errors are not shown).
+_PE_FORMULAS = {"QLearning": "r - Q", "Relative": "r - C - Q",
+                "Advantage": "r - weighting_factor * (r0 + r1) / 2 - Q"}
+_ACTOR_CRITIC_PE = "r - V"
+#: The values that drive the learning choices, by the base model's value systems.
+_VALUE_FORMULAS = {("q",): "Q", ("w",): "W", ("w", "q"): "(1 - m) W + m Q"}
+
+
+def _choice_values(estimator, rows):
+    """Values of options 0 and 1 that drive the choice, from trial_values' learning rows."""
+    systems = tuple(estimator._variant().base.value_systems)
+    if len(systems) == 1:
+        (system,) = systems
+        return rows[f"{system}0"].to_numpy(float), rows[f"{system}1"].to_numpy(float), \
+            _VALUE_FORMULAS[systems]
+    # hybrids choose by H = (1 - m) W + m Q, m = mixing_factor (reference-spec 3.5)
+    m = estimator.params_["mixing_factor"].reindex(rows["participant_id"]).to_numpy(float)
+    values = [(1.0 - m) * rows[f"w{o}"].to_numpy(float) + m * rows[f"q{o}"].to_numpy(float)
+              for o in (0, 1)]
+    return values[0], values[1], _VALUE_FORMULAS[systems]
+
+
+def learning_dynamics(models, X_learning, X_transfer=None):
+    """Prediction errors and values of the fitted models, by trial within pair.
+
+    Each fitted participant's learning phase is replayed by
+    ``estimator.trial_values`` at its fitted parameters, on its own choices
+    and the outcomes of both options (not on simulated choices). The numbers
+    behind rows 2 and 3 of ``{group}_model_simulations.png``.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    X_learning, X_transfer : DataFrame or path
+        The data the models were fitted to (as in ``fit``).
+
+    Returns
+    -------
+    DataFrame
+        One row per model, participant, context and trial: model,
+        participant, group (the data's group_code), context ('Reward' /
+        'Loss Avoid'), trial (1-based position within its pair), then the
+        averages over the context's two pairs of
+
+        * pe: the mean of both options' prediction errors of the trial's
+          update (every option learns every trial: complete feedback), as the
+          reference's ``averaged_pe``. Q-learning models: the Q error
+          (``r - Q``; Relative ``r - C - Q``, Advantage ``r - weighting_factor
+          * (r0 + r1) / 2 - Q``); ActorCritic and hybrids: the critic's error
+          ``r - V`` (the reference added the hybrids' Q errors to it);
+        * value0, value1: the values of option 0 (the better option: A/C in
+          Reward, E/G in Loss Avoid) and option 1 before the trial's update,
+          the ones the choice rule compares: Q for the Q-learning models, the
+          normalised actor weights W for ActorCritic, and
+          ``(1 - m) W + m Q`` (m = mixing_factor) for hybrids;
+
+        then pe_formula and value_formula, which say which of these a model's
+        rows hold. Rows are in model, participant (data order), context and
+        trial order.
+
+    Examples
+    --------
+    >>> import avoidrl
+    >>> from avoidrl.report import learning_dynamics
+    >>> model = avoidrl.make_model("QLearning+novel", n_starts=1)
+    >>> learning, transfer = model.sample(n_participants=2, random_state=0)
+    >>> table = learning_dynamics(model.fit(learning, transfer), learning, transfer)
+    >>> table.columns.tolist()[:8]
+    ['model', 'participant', 'group', 'context', 'trial', 'pe', 'value0', 'value1']
+    >>> int(table["trial"].max()), table["pe_formula"].iloc[0], table["value_formula"].iloc[0]
+    (24, 'r - Q', 'Q')
+    """
+    models = _model_dict(models)
+    learning, transfer = split_phases(X_learning, X_transfer)
+    groups = learning.groupby(learning["participant_id"].to_numpy(dtype=object),
+                              sort=False)["group_code"].first()
+    rank = {p: i for i, p in enumerate(groups.index)}
+    context_rank = {c: i for i, c in enumerate(CONTEXT_ORDER)}
+    columns = ["model", "participant", "group", "context", "trial", "pe", "value0", "value1",
+               "pe_formula", "value_formula"]
+    parts = []
+    for name, estimator in models.items():
+        ids = list(estimator.params_.index)
+        missing = [p for p in ids if p not in rank]
+        if missing:
+            raise ValueError(f"model {name!r} was fitted to participant(s) {missing[:5]} that "
+                             "are not in the data given; pass the data it was fitted to")
+        rows = estimator.trial_values(learning[learning["participant_id"].isin(ids)],
+                                      transfer[transfer["participant_id"].isin(ids)])
+        rows = rows[rows["phase"] == "learning"].reset_index(drop=True)
+        value0, value1, value_formula = _choice_values(estimator, rows)
+        base = estimator._variant().base
+        frame = pd.DataFrame({
+            "participant": rows["participant_id"].to_numpy(dtype=object),
+            "context": rows["pair"].map(_PAIR_CONTEXT).to_numpy(dtype=object),
+            "trial": rows.groupby(["participant_id", "pair"], sort=False).cumcount()
+            .to_numpy() + 1,
+            "pe": 0.5 * (rows["pe0"].to_numpy(float) + rows["pe1"].to_numpy(float)),
+            "value0": value0, "value1": value1,
+        })
+        table = (frame.groupby(["participant", "context", "trial"], sort=False)
+                 [["pe", "value0", "value1"]].mean().reset_index())
+        table = table.iloc[np.lexsort((table["trial"].to_numpy(),
+                                       table["context"].map(context_rank).to_numpy(),
+                                       table["participant"].map(rank).to_numpy()))]
+        table.insert(0, "model", name)
+        table.insert(2, "group", table["participant"].map(groups).to_numpy(dtype=object))
+        table["pe_formula"] = _ACTOR_CRITIC_PE if "w" in base.value_systems \
+            else _PE_FORMULAS[base.name]
+        table["value_formula"] = value_formula
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def _group_filenames(groups):
+    """{group: file-name stem} for per-group files, unique in a case-insensitive file system.
+
+    Spaces and every character other than ASCII letters, digits, ``-`` and
+    ``_`` are removed, after accents are taken off ('no pain' -> 'nopain',
+    'aiguë' -> 'aigue'); a name left empty becomes 'group'. When two groups
+    give the same name, the later ones get ``_2``, ``_3``, ...
+    """
+    stems, used = {}, set()
+    for group in groups:
+        text = unicodedata.normalize("NFKD", str(group))
+        base = re.sub(r"[^A-Za-z0-9_-]", "", text) or "group"
+        stem, k = base, 2
+        while stem.lower() in used:
+            stem, k = f"{base}_{k}", k + 1
+        used.add(stem.lower())
+        stems[group] = stem
+    return stems
+
+
 # ------------------------------------------------------------ recovery tables
 def _recoveries(parameter_recovery):
     """{model name: fitted ParameterRecovery} from one, a list or a dict."""
@@ -1171,6 +1311,23 @@ def _safe_filename(name):
     return "".join(c if c not in '/\\:*?"<>|' else "_" for c in str(name))
 
 
+def _simulations_readme_row(simulation_files):
+    """The README row of the {group}_model_simulations.png files."""
+    escaped = {group: str(group).replace("|", "\\|") for group in simulation_files}
+    mapping = "; ".join(f"{escaped[group]} -> {filename}"
+                        for group, filename in simulation_files.items())
+    return (
+        f"| {', '.join(simulation_files.values())} | one per group ({mapping}; the name is the "
+        "group_code without spaces and characters other than letters, digits, - and _, made "
+        "unique): a 4 x models grid, one column per model. (1) Learning accuracy per context "
+        "and quarter of each pair's trials, simulations (solid, modelsimulation_accuracy_data"
+        ".csv) vs data (dashed); (2) mean prediction error of both options per trial within "
+        "pair and context and (3) values of option 0 and option 1 of each context (HR/LR, "
+        "LP/HP) before each update, from modelsimulation_dynamics_data.csv; (4) transfer "
+        "choice rates HR, LR, LP, HP, N, simulations (bars) vs data (diamonds). Bands and "
+        "error bars: 95 % t-CI over participants |")
+
+
 _FIT_README = """\
 # avoidrl FIT report
 
@@ -1193,7 +1350,9 @@ groups are the data's `group_code` values, in order of first appearance.
 | modelsimulation_accuracy_data.csv | posterior predictive learning accuracy (%) per participant, context and trial bin, for each model (`source` = model) and the data (`source` = empirical) |
 | modelsimulation_choice_data.csv | posterior predictive transfer choice rates (%) per participant and stimulus type (HR = A/C, LR = B/D, LP = E/G, HP = F/H, N) |
 | AIC_model_comparisons.png, BIC_model_comparisons.png | (A) mean criterion per model, best boxed; (B) mean +- 95 % CI of the difference from the best model |
+| modelsimulation_dynamics_data.csv | per model, participant, context and trial within pair (1-based): the mean of both options' prediction errors (`pe`) and the values of option 0 (the better option) and option 1 before the trial's update (`value0`, `value1`), averaged over the context's two pairs, from each model replaying the participant's own choices and outcomes at its fitted parameters (`avoidrl.report.learning_dynamics`). `pe_formula`: r - Q (QLearning), r - C - Q (Relative), r - weighting_factor * (r0 + r1) / 2 - Q (Advantage), the critic's r - V (ActorCritic and hybrids; the reference added the hybrids' Q errors to it); `value_formula`: Q, the normalised actor weights W, or (1 - m) W + m Q (hybrids, m = mixing_factor) |
 | model_behaviours/{{model}}_model_behaviours.png | posterior predictive behaviour of each model against the data, per group |
+{simulations}
 | parameter_fits/{{model}}-model-fits.png | fitted parameters per group (mean +- 95 % CI and participants) |
 | model_fits_distributions.png | per model: histogram (density) of the participants' BIC with the normal curve of the same mean and sd (dashed line = mean); skewness and excess kurtosis (bias-corrected, as pandas and the reference) in the titles. Each participant's BIC uses its own trial count n (the reference used n = 480 for everyone) |
 | fit-by-runs.png | per model: for r = 1 .. number of starts, the mean over participants of the best NLL among each participant's first r starts, computed from every start (the reference plotted the best-start table, so its curve was not this); the dashed line marks the first r from which every participant is within {start_tol} NLL of its best |
@@ -1344,6 +1503,16 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
             _save_figure(plotting.plot_model_behaviour(accuracy, choice, name),
                          folder / "model_behaviours"
                          / f"{_safe_filename(name)}_model_behaviours.png")
+        _notify(progress, "replaying the fitted models (prediction errors and values)")
+        dynamics = learning_dynamics(models, learning, transfer)
+        dynamics.to_csv(folder / "modelsimulation_dynamics_data.csv", index=False)
+        simulation_files = {
+            group: f"{stem}_model_simulations.png" for group, stem in _group_filenames(
+                pd.unique(accuracy["group"].to_numpy(dtype=object))).items()}
+        for group, filename in simulation_files.items():
+            _save_figure(plotting.plot_model_simulations(accuracy, choice, dynamics, group),
+                         folder / filename)
+        simulations_row = _simulations_readme_row(simulation_files)
 
         _notify(progress, "writing the summary")
         first = models[names[0]]
@@ -1360,6 +1529,7 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
             "parameter_outliers": {name: int(len(table))
                                    for name, table in outliers["outlier_data"].items()},
             "parameter_of_interest_pairs": int(len(interest)),
+            "model_simulation_figures": {str(g): f for g, f in simulation_files.items()},
             "per_model": {
                 name: {"k": int(est.n_parameters),
                        "mean_aic": float(est.aic_.mean()), "mean_bic": float(est.bic_.mean()),
@@ -1378,7 +1548,8 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         _write_json(folder / "summary.json", summary)
         (folder / "README.md").write_text(
             _FIT_README.format(version=_version(), reference=reference, interest=interest_row,
-                               start_tol=START_TOLERANCE, bound_tol=BOUND_TOLERANCE),
+                               start_tol=START_TOLERANCE, bound_tol=BOUND_TOLERANCE,
+                               simulations=simulations_row),
             encoding="utf-8")
     return Path(out_dir).expanduser().absolute()
 

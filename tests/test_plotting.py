@@ -221,3 +221,48 @@ def test_parameter_of_interest_comparisons_with_too_few(models):
     figure = plotting.plot_parameter_of_interest_comparisons(models)
     assert len(figure.axes) == 1
     assert "Hybrid2012+novel: mixing_factor" in figure.axes[0].texts[0].get_text()
+
+
+@pytest.fixture(scope="module")
+def dynamics(data, models):
+    return report.learning_dynamics(models, *data)
+
+
+def test_model_simulations(behaviour, dynamics):
+    accuracy, choice = behaviour
+    for group in GROUP_OF.values():
+        figure = plotting.plot_model_simulations(accuracy, choice, dynamics, group)
+        assert isinstance(figure, Figure)
+        assert len(figure.axes) == 4 * len(NAMES)  # 4 rows x one column per model
+        assert figure.get_suptitle().startswith(f"{group}: model simulations (n = 2 ")
+    axes = np.asarray(figure.axes).reshape(4, len(NAMES))
+    assert [ax.get_title().split("\n")[0] for ax in axes[0]] == list(NAMES)
+    assert "r - V" in axes[1, 1].get_title()  # the hybrid's critic error
+    assert "(1 - m) W + m Q" in axes[2, 1].get_title()
+    # row 2, first line: the group's mean prediction error in the Reward context
+    part = dynamics[(dynamics["model"] == NAMES[0]) & (dynamics["group"] == "third")
+                    & (dynamics["context"] == "Reward")]
+    np.testing.assert_allclose(axes[1, 0].lines[0].get_ydata(),
+                               part.groupby("trial")["pe"].mean().to_numpy())
+    # row 3: option 0 and 1 of both contexts; row 4: five bars per model
+    assert len([line for line in axes[2, 0].lines if line.get_label().startswith(
+        ("HR", "LR", "LP", "HP"))]) == 4
+    assert len(axes[3, 0].patches) == 5
+    assert [t.get_text() for t in axes[3, 0].get_xticklabels()] == list(report.STIMULUS_TYPES)
+    # every row has a legend (on the last column)
+    assert all(ax.get_legend() is not None for ax in axes[:, -1])
+    with pytest.raises(ValueError, match="not in the tables"):
+        plotting.plot_model_simulations(accuracy, choice, dynamics, "fourth")
+
+
+def test_model_simulations_with_one_model_and_one_group(behaviour, dynamics):
+    accuracy, choice = behaviour
+    keep = ["empirical", NAMES[1]]
+    one_acc = accuracy[accuracy["model"].isin(keep) & (accuracy["group"] == "first")]
+    one_choice = choice[choice["model"].isin(keep) & (choice["group"] == "first")]
+    one = dynamics[(dynamics["model"] == NAMES[1]) & (dynamics["group"] == "first")]
+    figure = plotting.plot_model_simulations(one_acc, one_choice, one, "first")
+    assert len(figure.axes) == 4
+    assert figure.axes[0].get_title().startswith(NAMES[1])
+    with pytest.raises(ValueError, match="no simulations"):
+        plotting.plot_model_simulations(one_acc, one_choice, dynamics, "first")

@@ -498,6 +498,90 @@ def test_posterior_predictive_bins_match_the_tutorial_columns(shared_dir, tutori
                                    check_names=False, check_index_type=False)
 
 
+def _by_hand(rows, context_pairs, trial, columns):
+    """Mean over a context's pairs of columns at the trial-th (1-based) trial of each pair."""
+    values = [rows[rows["pair"] == pair].iloc[trial - 1][columns].to_numpy(float)
+              for pair in context_pairs]
+    return np.mean(values, axis=0)
+
+
+def test_learning_dynamics_by_hand(data, models):
+    learning, transfer = data
+    fitted = {"QLearning+novel": models["QLearning+novel"],
+              **fit_all(learning, transfer, names=("ActorCritic", "Hybrid2012+novel"))}
+    table = report.learning_dynamics(fitted, learning, transfer)
+    assert table.columns.tolist() == ["model", "participant", "group", "context", "trial", "pe",
+                                      "value0", "value1", "pe_formula", "value_formula"]
+    # 3 models x 6 participants x 2 contexts x 24 trials, in data order
+    assert len(table) == 3 * 6 * 2 * 24
+    assert table["model"].unique().tolist() == list(fitted)
+    assert table["participant"].unique().tolist() == list(GROUP_OF)
+    assert table["group"].tolist() == [GROUP_OF[p] for p in table["participant"]]
+    first = table[(table["model"] == "QLearning+novel") & (table["participant"] == "s0")]
+    assert first["context"].tolist() == ["Reward"] * 24 + ["Loss Avoid"] * 24
+    assert first["trial"].tolist() == list(range(1, 25)) * 2
+    formulas = table.groupby("model", sort=False)[["pe_formula", "value_formula"]].first()
+    assert formulas.loc["QLearning+novel"].tolist() == ["r - Q", "Q"]
+    assert formulas.loc["ActorCritic"].tolist() == ["r - V", "W"]
+    assert formulas.loc["Hybrid2012+novel"].tolist() == ["r - V", "(1 - m) W + m Q"]
+
+    # by hand for participant s4 from trial_values at the fitted parameters
+    for name, estimator in fitted.items():
+        rows = estimator.trial_values(learning, transfer)
+        rows = rows[(rows["participant_id"] == "s4") & (rows["phase"] == "learning")]
+        mine = table[(table["model"] == name) & (table["participant"] == "s4")] \
+            .set_index(["context", "trial"])
+        m = estimator.params_.loc["s4"].get("mixing_factor")
+        for context, pairs in (("Reward", ("AB", "CD")), ("Loss Avoid", ("EF", "GH"))):
+            for trial in (1, 2, 13, 24):
+                pe0, pe1 = _by_hand(rows, pairs, trial, ["pe0", "pe1"])
+                if name == "QLearning+novel":
+                    values = _by_hand(rows, pairs, trial, ["q0", "q1"])
+                elif name == "ActorCritic":
+                    values = _by_hand(rows, pairs, trial, ["w0", "w1"])
+                else:
+                    values = (1 - m) * _by_hand(rows, pairs, trial, ["w0", "w1"]) \
+                        + m * _by_hand(rows, pairs, trial, ["q0", "q1"])
+                row = mine.loc[(context, trial)]
+                assert row["pe"] == pytest.approx((pe0 + pe1) / 2, abs=1e-12)
+                np.testing.assert_allclose(row[["value0", "value1"]].to_numpy(float), values,
+                                           atol=1e-12)
+    # the values are the ones the choice rule compares: softmax of value1 - value0
+    hybrid = fitted["Hybrid2012+novel"]
+    rows = hybrid.trial_values(learning, transfer)
+    rows = rows[(rows["participant_id"] == "s4") & (rows["phase"] == "learning")]
+    m, temperature = hybrid.params_.loc["s4", ["mixing_factor", "temperature"]]
+    difference = (1 - m) * (rows["w1"] - rows["w0"]) + m * (rows["q1"] - rows["q0"])
+    p_worse = 1 / (1 + np.exp(-difference / temperature))
+    np.testing.assert_allclose(np.where(rows["choice"] == 1, p_worse, 1 - p_worse),
+                               rows["p_choice"], rtol=1e-9)
+
+
+def test_learning_dynamics_with_one_model_and_one_group(data, models):
+    learning, transfer = data
+    table = report.learning_dynamics(models["Relative+novel"], learning, transfer)
+    assert table["model"].unique().tolist() == ["Relative+novel"]
+    assert set(table["pe_formula"]) == {"r - C - Q"} and set(table["value_formula"]) == {"Q"}
+    solo = learning.assign(group_code="solo"), transfer.assign(group_code="solo")
+    single = fit_all(*solo, names=("QLearning+novel",))
+    assert set(report.learning_dynamics(single, *solo)["group"]) == {"solo"}
+    with pytest.raises(ValueError, match="not in the data given"):
+        report.learning_dynamics(models, learning[learning["participant_id"] != "s2"],
+                                 transfer)
+
+
+def test_group_filenames_are_sanitised_and_unique():
+    stems = report._group_filenames(["no pain", "acute pain", "chronic pain"])
+    assert stems == {"no pain": "nopain", "acute pain": "acutepain",
+                     "chronic pain": "chronicpain"}
+    # spaces and other characters go, accents are dropped, collisions (ignoring case, as on
+    # macOS and Windows) get a suffix, a name with nothing left becomes 'group'
+    stems = report._group_filenames(["no pain", "nopain", "No/Pain?", "douleur aiguë",
+                                     "*** ", 3, "a_b-c.d"])
+    assert list(stems.values()) == ["nopain", "nopain_2", "NoPain_3", "douleuraigue", "group",
+                                    "3", "a_b-cd"]
+
+
 # ----------------------------------------------------------------- fit folder
 FIT_FILES = [
     "fit_data_FIT.pkl", "full_fit_data_FIT.pkl", "group_AIC.csv", "group_BIC.csv",
@@ -507,6 +591,8 @@ FIT_FILES = [
     "modelsimulation_accuracy_data.csv", "modelsimulation_choice_data.csv",
     "AIC_model_comparisons.png", "BIC_model_comparisons.png", "summary.json", "README.md",
     "model_fits_distributions.png", "fit-by-runs.png", "parameter_outlier_results.pkl",
+    "modelsimulation_dynamics_data.csv", "alpha_model_simulations.png",
+    "beta_model_simulations.png",
 ]
 
 
@@ -527,7 +613,7 @@ def test_fit_report_files(fit_folder, models):
     assert [p.name for p in fit_folder.parent.iterdir()] == ["fit"]  # no temporary folder
 
 
-def test_fit_report_contents(fit_folder, models):
+def test_fit_report_contents(fit_folder, data, models):
     with open(fit_folder / "fit_data_FIT.pkl", "rb") as handle:
         fit_data = pickle.load(handle)
     with open(fit_folder / "full_fit_data_FIT.pkl", "rb") as handle:
@@ -557,6 +643,9 @@ def test_fit_report_contents(fit_folder, models):
     assert descriptives.columns.tolist() == ["model", "parameter", "alpha", "beta"]
     accuracy = pd.read_csv(fit_folder / "modelsimulation_accuracy_data.csv")
     assert set(accuracy["source"]) == {"model", "empirical"}
+    dynamics = pd.read_csv(fit_folder / "modelsimulation_dynamics_data.csv")
+    pd.testing.assert_frame_equal(dynamics, report.learning_dynamics(models, *data),
+                                  check_dtype=False)
 
     summary = json.loads((fit_folder / "summary.json").read_text())
     assert summary["models"] == list(NAMES)
@@ -566,8 +655,13 @@ def test_fit_report_contents(fit_folder, models):
         assert summary["per_model"][name]["mean_bic"] == pytest.approx(estimator.bic_.mean())
         assert summary["per_model"][name]["n_converged"] == int(estimator.converged_.sum())
     assert summary["settings"]["random_state"] == 0
+    assert summary["model_simulation_figures"] == {"alpha": "alpha_model_simulations.png",
+                                                   "beta": "beta_model_simulations.png"}
     readme = (fit_folder / "README.md").read_text()
-    assert all(name in readme for name in ("group_BIC.csv", "fit_data_FIT.pkl"))
+    assert all(name in readme for name in ("group_BIC.csv", "fit_data_FIT.pkl",
+                                           "modelsimulation_dynamics_data.csv"))
+    assert "| alpha_model_simulations.png, beta_model_simulations.png | one per group " \
+        "(alpha -> alpha_model_simulations.png; beta -> beta_model_simulations.png;" in readme
 
 
 def test_fit_report_diagnostics(fit_folder, data, models):
@@ -631,6 +725,23 @@ def test_fit_report_with_one_model_and_one_group(tmp_path):
         assert (out / name).is_file(), name
     assert not (out / "parameter_of_interest_comparisons.png").exists()
     assert "none of them" in (out / "README.md").read_text()
+    assert sorted(p.name for p in out.glob("*_model_simulations.png")) == \
+        ["solo_model_simulations.png"]
+
+
+def test_fit_report_names_group_figures_from_the_data(tmp_path, data):
+    # two group codes that collapse to the same file name (Q17: groups come from the data)
+    renamed = {"alpha": "no pain", "beta": "No Pain!"}
+    learning, transfer = (frame.assign(group_code=frame["group_code"].map(renamed))
+                          for frame in data)
+    single = fit_all(learning, transfer, names=("QLearning+novel",))
+    out = report.write_fit_report(tmp_path / "named", single, learning, transfer,
+                                  random_state=0)
+    assert sorted(p.name for p in out.glob("*_model_simulations.png")) == \
+        ["NoPain_2_model_simulations.png", "nopain_model_simulations.png"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model_simulation_figures"] == {"no pain": "nopain_model_simulations.png",
+                                                   "No Pain!": "NoPain_2_model_simulations.png"}
 
 
 @pytest.mark.parametrize("module, step", [(plotting, "plot_model_behaviour"),
