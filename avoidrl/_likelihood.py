@@ -208,9 +208,12 @@ def _check_params(variant, params):
 class Objective:
     """Batched negative log-likelihood of one model variant on one dataset.
 
-    Calling it with ``(params, owner)`` returns the total NLL of each row; the
-    gathered per-row data are cached, because an optimizer asks for the same
-    rows round after round.
+    Calling it with ``(params, owner)`` returns the total NLL of each row.
+    Rows are evaluated in chunks of ``CHUNK_SIZE``, each chunk's data gathered
+    just before it is evaluated so that they are still in cache. (Caching the
+    gathered data across calls does not pay: an optimizer's set of pending
+    rows changes almost every round, and holding large arrays slowed
+    allocation.)
 
     Parameters
     ----------
@@ -221,24 +224,6 @@ class Objective:
     def __init__(self, variant, data):
         self.variant = variant
         self.data = data
-        self._cache_key = None
-        self._cache = None
-
-    def _batches(self, owner):
-        """Yield the gathered chunks of ``owner``, from the cache when it matches.
-
-        Each chunk is gathered just before it is evaluated, so its data are
-        still in cache when the kernel reads them.
-        """
-        key = owner.tobytes()
-        if key == self._cache_key:
-            yield from self._cache
-            return
-        self._cache_key, self._cache = None, []
-        for start in range(0, len(owner), CHUNK_SIZE):
-            self._cache.append(_Batch(self.data, owner[start:start + CHUNK_SIZE]))
-            yield self._cache[-1]
-        self._cache_key = key
 
     def phases(self, params, owner=None):
         """Return ``(learning, transfer)`` NLL arrays of shape (batch,)."""
@@ -249,9 +234,10 @@ class Objective:
             raise ValueError(f"owner must have shape ({batch},), got {owner.shape}")
         learning = np.empty(batch)
         transfer = np.empty(batch)
-        for i, part in enumerate(self._batches(owner)):
-            rows = slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE)
-            learning[rows], transfer[rows] = _evaluate(self.variant, part, params[rows])
+        for start in range(0, batch, CHUNK_SIZE):
+            rows = slice(start, start + CHUNK_SIZE)
+            learning[rows], transfer[rows] = _evaluate(
+                self.variant, _Batch(self.data, owner[rows]), params[rows])
         return learning, transfer
 
     def __call__(self, params, owner=None):

@@ -8,10 +8,8 @@ of ``--repeat`` timings, after one warm-up call.
 
 Targets (batch >= 150): QLearning+novel <= 3 us, Hybrid2012+novel <= 6 us.
 
-By default the kernel is timed as fitting uses it: one ``Objective`` reused
-across calls, so each row's data are gathered once, as in an optimizer's
-rounds. ``--one-off`` times fresh ``negative_log_likelihood`` calls instead,
-which also pay for gathering the data (about 0.5-1 us per row).
+Each call gathers its rows' data, as every round of a fit does (about 0.13 us
+per row of the figures).
 
 The numbers depend on the machine and on its load at the time of the run
 (other processes, CPU frequency scaling); compare runs made on the same
@@ -36,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from avoidrl._data import load_task_data  # noqa: E402
-from avoidrl._likelihood import Objective, negative_log_likelihood  # noqa: E402
+from avoidrl._likelihood import negative_log_likelihood  # noqa: E402
 from avoidrl._models import BASE_MODELS, make_variant  # noqa: E402
 
 DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data"
@@ -61,8 +59,6 @@ def parse_args(argv=None):
                         help="folder with tutorial_learning_data.csv and tutorial_transfer_data.csv "
                              f"(default: {DEFAULT_DATA_DIR})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the parameter draws")
-    parser.add_argument("--one-off", action="store_true",
-                        help="time fresh negative_log_likelihood calls (data gathered each call)")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -82,15 +78,16 @@ def parse_args(argv=None):
     return args
 
 
-def time_per_evaluation(variant, data, batch, repeat, rng, one_off=False):
+def time_per_evaluation(variant, data, batch, repeat, rng):
     """Best-of-``repeat`` seconds per (participant x parameter vector) evaluation."""
     low = np.array([p.low for p in variant.parameters])
     high = np.array([p.high for p in variant.parameters])
     params = rng.uniform(low, high, size=(batch, len(low)))
     owner = np.arange(batch) % data.n_participants
     start = time.perf_counter()
-    evaluate = (lambda: negative_log_likelihood(variant, data, params, owner)) if one_off \
-        else (lambda objective=Objective(variant, data): objective.phases(params, owner))
+    def evaluate():
+        negative_log_likelihood(variant, data, params, owner)
+
     evaluate()  # warm-up (and calibration)
     once = time.perf_counter() - start
     number = max(1, int(MIN_REPEAT_SECONDS / max(once, 1e-9)))
@@ -120,7 +117,7 @@ def main(argv=None):
     missed = []
     for name in args.models:
         variant = make_variant(name)
-        timings = {b: 1e6 * time_per_evaluation(variant, data, b, args.repeat, rng, args.one_off)
+        timings = {b: 1e6 * time_per_evaluation(variant, data, b, args.repeat, rng)
                    for b in args.batches}
         target = TARGETS.get(name)
         status = ""
