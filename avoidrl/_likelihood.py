@@ -69,6 +69,16 @@ def choice_nll(x, noise=None, out=None):
 CHUNK_SIZE = 256
 
 
+def expand_parameters(theta, n_pairs):
+    """Copy (batch, 1) parameter columns to the state's shape (2, batch, n_pairs).
+
+    Broadcasting costs 3-4x a same-shape operation in numpy, so parameters are
+    expanded once, outside the trial loop. ``result[name][0]`` is the
+    (batch, n_pairs) per-pair view.
+    """
+    return {k: np.broadcast_to(v, (2, v.shape[0], n_pairs)).copy() for k, v in theta.items()}
+
+
 def learning_recursion(variant, theta, choice, outcome, chain_length=None, record=None,
                        guard=True):
     """Run the learning phase of a batch.
@@ -101,9 +111,7 @@ def learning_recursion(variant, theta, choice, outcome, chain_length=None, recor
     base = variant.base
     n_steps, batch, n_pairs = choice.shape
     shape = (2, batch, n_pairs)
-    # Broadcasting costs 3-4x a same-shape operation in numpy, so parameters
-    # are expanded once to the state's shape.
-    theta = {k: np.broadcast_to(v, shape).copy() for k, v in theta.items()}
+    theta = expand_parameters(theta, n_pairs)
     inputs = variant.prepare({k: v[0] for k, v in theta.items()}, choice, outcome)
     state = base.initial_state(shape[1:])
     scratch = np.empty(shape)

@@ -15,7 +15,7 @@ from ._data import (
     LEARNING_TRIAL_TYPE, N_PAIRS, PAIR_NAMES, STIMULUS_NAMES, STIMULUS_VALUES,
     TRANSFER_TRIAL_TYPE, load_task_data,
 )
-from ._likelihood import softplus
+from ._likelihood import expand_parameters, softplus
 
 #: Columns of the reference's format that describe the task, kept from template
 #: rows; the rest (response times, questionnaire scores, age, ...) describe the
@@ -64,8 +64,8 @@ def simulate_choices(variant, data, params, rng):
     params = np.asarray(params, dtype=float)
     n_steps, n, n_pairs = data.choice.shape
     theta = variant.theta(params)
-    pair_theta = {k: np.repeat(v, n_pairs, axis=1) for k, v in theta.items()}
-    full_theta = {k: np.broadcast_to(v, (2, n, n_pairs)).copy() for k, v in pair_theta.items()}
+    full_theta = expand_parameters(theta, n_pairs)
+    pair_theta = {k: v[0] for k, v in full_theta.items()}
     inverse_temperature = 1.0 / pair_theta["temperature"]
     noise = pair_theta["noise_factor"] if base.lapse else None
     # Draw every uniform up front: the result depends only on the seed.
