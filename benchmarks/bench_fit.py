@@ -18,15 +18,12 @@ import statistics
 import sys
 import time
 import warnings
-from pathlib import Path
 
-import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
+from _tutorial import DEFAULT_DATA_DIR, load_tutorial
 from avoidrl import make_model
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data"
 BASES = ("QLearning", "ActorCritic", "Relative", "Advantage", "Hybrid2012", "Hybrid2021",
          "StandardHybrid2012", "StandardHybrid2021")
 #: seconds the reference implementation needs for the same fit (reference-spec.md,
@@ -34,15 +31,6 @@ BASES = ("QLearning", "ActorCritic", "Relative", "Advantage", "Hybrid2012", "Hyb
 REFERENCE_SECONDS = {"QLearning+novel": 235.0}
 TARGET_SECONDS = {"QLearning+novel": 0.3, "Hybrid2012+novel": 2.0}
 
-
-def load_tutorial(data_dir):
-    paths = [Path(data_dir) / f"tutorial_{phase}_data.csv" for phase in ("learning", "transfer")]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        sys.exit(f"error: tutorial data not found: {', '.join(missing)}\n"
-                 "Pass --data-dir pointing at the folder holding "
-                 "tutorial_learning_data.csv and tutorial_transfer_data.csv.")
-    return tuple(pd.read_csv(p) for p in paths)
 
 
 def time_fit(name, learning, transfer, n_starts, seed, repeats):

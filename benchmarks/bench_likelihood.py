@@ -33,11 +33,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _tutorial import DEFAULT_DATA_DIR, load_tutorial  # noqa: E402
 from avoidrl._data import load_task_data  # noqa: E402
 from avoidrl._likelihood import negative_log_likelihood  # noqa: E402
 from avoidrl._models import BASE_MODELS, make_variant  # noqa: E402
 
-DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data"
 DEFAULT_MODELS = [f"{base}+novel" for base in BASE_MODELS]
 #: µs per evaluation that a model must reach at every batch size >= TARGET_BATCH.
 TARGETS = {"QLearning+novel": 3.0, "Hybrid2012+novel": 6.0}
@@ -64,17 +64,11 @@ def parse_args(argv=None):
         parser.error("--repeat must be at least 1")
     if any(b < 1 for b in args.batches):
         parser.error("--batches must be positive")
-    paths = [args.data_dir / f"tutorial_{phase}_data.csv" for phase in ("learning", "transfer")]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        parser.error(f"tutorial data not found: {', '.join(missing)}; pass --data-dir "
-                     "pointing at the folder holding the tutorial CSVs")
     for name in args.models:
         try:
             make_variant(name)
         except ValueError as exc:
             parser.error(str(exc))
-    args.paths = paths
     return args
 
 
@@ -102,7 +96,7 @@ def time_per_evaluation(variant, data, batch, repeat, rng):
 
 def main(argv=None):
     args = parse_args(argv)
-    data = load_task_data(*args.paths)
+    data = load_task_data(*load_tutorial(args.data_dir))
     rng = np.random.default_rng(args.seed)
     print(f"{data.n_participants} participants, {int(data.n_learning[0])} learning + "
           f"{int(data.n_transfer[0])} transfer trials each; best of {args.repeat} repeats; "

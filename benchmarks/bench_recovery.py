@@ -6,15 +6,14 @@ participants as templates. Figures depend on the machine and its load.
 
 Usage::
 
-    python benchmarks/bench_recovery.py [--shared ../shared] [--jobs 1] [--sizes 10 25 50]
+    python benchmarks/bench_recovery.py [--data-dir ../shared/data] [--jobs 1] [--sizes 10 25 50]
 """
 
 import argparse
 import time
-from pathlib import Path
 
-import pandas as pd
 
+from _tutorial import DEFAULT_DATA_DIR, load_tutorial
 from avoidrl import make_model
 from avoidrl.recovery import ModelRecovery
 
@@ -23,20 +22,15 @@ MODELS = ("QLearning+novel", "Relative+novel", "Advantage+novel", "Hybrid2012+no
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shared", default=str(Path(__file__).resolve().parents[2] / "shared"),
-                        help="folder holding data/tutorial_{learning,transfer}_data.csv")
+    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
+                        help="folder holding tutorial_{learning,transfer}_data.csv")
     parser.add_argument("--jobs", type=int, default=1, help="n_jobs of ModelRecovery")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 25, 50],
                         help="datasets per generating model")
     parser.add_argument("--n-starts", type=int, default=None,
                         help="starts per fit (default: each model's default)")
     args = parser.parse_args(argv)
-    data = Path(args.shared) / "data"
-    try:
-        learning = pd.read_csv(data / "tutorial_learning_data.csv")
-        transfer = pd.read_csv(data / "tutorial_transfer_data.csv")
-    except FileNotFoundError as exc:
-        parser.error(f"tutorial data not found ({exc}); pass --shared")
+    learning, transfer = load_tutorial(args.data_dir)
     extra = {} if args.n_starts is None else {"n_starts": args.n_starts}
     estimators = [make_model(name, **extra) for name in MODELS]
     print(f"model recovery of {', '.join(MODELS)}; n_jobs={args.jobs}")

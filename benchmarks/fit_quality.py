@@ -29,36 +29,20 @@ import argparse
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.special import comb
 from sklearn.exceptions import ConvergenceWarning
 
+from _tutorial import DEFAULT_DATA_DIR, load_tutorial
 from avoidrl import make_model
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data"
 BASES = ("QLearning", "ActorCritic", "Relative", "Advantage", "Hybrid2012", "Hybrid2021",
          "StandardHybrid2012", "StandardHybrid2021")
 HYBRIDS = {"Hybrid2012", "Hybrid2021", "StandardHybrid2012", "StandardHybrid2021"}
 N_GRID = (1, 3, 10, 30, 100)
 
-
-def load_tutorial(data_dir, n_participants=None):
-    paths = [Path(data_dir) / f"tutorial_{phase}_data.csv" for phase in ("learning", "transfer")]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        sys.exit(f"error: tutorial data not found: {', '.join(missing)}\n"
-                 "Pass --data-dir pointing at the folder holding "
-                 "tutorial_learning_data.csv and tutorial_transfer_data.csv.")
-    learning, transfer = (pd.read_csv(p) for p in paths)
-    if n_participants:
-        keep = pd.unique(learning["participant_id"])[:n_participants]
-        learning = learning[learning["participant_id"].isin(keep)]
-        transfer = transfer[transfer["participant_id"].isin(keep)]
-    return learning, transfer
 
 
 def fit_starts(name, learning, transfer, **params):
