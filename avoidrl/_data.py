@@ -9,7 +9,10 @@ Conventions (see the reference's data loader):
   better option in both contexts), option 1 the lower;
 * ``choice`` is 1.0 when option 1 (the worse option) was chosen;
 * outcomes are ``feedback / 10``, one per option (complete feedback);
-* trial order is row order within a participant.
+* trial order is row order within a participant; ``trial_index``, when
+  given, is only checked against it.
+
+The rules checked are listed in :func:`load_task_data`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ TRANSFER_COLUMNS = (
     "participant_id", "group_code", "symbol_L_name", "symbol_R_name",
     "symbol_L_value", "symbol_R_value", "choice_made",
 )
+#: Columns read from CSV files as text (labels, never numbers).
+TEXT_COLUMNS = ("participant_id", "group_code")
 LEARNING_TRIAL_TYPE = "learning-trials"
 TRANSFER_TRIAL_TYPE = "probe"
 
@@ -35,6 +40,10 @@ TRANSFER_TRIAL_TYPE = "probe"
 PAIR_NAMES = ("Reward1", "Reward2", "Punish1", "Punish2")
 #: Symbol values each pair may show (higher value = option 0).
 PAIR_VALUES = {"Reward1": {3, 4}, "Reward2": {3, 4}, "Punish1": {1, 2}, "Punish2": {1, 2}}
+#: Feedback each pair may give (reference-spec section 1.1): reward pairs win
+#: +10 or nothing, loss-avoidance pairs lose 10 or nothing.
+PAIR_FEEDBACK = {"Reward1": (0.0, 10.0), "Reward2": (0.0, 10.0),
+                 "Punish1": (-10.0, 0.0), "Punish2": (-10.0, 0.0)}
 #: Transfer stimuli, indexed as 2 * pair + option; the novel stimulus N last.
 STIMULUS_NAMES = ("75R1", "25R1", "75R2", "25R2", "25P1", "75P1", "25P2", "75P2", "Zero")
 STIMULUS_LETTERS = ("A", "B", "C", "D", "E", "F", "G", "H", "N")
@@ -149,7 +158,11 @@ def read_frame(X, what):
         if not os.path.exists(path):
             raise ValueError(f"{what}: file {path!r} does not exist")
         try:
-            return pd.read_csv(path)
+            # Ids and group codes are labels, not numbers: read as numbers, ids
+            # such as 001 and 01 would both become 1 and be merged silently.
+            # Columns named here but absent are ignored by pandas, so a missing
+            # column still gets the contract's own message.
+            return pd.read_csv(path, dtype={column: str for column in TEXT_COLUMNS})
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
                 OSError) as exc:
             raise ValueError(f"{what}: could not read {path!r} as CSV ({exc})") from exc
@@ -196,11 +209,17 @@ def _plain_list(values):
 
 
 def _first_bad(frame, bad, column, phase, expected):
-    """Raise a ValueError that names the first offending row of ``bad``."""
+    """Raise a ValueError that names the first offending row of ``bad``.
+
+    ``expected`` is a string, or a function of the row's position that
+    returns one (for rules that depend on other columns of the row).
+    """
     bad = np.asarray(bad, dtype=bool)
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
         row = frame.iloc[pos]
+        if callable(expected):
+            expected = expected(pos)
         raise ValueError(
             f"{phase} data: column {column!r} has {int(bad.sum())} invalid value(s); "
             f"first at row {_plain(frame.index[pos])!r} (participant "
@@ -208,8 +227,17 @@ def _first_bad(frame, bad, column, phase, expected):
         )
 
 
+def _to_float(frame, column):
+    """The column as floats; NaN where a value is no real number."""
+    values = pd.to_numeric(frame[column], errors="coerce")
+    if np.iscomplexobj(values.to_numpy()):
+        # pandas would drop the imaginary part silently: no complex value is a valid number.
+        values = pd.Series(np.where(np.imag(values) == 0, np.real(values), np.nan))
+    return values.to_numpy(dtype=float)
+
+
 def _numeric(frame, column, phase):
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    values = _to_float(frame, column)
     _first_bad(frame, np.isnan(values), column, phase, "a number (no NaN)")
     return values
 
@@ -222,10 +250,30 @@ def _binary_choice(frame, phase):
 
 
 def _check_order(frame, phase):
-    if "trial_index" not in frame.columns:
+    """Check that ``trial_index``, when given, is a valid, increasing trial order.
+
+    Trials are taken in row order; ``trial_index`` is only checked against it,
+    per participant. A phase whose ``trial_index`` is missing on every row
+    (the column came from the other phase in a concatenated frame) has no
+    order to check.
+    """
+    if "trial_index" not in frame.columns or frame["trial_index"].isna().all():
         return
-    ti = pd.to_numeric(frame["trial_index"], errors="coerce")
-    steps = ti.groupby(frame["participant_id"].to_numpy(), sort=False).diff()
+    ti = _to_float(frame, "trial_index")
+    _first_bad(frame, ~np.isfinite(ti), "trial_index", phase,
+               "a finite number (the trial's position; drop the column to use row order)")
+    ids = frame["participant_id"].to_numpy()
+    # Checked before the order: sorting cannot fix duplicated trials.
+    repeated = pd.DataFrame({"id": ids, "ti": ti}).duplicated().to_numpy()
+    if repeated.any():
+        pos = int(np.flatnonzero(repeated)[0])
+        same = np.flatnonzero((ids == ids[pos]) & (ti == ti[pos]))
+        raise ValueError(
+            f"{phase} data: 'trial_index' {_plain(frame['trial_index'].iloc[pos])!r} is repeated "
+            f"within participant {_plain(ids[pos])!r} (rows "
+            f"{_plain_list(frame.index[same][:5])}); expected each trial once (duplicated rows?)"
+        )
+    steps = pd.Series(ti).groupby(ids, sort=False).diff()
     decreasing = (steps < 0).to_numpy()
     if decreasing.any():
         pos = int(np.flatnonzero(decreasing)[0])
@@ -236,15 +284,62 @@ def _check_order(frame, phase):
         )
 
 
+def _object_values(series):
+    """The values of a text or object column (empty for numeric ones, which hold no odd types)."""
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return None
+    return series.to_numpy(dtype=object)
+
+
 def _check_ids(frame, phase):
     ids = frame["participant_id"]
-    _first_bad(frame, ids.isna().to_numpy(), "participant_id", phase, "a participant id")
+    bad = ids.isna().to_numpy()
+    # A bool would equal the id 1 or 0 and merge with that participant.
+    if pd.api.types.is_bool_dtype(ids.dtype):
+        bad = np.ones(len(ids), dtype=bool)
+    elif (values := _object_values(ids)) is not None:
+        bad = bad | np.array([isinstance(v, (bool, np.bool_)) for v in values], dtype=bool)
+    _first_bad(frame, bad, "participant_id", phase, "a participant id (text or an integer)")
+
+
+def _check_ids_as_text(frames):
+    """Refuse two different ids that read the same as text (such as 1 and '1').
+
+    Both would print, and be written to CSV, as the same id, and a CSV read
+    back would merge them; the data must say which participant is meant.
+    """
+    by_text = {}
+    for frame, phase in frames:
+        ids = frame["participant_id"]
+        for pid in pd.unique(ids.to_numpy(dtype=object)):
+            other = by_text.setdefault(str(pid), (pid, frame, phase))
+            if other[0] == pid:
+                continue
+            where = [
+                f"{p} data row {_plain(f.index[(f['participant_id'] == v).to_numpy()][0])!r}"
+                for v, f, p in (other, (pid, frame, phase))
+            ]
+            raise ValueError(
+                f"column 'participant_id': ids {_plain(other[0])!r} ({type(other[0]).__name__}, "
+                f"{where[0]}) and {_plain(pid)!r} ({type(pid).__name__}, {where[1]}) differ "
+                "but read the same as text; expected one type of id for each participant "
+                "(convert the column, e.g. with .astype(str))"
+            )
+
+
+def _check_groups(frame, phase):
+    codes = frame["group_code"]
+    bad = codes.isna().to_numpy()
+    if (values := _object_values(codes)) is not None:
+        bad = bad | np.array([isinstance(v, str) and not v.strip() for v in values], dtype=bool)
+    _first_bad(frame, bad, "group_code", phase, "a group code (not missing, not blank)")
 
 
 def _learning_arrays(frame):
     phase = "learning"
     _check_columns(frame, LEARNING_COLUMNS, phase)
     _check_ids(frame, phase)
+    _check_groups(frame, phase)
     pair_name = frame["symbol_names"].astype(object).to_numpy()
     known = np.isin(pair_name, PAIR_NAMES)
     _first_bad(frame, ~known, "symbol_names", phase, f"one of {list(PAIR_NAMES)}")
@@ -256,14 +351,25 @@ def _learning_arrays(frame):
                    "a symbol value of the row's pair (3 or 4 for Reward*, 1 or 2 for Punish*)")
     _first_bad(frame, left == right, "symbol_R_value", phase,
                "a value different from symbol_L_value (the pair's two symbols)")
+    pair = np.array([_PAIR_INDEX[p] for p in pair_name], dtype=np.intp)
     fb_left = _numeric(frame, "feedback_L", phase)
     fb_right = _numeric(frame, "feedback_R", phase)
+    # The sign is the pair's context: a -10 on a reward pair (or +10 on a
+    # loss-avoidance pair) means mislabelled pairs or feedback, not data.
+    low, high = np.array([PAIR_FEEDBACK[p] for p in PAIR_NAMES]).T[:, pair]
+
+    def expected(pos):
+        name = PAIR_NAMES[pair[pos]]
+        context = "a reward pair" if high[pos] > 0 else "a loss-avoidance pair"
+        shown = [f"{v:+g}" if v > 0 else f"{v:g}" for v in (low[pos], high[pos])]
+        return f"{shown[0]} or {shown[1]} on pair {name!r} ({context})"
+
     for column, values in (("feedback_L", fb_left), ("feedback_R", fb_right)):
-        _first_bad(frame, ~np.isin(values, (-10.0, 0.0, 10.0)), column, phase, "-10, 0 or 10")
+        _first_bad(frame, (values != low) & (values != high), column, phase, expected)
     choice = _binary_choice(frame, phase)
     left_better = left > right
     return {
-        "pair": np.array([_PAIR_INDEX[p] for p in pair_name], dtype=np.intp),
+        "pair": pair,
         "outcome0": np.where(left_better, fb_left, fb_right) / 10.0,
         "outcome1": np.where(left_better, fb_right, fb_left) / 10.0,
         "choice": np.where(left_better, choice, 1.0 - choice),
@@ -274,6 +380,7 @@ def _transfer_arrays(frame):
     phase = "transfer"
     _check_columns(frame, TRANSFER_COLUMNS, phase)
     _check_ids(frame, phase)
+    _check_groups(frame, phase)
     index = {}
     for column in ("symbol_L_name", "symbol_R_name"):
         names = frame[column].astype(object).to_numpy()
@@ -325,9 +432,38 @@ def load_task_data(X_learning, X_transfer=None):
     Raises
     ------
     ValueError
-        If a column is missing, a value is invalid (the message names the
-        column, row and participant), a participant is in one phase only or has
-        no trials, or trials are out of order.
+        If any rule below is broken; the message names the column, the row(s)
+        and the participant at fault and what was expected.
+
+    Notes
+    -----
+    Trial order is row order within each participant and phase. What is checked
+    (reference-spec section 1):
+
+    * the columns ``LEARNING_COLUMNS`` / ``TRANSFER_COLUMNS`` are present and
+      neither phase is empty; other columns are ignored;
+    * ``participant_id`` is never missing and never a bool; CSV files are read
+      with ids (and group codes) as text, so ``001`` and ``01`` stay two
+      participants. Two ids that differ but read the same as text (the integer
+      1 and the string ``'1'``) are an error rather than being merged or split;
+    * ``group_code`` is never missing or blank, and one per participant, the
+      same in both phases;
+    * learning: ``symbol_names`` is one of ``PAIR_NAMES``; the symbol values
+      are those of the row's pair and differ; ``feedback_L`` / ``feedback_R``
+      are 0 or +10 on reward pairs (``Reward*``) and -10 or 0 on
+      loss-avoidance pairs (``Punish*``);
+    * transfer: the symbol names are stimuli of ``STIMULUS_NAMES``, each value
+      matches its name, and the two values differ;
+    * ``choice_made`` is 0 or 1 (numbers may be given as numeric text or
+      bools);
+    * ``trial_index``, when present, is a finite number on every row, never
+      repeated within a participant's phase (duplicated rows) and never
+      decreasing in row order. A phase whose ``trial_index`` is missing on
+      every row (as when only the other phase had the column before the two
+      were concatenated) is taken in row order unchecked. In one long frame
+      the phases are checked separately;
+    * every participant has trials in both phases; in one long frame, every
+      participant has at least one learning or transfer row.
     """
     learning, transfer = split_phases(X_learning, X_transfer)
     if len(learning) == 0 and len(transfer) == 0:
@@ -342,6 +478,7 @@ def load_task_data(X_learning, X_transfer=None):
             raise ValueError(f"the {phase} data are empty (no rows)")
     learn = _learning_arrays(learning)
     trans = _transfer_arrays(transfer)
+    _check_ids_as_text(((learning, "learning"), (transfer, "transfer")))
     for frame, phase in ((learning, "learning"), (transfer, "transfer")):
         _check_order(frame, phase)
 
@@ -372,7 +509,7 @@ def load_task_data(X_learning, X_transfer=None):
     groups_transfer = _groups_by_participant(transfer, "transfer")
     for pid in participants:
         gl, gt = groups_learning[pid], groups_transfer[pid]
-        if not (gl == gt or (pd.isna(gl) and pd.isna(gt))):
+        if gl != gt:
             raise ValueError(
                 f"participant {_plain(pid)!r} has group_code {_plain(gl)!r} in the learning "
                 f"data but {_plain(gt)!r} in the transfer data"

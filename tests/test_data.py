@@ -6,12 +6,15 @@ arrays.
 """
 
 import dataclasses
+from importlib import resources
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from avoidrl import load_example
 from avoidrl._data import TaskData, load_task_data, split_phases
+from avoidrl.datasets import _FILES
 
 
 def assert_same_data(a, b):
@@ -213,6 +216,116 @@ def test_long_frame_without_trial_type(small_frames):
         split_phases(X)
 
 
+@pytest.mark.parametrize("phase", ["learning", "transfer"])
+@pytest.mark.parametrize("code", [np.nan, None, "", "   "])
+def test_missing_or_blank_group_code(small_frames, phase, code):
+    frames = dict(zip(("learning", "transfer"), small_frames))
+    frame = frames[phase]
+    frame["group_code"] = frame["group_code"].astype(object)
+    frame.loc[first_row(frame, "p2"), "group_code"] = code
+    with pytest.raises(ValueError, match=rf"{phase}.*'group_code'.*participant 'p2'.*not blank"):
+        load_task_data(frames["learning"], frames["transfer"])
+
+
+@pytest.mark.parametrize("phase", ["learning", "transfer"])
+@pytest.mark.parametrize("value", ["ten", np.nan, np.inf])
+def test_trial_index_not_a_number(small_frames, phase, value):
+    frames = dict(zip(("learning", "transfer"), small_frames))
+    frame = frames[phase]
+    frame["trial_index"] = frame["trial_index"].astype(object)
+    frame.loc[first_row(frame, "p3"), "trial_index"] = value
+    with pytest.raises(ValueError, match=rf"{phase}.*'trial_index'.*participant 'p3'.*finite"):
+        load_task_data(frames["learning"], frames["transfer"])
+
+
+@pytest.mark.parametrize("phase", ["learning", "transfer"])
+def test_repeated_trial_index(small_frames, phase):
+    frames = dict(zip(("learning", "transfer"), small_frames))
+    frame = frames[phase]
+    row = frame.index[frame["participant_id"] == "p2"][4]
+    frame.loc[row, "trial_index"] = frame.loc[row - 1, "trial_index"]
+    repeated = frame.loc[row, "trial_index"]
+    with pytest.raises(ValueError, match=rf"{phase}.*'trial_index' {repeated} is repeated within "
+                                         rf"participant 'p2' \(rows \[{row - 1}, {row}\]\)"):
+        load_task_data(frames["learning"], frames["transfer"])
+
+
+def test_every_row_duplicated(small_frames):
+    """Duplicated rows are reported as such, though they also break the order."""
+    learning, transfer = small_frames
+    twice = pd.concat([learning, learning])
+    pattern = r"learning.*'trial_index' 1 is repeated within participant 'p1'"
+    with pytest.raises(ValueError, match=pattern):
+        load_task_data(twice, transfer)
+    with pytest.raises(ValueError, match=pattern):
+        load_task_data(long_frame(twice, transfer))
+
+
+def test_trial_index_checked_per_phase_in_long_frame(small_frames):
+    """The transfer numbering may restart: each phase's order is its own."""
+    learning, transfer = small_frames
+    expected = load_task_data(learning, transfer)
+    transfer["trial_index"] = transfer.groupby("participant_id").cumcount()
+    assert_same_data(load_task_data(long_frame(learning, transfer)), expected)
+
+
+@pytest.mark.parametrize("pair, value", [("Reward1", -10.0), ("Reward2", -10.0),
+                                         ("Punish1", 10.0), ("Punish2", 10.0)])
+@pytest.mark.parametrize("column", ["feedback_L", "feedback_R"])
+def test_feedback_sign_must_fit_the_pair(small_frames, pair, value, column):
+    learning, transfer = small_frames
+    row = first_row(learning, "p3", symbol_names=pair)
+    learning.loc[row, column] = value
+    expected = "0 or \\+10" if pair.startswith("Reward") else "-10 or 0"
+    with pytest.raises(ValueError, match=rf"'{column}'.*row {row} \(participant 'p3'\): "
+                                         rf"{value}; expected {expected} on pair '{pair}'"):
+        load_task_data(learning, transfer)
+
+
+def test_complex_values_are_no_numbers(small_frames):
+    learning, transfer = small_frames
+    learning["choice_made"] = learning["choice_made"].astype(object)
+    learning.loc[first_row(learning, "p2"), "choice_made"] = 1 + 1j
+    with pytest.raises(ValueError, match=r"'choice_made'.*participant 'p2'"):
+        load_task_data(learning, transfer)
+
+
+@pytest.mark.parametrize("phase", ["learning", "transfer"])
+def test_bool_participant_id(small_frames, phase):
+    frames = dict(zip(("learning", "transfer"), small_frames))
+    frame = frames[phase]
+    frame["participant_id"] = frame["participant_id"].astype(object)
+    frame.loc[first_row(frame, "p2"), "participant_id"] = True
+    with pytest.raises(ValueError, match=rf"{phase}.*'participant_id'.*participant True"):
+        load_task_data(frames["learning"], frames["transfer"])
+
+
+@pytest.mark.parametrize("where", ["same column", "across phases"])
+def test_ids_that_read_the_same_as_text(small_frames, where):
+    """The integer 1 and the text '1' are neither merged nor kept apart silently."""
+    learning, transfer = small_frames
+    ids = {"p1": 1, "p2": 2, "p3": 3}
+    for frame in (learning, transfer):
+        frame["participant_id"] = frame["participant_id"].map(ids).astype(object)
+    if where == "same column":
+        learning.loc[learning["participant_id"] == 3, "participant_id"] = "1"
+        transfer.loc[transfer["participant_id"] == 3, "participant_id"] = "1"
+        pattern = r"'participant_id': ids 1 \(int, learning data row 0\) and '1' \(str, learning"
+    else:
+        transfer["participant_id"] = transfer["participant_id"].astype(str)
+        pattern = r"'participant_id': ids 1 \(int, learning data row 0\) and '1' \(str, transfer"
+    with pytest.raises(ValueError, match=pattern + r".*read the same as text"):
+        load_task_data(learning, transfer)
+
+
+def test_csv_missing_id_column_keeps_its_message(small_frames, tmp_path):
+    learning, transfer = small_frames
+    learning.drop(columns="participant_id").to_csv(tmp_path / "learning.csv", index=False)
+    transfer.to_csv(tmp_path / "transfer.csv", index=False)
+    with pytest.raises(ValueError, match=r"learning data: missing column.*'participant_id'"):
+        load_task_data(tmp_path / "learning.csv", tmp_path / "transfer.csv")
+
+
 # --------------------------------------------------------------------------- valid inputs
 
 
@@ -407,3 +520,40 @@ def test_integer_participant_ids(small_frames):
         if field.name != "participants":
             a, b = getattr(data, field.name), getattr(expected, field.name)
             assert (list(a) == list(b)) if field.name == "groups" else np.array_equal(a, b)
+
+
+def test_csv_ids_and_group_codes_are_text(small_frames, tmp_path):
+    """Ids 001 and 01 are two participants, not both the number 1."""
+    learning, transfer = small_frames
+    ids = {"p1": "001", "p2": "01", "p3": "1"}
+    codes = {"p1": "1", "p2": "2", "p3": "03"}
+    for frame in (learning, transfer):
+        frame["group_code"] = frame["participant_id"].map(codes)
+        frame["participant_id"] = frame["participant_id"].map(ids)
+    learning.to_csv(tmp_path / "learning.csv", index=False)
+    transfer.to_csv(tmp_path / "transfer.csv", index=False)
+    data = load_task_data(tmp_path / "learning.csv", tmp_path / "transfer.csv")
+    assert list(data.participants) == ["001", "01", "1"]
+    assert list(data.groups) == ["1", "2", "03"]
+    assert_same_data(data, load_task_data(learning, transfer))
+
+
+def test_trial_index_missing_in_a_whole_phase(small_frames):
+    """A phase without any trial_index (concatenated frames) is taken in row order."""
+    learning, transfer = small_frames
+    expected = load_task_data(learning, transfer)
+    transfer["trial_index"] = np.nan
+    assert_same_data(load_task_data(learning, transfer), expected)
+    assert_same_data(load_task_data(long_frame(learning, transfer)), expected)
+
+
+def test_bundled_and_tutorial_data_satisfy_the_contract(tutorial_frames, shared_dir):
+    data = load_task_data(*load_example())
+    assert data.n_participants == 60 and not data.padded
+    # Read from the CSV paths (ids as text), the bundled files give the same arrays.
+    paths = [resources.files("avoidrl.datasets").joinpath(_FILES[p]) for p in ("learning", "transfer")]
+    with resources.as_file(paths[0]) as lp, resources.as_file(paths[1]) as tp:
+        assert_same_data(load_task_data(lp, tp), data)
+    tutorial = load_task_data(*tutorial_frames)
+    csvs = [shared_dir / "data" / f"tutorial_{p}_data.csv" for p in ("learning", "transfer")]
+    assert_same_data(load_task_data(*csvs), tutorial)
