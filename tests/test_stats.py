@@ -175,9 +175,99 @@ def test_small_groups_give_partial_results_with_notes():
 def test_constant_parameter_does_not_crash():
     params = pd.DataFrame({"x": [0.5] * 6})
     groups = ["a"] * 3 + ["b"] * 3
-    assert np.isnan(group_linear_model(params, groups).loc[0, "F"])
-    planned_comparisons(params, groups)
-    tukey_posthoc(params, groups)
+    linear = group_linear_model(params, groups).iloc[0]
+    assert np.isnan(linear["F"]) and np.isnan(linear["p_value"])
+    assert "no variance" in linear["note"]
+    ttest = planned_comparisons(params, groups)
+    assert len(ttest) == 1
+    row = ttest.iloc[0]
+    assert row["comparison"] == "a vs b"
+    # no variance: t, p and d are undefined, and the note says why
+    assert np.isnan(row["t_value"]) and np.isnan(row["p_value"]) and np.isnan(row["cohens_d"])
+    assert pd.isna(row["homogeneity_assumption"])
+    assert "no variance" in row["note"]
+    posthoc = tukey_posthoc(params, groups)
+    assert len(posthoc) == 1
+    row = posthoc.iloc[0]
+    assert row["factor"] == "a vs b" and row["meandiff"] == 0.0
+    assert np.isnan(row["p-adj"]) and np.isnan(row["cohens_d"])
+    assert "no variance" in row["note"]
+
+
+# ------------------------------------------------------------ normality flags
+#: Shapiro-Wilk p = 0.0002: clearly not normal (most values 0, a long right tail).
+SKEWED = [0.0, 0, 0, 0, 0, 0, 0.1, 5, 9, 10]
+
+
+def _shapiro_flag(*samples):
+    return "met" if all(sps.shapiro(s).pvalue > 0.05 for s in samples) else "violated"
+
+
+def test_ttest_normality_flags_a_clearly_non_normal_sample():
+    normal = np.random.default_rng(0).normal(5, 1, 10)
+    assert sps.shapiro(SKEWED).pvalue < 0.001 and sps.shapiro(normal).pvalue > 0.5
+    for first, second in ((SKEWED, normal), (normal, SKEWED)):
+        params = pd.DataFrame({"x": np.r_[first, second]})
+        row = planned_comparisons(params, ["a"] * 10 + ["b"] * 10).iloc[0]
+        assert row["normality_assumption"] == "violated"
+    params = pd.DataFrame({"x": np.r_[normal, normal[::-1] + 1]})
+    assert planned_comparisons(params, ["a"] * 10 + ["b"] * 10).loc[0, "normality_assumption"] \
+        == "met"
+
+
+def test_ttest_normality_flag_equals_shapiro_wilk_in_both_groups():
+    rng = np.random.default_rng(11)
+    draws = {"normal": lambda n: rng.normal(0, 1, n),
+             "lognormal": lambda n: rng.lognormal(0, 1.5, n),
+             "bimodal": lambda n: np.r_[rng.normal(-3, 0.2, n // 2),
+                                        rng.normal(3, 0.2, n - n // 2)]}
+    flags = []
+    for kind_a in draws:
+        for kind_b in draws:
+            a, b, c = draws[kind_a](8), draws[kind_b](9), draws["normal"](7)
+            params = pd.DataFrame({"x": np.r_[a, b, c]})
+            table = planned_comparisons(params, ["a"] * 8 + ["b"] * 9 + ["c"] * 7)
+            row_b, row_c = table.iloc[0], table.iloc[1]
+            assert row_b["normality_assumption"] == _shapiro_flag(a, b), (kind_a, kind_b)
+            assert row_c["normality_assumption"] == _shapiro_flag(a, c), (kind_a, kind_b)
+            flags += [row_b["normality_assumption"], row_c["normality_assumption"]]
+    assert {"met", "violated"} <= set(flags)  # both outcomes occur
+
+
+class _Fitted:
+    """Stands in for a fitted estimator: fit_statistics reads params_ and groups_."""
+
+    def __init__(self, params, groups):
+        self.model_name = "Relative+novel"
+        self.params_ = params
+        self.groups_ = pd.Series(groups, index=params.index, name="group_code")
+
+
+def test_fit_statistics_normality_flag_follows_shapiro_on_transformed_values():
+    rng = np.random.default_rng(4)
+    n = 10
+    ids = pd.Index([f"p{i}" for i in range(2 * n)], name="participant_id")
+    params = pd.DataFrame({
+        # untransformed: one group clearly non-normal
+        "novel_value": np.r_[np.array(SKEWED) / 10 - 0.5, rng.uniform(-0.5, 0.5, n)],
+        # log-transformed: log-normal values are normal after the log
+        "temperature": np.exp(rng.normal(-2.5, 0.3, 2 * n)),
+        # log-transformed: normal values with a long left tail after the log
+        "contextual_lr": np.r_[[0.011, 0.012, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97],
+                               rng.uniform(0.4, 0.6, n)],
+    }, index=ids)
+    groups = ["ctl"] * n + ["pat"] * n
+    table = fit_statistics({"m": _Fitted(params, groups)})["ttest"].set_index("parameter")
+    expected = {
+        "novel_value": _shapiro_flag(params["novel_value"][:n], params["novel_value"][n:]),
+        "temperature": _shapiro_flag(np.log(params["temperature"][:n]),
+                                     np.log(params["temperature"][n:])),
+        "contextual_lr": _shapiro_flag(np.log(params["contextual_lr"][:n]),
+                                       np.log(params["contextual_lr"][n:])),
+    }
+    assert expected == {"novel_value": "violated", "temperature": "met",
+                        "contextual_lr": "violated"}
+    assert table["normality_assumption"].to_dict() == expected
 
 
 @pytest.fixture(scope="module")
