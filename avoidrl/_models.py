@@ -27,19 +27,45 @@ import numpy as np
 from ._data import N_PAIRS
 
 
+#: The unit interval, the valid domain of rates, weights and factors.
+UNIT = (0.0, 1.0)
+
+
 @dataclass(frozen=True)
 class Parameter:
-    """A free parameter: its name, default bounds and default start value."""
+    """A free parameter: its name, default bounds and start value, and valid domain.
+
+    ``domain`` is the closed interval of values for which the model is
+    defined (a learning rate outside [0, 1] makes the recursion diverge, a
+    temperature must be positive); bounds must lie within it, and parameter
+    values given by a user are checked against it. ``open_low`` marks a
+    domain whose lower end is excluded (the temperature: 0 < T).
+    """
 
     name: str
     low: float
     high: float
     init: float
     description: str
+    domain: tuple = UNIT
+    open_low: bool = False
 
     @property
     def bounds(self):
         return (self.low, self.high)
+
+    def domain_text(self):
+        """The domain in words, for error messages (e.g. ``(0, inf)``)."""
+        low, high = self.domain
+        return f"{'(' if self.open_low else '['}{low:g}, {high:g}{']' if np.isfinite(high) else ')'}"
+
+    def outside_domain(self, values):
+        """Boolean mask of ``values`` outside the domain (NaN counts as outside)."""
+        values = np.asarray(values, dtype=float)
+        low, high = self.domain
+        below = values <= low if self.open_low else values < low
+        with np.errstate(invalid="ignore"):
+            return ~np.isfinite(values) | below | (values > high)
 
 
 def _lr(name, init, description):
@@ -48,7 +74,8 @@ def _lr(name, init, description):
 
 def _temperature(init=0.06):
     return Parameter("temperature", 0.01, 1.0, init,
-                     "softmax temperature T (P(a) ∝ exp(v_a / T)); higher is noisier")
+                     "softmax temperature T (P(a) ∝ exp(v_a / T)); higher is noisier",
+                     domain=(0.0, np.inf), open_low=True)
 
 
 def _mixing(init):
@@ -64,7 +91,7 @@ def _noise(init=0.04):
 VALENCE = Parameter("valence_factor", 0.0, 1.0, 0.33,
                     "valence bias b: gains scaled by (1 - b), losses by b")
 NOVEL = Parameter("novel_value", -1.0, 1.0, 0.0,
-                  "value of the novel stimulus N in the transfer phase")
+                  "value of the novel stimulus N in the transfer phase", domain=(-1.0, 1.0))
 DECAY = Parameter("decay_factor", 0.0, 0.2, 0.08,
                   "shrinkage d of Q values toward 0 before transfer: (1 - d) Q")
 
@@ -159,6 +186,11 @@ class BaseModel:
     value_systems = ()
     #: initial value of each state entry
     initial_values = {}
+    #: a simpler base model this one reduces to, as ``(base name, {parameter:
+    #: value})``: with those parameters fixed, the likelihood equals the simpler
+    #: model's (the other shared parameters keep their names and meaning). A fit
+    #: uses it as a reference point it must not end worse than.
+    nests = None
 
     def initial_state(self, shape):
         return {name: np.full((2,) + tuple(shape), self.initial_values.get(name, 0.0))
@@ -244,6 +276,7 @@ class Advantage(QLearning):
         Parameter("weighting_factor", 0.0, 1.0, 0.5,
                   "weight ω of the context mean subtracted from outcomes"),
     )
+    nests = ("QLearning", {"weighting_factor": 0.0})
 
     def _targets(self, theta, outcome):
         baseline = theta["weighting_factor"] * ((outcome[:, 0] + outcome[:, 1]) / 2)
@@ -346,6 +379,8 @@ class Hybrid2012(ActorCritic):
     )
     state_names = ("q", "w", "v")
     value_systems = ("w", "q")
+    # m = 1: choices and transfer use Q alone, learnt as in QLearning
+    nests = ("QLearning", {"mixing_factor": 1.0})
 
     def _counterfactual_actor_lr(self, theta):
         return theta["counterfactual_actor_lr"] if self.counterfactual else 0.0
@@ -385,6 +420,7 @@ class Hybrid2021(Hybrid2012):
     name = "Hybrid2021"
     lapse = True
     parameters = Hybrid2012.parameters[:-1] + (_mixing(0.69), _noise(0.04))
+    nests = ("QLearning", {"mixing_factor": 1.0, "noise_factor": 0.0})
 
 
 class StandardHybrid2012(Hybrid2012):
@@ -395,6 +431,8 @@ class StandardHybrid2012(Hybrid2012):
 
     name = "StandardHybrid2012"
     counterfactual = False
+    # at m = 1 it is QLearning with counterfactual_lr = 0, outside QLearning's bounds
+    nests = None
     parameters = tuple(p for p in Hybrid2012.parameters if not p.name.startswith("counterfactual"))
 
 
@@ -465,6 +503,19 @@ class ModelVariant:
     def prepare(self, theta, choice, outcome):
         """Per-trial inputs of the base model, after the valence bias."""
         return self.base.prepare(theta, choice == 1.0, self.transform_outcomes(theta, outcome))
+
+    def nested(self):
+        """The simpler variant this one reduces to, and the values that reduce it.
+
+        Returns ``(variant, fixed)`` or None: with the parameters in ``fixed``
+        at those values (and the others shared by name), this variant's
+        likelihood is the simpler variant's. The valence bias has no
+        counterpart in the simpler models, so a biased variant nests nothing.
+        """
+        if self.base.nests is None or self.bias:
+            return None
+        name, fixed = self.base.nests
+        return ModelVariant(BASE_MODELS[name], novel=self.novel, decay=self.decay), dict(fixed)
 
     def transfer_values(self, state, theta):
         novel = theta["novel_value"] if self.novel else 0.0

@@ -133,10 +133,32 @@ def check_fitted_attributes(model, learning, transfer):
     assert model.converged_.dtype == bool
 
     fits = model.fits_
-    assert len(fits) == len(ids) * n_starts
+    used = model.n_starts_used_
+    assert list(used.index) == ids
+    assert len(fits) == used.sum()
     assert list(pd.unique(fits["participant_id"])) == ids
     assert (fits.groupby("participant_id", sort=False)["start"].apply(list)
-            == [list(range(n_starts))] * len(ids)).all()
+            == [list(range(u)) for u in used]).all()
+    # each participant: n_starts drawn starts in round 0, at most one nested start, and
+    # further rounds only while its best optimum is unconfirmed (optimum_hits_ < 2)
+    drawn = fits[fits["kind"] != "nested"]
+    first = drawn[drawn["round"] == 0].groupby("participant_id", sort=False).size()
+    assert (first.loc[ids] == n_starts).all()
+    assert (fits[fits["kind"] == "nested"].groupby("participant_id").size() <= 1).all()
+    first_round = fits[fits["round"] == 0].groupby("participant_id", sort=False)["nll"].apply(
+        lambda v: int((v <= v.min() + 0.1).sum()))
+    more = drawn.groupby("participant_id", sort=False)["round"].max() > 0
+    assert (first_round.loc[more[more].index] < 2).all()
+    max_starts = model.max_starts or 3 * n_starts
+    unconfirmed = model.optimum_hits_.index[model.optimum_hits_ < 2]
+    if n_starts > 1 or model.start != "fixed":
+        assert (drawn.groupby("participant_id").size().loc[unconfirmed] == max_starts).all()
+    hits = fits.groupby("participant_id", sort=False)["nll"].apply(
+        lambda v: int((v <= v.min() + 0.1).sum()))
+    assert hits.loc[ids].tolist() == model.optimum_hits_.loc[ids].tolist()
+    # the reported NLL is the NLL at the reported parameters
+    assert np.array_equal(
+        model.negative_log_likelihood(learning, transfer)["total"].loc[ids].to_numpy(), nll)
     for name in names:
         low, high = model.bounds_[name]
         assert fits[f"start_{name}"].between(low, high).all(), name
@@ -256,7 +278,7 @@ def fit_quality_cases(source, name, n_participants, n_starts, request):
 @pytest.mark.parametrize("name, n_participants, n_starts", FIT_QUALITY)
 def test_fit_at_least_as_good_as_scipy(source, name, n_participants, n_starts, request):
     model, results = fit_quality_cases(source, name, n_participants, n_starts, request)
-    assert len(results) == n_participants * n_starts
+    assert len(results) == model.n_starts_used_.sum() >= n_participants * n_starts
     for row, ref in results:
         assert row["nll"] == pytest.approx(ref.fun, rel=1e-9, abs=0), (
             row["participant_id"], row["start"])
@@ -272,8 +294,10 @@ def test_fit_follows_scipy_bit_for_bit(source, name, n_participants, n_starts, r
     """The lock-step optimizer claims scipy's exact path for every start."""
     model, results = fit_quality_cases(source, name, n_participants, n_starts, request)
     names = model.parameter_names
+    # nll is re-evaluated at the end point (batch round-off, ~1e-15 relative)
     differ = [(row["participant_id"], row["start"]) for row, ref in results
-              if not (row["nll"] == ref.fun and row["n_iter"] == ref.nit
+              if not (row["nll"] == pytest.approx(ref.fun, rel=1e-12, abs=0)
+                      and row["n_iter"] == ref.nit
                       and row["n_fev"] == ref.nfev and row["message"] == ref.message
                       and np.array_equal(row[names].to_numpy(float), ref.x))]
     assert not differ, f"{name}: not bitwise equal to scipy for (participant, start) {differ}"
@@ -313,9 +337,12 @@ def start_columns(model):
 
 def test_different_seeds_give_different_starts(sim_ql):
     learning, transfer = sim_ql
-    a = make_model("QLearning+novel", n_starts=2, random_state=1).fit(learning, transfer)
-    b = make_model("QLearning+novel", n_starts=2, random_state=2).fit(learning, transfer)
-    assert not np.any(start_columns(a) == start_columns(b))
+    # uniform starts: 'normal' ones clipped at a bound could coincide
+    a = make_model("QLearning+novel", start="random", n_starts=2, random_state=1).fit(
+        learning, transfer)
+    b = make_model("QLearning+novel", start="random", n_starts=2, random_state=2).fit(
+        learning, transfer)
+    assert not np.any(start_columns(a)[:8] == start_columns(b)[:8])
 
 
 def test_refit_forgets_previous_fit(sim_ql):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 import warnings
 
@@ -16,14 +17,23 @@ from threadpoolctl import threadpool_limits
 
 from .._data import STIMULUS_LETTERS, load_task_data, split_phases
 from .._likelihood import Objective, choice_nll, learning_recursion
-from .._models import BASE_MODELS, ModelVariant
+from .._models import BASE_MODELS, ModelVariant, check_options
 from .._optimize import minimize_lbfgsb_batch
 from .._simulate import default_design, simulate_frames
 
 START_MODES = ("normal", "random", "fixed")
 OPTIMIZER_OPTIONS = ("maxiter", "maxfun", "ftol", "gtol", "maxcor", "maxls", "eps", "backend")
+_INTEGER_OPTIONS = ("maxiter", "maxfun", "maxcor", "maxls")
+_BACKENDS = ("auto", "setulb", "scipy")
 #: spread of 'normal' starts as a fraction of each parameter's range (the reference's 1/15)
 NORMAL_START_SPREAD = 1.0 / 15.0
+#: max_starts=None means this many times n_starts
+MAX_STARTS_FACTOR = 3
+#: two starts whose NLLs differ by less than this reached the same optimum
+OPTIMUM_TOLERANCE = 0.1
+#: starts of the nested model's fit that gives the reference point (QLearning's default)
+NESTED_STARTS = ("normal", 10)
+_MAX_SEED = 2 ** 32
 
 
 def _effective_n_jobs(n_jobs):
@@ -32,14 +42,185 @@ def _effective_n_jobs(n_jobs):
     return effective_n_jobs(n_jobs if n_jobs is not None else 1)
 
 
-def _fit_problems(variant, data, starts, owner, bounds, options):
-    """Lock-step L-BFGS-B over a set of (participant, start) problems."""
+def check_n_jobs(n_jobs):
+    """None or a non-zero integer (joblib's meaning: -1 = all cores)."""
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Integral) \
+            or n_jobs == 0:
+        raise ValueError(f"n_jobs must be None or a non-zero integer (-1 = all cores), got "
+                         f"{n_jobs!r}")
+    return int(n_jobs)
+
+
+def base_entropy(random_state):
+    """The integer a fit's random streams derive from, given ``random_state``.
+
+    One draw from ``check_random_state(random_state)``, so an int seed and a
+    fresh ``RandomState`` with that seed agree (as in scikit-learn), None
+    gives a different fit each time, and repeated fits with one RandomState
+    (or numpy Generator) instance differ.
+    """
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(_MAX_SEED))
+    return int(check_rng(random_state).randint(_MAX_SEED, dtype=np.uint64))
+
+
+def check_rng(random_state):
+    """``random_state`` as a RandomState, with an error that names it."""
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return check_random_state(random_state)
+    if isinstance(random_state, numbers.Integral) \
+            and not isinstance(random_state, (bool, np.bool_)) and 0 <= random_state < _MAX_SEED:
+        return np.random.RandomState(int(random_state))
+    raise ValueError("random_state must be None, an integer in [0, 2**32) or a numpy "
+                     f"RandomState, got {random_state!r}")
+
+
+def _id_entropy(participant):
+    # str(): the id read from a CSV as text and the same id given as an int
+    # in a DataFrame ("7" and 7) get the same stream.
+    digest = hashlib.blake2b(str(participant).encode("utf-8"), digest_size=16).digest()
+    return int.from_bytes(digest, "little")
+
+
+def participant_seeds(random_state, participants):
+    """One SeedSequence per participant, from ``random_state`` and the participant's id.
+
+    A participant's starts depend on nothing else, so its fit is the same
+    alone, in any batch, in any order and with any ``n_jobs``.
+    """
+    base = base_entropy(random_state)
+    return [np.random.SeedSequence([base, _id_entropy(p)]) for p in participants]
+
+
+def _child_seed(seed, key):
+    """A fixed sub-stream of ``seed`` (spawn() would mutate the parent)."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + (key,))
+
+
+def _draw_starts(rng, n, settings):
+    """``n`` start points of one participant, shape (n, k)."""
+    bounds, init = settings["bounds"], settings["init"]
+    names = settings["variant"].parameter_names
+    low = np.array([bounds[p][0] for p in names])
+    high = np.array([bounds[p][1] for p in names])
+    centre = np.array([init[p] for p in names])
+    if settings["start"] == "fixed":
+        return np.broadcast_to(centre, (n, len(names))).copy()
+    if settings["start"] == "random":
+        return low + (high - low) * rng.random((n, len(names)))
+    draws = centre + (high - low) * NORMAL_START_SPREAD * rng.standard_normal((n, len(names)))
+    return np.clip(draws, low, high)
+
+
+def _nested_starts(data, seeds, settings):
+    """Start points at each participant's best fit of the nested simpler model.
+
+    Returns an (n_participants, k) array, or None when the variant nests no
+    simpler model (or its bounds exclude the reducing values). A fit that
+    also descends from this point never ends worse than the nested model.
+    """
+    variant, bounds, init = settings["variant"], settings["bounds"], settings["init"]
+    nested = variant.nested()
+    if nested is None:
+        return None
+    small, fixed = nested
+    if any(not bounds[name][0] <= value <= bounds[name][1] for name, value in fixed.items()):
+        return None
+    start, n_starts = NESTED_STARTS
+    small_settings = {
+        "variant": small, "bounds": {n: bounds[n] for n in small.parameter_names},
+        "init": {n: init[n] for n in small.parameter_names}, "start": start,
+        "n_starts": n_starts, "max_starts": n_starts, "options": settings["options"]}
+    found = _multistart(data, [_child_seed(s, 1) for s in seeds], small_settings)
+    best = np.array([rec["x"][rec["best"]] for rec in found])
+    columns = []
+    for name in variant.parameter_names:
+        if name in fixed:
+            columns.append(np.full(len(best), fixed[name]))
+        elif name in small.parameter_names:
+            columns.append(best[:, small.parameter_names.index(name)])
+        else:
+            columns.append(np.full(len(best), init[name]))
+    return np.column_stack(columns)
+
+
+def _multistart(data, seeds, settings):
+    """Robust multi-start maximum likelihood for every participant of ``data``.
+
+    Each participant draws starts from its own stream (``seeds``). After a
+    first round of ``n_starts`` starts (plus the nested model's optimum where
+    one exists), participants whose best NLL was reached by fewer than two
+    starts (within ``OPTIMUM_TOLERANCE``) get further rounds, up to
+    ``max_starts``. Every start's end point and start point are re-evaluated,
+    so reported NLLs are the NLLs at the reported parameters, and no start
+    ends above its own start point.
+
+    Returns one dict per participant with arrays ``start``, ``x``, ``nll``,
+    ``success``, ``nit``, ``nfev``, ``round``, lists ``message`` and ``kind``,
+    and ``best`` (index of the best start) and ``hits``.
+    """
+    variant, options = settings["variant"], settings["options"]
+    names = variant.parameter_names
     objective = Objective(variant, data)
-
-    def fun(points, problem):
-        return objective(points, owner[problem])
-
-    return minimize_lbfgsb_batch(fun, starts, bounds, **options)
+    box = np.array([settings["bounds"][n] for n in names])
+    n = data.n_participants
+    rngs = [np.random.default_rng(_child_seed(s, 0)) for s in seeds]
+    n_starts, max_starts = settings["n_starts"], settings["max_starts"]
+    parts = [[] for _ in range(n)]
+    pending = np.arange(n)
+    sizes = np.full(n, n_starts)
+    nested = _nested_starts(data, seeds, settings)
+    round_ = 0
+    while pending.size:
+        starts = [_draw_starts(rngs[p], sizes[p], settings) for p in pending]
+        owner = np.repeat(pending, sizes[pending])
+        kinds = [settings["start"]] * len(owner)
+        if nested is not None and round_ == 0:
+            starts.append(nested)
+            owner = np.concatenate([owner, np.arange(n)])
+            kinds += ["nested"] * n
+        starts = np.concatenate(starts)
+        result = minimize_lbfgsb_batch(lambda X, prob: objective(X, owner[prob]), starts, box,
+                                       **options)
+        # Re-evaluate ends and starts in one call: the reported NLL is the NLL
+        # at the reported point, whatever the optimizer's exit.
+        values = objective(np.concatenate([result.x, starts]), np.concatenate([owner, owner]))
+        end_nll, start_nll = values[:len(owner)], values[len(owner):]
+        end_nll = np.where(np.isnan(end_nll), np.inf, end_nll)
+        worse = end_nll > start_nll
+        x = np.where(worse[:, None], starts, result.x)
+        nll = np.where(worse, start_nll, end_nll)
+        message = [m + " (ended above its start point; the start point is kept)" if w else m
+                   for m, w in zip(result.message, worse)]
+        for p in np.unique(owner):
+            rows = np.flatnonzero(owner == p)
+            parts[p].append({"start": starts[rows], "x": x[rows], "nll": nll[rows],
+                             "success": result.success[rows], "nit": result.nit[rows],
+                             "nfev": result.nfev[rows], "round": np.full(rows.size, round_),
+                             "message": [message[i] for i in rows],
+                             "kind": [kinds[i] for i in rows]})
+        still = []
+        for p in pending:
+            all_nll = np.concatenate([part["nll"] for part in parts[p]])
+            hits = int(np.sum(all_nll <= all_nll.min() + OPTIMUM_TOLERANCE))
+            used = sum(kind != "nested" for part in parts[p] for kind in part["kind"])
+            if hits < 2 and used < max_starts:
+                still.append(p)
+                sizes[p] = min(n_starts, max_starts - used)
+        pending = np.asarray(still, dtype=np.intp)
+        round_ += 1
+    records = []
+    for p in range(n):
+        rec = {key: np.concatenate([part[key] for part in parts[p]])
+               for key in ("start", "x", "nll", "success", "nit", "nfev", "round")}
+        rec["message"] = sum((part["message"] for part in parts[p]), [])
+        rec["kind"] = sum((part["kind"] for part in parts[p]), [])
+        rec["best"] = int(np.argmin(rec["nll"]))
+        rec["hits"] = int(np.sum(rec["nll"] <= rec["nll"][rec["best"]] + OPTIMUM_TOLERANCE))
+        records.append(rec)
+    return records
 
 
 class RLModelBase(BaseEstimator):
@@ -56,6 +237,16 @@ class RLModelBase(BaseEstimator):
     _default_start = "normal"
     _default_n_starts = 10
 
+    def __new__(cls, *args, **kwargs):
+        # An option the model does not take would otherwise be a bare
+        # "unexpected keyword argument" TypeError; say why it is not an option.
+        if cls._base_name is not None:
+            accepted = cls._get_param_names()
+            for option in ("bias", "decay"):
+                if option in kwargs and option not in accepted:
+                    check_options(cls._base_name, option == "bias", option == "decay")
+        return super().__new__(cls)
+
     # ------------------------------------------------------------------ model
     @property
     def model_name(self):
@@ -63,10 +254,13 @@ class RLModelBase(BaseEstimator):
         return self._variant().name
 
     def _variant(self):
-        bias = bool(getattr(self, "bias", False))
-        decay = bool(getattr(self, "decay", False))
-        return ModelVariant(BASE_MODELS[self._base_name], bias=bias,
-                            novel=bool(getattr(self, "novel", False)), decay=decay)
+        options = {}
+        for option in ("bias", "novel", "decay"):
+            value = getattr(self, option, False)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{option} must be True or False, got {value!r}")
+            options[option] = bool(value)
+        return ModelVariant(BASE_MODELS[self._base_name], **options)
 
     @property
     def parameter_names(self):
@@ -80,6 +274,7 @@ class RLModelBase(BaseEstimator):
 
     def _resolve_bounds_init(self, variant):
         names = variant.parameter_names
+        declared = {p.name: p for p in variant.parameters}
         bounds = {p.name: (float(p.low), float(p.high)) for p in variant.parameters}
         init = {p.name: float(p.init) for p in variant.parameters}
         for what, given in (("bounds", self.bounds), ("init", self.init)):
@@ -87,7 +282,7 @@ class RLModelBase(BaseEstimator):
                 continue
             if not hasattr(given, "items"):
                 raise ValueError(f"{what} must be a dict mapping parameter names, got {given!r}")
-            unknown = sorted(set(given) - set(names))
+            unknown = sorted(set(given) - set(names), key=str)
             if unknown:
                 raise ValueError(
                     f"{what}: unknown parameter(s) {unknown} for {variant.name}; its "
@@ -102,9 +297,14 @@ class RLModelBase(BaseEstimator):
             if not (np.isfinite(low) and np.isfinite(high)) or low >= high:
                 raise ValueError(
                     f"bounds[{name!r}] = {value!r}: need finite low < high")
+            parameter = declared[name]
+            if parameter.outside_domain([low, high]).any():
+                raise ValueError(
+                    f"bounds[{name!r}] = {value!r} leave the valid domain of {name}, "
+                    f"{parameter.domain_text()}; choose bounds within it")
             bounds[name] = (low, high)
         for name, value in (self.init or {}).items():
-            if not isinstance(value, numbers.Real):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
                 raise ValueError(f"init[{name!r}] must be a number, got {value!r}")
             init[name] = float(value)
         given_init = set(self.init or {})
@@ -119,45 +319,61 @@ class RLModelBase(BaseEstimator):
             raise ValueError(
                 f"the start value of {name!r} ({init[name]}) is outside its bounds "
                 f"({low}, {high}); change init or bounds")
-        if bounds["temperature"][0] <= 0:
-            raise ValueError("bounds['temperature'] must have a positive lower bound")
         return bounds, init
 
     def _check_settings(self):
         start = self._default_start if self.start is None else self.start
-        if start not in START_MODES:
+        if not isinstance(start, str) or start not in START_MODES:
             raise ValueError(f"start must be one of {list(START_MODES)}, got {self.start!r}")
         n_starts = self._default_n_starts if self.n_starts is None else self.n_starts
-        if not isinstance(n_starts, numbers.Integral) or isinstance(n_starts, bool) \
+        if not isinstance(n_starts, numbers.Integral) or isinstance(n_starts, (bool, np.bool_)) \
                 or n_starts < 1:
             raise ValueError(f"n_starts must be a positive integer, got {self.n_starts!r}")
+        n_starts = int(n_starts)
+        max_starts = self.max_starts
+        if max_starts is None:
+            max_starts = MAX_STARTS_FACTOR * n_starts
+        elif not isinstance(max_starts, numbers.Integral) \
+                or isinstance(max_starts, (bool, np.bool_)) or max_starts < n_starts:
+            raise ValueError(f"max_starts must be None or an integer >= n_starts ({n_starts}), "
+                             f"got {self.max_starts!r}")
+        check_n_jobs(self.n_jobs)
+        if self.optimizer_options is not None and not isinstance(self.optimizer_options, dict):
+            raise ValueError("optimizer_options must be None or a dict of L-BFGS-B settings "
+                             f"{list(OPTIMIZER_OPTIONS)}, got {self.optimizer_options!r}")
         options = dict(self.optimizer_options or {})
-        unknown = sorted(set(options) - set(OPTIMIZER_OPTIONS))
+        unknown = sorted(set(options) - set(OPTIMIZER_OPTIONS), key=str)
         if unknown:
             raise ValueError(
                 f"optimizer_options: unknown option(s) {unknown}; valid options are "
                 f"{list(OPTIMIZER_OPTIONS)}")
-        return start, int(n_starts), options
-
-    def _draw_starts(self, rng, n_participants, settings):
-        """Start points of shape (n_participants, n_starts, k)."""
-        bounds, init = settings["bounds"], settings["init"]
-        names = settings["variant"].parameter_names
-        n_starts, start = settings["n_starts"], settings["start"]
-        low = np.array([bounds[n][0] for n in names])
-        high = np.array([bounds[n][1] for n in names])
-        centre = np.array([init[n] for n in names])
-        shape = (n_participants, n_starts, len(names))
-        if start == "fixed":
-            return np.broadcast_to(centre, shape).copy()
-        if start == "random":
-            return low + (high - low) * rng.random_sample(shape)
-        draws = centre + (high - low) * NORMAL_START_SPREAD * rng.standard_normal(shape)
-        return np.clip(draws, low, high)
+        for key, value in options.items():
+            if key == "backend":
+                ok = isinstance(value, str) and value in _BACKENDS
+                expected = f"one of {list(_BACKENDS)}"
+            elif key in _INTEGER_OPTIONS:
+                ok = isinstance(value, numbers.Integral) \
+                    and not isinstance(value, (bool, np.bool_)) and value > 0
+                expected = "a positive integer"
+            else:
+                ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) \
+                    and np.isfinite(value) and (value > 0 if key == "eps" else value >= 0)
+                expected = "a positive number" if key == "eps" else "a non-negative number"
+            if not ok:
+                raise ValueError(f"optimizer_options[{key!r}] must be {expected}, got {value!r}")
+        return start, n_starts, int(max_starts), options
 
     # -------------------------------------------------------------------- fit
     def fit(self, X_learning, X_transfer=None):
         """Fit the model to every participant by maximum likelihood.
+
+        Each participant is fitted from its own starts, drawn from a random
+        stream derived from ``random_state`` and its participant_id, so its
+        fit does not depend on who else is in the data. After ``n_starts``
+        starts, participants whose best optimum was reached only once get
+        more starts, up to ``max_starts``; models that nest a simpler model
+        (Advantage and Hybrid2012/2021 nest QLearning) also descend from the
+        simpler model's optimum, so they never fit worse than it.
 
         Parameters
         ----------
@@ -172,101 +388,132 @@ class RLModelBase(BaseEstimator):
         -------
         self
         """
-        data = load_task_data(X_learning, X_transfer)
         settings = self._fit_settings()
-        rng = check_random_state(self.random_state)
-        starts = self._draw_starts(rng, data.n_participants, settings)
-        return self._fit_data(data, starts, settings)
+        data = load_task_data(X_learning, X_transfer)
+        seeds = participant_seeds(self.random_state, data.participants)
+        return self._fit_data(data, seeds, settings, warn_stacklevel=4)
 
     def _fit_settings(self):
         """Validated settings of a fit: variant, bounds, start values, starts, options."""
         variant = self._variant()
         bounds, init = self._resolve_bounds_init(variant)
-        start, n_starts, options = self._check_settings()
+        start, n_starts, max_starts, options = self._check_settings()
         if start == "fixed":
-            n_starts = 1  # L-BFGS-B is deterministic: repeated fixed starts are identical
+            # L-BFGS-B is deterministic: repeated fixed starts are identical
+            n_starts = max_starts = 1
         return {"variant": variant, "bounds": bounds, "init": init, "start": start,
-                "n_starts": n_starts, "options": options}
+                "n_starts": n_starts, "max_starts": max_starts, "options": options}
 
-    def _fit_data(self, data, starts, settings, warn=True):
-        """Fit validated data from given start points of shape (n, n_starts, k)."""
+    def _fit_data(self, data, seeds, settings, warn=True, warn_stacklevel=3):
+        """Fit validated data, participant ``i`` drawing its starts from ``seeds[i]``.
+
+        ``warn_stacklevel`` points fit-problem warnings at the user's call.
+        """
         variant = settings["variant"]
-        bounds, init, options = settings["bounds"], settings["init"], settings["options"]
-        n_starts = starts.shape[1]
-        names = variant.parameter_names
-        box = np.array([bounds[n] for n in names])
-
+        names = list(variant.parameter_names)
         n_jobs = min(_effective_n_jobs(self.n_jobs), data.n_participants)
-        # Participants are split into contiguous chunks; each problem's result
-        # does not depend on the others', so any n_jobs gives the same fit.
+        # Participants are split into contiguous chunks; each participant's
+        # result depends only on its own data and stream, so any n_jobs and
+        # any batch give the same fit.
         chunks = [c for c in np.array_split(np.arange(data.n_participants), n_jobs) if c.size]
         with threadpool_limits(1):
             if len(chunks) == 1:
-                results = [_fit_problems(variant, data, starts.reshape(-1, len(names)),
-                                         np.repeat(np.arange(data.n_participants), n_starts),
-                                         box, options)]
+                records = _multistart(data, seeds, settings)
             else:
-                results = Parallel(n_jobs=len(chunks), verbose=self.verbose)(
-                    delayed(_fit_problems)(
-                        variant, data.subset(chunk), starts[chunk].reshape(-1, len(names)),
-                        np.repeat(np.arange(len(chunk)), n_starts), box, options)
+                parts = Parallel(n_jobs=len(chunks), verbose=self.verbose)(
+                    delayed(_multistart)(data.subset(chunk), [seeds[i] for i in chunk], settings)
                     for chunk in chunks)
-
-        x = np.concatenate([r.x for r in results]).reshape(data.n_participants, n_starts, -1)
-        nll = np.concatenate([r.fun for r in results]).reshape(data.n_participants, n_starts)
-        success = np.concatenate([r.success for r in results]).reshape(nll.shape)
-        nit = np.concatenate([r.nit for r in results]).reshape(nll.shape)
-        nfev = np.concatenate([r.nfev for r in results]).reshape(nll.shape)
-        message = sum((list(r.message) for r in results), [])
+                records = [rec for part in parts for rec in part]
 
         ids = pd.Index(data.participants, name="participant_id")
-        ranked = np.where(np.isnan(nll), np.inf, nll)
-        best = ranked.argmin(axis=1)
-        rows = np.arange(data.n_participants)
+        best = np.array([rec["x"][rec["best"]] for rec in records]).reshape(len(records), -1)
+        nll = np.array([rec["nll"][rec["best"]] for rec in records])
         k = len(names)
         n_trials = data.n_trials.astype(float)
-        self.bounds_ = bounds
-        self.init_ = init
-        self.n_starts_ = n_starts
-        self.params_ = pd.DataFrame(x[rows, best], index=ids, columns=list(names))
-        self.nll_ = pd.Series(nll[rows, best], index=ids, name="nll")
-        self.aic_ = pd.Series(2 * k + 2 * self.nll_.to_numpy(), index=ids, name="aic")
-        self.bic_ = pd.Series(k * np.log(n_trials) + 2 * self.nll_.to_numpy(), index=ids,
-                              name="bic")
+        self.model_name_ = variant.name
+        self.bounds_ = settings["bounds"]
+        self.init_ = settings["init"]
+        self.n_starts_ = settings["n_starts"]
+        self.params_ = pd.DataFrame(best, index=ids, columns=names)
+        self.nll_ = pd.Series(nll, index=ids, name="nll")
+        self.aic_ = pd.Series(2 * k + 2 * nll, index=ids, name="aic")
+        self.bic_ = pd.Series(k * np.log(n_trials) + 2 * nll, index=ids, name="bic")
         self.n_trials_ = pd.Series(data.n_trials, index=ids, name="n_trials")
         self.groups_ = pd.Series(data.groups, index=ids, name="group_code")
-        self.converged_ = pd.Series(success[rows, best], index=ids, name="converged")
+        self.converged_ = pd.Series([bool(rec["success"][rec["best"]]) for rec in records],
+                                    index=ids, name="converged")
+        self.n_starts_used_ = pd.Series([rec["nll"].size for rec in records], index=ids,
+                                        name="n_starts_used")
+        self.optimum_hits_ = pd.Series([rec["hits"] for rec in records], index=ids,
+                                       name="optimum_hits")
+        counts = [rec["nll"].size for rec in records]
         fits = pd.DataFrame({
-            "participant_id": np.repeat(data.participants, n_starts),
-            "group_code": np.repeat(data.groups, n_starts),
-            "start": np.tile(np.arange(n_starts), data.n_participants),
+            "participant_id": np.repeat(data.participants, counts),
+            "group_code": np.repeat(data.groups, counts),
+            "start": np.concatenate([np.arange(c) for c in counts]),
+            "round": np.concatenate([rec["round"] for rec in records]),
+            "kind": sum((rec["kind"] for rec in records), []),
         })
+        start_points = np.concatenate([rec["start"] for rec in records])
+        end_points = np.concatenate([rec["x"] for rec in records])
         for j, name in enumerate(names):
-            fits[f"start_{name}"] = starts[:, :, j].ravel()
+            fits[f"start_{name}"] = start_points[:, j]
         for j, name in enumerate(names):
-            fits[name] = x[:, :, j].ravel()
-        fits["nll"] = nll.ravel()
-        fits["converged"] = success.ravel()
-        fits["best"] = (np.arange(n_starts)[None, :] == best[:, None]).ravel()
-        fits["n_iter"] = nit.ravel()
-        fits["n_fev"] = nfev.ravel()
-        fits["message"] = message
+            fits[name] = end_points[:, j]
+        fits["nll"] = np.concatenate([rec["nll"] for rec in records])
+        fits["converged"] = np.concatenate([rec["success"] for rec in records]).astype(bool)
+        fits["best"] = np.concatenate([np.arange(c) == rec["best"]
+                                       for c, rec in zip(counts, records)])
+        fits["n_iter"] = np.concatenate([rec["nit"] for rec in records])
+        fits["n_fev"] = np.concatenate([rec["nfev"] for rec in records])
+        fits["message"] = sum((rec["message"] for rec in records), [])
         self.fits_ = fits
-        failed = ids[~self.converged_.to_numpy()]
-        if warn and len(failed):
-            shown = ", ".join(map(str, failed[:10])) + (" ..." if len(failed) > 10 else "")
-            warnings.warn(
-                f"{variant.name}: the best of {n_starts} start(s) did not converge for "
-                f"{len(failed)} of {data.n_participants} participant(s): {shown}. See "
-                "converged_ and fits_['message']; more starts (n_starts) usually help.",
-                ConvergenceWarning, stacklevel=2)
+        if warn:
+            self._warn_fit_problems(settings, data.n_participants, warn_stacklevel + 1)
         return self
 
+    def _warn_fit_problems(self, settings, n_participants, stacklevel):
+        """One ConvergenceWarning per kind of problem, naming the participants."""
+        def shown(ids):
+            return ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
+
+        name = settings["variant"].name
+        failed = self.converged_.index[~self.converged_.to_numpy()]
+        if len(failed):
+            warnings.warn(
+                f"{name}: the best start did not converge for {len(failed)} of "
+                f"{n_participants} participant(s): {shown(failed)}. See converged_ and "
+                "fits_['message']; more starts (n_starts) usually help.",
+                ConvergenceWarning, stacklevel=stacklevel)
+        if settings["start"] != "fixed":
+            once = self.optimum_hits_.index[self.optimum_hits_.to_numpy() < 2]
+            if len(once):
+                warnings.warn(
+                    f"{name}: for {len(once)} of {n_participants} participant(s) the best "
+                    f"optimum was reached by only one of up to {settings['max_starts']} "
+                    f"starts, so a better one may exist: {shown(once)}. See optimum_hits_; "
+                    "raise max_starts (or n_starts) to search longer.",
+                    ConvergenceWarning, stacklevel=stacklevel)
+
     # ---------------------------------------------------------------- scoring
+    def _check_fitted_model(self, variant):
+        """The fitted ``params_`` belong to ``variant``, or an error asks to refit."""
+        check_is_fitted(self, "params_")
+        fitted = getattr(self, "model_name_", variant.name)
+        if fitted != variant.name:
+            raise ValueError(
+                f"this estimator was fitted as {fitted}, but its parameters now describe "
+                f"{variant.name} (set_params changed the model); call fit again before "
+                "using params_")
+
     def _params_matrix(self, params, participants, variant):
-        """Parameter vectors of ``participants`` from a DataFrame (or params_)."""
+        """Parameter vectors of ``participants`` from a DataFrame (or params_), checked.
+
+        Every value must lie in its parameter's valid domain (learning rates
+        and factors in [0, 1], temperature > 0, novel value in [-1, 1]).
+        """
         if params is None:
-            check_is_fitted(self, "params_")
+            self._check_fitted_model(variant)
             params = self.params_
         if not isinstance(params, pd.DataFrame):
             raise ValueError(
@@ -276,14 +523,30 @@ class RLModelBase(BaseEstimator):
         if missing_cols:
             raise ValueError(f"params: missing parameter column(s) {missing_cols} for "
                              f"{variant.name}")
+        if params.index.has_duplicates:
+            repeated = list(pd.unique(params.index[params.index.duplicated()]))
+            raise ValueError(f"params: participant(s) {repeated[:10]} have more than one row")
         missing = [p for p in participants if p not in params.index]
         if missing:
             fitted = " were not fitted" if params is getattr(self, "params_", None) else \
                 " have no row in params"
             raise ValueError(f"participant(s) {missing[:10]}{fitted}")
-        matrix = params.loc[list(participants), list(variant.parameter_names)].to_numpy(float)
-        if not np.isfinite(matrix).all():
-            raise ValueError("params contains NaN or infinite values")
+        table = params.loc[list(participants), list(variant.parameter_names)]
+        try:
+            matrix = table.to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError("params must hold numbers only (one column per parameter)") \
+                from None
+        for j, parameter in enumerate(variant.parameters):
+            bad = parameter.outside_domain(matrix[:, j])
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                value = matrix[i, j]
+                what = "NaN or infinite" if not np.isfinite(value) else \
+                    f"{value!r}, outside its valid domain {parameter.domain_text()}"
+                raise ValueError(
+                    f"params: {parameter.name} of participant {participants[i]!r} is {what} "
+                    f"({int(bad.sum())} invalid value(s) of {parameter.name})")
         return matrix
 
     def negative_log_likelihood(self, X_learning, X_transfer=None, params=None):
@@ -313,7 +576,7 @@ class RLModelBase(BaseEstimator):
 
     def bic(self, X_learning, X_transfer=None):
         """BIC of each participant at the fitted parameters (own trial count n)."""
-        check_is_fitted(self, "params_")
+        self._check_fitted_model(self._variant())
         nll = self.negative_log_likelihood(X_learning, X_transfer)
         data_n = self._trial_counts(X_learning, X_transfer)
         return pd.Series(self.n_parameters * np.log(data_n) + 2 * nll["total"].to_numpy(),
@@ -440,11 +703,15 @@ class RLModelBase(BaseEstimator):
             outcomes are the raw ones, so the data can be fitted again.
         """
         variant = self._variant()
-        rng = check_random_state(random_state)
+        rng = check_rng(random_state)
         if X_learning is None and X_transfer is None:
             if params is None:
                 if n_participants is None:
                     raise ValueError("give params, template data or n_participants")
+                if isinstance(n_participants, (bool, np.bool_)) \
+                        or not isinstance(n_participants, numbers.Integral) or n_participants < 1:
+                    raise ValueError(f"n_participants must be a positive integer, got "
+                                     f"{n_participants!r}")
                 init = getattr(self, "init_", None) or self._resolve_bounds_init(variant)[1]
                 params = pd.DataFrame([init] * int(n_participants),
                                       index=pd.Index([f"sim_{i}" for i in range(n_participants)],

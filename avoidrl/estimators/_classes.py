@@ -26,12 +26,23 @@ _COMMON_DOC = """
         uniform within the bounds, or init (one start, L-BFGS-B being
         deterministic). None means '{start}'.
     n_starts : int, default=None
-        Starts per participant; the best is kept. None means {n_starts}.
-        The default start mode and count are the fewest that brought most
-        participants within 1 NLL of a many-start best on the tutorial data
-        (benchmarks/fit_quality.py): {quality}.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the starts. The same seed gives the same fit for any ``n_jobs``.
+        Starts per participant in the first round; the best is kept. None
+        means {n_starts}. The default start mode and count are the fewest that
+        brought most participants within 1 NLL of a many-start best on the
+        tutorial data (benchmarks/fit_quality.py): {quality}.
+    max_starts : int, default=None
+        A participant whose best optimum was reached by fewer than two starts
+        (NLLs within 0.1) gets further rounds of ``n_starts`` starts, up to
+        ``max_starts`` in all; those still unconfirmed are named in a
+        ConvergenceWarning and in ``optimum_hits_``. None means 3 x n_starts;
+        ``max_starts=n_starts`` turns the extra rounds off. Models that nest a
+        simpler model (Advantage and Hybrid2012/2021 nest QLearning) also start
+        once from the simpler model's optimum, so they never fit worse than it.
+    random_state : int, RandomState instance, Generator or None, default=None
+        Seeds the starts. Each participant draws its starts from its own
+        stream, derived from the seed and its participant_id, so a
+        participant's fit is the same alone or with others, in any order and
+        for any ``n_jobs``. None gives a different fit each time.
     n_jobs : int, default=None
         Parallel workers over participants (None = 1, -1 = all cores).
     verbose : int, default=0
@@ -52,12 +63,22 @@ _COMMON_DOC = """
         Each participant's group_code.
     converged_ : Series of bool
         Whether the best start converged.
+    optimum_hits_ : Series of int
+        Starts that ended within 0.1 NLL of the best (at least 2 confirms
+        the optimum was found more than once).
+    n_starts_used_ : Series of int
+        Starts run per participant (including the nested-model start).
     fits_ : DataFrame
-        Every start: participant, start index, start point, end point, NLL,
-        convergence, iterations, evaluations and the optimizer's message.
+        Every start: participant, start index, round, kind ('normal',
+        'random', 'fixed' or 'nested'), start point, end point, NLL (always
+        re-evaluated at the end point), convergence, iterations, evaluations
+        and the optimizer's message.
     bounds_, init_ : dict
         The bounds and start values used.
     n_starts_ : int
+        Starts per participant in the first round.
+    model_name_ : str
+        The model variant fitted (e.g. ``QLearning+novel``).
 """
 
 _NOVEL = """    novel : bool, default=False
@@ -87,7 +108,7 @@ def _document(cls, summary, options):
 
 class _NoBiasModel(RLModelBase):
     def __init__(self, *, novel=False, decay=False, bounds=None, init=None, start=None,
-                 n_starts=None, random_state=None, n_jobs=None, verbose=0,
+                 n_starts=None, max_starts=None, random_state=None, n_jobs=None, verbose=0,
                  optimizer_options=None):
         self.novel = novel
         self.decay = decay
@@ -95,6 +116,7 @@ class _NoBiasModel(RLModelBase):
         self.init = init
         self.start = start
         self.n_starts = n_starts
+        self.max_starts = max_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -103,7 +125,7 @@ class _NoBiasModel(RLModelBase):
 
 class _NoDecayModel(RLModelBase):
     def __init__(self, *, bias=False, novel=False, bounds=None, init=None, start=None,
-                 n_starts=None, random_state=None, n_jobs=None, verbose=0,
+                 n_starts=None, max_starts=None, random_state=None, n_jobs=None, verbose=0,
                  optimizer_options=None):
         self.bias = bias
         self.novel = novel
@@ -111,6 +133,7 @@ class _NoDecayModel(RLModelBase):
         self.init = init
         self.start = start
         self.n_starts = n_starts
+        self.max_starts = max_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -119,8 +142,8 @@ class _NoDecayModel(RLModelBase):
 
 class _FullModel(RLModelBase):
     def __init__(self, *, bias=False, novel=False, decay=False, bounds=None, init=None,
-                 start=None, n_starts=None, random_state=None, n_jobs=None, verbose=0,
-                 optimizer_options=None):
+                 start=None, n_starts=None, max_starts=None, random_state=None, n_jobs=None,
+                 verbose=0, optimizer_options=None):
         self.bias = bias
         self.novel = novel
         self.decay = decay
@@ -128,6 +151,7 @@ class _FullModel(RLModelBase):
         self.init = init
         self.start = start
         self.n_starts = n_starts
+        self.max_starts = max_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose

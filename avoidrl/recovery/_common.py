@@ -147,9 +147,8 @@ def fit_unit(estimator, datasets, seeds):
     transfer = pd.concat([d.transfer for d in datasets], ignore_index=True)
     data = load_task_data(learning, transfer)
     settings = estimator._fit_settings()
-    starts = np.concatenate([
-        estimator._draw_starts(np.random.RandomState(seed), 1, settings) for seed in seeds])
-    estimator._fit_data(data, starts, settings, warn=False)
+    estimator._fit_data(data, [np.random.SeedSequence(int(seed)) for seed in seeds], settings,
+                        warn=False)
     table = estimator.params_.copy()
     table["nll"] = estimator.nll_
     table["aic"] = estimator.aic_
