@@ -23,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from .report import (
+from ._tables import (
     BINS, CONTEXT_ORDER, EMPIRICAL, PARAMETERS_OF_INTEREST, START_TOLERANCE, STIMULUS_TYPES,
     _recoveries, _recovery_models, _t_ci, criterion_differences, criterion_distributions,
     fit_by_starts, group_criteria, parameter_of_interest_correlations,

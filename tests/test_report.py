@@ -1,4 +1,4 @@
-"""Report tables and output folders (avoidrl.report): contents, id matching, atomicity."""
+"""Report tables and output folders (avoidrl.report): contents, id matching, safety."""
 
 import copy
 import json
@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 from scipy import stats as sps  # noqa: E402
 
 import avoidrl  # noqa: E402
-from avoidrl import plotting, report  # noqa: E402
+from avoidrl import _output, _tables, plotting, report  # noqa: E402
 from avoidrl.recovery import ModelRecovery, ParameterRecovery  # noqa: E402
 
 
@@ -187,6 +187,25 @@ def test_fit_by_starts_by_hand():
     table = report.fit_by_starts({"M": model})
     assert np.isnan(table["mean_best_nll"].iloc[0])
     assert table["mean_best_nll"].iloc[1] == pytest.approx(2.0)
+
+
+def test_fit_by_starts_with_unequal_numbers_of_starts():
+    # extra rounds of starts for some participants: p1 has 4 starts, p2 two, p3 one
+    nll = {"p1": [5.0, 4.0, 4.0, 3.0], "p2": [2.0, 1.0], "p3": [7.0]}
+    model = Fitted("M", params_=pd.DataFrame({"a": [0, 0, 0]}, index=list(nll)),
+                   fits_=starts_table(nll).iloc[::-1])
+    table = report.fit_by_starts({"M": model})
+    assert table["starts"].tolist() == [1, 2, 3, 4]
+    # r=1 (5+2+7)/3, r=2 (4+1+7)/3, r=3 the same, r=4 (3+1+7)/3
+    np.testing.assert_allclose(table["mean_best_nll"], [14 / 3, 12 / 3, 12 / 3, 11 / 3])
+    np.testing.assert_allclose(table["share_at_best"], [1 / 3, 2 / 3, 2 / 3, 1.0])
+    fit_data, full_fit_data = report.fit_tables(
+        Fitted("M", params_=model.params_, parameter_names=["a"], fits_=starts_table(nll).assign(
+            group_code="g", a=0.0, best=lambda f: f["nll"] == f.groupby(
+                "participant_id")["nll"].transform("min"))))
+    assert fit_data["M"]["participant"].tolist() == ["p1", "p2", "p3"]
+    assert fit_data["M"]["fit"].tolist() == [3.0, 1.0, 7.0]
+    assert len(full_fit_data["M"]) == 7
 
 
 BOUNDS = {"a": (0.0, 1.0), "b": (-1.0, 1.0), "c": (0.01, 0.99)}
@@ -490,7 +509,7 @@ def test_posterior_predictive_bins_match_the_tutorial_columns(shared_dir, tutori
     learning, transfer = tutorial_frames
     learning = learning[learning["participant_id"].isin(learning["participant_id"].unique()[:3])]
     transfer = transfer[transfer["participant_id"].isin(learning["participant_id"].unique())]
-    accuracy, _ = report._behaviour(learning, transfer)
+    accuracy, _ = _tables._behaviour(learning, transfer)
     expected = (learning.groupby(["participant_id", "context_val_name", "binned_trial"])
                 ["accuracy"].mean())
     got = accuracy.set_index(["participant", "context", "bin"])["accuracy"]
@@ -571,12 +590,12 @@ def test_learning_dynamics_with_one_model_and_one_group(data, models):
 
 
 def test_group_filenames_are_sanitised_and_unique():
-    stems = report._group_filenames(["no pain", "acute pain", "chronic pain"])
+    stems = _tables._group_filenames(["no pain", "acute pain", "chronic pain"])
     assert stems == {"no pain": "nopain", "acute pain": "acutepain",
                      "chronic pain": "chronicpain"}
     # spaces and other characters go, accents are dropped, collisions (ignoring case, as on
     # macOS and Windows) get a suffix, a name with nothing left becomes 'group'
-    stems = report._group_filenames(["no pain", "nopain", "No/Pain?", "douleur aiguë",
+    stems = _tables._group_filenames(["no pain", "nopain", "No/Pain?", "douleur aiguë",
                                      "*** ", 3, "a_b-c.d"])
     assert list(stems.values()) == ["nopain", "nopain_2", "NoPain_3", "douleuraigue", "group",
                                     "3", "a_b-cd"]
@@ -589,7 +608,7 @@ FIT_FILES = [
     "group_BIC_differences.csv", "param_fit_descriptives.csv", "pain_fits_linear_results.csv",
     "pain_fits_ttest_results.csv", "pain_fits_posthoc_results.csv",
     "modelsimulation_accuracy_data.csv", "modelsimulation_choice_data.csv",
-    "AIC_model_comparisons.png", "BIC_model_comparisons.png", "summary.json", "README.md",
+    "AIC_model_comparisons.png", "BIC_model_comparisons.png", "summary_FIT.json", "README.md",
     "model_fits_distributions.png", "fit-by-runs.png", "parameter_outlier_results.pkl",
     "modelsimulation_dynamics_data.csv", "alpha_model_simulations.png",
     "beta_model_simulations.png",
@@ -647,7 +666,7 @@ def test_fit_report_contents(fit_folder, data, models):
     pd.testing.assert_frame_equal(dynamics, report.learning_dynamics(models, *data),
                                   check_dtype=False)
 
-    summary = json.loads((fit_folder / "summary.json").read_text())
+    summary = json.loads((fit_folder / "summary_FIT.json").read_text())
     assert summary["models"] == list(NAMES)
     assert summary["n_participants"] == 6
     assert summary["groups"] == {"alpha": 3, "beta": 3}
@@ -693,7 +712,7 @@ def test_fit_report_diagnostics(fit_folder, data, models):
     assert not (fit_folder / "parameter_of_interest_comparisons.png").exists()
     assert "not written" in table_rows["parameter_of_interest_comparisons.png"]
     assert "Relative+novel contextual_lr" in table_rows["parameter_of_interest_comparisons.png"]
-    summary = json.loads((fit_folder / "summary.json").read_text())
+    summary = json.loads((fit_folder / "summary_FIT.json").read_text())
     assert summary["parameter_of_interest_pairs"] == 0
     assert summary["parameter_outliers"] == {n: len(outliers["outlier_data"][n]) for n in models}
 
@@ -706,7 +725,7 @@ def test_fit_report_compares_parameters_of_interest(tmp_path, data, models):
     readme = (out / "README.md").read_text()
     assert "Relative+novel contextual_lr vs Advantage+novel weighting_factor" in readme
     assert "not written" not in readme
-    assert json.loads((out / "summary.json").read_text())["parameter_of_interest_pairs"] == 1
+    assert json.loads((out / "summary_FIT.json").read_text())["parameter_of_interest_pairs"] == 1
 
 
 def test_fit_report_with_one_model_and_one_group(tmp_path):
@@ -739,13 +758,13 @@ def test_fit_report_names_group_figures_from_the_data(tmp_path, data):
                                   random_state=0)
     assert sorted(p.name for p in out.glob("*_model_simulations.png")) == \
         ["NoPain_2_model_simulations.png", "nopain_model_simulations.png"]
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "summary_FIT.json").read_text())
     assert summary["model_simulation_figures"] == {"no pain": "nopain_model_simulations.png",
                                                    "No Pain!": "NoPain_2_model_simulations.png"}
 
 
 @pytest.mark.parametrize("module, step", [(plotting, "plot_model_behaviour"),
-                                          (report, "parameter_outliers")])
+                                          (_output, "parameter_outliers")])
 def test_fit_report_is_atomic_when_a_step_fails(tmp_path, monkeypatch, data, models, module,
                                                 step):
     def broken(*args, **kwargs):
@@ -759,28 +778,38 @@ def test_fit_report_is_atomic_when_a_step_fails(tmp_path, monkeypatch, data, mod
     assert list(tmp_path.iterdir()) == []  # no temporary folder left behind
 
 
-def test_fit_report_refuses_a_non_empty_folder_unless_overwrite(tmp_path, monkeypatch, data,
+def test_fit_report_keeps_user_files_and_replaces_only_its_own(tmp_path, monkeypatch, data,
                                                                 models):
     out = tmp_path / "fit"
     out.mkdir()
     (out / "old.txt").write_text("keep me")
-    with pytest.raises(FileExistsError, match="overwrite=True"):
-        report.write_fit_report(out, models, *data)
+    report.write_fit_report(out, models, *data)  # a user's file is no obstacle
     assert (out / "old.txt").read_text() == "keep me"
+    with pytest.raises(FileExistsError, match="overwrite"):
+        report.write_fit_report(out, models, *data)
 
     # a failure while overwriting keeps the old folder as it was
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     monkeypatch.setattr(plotting, "plot_parameter_fits",
                         lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError, match="boom"):
         report.write_fit_report(out, models, *data, overwrite=True)
-    assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["fit"]
     monkeypatch.undo()
 
     report.write_fit_report(out, models, *data, overwrite=True)
-    assert not (out / "old.txt").exists()
+    assert (out / "old.txt").read_text() == "keep me"
     assert (out / "group_BIC.csv").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["fit"]
+
+    # a user's file with an output's name is never replaced, even with overwrite
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "group_BIC.csv").write_text("my table")
+    with pytest.raises(FileExistsError, match="group_BIC.csv is not avoidrl's"):
+        report.write_fit_report(mine, models, *data, overwrite=True)
+    assert [p.name for p in mine.iterdir()] == ["group_BIC.csv"]
 
 
 def test_fit_report_into_an_empty_existing_folder(tmp_path, data, models):
@@ -815,7 +844,8 @@ def test_validation_report(tmp_path, recoveries):
                  "true_params_PARAMETER.pkl", "param_recovery_corrs.csv",
                  "param_recovery_results.csv", "correlations/recovery_correlation_plot.png",
                  "fit_data_MODEL.pkl", "full_fit_data_MODEL.pkl", "model_recovery.png",
-                 "model_recovery_matrices.csv", "summary.json", "README.md"):
+                 "model_recovery_matrices.csv", "summary_PARAMETER.json", "summary_MODEL.json",
+                 "README.md"):
         assert (out / name).is_file(), name
 
     with open(out / "fit_data_PARAMETER.pkl", "rb") as handle:
@@ -851,8 +881,8 @@ def test_validation_report(tmp_path, recoveries):
         index="fitting_model", columns="generating_model", values="value")
     np.testing.assert_allclose(confusion.loc[list(NAMES), list(NAMES)],
                                model.confusion_.loc[list(NAMES), list(NAMES)])
-    summary = json.loads((out / "summary.json").read_text())
-    assert set(summary) >= {"parameter_recovery", "model_recovery"}
+    assert "parameter_recovery" in json.loads((out / "summary_PARAMETER.json").read_text())
+    assert "model_recovery" in json.loads((out / "summary_MODEL.json").read_text())
 
     # data/generated: the parameter recoveries' datasets; the model recovery generated its
     # own, so they are kept apart in data/generated/model_recovery/

@@ -1,0 +1,587 @@
+"""The report folder writers: :func:`write_fit_report` and :func:`write_validation_report`.
+
+The top layer of the reporting code: it computes the tables
+(:mod:`avoidrl._tables`), draws the figures (:mod:`avoidrl.plotting`) and
+writes both into a staging folder that :mod:`avoidrl._folder` publishes into
+the study folder (see there for what may be replaced and the crash-safety
+guarantee). Users import these functions from :mod:`avoidrl.report`.
+
+A FIT writes ``summary_FIT.json``; a parameter recovery
+``summary_PARAMETER.json`` and a model recovery ``summary_MODEL.json``, so
+that all of them can share one folder. ``README.md`` describes every kind of
+run the folder holds, one section each.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import pickle
+
+import numpy as np
+import pandas as pd
+
+from . import _folder, plotting
+from ._data import split_phases
+from ._tables import (
+    BOUND_TOLERANCE, PARAMETERS_OF_INTEREST, START_TOLERANCE, _group_filenames, _interest_items,
+    _recoveries, _recovery_models, criterion_differences, fit_tables, generated_data,
+    group_best_fit_percentages, group_criteria, information_criteria, learning_dynamics,
+    model_recovery_fit_tables, model_recovery_matrices, parameter_descriptives,
+    parameter_of_interest_correlations, parameter_outliers, parameter_recovery_correlations,
+    parameter_recovery_tables, posterior_predictive,
+)
+from .stats import _model_dict, fit_statistics
+
+
+def _same_tables(first, second):
+    try:
+        for key in ("learning", "transfer", "parameters"):
+            pd.testing.assert_frame_equal(first[key], second[key])
+    except AssertionError:
+        return False
+    return True
+
+
+def _write_all_generated(folder, recoveries, model_recovery):
+    """Write data/generated/ from both recoveries; return the README rows.
+
+    A model recovery that fitted the parameter recovery's datasets writes the
+    same bytes, so the two runs can share these files.
+    """
+    tables = generated_data(list(recoveries.values())) if recoveries is not None else {}
+    separate = {}
+    if model_recovery is not None:
+        for model, parts in generated_data(model_recovery).items():
+            if model not in tables:
+                tables[model] = parts
+            elif not _same_tables(tables[model], parts):
+                separate[model] = parts
+    _write_generated(folder, tables)
+    source = ("the parameter recovery's datasets, or the model recovery's for models without "
+              "a parameter recovery" if recoveries is not None and model_recovery is not None
+              else "the parameter recovery's datasets" if recoveries is not None
+              else "the model recovery's datasets")
+    rows = [
+        "| data/generated/{model}_generated_learning.csv, data/generated/{model}_generated_"
+        "transfer.csv | the simulated trials of every dataset a model generated, in the input "
+        "format (participant_id = dataset id, group_code = the generating model, raw outcomes), "
+        f"so they can be fitted again: {source} |",
+        "| data/generated/{model}_generated_parameters.csv | per dataset: participant_id, model, "
+        "template (the template participant whose trial sequence was replayed; empty for the "
+        "default task design), then the true (generating) parameters |",
+    ]
+    if separate:
+        _write_generated(folder / "model_recovery", separate)
+        rows.append(
+            "| data/generated/model_recovery/ | the same three files for the model recovery's "
+            "datasets of the models whose parameter recovery used other datasets: "
+            f"{', '.join(separate)} |")
+    return "\n".join(rows)
+
+
+def _write_generated(folder, tables):
+    folder.mkdir(parents=True, exist_ok=True)
+    for model, parts in tables.items():
+        stem = _safe_filename(model)
+        for key in ("learning", "transfer", "parameters"):
+            parts[key].to_csv(folder / f"{stem}_generated_{key}.csv", index=False)
+
+
+
+#: The files of each kind of run, besides the per-model, per-group and generated-data ones.
+_FIT_FILES = (
+    "fit_data_FIT.pkl", "full_fit_data_FIT.pkl", "group_AIC.csv", "group_BIC.csv",
+    "group_AIC_percentages.csv", "group_BIC_percentages.csv", "group_AIC_differences.csv",
+    "group_BIC_differences.csv", "AIC_model_comparisons.png", "BIC_model_comparisons.png",
+    "information_criteria.csv", "model_fits_distributions.png", "fit-by-runs.png",
+    "parameter_outlier_results.pkl", "param_fit_descriptives.csv",
+    "pain_fits_linear_results.csv", "pain_fits_ttest_results.csv",
+    "pain_fits_posthoc_results.csv", "modelsimulation_accuracy_data.csv",
+    "modelsimulation_choice_data.csv", "modelsimulation_dynamics_data.csv", "summary_FIT.json",
+)
+_RECOVERY_FILES = {
+    "PARAMETER": ("fit_data_PARAMETER.pkl", "full_fit_data_PARAMETER.pkl",
+                  "true_params_PARAMETER.pkl", "param_recovery_corrs.csv",
+                  "param_recovery_results.csv", "correlations/recovery_correlation_plot.png",
+                  "summary_PARAMETER.json"),
+    "MODEL": ("fit_data_MODEL.pkl", "full_fit_data_MODEL.pkl", "model_recovery_matrices.csv",
+              "model_recovery.png", "summary_MODEL.json"),
+}
+
+
+def _kind_files(kind):
+    return _RECOVERY_FILES[kind]
+
+
+def fit_files(models, groups):
+    """The files a FIT of ``models`` on data with ``groups`` writes (relative paths).
+
+    ``parameter_of_interest_comparisons.png``, written only when the models
+    share parameters of interest, is left out.
+    """
+    files = list(_FIT_FILES)
+    for name in models:
+        stem = _safe_filename(name)
+        files += [f"model_behaviours/{stem}_model_behaviours.png",
+                  f"parameter_fits/{stem}-model-fits.png"]
+    files += [f"{stem}_model_simulations.png" for stem in _group_filenames(groups).values()]
+    return files
+
+
+def validation_files(parameter_models=(), model_models=()):
+    """The files a parameter recovery of ``parameter_models`` and/or a model recovery of
+    ``model_models`` write (relative paths; the generated data of models whose two
+    recoveries used different datasets, in data/generated/model_recovery/, are left out)."""
+    files = []
+    if parameter_models:
+        files += _RECOVERY_FILES["PARAMETER"]
+    if model_models:
+        files += _RECOVERY_FILES["MODEL"]
+    for name in dict.fromkeys([*parameter_models, *model_models]):
+        files += [f"data/generated/{_safe_filename(name)}_generated_{key}.csv"
+                  for key in ("learning", "transfer", "parameters")]
+    return files
+
+
+def _run_info(random_state, run_info):
+    """The seed and how it came, recorded in the summaries and the manifest."""
+    seed = random_state if isinstance(random_state, (int, np.integer)) and \
+        not isinstance(random_state, bool) else None
+    info = {"seed": None if seed is None else int(seed)}
+    info.update(_jsonable(dict(run_info or {})))
+    return info
+
+
+def _version():
+    from . import __version__  # late: avoidrl/__init__ may import this module
+
+    return __version__
+
+
+def _jsonable(value):
+    """A JSON-safe copy; other objects become a short description."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if len(value) > 50:
+            return f"<{type(value).__name__} of {len(value)} items>"
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if value is None or isinstance(value, (str, int)):
+        return value
+    text = repr(value)
+    return text if len(text) <= 120 else f"<{type(value).__name__}>"
+
+
+def _estimator_settings(estimator):
+    return _jsonable(estimator.get_params(deep=False))
+
+
+def _write_json(path, content):
+    path.write_text(json.dumps(_jsonable(content), indent=2) + "\n", encoding="utf-8")
+
+
+def _pickle(path, content):
+    with open(path, "wb") as handle:
+        pickle.dump(content, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _save_figure(figure, path):
+    from matplotlib import pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        figure.savefig(path, dpi=150)
+    finally:
+        plt.close(figure)
+
+
+def _notify(progress, message):
+    if progress is not None:
+        progress(message)
+
+
+def _safe_filename(name):
+    return "".join(c if c not in '/\\:*?"<>|' else "_" for c in str(name))
+
+
+def _simulations_readme_row(simulation_files):
+    """The README row of the {group}_model_simulations.png files."""
+    escaped = {group: str(group).replace("|", "\\|") for group in simulation_files}
+    mapping = "; ".join(f"{escaped[group]} -> {filename}"
+                        for group, filename in simulation_files.items())
+    return (
+        f"| {', '.join(simulation_files.values())} | one per group ({mapping}; the name is the "
+        "group_code without spaces and characters other than letters, digits, - and _, made "
+        "unique): a 4 x models grid, one column per model. (1) Learning accuracy per context "
+        "and quarter of each pair's trials, simulations (solid, modelsimulation_accuracy_data"
+        ".csv) vs data (dashed); (2) mean prediction error of both options per trial within "
+        "pair and context and (3) values of option 0 and option 1 of each context (HR/LR, "
+        "LP/HP) before each update, from modelsimulation_dynamics_data.csv; (4) transfer "
+        "choice rates HR, LR, LP, HP, N, simulations (bars) vs data (diamonds). Bands and "
+        "error bars: 95 % t-CI over participants |")
+
+
+_FIT_README = """\
+Written by `avoidrl.report.write_fit_report`. The layout follows the reference pipeline's
+`RL/modelling` folder; participants are matched by id everywhere and
+groups are the data's `group_code` values, in order of first appearance.
+
+| file | content |
+|---|---|
+| fit_data_FIT.pkl | pickled dict {{model: DataFrame[participant, pain_group, run, fit, <parameters>]}}: best start per participant (run = start index, fit = negative log-likelihood) |
+| full_fit_data_FIT.pkl | the same layout with every start |
+| group_AIC.csv, group_BIC.csv | mean AIC / BIC per group (rows; `full` = all participants) and model (columns), `best_model` = lowest |
+| group_AIC_percentages.csv, group_BIC_percentages.csv | % of participants of each group best fit by each model |
+| group_AIC_differences.csv, group_BIC_differences.csv | per model: mean, sd, n and 95 % t-CI half-width (`ci`) of the per-participant difference from the best model |
+| information_criteria.csv | per participant and model: nll, aic, bic, k, n_trials |
+| param_fit_descriptives.csv | "mean (sd)" of every parameter per group |
+| pain_fits_linear_results.csv | one-way linear model (ANOVA F test) of each parameter on group, with normality (Shapiro-Wilk) and homogeneity (Levene) flags |
+| pain_fits_ttest_results.csv | t-tests of each group against the reference group ({reference}) |
+| pain_fits_posthoc_results.csv | Tukey HSD tests of every pair of groups |
+| modelsimulation_accuracy_data.csv | posterior predictive learning accuracy (%) per participant, context and trial bin, for each model (`source` = model) and the data (`source` = empirical) |
+| modelsimulation_choice_data.csv | posterior predictive transfer choice rates (%) per participant and stimulus type (HR = A/C, LR = B/D, LP = E/G, HP = F/H, N) |
+| AIC_model_comparisons.png, BIC_model_comparisons.png | (A) mean criterion per model, best boxed; (B) mean +- 95 % CI of the difference from the best model |
+| modelsimulation_dynamics_data.csv | per model, participant, context and trial within pair (1-based): the mean of both options' prediction errors (`pe`) and the values of option 0 (the better option) and option 1 before the trial's update (`value0`, `value1`), averaged over the context's two pairs, from each model replaying the participant's own choices and outcomes at its fitted parameters (`avoidrl.report.learning_dynamics`). `pe_formula`: r - Q (QLearning), r - C - Q (Relative), r - weighting_factor * (r0 + r1) / 2 - Q (Advantage), the critic's r - V (ActorCritic and hybrids; the reference added the hybrids' Q errors to it); `value_formula`: Q, the normalised actor weights W, or (1 - m) W + m Q (hybrids, m = mixing_factor) |
+| model_behaviours/{{model}}_model_behaviours.png | posterior predictive behaviour of each model against the data, per group |
+{simulations}
+| parameter_fits/{{model}}-model-fits.png | fitted parameters per group (mean +- 95 % CI and participants) |
+| model_fits_distributions.png | per model: histogram (density) of the participants' BIC with the normal curve of the same mean and sd (dashed line = mean); skewness and excess kurtosis (bias-corrected, as pandas and the reference) in the titles. Each participant's BIC uses its own trial count n (the reference used n = 480 for everyone) |
+| fit-by-runs.png | per model: for r = 1 .. number of starts, the mean over participants of the best NLL among each participant's first r starts, computed from every start (the reference plotted the best-start table, so its curve was not this); the dashed line marks the first r from which every participant is within {start_tol} NLL of its best |
+| parameter_outlier_results.pkl | pickled dict: `participant_outliers` {{model: Series participant -> number of parameters on a bound, participants with at least one, most first}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (DataFrame, models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound (numpy rounding, half to even: k = 3 -> 2, 4 -> 2, 5 -> 2, 7 -> 4). "On a bound" = within {bound_tol:g} x (high - low) of a bound the model was fitted with (the reference: exactly equal to a default bound). accuracy = share of learning choices of the better option (1 - mean choice of the worse one); A, B, E, F = transfer choice rates (0-1) averaged over A/C, B/D, E/G, F/H; N = the novel stimulus. k = the model's free parameters (the reference counted every parameter its base model can have) |
+| parameter_of_interest_comparisons.png | {interest} |
+| summary_FIT.json | seed, models, participants, groups, mean AIC/BIC, convergence, settings |
+
+Statistics use log(x) (after shifting to x - min + 1 when min <= 0) for every parameter except
+novel_value, mixing_factor, valence_factor and weighting_factor (the reference intended this list
+but misspelt novel_value, so it transformed it). Statistics that need two groups, or three
+participants per group, are NaN with the reason in the `note` column.
+"""
+
+_VALIDATION_README = """\
+Written by `avoidrl.report.write_validation_report` ({what}). The layout follows the reference
+pipeline's `RL/modelling` folder.
+
+| file | content |
+|---|---|
+{rows}
+"""
+
+_PARAMETER_ROWS = """\
+| fit_data_PARAMETER.pkl | pickled dict {model: DataFrame[participant, pain_group, run, fit, <fitted parameters>]}: each model fitted to the datasets it generated (participant = dataset id; run is NaN because only the best start is kept) |
+| full_fit_data_PARAMETER.pkl | the same (recovery fits keep only each dataset's best start) |
+| true_params_PARAMETER.pkl | pickled dict {model: DataFrame[participant, <generating parameters>]} |
+| param_recovery_results.csv | per model, dataset and parameter: true and fitted value |
+| param_recovery_corrs.csv | Pearson r of true vs fitted values per model and parameter (2 decimals) |
+| correlations/recovery_correlation_plot.png | true vs fitted scatter plots, one row per model |
+| summary_PARAMETER.json | seed, models, datasets, correlations, settings |"""
+
+_MODEL_ROWS = """\
+| fit_data_MODEL.pkl | pickled dict {fitting model: DataFrame[participant, pain_group, model, run, fit, <parameters>]}; `model` = the generating model |
+| full_fit_data_MODEL.pkl | the same (only the best start of each fit is kept) |
+| model_recovery_matrices.csv | long form (matrix, fitting_model, generating_model, value) of the mean BIC, the normalised BIC (-100 = best), the confusion matrix p(best fit \\| generator) and the inversion matrix p(generator \\| best fit) |
+| model_recovery.png | confusion and inversion matrices, and the normalised mean BIC |
+| summary_MODEL.json | seed, models, datasets, recovery rates, settings |"""
+
+
+def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=None,
+                     overwrite=False, progress=None, n_simulations=1, reference_group=None,
+                     inputs=(), run_info=None):
+    """Write a FIT into a study folder (the reference's ``RL/modelling`` after a fit).
+
+    The files are staged and published so that the folder holds either its
+    previous or its new complete state at every instant; on any error
+    nothing is changed and nothing is left behind (see :mod:`avoidrl._folder`).
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The study folder, created if missing. Files of other runs (a
+        VALIDATION) and of the user stay as they are.
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+        Models fitted to the same participants.
+    X_learning, X_transfer : DataFrame or path
+        The data the models were fitted to (``X_transfer`` may be None for one
+        long frame), used for the posterior-predictive simulations.
+    random_state : int, RandomState instance or None
+        Seeds the posterior-predictive simulations.
+    overwrite : bool, default=False
+        Replace the files an earlier avoidrl run wrote (unchanged since), and
+        remove an earlier FIT's files this one does not write. Without it,
+        a file that exists is never replaced. Files avoidrl did not write
+        are never replaced.
+    progress : callable, optional
+        Called with a short message before each step (for example ``print``).
+    n_simulations : int, default=1
+        Posterior-predictive simulations per participant and model.
+    reference_group : optional
+        Reference group of the planned t-tests (default: the first group).
+    inputs : iterable of path, optional
+        Input files of the run; ``out_dir`` must not hold them. ``X_learning``
+        and ``X_transfer`` count when they are paths.
+    run_info : dict, optional
+        Recorded at the top of ``summary_FIT.json`` (the command-line front
+        ends put the seed here, and whether it was drawn).
+
+    Returns
+    -------
+    Path
+        The folder written.
+
+    Raises
+    ------
+    FileExistsError
+        If the FIT would replace a file it may not replace (named in the
+        message), or ``out_dir`` is not a folder.
+    ValueError
+        If ``out_dir`` holds one of the input files.
+    """
+    models = _model_dict(models)
+    names = list(models)
+    inputs = [*inputs, X_learning, X_transfer]
+    learning, transfer = split_phases(X_learning, X_transfer)
+    first = models[names[0]]
+    planned = fit_files(names, pd.unique(first.groups_.to_numpy(dtype=object)))
+    info = _run_info(random_state, run_info)
+    with _folder.staged(out_dir, ("FIT",), overwrite=overwrite, inputs=inputs,
+                        planned=planned, info={**info, "avoidrl_version": _version()}) as stage, plotting.headless():
+        folder = stage.path
+        _notify(progress, "writing fit tables")
+        fit_data, full_fit_data = fit_tables(models)
+        _pickle(folder / "fit_data_FIT.pkl", fit_data)
+        _pickle(folder / "full_fit_data_FIT.pkl", full_fit_data)
+        means = {}
+        for criterion in ("AIC", "BIC"):
+            _notify(progress, f"comparing models by {criterion}")
+            means[criterion] = group_criteria(models, criterion)
+            means[criterion].to_csv(folder / f"group_{criterion}.csv")
+            group_best_fit_percentages(models, criterion).to_csv(
+                folder / f"group_{criterion}_percentages.csv")
+            criterion_differences(models, criterion).to_csv(
+                folder / f"group_{criterion}_differences.csv", index=False)
+            _save_figure(plotting.plot_model_comparison(models, criterion),
+                         folder / f"{criterion}_model_comparisons.png")
+        criteria = information_criteria(models)
+        criteria.to_csv(folder / "information_criteria.csv", index=False)
+
+        _notify(progress, "checking the fits (distributions, starts, parameters on bounds)")
+        _save_figure(plotting.plot_fit_distributions(models, "bic"),
+                     folder / "model_fits_distributions.png")
+        _save_figure(plotting.plot_fit_by_starts(models), folder / "fit-by-runs.png")
+        outliers = parameter_outliers(models, learning, transfer)
+        _pickle(folder / "parameter_outlier_results.pkl", outliers)
+        interest = parameter_of_interest_correlations(models)
+        if len(interest):
+            _save_figure(plotting.plot_parameter_of_interest_comparisons(models),
+                         folder / "parameter_of_interest_comparisons.png")
+            interest_row = (
+                "scatter plots of the parameters of interest against each other, for every "
+                "pair of (model, parameter) among the fitted models' "
+                f"{', '.join(PARAMETERS_OF_INTEREST)} (contextual_lr log-transformed, as the "
+                "reference), participants matched by id; Pearson r, p and n in the titles, "
+                "least-squares line dashed. Pairs: " + "; ".join(
+                    f"{row.model_x} {row.parameter_x} vs {row.model_y} {row.parameter_y}"
+                    for row in interest.itertuples()))
+        else:
+            found = [f"{m} {p}" for m, p in _interest_items(models, PARAMETERS_OF_INTEREST)]
+            interest_row = (
+                "**not written**: it compares at least two of "
+                f"{', '.join(PARAMETERS_OF_INTEREST)} across the fitted models, and these "
+                f"models have {'only ' + found[0] if found else 'none of them'}")
+
+        _notify(progress, "describing and testing parameters")
+        parameter_descriptives(models).to_csv(folder / "param_fit_descriptives.csv",
+                                              index=False)
+        statistics = fit_statistics(models, reference_group=reference_group)
+        statistics["linear"].to_csv(folder / "pain_fits_linear_results.csv", index=False)
+        statistics["ttest"].to_csv(folder / "pain_fits_ttest_results.csv", index=False)
+        statistics["posthoc"].to_csv(folder / "pain_fits_posthoc_results.csv", index=False)
+        for name, estimator in models.items():
+            _save_figure(plotting.plot_parameter_fits(estimator),
+                         folder / "parameter_fits" / f"{_safe_filename(name)}-model-fits.png")
+
+        _notify(progress, "simulating the fitted models (posterior predictive)")
+        accuracy, choice = posterior_predictive(models, learning, transfer,
+                                                random_state=random_state,
+                                                n_simulations=n_simulations)
+        accuracy.to_csv(folder / "modelsimulation_accuracy_data.csv", index=False)
+        choice.to_csv(folder / "modelsimulation_choice_data.csv", index=False)
+        for name in names:
+            _save_figure(plotting.plot_model_behaviour(accuracy, choice, name),
+                         folder / "model_behaviours"
+                         / f"{_safe_filename(name)}_model_behaviours.png")
+        _notify(progress, "replaying the fitted models (prediction errors and values)")
+        dynamics = learning_dynamics(models, learning, transfer)
+        dynamics.to_csv(folder / "modelsimulation_dynamics_data.csv", index=False)
+        simulation_files = {
+            group: f"{stem}_model_simulations.png" for group, stem in _group_filenames(
+                pd.unique(accuracy["group"].to_numpy(dtype=object))).items()}
+        for group, filename in simulation_files.items():
+            _save_figure(plotting.plot_model_simulations(accuracy, choice, dynamics, group),
+                         folder / filename)
+        simulations_row = _simulations_readme_row(simulation_files)
+
+        _notify(progress, "writing the summary")
+        groups = first.groups_.reindex(first.params_.index).astype(object)
+        reference = reference_group if reference_group is not None else \
+            (pd.unique(groups.to_numpy())[0] if len(groups) else None)
+        summary = {
+            **info,
+            "avoidrl_version": _version(),
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "models": names,
+            "n_participants": int(len(first.params_)),
+            "groups": {str(g): int(n) for g, n in groups.value_counts(sort=False).items()},
+            "best_model": {c: means[c].loc["full", "best_model"] for c in means},
+            "parameter_outliers": {name: int(len(table))
+                                   for name, table in outliers["outlier_data"].items()},
+            "parameter_of_interest_pairs": int(len(interest)),
+            "model_simulation_figures": {str(g): f for g, f in simulation_files.items()},
+            "per_model": {
+                name: {"k": int(est.n_parameters),
+                       "mean_aic": float(est.aic_.mean()), "mean_bic": float(est.bic_.mean()),
+                       "mean_nll": float(est.nll_.mean()),
+                       "n_converged": int(est.converged_.sum()),
+                       "n_participants": int(len(est.params_)),
+                       "n_starts": int(getattr(est, "n_starts_", 0))}
+                for name, est in models.items()},
+            "settings": {
+                "random_state": _jsonable(random_state), "n_simulations": int(n_simulations),
+                "bound_tolerance": BOUND_TOLERANCE, "start_tolerance": START_TOLERANCE,
+                "reference_group": _jsonable(reference),
+                "estimators": {name: _estimator_settings(est) for name, est in models.items()},
+            },
+        }
+        _write_json(folder / "summary_FIT.json", summary)
+        stage.describe("FIT", _FIT_README.format(
+            reference=reference, interest=interest_row, start_tol=START_TOLERANCE,
+            bound_tol=BOUND_TOLERANCE, simulations=simulations_row))
+    return stage.target
+
+
+def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=None,
+                            overwrite=False, progress=None, inputs=(), run_info=None):
+    """Write a VALIDATION (parameter and/or model recovery) into a study folder.
+
+    Published like :func:`write_fit_report`. A parameter recovery and a
+    model recovery are two kinds of runs (``PARAMETER`` and ``MODEL``) with
+    their own files, so a model recovery can join a folder that holds the
+    parameter recovery (and a FIT) without ``overwrite``; the generated data
+    they share must then be the same datasets.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The study folder, created if missing.
+    parameter_recovery : ParameterRecovery, list of them, or dict {name: ParameterRecovery}, optional
+        Fitted parameter recoveries (one per model).
+    model_recovery : ModelRecovery, optional
+        A fitted model recovery.
+    overwrite : bool, default=False
+        As in :func:`write_fit_report`: replace files avoidrl wrote, and
+        remove an earlier run's files of the same kinds this run does not
+        write.
+    progress : callable, optional
+        Called with a short message before each step.
+    inputs : iterable of path, optional
+        Input files (template data); ``out_dir`` must not hold them.
+    run_info : dict, optional
+        Recorded at the top of the summaries (seed, whether it was drawn).
+
+    Returns
+    -------
+    Path
+        The folder written.
+
+    Raises
+    ------
+    ValueError
+        If neither recovery is given.
+    FileExistsError
+        If the run would replace a file it may not replace (named in the
+        message), or ``out_dir`` is not a folder.
+    """
+    if parameter_recovery is None and model_recovery is None:
+        raise ValueError("give parameter_recovery, model_recovery or both")
+    recoveries = _recoveries(parameter_recovery) if parameter_recovery is not None else None
+    if model_recovery is not None and not hasattr(model_recovery, "fits_"):
+        raise ValueError("the model recovery is not fitted (call fit)")
+    kinds = (("PARAMETER",) if recoveries is not None else ()) + \
+        (("MODEL",) if model_recovery is not None else ())
+    planned = validation_files(
+        list(recoveries) if recoveries is not None else [],
+        [n for n, _ in _recovery_models(model_recovery)] if model_recovery is not None else [])
+    info = _run_info(None, run_info)
+    readme_rows, summaries = {}, {}
+    created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    with _folder.staged(out_dir, kinds, overwrite=overwrite, inputs=inputs, planned=planned,
+                        info={**info, "avoidrl_version": _version()}) as stage, plotting.headless():
+        folder = stage.path
+        if recoveries is not None:
+            _notify(progress, "writing parameter recovery")
+            fit_data, true_params = parameter_recovery_tables(recoveries)
+            _pickle(folder / "fit_data_PARAMETER.pkl", fit_data)
+            _pickle(folder / "full_fit_data_PARAMETER.pkl", fit_data)
+            _pickle(folder / "true_params_PARAMETER.pkl", true_params)
+            correlations = parameter_recovery_correlations(recoveries)
+            correlations.to_csv(folder / "param_recovery_corrs.csv", index=False)
+            pd.concat([r.results_ for r in recoveries.values()], ignore_index=True).to_csv(
+                folder / "param_recovery_results.csv", index=False)
+            _save_figure(plotting.plot_parameter_recovery(recoveries),
+                         folder / "correlations" / "recovery_correlation_plot.png")
+            readme_rows["PARAMETER"] = [_PARAMETER_ROWS]
+            summaries["PARAMETER"] = {"parameter_recovery": {
+                name: {"n_datasets": len(r.datasets_),
+                       "n_converged": int(r.fits_["converged"].sum()),
+                       "correlations": r.correlations_.to_dict(),
+                       "settings": _jsonable({k: v for k, v in r.get_params(deep=False).items()
+                                              if k != "estimator"}),
+                       "estimator": _estimator_settings(r.estimator)}
+                for name, r in recoveries.items()}}
+        if model_recovery is not None:
+            _notify(progress, "writing model recovery")
+            tables = model_recovery_fit_tables(model_recovery)
+            _pickle(folder / "fit_data_MODEL.pkl", tables)
+            _pickle(folder / "full_fit_data_MODEL.pkl", tables)
+            model_recovery_matrices(model_recovery).to_csv(
+                folder / "model_recovery_matrices.csv", index=False)
+            _save_figure(plotting.plot_model_recovery(model_recovery, normalized=True),
+                         folder / "model_recovery.png")
+            readme_rows["MODEL"] = [_MODEL_ROWS]
+            confusion = model_recovery.confusion_
+            summaries["MODEL"] = {"model_recovery": {
+                "models": [n for n, _ in _recovery_models(model_recovery)],
+                "n_datasets": len(model_recovery.datasets_),
+                "n_converged": int(model_recovery.fits_["converged"].sum()),
+                "n_fits": int(len(model_recovery.fits_)),
+                "p_recovered": {g: float(confusion.loc[g, g]) if g in confusion.index
+                                else None for g in confusion.columns},
+                "settings": _jsonable({k: v for k, v in
+                                       model_recovery.get_params(deep=False).items()
+                                       if k != "estimators"}),
+                "estimators": {n: _estimator_settings(e)
+                               for n, e in _recovery_models(model_recovery)},
+            }}
+        _notify(progress, "writing the generated data")
+        generated_rows = _write_all_generated(folder / "data" / "generated", recoveries,
+                                              model_recovery)
+        readme_rows[kinds[-1]].append(generated_rows)
+        what = {"PARAMETER": "parameter recovery", "MODEL": "model recovery"}
+        for kind in kinds:
+            suffix = f"summary_{kind}.json"
+            _write_json(folder / suffix, {**info, "avoidrl_version": _version(),
+                                          "created": created, **summaries[kind]})
+            # the generated data belong to every kind of the run, the rest to its own kind
+            own = [rel for rel in _folder.files_under(folder)
+                   if rel.startswith("data/generated/") and
+                   (kind == "MODEL" or not rel.startswith("data/generated/model_recovery/"))
+                   or rel in _kind_files(kind)]
+            stage.describe(kind, _VALIDATION_README.format(
+                what=what[kind], rows="\n".join(readme_rows[kind])), files=own)
+    return stage.target
