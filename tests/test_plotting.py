@@ -10,11 +10,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.container import BarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 import avoidrl  # noqa: E402
-from avoidrl import plotting, report  # noqa: E402
+from avoidrl import plotting, report, stats  # noqa: E402
 from avoidrl.recovery import ModelRecovery, ParameterRecovery  # noqa: E402
 
 NAMES = ("QLearning+novel", "Hybrid2012+novel")
@@ -123,6 +125,14 @@ def test_parameter_fits_with_one_group():
     estimator = avoidrl.make_model("QLearning+novel", n_starts=1).fit(learning, transfer)
     figure = plotting.plot_parameter_fits(estimator)
     assert len(figure.axes) == 4
+    values = stats.transformed_parameters(estimator)
+    for ax, parameter in zip(figure.axes, estimator.parameter_names):
+        assert ax.get_title() == parameter.replace("_", " ")
+        # one bar: the mean of the (transformed) values of both participants
+        np.testing.assert_allclose(_bars(ax), [values[parameter].mean()])
+        (scatter,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+        points = scatter.get_offsets()
+        np.testing.assert_allclose(np.sort(points[:, 1]), np.sort(values[parameter]))
 
 
 def test_parameter_recovery(recoveries):
@@ -266,3 +276,151 @@ def test_model_simulations_with_one_model_and_one_group(behaviour, dynamics):
     assert figure.axes[0].get_title().startswith(NAMES[1])
     with pytest.raises(ValueError, match="no simulations"):
         plotting.plot_model_simulations(one_acc, one_choice, dynamics, "first")
+
+
+# ------------------------------------------------- drawn values against the tables
+# Groups of four participants with spread-out parameters, and two simulations each,
+# so that a group's mean differs from its median: a figure must draw the means of
+# the report tables.
+SKEWED_GROUPS = {f"{g}{i}": name for g, name in (("a", "first"), ("b", "second"), ("c", "third"))
+                 for i in range(4)}
+DRAWN = ("QLearning+novel", "Relative+novel")
+
+
+def _bars(ax):
+    """Heights of the bars drawn with ax.bar, in drawing order."""
+    return np.array([p.get_height() for c in ax.containers if isinstance(c, BarContainer)
+                     for p in c])
+
+
+def _line(ax, label):
+    (line,) = [ln for ln in ax.lines if ln.get_label() == label]
+    return np.asarray(line.get_ydata(), dtype=float)
+
+
+def _group_means(table, keys, value, order):
+    """Mean over participants of each participant's mean (over simulations)."""
+    per_participant = table.groupby(["participant", *keys], sort=False)[value].mean()
+    means = per_participant.groupby(level=list(range(1, len(keys) + 1))).mean()
+    medians = per_participant.groupby(level=list(range(1, len(keys) + 1))).median()
+    return means.reindex(order).to_numpy(), medians.reindex(order).to_numpy()
+
+
+@pytest.fixture(scope="module")
+def skewed():
+    learning, transfer = _simulate(SKEWED_GROUPS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        models = {name: avoidrl.make_model(name, n_starts=1, random_state=0).fit(learning,
+                                                                                 transfer)
+                  for name in DRAWN}
+    accuracy, choice = report.posterior_predictive(models, learning, transfer, random_state=1,
+                                                   n_simulations=2)
+    dynamics = report.learning_dynamics(models, learning, transfer)
+    return models, accuracy, choice, dynamics
+
+
+def test_model_comparison_draws_the_table_means(skewed):
+    models = skewed[0]
+    figure = plotting.plot_model_comparison(models, "bic")
+    bars, differences = figure.axes
+    full = report.group_criteria(models, "bic").loc["full", list(DRAWN)].astype(float)
+    np.testing.assert_allclose(_bars(bars), full.to_numpy())
+    # by hand: the mean over participants of each model's own-n BIC
+    np.testing.assert_allclose(_bars(bars), [models[n].bic_.mean() for n in DRAWN])
+    table = report.criterion_differences(models, "bic")
+    np.testing.assert_allclose(_bars(differences), table["mean"].to_numpy(float))
+    best = full.idxmin()
+    other = [n for n in DRAWN if n != best][0]
+    by_hand = (models[other].bic_ - models[best].bic_.reindex(models[other].bic_.index)).mean()
+    np.testing.assert_allclose(_bars(differences), [by_hand])
+
+
+def test_model_behaviour_draws_the_table_means(skewed):
+    _, accuracy, choice, _ = skewed
+    stimuli = list(report.STIMULUS_TYPES)
+    groups = list(pd.unique(accuracy["group"]))
+    differs = False
+    for model in DRAWN:
+        figure = plotting.plot_model_behaviour(accuracy, choice, model)
+        axes = np.asarray(figure.axes).reshape(2, len(groups))
+        for column, group in enumerate(groups):
+            sim = choice[(choice["model"] == model) & (choice["group"] == group)]
+            means, medians = _group_means(sim, ["stimulus"], "choice_rate", stimuli)
+            np.testing.assert_allclose(_bars(axes[1, column]), means, err_msg=group)
+            differs |= not np.allclose(means, medians)
+            data = choice[(choice["source"] == "empirical") & (choice["group"] == group)]
+            data_means = data.groupby("stimulus")["choice_rate"].mean().reindex(stimuli)
+            (diamonds,) = [ln for ln in axes[1, column].lines if ln.get_marker() == "D"]
+            np.testing.assert_allclose(diamonds.get_ydata(), data_means.to_numpy())
+            for context in report.CONTEXT_ORDER:
+                part = accuracy[(accuracy["model"] == model) & (accuracy["group"] == group)
+                                & (accuracy["context"] == context)]
+                means, medians = _group_means(part, ["bin"], "accuracy", list(report.BINS))
+                np.testing.assert_allclose(_line(axes[0, column], f"{context} (model)"),
+                                           means, err_msg=f"{group}, {context}")
+                differs |= not np.allclose(means, medians)
+    assert differs  # the data tell means from medians
+
+
+def test_model_simulations_draw_the_table_means(skewed):
+    _, accuracy, choice, dynamics = skewed
+    stimuli = list(report.STIMULUS_TYPES)
+    differs = False
+    for group in pd.unique(accuracy["group"]):
+        figure = plotting.plot_model_simulations(accuracy, choice, dynamics, group)
+        axes = np.asarray(figure.axes).reshape(4, len(DRAWN))
+        for column, model in enumerate(DRAWN):
+            sim = choice[(choice["model"] == model) & (choice["group"] == group)]
+            means, medians = _group_means(sim, ["stimulus"], "choice_rate", stimuli)
+            np.testing.assert_allclose(_bars(axes[3, column]), means)
+            differs |= not np.allclose(means, medians)
+            latent = dynamics[(dynamics["model"] == model) & (dynamics["group"] == group)]
+            for context in report.CONTEXT_ORDER:
+                part = accuracy[(accuracy["model"] == model) & (accuracy["group"] == group)
+                                & (accuracy["context"] == context)]
+                means, medians = _group_means(part, ["bin"], "accuracy", list(report.BINS))
+                np.testing.assert_allclose(_line(axes[0, column], f"{context}: model"), means)
+                differs |= not np.allclose(means, medians)
+                rows = latent[latent["context"] == context]
+                for row, (value, label) in ((1, ("pe", context)),
+                                            *((2, (f"value{o}", plotting._OPTION_LABELS[k]))
+                                              for o, k in enumerate(
+                                                  plotting._OPTION_TYPES[context]))):
+                    means, medians = _group_means(rows, ["trial"], value, list(range(1, 25)))
+                    np.testing.assert_allclose(_line(axes[row, column], label), means,
+                                               err_msg=f"{group}, {model}, {value}")
+                    differs |= not np.allclose(means, medians)
+    assert differs
+
+
+def test_parameter_fits_draw_the_group_means(skewed):
+    estimator = skewed[0]["Relative+novel"]
+    figure = plotting.plot_parameter_fits(estimator)
+    values = stats.transformed_parameters(estimator)
+    groups = estimator.groups_.reindex(values.index)
+    order = list(pd.unique(groups))
+    differs = False
+    for ax, parameter in zip(figure.axes, estimator.parameter_names):
+        by_group = values[parameter].groupby(groups.to_numpy(), sort=False)
+        means = by_group.mean().reindex(order).to_numpy()
+        np.testing.assert_allclose(_bars(ax), means, err_msg=parameter)
+        differs |= not np.allclose(means, by_group.median().reindex(order).to_numpy())
+        # by hand for the logged learning rates: mean of log(x) by group
+        if parameter == "factual_lr":
+            raw = estimator.params_[parameter]
+            np.testing.assert_allclose(
+                _bars(ax), [np.log(raw[groups == g]).mean() for g in order])
+    assert differs
+
+
+def test_model_recovery_heatmaps_show_the_matrices(recoveries):
+    _, model = recoveries
+    figure = plotting.plot_model_recovery(model, normalized=True)
+    for ax, matrix in zip(figure.axes, (model.confusion_, model.inversion_,
+                                        model.normalized_bic_)):
+        (image,) = ax.images
+        order = [t.get_text() for t in ax.get_yticklabels()]
+        columns = [t.get_text() for t in ax.get_xticklabels()]
+        np.testing.assert_allclose(np.ma.filled(image.get_array().astype(float), np.nan),
+                                   matrix.reindex(index=order, columns=columns).to_numpy(float))
