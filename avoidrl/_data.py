@@ -263,43 +263,48 @@ def _check_order(frame, phase):
     _first_bad(frame, ~np.isfinite(ti), "trial_index", phase,
                "a finite number (the trial's position; drop the column to use row order)")
     ids = frame["participant_id"].to_numpy()
+    who = pd.factorize(ids)[0]
+    # Each participant's rows in row order, then by trial_index: equal
+    # neighbours are repeats, a drop between row-order neighbours a decrease.
+    by_row = np.argsort(who, kind="stable")
+    by_index = np.lexsort((ti, who))
+    same_who = np.diff(who[by_index]) == 0
     # Checked before the order: sorting cannot fix duplicated trials.
-    repeated = pd.DataFrame({"id": ids, "ti": ti}).duplicated().to_numpy()
-    if repeated.any():
-        pos = int(np.flatnonzero(repeated)[0])
-        same = np.flatnonzero((ids == ids[pos]) & (ti == ti[pos]))
+    repeats = by_index[1:][same_who & (np.diff(ti[by_index]) == 0)]
+    if len(repeats):
+        pos = int(repeats.min())
+        same = np.flatnonzero((who == who[pos]) & (ti == ti[pos]))
         raise ValueError(
             f"{phase} data: 'trial_index' {_plain(frame['trial_index'].iloc[pos])!r} is repeated "
             f"within participant {_plain(ids[pos])!r} (rows "
             f"{_plain_list(frame.index[same][:5])}); expected each trial once (duplicated rows?)"
         )
-    steps = pd.Series(ti).groupby(ids, sort=False).diff()
-    decreasing = (steps < 0).to_numpy()
-    if decreasing.any():
-        pos = int(np.flatnonzero(decreasing)[0])
+    same_who = np.diff(who[by_row]) == 0
+    decreasing = by_row[1:][same_who & (np.diff(ti[by_row]) < 0)]
+    if len(decreasing):
+        pos = int(decreasing.min())
         raise ValueError(
             f"{phase} data: 'trial_index' decreases within participant "
-            f"{_plain(frame['participant_id'].iloc[pos])!r} (row {_plain(frame.index[pos])!r}); "
+            f"{_plain(ids[pos])!r} (row {_plain(frame.index[pos])!r}); "
             "trials are taken in row order, so sort each participant's rows by trial_index first"
         )
 
 
-def _object_values(series):
-    """The values of a text or object column (empty for numeric ones, which hold no odd types)."""
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        return None
-    return series.to_numpy(dtype=object)
+def _odd_values(series, odd):
+    """Mark the values for which ``odd(value)`` holds, looking only where types may be mixed."""
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal", "empty"):
+        return np.zeros(len(series), dtype=bool)  # no text and no bools here
+    return np.fromiter((odd(v) for v in series.to_numpy(dtype=object)), dtype=bool,
+                       count=len(series))
 
 
 def _check_ids(frame, phase):
     ids = frame["participant_id"]
-    bad = ids.isna().to_numpy()
     # A bool would equal the id 1 or 0 and merge with that participant.
-    if pd.api.types.is_bool_dtype(ids.dtype):
-        bad = np.ones(len(ids), dtype=bool)
-    elif (values := _object_values(ids)) is not None:
-        bad = bad | np.array([isinstance(v, (bool, np.bool_)) for v in values], dtype=bool)
-    _first_bad(frame, bad, "participant_id", phase, "a participant id (text or an integer)")
+    bool_id = _odd_values(ids, lambda v: isinstance(v, (bool, np.bool_)))
+    _first_bad(frame, ids.isna().to_numpy() | bool_id, "participant_id", phase,
+               "a participant id (text or an integer)")
 
 
 def _check_ids_as_text(frames):
@@ -329,10 +334,12 @@ def _check_ids_as_text(frames):
 
 def _check_groups(frame, phase):
     codes = frame["group_code"]
-    bad = codes.isna().to_numpy()
-    if (values := _object_values(codes)) is not None:
-        bad = bad | np.array([isinstance(v, str) and not v.strip() for v in values], dtype=bool)
-    _first_bad(frame, bad, "group_code", phase, "a group code (not missing, not blank)")
+    if pd.api.types.infer_dtype(codes, skipna=True) == "string":
+        blank = (codes.str.strip() == "").to_numpy(dtype=bool, na_value=False)
+    else:
+        blank = _odd_values(codes, lambda v: isinstance(v, str) and not v.strip())
+    _first_bad(frame, codes.isna().to_numpy() | blank, "group_code", phase,
+               "a group code (not missing, not blank)")
 
 
 def _learning_arrays(frame):
