@@ -1,5 +1,6 @@
 """ParameterRecovery and ModelRecovery: generation, fitting, matrices, reproducibility."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +8,7 @@ import pandas as pd
 import pytest
 from joblib import parallel_config
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 from avoidrl import ActorCritic, Advantage, QLearning, Relative, make_model
 from avoidrl.recovery import ModelRecovery, ParameterRecovery, SyntheticDataset
@@ -153,8 +155,9 @@ def test_model_recovery_errors():
         ModelRecovery([QLearning()]).fit()
     with pytest.raises(ValueError, match="unique"):
         ModelRecovery([QLearning(), QLearning()]).fit()
+    ds = list(ParameterRecovery(Advantage(), n_datasets=2, random_state=0).split())
+    assert len(ds) == 2
     with pytest.raises(ValueError, match="Advantage"):
-        ds = list(ParameterRecovery(Advantage(), n_datasets=2, random_state=0).split())
         ModelRecovery([QLearning(), Relative()]).fit(datasets=ds)
     with pytest.raises(ValueError, match="n_datasets"):
         ParameterRecovery(QLearning(), n_datasets=0).fit()
@@ -221,3 +224,73 @@ def test_parameter_recovery_fits_given_datasets():
         ParameterRecovery(Relative(), random_state=0).fit(datasets=datasets)
     with pytest.raises(ValueError, match="unique"):
         given.fit(datasets=datasets + datasets[:1])
+
+
+# --- model recovery without ../shared, on the default task design --------------------
+
+def test_model_recovery_quality_on_the_default_design():
+    """QLearning, Relative and Advantage (+novel) tell themselves apart on fresh task designs.
+
+    Thresholds calibrated on seeds 0-5 (diagonals 0.97-1.00, 0.90-0.93 and 0.70-0.90);
+    a generating model that is not its own most frequent winner is a failure.
+    """
+    estimators = [make_model(name, bounds=NARROW) for name in
+                  ("QLearning+novel", "Relative+novel", "Advantage+novel")]
+    recovery = ModelRecovery(estimators, n_datasets=30, random_state=2026).fit()
+    confusion = recovery.confusion_
+    assert len(recovery.datasets_) == 90 and len(recovery.fits_) == 270
+    assert confusion.loc["QLearning+novel", "QLearning+novel"] >= 0.90, confusion
+    assert confusion.loc["Relative+novel", "Relative+novel"] >= 0.80, confusion
+    assert confusion.loc["Advantage+novel", "Advantage+novel"] >= 0.50, confusion
+    assert np.diag(confusion.to_numpy()).mean() >= 0.80, confusion
+    for generator in confusion.columns:
+        assert confusion[generator].idxmax() == generator, confusion
+
+
+def test_model_recovery_does_not_depend_on_n_jobs_or_backend():
+    estimators = [QLearning(novel=True, n_starts=2), Relative(novel=True, n_starts=2)]
+    kwargs = dict(n_datasets=10, random_state=3)
+    serial = ModelRecovery(estimators, **kwargs).fit()
+    with parallel_config(backend="loky"):
+        processes = ModelRecovery(estimators, n_jobs=2, **kwargs).fit()
+    with parallel_config(backend="threading"):
+        threads = ModelRecovery(estimators, n_jobs=3, **kwargs).fit()
+    for other in (processes, threads):
+        pd.testing.assert_frame_equal(serial.fits_, other.fits_, check_exact=True)
+        pd.testing.assert_frame_equal(serial.confusion_, other.confusion_)
+        pd.testing.assert_frame_equal(serial.bic_, other.bic_, check_exact=True)
+        assert [d.id for d in serial.datasets_] == [d.id for d in other.datasets_]
+    different = ModelRecovery(estimators, n_datasets=10, random_state=4).fit()
+    assert not np.array_equal(serial.fits_["bic"].to_numpy(), different.fits_["bic"].to_numpy())
+
+
+# --- fits that do not converge are reported -----------------------------------------------
+
+def _one_iteration(model):
+    return make_model(model, n_starts=1, optimizer_options={"maxiter": 1})
+
+
+def test_parameter_recovery_warns_about_unconverged_fits():
+    recovery = ParameterRecovery(_one_iteration("QLearning+novel"), n_datasets=3,
+                                 random_state=0)
+    with pytest.warns(ConvergenceWarning,
+                      match=r"parameter recovery of QLearning\+novel: the best start did not"):
+        recovery.fit()
+    assert not recovery.fits_["converged"].any()
+
+
+def test_model_recovery_warns_about_unconverged_fits():
+    recovery = ModelRecovery([_one_iteration("QLearning+novel"),
+                              _one_iteration("Relative+novel")], n_datasets=2, random_state=0)
+    with pytest.warns(ConvergenceWarning,
+                      match="model recovery: the best start did not converge"):
+        recovery.fit()
+    assert not recovery.fits_["converged"].any()
+
+
+def test_converged_recovery_does_not_warn():
+    recovery = ParameterRecovery(QLearning(novel=True, n_starts=2), n_datasets=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        recovery.fit()
+    assert recovery.fits_["converged"].all()
