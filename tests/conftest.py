@@ -106,3 +106,29 @@ def tutorial_frames(_tutorial_cache):
 def small_frames():
     """(learning, transfer) DataFrames of the synthetic task (fresh copies)."""
     return make_small_frames()
+
+
+@pytest.fixture(autouse=True)
+def _reported_nll_is_the_nll_at_reported_params(monkeypatch):
+    """Every fit in the suite: ``nll_`` is the NLL at ``params_``, re-evaluated here.
+
+    Wraps the estimators' common fit step, so a fit that reported an
+    optimizer's stale value (e.g. after an ABNORMAL L-BFGS-B exit) fails
+    whichever test made it.
+    """
+    import numpy as np
+
+    from avoidrl._likelihood import Objective
+    from avoidrl.estimators import RLModelBase
+
+    original = RLModelBase._fit_data
+
+    def checked(self, data, *args, **kwargs):
+        result = original(self, data, *args, **kwargs)
+        owner = np.arange(data.n_participants)
+        at_params = Objective(self._variant(), data)(self.params_.to_numpy(), owner)
+        assert np.array_equal(at_params, self.nll_.to_numpy()), (
+            "nll_ differs from the NLL at params_", self.model_name_)
+        return result
+
+    monkeypatch.setattr(RLModelBase, "_fit_data", checked)

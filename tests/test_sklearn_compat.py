@@ -249,7 +249,8 @@ def test_refit_replaces_fitted_attributes(sim_frames):
     est = make_model("QLearning+novel", n_starts=1, random_state=0).fit(*sim_frames)
     one = [f[f["participant_id"] == "b"] for f in sim_frames]
     est.fit(*one)
-    assert list(est.params_.index) == ["b"] and len(est.fits_) == 1
+    assert list(est.params_.index) == ["b"]
+    assert set(est.fits_["participant_id"]) == {"b"} and len(est.fits_) == est.n_starts_used_["b"]
 
 
 # ------------------------------------------------------------------ pickle and joblib

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import numbers
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -20,6 +19,7 @@ from .._likelihood import Objective, choice_nll, learning_recursion
 from .._models import BASE_MODELS, ModelVariant, check_options
 from .._optimize import minimize_lbfgsb_batch
 from .._simulate import default_design, simulate_frames
+from .._warnings import warn
 
 START_MODES = ("normal", "random", "fixed")
 OPTIMIZER_OPTIONS = ("maxiter", "maxfun", "ftol", "gtol", "maxcor", "maxls", "eps", "backend")
@@ -391,7 +391,7 @@ class RLModelBase(BaseEstimator):
         settings = self._fit_settings()
         data = load_task_data(X_learning, X_transfer)
         seeds = participant_seeds(self.random_state, data.participants)
-        return self._fit_data(data, seeds, settings, warn_stacklevel=4)
+        return self._fit_data(data, seeds, settings)
 
     def _fit_settings(self):
         """Validated settings of a fit: variant, bounds, start values, starts, options."""
@@ -404,11 +404,8 @@ class RLModelBase(BaseEstimator):
         return {"variant": variant, "bounds": bounds, "init": init, "start": start,
                 "n_starts": n_starts, "max_starts": max_starts, "options": options}
 
-    def _fit_data(self, data, seeds, settings, warn=True, warn_stacklevel=3):
-        """Fit validated data, participant ``i`` drawing its starts from ``seeds[i]``.
-
-        ``warn_stacklevel`` points fit-problem warnings at the user's call.
-        """
+    def _fit_data(self, data, seeds, settings, warn=True):
+        """Fit validated data, participant ``i`` drawing its starts from ``seeds[i]``."""
         variant = settings["variant"]
         names = list(variant.parameter_names)
         n_jobs = min(_effective_n_jobs(self.n_jobs), data.n_participants)
@@ -469,10 +466,10 @@ class RLModelBase(BaseEstimator):
         fits["message"] = sum((rec["message"] for rec in records), [])
         self.fits_ = fits
         if warn:
-            self._warn_fit_problems(settings, data.n_participants, warn_stacklevel + 1)
+            self._warn_fit_problems(settings, data.n_participants)
         return self
 
-    def _warn_fit_problems(self, settings, n_participants, stacklevel):
+    def _warn_fit_problems(self, settings, n_participants):
         """One ConvergenceWarning per kind of problem, naming the participants."""
         def shown(ids):
             return ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
@@ -480,20 +477,20 @@ class RLModelBase(BaseEstimator):
         name = settings["variant"].name
         failed = self.converged_.index[~self.converged_.to_numpy()]
         if len(failed):
-            warnings.warn(
+            warn(
                 f"{name}: the best start did not converge for {len(failed)} of "
                 f"{n_participants} participant(s): {shown(failed)}. See converged_ and "
                 "fits_['message']; more starts (n_starts) usually help.",
-                ConvergenceWarning, stacklevel=stacklevel)
+                ConvergenceWarning)
         if settings["start"] != "fixed":
             once = self.optimum_hits_.index[self.optimum_hits_.to_numpy() < 2]
             if len(once):
-                warnings.warn(
+                warn(
                     f"{name}: for {len(once)} of {n_participants} participant(s) the best "
                     f"optimum was reached by only one of up to {settings['max_starts']} "
                     f"starts, so a better one may exist: {shown(once)}. See optimum_hits_; "
                     "raise max_starts (or n_starts) to search longer.",
-                    ConvergenceWarning, stacklevel=stacklevel)
+                    ConvergenceWarning)
 
     # ---------------------------------------------------------------- scoring
     def _check_fitted_model(self, variant):
