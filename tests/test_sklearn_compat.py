@@ -230,19 +230,37 @@ def test_fit_sets_only_private_or_fitted_attributes(sim_frames):
         assert attr in added
 
 
+def _read_only_frame(frame):
+    """The same frame over read-only numpy arrays (numeric columns), shared, not copied."""
+    arrays = {}
+    for column in frame.columns:
+        values = frame[column].to_numpy()
+        if values.dtype.kind in "biuf":
+            values = values.copy()
+            values.flags.writeable = False
+        arrays[column] = values
+    read_only = pd.DataFrame(arrays, copy=False)
+    numeric = [c for c, v in arrays.items() if not v.flags.writeable]
+    assert len(numeric) >= 5
+    for column in numeric:
+        # the frame holds the read-only array itself (pandas did not copy it)
+        assert np.shares_memory(read_only[column].to_numpy(), arrays[column]), column
+        assert not arrays[column].flags.writeable
+    return read_only, arrays
+
+
 def test_fit_on_read_only_frames(sim_frames, fitted):
-    frames = []
-    for frame in sim_frames:
-        frame = frame.copy()
-        for column in frame.columns:
-            values = frame[column].to_numpy()
-            if values.dtype != object and values.dtype.kind in "biuf":
-                values = values.copy()
-                values.flags.writeable = False
-                frame[column] = values
-        frames.append(frame)
+    frames, arrays = zip(*(_read_only_frame(frame) for frame in sim_frames))
+    before = [{c: v.copy() for c, v in a.items()} for a in arrays]
     est = make_model("QLearning+novel", n_starts=3, random_state=0).fit(*frames)
     assert np.array_equal(est.params_.to_numpy(), fitted.params_.to_numpy())
+    # scoring, traces and sampling read them too, and nothing is written into them
+    assert est.score(*frames) == pytest.approx(fitted.score(*sim_frames))
+    pd.testing.assert_frame_equal(est.trial_values(*frames), fitted.trial_values(*sim_frames))
+    est.sample(*frames, random_state=0)
+    for a, b in zip(arrays, before):
+        for column in a:
+            np.testing.assert_array_equal(a[column], b[column])
 
 
 def test_refit_replaces_fitted_attributes(sim_frames):
