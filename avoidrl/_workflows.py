@@ -14,6 +14,9 @@ other models are. Recovery gives each model its own seed derived from ``seed``
 and the model's name (:func:`recovery_seed`), so the generating models'
 datasets are independent; model recovery fits the very datasets that
 parameter recovery with the same seed generated.
+
+Without a seed, the front ends draw one (:func:`draw_seed`), use it, print
+or return it and record it in the summaries, so every run can be repeated.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import numbers
 import os
 import pickle
+import secrets
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import _folder
 from ._data import load_task_data, read_frame
 from ._models import BASE_MODELS, parse_model_name
 from ._simulate import default_design
@@ -113,6 +118,11 @@ def check_seed(seed):
             or not 0 <= seed < 2 ** 32:
         raise ValueError(f"seed must be None or an integer in [0, 2**32), got {seed!r}")
     return int(seed)
+
+
+def draw_seed():
+    """A fresh seed in [0, 2**32), for runs given none (recorded, so they can be repeated)."""
+    return secrets.randbelow(2 ** 32)
 
 
 def check_choice(value, choices, what):
@@ -266,28 +276,19 @@ def load_data(learning=None, transfer=None, n_participants=None):
     return learning, transfer
 
 
-def check_out_dir(out_dir, overwrite):
-    """Refuse an existing non-empty output folder unless ``overwrite`` (before any work)."""
-    path = Path(os.fspath(out_dir)).expanduser()
-    if path.exists():
-        if not path.is_dir():
-            raise FileExistsError(f"output folder '{path}' exists and is not a folder")
-        if not overwrite and any(path.iterdir()):
-            raise FileExistsError(
-                f"output folder '{path}' already exists and is not empty; choose another "
-                "folder or overwrite it (--overwrite; overwrite=True in Python)")
-    # The folder is written next to itself first: its nearest existing parent must be a
-    # writable folder.
-    parent = path.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise NotADirectoryError(f"cannot create output folder '{path}': '{parent}' is not a "
-                                 "folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot create output folder '{path}': no permission to write "
-                              f"in '{parent}'")
-    return path
+def check_out_dir(out_dir, kinds, planned, *, inputs=(), overwrite=False):
+    """Check the output folder before any work: what the run will write may be written there.
+
+    Refuses (FileExistsError, naming the files) to replace an existing file
+    unless avoidrl wrote it and ``overwrite`` is given; refuses (ValueError)
+    a folder that holds the input files; see :mod:`avoidrl._folder`.
+    """
+    return _folder.check(out_dir, kinds, planned, inputs=inputs, overwrite=overwrite)
+
+
+def _paths(*items):
+    """The items that are file paths (inputs given as DataFrames have no path)."""
+    return [item for item in items if isinstance(item, (str, os.PathLike))]
 
 
 def task_design_templates(task_design, n_datasets, seed):
@@ -512,21 +513,21 @@ def _sub_steps(progress):
 
 
 def _report():
-    from . import report  # imported late: plotting pulls in matplotlib
+    from . import _output  # imported late: plotting pulls in matplotlib
 
-    return report
+    return _output
 
 
 def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, transfer=None, *,
             n_participants=None, bounds=None, init=None, start=None, n_starts=None,
-            seed=None, n_jobs=None, overwrite=False, progress=None):
-    """Fit every model to the data and write the FIT folder.
+            seed=None, n_jobs=None, overwrite=False, progress=None, seed_drawn=False):
+    """Fit every model to the data and write the FIT into the study folder.
 
     Parameters
     ----------
     out_dir : path
-        The output folder (written atomically; refused when it exists and is
-        not empty, unless ``overwrite``).
+        The study folder (see :mod:`avoidrl._folder`: the FIT's files are
+        added; files avoidrl wrote are replaced only with ``overwrite``).
     models : list of str
         Reference-style model names.
     learning, transfer : path or DataFrame, optional
@@ -540,7 +541,10 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     seed : int, optional
         Every model is fitted with ``random_state=seed``; the report's
         simulations use it too.
+    overwrite : bool
     progress : Progress, optional
+    seed_drawn : bool
+        Recorded in the summary: the front end drew ``seed``.
 
     Returns
     -------
@@ -553,8 +557,11 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     estimators = build_estimators(models, bounds=bounds, init=init, start=start,
                                   n_starts=check_count(n_starts, "n_starts"),
                                   random_state=seed, n_jobs=n_jobs)
+    inputs = _paths(learning, transfer)
     learning, transfer = load_data(learning, transfer, n_participants)
-    out_dir = check_out_dir(out_dir, overwrite)
+    groups = pd.unique(learning["group_code"]) if "group_code" in learning.columns else []
+    out_dir = check_out_dir(out_dir, ("FIT",), _report().fit_files(estimators, groups),
+                            inputs=inputs, overwrite=overwrite)
     progress.start(len(estimators) + 1)
     for name, estimator in estimators.items():
         progress.begin(f"fitting {name}")
@@ -563,7 +570,8 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     progress.begin("writing the report")
     out_dir = _report().write_fit_report(out_dir, estimators, learning, transfer,
                                          random_state=seed, overwrite=overwrite,
-                                         progress=_sub_steps(progress))
+                                         progress=_sub_steps(progress), inputs=inputs,
+                                         run_info={"seed": seed, "seed_drawn": seed_drawn})
     progress.advance()
     progress.begin("done")
     progress.close()
@@ -577,7 +585,7 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
                    sampler="random", bounds=None, init=None, start=None, n_starts=None,
                    seed=None, n_jobs=None, task_design=None, parameters=None,
                    datasets=None, keep_parameter_recovery=None, overwrite=False,
-                   progress=None):
+                   progress=None, seed_drawn=False):
     """Parameter and/or model recovery, written to a VALIDATION folder.
 
     Parameters
@@ -616,6 +624,8 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
         provide unless ``datasets`` is given); only with ``recovery='model'``.
     overwrite : bool
     progress : Progress, optional
+    seed_drawn : bool
+        Recorded in the summaries: the front end drew ``seed``.
 
     Returns
     -------
@@ -633,6 +643,7 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
     estimators = build_estimators(models, bounds=bounds, init=init, start=start,
                                   n_starts=check_count(n_starts, "n_starts"),
                                   random_state=None, n_jobs=None)
+    inputs = _paths(learning, transfer)
     if task_design is not None and learning is not None:
         raise ValueError("task_design applies only without template data (the templates' "
                          "trial sequences are replayed); give one or the other")
@@ -669,7 +680,12 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
         missing = [n for n in models if not datasets.get(n)]
         if missing:
             raise ValueError(f"no datasets were generated for {missing}")
-    out_dir = check_out_dir(out_dir, overwrite)
+    parameter_models = list(keep_parameter_recovery or ()) if recovery == "model" else models
+    out_dir = check_out_dir(
+        out_dir, (("PARAMETER",) if parameter_models else ()) +
+        (("MODEL",) if recovery != "parameter" else ()),
+        _report().validation_files(parameter_models, models if recovery != "parameter" else []),
+        inputs=inputs, overwrite=overwrite)
 
     n_steps = (len(models) if recovery != "model" else 0) + (1 if recovery != "parameter" else 0)
     progress.start(n_steps + 1)
@@ -712,7 +728,8 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
     progress.begin("writing the report")
     run.out_dir = _report().write_validation_report(
         out_dir, parameter_recovery=run.parameter_recovery or None,
-        model_recovery=run.model_recovery, overwrite=overwrite, progress=_sub_steps(progress))
+        model_recovery=run.model_recovery, overwrite=overwrite, progress=_sub_steps(progress),
+        inputs=inputs, run_info={"seed": seed, "seed_drawn": seed_drawn})
     progress.advance()
     progress.begin("done")
     progress.close()

@@ -6,9 +6,13 @@ They run the same code as :class:`avoidrl.pipeline.Pipeline`
 output folder.
 
 Errors a user can cause (a bad path, an unreadable CSV, an unknown model, an
-invalid combination of options, a bad config file, an existing output
-folder) print one line ``avoidrl: error: ...`` on stderr and exit with
-status 2.
+invalid combination of options, a bad config file, an output file that
+exists) print one line ``avoidrl: error: ...`` on stderr and exit with
+status 2. Without ``--seed`` a seed is drawn, printed (the first line of the
+summary on stdout) and recorded in the summary files, so every run can be
+repeated. SIGINT exits
+with 130, SIGTERM with 143 (while the report is written, after removing the
+staging folder).
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from pathlib import Path
 
 from . import __version__
 from ._models import BASE_MODELS, OPTIONS
+from ._folder import Terminated
 from ._workflows import (
     DEFAULT_MODELS, DEFAULT_OUT_DIR, RECOVERY_KINDS, SAMPLERS, START_MODES, Progress,
-    check_models, default_starts_text, read_fit_parameters, run_fit, run_validation,
+    check_models, default_starts_text, draw_seed, read_fit_parameters, run_fit, run_validation,
 )
 from .datasets import load_example
 
@@ -184,12 +189,17 @@ def _add_common(parser, *, validate):
     run.add_argument("--seed", metavar="S", type=_seed,
                      help="random seed; the same seed gives the same results. Fits use "
                           "random_state=S for every model (as make_model(M, random_state=S)); "
-                          "recoveries a seed derived from S and the model name")
+                          "recoveries a seed derived from S and the model name. Default: a "
+                          "seed is drawn, printed and recorded in the summary")
     run.add_argument("--out", metavar="DIR",
-                     help=f"output folder (default: {DEFAULT_OUT_DIR}), written at once when "
-                          "the run succeeds; never overwritten unless --overwrite")
+                     help=f"study folder (default: {DEFAULT_OUT_DIR}): 'fit' and 'validate' add "
+                          "their files side by side, published at once when the run "
+                          "succeeds. Existing files are never replaced without --overwrite. "
+                          "A folder holding the input CSVs is refused")
     run.add_argument("--overwrite", action="store_true",
-                     help="replace the output folder if it exists")
+                     help="replace files an earlier avoidrl run wrote there (and remove that "
+                          "kind of run's files this run no longer writes); files avoidrl did "
+                          "not write are never replaced")
     run.add_argument("--quiet", action="store_true",
                      help="print nothing but errors (no progress bar, no summary)")
 
@@ -371,11 +381,15 @@ def _check_combinations(args, values):
 
 def _run(args, values, progress):
     models = values["models"] or list(DEFAULT_MODELS)
+    seed, drawn = values["seed"], values["seed"] is None
+    if drawn:  # every run can be repeated: draw the seed here; main prints it
+        seed = values["seed"] = draw_seed()
+        values["seed_drawn"] = True
     common = dict(
         out_dir=values["out"] or DEFAULT_OUT_DIR, models=models,
         learning=values["learning"], transfer=values["transfer"],
         n_participants=values["participants"], bounds=values["bounds"], init=values["init"],
-        start=values["start"], n_starts=values["n_starts"], seed=values["seed"],
+        start=values["start"], n_starts=values["n_starts"], seed=seed, seed_drawn=drawn,
         n_jobs=values["jobs"], overwrite=args.overwrite, progress=progress)
     if args.command == "fit":
         return run_fit(**common)
@@ -411,7 +425,8 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success, 2 for an error the user can fix (one line on stderr).
+        0 on success, 2 for an error the user can fix (one line on stderr),
+        130 when interrupted (SIGINT), 143 when terminated (SIGTERM).
     """
     parser = build_parser()
     try:
@@ -439,9 +454,16 @@ def main(argv=None):
             # OSError: an unreadable input, an output folder that exists or cannot be written
             print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
             return EXIT_USAGE
-        except KeyboardInterrupt:
-            print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
-            return 130
+        except KeyboardInterrupt as exc:  # Terminated (SIGTERM) too
+            written = getattr(exc, "avoidrl_written", None)
+            what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+            if written is not None:
+                print(f"{PROG}: {what} after the results were written to {written}",
+                      file=sys.stderr)
+            else:
+                print(f"{PROG}: {what}; the output folder was left as it was",
+                      file=sys.stderr)
+            return 143 if isinstance(exc, Terminated) else 130
     if not args.quiet:
         seen = set()
         for warning in caught:
@@ -449,6 +471,8 @@ def main(argv=None):
             if text not in seen:
                 seen.add(text)
                 print(f"{PROG}: warning: {text}", file=sys.stderr)
+        if values.get("seed_drawn"):
+            print(f"seed: {values['seed']} (drawn; pass --seed {values['seed']} to repeat)")
         print("\n".join(result.summary_lines()))
     return 0
 

@@ -18,12 +18,16 @@ settings and seed (both call :mod:`avoidrl._workflows`). Differences from the
 reference, on purpose:
 
 * The output goes to ``out_dir`` (default ``modelling``, relative to the
-  working directory), written at once when the run succeeds and never
-  overwritten unless ``overwrite=True``. Nothing else is written and nothing
-  is ever deleted (``clear_data`` has nothing to clear).
+  working directory), a study folder: the FIT, the parameter recovery and
+  the model recovery add their own files side by side (as the reference's
+  ``RL/modelling``), each published at once when the run succeeds. A run
+  never replaces a file that exists unless ``overwrite=True``, and then only
+  files avoidrl wrote. Nothing else is written and no file of the user's is
+  ever deleted (``clear_data`` has nothing to clear).
 * ``seed`` seeds everything (starts, generating parameters, simulated
   choices): the same seed gives the same folder, with or without
-  ``multiprocessing``.
+  ``multiprocessing``. ``seed=None`` draws a seed once (``pipeline.seed``)
+  and records it in the summaries, so the runs can be repeated.
 * Unknown parameters, misspelt model names and invalid values are errors
   (ValueError), not warnings.
 * Recovery fits start as avoidrl's estimators do by default ('normal' or
@@ -34,9 +38,10 @@ reference, on purpose:
   (10 to 100 by model) rather than 1.
 * A model recovery run after a parameter recovery by the same Pipeline, into
   the same ``out_dir`` and for the same models, fits the parameter
-  recovery's datasets and writes both into that folder (the reference's
+  recovery's datasets and adds its files to that folder (the reference's
   ``recovery='parameter'`` then ``recovery='model', generate_data=False``
-  workflow), as ``avoidrl validate --recovery both`` does.
+  workflow); the folder then holds what ``avoidrl validate --recovery both``
+  writes.
 * The torch backend (``training='torch'``, ``training_epochs``,
   ``optimizer_lr``) is not reproduced: it is not maximum likelihood.
 """
@@ -47,7 +52,8 @@ import os
 from pathlib import Path
 
 from ._workflows import (
-    DEFAULT_OUT_DIR, check_models, read_fit_parameters, run_fit, run_validation,
+    DEFAULT_OUT_DIR, check_models, check_seed, draw_seed, read_fit_parameters, run_fit,
+    run_validation,
 )
 
 __all__ = ["Pipeline", "PARAMETERS"]
@@ -129,9 +135,11 @@ PARAMETERS = {
     "out_dir": (_BOTH, "str | Path", f"'{DEFAULT_OUT_DIR}'",
                 "The output folder (the reference's RL/modelling)."),
     "overwrite": (_BOTH, "bool", "False",
-                  "Replace an existing non-empty out_dir (only once the new folder is "
-                  "complete). A model recovery run after a parameter recovery by the same "
-                  "Pipeline into the same out_dir adds to it without this flag."),
+                  "Replace files an earlier avoidrl run wrote into out_dir (and remove an "
+                  "earlier run's files of the same kind this run no longer writes). Without "
+                  "it a run only adds files; a FIT, a parameter recovery and a model "
+                  "recovery share one out_dir. Files avoidrl did not write are never "
+                  "replaced."),
     "help": (_BOTH, "bool", "False", "Print this help and return."),
 }
 
@@ -143,7 +151,8 @@ avoidrl Pipeline: the reference pipeline's entry point (FIT and VALIDATION modes
     pipeline.run(mode='fit' | 'validation', models=[...], **parameters)
 
 Pipeline(seed): seeds every random draw of every run (starts, generating parameters,
-simulated choices); the same seed gives the same output folder. help=True prints this text.
+simulated choices); the same seed gives the same output folder. seed=None draws one
+(pipeline.seed), recorded in the summaries. help=True prints this text.
 Unknown parameters are errors. The same runs are available from the command line:
 'avoidrl fit' and 'avoidrl validate' (see 'avoidrl --help').
 """
@@ -170,7 +179,15 @@ class Pipeline:
     seed : int or None, default=None
         Seeds every random draw of every run; the same seed gives the same
         output folder (unlike the reference, whose ``'normal'`` starts are
-        never seeded).
+        never seeded). None draws a seed, kept in ``seed`` and recorded in
+        the summaries, so the runs can be repeated.
+
+    Attributes
+    ----------
+    seed : int
+        The seed used (drawn when none was given).
+    seed_drawn : bool
+        Whether ``seed`` was drawn.
     help : bool, default=False
         Print what each parameter of :meth:`run` does.
 
@@ -182,7 +199,8 @@ class Pipeline:
     """
 
     def __init__(self, seed=None, help=False):
-        self.seed = seed
+        self.seed_drawn = seed is None
+        self.seed = draw_seed() if seed is None else check_seed(seed)
         self.help = bool(help)
         self._last_validation = None
         if self.help:
@@ -203,7 +221,8 @@ class Pipeline:
             For an unknown parameter, a missing or invalid value, a misspelt
             model name or a torch-backend setting.
         FileExistsError
-            If ``out_dir`` exists and is not empty and ``overwrite`` is False.
+            If the run would replace a file in ``out_dir`` (without
+            ``overwrite``, or one avoidrl did not write).
         """
         if params.pop("help", False):
             print(help_text())
@@ -257,7 +276,7 @@ class Pipeline:
             out_dir=params.get("out_dir", DEFAULT_OUT_DIR), models=params["models"],
             learning=params.get("learning_filename"), transfer=params.get("transfer_filename"),
             n_participants=n or None, bounds=params.get("bounds"), init=params.get("fixed"),
-            n_starts=params.get("number_of_runs"), seed=self.seed,
+            n_starts=params.get("number_of_runs"), seed=self.seed, seed_drawn=self.seed_drawn,
             n_jobs=-1 if multiprocessing else None, overwrite=overwrite)
 
     def _fit(self, params, common):
@@ -321,16 +340,12 @@ class Pipeline:
 
         if earlier is not None:
             # The reference's workflow: parameter recovery, then model recovery into the
-            # same folder. Add the model recovery to the folder this Pipeline wrote.
-            common["overwrite"] = True
-            run = run_validation(recovery="model", sampler=sampler, n_datasets=n_datasets,
-                                 task_design=params.get("task_design"), parameters=parameters,
-                                 datasets=datasets or earlier.datasets,
-                                 keep_parameter_recovery=earlier.parameter_recovery, **common)
-        else:
-            run = run_validation(recovery=recovery, sampler=sampler, n_datasets=n_datasets,
-                                 task_design=params.get("task_design"), parameters=parameters,
-                                 datasets=datasets, **common)
+            # same folder, on the parameter recovery's datasets. The model recovery adds
+            # its own files; the generated data it shares are the same bytes.
+            datasets = datasets or earlier.datasets
+        run = run_validation(recovery=recovery, sampler=sampler, n_datasets=n_datasets,
+                             task_design=params.get("task_design"), parameters=parameters,
+                             datasets=datasets, **common)
         self._last_validation = {"out_dir": _resolved(common["out_dir"]), "run": run}
         return run
 

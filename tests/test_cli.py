@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from avoidrl import cli, load_example, make_model
+from avoidrl import _folder, cli, load_example, make_model
 from avoidrl._workflows import DEFAULT_MODELS, recovery_seed
 from avoidrl.estimators import RLModelBase
 from avoidrl.recovery import ParameterRecovery
@@ -149,13 +149,67 @@ def test_bad_config_is_one_line(tmp_path, capsys, name, text, fragment):
     assert not (tmp_path / "out").exists()
 
 
-def test_existing_output_folder_is_refused_before_fitting(tmp_path, capsys, monkeypatch):
+def test_existing_output_files_are_refused_before_fitting(tmp_path, capsys, monkeypatch):
     out = tmp_path / "modelling"
     out.mkdir()
     (out / "keep.txt").write_text("earlier results")
+    (out / "group_BIC.csv").write_text("my own table")
     monkeypatch.setattr(RLModelBase, "fit", lambda *a, **kw: pytest.fail("fitted anyway"))
-    assert_one_line_error(*run(["fit", "--out", str(out)], capsys), "--overwrite")
+    # a user's file with an output's name: refused even with --overwrite
+    for extra in ([], ["--overwrite"]):
+        assert_one_line_error(*run(["fit", "--out", str(out), *extra], capsys),
+                              "group_BIC.csv is not avoidrl's")
+    # a file an earlier avoidrl FIT wrote: refused without --overwrite
+    (out / "group_BIC.csv").unlink()
+    (out / "group_AIC.csv").write_text("avoidrl's table")
+    manifest = {"format": 1, "index": None, "runs": {"FIT": {
+        "files": {"group_AIC.csv": _folder._record(out / "group_AIC.csv")}}}}
+    (out / _folder.MANIFEST).write_text(json.dumps(manifest))
+    assert_one_line_error(*run(["fit", "--out", str(out)], capsys), "group_AIC.csv",
+                          "--overwrite")
     assert (out / "keep.txt").read_text() == "earlier results"
+    assert (out / "group_AIC.csv").read_text() == "avoidrl's table"
+
+
+def test_an_output_folder_holding_the_inputs_is_refused(data_files, tmp_path, capsys,
+                                                        monkeypatch):
+    monkeypatch.setattr(RLModelBase, "fit", lambda *a, **kw: pytest.fail("fitted anyway"))
+    folder = os.path.dirname(data_files[0])
+    before = {name: open(os.path.join(folder, name), "rb").read()
+              for name in os.listdir(folder)}
+    for extra in ([], ["--overwrite"]):
+        assert_one_line_error(*run(["fit", *data_args(data_files), "--out", folder, *extra],
+                                   capsys), "holds the input file")
+        monkeypatch.chdir(folder)  # --out . in the inputs' folder
+        assert_one_line_error(*run(["fit", *data_args(data_files), "--out", ".", *extra],
+                                   capsys), "holds the input file")
+        assert_one_line_error(*run(["validate", *data_args(data_files), "--out", ".",
+                                    *extra], capsys), "holds the input file")
+    assert {name: open(os.path.join(folder, name), "rb").read()
+            for name in os.listdir(folder)} == before
+
+
+def test_a_drawn_seed_is_printed_and_recorded(data_files, tmp_path, capsys):
+    out = tmp_path / "drawn"
+    code, stdout, stderr = run(["fit", "--models", "QLearning+novel", *data_args(data_files),
+                                "--start", "fixed", "--out", str(out)], capsys)
+    assert code == 0, stderr
+    first = stdout.splitlines()[0]
+    assert first.startswith("seed: ") and "(drawn; pass --seed " in first
+    seed = int(first.split()[1])
+    assert f"--seed {seed} to repeat" in first
+    summary = json.loads((out / "summary_FIT.json").read_text())
+    assert summary["seed"] == seed and summary["seed_drawn"] is True
+    assert summary["settings"]["estimators"]["QLearning+novel"]["random_state"] == seed
+    # the printed seed repeats the run exactly
+    again = tmp_path / "again"
+    code, stdout, _ = run(["fit", "--models", "QLearning+novel", *data_args(data_files),
+                           "--start", "fixed", "--out", str(again), "--seed", str(seed)],
+                          capsys)
+    assert code == 0 and not stdout.startswith("seed: ")
+    for name in ("fit_data_FIT.pkl", "modelsimulation_accuracy_data.csv"):
+        assert (out / name).read_bytes() == (again / name).read_bytes()
+    assert json.loads((again / "summary_FIT.json").read_text())["seed_drawn"] is False
 
 
 def test_errors_from_a_subprocess_have_no_traceback(tmp_path):
@@ -231,7 +285,8 @@ def test_fit_writes_the_folder_of_the_estimators_results(fit_run, data_files):
     for name in ("fit_data_FIT.pkl", "full_fit_data_FIT.pkl", "group_AIC.csv", "group_BIC.csv",
                  "group_BIC_percentages.csv", "param_fit_descriptives.csv",
                  "pain_fits_linear_results.csv", "modelsimulation_accuracy_data.csv",
-                 "modelsimulation_choice_data.csv", "BIC_model_comparisons.png", "summary.json"):
+                 "modelsimulation_choice_data.csv", "BIC_model_comparisons.png",
+                 "summary_FIT.json"):
         assert (folder / name).is_file(), name
     for model in TWO_MODELS:
         assert (folder / "model_behaviours" / f"{model}_model_behaviours.png").is_file()
@@ -265,7 +320,7 @@ def test_quiet_single_model_with_overwrite(data_files, tmp_path, capsys):
                                 "--quiet"], capsys)
     assert code == 0
     assert stdout == "" and stderr == ""
-    assert not (out / "old.txt").exists()
+    assert (out / "old.txt").read_text() == "old"  # not avoidrl's: kept
     assert (out / "group_BIC.csv").is_file()
     assert list(pd.read_csv(out / "group_BIC.csv", index_col=0).columns) == \
         ["QLearning+novel", "best_model"]
@@ -282,7 +337,7 @@ def test_toml_config_and_progress_bar_on_a_terminal(data_files, tmp_path, capsys
     assert code == 0, err
     assert "\r[" in err and "fitting QLearning+novel" in err  # the progress bar
     folder = tmp_path / "from_config"
-    summary = json.loads((folder / "summary.json").read_text())
+    summary = json.loads((folder / "summary_FIT.json").read_text())
     settings = summary["settings"]["estimators"]["QLearning+novel"]
     assert settings["bounds"] == {"temperature": [0.01, 0.3]}
     assert settings["n_starts"] == 3  # the command line wins over the config

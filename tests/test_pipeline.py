@@ -29,16 +29,23 @@ def data_files(tmp_path_factory):
     return tuple(map(str, paths))
 
 
-def assert_same_folder(a, b):
-    """Same files with the same bytes; summary.json equal but for its time stamp."""
+def assert_same_folder(a, b, *, same_readme=True):
+    """Same files with the same bytes; the summaries equal but for their time stamps.
+
+    The manifest records when each run wrote, so it is left out; README.md
+    differs when the kinds of runs were written in different runs.
+    """
     files_a = sorted(p.relative_to(a) for p in Path(a).rglob("*") if p.is_file())
     files_b = sorted(p.relative_to(b) for p in Path(b).rglob("*") if p.is_file())
     assert files_a == files_b
     for name in files_a:
-        if name.name == "summary.json":
+        if name.name.startswith("summary_"):
             first, second = (json.loads((root / name).read_text()) for root in (a, b))
             first.pop("created"), second.pop("created")
             assert first == second
+        elif name.name == ".avoidrl-manifest.json" or \
+                name.name == "README.md" and not same_readme:
+            continue
         else:
             assert (Path(a) / name).read_bytes() == (Path(b) / name).read_bytes(), name
 
@@ -77,20 +84,23 @@ def test_validation_parameter_then_model_gives_the_cli_folder(data_files, tmp_pa
     first = pipeline.run(recovery="parameter", **common)
     second = pipeline.run(recovery="model", generate_data=False, clear_data=True, **common)
     # the model recovery reused the parameter recovery's datasets and joined its folder
+    # without overwrite: it added its own files, the generated data are the same bytes
     pooled = [d.id for r in first.parameter_recovery.values() for d in r.datasets_]
     assert [d.id for d in second.model_recovery.datasets_] == pooled
-    assert second.parameter_recovery == first.parameter_recovery
+    assert second.parameter_recovery == {}
     code = cli.main(["validate", "--recovery", "both", "--models", *MODELS, "--learning",
                      data_files[0], "--transfer", data_files[1], "--n-starts", "2",
                      "--n-datasets", "6", "--seed", "7", "--out", str(tmp_path / "cli"),
                      "--quiet"])
     assert code == 0, capsys.readouterr().err
-    assert_same_folder(tmp_path / "pipeline", tmp_path / "cli")
+    assert_same_folder(tmp_path / "pipeline", tmp_path / "cli", same_readme=False)
+    readme = (tmp_path / "pipeline" / "README.md").read_text()
+    assert "## PARAMETER" in readme and "## MODEL" in readme
 
 
-def test_an_existing_folder_is_refused(tutorial_fit, data_files):
+def test_an_earlier_fit_is_not_replaced_without_overwrite(tutorial_fit, data_files):
     _, out = tutorial_fit
-    with pytest.raises(FileExistsError, match="not empty"):
+    with pytest.raises(FileExistsError, match="fit_data_FIT.pkl was written by an earlier"):
         Pipeline(seed=1251).run(mode="fit", models=MODELS, learning_filename=data_files[0],
                                 transfer_filename=data_files[1], out_dir=out)
 
@@ -202,3 +212,77 @@ def test_one_model_and_one_group_work(tmp_path):
     assert run.models["QLearning+novel"].n_starts_ == 1  # random_params=False: one fixed start
     linear = pd.read_csv(tmp_path / "m" / "pain_fits_linear_results.csv")
     assert linear["F"].isna().all()
+
+
+def files_of(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in Path(folder).rglob("*")
+            if p.is_file()}
+
+
+def test_the_reference_tutorial_sequence_shares_one_folder(data_files, tmp_path):
+    """RL_fit_main then RL_validation_main (parameter, then model recovery) into one folder."""
+    out = tmp_path / "modelling"
+    before = {path: Path(path).read_bytes() for path in data_files}
+    Pipeline(seed=1251).run(mode="fit", models=MODELS, learning_filename=data_files[0],
+                            transfer_filename=data_files[1], number_of_participants=3,
+                            out_dir=out)
+    after_fit = files_of(out)
+    validation = Pipeline(seed=2)
+    common = dict(mode="validation", models=MODELS, learning_filename=data_files[0],
+                  transfer_filename=data_files[1], number_of_participants=3,
+                  number_of_runs=1, out_dir=out)
+    validation.run(recovery="parameter", **common)
+    after_parameter = files_of(out)
+    validation.run(recovery="model", generate_data=False, **common)
+    final = files_of(out)
+    for name in ("fit_data_FIT.pkl", "summary_FIT.json", "fit_data_PARAMETER.pkl",
+                 "summary_PARAMETER.json", "fit_data_MODEL.pkl", "summary_MODEL.json",
+                 "data/generated/QLearning+novel_generated_learning.csv", "README.md"):
+        assert Path(name) in final, name
+    # each run only added files (and rewrote the README); nothing earlier changed
+    for earlier in (after_fit, after_parameter):
+        for name, content in earlier.items():
+            if name.name not in ("README.md", ".avoidrl-manifest.json"):
+                assert final[name] == content, name
+    readme = (out / "README.md").read_text()
+    assert readme.index("## FIT") < readme.index("## PARAMETER") < readme.index("## MODEL")
+    manifest = json.loads((out / ".avoidrl-manifest.json").read_text())
+    assert list(manifest["runs"]) == ["FIT", "PARAMETER", "MODEL"]
+    assert manifest["runs"]["FIT"]["seed"] == 1251 and manifest["runs"]["MODEL"]["seed"] == 2
+    assert {path: Path(path).read_bytes() for path in data_files} == before
+
+
+def test_fit_then_validate_on_the_command_line_share_one_folder(data_files, tmp_path,
+                                                                 capsys):
+    out = str(tmp_path / "study")
+    data = ["--learning", data_files[0], "--transfer", data_files[1], "--participants", "3"]
+    assert cli.main(["fit", "--models", MODELS[0], *data, "--start", "fixed", "--seed", "1",
+                     "--out", out, "--quiet"]) == 0, capsys.readouterr().err
+    assert cli.main(["validate", "--models", MODELS[0], *data, "--n-starts", "1",
+                     "--seed", "1", "--out", out, "--quiet"]) == 0, capsys.readouterr().err
+    names = {p.name for p in Path(out).iterdir()}
+    assert {"fit_data_FIT.pkl", "summary_FIT.json", "fit_data_PARAMETER.pkl",
+            "summary_PARAMETER.json", "README.md", ".avoidrl-manifest.json"} <= names
+    # the same validation again needs --overwrite, and then replaces only its own files
+    assert cli.main(["validate", "--models", MODELS[0], *data, "--n-starts", "1",
+                     "--seed", "1", "--out", out, "--quiet"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    fit_before = (Path(out) / "fit_data_FIT.pkl").read_bytes()
+    assert cli.main(["validate", "--models", MODELS[0], *data, "--n-starts", "1",
+                     "--seed", "1", "--out", out, "--quiet", "--overwrite"]) == 0
+    assert (Path(out) / "fit_data_FIT.pkl").read_bytes() == fit_before
+
+
+def test_a_pipeline_without_a_seed_draws_and_records_one(tmp_path):
+    pipeline = Pipeline()
+    assert pipeline.seed_drawn and isinstance(pipeline.seed, int) and 0 <= pipeline.seed < 2**32
+    pipeline.run(mode="fit", models=["QLearning+novel"], number_of_participants=2,
+                 out_dir=tmp_path / "m")
+    summary = json.loads((tmp_path / "m" / "summary_FIT.json").read_text())
+    assert summary["seed"] == pipeline.seed and summary["seed_drawn"] is True
+    again = Pipeline(seed=pipeline.seed)
+    assert not again.seed_drawn
+    again.run(mode="fit", models=["QLearning+novel"], number_of_participants=2,
+              out_dir=tmp_path / "n")
+    assert (tmp_path / "m" / "fit_data_FIT.pkl").read_bytes() == \
+        (tmp_path / "n" / "fit_data_FIT.pkl").read_bytes()
