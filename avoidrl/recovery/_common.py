@@ -140,7 +140,7 @@ def fit_unit(estimator, datasets, seeds):
     Returns
     -------
     DataFrame indexed by dataset id: the fitted parameters, nll, bic, aic,
-    n_trials and converged.
+    n_trials, converged and optimum_hits (starts that reached the best optimum).
     """
     estimator = clone(estimator).set_params(n_jobs=1, verbose=0)
     learning = pd.concat([d.learning for d in datasets], ignore_index=True)
@@ -155,6 +155,8 @@ def fit_unit(estimator, datasets, seeds):
     table["bic"] = estimator.bic_
     table["n_trials"] = estimator.n_trials_
     table["converged"] = estimator.converged_
+    table["optimum_hits"] = estimator.optimum_hits_
+    table["confirmed"] = (estimator.optimum_hits_ >= 2) | (settings["start"] == "fixed")
     return table
 
 

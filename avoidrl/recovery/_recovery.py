@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
@@ -11,6 +9,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from .._warnings import warn
 from ._common import (
     DEFAULT_N_DATASETS, MAX_SEED, SyntheticDataset, estimator_name, fit_unit,
     generate_datasets, named_estimators, resolve_templates, units,
@@ -29,12 +28,15 @@ def _n_datasets(n_datasets, learning, transfer):
 
 
 def _warn_unconverged(table, what):
-    failed = table.index[~table["converged"].to_numpy(bool)]
-    if len(failed):
-        warnings.warn(
-            f"{what}: the best start did not converge for {len(failed)} of {len(table)} "
-            f"fits ({', '.join(map(str, failed[:5]))}{' ...' if len(failed) > 5 else ''}); "
-            "see the 'converged' column of the results", ConvergenceWarning, stacklevel=3)
+    """One ConvergenceWarning per kind of fit problem, naming the fits."""
+    for column, problem in (("converged", "the best start did not converge"),
+                            ("confirmed", "the best optimum was reached by only one start "
+                                          "(raise the estimator's max_starts)")):
+        failed = table.index[~table[column].to_numpy(bool)]
+        if len(failed):
+            warn(f"{what}: {problem} for {len(failed)} of {len(table)} fits "
+                 f"({', '.join(map(str, failed[:5]))}{' ...' if len(failed) > 5 else ''}); "
+                 f"see the {column!r} column of the results", ConvergenceWarning)
 
 
 class ParameterRecovery(BaseEstimator):
