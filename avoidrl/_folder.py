@@ -650,9 +650,9 @@ class Stage:
     def _write_index_and_manifest(self, folder, manifest):
         parts = [_INDEX_HEADER]
         for kind, run in manifest["runs"].items():
-            parts.append(f"## {kind}\n\nWritten {run.get('written')} by avoidrl "
-                         f"{run.get('avoidrl_version')} (seed {run.get('seed')}).\n\n"
-                         f"{run.get('readme', '').strip()}\n")
+            # no time stamp here, so that the same run gives the same bytes
+            parts.append(f"## {kind}\n\nWritten by avoidrl {run.get('avoidrl_version')} "
+                         f"with seed {run.get('seed')}.\n\n{run.get('readme', '').strip()}\n")
         index = folder / INDEX
         index.write_text("\n".join(parts), encoding="utf-8")
         manifest["index"] = _record(index)
