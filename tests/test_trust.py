@@ -263,3 +263,24 @@ def test_changing_the_model_after_fit_asks_to_refit(example):
     assert np.isfinite(model.score(*one))  # back to the fitted model: usable again
     model.set_params(novel=False).fit(*one)
     assert model.model_name_ == "QLearning"
+
+
+def test_parameter_recovery_flags_fits_worse_than_the_generating_parameters():
+    from avoidrl.recovery import ParameterRecovery
+
+    healthy = ParameterRecovery(QLearning(novel=True, bounds={"temperature": (0.01, 0.2)}),
+                                n_datasets=12, random_state=0).fit()
+    assert (healthy.fits_["nll"] <= healthy.fits_["nll_at_true"] + 1e-6).all()
+    # one iteration from one fixed start cannot reach the optimum
+    crippled = QLearning(novel=True, start="fixed", bounds={"temperature": (0.01, 0.2)},
+                         optimizer_options={"maxiter": 1})
+    with pytest.warns(ConvergenceWarning, match="above the NLL of their own generating"):
+        recovery = ParameterRecovery(crippled, n_datasets=12, random_state=0).fit()
+    assert (recovery.fits_["nll"] > recovery.fits_["nll_at_true"] + 1e-6).any()
+    # nll_at_true is the likelihood at the generating parameters, computed independently
+    dataset = recovery.datasets_[0]
+    direct = QLearning(novel=True).negative_log_likelihood(
+        dataset.learning, dataset.transfer,
+        params=dataset.true_params.to_frame().T.rename_axis("participant_id"))
+    assert recovery.fits_.loc[dataset.id, "nll_at_true"] == pytest.approx(
+        direct["total"].iloc[0], rel=1e-12)

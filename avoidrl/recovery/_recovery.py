@@ -70,7 +70,10 @@ class ParameterRecovery(BaseEstimator):
     true_params_, fitted_params_ : DataFrame
         Indexed by dataset id, one column per parameter.
     fits_ : DataFrame
-        Per dataset: fitted parameters, nll, aic, bic, n_trials, converged.
+        Per dataset: fitted parameters, nll, aic, bic, n_trials, converged,
+        optimum_hits and confirmed (the best optimum was reached by at least
+        two starts), and nll_at_true, the NLL at the generating parameters (a
+        fit above it is an optimizer failure and is warned about).
     correlations_ : Series
         Pearson r of true vs fitted values, per parameter.
     results_ : DataFrame
@@ -167,6 +170,20 @@ class ParameterRecovery(BaseEstimator):
             "true": self.true_params_.to_numpy().ravel(),
             "fitted": self.fitted_params_.to_numpy().ravel(),
         })
+        # The generating parameters are a point inside the bounds: a maximum-likelihood
+        # fit that ends above their NLL is an optimizer failure, made visible here.
+        learning = pd.concat([d.learning for d in datasets], ignore_index=True)
+        transfer = pd.concat([d.transfer for d in datasets], ignore_index=True)
+        at_true = self.estimator.negative_log_likelihood(
+            learning, transfer, params=self.true_params_.rename_axis("participant_id"))
+        self.fits_["nll_at_true"] = at_true["total"].reindex(self.fits_.index).to_numpy()
+        worse = self.fits_.index[self.fits_["nll"] > self.fits_["nll_at_true"] + 1e-6]
+        if len(worse):
+            warn(f"parameter recovery of {model}: {len(worse)} of {len(self.fits_)} fits ended "
+                 "above the NLL of their own generating parameters, an optimizer failure "
+                 f"({', '.join(map(str, worse[:5]))}{' ...' if len(worse) > 5 else ''}); see "
+                 "the 'nll' and 'nll_at_true' columns of fits_ and raise max_starts",
+                 ConvergenceWarning)
         _warn_unconverged(self.fits_, f"parameter recovery of {model}")
         return self
 
@@ -211,7 +228,7 @@ class ModelRecovery(BaseEstimator):
     datasets_ : list of SyntheticDataset
     fits_ : DataFrame
         One row per (dataset, fitting model): generating model, nll, aic,
-        bic, converged and the fitted parameters.
+        bic, converged, optimum_hits, confirmed and the fitted parameters.
     bic_ : DataFrame
         Mean BIC; rows are fitting models, columns generating models.
     normalized_bic_ : DataFrame
