@@ -413,12 +413,22 @@ def _transfer_arrays(frame):
 
 
 def _groups_by_participant(frame, phase):
-    codes = frame.groupby(frame["participant_id"].to_numpy(), sort=False)["group_code"]
-    n_codes = codes.nunique(dropna=False)
-    if (n_codes > 1).any():
-        pid = _plain(n_codes.index[np.flatnonzero(n_codes.to_numpy() > 1)[0]])
-        raise ValueError(f"{phase} data: participant {pid!r} has more than one group_code")
-    return codes.first()
+    """Each participant's group_code, as a dict; more than one is an error."""
+    who, ids = pd.factorize(frame["participant_id"].to_numpy())
+    codes = frame["group_code"].to_numpy(dtype=object)
+    code = pd.factorize(codes)[0]
+    # Distinct (participant, code) combinations: more than one per participant is an error.
+    combos = np.unique(np.stack([who, code], axis=1), axis=0)
+    several = np.flatnonzero(np.bincount(combos[:, 0], minlength=len(ids)) > 1)
+    if len(several):
+        p = several[0]
+        rows = np.flatnonzero(who == p)
+        first = rows[[np.flatnonzero(code[rows] == c)[0] for c in pd.unique(code[rows])][:3]]
+        shown = ", ".join(f"{_plain(codes[r])!r} (row {_plain(frame.index[r])!r})" for r in first)
+        raise ValueError(f"{phase} data: participant {_plain(ids[p])!r} has more than one "
+                         f"group_code: {shown}; expected one group per participant")
+    _, first = np.unique(who, return_index=True)
+    return dict(zip(ids, codes[first]))
 
 
 def load_task_data(X_learning, X_transfer=None):
