@@ -122,13 +122,20 @@ def recode_transfer(row):
     return left, right, choice
 
 
+def records(frame, columns):
+    """The rows as dicts of the columns the contract reads (plus trial_index, if any)."""
+    columns = [*columns, "trial_index"] if "trial_index" in frame.columns else list(columns)
+    return [dict(zip(columns, row)) for row in zip(*(frame[c].tolist() for c in columns))]
+
+
 def expected_content(learning, transfer, long=None):
     """Each participant's group and recoded trials, or None when the data are invalid.
 
     ``long`` is the one long frame the phases were split from, if any (its rows
     of other trial types must not hold participants without trials).
     """
-    phases = {"learning": learning.to_dict("records"), "transfer": transfer.to_dict("records")}
+    phases = {"learning": records(learning, LEARNING_COLUMNS),
+              "transfer": records(transfer, TRANSFER_COLUMNS)}
     if not phases["learning"] or not phases["transfer"]:
         return None
     for phase, rows in phases.items():
