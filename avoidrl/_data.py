@@ -299,12 +299,18 @@ def _odd_values(series, odd):
                        count=len(series))
 
 
-def _check_ids(frame, phase):
+def _not_a_label(value):
+    """Lists, dicts and the like cannot be told apart by hashing, so cannot label anyone."""
+    return not pd.api.types.is_scalar(value)
+
+
+def _check_ids(frame, phase, missing_ok=False):
     ids = frame["participant_id"]
     # A bool would equal the id 1 or 0 and merge with that participant.
-    bool_id = _odd_values(ids, lambda v: isinstance(v, (bool, np.bool_)))
-    _first_bad(frame, ids.isna().to_numpy() | bool_id, "participant_id", phase,
-               "a participant id (text or an integer)")
+    odd = _odd_values(ids, lambda v: _not_a_label(v) or isinstance(v, (bool, np.bool_)))
+    if not missing_ok:
+        odd |= ids.isna().to_numpy()
+    _first_bad(frame, odd, "participant_id", phase, "a participant id (text or an integer)")
 
 
 def _check_ids_as_text(frames):
@@ -337,7 +343,8 @@ def _check_groups(frame, phase):
     if pd.api.types.infer_dtype(codes, skipna=True) == "string":
         blank = (codes.str.strip() == "").to_numpy(dtype=bool, na_value=False)
     else:
-        blank = _odd_values(codes, lambda v: isinstance(v, str) and not v.strip())
+        blank = _odd_values(codes, lambda v: _not_a_label(v)
+                            or (isinstance(v, str) and not v.strip()))
     _first_bad(frame, codes.isna().to_numpy() | blank, "group_code", phase,
                "a group code (not missing, not blank)")
 
@@ -459,12 +466,14 @@ def load_task_data(X_learning, X_transfer=None):
 
     * the columns ``LEARNING_COLUMNS`` / ``TRANSFER_COLUMNS`` are present and
       neither phase is empty; other columns are ignored;
-    * ``participant_id`` is never missing and never a bool; CSV files are read
-      with ids (and group codes) as text, so ``001`` and ``01`` stay two
-      participants. Two ids that differ but read the same as text (the integer
-      1 and the string ``'1'``) are an error rather than being merged or split;
-    * ``group_code`` is never missing or blank, and one per participant, the
-      same in both phases;
+    * ``participant_id`` is never missing, a bool (it would equal the id 1 or
+      0) or a container such as a list. CSV files are read with ids (and group
+      codes) as text, so ``001`` and ``01`` stay two participants; a
+      DataFrame's ids keep their type. Two ids that differ but read the same
+      as text (the integer 1 and the string ``'1'``) are an error rather than
+      being merged or split;
+    * ``group_code`` is never missing, blank or a container, and there is one
+      per participant, the same in both phases;
     * learning: ``symbol_names`` is one of ``PAIR_NAMES``; the symbol values
       are those of the row's pair and differ; ``feedback_L`` / ``feedback_R``
       are 0 or +10 on reward pairs (``Reward*``) and -10 or 0 on
@@ -480,7 +489,8 @@ def load_task_data(X_learning, X_transfer=None):
       were concatenated) is taken in row order unchecked. In one long frame
       the phases are checked separately;
     * every participant has trials in both phases; in one long frame, every
-      participant has at least one learning or transfer row.
+      participant has at least one learning or transfer row (rows of other
+      trial types may lack an id, but not hold a bool or a container).
     """
     learning, transfer = split_phases(X_learning, X_transfer)
     if len(learning) == 0 and len(transfer) == 0:
@@ -515,6 +525,8 @@ def load_task_data(X_learning, X_transfer=None):
         )
     if X_transfer is None:
         long = read_frame(X_learning, "X")
+        # Rows of other trial types may lack an id, but a list or dict is no id.
+        _check_ids(long, "input", missing_ok=True)
         without = _plain_list(sorted(
             set(pd.unique(long["participant_id"].dropna())) - set(participants), key=str))
         if without:

@@ -300,6 +300,26 @@ def test_bool_participant_id(small_frames, phase):
         load_task_data(frames["learning"], frames["transfer"])
 
 
+@pytest.mark.parametrize("column", ["participant_id", "group_code"])
+@pytest.mark.parametrize("value", [["p2"], {"id": "p2"}])
+def test_containers_are_no_labels(small_frames, column, value):
+    """A list or dict as id or group is a ValueError, not a TypeError from hashing."""
+    learning, transfer = small_frames
+    learning[column] = learning[column].astype(object)
+    learning.iat[first_row(learning, "p2"), learning.columns.get_loc(column)] = value
+    with pytest.raises(ValueError, match=rf"learning data: column '{column}'"):
+        load_task_data(learning, transfer)
+
+
+def test_container_id_on_a_row_of_another_trial_type(small_frames):
+    X = long_frame(*small_frames)
+    X.loc[len(X)] = {"participant_id": "p1", "trial_type": "practice"}
+    X["participant_id"] = X["participant_id"].astype(object)
+    X.iat[len(X) - 1, X.columns.get_loc("participant_id")] = ["p1"]
+    with pytest.raises(ValueError, match=r"input data: column 'participant_id'.*\['p1'\]"):
+        load_task_data(X)
+
+
 @pytest.mark.parametrize("where", ["same column", "across phases"])
 def test_ids_that_read_the_same_as_text(small_frames, where):
     """The integer 1 and the text '1' are neither merged nor kept apart silently."""

@@ -60,12 +60,17 @@ def number(value):
     return math.nan
 
 
+def no_label(value):
+    """Containers cannot label a participant or a group."""
+    return isinstance(value, (list, tuple, dict, set))
+
+
 def valid_row(row, phase):
     """Whether one row obeys the contract on its own."""
     pid, code = row["participant_id"], row["group_code"]
-    if is_missing(pid) or isinstance(pid, (bool, np.bool_)):
+    if is_missing(pid) or no_label(pid) or isinstance(pid, (bool, np.bool_)):
         return False
-    if is_missing(code) or (isinstance(code, str) and not code.strip()):
+    if is_missing(code) or no_label(code) or (isinstance(code, str) and not code.strip()):
         return False
     if number(row["choice_made"]) not in (0.0, 1.0):
         return False
@@ -160,8 +165,10 @@ def expected_content(learning, transfer, long=None):
             return None
         entry["group"] = next(iter(groups["learning"]))
     if long is not None:
-        others = {pid for pid in long["participant_id"] if not is_missing(pid)}
-        if others - set(content):
+        others = [pid for pid in long["participant_id"] if not is_missing(pid)]
+        if any(no_label(pid) or isinstance(pid, (bool, np.bool_)) for pid in others):
+            return None
+        if set(others) - set(content):
             return None
     return content  # insertion order: first appearance in the learning data
 
@@ -263,6 +270,7 @@ ODD_VALUES = [
     np.nan, None, math.inf, -math.inf, "", "   ", "abc", "nan", True, False, 10**30, 2**64,
     -1, 0, 1, 2, 3, 4, 10, -10, 0.5, 1.0, "0", "1", "3", "10", "-10", "Reward1", "Punish2",
     "75R1", "Zero", "control", "sub-021", 21, "21", np.int64(1), np.float64(4.0),
+    [1], ("sub-001",), {"a": 1},
 ]
 values = (st.sampled_from(ODD_VALUES) | st.integers(-20, 10**6) | st.floats()
           | st.text(alphabet="0123456789.-+e abx", max_size=4))
