@@ -567,13 +567,17 @@ def test_trial_index_missing_in_a_whole_phase(small_frames):
     assert_same_data(load_task_data(long_frame(learning, transfer)), expected)
 
 
-def test_bundled_and_tutorial_data_satisfy_the_contract(tutorial_frames, shared_dir):
+def test_bundled_data_satisfy_the_contract():
     data = load_task_data(*load_example())
     assert data.n_participants == 60 and not data.padded
     # Read from the CSV paths (ids as text), the bundled files give the same arrays.
     paths = [resources.files("avoidrl.datasets").joinpath(_FILES[p]) for p in ("learning", "transfer")]
     with resources.as_file(paths[0]) as lp, resources.as_file(paths[1]) as tp:
         assert_same_data(load_task_data(lp, tp), data)
+
+
+def test_tutorial_data_satisfy_the_contract(tutorial_frames, shared_dir):
     tutorial = load_task_data(*tutorial_frames)
+    assert tutorial.n_participants == 15 and not tutorial.padded
     csvs = [shared_dir / "data" / f"tutorial_{p}_data.csv" for p in ("learning", "transfer")]
     assert_same_data(load_task_data(*csvs), tutorial)
