@@ -12,10 +12,11 @@ a VALIDATION into a study folder, side by side, crash-safely: the folder
 holds its previous or its new complete state at every instant, and no file
 avoidrl did not write is ever replaced (see :mod:`avoidrl._folder`).
 
-This module only gathers the public names. The code flows one way:
-:mod:`avoidrl._tables` (the tables) <- :mod:`avoidrl.plotting` (the figures)
-<- :mod:`avoidrl._output` (the writers) <- :mod:`avoidrl._folder` is used by
-the writers for staging, the manifest and publishing.
+This module only gathers the public names. Imports flow one way, with no
+circle: :mod:`avoidrl.plotting` imports the tables of :mod:`avoidrl._tables`;
+the writers in :mod:`avoidrl._output` import both, and :mod:`avoidrl._folder`
+(staging, the manifest, publishing; standard library only); this module
+imports :mod:`avoidrl._tables` and :mod:`avoidrl._output`.
 """
 
 from ._output import fit_files, validation_files, write_fit_report, write_validation_report

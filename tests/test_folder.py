@@ -298,7 +298,6 @@ def test_sigkill_at_every_step_is_cleaned_up_by_the_next_run(mode, step, tmp_pat
     assert leftovers  # the killed run left its staging (or the swapped-out folder)
     _folder.recover(out)  # what the next run does first; the killed pid is dead
     state = snapshot(out)
-    old = {"result.csv": b"old result\n", "figures/old.png": b"old figure"}
     new = {"result.csv": b"new result\n", "figures/new.png": b"new figure"}
     files = {k: v for k, v in state.items()
              if k not in ("README.md", _folder.MANIFEST, USER_FILE)}
