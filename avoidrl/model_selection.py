@@ -25,7 +25,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._bms import log_evidence_table, random_effects_bms
 from ._data import LEARNING_TRIAL_TYPE, TRANSFER_TRIAL_TYPE, read_frame
+
+__all__ = ["InSampleSplit", "combine_phases", "log_evidence_table", "random_effects_bms"]
 
 
 def combine_phases(X_learning, X_transfer):
