@@ -259,14 +259,15 @@ def random_effects_bms(log_evidence, *, alpha0=1.0, n_samples=None, random_state
         Participants x models log model evidences (columns = model names),
         e.g. from :func:`log_evidence_table`. Must be finite.
     alpha0 : float or array-like of shape (K,), default=1.0
-        Prior Dirichlet counts (1 = uniform over frequencies).
+        Prior Dirichlet counts, in the columns' order (1 = uniform over
+        frequencies).
     n_samples : int, optional
         None (default) computes the exceedance probabilities deterministically:
         for two models exactly, ``xp_1 = P(r_1 > 1/2) = I_{1/2}(alpha_2,
         alpha_1)``; for more, since a Dirichlet vector is a vector of
         independent ``Gamma(alpha_k, 1)`` variables over their sum, as
         ``xp_k = int_0^inf Gamma(x; alpha_k) prod_{j != k} GammaCDF(x;
-        alpha_j) dx`` by adaptive quadrature (absolute error ~1e-12). An
+        alpha_j) dx`` by adaptive quadrature (they sum to 1 within ~1e-10). An
         integer estimates them from that many Dirichlet draws instead, with
         standard error ``sqrt(xp (1 - xp) / n_samples)``.
     random_state : None, int or RandomState
