@@ -9,6 +9,7 @@ to natural units monotonically.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.special import expit, logit
 
 #: central-difference step of Hessians, in z. The hybrids' likelihood has kinks
@@ -18,6 +19,8 @@ HESSIAN_STEP = 1e-2
 #: |z| at which the optimizer's box in z is cut, for numerical safety only
 #: (x is then within 6e-6 of the range's ends).
 Z_LIMIT = 12.0
+#: two-sided 95 % normal quantile
+Z95 = 1.959963984540054
 
 
 def to_unbounded(x, low, high):
@@ -78,3 +81,29 @@ def clamp_psd(hessian):
     values = np.maximum(values, 0.0)
     clamped = np.einsum("...ij,...j,...kj->...ik", vectors, values, vectors)
     return clamped, negative
+
+
+def interval_table(z, cov, low, high, ids, names, status=None, estimate=None):
+    """The tidy ``params_ci_`` table from estimates and covariances in z.
+
+    ``status`` (n, k) of strings marks estimates at a bound or not identified;
+    their intervals are NaN (None: every estimate is interior). ``estimate``
+    gives the estimates in natural units exactly (default: mapped from z).
+    """
+    sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
+    lower = to_bounded(z - Z95 * sd, low, high)
+    upper = to_bounded(z + Z95 * sd, low, high)
+    if estimate is None:
+        estimate = to_bounded(z, low, high)
+    if status is None:
+        status = np.full(z.shape, "interior", dtype=object)
+    interior = status == "interior"
+    table = pd.DataFrame({
+        "participant_id": np.repeat(np.asarray(ids, dtype=object), len(names)),
+        "parameter": np.tile(names, len(ids)),
+        "estimate": estimate.ravel(),
+        "lower": np.where(interior, lower, np.nan).ravel(),
+        "upper": np.where(interior, upper, np.nan).ravel(),
+        "status": np.asarray(status, dtype=object).ravel(),
+    })
+    return table.set_index(["participant_id", "parameter"])

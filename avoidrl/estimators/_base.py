@@ -19,6 +19,9 @@ from .._likelihood import Objective, choice_nll, learning_recursion
 from .._models import BASE_MODELS, ModelVariant, check_options
 from .._optimize import minimize_lbfgsb_batch
 from .._simulate import default_design, simulate_frames
+from .._transform import (
+    Z_LIMIT, hessian_from_values, hessian_points, interval_table, to_bounded, to_unbounded,
+)
 from .._warnings import warn
 
 START_MODES = ("normal", "random", "fixed")
@@ -31,6 +34,13 @@ NORMAL_START_SPREAD = 1.0 / 15.0
 MAX_STARTS_FACTOR = 3
 #: two starts whose NLLs differ by less than this reached the same optimum
 OPTIMUM_TOLERANCE = 0.1
+#: a parameter within this share of its range from a bound is "at the bound"
+BOUND_TOLERANCE = 1e-6
+#: Hessian eigenvalues below this share of the largest are flat directions
+IDENTIFIED_CURVATURE = 1e-12
+#: a standard error in z above this leaves a parameter "not identified" (its 95 %
+#: interval would cover all but a sliver of the range)
+MAX_SD_Z = 5.0
 #: starts of the nested model's fit that gives the reference point (QLearning's default)
 NESTED_STARTS = ("normal", 10)
 _MAX_SEED = 2 ** 32
@@ -223,6 +233,55 @@ def _multistart(data, seeds, settings):
     return records
 
 
+def _ml_intervals(variant, data, params, bounds):
+    """Wald intervals of maximum-likelihood estimates, computed in the unbounded space.
+
+    The NLL Hessian in z (central differences, :data:`HESSIAN_STEP`) at each
+    participant's estimate is inverted over the parameters that are not at a
+    bound. Returns ``(cov, status)``: covariances in z of shape (n, k, k) with
+    NaN rows and columns for parameters without an interval, and an (n, k)
+    array of 'interior', 'at lower bound', 'at upper bound' or 'not
+    identified' (a flat direction of the likelihood: the interval would be
+    the whole range: see ``MAX_SD_Z``).
+    """
+    names = variant.parameter_names
+    low = np.array([bounds[n][0] for n in names])
+    high = np.array([bounds[n][1] for n in names])
+    n, k = params.shape
+    width = high - low
+    status = np.full((n, k), "interior", dtype=object)
+    status[params <= low + BOUND_TOLERANCE * width] = "at lower bound"
+    status[params >= high - BOUND_TOLERANCE * width] = "at upper bound"
+    z = np.clip(to_unbounded(params, low, high), -Z_LIMIT, Z_LIMIT)
+    points = hessian_points(z)
+    objective = Objective(variant, data)
+    values = objective(to_bounded(points.reshape(-1, k), low, high),
+                       np.repeat(np.arange(n), points.shape[1])).reshape(n, -1)
+    hessian = hessian_from_values(values, k)
+    cov = np.full((n, k, k), np.nan)
+    for i in range(n):
+        free = np.flatnonzero(status[i] == "interior")
+        if free.size == 0:
+            continue
+        sub = hessian[i][np.ix_(free, free)]
+        if not np.isfinite(sub).all():
+            status[i, free] = "not identified"
+            continue
+        eigenvalues, vectors = np.linalg.eigh(0.5 * (sub + sub.T))
+        flat = eigenvalues <= IDENTIFIED_CURVATURE * max(eigenvalues.max(), 1.0)
+        keep = ~flat
+        inverse = (vectors[:, keep] / eigenvalues[keep]) @ vectors[:, keep].T
+        # A parameter that moves along a flat (or downhill) direction, or whose interval
+        # in z spans more than +-2 x MAX_SD_Z (nearly the whole range), has no useful
+        # finite interval.
+        unidentified = (np.abs(vectors[:, flat]) > 1e-3).any(axis=1) \
+            | (np.diag(inverse) > MAX_SD_Z ** 2)
+        status[i, free[unidentified]] = "not identified"
+        identified = free[~unidentified]
+        cov[i][np.ix_(identified, identified)] = inverse[np.ix_(~unidentified, ~unidentified)]
+    return cov, status
+
+
 class RLModelBase(BaseEstimator):
     """Base class of the avoidrl estimators. Not for direct use.
 
@@ -404,8 +463,12 @@ class RLModelBase(BaseEstimator):
         return {"variant": variant, "bounds": bounds, "init": init, "start": start,
                 "n_starts": n_starts, "max_starts": max_starts, "options": options}
 
-    def _fit_data(self, data, seeds, settings, warn=True):
-        """Fit validated data, participant ``i`` drawing its starts from ``seeds[i]``."""
+    def _fit_data(self, data, seeds, settings, warn=True, intervals=True):
+        """Fit validated data, participant ``i`` drawing its starts from ``seeds[i]``.
+
+        ``intervals=False`` skips ``params_ci_`` and ``posterior_cov_`` (recovery
+        fits do not report them).
+        """
         variant = settings["variant"]
         names = list(variant.parameter_names)
         n_jobs = min(_effective_n_jobs(self.n_jobs), data.n_participants)
@@ -465,6 +528,13 @@ class RLModelBase(BaseEstimator):
         fits["n_fev"] = np.concatenate([rec["nfev"] for rec in records])
         fits["message"] = sum((rec["message"] for rec in records), [])
         self.fits_ = fits
+        if intervals:
+            cov, status = _ml_intervals(variant, data, best, settings["bounds"])
+            low = np.array([settings["bounds"][n][0] for n in names])
+            high = np.array([settings["bounds"][n][1] for n in names])
+            self.posterior_cov_ = cov
+            self.params_ci_ = interval_table(to_unbounded(best, low, high), cov, low, high,
+                                             data.participants, names, status, estimate=best)
         if warn:
             self._warn_fit_problems(settings, data.n_participants)
         return self

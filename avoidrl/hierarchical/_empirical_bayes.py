@@ -12,9 +12,9 @@ space ``z`` (:mod:`avoidrl._transform`), are drawn from a Gaussian prior
 * an M-step: ``mu`` the mean of the MAPs, ``Sigma`` the mean of
   ``(m - mu)(m - mu)^T + A^-1`` (its diagonal only with ``covariance='diagonal'``)
 
-(Huys et al. 2011, PLoS Comput Biol 7:e1002028). EM stops when no prior mean or
-standard deviation moves by more than ``tol`` (in z); a last E-step under the
-final prior gives the reported MAPs, intervals and evidences.
+(Huys et al. 2011, PLoS Comput Biol 7:e1002028). EM stops when the prior's
+quantiles stop moving (see ``tol``); a last E-step under the final prior gives
+the reported MAPs, intervals and evidences.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numbers
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from scipy.special import logsumexp
+from scipy.special import expit, logsumexp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
@@ -34,8 +34,8 @@ from .._data import load_task_data
 from .._likelihood import Objective
 from .._optimize import minimize_lbfgsb_batch
 from .._transform import (
-    HESSIAN_STEP, Z_LIMIT, clamp_psd, hessian_from_values, hessian_points, to_bounded,
-    to_unbounded,
+    HESSIAN_STEP, Z95, Z_LIMIT, clamp_psd, hessian_from_values, hessian_points,
+    interval_table, to_bounded,
 )
 from .._warnings import warn
 from ..estimators._base import (
@@ -53,8 +53,6 @@ MIN_VARIANCE = 1e-4
 #: E-step starts per participant besides its previous MAP: the prior mean and
 #: this many draws from the prior
 PRIOR_DRAWS = 2
-#: two-sided 95 % normal quantile
-Z95 = 1.959963984540054
 
 
 def _map_and_laplace(variant, data, low, high, mean, precision, starts, options, step):
@@ -136,8 +134,10 @@ class EmpiricalBayes(BaseEstimator):
     max_iter : int, default=50
         Most EM iterations.
     tol : float, default=0.01
-        EM stops when no prior mean or standard deviation changes by more than
-        this (in z).
+        EM stops when no parameter's population quantiles (2.5, 50 and
+        97.5 %) move by more than ``tol / 4`` of the parameter's range between
+        iterations: at mid-range a move of about ``tol`` in z, while a
+        population settling onto a bound counts as settled.
     n_ibic_samples : int, default=2000
         Prior samples of the integrated BIC's Monte-Carlo integral.
     random_state : int, RandomState instance, Generator or None, default=None
@@ -163,8 +163,9 @@ class EmpiricalBayes(BaseEstimator):
     group_mean_, group_cov_ : Series / DataFrame (or dicts by group)
         The fitted prior in z (per group with ``prior='group'``).
     group_params_ : DataFrame
-        Per parameter (and group): the population median and 2.5 % / 97.5 %
-        quantiles in natural units (the prior's, mapped back).
+        Indexed by parameter (by group and parameter with ``prior='group'``):
+        the population median and 2.5 % / 97.5 % quantiles in natural units
+        (the prior's, mapped back), and the prior's mean and sd in z.
     nll_ : Series
         NLL at the MAP.
     log_evidence_ : Series
@@ -200,6 +201,15 @@ class EmpiricalBayes(BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
+
+    @property
+    def model_name(self):
+        """The fitted model's reference-style name (e.g. ``Hybrid2012+novel``)."""
+        return self.estimator.model_name
+
+    @property
+    def parameter_names(self):
+        return self.estimator.parameter_names
 
     # ------------------------------------------------------------ settings
     def _settings(self):
@@ -288,9 +298,12 @@ class EmpiricalBayes(BaseEstimator):
                                for g, p in populations.items()}
         self.group_params_ = pd.concat(
             [population_table(p, low, high, names).assign(group=g)
-             for g, p in populations.items()]).reset_index()
+             for g, p in populations.items()])
         if self.prior == "pooled":
             self.group_params_ = self.group_params_.drop(columns="group")
+        else:
+            self.group_params_ = self.group_params_.set_index("group", append=True) \
+                .reorder_levels(["group", "parameter"])
         self.n_iter_ = max(r["n_iter"] for r in results.values())
         self.converged_ = all(r["converged"] for r in results.values())
         self.history_ = pd.DataFrame(history)
@@ -349,9 +362,7 @@ class EmpiricalBayes(BaseEstimator):
             estep = self._estep(data, seeds, settings, population, previous, iteration)
             previous = estep["z"]
             updated = self._m_step(estep)
-            change = max(np.abs(updated.mean - population.mean).max(),
-                         np.abs(np.sqrt(np.diag(updated.cov))
-                                - np.sqrt(np.diag(population.cov))).max())
+            change = _prior_change(population, updated)
             history.append({"group": group, "iteration": iteration, "change": change,
                             "sum_nll": float(estep["nll"].sum()),
                             "sum_log_evidence": float(estep["log_evidence"].sum())})
@@ -464,28 +475,18 @@ class EmpiricalBayes(BaseEstimator):
         return self.estimator.sample(params=params, random_state=rng, **design)
 
 
-def interval_table(z, cov, low, high, ids, names, status=None):
-    """The tidy ``params_ci_`` table from estimates and covariances in z.
+def _prior_change(old, new):
+    """The largest move of the prior's 2.5 / 50 / 97.5 % quantiles, as 4 x share of the range.
 
-    ``status`` (n, k) of strings marks estimates at a bound or not identified;
-    their intervals are NaN (None: every estimate is interior).
+    Measured in natural units, so a population drifting ever further onto a
+    bound (its mean in z heading for -inf while x stays at the bound) counts
+    as settled; at mid-range it equals the move in z (dx/dz = range / 4).
     """
-    sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
-    lower = to_bounded(z - Z95 * sd, low, high)
-    upper = to_bounded(z + Z95 * sd, low, high)
-    estimate = to_bounded(z, low, high)
-    if status is None:
-        status = np.full(z.shape, "interior", dtype=object)
-    interior = status == "interior"
-    table = pd.DataFrame({
-        "participant_id": np.repeat(np.asarray(ids, dtype=object), len(names)),
-        "parameter": np.tile(names, len(ids)),
-        "estimate": estimate.ravel(),
-        "lower": np.where(interior, lower, np.nan).ravel(),
-        "upper": np.where(interior, upper, np.nan).ravel(),
-        "status": np.asarray(status, dtype=object).ravel(),
-    })
-    return table.set_index(["participant_id", "parameter"])
+    def quantiles(population):
+        sd = np.sqrt(np.diag(population.cov))
+        return np.stack([expit(population.mean + c * Z95 * sd) for c in (-1.0, 0.0, 1.0)])
+
+    return float(4.0 * np.abs(quantiles(new) - quantiles(old)).max())
 
 
 def population_table(population, low, high, names):

@@ -148,7 +148,7 @@ def fit_unit(estimator, datasets, seeds):
     data = load_task_data(learning, transfer)
     settings = estimator._fit_settings()
     estimator._fit_data(data, [np.random.SeedSequence(int(seed)) for seed in seeds], settings,
-                        warn=False)
+                        warn=False, intervals=False)
     table = estimator.params_.copy()
     table["nll"] = estimator.nll_
     table["aic"] = estimator.aic_
