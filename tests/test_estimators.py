@@ -776,7 +776,7 @@ def test_sample_params_index_names_simulated_participants():
     learning, transfer = model.sample(params=params, random_state=0)
     assert list(pd.unique(learning["participant_id"])) == ["a", "b"]
     assert list(pd.unique(transfer["participant_id"])) == ["a", "b"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="n_participants"):
         model.sample(random_state=0)  # nothing says how many participants
 
 
