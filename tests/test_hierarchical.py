@@ -273,3 +273,59 @@ def test_ibic_prefers_the_generating_model(ql_data, ql_eb):
     learning, transfer, _ = ql_data
     wrong = EmpiricalBayes(Relative(novel=True), random_state=0).fit(learning, transfer)
     assert ql_eb.ibic_ < wrong.ibic_
+
+
+# ---------------------------------------------------------------- recovery with EB
+
+
+def test_parameter_recovery_with_eb_fits_the_population_jointly():
+    from avoidrl.recovery import ParameterRecovery
+
+    bounds = {"temperature": (0.01, 0.2)}
+    eb = ParameterRecovery(EmpiricalBayes(QLearning(novel=True, bounds=bounds)),
+                           n_datasets=40, random_state=0).fit()
+    ml = ParameterRecovery(QLearning(novel=True, bounds=bounds), n_datasets=40,
+                           random_state=0).fit()
+    # the same synthetic participants
+    pd.testing.assert_frame_equal(eb.true_params_, ml.true_params_)
+    # one population fit: refitting all datasets at once gives the same MAPs
+    learning = pd.concat([d.learning for d in eb.datasets_], ignore_index=True)
+    transfer = pd.concat([d.transfer for d in eb.datasets_], ignore_index=True)
+    assert np.isfinite(eb.ibic_)
+    assert set(eb.fits_.columns) >= {"log_evidence", "evidence", "nll", "nll_at_true"}
+    for name in ml.correlations_.index:
+        assert eb.correlations_[name] >= ml.correlations_[name] - 0.02, name
+    direct = QLearning(novel=True).negative_log_likelihood(
+        learning, transfer, params=eb.fitted_params_.rename_axis("participant_id"))
+    np.testing.assert_allclose(direct["total"].loc[eb.fits_.index], eb.fits_["nll"],
+                               rtol=1e-12)
+
+
+def test_model_recovery_group_level_identification():
+    from avoidrl.recovery import ModelRecovery
+
+    bounds = {"temperature": (0.01, 0.2)}
+    models = [QLearning(novel=True, bounds=bounds), Relative(novel=True, bounds=bounds)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ml = ModelRecovery(models, n_datasets=24, group_size=12, random_state=1).fit()
+        eb = ModelRecovery([EmpiricalBayes(m) for m in models], group_size=12,
+                           random_state=1).fit(datasets=ml.datasets_)
+    for recovery in (ml, eb):
+        results = recovery.group_results_
+        assert len(results) == 4 and (results["n_datasets"] == 12).all()
+        assert list(recovery.group_identification_.index) == ["QLearning+novel",
+                                                              "Relative+novel"]
+        assert (recovery.group_identification_["bms_correct"] == 1.0).all()
+        # winners are the argmax of each dataset's evidence
+        evidence = recovery.fits_.pivot(index="dataset", columns="fitting_model",
+                                        values="evidence")
+        assert (recovery.winners_ == evidence.idxmax(axis=1).loc[recovery.winners_.index]).all()
+    assert ml.group_results_["ibic_winner"].isna().all()
+    assert (eb.group_identification_["ibic_correct"] == 1.0).all()
+    assert set(eb.criterion_name_.values()) == {"-2 log evidence (Laplace)"}
+    # each EB unit is one population: the group's MAPs equal a direct EB fit of that group
+    group = [d for d in ml.datasets_ if d.model == "Relative+novel"][:12]
+    rows = eb.fits_[(eb.fits_["fitting_model"] == "QLearning+novel")
+                    & eb.fits_["dataset"].isin([d.id for d in group])]
+    assert rows["group"].nunique() == 1 and len(rows) == 12

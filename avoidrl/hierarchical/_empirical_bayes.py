@@ -209,7 +209,20 @@ class EmpiricalBayes(BaseEstimator):
 
     @property
     def parameter_names(self):
+        """Free parameter names of the fitted model, in the reference's order."""
         return self.estimator.parameter_names
+
+    # The model's declaration and settings, so that code generating data from
+    # a model (recovery, reports) treats EmpiricalBayes like the model it wraps.
+    def _variant(self):
+        return self.estimator._variant()
+
+    def _fit_settings(self):
+        return self.estimator._fit_settings()
+
+    def sample_model(self):
+        """The wrapped model estimator (what simulates data)."""
+        return self.estimator
 
     # ------------------------------------------------------------ settings
     def _settings(self):

@@ -140,7 +140,9 @@ def fit_unit(estimator, datasets, seeds):
     Returns
     -------
     DataFrame indexed by dataset id: the fitted parameters, nll, bic, aic,
-    n_trials, converged and optimum_hits (starts that reached the best optimum).
+    n_trials, converged, evidence (-BIC/2, the log-evidence approximation that
+    model comparison uses), optimum_hits (starts that reached the best optimum)
+    and confirmed.
     """
     estimator = clone(estimator).set_params(n_jobs=1, verbose=0)
     learning = pd.concat([d.learning for d in datasets], ignore_index=True)
@@ -155,9 +157,45 @@ def fit_unit(estimator, datasets, seeds):
     table["bic"] = estimator.bic_
     table["n_trials"] = estimator.n_trials_
     table["converged"] = estimator.converged_
+    table["evidence"] = -0.5 * estimator.bic_
     table["optimum_hits"] = estimator.optimum_hits_
     table["confirmed"] = (estimator.optimum_hits_ >= 2) | (settings["start"] == "fixed")
     return table
+
+
+def is_hierarchical(estimator):
+    """Whether ``estimator`` fits a population jointly (EmpiricalBayes)."""
+    return hasattr(estimator, "log_evidence_") or type(estimator).__name__ == "EmpiricalBayes"
+
+
+def model_estimator(estimator):
+    """The model estimator that simulates data for ``estimator``."""
+    return estimator.estimator if is_hierarchical(estimator) else estimator
+
+
+def fit_population(estimator, datasets, seed):
+    """Fit a clone of a hierarchical ``estimator`` to datasets as one population.
+
+    The population is the unit: one participant alone has no prior to learn.
+
+    Returns
+    -------
+    table : DataFrame indexed by dataset id (fitted parameters, nll,
+        log_evidence, evidence, n_trials, converged = EM converged)
+    ibic : float
+    """
+    estimator = clone(estimator).set_params(random_state=int(seed), n_jobs=1, verbose=0)
+    learning = pd.concat([d.learning for d in datasets], ignore_index=True)
+    transfer = pd.concat([d.transfer for d in datasets], ignore_index=True)
+    estimator.fit(learning, transfer)
+    table = estimator.params_.copy()
+    table["nll"] = estimator.nll_
+    table["log_evidence"] = estimator.log_evidence_
+    table["evidence"] = estimator.log_evidence_
+    table["n_trials"] = estimator.n_trials_
+    table["converged"] = bool(estimator.converged_)
+    table["confirmed"] = True
+    return table, float(estimator.ibic_)
 
 
 def units(items, size=UNIT_SIZE):

@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from .._warnings import warn
 from ._common import (
-    DEFAULT_N_DATASETS, MAX_SEED, SyntheticDataset, estimator_name, fit_unit,
-    generate_datasets, named_estimators, resolve_templates, units,
+    DEFAULT_N_DATASETS, MAX_SEED, SyntheticDataset, estimator_name, fit_population, fit_unit,
+    generate_datasets, is_hierarchical, model_estimator, named_estimators, resolve_templates,
+    units,
 )
 
 
@@ -47,10 +48,11 @@ class ParameterRecovery(BaseEstimator):
 
     Parameters
     ----------
-    estimator : avoidrl estimator
+    estimator : avoidrl estimator or EmpiricalBayes
         The model that generates and fits; its bounds are the range of the
         generating parameters, its starts (``n_starts``, ``start``) are used
-        by every recovery fit.
+        by every recovery fit. An ``EmpiricalBayes`` fits all synthetic
+        participants jointly, as one population (its model generates).
     n_datasets : int, default=None
         Simulated participants. None means one per template participant (or
         15 on the default task design).
@@ -73,7 +75,11 @@ class ParameterRecovery(BaseEstimator):
         Per dataset: fitted parameters, nll, aic, bic, n_trials, converged,
         optimum_hits and confirmed (the best optimum was reached by at least
         two starts), and nll_at_true, the NLL at the generating parameters (a
-        fit above it is an optimizer failure and is warned about).
+        maximum-likelihood fit above it is an optimizer failure and is warned
+        about). With EmpiricalBayes: nll at the MAP, log_evidence, evidence,
+        converged (EM's).
+    ibic_ : float
+        With EmpiricalBayes only: the integrated BIC of the population fit.
     correlations_ : Series
         Pearson r of true vs fitted values, per parameter.
     results_ : DataFrame
@@ -148,11 +154,16 @@ class ParameterRecovery(BaseEstimator):
                     f"datasets {wrong[:5]} do not hold the parameters {names} of "
                     f"{estimator_name(self.estimator)} in their true_params")
         seeds = rng.randint(MAX_SEED, size=len(datasets))
-        groups = units(list(zip(datasets, seeds)))
-        tables = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-            delayed(fit_unit)(self.estimator, [d for d, _ in g], [s for _, s in g])
-            for g in groups)
-        fits = pd.concat(tables)
+        if is_hierarchical(self.estimator):
+            # the synthetic participants are one population, fitted jointly
+            estimator = clone(self.estimator).set_params(n_jobs=self.n_jobs)
+            fits, self.ibic_ = fit_population(estimator, datasets, seeds[0])
+        else:
+            groups = units(list(zip(datasets, seeds)))
+            tables = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+                delayed(fit_unit)(self.estimator, [d for d, _ in g], [s for _, s in g])
+                for g in groups)
+            fits = pd.concat(tables)
         names = list(datasets[0].true_params.index)
         self.datasets_ = datasets
         self.true_params_ = pd.DataFrame([d.true_params for d in datasets])
@@ -174,10 +185,12 @@ class ParameterRecovery(BaseEstimator):
         # fit that ends above their NLL is an optimizer failure, made visible here.
         learning = pd.concat([d.learning for d in datasets], ignore_index=True)
         transfer = pd.concat([d.transfer for d in datasets], ignore_index=True)
-        at_true = self.estimator.negative_log_likelihood(
+        at_true = model_estimator(self.estimator).negative_log_likelihood(
             learning, transfer, params=self.true_params_.rename_axis("participant_id"))
         self.fits_["nll_at_true"] = at_true["total"].reindex(self.fits_.index).to_numpy()
         worse = self.fits_.index[self.fits_["nll"] > self.fits_["nll_at_true"] + 1e-6]
+        if is_hierarchical(self.estimator):
+            worse = worse[:0]  # a MAP may sit above the truth's NLL: the prior pulls it
         if len(worse):
             warn(f"parameter recovery of {model}: {len(worse)} of {len(self.fits_)} fits ended "
                  "above the NLL of their own generating parameters, an optimizer failure "
@@ -186,6 +199,47 @@ class ParameterRecovery(BaseEstimator):
                  ConvergenceWarning)
         _warn_unconverged(self.fits_, f"parameter recovery of {model}")
         return self
+
+
+def _group_level(evidence, group_of, ibic, names, generators):
+    """Group-level model identification: per group of one generator's datasets.
+
+    For each group, the winner by random-effects BMS (highest protected
+    exceedance probability, on -BIC/2 of ML fits or the Laplace evidence of
+    hierarchical fits) and, when every model was fitted hierarchically, the
+    winner by integrated BIC (lowest).
+    """
+    from .._bms import random_effects_bms
+
+    rows = []
+    keys = list(dict.fromkeys(group_of[pid] for pid in evidence.index))
+    for key in keys:
+        members = [pid for pid in evidence.index if group_of[pid] == key]
+        bms = random_effects_bms(evidence.loc[members, names])
+        pxp = bms["protected_exceedance_probability"]
+        row = {"generating_model": key[0], "group": key[1], "n_datasets": len(members),
+               "bms_winner": pxp.idxmax(), "bms_pxp": float(pxp.max()),
+               "bor": float(bms.attrs["bor"])}
+        values = {n: ibic.get((n, key), np.nan) for n in names}
+        row.update({f"ibic_{n}": v for n, v in values.items()})
+        complete = all(np.isfinite(v) for v in values.values())
+        row["ibic_winner"] = min(values, key=values.get) if complete else None
+        rows.append(row)
+    results = pd.DataFrame(rows)
+    order = {n: i for i, n in enumerate(generators)}
+    results = results.sort_values(["generating_model", "group"],
+                                  key=lambda c: c.map(order) if c.name == "generating_model"
+                                  else c).reset_index(drop=True)
+    identification = pd.DataFrame({
+        "n_groups": results.groupby("generating_model").size(),
+        "bms_correct": (results["bms_winner"] == results["generating_model"])
+        .groupby(results["generating_model"]).mean(),
+        "ibic_correct": ((results["ibic_winner"] == results["generating_model"])
+                         .where(results["ibic_winner"].notna()))
+        .groupby(results["generating_model"]).mean(),
+    }).reindex(generators)
+    identification.index.name = "generating_model"
+    return results, identification
 
 
 def _check_datasets(datasets):
@@ -213,11 +267,18 @@ class ModelRecovery(BaseEstimator):
     ----------
     estimators : list of estimators or of (name, estimator) pairs
         The candidate models; each generates datasets and fits all of them.
+        ``EmpiricalBayes`` estimators fit each group of one generator's
+        datasets jointly, as a population.
     n_datasets : int, default=None
         Datasets per generating model (None: one per template participant,
         or 15 on the default task design).
     sampler : {'random', 'normal'}, default='random'
         How generating parameters are drawn (see :class:`ParameterRecovery`).
+    group_size : int, default=None
+        Each generator's datasets are cut into consecutive groups of this
+        size (None: one group per generator): the populations fitted by
+        hierarchical estimators, and the units of the group-level
+        identification (``group_results_``, ``group_identification_``).
     random_state : int, RandomState instance or None, default=None
     n_jobs : int, default=None
         joblib workers over (fitting model, group of datasets) work units.
@@ -227,25 +288,42 @@ class ModelRecovery(BaseEstimator):
     ----------
     datasets_ : list of SyntheticDataset
     fits_ : DataFrame
-        One row per (dataset, fitting model): generating model, nll, aic,
-        bic, converged, optimum_hits, confirmed and the fitted parameters.
+        One row per (dataset, fitting model): generating model, group, nll,
+        the fitted parameters, converged, ``evidence`` (the log-evidence
+        approximation compared: -BIC/2 for maximum-likelihood fits, the
+        Laplace log evidence under the fitted population prior for
+        EmpiricalBayes) and ``criterion`` (-2 x evidence, lower is better);
+        ML fits also hold aic, bic, optimum_hits and confirmed.
+    criterion_ : DataFrame
+        Mean criterion; rows are fitting models, columns generating models.
+        ``criterion_name_`` says, per fitting model, what it is (BIC or -2 log
+        evidence).
     bic_ : DataFrame
-        Mean BIC; rows are fitting models, columns generating models.
+        The same matrix (kept under its old name: with maximum-likelihood
+        estimators it is the mean BIC).
     normalized_bic_ : DataFrame
         The reference's scaling over the whole matrix: -100 = lowest (best)
-        mean BIC, +100 = highest.
+        mean criterion, +100 = highest.
     confusion_ : DataFrame
         p(best fit | generating model): each column sums to 1; participants'
-        winners by BIC.
+        winners by evidence (BIC for ML fits).
     inversion_ : DataFrame
         p(generating model | best fit): each row sums to 1 (NaN for a model
         that never wins).
+    group_results_ : DataFrame
+        Per group: the winner by random-effects BMS (``bms_winner``, its
+        protected exceedance probability ``bms_pxp``, ``bor``), each fitting
+        model's integrated BIC (hierarchical fits only) and the iBIC winner.
+    group_identification_ : DataFrame
+        Per generating model: groups, and the share of groups in which BMS
+        and iBIC pick the generator.
     """
 
-    def __init__(self, estimators, *, n_datasets=None, sampler="random", random_state=None,
-                 n_jobs=None, verbose=0):
+    def __init__(self, estimators, *, n_datasets=None, sampler="random", group_size=None,
+                 random_state=None, n_jobs=None, verbose=0):
         self.estimators = estimators
         self.n_datasets = n_datasets
+        self.group_size = group_size
         self.sampler = sampler
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -321,30 +399,61 @@ class ModelRecovery(BaseEstimator):
                 raise ValueError(f"datasets were generated by {unknown}, which are not among "
                                  f"the estimators {names}")
         seeds = rng.randint(MAX_SEED, size=(len(models), len(datasets)))
-        jobs = [(m, group) for m in range(len(models))
-                for group in units(list(range(len(datasets))))]
-        tables = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-            delayed(fit_unit)(models[m][1], [datasets[i] for i in group], seeds[m, group])
-            for m, group in jobs)
         generating = {d.id: d.model for d in datasets}
-        fits = []
-        for (m, _), table in zip(jobs, tables):
+        generators = [n for n in names if n in set(generating.values())]
+        position = {d.id: i for i, d in enumerate(datasets)}
+        # Groups of datasets from one generator: the populations of hierarchical fits
+        # and the units of group-level model comparison.
+        group_of = {}
+        for generator in generators:
+            ids = [d.id for d in datasets if d.model == generator]
+            size = len(ids) if self.group_size is None else self.group_size
+            for g, start in enumerate(range(0, len(ids), size)):
+                for pid in ids[start:start + size]:
+                    group_of[pid] = (generator, g)
+        jobs, calls = [], []
+        for m, (_, estimator) in enumerate(models):
+            if is_hierarchical(estimator):
+                for key in dict.fromkeys(group_of.values()):
+                    members = [datasets[position[pid]] for pid, k in group_of.items()
+                               if k == key]
+                    jobs.append((m, key))
+                    calls.append(delayed(fit_population)(
+                        estimator, members, seeds[m, position[members[0].id]]))
+            else:
+                for group in units(list(range(len(datasets)))):
+                    jobs.append((m, None))
+                    calls.append(delayed(fit_unit)(
+                        estimator, [datasets[i] for i in group], seeds[m, group]))
+        results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(calls)
+        fits, ibic = [], {}
+        for (m, key), result in zip(jobs, results):
+            table = result
+            if isinstance(result, tuple):
+                table, ibic[(names[m], key)] = result
             table = table.rename_axis("dataset").reset_index()
             table.insert(1, "generating_model", table["dataset"].map(generating))
             table.insert(2, "fitting_model", names[m])
+            table.insert(3, "group", table["dataset"].map(lambda pid: group_of[pid][1]))
             fits.append(table)
         fits = pd.concat(fits, ignore_index=True)
         self.datasets_ = datasets
         self.fits_ = fits
-        generators = [n for n in names if n in set(generating.values())]
-        self.bic_ = (fits.pivot_table(index="fitting_model", columns="generating_model",
-                                      values="bic", aggfunc="mean")
-                     .reindex(index=names, columns=generators))
-        shifted = self.bic_ - np.nanmin(self.bic_.to_numpy())
+        # Lower is better: BIC for maximum-likelihood fits, -2 x Laplace log evidence
+        # for hierarchical ones (the same scale: BIC approximates -2 log evidence).
+        fits["criterion"] = -2.0 * fits["evidence"]
+        self.criterion_name_ = {n: ("-2 log evidence (Laplace)" if is_hierarchical(e) else "BIC")
+                                for n, e in models}
+        self.criterion_ = (fits.pivot_table(index="fitting_model", columns="generating_model",
+                                            values="criterion", aggfunc="mean")
+                           .reindex(index=names, columns=generators))
+        self.bic_ = self.criterion_
+        shifted = self.criterion_ - np.nanmin(self.criterion_.to_numpy())
         top = np.nanmax(shifted.to_numpy())
         self.normalized_bic_ = shifted / top * 200 - 100 if top > 0 else shifted * 0 - 100
-        bic = fits.pivot(index="dataset", columns="fitting_model", values="bic")[names]
-        winner = pd.Series(np.asarray(names)[np.argmin(bic.to_numpy(), axis=1)], index=bic.index)
+        evidence = fits.pivot(index="dataset", columns="fitting_model", values="evidence")[names]
+        winner = pd.Series(np.asarray(names)[np.argmax(evidence.to_numpy(), axis=1)],
+                           index=evidence.index)
         counts = pd.crosstab(winner, winner.index.map(generating)).reindex(
             index=names, columns=generators, fill_value=0)
         counts.index.name, counts.columns.name = "fitting_model", "generating_model"
@@ -352,5 +461,7 @@ class ModelRecovery(BaseEstimator):
         self.confusion_ = counts / counts.sum(axis=0)
         totals = counts.sum(axis=1).replace(0, np.nan)
         self.inversion_ = counts.div(totals, axis=0)
+        self.group_results_, self.group_identification_ = _group_level(
+            evidence, group_of, ibic, names, generators)
         _warn_unconverged(fits.set_index(["dataset", "fitting_model"]), "model recovery")
         return self
