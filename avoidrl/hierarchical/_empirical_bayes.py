@@ -51,8 +51,13 @@ INITIAL_VARIANCE = 4.0
 #: smallest prior variance in z: keeps the prior proper when every MAP agrees
 MIN_VARIANCE = 1e-4
 #: E-step starts per participant besides its previous MAP: the prior mean and
-#: this many draws from the prior
+#: this many draws from the prior (in the first DRAW_ITERATIONS iterations and the
+#: final E-step; in between, the previous MAP and the prior mean suffice)
 PRIOR_DRAWS = 2
+DRAW_ITERATIONS = 3
+#: L-BFGS-B iterations of an intermediate E-step (generalised EM: the next E-step
+#: continues from these points); the final E-step runs to convergence
+INTERMEDIATE_MAXITER = 60
 
 
 def _map_and_laplace(variant, data, low, high, mean, precision, starts, options, step):
@@ -332,29 +337,38 @@ class EmpiricalBayes(BaseEstimator):
                  f"iterations (tol={self.tol}); see history_", ConvergenceWarning)
         return self
 
-    def _estep(self, data, seeds, settings, population, previous, iteration):
-        """MAPs and Laplace approximations of every participant under ``population``."""
+    def _estep(self, data, seeds, settings, population, previous, iteration, final=True):
+        """MAPs and Laplace approximations of every participant under ``population``.
+
+        An intermediate E-step (``final=False``) caps the optimizer's
+        iterations and, after the first few EM iterations, starts only from
+        the previous MAP and the prior mean.
+        """
         n = data.n_participants
         k = population.mean.size
-        starts = np.empty((n, (previous is not None) + 1 + PRIOR_DRAWS, k))
+        draws = PRIOR_DRAWS if final or iteration <= DRAW_ITERATIONS else 0
+        starts = np.empty((n, (previous is not None) + 1 + draws, k))
         for i, seed in enumerate(seeds):
             rng = np.random.default_rng(_child_seed(_child_seed(seed, 2), iteration))
-            rows = [population.mean[None, :], population.draw(rng, PRIOR_DRAWS)]
+            rows = [population.mean[None, :], population.draw(rng, draws)]
             if previous is not None:
                 rows.insert(0, previous[i][None, :])
             starts[i] = np.clip(np.concatenate(rows), -Z_LIMIT, Z_LIMIT)
+        options = dict(settings["options"])
+        if not final:
+            options["maxiter"] = min(options.get("maxiter", INTERMEDIATE_MAXITER),
+                                     INTERMEDIATE_MAXITER)
         n_jobs = min(_effective_n_jobs(self.n_jobs), n)
         chunks = [c for c in np.array_split(np.arange(n), n_jobs) if c.size]
         args = (settings["variant"],)
         tail = (settings["low"], settings["high"], population.mean, population.precision)
         with threadpool_limits(1):
             if len(chunks) == 1:
-                parts = [_map_and_laplace(*args, data, *tail, starts, settings["options"],
-                                          HESSIAN_STEP)]
+                parts = [_map_and_laplace(*args, data, *tail, starts, options, HESSIAN_STEP)]
             else:
                 parts = Parallel(n_jobs=len(chunks))(
                     delayed(_map_and_laplace)(*args, data.subset(c), *tail, starts[c],
-                                              settings["options"], HESSIAN_STEP)
+                                              options, HESSIAN_STEP)
                     for c in chunks)
         out = {key: np.concatenate([p[key] for p in parts])
                for key in ("z", "nll", "hessian", "n_negative", "success")}
@@ -372,7 +386,8 @@ class EmpiricalBayes(BaseEstimator):
         population = _Population(np.zeros(k), INITIAL_VARIANCE * np.eye(k))
         previous, converged, iteration = None, False, 0
         for iteration in range(1, self.max_iter + 1):
-            estep = self._estep(data, seeds, settings, population, previous, iteration)
+            estep = self._estep(data, seeds, settings, population, previous, iteration,
+                                final=False)
             previous = estep["z"]
             updated = self._m_step(estep)
             change = _prior_change(population, updated)

@@ -1,0 +1,180 @@
+"""Empirical-Bayes fitting: cost, parameter recovery and model identification.
+
+Synthetic populations: each parameter uniform within its default bounds,
+except the temperature, uniform in [0.1, 0.2] (as in the reference's own
+recovery sets), simulated on the default task design (96 learning + 384
+transfer trials per participant).
+
+Three reports (choose with ``--report``):
+
+``timing``
+    EM iterations and wall time of ``EmpiricalBayes`` by model and N, with
+    ``--jobs`` workers.
+``recovery``
+    Pearson r of true vs fitted parameters, maximum likelihood (the model's
+    default fit) vs EmpiricalBayes (diagonal prior), mean over ``--seeds``
+    populations, and the mean paired gain and worst single-dataset gain.
+``identification``
+    ``--groups`` groups of ``--group-size`` participants from each generator,
+    every model fitted to every group: the share of groups where the
+    integrated BIC and random-effects BMS (protected exceedance probability,
+    on Laplace evidence and on -BIC/2) pick the generator, and the share of
+    participants whose own evidence (Laplace, and -BIC/2) picks it.
+
+Usage::
+
+    python benchmarks/bench_hierarchical.py --report timing --models QLearning+novel Hybrid2012+novel --n 60 150 500
+    python benchmarks/bench_hierarchical.py --report recovery --models Hybrid2012+novel --n 60 --seeds 4
+    python benchmarks/bench_hierarchical.py --report identification --groups 10 --group-size 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+
+from avoidrl import make_model
+from avoidrl.hierarchical import EmpiricalBayes
+from avoidrl.model_selection import random_effects_bms
+
+TEMPERATURE = (0.1, 0.2)
+IDENTIFICATION_MODELS = ("QLearning+novel", "Relative+novel", "Advantage+novel",
+                         "Hybrid2012+novel")
+
+
+def population(name, n, seed, prefix="p"):
+    """A synthetic population of ``n`` participants of model ``name``: (truth, learning, transfer)."""
+    model = make_model(name)
+    settings = model._fit_settings()
+    rng = np.random.RandomState(seed)
+    table = {}
+    for parameter in settings["variant"].parameter_names:
+        low, high = TEMPERATURE if parameter == "temperature" else settings["bounds"][parameter]
+        table[parameter] = rng.uniform(low, high, n)
+    truth = pd.DataFrame(table, index=pd.Index([f"{prefix}{i:04d}" for i in range(n)],
+                                               name="participant_id"))
+    learning, transfer = model.sample(params=truth, random_state=rng)
+    return truth, learning, transfer
+
+
+def quiet_fit(estimator, learning, transfer):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tic = time.perf_counter()
+        estimator.fit(learning, transfer)
+        return time.perf_counter() - tic
+
+
+def report_timing(args):
+    print(f"EmpiricalBayes (diagonal), n_jobs={args.jobs}; wall seconds and EM iterations\n")
+    rows = []
+    for name in args.models:
+        for n in args.n:
+            _, learning, transfer = population(name, n, seed=0)
+            eb = EmpiricalBayes(make_model(name), random_state=0, n_jobs=args.jobs)
+            seconds = quiet_fit(eb, learning, transfer)
+            rows.append({"model": name, "N": n, "seconds": round(seconds, 2),
+                         "EM iterations": eb.n_iter_, "converged": eb.converged_})
+            print(rows[-1], file=sys.stderr)
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
+def pearson(a, b):
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def report_recovery(args):
+    print(f"Pearson r, true vs fitted, mean over {args.seeds} populations per N "
+          f"(ML = the model's default fit, EB = EmpiricalBayes diagonal)\n")
+    for name in args.models:
+        for n in args.n:
+            ml_r, eb_r, times = [], [], {"ML": 0.0, "EB": 0.0}
+            for seed in range(args.seeds):
+                truth, learning, transfer = population(name, n, seed=1000 + seed)
+                ml = make_model(name, random_state=seed, n_jobs=args.jobs)
+                times["ML"] += quiet_fit(ml, learning, transfer)
+                eb = EmpiricalBayes(make_model(name), random_state=seed, n_jobs=args.jobs)
+                times["EB"] += quiet_fit(eb, learning, transfer)
+                ml_r.append({p: pearson(ml.params_[p], truth[p]) for p in truth.columns})
+                eb_r.append({p: pearson(eb.params_[p], truth[p]) for p in truth.columns})
+            ml_r, eb_r = pd.DataFrame(ml_r), pd.DataFrame(eb_r)
+            gain = eb_r - ml_r
+            table = pd.DataFrame({"ML r": ml_r.mean(), "EB r": eb_r.mean(),
+                                  "mean gain": gain.mean(), "worst gain": gain.min()})
+            print(f"{name}, N = {n}: ML {times['ML'] / args.seeds:.1f} s, "
+                  f"EB {times['EB'] / args.seeds:.1f} s per population")
+            print(table.round(3).to_string())
+            print()
+
+
+def report_identification(args):
+    names = args.models or list(IDENTIFICATION_MODELS)
+    print(f"{args.groups} groups of {args.group_size} from each generator; every model fitted "
+          "to every group (EB: one population per group and model)\n")
+    group_rows, participant_rows = [], []
+    for g_index, generator in enumerate(names):
+        for group in range(args.groups):
+            seed = 10_000 + 100 * g_index + group
+            _, learning, transfer = population(generator, args.group_size, seed=seed)
+            laplace, bic, ibic = {}, {}, {}
+            for name in names:
+                ml = make_model(name, random_state=seed, n_jobs=args.jobs)
+                quiet_fit(ml, learning, transfer)
+                eb = EmpiricalBayes(make_model(name), random_state=seed, n_jobs=args.jobs)
+                quiet_fit(eb, learning, transfer)
+                laplace[name], bic[name], ibic[name] = eb.log_evidence_, -0.5 * ml.bic_, eb.ibic_
+            laplace, bic = pd.DataFrame(laplace), pd.DataFrame(bic)
+            row = {"generator": generator, "group": group,
+                   "ibic": min(ibic, key=ibic.get),
+                   "bms_laplace": random_effects_bms(laplace)[
+                       "protected_exceedance_probability"].idxmax(),
+                   "bms_bic": random_effects_bms(bic)[
+                       "protected_exceedance_probability"].idxmax()}
+            group_rows.append(row)
+            participant_rows.append({"generator": generator,
+                                     "laplace": float((laplace.idxmax(axis=1) == generator).mean()),
+                                     "bic": float((bic.idxmax(axis=1) == generator).mean())})
+            print(row, file=sys.stderr)
+    groups = pd.DataFrame(group_rows)
+    correct = groups[["ibic", "bms_laplace", "bms_bic"]].eq(groups["generator"], axis=0)
+    summary = correct.groupby(groups["generator"]).sum().reindex(names)
+    summary.columns = ["iBIC", "BMS (Laplace)", "BMS (-BIC/2)"]
+    per_participant = pd.DataFrame(participant_rows).groupby("generator").mean().reindex(names)
+    per_participant.columns = ["p(right) Laplace", "p(right) BIC"]
+    print(f"groups (of {args.groups}) in which the generator wins:")
+    print(summary.join(per_participant.round(2)).to_string())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--report", choices=("timing", "recovery", "identification"),
+                        default="timing")
+    parser.add_argument("--models", nargs="*", default=None)
+    parser.add_argument("--n", nargs="*", type=int, default=None)
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--groups", type=int, default=10)
+    parser.add_argument("--group-size", type=int, default=30)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    if args.report == "timing":
+        args.models = args.models or ["QLearning+novel", "Hybrid2012+novel"]
+        args.n = args.n or [60, 150, 500]
+        report_timing(args)
+    elif args.report == "recovery":
+        args.models = args.models or ["QLearning+novel", "Relative+novel", "Advantage+novel",
+                                      "ActorCritic+novel", "Hybrid2012+novel"]
+        args.n = args.n or [60, 150]
+        report_recovery(args)
+    else:
+        report_identification(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
