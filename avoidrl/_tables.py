@@ -28,6 +28,16 @@ from .recovery._common import named_estimators
 from .stats import _model_dict
 
 CRITERIA = ("aic", "bic")
+#: -2 x the Laplace log evidence of an empirical-Bayes fit, compared like AIC/BIC.
+LAPLACE = "laplace"
+COMPARISONS = CRITERIA + (LAPLACE,)
+_CRITERION_LABELS = {"aic": "AIC", "bic": "BIC", LAPLACE: "-2 log evidence (Laplace)"}
+#: How models were fitted: maximum likelihood per participant, or empirical Bayes.
+METHODS = ("ml", "eb")
+#: The log evidence each method's model comparison uses.
+EVIDENCE_LABELS = {"ml": "-BIC/2", "eb": "Laplace"}
+#: The statuses of an estimate in ``params_ci_``.
+INTERVAL_STATUSES = ("interior", "at lower bound", "at upper bound", "not identified")
 #: Learning contexts of the four pairs, in pair order (Reward1, Reward2, Punish1, Punish2).
 CONTEXTS = dict(zip(PAIR_NAMES, ("Reward", "Reward", "Loss Avoid", "Loss Avoid")))
 CONTEXT_ORDER = ("Reward", "Loss Avoid")
@@ -50,6 +60,59 @@ def _check_criterion(criterion):
     return key
 
 
+def _check_comparison(criterion):
+    """The criterion of a model comparison: 'aic', 'bic' or 'laplace'."""
+    key = str(criterion).lower()
+    if key not in COMPARISONS:
+        raise ValueError(f"criterion must be 'aic', 'bic' or 'laplace', got {criterion!r}")
+    return key
+
+
+def criterion_label(criterion):
+    """How a comparison criterion is named in figures and tables ('BIC', ...)."""
+    return _CRITERION_LABELS[_check_comparison(criterion)]
+
+
+def criterion_values(estimator, criterion, name=None):
+    """Per-participant values of a comparison criterion of one fitted estimator.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    criterion : {'aic', 'bic', 'laplace'}
+        'laplace' is ``-2 * log_evidence_`` (the Laplace approximation of an
+        empirical-Bayes fit's log evidence), on the same scale as AIC and
+        BIC (lower is better) but a different quantity.
+    name : str, optional
+        The model's name in error messages.
+
+    Returns
+    -------
+    Series
+        Indexed by participant_id.
+
+    Raises
+    ------
+    ValueError
+        If the estimator has no such values (an empirical-Bayes fit has no
+        AIC/BIC, a maximum-likelihood fit no Laplace evidence).
+    """
+    key = _check_comparison(criterion)
+    name = name if name is not None else getattr(estimator, "model_name", repr(estimator))
+    if key == LAPLACE:
+        evidence = getattr(estimator, "log_evidence_", None)
+        if evidence is None:
+            raise ValueError(f"model {name!r} has no Laplace log evidence (log_evidence_; "
+                             "only empirical-Bayes fits have one): compare it by 'aic' or "
+                             "'bic'")
+        return -2.0 * pd.Series(evidence, dtype=float)
+    values = getattr(estimator, f"{key}_", None)
+    if values is None:
+        raise ValueError(f"model {name!r} has no {key.upper()} ({key}_; an empirical-Bayes "
+                         "fit has none): compare it by 'laplace'")
+    return values
+
+
 def _criterion_matrix(models, criterion):
     """Per-participant criterion values, one column per model, matched by participant id.
 
@@ -57,7 +120,7 @@ def _criterion_matrix(models, criterion):
     order, groups Series on the same index, group order).
     """
     models = _model_dict(models)
-    key = _check_criterion(criterion)
+    key = _check_comparison(criterion)
     names = list(models)
     first = models[names[0]]
     ids = first.params_.index
@@ -70,8 +133,8 @@ def _criterion_matrix(models, criterion):
                 f"models {names[0]!r} and {name!r} were fitted to different participants "
                 f"(only in {names[0]!r}: {missing}; only in {name!r}: {extra}); compare "
                 "models fitted to the same data")
-    wide = pd.DataFrame({name: getattr(models[name], f"{key}_").reindex(ids) for name in names},
-                        index=ids)
+    wide = pd.DataFrame({name: criterion_values(models[name], key, name).reindex(ids)
+                         for name in names}, index=ids)
     groups = first.groups_.reindex(ids).astype(object)
     order = list(pd.unique(groups.to_numpy()))
     if "full" in order:
@@ -92,6 +155,63 @@ def _t_ci(values):
 
 def _base_name(name):
     return str(name).split("+")[0]
+
+
+# ------------------------------------------------------------- fitting methods
+def is_empirical_bayes(estimator):
+    """Whether ``estimator`` is an :class:`avoidrl.hierarchical.EmpiricalBayes`."""
+    from .hierarchical import EmpiricalBayes  # late: the hierarchical package is optional here
+
+    return isinstance(estimator, EmpiricalBayes)
+
+
+def fit_method(models):
+    """How the models were fitted: 'ml' (maximum likelihood) or 'eb' (empirical Bayes).
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+
+    Returns
+    -------
+    str
+        'eb' when every model is an ``EmpiricalBayes`` fit, 'ml' when none is.
+
+    Raises
+    ------
+    ValueError
+        If some models are empirical-Bayes fits and others are not: their
+        evidences (Laplace and -BIC/2) are different approximations, so one
+        report does not compare them.
+    """
+    kinds = {name: is_empirical_bayes(e) for name, e in _model_dict(models).items()}
+    if all(kinds.values()):
+        return "eb"
+    if not any(kinds.values()):
+        return "ml"
+    eb = [n for n, k in kinds.items() if k]
+    ml = [n for n, k in kinds.items() if not k]
+    raise ValueError(f"models {eb} are empirical-Bayes fits and {ml} maximum-likelihood fits; "
+                     "fit every model of a report the same way")
+
+
+def _model_of(estimator):
+    """The RL model estimator that simulates and replays a fit (an EB fit's own model)."""
+    return estimator.estimator if is_empirical_bayes(estimator) else estimator
+
+
+def _bounds_of(estimator):
+    """The bounds a fit used: ``bounds_``, or an EB fit's model's bounds (it has no bounds_)."""
+    bounds = getattr(estimator, "bounds_", None)
+    if bounds is None and is_empirical_bayes(estimator):
+        bounds = estimator.estimator._fit_settings()["bounds"]
+    return bounds
+
+
+def _n_parameters(estimator):
+    """k, the number of free parameters (an EB fit's: its params_ columns)."""
+    k = getattr(estimator, "n_parameters", None)
+    return int(k) if k is not None else int(len(estimator.params_.columns))
 
 
 # -------------------------------------------------------- information criteria
@@ -121,6 +241,9 @@ def information_criteria(models):
     """
     parts = []
     for name, estimator in _model_dict(models).items():
+        if is_empirical_bayes(estimator):
+            raise ValueError(f"model {name!r} is an empirical-Bayes fit, which has no AIC/BIC; "
+                             "see model_evidence for its Laplace log evidences")
         ids = estimator.params_.index
         parts.append(pd.DataFrame({
             "participant": ids.to_numpy(),
@@ -142,7 +265,8 @@ def group_criteria(models, criterion="bic"):
     ----------
     models : dict {name: fitted estimator}, list of fitted estimators, or one
         Models fitted to the same participants.
-    criterion : {'bic', 'aic'}
+    criterion : {'bic', 'aic', 'laplace'}
+        'laplace' compares empirical-Bayes fits by -2 x their Laplace log evidence.
 
     Returns
     -------
@@ -169,7 +293,8 @@ def group_best_fit_percentages(models, criterion="bic"):
     Parameters
     ----------
     models : dict {name: fitted estimator}, list of fitted estimators, or one
-    criterion : {'bic', 'aic'}
+    criterion : {'bic', 'aic', 'laplace'}
+        'laplace' compares empirical-Bayes fits by -2 x their Laplace log evidence.
 
     Returns
     -------
@@ -200,7 +325,8 @@ def criterion_differences(models, criterion="bic"):
     Parameters
     ----------
     models : dict {name: fitted estimator}, list of fitted estimators, or one
-    criterion : {'bic', 'aic'}
+    criterion : {'bic', 'aic', 'laplace'}
+        'laplace' compares empirical-Bayes fits by -2 x their Laplace log evidence.
 
     Returns
     -------
@@ -265,12 +391,27 @@ def fit_tables(models):
     fit_data : dict {model name: DataFrame}
         One row per participant (its best start): participant, pain_group
         (the group_code), run (index of the start), fit (the NLL), then the
-        parameters in the model's order.
+        parameters in the model's order. For an empirical-Bayes fit: its MAP
+        estimates, fit = the NLL at the MAP and run = NaN (it has no starts).
     full_fit_data : dict {model name: DataFrame}
-        The same layout with one row per participant and start.
+        The same layout with one row per participant and start (an
+        empirical-Bayes fit: the same table as fit_data).
     """
     fit_data, full_fit_data = {}, {}
     for name, estimator in _model_dict(models).items():
+        if is_empirical_bayes(estimator):
+            # no starts: one row per participant, its MAP and the NLL there
+            ids = estimator.params_.index
+            table = pd.DataFrame({
+                "participant": ids.to_numpy(dtype=object),
+                "pain_group": estimator.groups_.reindex(ids).to_numpy(dtype=object),
+                "run": np.nan,
+                "fit": estimator.nll_.reindex(ids).to_numpy(dtype=float),
+            })
+            for parameter in estimator.params_.columns:
+                table[parameter] = estimator.params_[parameter].to_numpy(dtype=float)
+            fit_data[name] = full_fit_data[name] = table
+            continue
         fits = estimator.fits_
         table = pd.DataFrame({
             "participant": fits["participant_id"].to_numpy(dtype=object),
@@ -310,7 +451,8 @@ def criterion_distributions(models, criterion="bic"):
     Parameters
     ----------
     models : dict {name: fitted estimator}, list of fitted estimators, or one
-    criterion : {'bic', 'aic'}
+    criterion : {'bic', 'aic', 'laplace'}
+        'laplace' compares empirical-Bayes fits by -2 x their Laplace log evidence.
 
     Returns
     -------
@@ -320,10 +462,10 @@ def criterion_distributions(models, criterion="bic"):
         excess kurtosis, as the reference; NaN with fewer than 3 and 4
         participants).
     """
-    key = _check_criterion(criterion)
+    key = _check_comparison(criterion)
     rows = {}
     for name, estimator in _model_dict(models).items():
-        values = pd.Series(getattr(estimator, f"{key}_"), dtype=float).dropna()
+        values = pd.Series(criterion_values(estimator, key, name), dtype=float).dropna()
         rows[name] = {"n": int(len(values)), "mean": values.mean(), "sd": values.std(),
                       "min": values.min(), "max": values.max(),
                       "skewness": values.skew(), "kurtosis": values.kurt()}
@@ -410,8 +552,9 @@ def parameters_at_bounds(models, tol=BOUND_TOLERANCE):
     tol : float, default=1e-6
         A value counts as on a bound when it is within ``tol * (high - low)``
         of it. The bounds are the ones the model was fitted with
-        (``bounds_``). The reference tested exact equality with the default
-        bounds, whatever bounds were fitted.
+        (``bounds_``; an empirical-Bayes fit's model's bounds). The reference
+        tested exact equality with the default bounds, whatever bounds were
+        fitted.
 
     Returns
     -------
@@ -425,7 +568,7 @@ def parameters_at_bounds(models, tol=BOUND_TOLERANCE):
     columns = ["model", "participant", "group", "parameter", "value", "lower", "upper", "bound"]
     rows = []
     for name, estimator in _model_dict(models).items():
-        bounds = getattr(estimator, "bounds_", None)
+        bounds = _bounds_of(estimator)
         if bounds is None:
             raise ValueError(f"model {name!r} has no bounds_ (fit it with avoidrl)")
         params = estimator.params_
@@ -532,7 +675,7 @@ def parameter_outliers(models, X_learning, X_transfer=None, *, tol=BOUND_TOLERAN
         per_count = counts.value_counts().sort_index()
         per_count.index.name, per_count.name = "parameters_at_bound", "participants"
         model_outliers[name] = per_count
-        k = int(estimator.n_parameters)
+        k = _n_parameters(estimator)
         model_params[name] = k
         threshold = int(np.round(proportion * k))
         flagged = [p for p in counts.index if counts[p] > threshold]
@@ -637,6 +780,213 @@ def parameter_of_interest_correlations(models, parameters=PARAMETERS_OF_INTEREST
                          "transform_y": "log" if is_log_transformed(items[j][1]) else "none",
                          "r": r, "p_value": p, "n": int(len(x))})
     return pd.DataFrame(rows, columns=columns)
+
+
+# ------------------------------------------- intervals, evidence and model selection
+def parameter_intervals(models):
+    """Every model's per-participant estimates with their 95 % intervals, in long form.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+        Fits with a ``params_ci_`` table (maximum-likelihood fits: Wald
+        intervals; empirical-Bayes fits: Laplace posterior intervals, both
+        computed in the logit space of the bounds).
+
+    Returns
+    -------
+    DataFrame
+        Columns model, participant_id, group, parameter, estimate, lower,
+        upper, status ('interior', 'at lower bound', 'at upper bound' or 'not
+        identified'; lower and upper are NaN unless 'interior'), in model,
+        participant and parameter order.
+    """
+    columns = ["model", "participant_id", "group", "parameter", "estimate", "lower", "upper",
+               "status"]
+    parts = []
+    for name, estimator in _model_dict(models).items():
+        intervals = getattr(estimator, "params_ci_", None)
+        if intervals is None:
+            raise ValueError(f"model {name!r} has no params_ci_ (intervals); fit it with "
+                             "avoidrl")
+        table = intervals.reset_index()
+        table.insert(0, "model", name)
+        groups = estimator.groups_.astype(object)
+        table.insert(2, "group", table["participant_id"].map(groups).to_numpy(dtype=object))
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def interval_status_counts(estimator):
+    """{status: number of estimates} of one fit's ``params_ci_``, every status listed."""
+    counts = estimator.params_ci_["status"].value_counts()
+    return {status: int(counts.get(status, 0)) for status in INTERVAL_STATUSES}
+
+
+def model_evidence(models):
+    """Participants x models log evidences, as the model comparison uses them.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+        All maximum-likelihood or all empirical-Bayes fits (see :func:`fit_method`).
+
+    Returns
+    -------
+    DataFrame
+        Columns participant_id, group, one per model (the values of
+        :func:`avoidrl.model_selection.log_evidence_table`: ``-BIC/2`` for
+        maximum-likelihood fits, the Laplace log evidence ``log_evidence_``
+        for empirical-Bayes fits), then ``evidence`` naming which of the two
+        it is ('-BIC/2' or 'Laplace').
+    """
+    from ._bms import log_evidence_table  # late: _bms imports this module
+
+    models = _model_dict(models)
+    method = fit_method(models)
+    clash = sorted({"participant_id", "group", "evidence"} & set(models))
+    if clash:
+        raise ValueError(f"model name(s) {clash} clash with the table's own columns; rename them")
+    table = log_evidence_table(models)
+    first = models[next(iter(models))]
+    out = table.reset_index()
+    out.columns.name = None
+    out.insert(1, "group", out["participant_id"].map(first.groups_.astype(object))
+               .to_numpy(dtype=object))
+    out["evidence"] = EVIDENCE_LABELS[method]
+    return out
+
+
+def bms_results(models):
+    """Random-effects Bayesian model selection over the models' log evidences.
+
+    :func:`avoidrl.model_selection.random_effects_bms` of
+    :func:`avoidrl.model_selection.log_evidence_table`, with the 95 % interval
+    of each model frequency from its marginal posterior,
+    ``Beta(alpha_k, sum(alpha) - alpha_k)``.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators
+        At least two models, all maximum-likelihood or all empirical-Bayes fits.
+
+    Returns
+    -------
+    DataFrame
+        One row per model: model, alpha, expected_frequency, frequency_lower,
+        frequency_upper, exceedance_probability,
+        protected_exceedance_probability, bor (the Bayesian omnibus risk, the
+        same on every row), n_participants, evidence ('-BIC/2' or
+        'Laplace'). ``attrs`` holds random_effects_bms's attrs.
+    """
+    from ._bms import log_evidence_table, random_effects_bms  # late: _bms imports this module
+
+    models = _model_dict(models)
+    if len(models) < 2:
+        raise ValueError("Bayesian model selection compares at least 2 models; got "
+                         f"{len(models)}")
+    method = fit_method(models)
+    evidence = log_evidence_table(models)
+    result = random_effects_bms(evidence)
+    alpha = result["alpha"].to_numpy(dtype=float)
+    rest = alpha.sum() - alpha
+    table = result.reset_index()
+    table.columns.name = None
+    table.insert(3, "frequency_lower", _stats.beta.ppf(0.025, alpha, rest))
+    table.insert(4, "frequency_upper", _stats.beta.ppf(0.975, alpha, rest))
+    table["bor"] = float(result.attrs["bor"])
+    table["n_participants"] = int(len(evidence))
+    table["evidence"] = EVIDENCE_LABELS[method]
+    table.attrs.update(result.attrs)
+    return table
+
+
+def _eb_models(models):
+    models = _model_dict(models)
+    plain = [name for name, e in models.items() if not is_empirical_bayes(e)]
+    if plain:
+        raise ValueError(f"model(s) {plain} are not empirical-Bayes fits; population "
+                         "parameters, iBIC and the EM history exist only for those")
+    return models
+
+
+def population_parameters(models):
+    """The fitted population (prior) of every empirical-Bayes model.
+
+    Parameters
+    ----------
+    models : dict {name: fitted EmpiricalBayes}, list of them, or one
+
+    Returns
+    -------
+    DataFrame
+        One row per model (and group, with ``prior='group'``) and parameter:
+        model, prior ('pooled' or 'group'), group (empty for a pooled prior),
+        parameter, median, lower, upper (the population's median and central
+        95 % range in natural units: the prior's, mapped back through the
+        bounds), mean_z, sd_z (the prior's mean and sd in the logit space).
+    """
+    columns = ["model", "prior", "group", "parameter", "median", "lower", "upper", "mean_z",
+               "sd_z"]
+    parts = []
+    for name, estimator in _eb_models(models).items():
+        table = estimator.group_params_.reset_index()
+        if "group" not in table.columns:
+            table["group"] = None
+        table["model"] = name
+        table["prior"] = estimator.prior
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def ibic_table(models):
+    """The integrated BIC of every empirical-Bayes model (group-level comparison).
+
+    Parameters
+    ----------
+    models : dict {name: fitted EmpiricalBayes}, list of them, or one
+
+    Returns
+    -------
+    DataFrame
+        One row per model: model, ibic (Huys et al. 2011; lower is better),
+        delta_ibic (from the lowest), best (the lowest), n_participants,
+        n_iter and converged (of EM).
+    """
+    models = _eb_models(models)
+    table = pd.DataFrame({
+        "model": list(models),
+        "ibic": [float(e.ibic_) for e in models.values()],
+        "n_participants": [int(len(e.params_)) for e in models.values()],
+        "n_iter": [int(e.n_iter_) for e in models.values()],
+        "converged": [bool(e.converged_) for e in models.values()],
+    })
+    table.insert(2, "delta_ibic", table["ibic"] - table["ibic"].min())
+    table.insert(3, "best", table["delta_ibic"] == 0)
+    return table
+
+
+def em_history(models):
+    """Every empirical-Bayes model's EM iterations, in long form.
+
+    Parameters
+    ----------
+    models : dict {name: fitted EmpiricalBayes}, list of them, or one
+
+    Returns
+    -------
+    DataFrame
+        model, then the columns of ``history_``: (group, with
+        ``prior='group'``), iteration, change (the largest move of the
+        prior's quantiles, EM's convergence measure), sum_nll (at the MAPs),
+        sum_log_evidence (Laplace).
+    """
+    parts = []
+    for name, estimator in _eb_models(models).items():
+        table = estimator.history_.copy()
+        table.insert(0, "model", name)
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)
 
 
 # ------------------------------------------------------- posterior predictive
@@ -766,8 +1116,9 @@ def posterior_predictive(models, X_learning, X_transfer=None, random_state=None,
     for name, estimator in models.items():
         for simulation in range(n_simulations):
             seed = int(rng.randint(_MAX_SEED))
-            sim_l, sim_t = estimator.sample(learning, transfer, params=estimator.params_,
-                                            random_state=seed)
+            sim_l, sim_t = _model_of(estimator).sample(learning, transfer,
+                                                       params=estimator.params_,
+                                                       random_state=seed)
             accuracy, choice = _order_behaviour(*_behaviour(sim_l, sim_t), order)
             for table, parts in ((accuracy, accuracy_parts), (choice, choice_parts)):
                 parts.append(table.assign(
@@ -795,7 +1146,7 @@ _VALUE_FORMULAS = {("q",): "Q", ("w",): "W", ("w", "q"): "(1 - m) W + m Q"}
 
 def _choice_values(estimator, rows):
     """Values of options 0 and 1 that drive the choice, from trial_values' learning rows."""
-    systems = tuple(estimator._variant().base.value_systems)
+    systems = tuple(_model_of(estimator)._variant().base.value_systems)
     if len(systems) == 1:
         (system,) = systems
         return rows[f"{system}0"].to_numpy(float), rows[f"{system}1"].to_numpy(float), \
@@ -872,11 +1223,12 @@ def learning_dynamics(models, X_learning, X_transfer=None):
         if missing:
             raise ValueError(f"model {name!r} was fitted to participant(s) {missing[:5]} that "
                              "are not in the data given; pass the data it was fitted to")
-        rows = estimator.trial_values(learning[learning["participant_id"].isin(ids)],
-                                      transfer[transfer["participant_id"].isin(ids)])
+        rows = _model_of(estimator).trial_values(
+            learning[learning["participant_id"].isin(ids)],
+            transfer[transfer["participant_id"].isin(ids)], params=estimator.params_)
         rows = rows[rows["phase"] == "learning"].reset_index(drop=True)
         value0, value1, value_formula = _choice_values(estimator, rows)
-        base = estimator._variant().base
+        base = _model_of(estimator)._variant().base
         frame = pd.DataFrame({
             "participant": rows["participant_id"].to_numpy(dtype=object),
             "context": rows["pair"].map(_PAIR_CONTEXT).to_numpy(dtype=object),

@@ -5,7 +5,10 @@ list of estimators, or one estimator) and return DataFrames laid out like the
 files the reference pipeline writes into ``RL/modelling``, so the lab's
 analysis code can read them. Participants are always matched by id, groups
 come from the data (``group_code``, in order of first appearance) and every
-table works with one model and with one group.
+table works with one model and with one group. Models fitted by maximum
+likelihood and by :class:`avoidrl.hierarchical.EmpiricalBayes` both work
+(:func:`fit_method`); an empirical-Bayes fit is compared by its Laplace log
+evidence (criterion ``'laplace'``), never by AIC/BIC.
 
 :func:`write_fit_report` and :func:`write_validation_report` write a FIT and
 a VALIDATION into a study folder, side by side, crash-safely: the folder
@@ -21,23 +24,29 @@ imports :mod:`avoidrl._tables` and :mod:`avoidrl._output`.
 
 from ._output import fit_files, validation_files, write_fit_report, write_validation_report
 from ._tables import (
-    BINS, BOUND_TOLERANCE, CONTEXT_ORDER, CONTEXTS, CRITERIA, EMPIRICAL, PARAMETERS_OF_INTEREST,
-    START_TOLERANCE, STIMULUS_TYPES, criterion_differences, criterion_distributions,
-    fit_by_starts, fit_tables, generated_data, group_best_fit_percentages, group_criteria,
-    information_criteria, learning_dynamics, model_recovery_fit_tables, model_recovery_matrices,
-    parameter_descriptives, parameter_of_interest_correlations, parameter_of_interest_values,
-    parameter_outliers, parameter_recovery_correlations, parameter_recovery_tables,
-    parameters_at_bounds, posterior_predictive,
+    BINS, BOUND_TOLERANCE, COMPARISONS, CONTEXT_ORDER, CONTEXTS, CRITERIA, EMPIRICAL,
+    EVIDENCE_LABELS, INTERVAL_STATUSES, METHODS, PARAMETERS_OF_INTEREST, START_TOLERANCE,
+    STIMULUS_TYPES, bms_results, criterion_differences, criterion_distributions, criterion_label,
+    criterion_values, em_history, fit_by_starts, fit_method, fit_tables, generated_data,
+    group_best_fit_percentages, group_criteria, ibic_table, information_criteria,
+    interval_status_counts, learning_dynamics, model_evidence, model_recovery_fit_tables,
+    model_recovery_matrices, parameter_descriptives, parameter_intervals,
+    parameter_of_interest_correlations, parameter_of_interest_values, parameter_outliers,
+    parameter_recovery_correlations, parameter_recovery_tables, parameters_at_bounds,
+    population_parameters, posterior_predictive,
 )
 
 __all__ = [
-    "BINS", "BOUND_TOLERANCE", "CONTEXT_ORDER", "CONTEXTS", "CRITERIA", "EMPIRICAL",
-    "PARAMETERS_OF_INTEREST", "START_TOLERANCE", "STIMULUS_TYPES", "criterion_differences",
-    "criterion_distributions", "fit_by_starts", "fit_files", "fit_tables", "generated_data",
-    "group_best_fit_percentages", "group_criteria", "information_criteria",
-    "learning_dynamics", "model_recovery_fit_tables", "model_recovery_matrices",
-    "parameter_descriptives", "parameter_of_interest_correlations",
-    "parameter_of_interest_values", "parameter_outliers", "parameter_recovery_correlations",
-    "parameter_recovery_tables", "parameters_at_bounds", "posterior_predictive",
-    "validation_files", "write_fit_report", "write_validation_report",
+    "BINS", "BOUND_TOLERANCE", "COMPARISONS", "CONTEXT_ORDER", "CONTEXTS", "CRITERIA",
+    "EMPIRICAL", "EVIDENCE_LABELS", "INTERVAL_STATUSES", "METHODS", "PARAMETERS_OF_INTEREST",
+    "START_TOLERANCE", "STIMULUS_TYPES", "bms_results", "criterion_differences",
+    "criterion_distributions", "criterion_label", "criterion_values", "em_history",
+    "fit_by_starts", "fit_files", "fit_method", "fit_tables", "generated_data",
+    "group_best_fit_percentages", "group_criteria", "ibic_table", "information_criteria",
+    "interval_status_counts", "learning_dynamics", "model_evidence", "model_recovery_fit_tables",
+    "model_recovery_matrices", "parameter_descriptives", "parameter_intervals",
+    "parameter_of_interest_correlations", "parameter_of_interest_values", "parameter_outliers",
+    "parameter_recovery_correlations", "parameter_recovery_tables", "parameters_at_bounds",
+    "population_parameters", "posterior_predictive", "validation_files", "write_fit_report",
+    "write_validation_report",
 ]
