@@ -329,3 +329,24 @@ def test_model_recovery_group_level_identification():
     rows = eb.fits_[(eb.fits_["fitting_model"] == "QLearning+novel")
                     & eb.fits_["dataset"].isin([d.id for d in group])]
     assert rows["group"].nunique() == 1 and len(rows) == 12
+
+
+def test_eb_recovers_hybrid2012_a_small_version_of_the_benchmark():
+    """N = 40 Hybrid2012+novel participants (the full table: benchmarks/bench_hierarchical.py)."""
+    names = Hybrid2012(novel=True).parameter_names
+    settings = Hybrid2012(novel=True)._fit_settings()
+    ranges = {n: ((0.1, 0.2) if n == "temperature" else settings["bounds"][n]) for n in names}
+    truth = population(40, ranges, seed=7)
+    learning, transfer = Hybrid2012(novel=True).sample(params=truth, random_state=7)
+    eb = EmpiricalBayes(Hybrid2012(novel=True), random_state=0).fit(learning, transfer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ml = Hybrid2012(novel=True, n_starts=30, random_state=0).fit(learning, transfer)
+    eb_r = pd.Series({n: pearson(eb.params_[n], truth[n]) for n in names})
+    ml_r = pd.Series({n: pearson(ml.params_[n], truth[n]) for n in names})
+    assert eb.converged_ and eb.n_iter_ <= 20
+    assert (eb_r[["factual_lr", "counterfactual_lr", "factual_actor_lr",
+                  "counterfactual_actor_lr", "critic_lr"]] >= 0.4).all(), eb_r
+    assert eb_r["temperature"] >= 0.7 and eb_r["mixing_factor"] >= 0.9
+    assert eb_r["novel_value"] >= 0.95
+    assert eb_r.mean() >= ml_r.mean() - 0.02, pd.concat([eb_r, ml_r], axis=1)
