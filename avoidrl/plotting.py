@@ -21,11 +21,14 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from scipy import stats as _stats
 
 from ._tables import (
-    BINS, CONTEXT_ORDER, EMPIRICAL, PARAMETERS_OF_INTEREST, START_TOLERANCE, STIMULUS_TYPES,
-    _recoveries, _recovery_models, _t_ci, criterion_differences, criterion_distributions,
+    BINS, CONTEXT_ORDER, EMPIRICAL, LAPLACE, PARAMETERS_OF_INTEREST, START_TOLERANCE,
+    STIMULUS_TYPES, _bounds_of, _check_comparison, _recoveries, _recovery_models, _t_ci,
+    criterion_differences, criterion_distributions, criterion_label, criterion_values,
     fit_by_starts, group_criteria, parameter_of_interest_correlations,
     parameter_of_interest_values,
 )
@@ -96,7 +99,8 @@ def plot_model_comparison(models, criterion="bic"):
     ----------
     models : dict {name: fitted estimator}, list of fitted estimators, or one
         Models fitted to the same participants.
-    criterion : {'bic', 'aic'}
+    criterion : {'bic', 'aic', 'laplace'}
+        'laplace': empirical-Bayes fits by -2 x their Laplace log evidence.
 
     Returns
     -------
@@ -106,7 +110,7 @@ def plot_model_comparison(models, criterion="bic"):
         per-participant difference from the best model (a note instead when
         there is only one model).
     """
-    label = str(criterion).upper()
+    label = criterion_label(criterion)
     means = group_criteria(models, criterion)
     names = [c for c in means.columns if c != "best_model"]
     full = means.loc["full", names].astype(float)
@@ -128,8 +132,8 @@ def plot_model_comparison(models, criterion="bic"):
     ax_a.set_ylim(low - 0.6 * span, high + 0.25 * span)
     _rotate(ax_a, names, threshold=1)
     ax_a.set_ylabel(f"mean {label}")
-    ax_a.set_title(f"A. Mean {label} over participants\n(lowest = best, boxed)", loc="left",
-                   fontsize=11)
+    ax_a.set_title(f"{textwrap.fill(f'A. Mean {label} over participants', 40)}\n"
+                   "(lowest = best, boxed)", loc="left", fontsize=11)
 
     if len(differences):
         xb = np.arange(len(differences))
@@ -148,6 +152,80 @@ def plot_model_comparison(models, criterion="bic"):
                    loc="left", fontsize=11)
     for ax in (ax_a, ax_b):
         _despine(ax)
+    return figure
+
+
+def plot_bms(bms):
+    """Random-effects Bayesian model selection (BMS_model_comparison.png).
+
+    Parameters
+    ----------
+    bms : DataFrame
+        The table of :func:`avoidrl.report.bms_results` (or the result of
+        :func:`avoidrl.model_selection.random_effects_bms`, whose frequency
+        intervals are then computed here).
+
+    Returns
+    -------
+    Figure
+        Two axes, bars from zero. A: each model's expected frequency in the
+        population, ``alpha_k / sum(alpha)``, with the 95 % interval of its
+        marginal posterior ``Beta(alpha_k, sum(alpha) - alpha_k)``; dashed =
+        equal frequencies (1/K). B: the protected exceedance probability
+        (bars) and the exceedance probability (diamonds). The title gives the
+        evidence used, the number of participants and the Bayesian omnibus
+        risk (BOR).
+    """
+    table = bms.reset_index() if "model" not in bms.columns else bms.reset_index(drop=True)
+    names = table["model"].astype(str).tolist()
+    alpha = table["alpha"].to_numpy(dtype=float)
+    frequency = table["expected_frequency"].to_numpy(dtype=float)
+    if "frequency_lower" in table.columns:
+        lower = table["frequency_lower"].to_numpy(dtype=float)
+        upper = table["frequency_upper"].to_numpy(dtype=float)
+    else:
+        lower = _stats.beta.ppf(0.025, alpha, alpha.sum() - alpha)
+        upper = _stats.beta.ppf(0.975, alpha, alpha.sum() - alpha)
+    bor = float(table["bor"].iloc[0]) if "bor" in table.columns else bms.attrs.get("bor")
+    if "n_participants" in table.columns:
+        n = int(table["n_participants"].iloc[0])
+    else:
+        assignment = bms.attrs.get("posterior_assignment")
+        n = None if assignment is None else len(assignment)
+    evidence = table["evidence"].iloc[0] if "evidence" in table.columns else None
+
+    k = len(names)
+    x = np.arange(k)
+    figure = _new_figure(max(8.0, 1.6 * k + 4.0), 4.8)
+    ax_a, ax_b = figure.subplots(1, 2)
+    ax_a.bar(x, frequency, color=_BAR_COLOR, width=0.7)
+    ax_a.errorbar(x, frequency, yerr=[frequency - lower, upper - frequency], fmt="none",
+                  ecolor="dimgray", capsize=5, linewidth=1.5)
+    ax_a.axhline(1.0 / k, color="darkgray", linestyle="--", linewidth=1)
+    ax_a.set_ylim(0, 1)
+    ax_a.set_ylabel("expected frequency")
+    ax_a.set_title("A. Model frequency in the population\n(posterior mean ± 95% interval; "
+                   "dashed = 1/K)", loc="left", fontsize=11)
+    pxp = table["protected_exceedance_probability"].to_numpy(dtype=float)
+    xp = table["exceedance_probability"].to_numpy(dtype=float)
+    ax_b.bar(x, pxp, color="#2f6fa8", width=0.7, label="protected exceedance probability")
+    ax_b.scatter(x, xp, marker="D", s=40, color="white", edgecolor="black", zorder=3,
+                 label="exceedance probability")
+    # a little headroom so a probability of 1 stays visible; the bars still start at zero
+    ax_b.set_ylim(0, 1.05)
+    ax_b.set_yticks(np.linspace(0, 1, 6))
+    ax_b.set_ylabel("probability")
+    ax_b.set_title("B. Exceedance probability\n(bars: protected, diamonds: not protected)",
+                   loc="left", fontsize=11)
+    for ax in (ax_a, ax_b):
+        _rotate(ax, names, threshold=1)
+        _despine(ax)
+    figure.legend(loc="outside lower center", ncol=2, frameon=False, fontsize=8)
+    parts = [f"evidence: {evidence}" if evidence is not None else None,
+             f"n = {n} participants" if n is not None else None,
+             f"BOR = {_number(bor, '.3f')}" if bor is not None else None]
+    _suptitle(figure, "Random-effects Bayesian model selection\n"
+              + "; ".join(p for p in parts if p))
     return figure
 
 
@@ -180,7 +258,8 @@ def plot_fit_distributions(models, criterion="bic"):
     Parameters
     ----------
     models : dict {name: fitted estimator}, list of fitted estimators, or one
-    criterion : {'bic', 'aic'}
+    criterion : {'bic', 'aic', 'laplace'}
+        'laplace': -2 x the Laplace log evidence of empirical-Bayes fits.
 
     Returns
     -------
@@ -191,13 +270,14 @@ def plot_fit_distributions(models, criterion="bic"):
         dashed line, and skewness and kurtosis (see
         :func:`avoidrl.report.criterion_distributions`) in the title.
     """
-    label = str(criterion).upper()
-    summary = criterion_distributions(models, criterion)
+    key = _check_comparison(criterion)
+    label = criterion_label(key)
+    summary = criterion_distributions(models, key)
     models = _model_dict(models)
     figure, axes = _grid(3.6, 3.2, len(models))
-    key = label.lower()
     for ax, (name, estimator) in zip(axes, models.items()):
-        values = pd.Series(getattr(estimator, f"{key}_"), dtype=float).dropna().to_numpy()
+        values = pd.Series(criterion_values(estimator, key, name), dtype=float).dropna() \
+            .to_numpy()
         row = summary.loc[name]
         bins = int(np.clip(np.ceil(np.log2(max(len(values), 1))) + 1, 1, 10))
         ax.hist(values, bins=bins, density=True, color=_BAR_COLOR, alpha=0.55,
@@ -216,8 +296,9 @@ def plot_fit_distributions(models, criterion="bic"):
         ax.set_ylabel("density", fontsize=9)
         ax.tick_params(labelsize=8)
         _despine(ax)
-    what = "k ln(n) + 2 NLL, n = the participant's own trial count" if key == "bic" \
-        else "2k + 2 NLL"
+    what = {"bic": "k ln(n) + 2 NLL, n = the participant's own trial count",
+            "aic": "2k + 2 NLL",
+            LAPLACE: "-2 x the Laplace log evidence under the fitted population prior"}[key]
     _suptitle(figure, f"Distribution of the participants' {label} ({what})\ncurve = normal "
               "with the same mean and sd, dashed = mean; kurtosis = excess kurtosis")
     return figure
@@ -613,20 +694,54 @@ def plot_model_simulations(accuracy_table, choice_table, dynamics, group):
 
 
 # ---------------------------------------------------------- parameter fits
+#: How each interval status is marked in the parameter figures: (face, edge, label).
+_STATUS_MARKERS = {
+    "interior": ("black", "black", "estimate (line: 95% interval)"),
+    "at lower bound": ("white", "#c0392b", "at a bound (no interval)"),
+    "at upper bound": ("white", "#c0392b", "at a bound (no interval)"),
+    "not identified": ("white", "#e08a00", "not identified (no interval)"),
+}
+
+
+def _transform_like(estimates, parameter):
+    """The transform :func:`avoidrl.stats.log_transform` applies to ``estimates``, as a function.
+
+    Intervals must go through the very transform of the estimates (the same
+    shift when the smallest estimate is <= 0); values it cannot take give NaN.
+    """
+    if not is_log_transformed(parameter):
+        return lambda x: np.asarray(x, dtype=float)
+    smallest = float(np.nanmin(estimates)) if len(estimates) else 1.0
+    shift = 1.0 - smallest if smallest <= 0 else 0.0
+
+    def transform(x):
+        shifted = np.asarray(x, dtype=float) + shift
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(shifted > 0, np.log(np.where(shifted > 0, shifted, 1.0)), np.nan)
+
+    return transform
+
+
 def plot_parameter_fits(estimator):
     """Fitted parameters of one model by group (parameter_fits/{model}-model-fits.png).
 
     Parameters
     ----------
-    estimator : fitted avoidrl estimator
+    estimator : fitted avoidrl estimator or EmpiricalBayes
 
     Returns
     -------
     Figure
         One axis per parameter: per group, the mean ± 95 % t-CI as a bar with
-        the participants as points. Parameters other than novel_value,
-        mixing_factor, valence_factor and weighting_factor are shown after
-        :func:`avoidrl.stats.log_transform`, as in the statistics.
+        the participants as points. Each participant's 95 % interval of its
+        estimate (``params_ci_``: Wald for maximum likelihood, Laplace for
+        empirical Bayes) is a thin vertical line behind its point; estimates
+        at a bound are open red circles and not identified ones open orange
+        circles (they have no interval). A bound is drawn (dotted) when it
+        lies within the axis' range; the range itself is not changed.
+        Parameters other than novel_value, mixing_factor, valence_factor and
+        weighting_factor are shown after :func:`avoidrl.stats.log_transform`,
+        as in the statistics, and their intervals through the same transform.
     """
     model = _model_dict(estimator)
     name, estimator = next(iter(model.items()))
@@ -634,6 +749,8 @@ def plot_parameter_fits(estimator):
     groups = estimator.groups_.reindex(values.index).astype(object)
     order = list(pd.unique(groups.to_numpy()))
     parameters = list(values.columns)
+    intervals = getattr(estimator, "params_ci_", None)
+    bounds = _bounds_of(estimator) or {}
     n_cols = min(4, len(parameters))
     n_rows = int(np.ceil(len(parameters) / n_cols))
     width = max(2.2, 0.8 * len(order) + 1.4)
@@ -642,23 +759,68 @@ def plot_parameter_fits(estimator):
     palette = sns.color_palette("crest", max(len(order), 1))
     jitter = np.random.RandomState(0)
     labels = [_wrap(g) for g in order]
+    shown, bound_drawn = set(), False
     for ax, parameter in zip(axes, parameters):
+        transform = _transform_like(estimator.params_[parameter].to_numpy(dtype=float),
+                                    parameter)
+        if intervals is not None:
+            rows = intervals.xs(parameter, level="parameter").reindex(values.index)
+            status = rows["status"].to_numpy(dtype=object)
+            lower, upper = transform(rows["lower"]), transform(rows["upper"])
+        else:
+            status = np.full(len(values), "interior", dtype=object)
+            lower = upper = np.full(len(values), np.nan)
+        xs, ys, faces, edges = [], [], [], []
         for i, group in enumerate(order):
-            v = values.loc[(groups == group).to_numpy(), parameter].to_numpy(dtype=float)
-            v = v[np.isfinite(v)]
-            mean = v.mean() if len(v) else np.nan
+            member = (groups == group).to_numpy()
+            v = values.loc[member, parameter].to_numpy(dtype=float)
+            finite = np.isfinite(v)
+            mean = v[finite].mean() if finite.any() else np.nan
             ax.bar(i, mean, color=palette[i], width=0.7, alpha=0.85)
-            ax.errorbar(i - 0.12, mean, yerr=_t_ci(v), fmt="none", ecolor="#333333",
+            ax.errorbar(i - 0.12, mean, yerr=_t_ci(v[finite]), fmt="none", ecolor="#333333",
                         capsize=4, linewidth=1.5)
-            ax.scatter(i + 0.12 + jitter.uniform(-0.08, 0.08, len(v)), v, s=14,
-                       color="black", alpha=0.6, zorder=3, linewidth=0)
+            x = i + 0.12 + jitter.uniform(-0.08, 0.08, len(v))
+            where = np.flatnonzero(member)[finite]
+            x = x[finite]
+            drawn = np.isfinite(lower[where]) & np.isfinite(upper[where])
+            if drawn.any():
+                ax.vlines(x[drawn], lower[where][drawn], upper[where][drawn], color="#555555",
+                          linewidth=0.8, alpha=0.7, zorder=2)
+            xs.append(x)
+            ys.append(v[finite])
+            for s in status[where]:
+                face, edge, _ = _STATUS_MARKERS.get(s, _STATUS_MARKERS["interior"])
+                faces.append(face)
+                edges.append(edge)
+                shown.add(s if s in _STATUS_MARKERS else "interior")
+        # one scatter per axis, so a point's marking follows its status
+        ax.scatter(np.concatenate(xs) if xs else [], np.concatenate(ys) if ys else [], s=16,
+                   facecolors=faces, edgecolors=edges, linewidths=0.9, alpha=0.75, zorder=3)
         ax.axhline(0, color="gray", linewidth=0.8)
+        if parameter in bounds:
+            limits = ax.get_ylim()
+            for bound in transform(np.asarray(bounds[parameter], dtype=float)):
+                if np.isfinite(bound) and limits[0] <= bound <= limits[1]:
+                    ax.axhline(bound, color="#c0392b", linestyle=":", linewidth=0.9, alpha=0.8)
+                    bound_drawn = True
+            ax.set_ylim(limits)
         _rotate(ax, labels, threshold=4)
         ax.set_title(parameter.replace("_", " "), fontsize=11)
         ax.set_ylabel(f"log({parameter})" if is_log_transformed(parameter) else parameter)
         _despine(ax)
     for ax in axes[len(parameters):]:
         ax.remove()
+    handles, seen = [], set()
+    for status in _STATUS_MARKERS:
+        face, edge, label = _STATUS_MARKERS[status]
+        if status in shown and label not in seen:
+            seen.add(label)
+            handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor=face,
+                                  markeredgecolor=edge, label=label))
+    if bound_drawn:
+        handles.append(Line2D([], [], color="#c0392b", linestyle=":", label="bound"))
+    figure.legend(handles=handles, loc="outside lower center", ncol=len(handles),
+                  frameon=False, fontsize=8)
     figure.suptitle(f"{name}: fitted parameters by group (mean ± 95% CI, points = "
                     "participants)", fontsize=12)
     return figure
