@@ -199,6 +199,20 @@ def test_eb_same_seed_same_result_for_any_n_jobs_and_backend(ql_data):
         assert reference.ibic_ == other.ibic_
 
 
+def test_eb_on_a_dask_cluster_matches_local(ql_data):
+    distributed = pytest.importorskip("dask.distributed")
+    learning, transfer, _ = ql_data
+    keep = list(pd.unique(learning["participant_id"]))[:12]
+    frames = [f[f["participant_id"].isin(keep)] for f in (learning, transfer)]
+    local = EmpiricalBayes(QLearning(novel=True), random_state=4).fit(*frames)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster), parallel_config(backend="dask"):
+        remote = EmpiricalBayes(QLearning(novel=True), random_state=4, n_jobs=2).fit(*frames)
+    pd.testing.assert_frame_equal(local.params_, remote.params_)
+    assert local.ibic_ == remote.ibic_
+
+
 def test_score_of_held_out_participants_and_group_cross_validation(ql_data, ql_eb):
     learning, transfer, _ = ql_data
     fitted = ["p000", "p001"]
