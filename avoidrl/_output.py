@@ -6,7 +6,9 @@ writes both into a staging folder that :mod:`avoidrl._folder` publishes into
 the study folder (see there for what may be replaced and the crash-safety
 guarantee). Users import these functions from :mod:`avoidrl.report`.
 
-A FIT writes ``summary_FIT.json``; a parameter recovery
+A FIT (of maximum-likelihood or empirical-Bayes fits; the folder's
+README says which criterion each file uses) writes ``summary_FIT.json``; a
+parameter recovery
 ``summary_PARAMETER.json`` and a model recovery ``summary_MODEL.json``, so
 that all of them can share one folder. ``README.md`` describes every kind of
 run the folder holds, one section each.
@@ -24,12 +26,15 @@ import pandas as pd
 from . import _folder, plotting
 from ._data import split_phases
 from ._tables import (
-    BOUND_TOLERANCE, PARAMETERS_OF_INTEREST, START_TOLERANCE, _group_filenames, _interest_items,
-    _recoveries, _recovery_models, criterion_differences, fit_tables, generated_data,
-    group_best_fit_percentages, group_criteria, information_criteria, learning_dynamics,
+    BOUND_TOLERANCE, EVIDENCE_LABELS, LAPLACE, METHODS, PARAMETERS_OF_INTEREST, START_TOLERANCE,
+    _group_filenames, _interest_items, _n_parameters, _recoveries, _recovery_models,
+    bms_results, criterion_differences, criterion_values, em_history, fit_method, fit_tables,
+    generated_data, group_best_fit_percentages, group_criteria, ibic_table,
+    information_criteria, interval_status_counts, learning_dynamics, model_evidence,
     model_recovery_fit_tables, model_recovery_matrices, parameter_descriptives,
-    parameter_of_interest_correlations, parameter_outliers, parameter_recovery_correlations,
-    parameter_recovery_tables, posterior_predictive,
+    parameter_intervals, parameter_of_interest_correlations, parameter_outliers,
+    parameter_recovery_correlations, parameter_recovery_tables, population_parameters,
+    posterior_predictive,
 )
 from .stats import _model_dict, fit_statistics
 
@@ -100,6 +105,23 @@ _FIT_FILES = (
     "pain_fits_posthoc_results.csv", "modelsimulation_accuracy_data.csv",
     "modelsimulation_choice_data.csv", "modelsimulation_dynamics_data.csv", "summary_FIT.json",
 )
+#: What an empirical-Bayes FIT writes instead of the files that need AIC/BIC or starts.
+_FIT_ONLY_ML = (
+    "full_fit_data_FIT.pkl", "group_AIC.csv", "group_BIC.csv", "group_AIC_percentages.csv",
+    "group_BIC_percentages.csv", "group_AIC_differences.csv", "group_BIC_differences.csv",
+    "AIC_model_comparisons.png", "BIC_model_comparisons.png", "information_criteria.csv",
+    "fit-by-runs.png",
+)
+_FIT_ONLY_EB = (
+    "group_Laplace.csv", "group_Laplace_percentages.csv", "group_Laplace_differences.csv",
+    "Laplace_model_comparisons.png", "population_parameters.csv", "ibic.csv",
+    "em_history.csv",
+)
+#: Written by both methods (the BMS files only with at least two models).
+_FIT_EVIDENCE_FILES = ("parameter_intervals.csv", "model_evidence.csv")
+_FIT_BMS_FILES = ("bms_results.csv", "BMS_model_comparison.png")
+#: The comparison criteria of each method and the stems of their files.
+_COMPARISONS = {"ml": {"AIC": "aic", "BIC": "bic"}, "eb": {"Laplace": LAPLACE}}
 _RECOVERY_FILES = {
     "PARAMETER": ("fit_data_PARAMETER.pkl", "full_fit_data_PARAMETER.pkl",
                   "true_params_PARAMETER.pkl", "param_recovery_corrs.csv",
@@ -114,13 +136,27 @@ def _kind_files(kind):
     return _RECOVERY_FILES[kind]
 
 
-def fit_files(models, groups):
+def _check_method(method):
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
+    return method
+
+
+def fit_files(models, groups, method="ml"):
     """The files a FIT of ``models`` on data with ``groups`` writes (relative paths).
 
-    ``parameter_of_interest_comparisons.png``, written only when the models
-    share parameters of interest, is left out.
+    ``method`` is 'ml' (maximum likelihood) or 'eb' (empirical Bayes: no
+    AIC/BIC or starts files, its Laplace-evidence and population files
+    instead). ``parameter_of_interest_comparisons.png``, written only when
+    the models share parameters of interest, is left out.
     """
-    files = list(_FIT_FILES)
+    if _check_method(method) == "ml":
+        files = list(_FIT_FILES)
+    else:
+        files = [f for f in _FIT_FILES if f not in _FIT_ONLY_ML] + list(_FIT_ONLY_EB)
+    files += _FIT_EVIDENCE_FILES
+    if len(list(models)) >= 2:
+        files += _FIT_BMS_FILES
     for name in models:
         stem = _safe_filename(name)
         files += [f"model_behaviours/{stem}_model_behaviours.png",
@@ -180,7 +216,13 @@ def _jsonable(value):
 
 
 def _estimator_settings(estimator):
-    return _jsonable(estimator.get_params(deep=False))
+    """The estimator's parameters; an EmpiricalBayes's model is spelt out, not its repr."""
+    params = estimator.get_params(deep=False)
+    inner = params.get("estimator")
+    if hasattr(inner, "get_params") and hasattr(inner, "model_name"):
+        params = {**params, "estimator": {"model": inner.model_name,
+                                          **inner.get_params(deep=False)}}
+    return _jsonable(params)
 
 
 def _write_json(path, content):
@@ -233,36 +275,127 @@ Written by `avoidrl.report.write_fit_report`. The layout follows the reference p
 `RL/modelling` folder; participants are matched by id everywhere and
 groups are the data's `group_code` values, in order of first appearance.
 
+{method}
+
 | file | content |
 |---|---|
-| fit_data_FIT.pkl | pickled dict {{model: DataFrame[participant, pain_group, run, fit, <parameters>]}}: best start per participant (run = start index, fit = negative log-likelihood) |
-| full_fit_data_FIT.pkl | the same layout with every start |
-| group_AIC.csv, group_BIC.csv | mean AIC / BIC per group (rows; `full` = all participants) and model (columns), `best_model` = lowest |
-| group_AIC_percentages.csv, group_BIC_percentages.csv | % of participants of each group best fit by each model |
-| group_AIC_differences.csv, group_BIC_differences.csv | per model: mean, sd, n and 95 % t-CI half-width (`ci`) of the per-participant difference from the best model |
-| information_criteria.csv | per participant and model: nll, aic, bic, k, n_trials |
-| param_fit_descriptives.csv | "mean (sd)" of every parameter per group |
-| pain_fits_linear_results.csv | one-way linear model (ANOVA F test) of each parameter on group, with normality (Shapiro-Wilk) and homogeneity (Levene) flags |
-| pain_fits_ttest_results.csv | t-tests of each group against the reference group ({reference}) |
-| pain_fits_posthoc_results.csv | Tukey HSD tests of every pair of groups |
-| modelsimulation_accuracy_data.csv | posterior predictive learning accuracy (%) per participant, context and trial bin, for each model (`source` = model) and the data (`source` = empirical) |
-| modelsimulation_choice_data.csv | posterior predictive transfer choice rates (%) per participant and stimulus type (HR = A/C, LR = B/D, LP = E/G, HP = F/H, N) |
-| AIC_model_comparisons.png, BIC_model_comparisons.png | (A) mean criterion per model, best boxed; (B) mean +- 95 % CI of the difference from the best model |
-| modelsimulation_dynamics_data.csv | per model, participant, context and trial within pair (1-based): the mean of both options' prediction errors (`pe`) and the values of option 0 (the better option) and option 1 before the trial's update (`value0`, `value1`), averaged over the context's two pairs, from each model replaying the participant's own choices and outcomes at its fitted parameters (`avoidrl.report.learning_dynamics`). `pe_formula`: r - Q (QLearning), r - C - Q (Relative), r - weighting_factor * (r0 + r1) / 2 - Q (Advantage), the critic's r - V (ActorCritic and hybrids; the reference added the hybrids' Q errors to it); `value_formula`: Q, the normalised actor weights W, or (1 - m) W + m Q (hybrids, m = mixing_factor) |
-| model_behaviours/{{model}}_model_behaviours.png | posterior predictive behaviour of each model against the data, per group |
-{simulations}
-| parameter_fits/{{model}}-model-fits.png | fitted parameters per group (mean +- 95 % CI and participants) |
-| model_fits_distributions.png | per model: histogram (density) of the participants' BIC with the normal curve of the same mean and sd (dashed line = mean); skewness and excess kurtosis (bias-corrected, as pandas and the reference) in the titles. Each participant's BIC uses its own trial count n (the reference used n = 480 for everyone) |
-| fit-by-runs.png | per model: for r = 1 .. number of starts, the mean over participants of the best NLL among each participant's first r starts, computed from every start (the reference plotted the best-start table, so its curve was not this); the dashed line marks the first r from which every participant is within {start_tol} NLL of its best |
-| parameter_outlier_results.pkl | pickled dict: `participant_outliers` {{model: Series participant -> number of parameters on a bound, participants with at least one, most first}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (DataFrame, models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound (numpy rounding, half to even: k = 3 -> 2, 4 -> 2, 5 -> 2, 7 -> 4). "On a bound" = within {bound_tol:g} x (high - low) of a bound the model was fitted with (the reference: exactly equal to a default bound). accuracy = share of learning choices of the better option (1 - mean choice of the worse one); A, B, E, F = transfer choice rates (0-1) averaged over A/C, B/D, E/G, F/H; N = the novel stimulus. k = the model's free parameters (the reference counted every parameter its base model can have) |
-| parameter_of_interest_comparisons.png | {interest} |
-| summary_FIT.json | seed, models, participants, groups, mean AIC/BIC, convergence, settings |
+{rows}
 
 Statistics use log(x) (after shifting to x - min + 1 when min <= 0) for every parameter except
 novel_value, mixing_factor, valence_factor and weighting_factor (the reference intended this list
 but misspelt novel_value, so it transformed it). Statistics that need two groups, or three
 participants per group, are NaN with the reason in the `note` column.
 """
+
+_FIT_METHOD = {
+    "ml": "Fitting method: maximum likelihood per participant (multi-start L-BFGS-B). Models "
+          "are compared by AIC and BIC per participant; the Bayesian model selection uses "
+          "-BIC/2 as each participant's log evidence (the BIC approximation).",
+    "eb": "Fitting method: empirical Bayes (`avoidrl.hierarchical.EmpiricalBayes`, EM with a "
+          "Gaussian population prior in the logit space of the bounds, Laplace approximations; "
+          "Huys et al. 2011). Parameters are MAP estimates under the fitted prior. EB fits have "
+          "no AIC/BIC: models are compared per participant by -2 x the Laplace log evidence "
+          "(files named `Laplace`; on the scale of BIC, lower is better, but not a BIC), at "
+          "the group level by the integrated BIC (ibic.csv), and by random-effects BMS on the "
+          "Laplace log evidence. The models' start values, start mode and number of starts are "
+          "not used: each E-step's MAP search starts from the previous MAP, the prior mean and "
+          "two prior draws. The group statistics (pain_fits_*) and figures use the MAPs; with "
+          "a pooled prior (the default) shrinkage pulls every group toward the same mean, so "
+          "it does not make group differences (with prior='group' it may).",
+}
+
+#: The rows of the FIT README (file, content), in order, for maximum likelihood.
+_FIT_ROWS_ML = [
+    ("fit_data_FIT.pkl", "pickled dict {{model: DataFrame[participant, pain_group, run, fit, <parameters>]}}: best start per participant (run = start index, fit = negative log-likelihood)"),
+    ("full_fit_data_FIT.pkl", "the same layout with every start"),
+    ("group_AIC.csv, group_BIC.csv", "mean AIC / BIC per group (rows; `full` = all participants) and model (columns), `best_model` = lowest"),
+    ("group_AIC_percentages.csv, group_BIC_percentages.csv", "% of participants of each group best fit by each model"),
+    ("group_AIC_differences.csv, group_BIC_differences.csv", "per model: mean, sd, n and 95 % t-CI half-width (`ci`) of the per-participant difference from the best model"),
+    ("information_criteria.csv", "per participant and model: nll, aic, bic, k, n_trials"),
+    ("param_fit_descriptives.csv", "\"mean (sd)\" of every parameter per group"),
+    ("pain_fits_linear_results.csv", "one-way linear model (ANOVA F test) of each parameter on group, with normality (Shapiro-Wilk) and homogeneity (Levene) flags"),
+    ("pain_fits_ttest_results.csv", "t-tests of each group against the reference group ({reference})"),
+    ("pain_fits_posthoc_results.csv", "Tukey HSD tests of every pair of groups"),
+    ("modelsimulation_accuracy_data.csv", "posterior predictive learning accuracy (%) per participant, context and trial bin, for each model (`source` = model) and the data (`source` = empirical)"),
+    ("modelsimulation_choice_data.csv", "posterior predictive transfer choice rates (%) per participant and stimulus type (HR = A/C, LR = B/D, LP = E/G, HP = F/H, N)"),
+    ("AIC_model_comparisons.png, BIC_model_comparisons.png", "(A) mean criterion per model, best boxed; (B) mean +- 95 % CI of the difference from the best model"),
+    ("modelsimulation_dynamics_data.csv", "per model, participant, context and trial within pair (1-based): the mean of both options' prediction errors (`pe`) and the values of option 0 (the better option) and option 1 before the trial's update (`value0`, `value1`), averaged over the context's two pairs, from each model replaying the participant's own choices and outcomes at its fitted parameters (`avoidrl.report.learning_dynamics`). `pe_formula`: r - Q (QLearning), r - C - Q (Relative), r - weighting_factor * (r0 + r1) / 2 - Q (Advantage), the critic's r - V (ActorCritic and hybrids; the reference added the hybrids' Q errors to it); `value_formula`: Q, the normalised actor weights W, or (1 - m) W + m Q (hybrids, m = mixing_factor)"),
+    ("model_behaviours/{{model}}_model_behaviours.png", "posterior predictive behaviour of each model against the data, per group"),
+    ("{simulations}", None),
+    ("parameter_fits/{{model}}-model-fits.png", "fitted parameters per group (mean +- 95 % CI and participants); each participant's 95 % interval (parameter_intervals.csv) is a thin vertical line behind its point, estimates at a bound are open red circles and not identified ones open orange circles (no interval); a bound inside the axis range is drawn dotted"),
+    ("model_fits_distributions.png", "per model: histogram (density) of the participants' BIC with the normal curve of the same mean and sd (dashed line = mean); skewness and excess kurtosis (bias-corrected, as pandas and the reference) in the titles. Each participant's BIC uses its own trial count n (the reference used n = 480 for everyone)"),
+    ("fit-by-runs.png", "per model: for r = 1 .. number of starts, the mean over participants of the best NLL among each participant's first r starts, computed from every start (the reference plotted the best-start table, so its curve was not this); the dashed line marks the first r from which every participant is within {start_tol} NLL of its best"),
+    ("parameter_outlier_results.pkl", "pickled dict: `participant_outliers` {{model: Series participant -> number of parameters on a bound, participants with at least one, most first}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (DataFrame, models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound (numpy rounding, half to even: k = 3 -> 2, 4 -> 2, 5 -> 2, 7 -> 4). \"On a bound\" = within {bound_tol:g} x (high - low) of a bound the model was fitted with (the reference: exactly equal to a default bound). accuracy = share of learning choices of the better option (1 - mean choice of the worse one); A, B, E, F = transfer choice rates (0-1) averaged over A/C, B/D, E/G, F/H; N = the novel stimulus. k = the model's free parameters (the reference counted every parameter its base model can have)"),
+    ("parameter_of_interest_comparisons.png", "{interest}"),
+    ("parameter_intervals.csv", "every model's estimates with their 95 % intervals: model, participant_id, group, parameter, estimate, lower, upper, status. {interval_text}"),
+    ("model_evidence.csv", "participants x models log evidence (`avoidrl.model_selection.log_evidence_table`): participant_id, group, one column per model, `evidence` = which log evidence it is ({evidence_text})"),
+    ("bms_results.csv", "{bms_text}"),
+    ("BMS_model_comparison.png", "{bms_figure_text}"),
+    ("summary_FIT.json", "seed, method, models, participants, groups, mean AIC/BIC, convergence, per model the participants whose best optimum was reached by fewer than 2 starts (`n_unconfirmed_optima`: a better one may exist), interval statuses, the BMS winner (highest protected exceedance probability) and BOR, settings"),
+]
+
+_INTERVAL_TEXT = {
+    "ml": "Wald intervals from the NLL's Hessian in the logit space of the bounds, mapped back (so within the bounds, possibly asymmetric); status 'at lower bound' / 'at upper bound' (the estimate sits on a bound) or 'not identified' (a flat direction of the likelihood, or an interval spanning nearly the whole range) have no interval (NaN)",
+    "eb": "Laplace intervals of the posterior under the fitted population prior, in the logit space of the bounds, mapped back; every EB estimate is 'interior'",
+}
+_EVIDENCE_TEXT = {
+    "ml": "`-BIC/2`: minus half each participant's BIC, the BIC approximation of the log evidence of the maximum-likelihood fit",
+    "eb": "`Laplace`: the Laplace approximation of each participant's log marginal likelihood under the fitted population prior (`log_evidence_`)",
+}
+_BMS_TEXT = ("random-effects Bayesian model selection (`avoidrl.model_selection.random_effects_"
+             "bms`, Stephan et al. 2009, Rigoux et al. 2014) on model_evidence.csv: model, "
+             "alpha (posterior Dirichlet counts), expected_frequency, frequency_lower and "
+             "frequency_upper (95 % interval of the marginal Beta(alpha_k, sum(alpha) - "
+             "alpha_k)), exceedance_probability, protected_exceedance_probability, bor (Bayesian "
+             "omnibus risk: the probability that all models are equally frequent), "
+             "n_participants, evidence")
+_BMS_FIGURE_TEXT = ("(A) expected model frequencies with their 95 % Beta intervals (dashed = "
+                    "1/K); (B) protected exceedance probabilities (bars) and exceedance "
+                    "probabilities (diamonds); bars from zero, the evidence, n participants and "
+                    "the BOR in the title")
+_NO_BMS_TEXT = "**not written**: Bayesian model selection compares at least 2 models"
+
+#: Empirical Bayes: the rows that differ from maximum likelihood (None: the same row).
+_FIT_ROWS_EB = {
+    "fit_data_FIT.pkl": "pickled dict {{model: DataFrame[participant, pain_group, run, fit, <parameters>]}}: the MAP estimates per participant; fit = the negative log-likelihood at the MAP (without the prior); run = NaN (EB has no starts)",
+    "full_fit_data_FIT.pkl": "**not written**: EB has no starts, so there is no table of every start (fit_data_FIT.pkl holds the estimates)",
+    "group_AIC.csv, group_BIC.csv": "**not written**: EB fits have no AIC/BIC (their MAPs are not maximum-likelihood estimates and their effective number of parameters is not k); see group_Laplace.csv and ibic.csv",
+    "group_AIC_percentages.csv, group_BIC_percentages.csv": "**not written** (no AIC/BIC); see group_Laplace_percentages.csv",
+    "group_AIC_differences.csv, group_BIC_differences.csv": "**not written** (no AIC/BIC); see group_Laplace_differences.csv",
+    "information_criteria.csv": "**not written** (no AIC/BIC); the per-participant Laplace log evidences are in model_evidence.csv, the NLL at each MAP in fit_data_FIT.pkl",
+    "AIC_model_comparisons.png, BIC_model_comparisons.png": "**not written** (no AIC/BIC); see Laplace_model_comparisons.png",
+    "model_fits_distributions.png": "per model: histogram (density) of the participants' -2 x Laplace log evidence with the normal curve of the same mean and sd (dashed line = mean); skewness and excess kurtosis (bias-corrected) in the titles",
+    "fit-by-runs.png": "**not written**: EB has no starts (its convergence is in em_history.csv)",
+    "parameter_outlier_results.pkl": "the reference's parameter-at-bound outlier analysis on the MAP estimates (the logit transform keeps MAPs inside the bounds, so few or none should be on one): `participant_outliers` {{model: Series participant -> number of parameters on a bound}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound. \"On a bound\" = within {bound_tol:g} x (high - low) of a bound of the model's estimator",
+    "summary_FIT.json": "seed, method, models, participants, groups, per model the mean -2 x Laplace log evidence, mean NLL at the MAP, iBIC, EM iterations and convergence, interval statuses; the best model by Laplace evidence and by iBIC; the BMS winner (highest protected exceedance probability) and BOR; settings",
+}
+#: Rows only an empirical-Bayes FIT has, after the comparison rows.
+_FIT_ROWS_EB_EXTRA = [
+    ("group_Laplace.csv", "mean -2 x Laplace log evidence per group (rows; `full` = all participants) and model (columns), `best_model` = lowest. Not a BIC: the Laplace approximation of each participant's log marginal likelihood under the model's fitted population prior"),
+    ("group_Laplace_percentages.csv", "% of participants of each group whose Laplace evidence is highest for each model"),
+    ("group_Laplace_differences.csv", "per model: mean, sd, n and 95 % t-CI half-width (`ci`) of the per-participant difference in -2 x Laplace log evidence from the best model"),
+    ("Laplace_model_comparisons.png", "(A) mean -2 x Laplace log evidence per model, best boxed; (B) mean +- 95 % CI of the difference from the best model"),
+    ("ibic.csv", "group-level comparison by the integrated BIC (Huys et al. 2011: -2 sum over participants of log mean likelihood over prior samples, plus the prior's parameters x ln(total trials); lower is better): model, ibic, delta_ibic, best, n_participants, n_iter and converged (of EM)"),
+    ("population_parameters.csv", "each model's fitted population: model, prior ('pooled': one prior; 'group': one per group_code), group, parameter, median, lower, upper (the population's median and central 95 % range, natural units), mean_z, sd_z (the prior in the logit space)"),
+    ("em_history.csv", "every EM iteration: model, (group), iteration, change (largest move of the prior's 2.5/50/97.5 % quantiles, x 4 / range; EM stops below tol), sum_nll (at the MAPs), sum_log_evidence (Laplace)"),
+]
+
+
+def _fit_readme(method, n_models, **values):
+    """The FIT section of README.md for ``method`` ('ml' or 'eb')."""
+    values = {**values, "interval_text": _INTERVAL_TEXT[method],
+              "evidence_text": _EVIDENCE_TEXT[method],
+              "bms_text": _BMS_TEXT if n_models >= 2 else _NO_BMS_TEXT,
+              "bms_figure_text": _BMS_FIGURE_TEXT if n_models >= 2 else _NO_BMS_TEXT}
+    rows = []
+    for name, content in _FIT_ROWS_ML:
+        if method == "eb":
+            content = _FIT_ROWS_EB.get(name, content)
+        rows.append(name if content is None else f"| {name} | {content} |")
+        if method == "eb" and name == "AIC_model_comparisons.png, BIC_model_comparisons.png":
+            rows += [f"| {n} | {c} |" for n, c in _FIT_ROWS_EB_EXTRA]
+    return _FIT_README.format(method=_FIT_METHOD[method], rows="\n".join(rows).format(**values))
+
 
 _VALIDATION_README = """\
 Written by `avoidrl.report.write_validation_report` ({what}). The layout follows the reference
@@ -290,6 +423,41 @@ _MODEL_ROWS = """\
 | summary_MODEL.json | seed, models, datasets, recovery rates, settings |"""
 
 
+def _model_summary(estimator, method):
+    """One model's entry of summary_FIT.json."""
+    common = {"k": _n_parameters(estimator), "mean_nll": float(estimator.nll_.mean()),
+              "n_participants": int(len(estimator.params_)),
+              "interval_status": interval_status_counts(estimator)}
+    if method == "eb":
+        return {**common,
+                "mean_laplace": float(criterion_values(estimator, LAPLACE).mean()),
+                "mean_log_evidence": float(estimator.log_evidence_.mean()),
+                "ibic": float(estimator.ibic_), "em_iterations": int(estimator.n_iter_),
+                "em_converged": bool(estimator.converged_),
+                "prior": estimator.prior, "covariance": estimator.covariance}
+    hits = getattr(estimator, "optimum_hits_", None)
+    return {"k": common["k"],
+            "mean_aic": float(estimator.aic_.mean()), "mean_bic": float(estimator.bic_.mean()),
+            "mean_nll": common["mean_nll"],
+            "n_converged": int(estimator.converged_.sum()),
+            "n_participants": common["n_participants"],
+            "n_starts": int(getattr(estimator, "n_starts_", 0)),
+            "n_unconfirmed_optima": None if hits is None else int((hits < 2).sum()),
+            "interval_status": common["interval_status"]}
+
+
+def _bms_summary(bms):
+    """The BMS entry of summary_FIT.json (None with one model)."""
+    if bms is None:
+        return None
+    table = bms.set_index("model")
+    pxp = table["protected_exceedance_probability"]
+    return {"winner": pxp.idxmax(), "bor": float(table["bor"].iloc[0]),
+            "evidence": table["evidence"].iloc[0],
+            "expected_frequency": table["expected_frequency"].to_dict(),
+            "protected_exceedance_probability": pxp.to_dict()}
+
+
 def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=None,
                      overwrite=False, progress=None, n_simulations=1, reference_group=None,
                      inputs=(), run_info=None):
@@ -305,7 +473,11 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         The study folder, created if missing. Files of other runs (a
         VALIDATION) and of the user stay as they are.
     models : dict {name: fitted estimator}, list of fitted estimators, or one
-        Models fitted to the same participants.
+        Models fitted to the same participants, all by maximum likelihood or
+        all by :class:`avoidrl.hierarchical.EmpiricalBayes`. An empirical-Bayes
+        FIT compares models by Laplace evidence and iBIC instead of AIC/BIC,
+        has no starts files and adds its population files (see the
+        README.md it writes).
     X_learning, X_transfer : DataFrame or path
         The data the models were fitted to (``X_transfer`` may be None for one
         long frame), used for the posterior-predictive simulations.
@@ -340,14 +512,16 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         If the FIT would replace a file it may not replace (named in the
         message), or ``out_dir`` is not a folder.
     ValueError
-        If ``out_dir`` holds one of the input files.
+        If ``out_dir`` holds one of the input files, or some models are
+        empirical-Bayes fits and others are not.
     """
     models = _model_dict(models)
+    method = fit_method(models)
     names = list(models)
     inputs = [*inputs, X_learning, X_transfer]
     learning, transfer = split_phases(X_learning, X_transfer)
     first = models[names[0]]
-    planned = fit_files(names, pd.unique(first.groups_.to_numpy(dtype=object)))
+    planned = fit_files(names, pd.unique(first.groups_.to_numpy(dtype=object)), method=method)
     info = _run_info(random_state, run_info)
     with _folder.staged(out_dir, ("FIT",), overwrite=overwrite, inputs=inputs,
                         planned=planned, info={**info, "avoidrl_version": _version()}) as stage, plotting.headless():
@@ -355,25 +529,28 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         _notify(progress, "writing fit tables")
         fit_data, full_fit_data = fit_tables(models)
         _pickle(folder / "fit_data_FIT.pkl", fit_data)
-        _pickle(folder / "full_fit_data_FIT.pkl", full_fit_data)
+        if method == "ml":  # an EB fit has no starts to list
+            _pickle(folder / "full_fit_data_FIT.pkl", full_fit_data)
         means = {}
-        for criterion in ("AIC", "BIC"):
-            _notify(progress, f"comparing models by {criterion}")
-            means[criterion] = group_criteria(models, criterion)
-            means[criterion].to_csv(folder / f"group_{criterion}.csv")
+        for label, criterion in _COMPARISONS[method].items():
+            _notify(progress, f"comparing models by {label}")
+            means[label] = group_criteria(models, criterion)
+            means[label].to_csv(folder / f"group_{label}.csv")
             group_best_fit_percentages(models, criterion).to_csv(
-                folder / f"group_{criterion}_percentages.csv")
+                folder / f"group_{label}_percentages.csv")
             criterion_differences(models, criterion).to_csv(
-                folder / f"group_{criterion}_differences.csv", index=False)
+                folder / f"group_{label}_differences.csv", index=False)
             _save_figure(plotting.plot_model_comparison(models, criterion),
-                         folder / f"{criterion}_model_comparisons.png")
-        criteria = information_criteria(models)
-        criteria.to_csv(folder / "information_criteria.csv", index=False)
+                         folder / f"{label}_model_comparisons.png")
+        if method == "ml":
+            criteria = information_criteria(models)
+            criteria.to_csv(folder / "information_criteria.csv", index=False)
 
         _notify(progress, "checking the fits (distributions, starts, parameters on bounds)")
-        _save_figure(plotting.plot_fit_distributions(models, "bic"),
+        _save_figure(plotting.plot_fit_distributions(models, "bic" if method == "ml" else LAPLACE),
                      folder / "model_fits_distributions.png")
-        _save_figure(plotting.plot_fit_by_starts(models), folder / "fit-by-runs.png")
+        if method == "ml":
+            _save_figure(plotting.plot_fit_by_starts(models), folder / "fit-by-runs.png")
         outliers = parameter_outliers(models, learning, transfer)
         _pickle(folder / "parameter_outlier_results.pkl", outliers)
         interest = parameter_of_interest_correlations(models)
@@ -406,6 +583,22 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
             _save_figure(plotting.plot_parameter_fits(estimator),
                          folder / "parameter_fits" / f"{_safe_filename(name)}-model-fits.png")
 
+        _notify(progress, "writing intervals and model evidence")
+        parameter_intervals(models).to_csv(folder / "parameter_intervals.csv", index=False)
+        model_evidence(models).to_csv(folder / "model_evidence.csv", index=False)
+        bms = None
+        if len(models) >= 2:
+            _notify(progress, "comparing models by random-effects Bayesian model selection")
+            bms = bms_results(models)
+            bms.to_csv(folder / "bms_results.csv", index=False)
+            _save_figure(plotting.plot_bms(bms), folder / "BMS_model_comparison.png")
+        if method == "eb":
+            ibic = ibic_table(models)
+            ibic.to_csv(folder / "ibic.csv", index=False)
+            population_parameters(models).to_csv(folder / "population_parameters.csv",
+                                                 index=False)
+            em_history(models).to_csv(folder / "em_history.csv", index=False)
+
         _notify(progress, "simulating the fitted models (posterior predictive)")
         accuracy, choice = posterior_predictive(models, learning, transfer,
                                                 random_state=random_state,
@@ -431,26 +624,25 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         groups = first.groups_.reindex(first.params_.index).astype(object)
         reference = reference_group if reference_group is not None else \
             (pd.unique(groups.to_numpy())[0] if len(groups) else None)
+        best_model = {c: means[c].loc["full", "best_model"] for c in means}
+        if method == "eb":
+            best_model["iBIC"] = ibic.loc[ibic["best"], "model"].iloc[0]
         summary = {
             **info,
             "avoidrl_version": _version(),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "method": method,
+            "evidence": EVIDENCE_LABELS[method],
             "models": names,
             "n_participants": int(len(first.params_)),
             "groups": {str(g): int(n) for g, n in groups.value_counts(sort=False).items()},
-            "best_model": {c: means[c].loc["full", "best_model"] for c in means},
+            "best_model": best_model,
+            "bms": _bms_summary(bms),
             "parameter_outliers": {name: int(len(table))
                                    for name, table in outliers["outlier_data"].items()},
             "parameter_of_interest_pairs": int(len(interest)),
             "model_simulation_figures": {str(g): f for g, f in simulation_files.items()},
-            "per_model": {
-                name: {"k": int(est.n_parameters),
-                       "mean_aic": float(est.aic_.mean()), "mean_bic": float(est.bic_.mean()),
-                       "mean_nll": float(est.nll_.mean()),
-                       "n_converged": int(est.converged_.sum()),
-                       "n_participants": int(len(est.params_)),
-                       "n_starts": int(getattr(est, "n_starts_", 0))}
-                for name, est in models.items()},
+            "per_model": {name: _model_summary(est, method) for name, est in models.items()},
             "settings": {
                 "random_state": _jsonable(random_state), "n_simulations": int(n_simulations),
                 "bound_tolerance": BOUND_TOLERANCE, "start_tolerance": START_TOLERANCE,
@@ -459,9 +651,9 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
             },
         }
         _write_json(folder / "summary_FIT.json", summary)
-        stage.describe("FIT", _FIT_README.format(
-            reference=reference, interest=interest_row, start_tol=START_TOLERANCE,
-            bound_tol=BOUND_TOLERANCE, simulations=simulations_row))
+        stage.describe("FIT", _fit_readme(
+            method, len(models), reference=reference, interest=interest_row,
+            start_tol=START_TOLERANCE, bound_tol=BOUND_TOLERANCE, simulations=simulations_row))
     return stage.target
 
 
