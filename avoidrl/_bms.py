@@ -27,10 +27,9 @@ import pandas as pd
 from scipy import integrate, special
 from sklearn.exceptions import ConvergenceWarning
 
-from ._tables import _check_criterion
 from ._warnings import warn
 from .estimators._base import check_rng
-from .stats import _model_dict
+from .stats import _check_criterion, _model_dict
 
 RESULT_COLUMNS = ["alpha", "expected_frequency", "exceedance_probability",
                   "protected_exceedance_probability"]

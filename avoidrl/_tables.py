@@ -25,9 +25,8 @@ from sklearn.utils import check_random_state
 
 from ._data import PAIR_NAMES, STIMULUS_LETTERS, STIMULUS_NAMES, split_phases
 from .recovery._common import named_estimators
-from .stats import _model_dict
+from .stats import CRITERIA, _check_criterion, _model_dict
 
-CRITERIA = ("aic", "bic")
 #: -2 x the Laplace log evidence of an empirical-Bayes fit, compared like AIC/BIC.
 LAPLACE = "laplace"
 COMPARISONS = CRITERIA + (LAPLACE,)
@@ -53,13 +52,6 @@ _MAX_SEED = np.iinfo(np.int32).max
 
 
 # ------------------------------------------------------------------ helpers
-def _check_criterion(criterion):
-    key = str(criterion).lower()
-    if key not in CRITERIA:
-        raise ValueError(f"criterion must be 'aic' or 'bic', got {criterion!r}")
-    return key
-
-
 def _check_comparison(criterion):
     """The criterion of a model comparison: 'aic', 'bic' or 'laplace'."""
     key = str(criterion).lower()

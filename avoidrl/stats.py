@@ -28,6 +28,8 @@ from scipy import stats as _stats
 UNTRANSFORMED_PARAMETERS = ("novel_value", "mixing_factor", "valence_factor", "weighting_factor")
 #: Significance level of the assumption checks and of Tukey's ``reject``.
 ALPHA = 0.05
+#: information criteria the model-comparison tables accept
+CRITERIA = ("aic", "bic")
 
 LINEAR_COLUMNS = ["parameter", "F", "df_res", "df_model", "p_value", "r_squared", "normality",
                   "homogeneity", "note"]
@@ -452,6 +454,13 @@ def tukey_posthoc(params_df, groups, reference_group=None, *, alpha=ALPHA):
 
 
 # ------------------------------------------------------------ fitted models
+def _check_criterion(criterion):
+    key = str(criterion).lower()
+    if key not in CRITERIA:
+        raise ValueError(f"criterion must be 'aic' or 'bic', got {criterion!r}")
+    return key
+
+
 def _model_dict(models):
     """{name: fitted estimator} from a dict, a list of estimators, or one estimator."""
     if isinstance(models, dict):
