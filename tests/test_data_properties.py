@@ -3,12 +3,14 @@
 Valid frames (three participants of the bundled example data, one per group,
 cut short) are corrupted at random: rows dropped, duplicated or shuffled, odd
 values (NaN, inf, None, text, bools, huge numbers) written into any column the
-loader reads, participant ids renamed or given another type. Whatever is done,
+loader reads (containers too), participant ids renamed or given another type,
+ids that only look like numbers read back from CSV. Whatever is done,
 loading either raises a ValueError or succeeds with the right arrays; never
 another exception and never a silent wrong answer.
 
 "Right" is judged by :func:`expected_content`, a plain row-by-row reading of
-the contract (reference-spec section 1) that shares no code with the loader:
+the contract (reference-spec section 1) that shares nothing with the loader
+but the lists of columns read:
 it says whether the data are valid and, if so, what each participant's trials
 are. Loading must fail exactly when it says the data are invalid and must
 agree with it otherwise. Corruptions whose outcome is known without it
@@ -17,6 +19,8 @@ directly.
 """
 
 import math
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -284,24 +288,43 @@ def write(frame, row, column, value):
     frame.iat[row, frame.columns.get_loc(column)] = value
 
 
-RETYPE = {"text": str, "float": float, "numpy float": np.float64, "numpy text": np.str_,
-          "padded text": lambda v: f" {v} "}
+#: Tokens for a cell's own value in another type, or a neighbour's value.
+RETYPE = {"as text": str, "as float": float, "as numpy float": np.float64,
+          "as numpy text": np.str_, "as padded text": lambda v: f" {v} "}
+NEIGHBOUR = {"previous row's": -1, "next row's": +1}
+#: Near misses for each column: values a real file might hold by mistake.
+NEAR_MISSES = {
+    "participant_id": [np.nan, None, "", True, "sub-021", 21, "21", "SUB-001"],
+    "group_code": [np.nan, None, "", "  ", "acute", "Control", 1],
+    "symbol_names": [*PAIRS, "reward1", "Reward3", np.nan],
+    "symbol_L_value": [0, 1, 2, 3, 4, 5, "4", 4.0, True, np.nan],
+    "feedback_L": [-10, 0, 10, "10", "-10", -10.0, 5, 1, True, np.nan],
+    "choice_made": [0, 1, 2, -1, True, False, "1", 0.5, np.nan],
+    "symbol_L_name": [*STIMULI, "75R3", "zero", np.nan],
+    "trial_index": [np.nan, math.inf, "x", -1, 0, 10**30, 0.5, *NEIGHBOUR],
+}
+for _same, _as in (("symbol_R_value", "symbol_L_value"), ("feedback_R", "feedback_L"),
+                   ("symbol_R_name", "symbol_L_name")):
+    NEAR_MISSES[_same] = NEAR_MISSES[_as]
 
 
-@FAST
-@given(frames(), st.sampled_from(["learning", "transfer"]), st.data(),
-       values | st.sampled_from(list(RETYPE)), st.booleans())
-def test_odd_value_in_a_used_column(pair, phase, data, value, long):
-    """One cell gets an odd value, or its own value in another type."""
+@settings(FAST, max_examples=150)
+@given(frames(), st.sampled_from(["learning", "transfer"]), st.data(), st.booleans())
+def test_odd_value_in_a_used_column(pair, phase, data, long):
+    """One cell gets a near miss, an odd value, or its own value in another type."""
     learning, transfer = pair
     frame = learning if phase == "learning" else transfer
     column = data.draw(st.sampled_from([c for c in COLUMNS[phase] if c in frame.columns]))
     row = data.draw(st.integers(0, len(frame) - 1))
+    value = data.draw(st.sampled_from(NEAR_MISSES[column]) | values
+                      | st.sampled_from([*RETYPE]))
     if isinstance(value, str) and value in RETYPE:
         try:
             value = RETYPE[value](frame[column].iloc[row])
         except ValueError:
             return  # text that is no number cannot become a float
+    elif isinstance(value, str) and value in NEIGHBOUR:
+        value = frame[column].iloc[(row + NEIGHBOUR[value]) % len(frame)]
     write(frame, row, column, value)
     check(learning, transfer, long=long)
 
@@ -451,6 +474,39 @@ def test_odd_trial_type_in_one_long_frame(pair, row, value, in_learning):
         note("loaded")
         assert content is not None
         assert_matches(data, content)
+
+
+NUMBER_LIKE = ["001", "01", "1", "1.0", "1e0", "+1", "0001", "-0", "0", "7", "007"]
+
+
+@FEW
+@given(frames(), st.lists(st.sampled_from(NUMBER_LIKE), min_size=6, max_size=6, unique=True),
+       st.booleans())
+def test_ids_that_look_like_numbers_survive_csv(pair, labels, long):
+    """Read from CSV, ids and group codes stay the text that was written."""
+    learning, transfer = pair
+    ids, codes = labels[:3], labels[3:]
+    old = pd.unique(learning["participant_id"])
+    for frame in (learning, transfer):
+        position = frame["participant_id"].map({pid: i for i, pid in enumerate(old)}).to_numpy()
+        frame["participant_id"] = np.array(ids, dtype=object)[position]
+        frame["group_code"] = np.array(codes, dtype=object)[position]
+    expected = check(learning, transfer)
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        if long:
+            X = pd.concat([learning.assign(trial_type="learning-trials"),
+                           transfer.assign(trial_type="probe")], ignore_index=True)
+            X.to_csv(folder / "long.csv", index=False)
+            data = load_task_data(folder / "long.csv")
+        else:
+            learning.to_csv(folder / "learning.csv", index=False)
+            transfer.to_csv(folder / "transfer.csv", index=False)
+            data = load_task_data(folder / "learning.csv", folder / "transfer.csv")
+    assert list(data.participants) == ids and list(data.groups) == codes
+    for name in ("choice", "outcome", "mask", "transfer_first", "transfer_second",
+                 "transfer_choice", "transfer_counts"):
+        assert np.array_equal(getattr(data, name), getattr(expected, name)), name
 
 
 # --------------------------------------------------------------------------- through the estimator
