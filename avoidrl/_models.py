@@ -1,81 +1,42 @@
-"""Model declarations: parameters, bounds, start values and update rules.
+"""Model declarations: the eight built-in base models, and model names.
 
-Each base model is declared once here, as a small class holding its free
-parameters and its trial update. The same methods serve the likelihood kernel
+Each base model is declared once here with the public declaration API of
+:mod:`avoidrl.models` (its :class:`~avoidrl.models.Parameter`,
+:class:`~avoidrl.models.BaseModel` and helpers), the same API users write
+their own models with. The same methods serve the likelihood kernel
 (:mod:`avoidrl._likelihood`, actions read from data) and the simulator
 (:mod:`avoidrl._simulate`, actions drawn from the model), so there is no second
 copy of any equation.
-
-All arrays are batched: model parameters (``theta[name]``) have shape
-``(batch, 1)`` and broadcast against per-pair arrays of shape
-``(batch, 4)``; per-step inputs made by ``prepare`` carry a leading time axis.
-``choice`` is 1.0 when option 1 (the worse option) was chosen.
 
 The equations follow the reference implementation (see
 ``reference-spec.md`` sections 2-3): temperature softmax, complete feedback
 with factual / counterfactual learning rates, L1-normalised actor weights,
 decay of Q values towards 0 before transfer, and the valence bias transform.
+
+Model names are ``Base[+bias][+novel][+decay]``; ``Base`` is a built-in
+name, a user model's import path ``module:Class``, or the name of a user
+model loaded before in this session (:func:`parse_model_name`).
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._data import N_PAIRS
+from ._data import N_PAIRS  # noqa: F401  (part of this module's names)
+from .models import (
+    UNIT, BaseModel, Parameter, both_options, by_choice, check_declaration, decayed,
+    delta_rule, learning_rate, stimulus_table, temperature,
+)
 
 
-#: The unit interval, the valid domain of rates, weights and factors.
-UNIT = (0.0, 1.0)
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A free parameter: its name, default bounds and start value, and valid domain.
-
-    ``domain`` is the closed interval of values for which the model is
-    defined (a learning rate outside [0, 1] makes the recursion diverge, a
-    temperature must be positive); bounds must lie within it, and parameter
-    values given by a user are checked against it. ``open_low`` marks a
-    domain whose lower end is excluded (the temperature: 0 < T).
-    """
-
-    name: str
-    low: float
-    high: float
-    init: float
-    description: str
-    domain: tuple = UNIT
-    open_low: bool = False
-
-    @property
-    def bounds(self):
-        return (self.low, self.high)
-
-    def domain_text(self):
-        """The domain in words, for error messages (e.g. ``(0, inf)``)."""
-        low, high = self.domain
-        return f"{'(' if self.open_low else '['}{low:g}, {high:g}{']' if np.isfinite(high) else ')'}"
-
-    def outside_domain(self, values):
-        """Boolean mask of ``values`` outside the domain (NaN counts as outside)."""
-        values = np.asarray(values, dtype=float)
-        low, high = self.domain
-        below = values <= low if self.open_low else values < low
-        with np.errstate(invalid="ignore"):
-            return ~np.isfinite(values) | below | (values > high)
-
-
-def _lr(name, init, description):
-    return Parameter(name, 0.01, 0.99, init, description)
-
-
-def _temperature(init=0.06):
-    return Parameter("temperature", 0.01, 1.0, init,
-                     "softmax temperature T (P(a) ∝ exp(v_a / T)); higher is noisier",
-                     domain=(0.0, np.inf), open_low=True)
+_Q_CHOSEN = "learning rate of the chosen option's Q value"
+_Q_UNCHOSEN = "learning rate of the unchosen option's Q value"
+_ACTOR_CHOSEN = "actor learning rate of the chosen option"
+_ACTOR_UNCHOSEN = "actor learning rate of the unchosen option"
 
 
 def _mixing(init):
@@ -94,43 +55,6 @@ NOVEL = Parameter("novel_value", -1.0, 1.0, 0.0,
                   "value of the novel stimulus N in the transfer phase", domain=(-1.0, 1.0))
 DECAY = Parameter("decay_factor", 0.0, 0.2, 0.08,
                   "shrinkage d of Q values toward 0 before transfer: (1 - d) Q")
-
-
-def _by_choice(chose1, factual, counterfactual):
-    """Learning rates of both options, shape (..., 2, batch, 4).
-
-    The chosen option gets the factual rate, the unchosen one the
-    counterfactual rate; ``np.where`` keeps the reference's values exactly.
-    ``chose1`` has shape (n_steps, batch, 4); the rates (batch, 4) or scalars.
-    """
-    return np.stack([np.where(chose1, counterfactual, factual),
-                     np.where(chose1, factual, counterfactual)], axis=1)
-
-
-def _both_options(per_pair):
-    """Repeat a (n_steps, batch, 4) per-pair array for both options."""
-    return np.repeat(per_pair[:, None], 2, axis=1)
-
-
-def stimulus_table(values, novel):
-    """Lay out final per-option values (2, batch, 4) as the 9 stimuli A-H, N.
-
-    ``novel`` broadcasts to (batch, 1).
-    """
-    batch = values.shape[1]
-    table = np.empty((batch, 2 * N_PAIRS + 1))
-    table[:, 0:-1:2] = values[0]
-    table[:, 1:-1:2] = values[1]
-    table[:, -1:] = novel
-    return table
-
-
-def _q_step(state, step, t, scratch):
-    """Delta-rule update of both options' Q values towards their targets."""
-    q = state["q"]
-    errors = step["target"][t] - q
-    q += np.multiply(step["lr"][t], errors, scratch)
-    return errors
 
 
 def _actor_critic_step(state, step, t, critic_lr, scratch, guard):
@@ -157,76 +81,6 @@ def _actor_critic_step(state, step, t, critic_lr, scratch, guard):
     return errors
 
 
-class BaseModel:
-    """A base reinforcement-learning model.
-
-    Subclasses declare ``parameters``, the latent ``state_names``, the value
-    systems that drive choices (``value_systems``: ``"q"`` and/or ``"w"``) and
-    implement ``prepare``, ``update`` and ``transfer_values``.
-
-    Every state entry has shape (2, batch, 4): option × batch row × pair, so
-    that both options update in one contiguous operation. Per-pair quantities
-    (critic value ``v``, context value ``context``) hold the same value in both
-    option rows.
-    """
-
-    name = None
-    parameters = ()
-    #: whether the +bias option is meaningful (the reward transform is used)
-    allows_bias = True
-    #: whether the +decay option acts on anything (it shrinks Q values only)
-    has_q_values = True
-    #: lapse noise in the choice rule (noise_factor)
-    lapse = False
-    #: latent state entries
-    state_names = ()
-    #: state entries per pair (not per option); both option rows are equal
-    pair_states = ()
-    #: value systems whose option-1 minus option-0 difference drives choices
-    value_systems = ()
-    #: initial value of each state entry
-    initial_values = {}
-    #: a simpler base model this one reduces to, as ``(base name, {parameter:
-    #: value})``: with those parameters fixed, the likelihood equals the simpler
-    #: model's (the other shared parameters keep their names and meaning). A fit
-    #: uses it as a reference point it must not end worse than.
-    nests = None
-
-    def initial_state(self, shape):
-        return {name: np.full((2,) + tuple(shape), self.initial_values.get(name, 0.0))
-                for name in self.state_names}
-
-    def prepare(self, theta, chose1, outcome):
-        """Per-trial inputs that depend only on parameters and data.
-
-        ``chose1`` (n_steps, batch, 4) is True where option 1 was chosen,
-        ``outcome`` (n_steps, 2, batch, 4) holds both options' outcomes. The
-        result is computed for all trials at once, outside the sequential
-        recursion.
-        """
-        raise NotImplementedError
-
-    def mix_values(self, differences, theta):
-        """Combine the value systems' differences into the choice's v1 - v0."""
-        (difference,) = differences
-        return difference
-
-    def update(self, state, step, t, theta, scratch, guard=True):
-        """Update ``state`` in place after trial ``t`` of each pair.
-
-        ``theta`` entries have the state's shape (2, batch, 4). ``scratch``
-        is a work array of that shape; ``guard`` asks for the exact handling
-        of measure-zero degenerate cases (see ``_actor_critic_step``).
-        Returns the prediction errors of the trial: a dict of arrays of shape
-        (2, batch, 4), ``"pe"`` (and ``"q_pe"`` for the Q system of hybrids).
-        """
-        raise NotImplementedError
-
-    def transfer_values(self, state, theta, novel, decay):
-        """Return the (batch, 9) values of stimuli A-H and N used in transfer."""
-        raise NotImplementedError
-
-
 class QLearning(BaseModel):
     r"""Q-learning with factual and counterfactual learning rates.
 
@@ -237,9 +91,9 @@ class QLearning(BaseModel):
     name = "QLearning"
     allows_bias = False
     parameters = (
-        _lr("factual_lr", 0.28, "learning rate of the chosen option's Q value"),
-        _lr("counterfactual_lr", 0.18, "learning rate of the unchosen option's Q value"),
-        _temperature(0.06),
+        learning_rate("factual_lr", 0.28, _Q_CHOSEN),
+        learning_rate("counterfactual_lr", 0.18, _Q_UNCHOSEN),
+        temperature(0.06),
     )
     state_names = ("q",)
     value_systems = ("q",)
@@ -248,17 +102,14 @@ class QLearning(BaseModel):
         return outcome
 
     def prepare(self, theta, chose1, outcome):
-        return {"lr": _by_choice(chose1, theta["factual_lr"], theta["counterfactual_lr"]),
+        return {"lr": by_choice(chose1, theta["factual_lr"], theta["counterfactual_lr"]),
                 "target": self._targets(theta, outcome)}
 
     def update(self, state, step, t, theta, scratch, guard=True):
-        return {"pe": _q_step(state, step, t, scratch)}
+        return {"pe": delta_rule(state["q"], step["target"][t], step["lr"][t], scratch)}
 
     def transfer_values(self, state, theta, novel, decay):
-        values = stimulus_table(state["q"], novel)
-        if decay is not None:
-            values = (1.0 - decay) * values
-        return values
+        return decayed(stimulus_table(state["q"], novel), decay)
 
 
 class Advantage(QLearning):
@@ -270,9 +121,9 @@ class Advantage(QLearning):
 
     name = "Advantage"
     parameters = (
-        _lr("factual_lr", 0.28, "learning rate of the chosen option's Q value"),
-        _lr("counterfactual_lr", 0.18, "learning rate of the unchosen option's Q value"),
-        _temperature(0.06),
+        learning_rate("factual_lr", 0.28, _Q_CHOSEN),
+        learning_rate("counterfactual_lr", 0.18, _Q_UNCHOSEN),
+        temperature(0.06),
         Parameter("weighting_factor", 0.0, 1.0, 0.5,
                   "weight ω of the context mean subtracted from outcomes"),
     )
@@ -293,17 +144,17 @@ class Relative(QLearning):
 
     name = "Relative"
     parameters = (
-        _lr("factual_lr", 0.19, "learning rate of the chosen option's Q value"),
-        _lr("counterfactual_lr", 0.15, "learning rate of the unchosen option's Q value"),
-        _lr("contextual_lr", 0.33, "learning rate of the context value"),
-        _temperature(0.05),
+        learning_rate("factual_lr", 0.19, _Q_CHOSEN),
+        learning_rate("counterfactual_lr", 0.15, _Q_UNCHOSEN),
+        learning_rate("contextual_lr", 0.33, "learning rate of the context value"),
+        temperature(0.05),
     )
     state_names = ("q", "context")
     pair_states = ("context",)
 
     def prepare(self, theta, chose1, outcome):
         step = super().prepare(theta, chose1, outcome)
-        step["mean_outcome"] = _both_options((outcome[:, 0] + outcome[:, 1]) / 2)
+        step["mean_outcome"] = both_options((outcome[:, 0] + outcome[:, 1]) / 2)
         return step
 
     def update(self, state, step, t, theta, scratch, guard=True):
@@ -329,10 +180,10 @@ class ActorCritic(BaseModel):
     name = "ActorCritic"
     has_q_values = False
     parameters = (
-        _lr("factual_actor_lr", 0.33, "actor learning rate of the chosen option"),
-        _lr("counterfactual_actor_lr", 0.33, "actor learning rate of the unchosen option"),
-        _lr("critic_lr", 0.48, "critic learning rate"),
-        _temperature(0.06),
+        learning_rate("factual_actor_lr", 0.33, _ACTOR_CHOSEN),
+        learning_rate("counterfactual_actor_lr", 0.33, _ACTOR_UNCHOSEN),
+        learning_rate("critic_lr", 0.48, "critic learning rate"),
+        temperature(0.06),
     )
     state_names = ("w", "v")
     pair_states = ("v",)
@@ -344,10 +195,10 @@ class ActorCritic(BaseModel):
 
     def prepare(self, theta, chose1, outcome):
         return {
-            "actor_lr": _by_choice(chose1, theta["factual_actor_lr"],
-                                   self._counterfactual_actor_lr(theta)),
+            "actor_lr": by_choice(chose1, theta["factual_actor_lr"],
+                                  self._counterfactual_actor_lr(theta)),
             "outcome": outcome,
-            "chosen_outcome": _both_options(np.where(chose1, outcome[:, 1], outcome[:, 0])),
+            "chosen_outcome": both_options(np.where(chose1, outcome[:, 1], outcome[:, 0])),
         }
 
     def update(self, state, step, t, theta, scratch, guard=True):
@@ -369,12 +220,12 @@ class Hybrid2012(ActorCritic):
     has_q_values = True
     counterfactual = True
     parameters = (
-        _lr("factual_lr", 0.49, "learning rate of the chosen option's Q value"),
-        _lr("counterfactual_lr", 0.49, "learning rate of the unchosen option's Q value"),
-        _lr("factual_actor_lr", 0.33, "actor learning rate of the chosen option"),
-        _lr("counterfactual_actor_lr", 0.33, "actor learning rate of the unchosen option"),
-        _lr("critic_lr", 0.48, "critic learning rate"),
-        _temperature(0.06),
+        learning_rate("factual_lr", 0.49, _Q_CHOSEN),
+        learning_rate("counterfactual_lr", 0.49, _Q_UNCHOSEN),
+        learning_rate("factual_actor_lr", 0.33, _ACTOR_CHOSEN),
+        learning_rate("counterfactual_actor_lr", 0.33, _ACTOR_UNCHOSEN),
+        learning_rate("critic_lr", 0.48, "critic learning rate"),
+        temperature(0.06),
         _mixing(0.70),
     )
     state_names = ("q", "w", "v")
@@ -388,7 +239,7 @@ class Hybrid2012(ActorCritic):
     def prepare(self, theta, chose1, outcome):
         step = super().prepare(theta, chose1, outcome)
         counterfactual_lr = theta["counterfactual_lr"] if self.counterfactual else 0.0
-        step["lr"] = _by_choice(chose1, theta["factual_lr"], counterfactual_lr)
+        step["lr"] = by_choice(chose1, theta["factual_lr"], counterfactual_lr)
         step["target"] = outcome
         return step
 
@@ -401,15 +252,13 @@ class Hybrid2012(ActorCritic):
         return w_difference
 
     def update(self, state, step, t, theta, scratch, guard=True):
-        q_errors = _q_step(state, step, t, scratch)
+        q_errors = delta_rule(state["q"], step["target"][t], step["lr"][t], scratch)
         errors = _actor_critic_step(state, step, t, theta["critic_lr"], scratch, guard)
         return {"pe": errors, "q_pe": q_errors}
 
     def transfer_values(self, state, theta, novel, decay):
         m = theta["mixing_factor"]
-        q = stimulus_table(state["q"], novel)
-        if decay is not None:
-            q = (1.0 - decay) * q
+        q = decayed(stimulus_table(state["q"], novel), decay)
         w = stimulus_table(state["w"], novel)
         return (1.0 - m) * w + m * q
 
@@ -462,7 +311,7 @@ class ModelVariant:
     decay: bool = False
 
     def __post_init__(self):
-        check_options(self.base.name, self.bias, self.decay)
+        check_options(self.base, self.bias, self.decay)
 
     @property
     def name(self):
@@ -514,8 +363,11 @@ class ModelVariant:
         """
         if self.base.nests is None or self.bias:
             return None
-        name, fixed = self.base.nests
-        return ModelVariant(BASE_MODELS[name], novel=self.novel, decay=self.decay), dict(fixed)
+        simpler, fixed = self.base.nests
+        simpler = resolve_base(simpler)
+        # the simpler model may not take +decay (it has no Q values to shrink)
+        decay = self.decay and simpler.has_q_values
+        return ModelVariant(simpler, novel=self.novel, decay=decay), dict(fixed)
 
     def transfer_values(self, state, theta):
         novel = theta["novel_value"] if self.novel else 0.0
@@ -523,35 +375,116 @@ class ModelVariant:
         return self.base.transfer_values(state, theta, novel, decay)
 
 
-def check_options(base_name, bias, decay):
-    """Refuse option combinations that the reference crashes on or that have no effect."""
-    base = BASE_MODELS[base_name]
+def check_options(base, bias, decay):
+    """Refuse option combinations that the reference crashes on or that have no effect.
+
+    ``base`` is a base model name or a :class:`~avoidrl.models.BaseModel` instance.
+    """
+    if not isinstance(base, BaseModel):
+        base = resolve_base(base)
+    name, builtin = base.name, type(BASE_MODELS.get(base.name)) is type(base)
     if bias and not base.allows_bias:
-        raise ValueError(
-            f"{base_name} does not take the 'bias' option: the valence bias is defined "
-            "only for ActorCritic and the hybrid models"
-        )
+        why = "the valence bias is defined only for ActorCritic and the hybrid models" \
+            if builtin else "its class sets allows_bias = False"
+        raise ValueError(f"{name} does not take the 'bias' option: {why}")
     if decay and not base.has_q_values:
         raise ValueError(
-            f"{base_name} does not take the 'decay' option: decay shrinks Q values, "
-            f"{base_name} has none, so decay_factor would be an unidentifiable parameter "
+            f"{name} does not take the 'decay' option: decay shrinks Q values, "
+            f"{name} has none, so decay_factor would be an unidentifiable parameter "
             "that still counts in AIC/BIC"
         )
+
+
+# ------------------------------------------------------------ user models
+#: User models by name, latest first: a model loaded by import path (or given to
+#: make_estimator) can then be named without its path, so that the canonical
+#: names that estimators report (``Name+novel``) parse again.
+_USER_MODELS = {}
+
+
+def register_model(cls):
+    """Make a user model's name usable in model names in this session; returns the name.
+
+    A later model of the same name replaces an earlier one (e.g. after a
+    module is reloaded). A built-in model's name is refused.
+    """
+    name = check_declaration(cls).name
+    if name in BASE_MODELS:
+        return name  # check_declaration allows only the built-in class itself here
+    _USER_MODELS[name] = cls
+    return name
+
+
+def load_model(path):
+    """The BaseModel subclass named by an import path ``"package.module:Class"``.
+
+    Raises
+    ------
+    ValueError
+        Naming the module or attribute when the import fails, or when the
+        attribute is not a :class:`~avoidrl.models.BaseModel` subclass.
+    """
+    module_name, _, attribute = path.partition(":")
+    module_name, attribute = module_name.strip(), attribute.strip()
+    if not module_name or not attribute:
+        raise ValueError(f"a user model is named 'module:Class' (e.g. "
+                         f"'mypackage.models:AsymmetricQ'), got {path!r}")
+    try:
+        found = importlib.import_module(module_name)
+    except Exception as exc:  # ImportError, or an error raised while the module runs
+        raise ValueError(f"cannot import module {module_name!r} of model {path!r}: "
+                         f"{type(exc).__name__}: {exc}") from None
+    for part in attribute.split("."):
+        try:
+            found = getattr(found, part)
+        except AttributeError:
+            raise ValueError(f"module {module_name!r} has no attribute {attribute!r} "
+                             f"(model {path!r})") from None
+    if not (isinstance(found, type) and issubclass(found, BaseModel)):
+        raise ValueError(f"{path!r} is not a model: {attribute!r} in module {module_name!r} "
+                         "must be a subclass of avoidrl.models.BaseModel, got "
+                         f"{type(found).__name__} {found!r:.60}")
+    return found
+
+
+def resolve_base(base):
+    """The base model instance of a name, an import path, a BaseModel class or instance."""
+    if isinstance(base, BaseModel):
+        return base
+    if isinstance(base, type) and issubclass(base, BaseModel):
+        return check_declaration(base)
+    if isinstance(base, str):
+        if base in BASE_MODELS:
+            return BASE_MODELS[base]
+        if ":" in base:
+            return load_model(base)()
+        if base in _USER_MODELS:
+            return _USER_MODELS[base]()
+    raise ValueError(f"unknown base model {base!r}; valid bases are {sorted(BASE_MODELS)}, "
+                     "a user model's import path 'module:Class', or a user model loaded "
+                     f"before{' (' + ', '.join(sorted(_USER_MODELS)) + ')' if _USER_MODELS else ''}")
 
 
 def parse_model_name(name):
     """Parse a reference-style name such as ``"Hybrid2012+bias+novel"``.
 
-    Options may come in any order. Returns ``(base_name, options)`` where
-    ``options`` maps each of bias/novel/decay to a bool.
+    Options may come in any order. The base is a built-in name, a user
+    model's import path ``"module:Class"`` (imported and registered under
+    its name; e.g. ``"mypackage.models:AsymmetricQ+novel"``), or the name of
+    a user model loaded before. Returns ``(base_name, options)`` where
+    ``options`` maps each of bias/novel/decay to a bool and ``base_name`` is
+    the model's name (a user model's without its path).
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"a model name must be a non-empty string, got {name!r}")
     base_name, *opts = [part.strip() for part in re.split(r"\+", name.strip())]
-    if base_name not in BASE_MODELS:
+    if ":" in base_name:
+        base_name = register_model(load_model(base_name))
+    elif base_name not in BASE_MODELS and base_name not in _USER_MODELS:
+        loaded = f"; user models loaded: {sorted(_USER_MODELS)}" if _USER_MODELS else ""
         raise ValueError(
             f"unknown base model {base_name!r} in {name!r}; valid bases are "
-            f"{sorted(BASE_MODELS)}"
+            f"{sorted(BASE_MODELS)}, or a user model as 'module:Class'{loaded}"
         )
     options = dict.fromkeys(OPTIONS, False)
     for opt in opts:
@@ -569,4 +502,4 @@ def parse_model_name(name):
 def make_variant(name):
     """Return the :class:`ModelVariant` of a reference-style model name."""
     base_name, options = parse_model_name(name)
-    return ModelVariant(BASE_MODELS[base_name], **options)
+    return ModelVariant(resolve_base(base_name), **options)

@@ -1,13 +1,16 @@
-"""One estimator class per base model.
+"""One estimator class per base model, and :class:`CustomModel` for a user's model.
 
-The constructors differ only in which options they accept: ``bias`` is
-defined for ActorCritic and the hybrids, ``decay`` for every model with Q
+The built-in constructors differ only in which options they accept: ``bias``
+is defined for ActorCritic and the hybrids, ``decay`` for every model with Q
 values (not ActorCritic).
 """
 
 from __future__ import annotations
 
-from .._models import BASE_MODELS, check_options, parse_model_name
+import numpy as np
+
+from .._models import BASE_MODELS, ModelVariant, check_options, parse_model_name, resolve_base
+from ..models import BaseModel, check_declaration
 from ._base import RLModelBase
 
 _COMMON_DOC = """
@@ -217,6 +220,115 @@ for _cls in ESTIMATORS.values():
               _options)
 
 
+class CustomModel(RLModelBase):
+    """Estimator of a model you declared: fit, score, simulate and recover it.
+
+    One generic class serves every user model: the model instance is a
+    constructor parameter, so ``clone``, ``get_params``/``set_params`` and
+    pickling (also by joblib's process workers) work as for any scikit-learn
+    estimator, provided the model's class is defined at module level.
+    ``avoidrl.models.make_estimator(MyModel, ...)`` and
+    ``make_model("module:MyModel+novel")`` build one.
+
+    Parameters
+    ----------
+    model : avoidrl.models.BaseModel instance (or subclass)
+        The model declaration (see :mod:`avoidrl.models`).
+    bias : bool, default=False
+        Valence bias on outcomes (``valence_factor``); only for models whose
+        ``allows_bias`` is True.
+    novel : bool, default=False
+        Fit the value of the novel transfer stimulus (``novel_value``).
+    decay : bool, default=False
+        Shrink Q values toward 0 before transfer (``decay_factor``); only for
+        models with Q values (``has_q_values``).
+    bounds, init, start, n_starts, max_starts, random_state, n_jobs, verbose, \
+optimizer_options
+        As for the built-in estimators (e.g. :class:`QLearning`). ``start``
+        and ``n_starts`` default to the model's ``default_start`` and
+        ``default_n_starts`` ('normal', 10 unless it sets them).
+
+    Attributes
+    ----------
+    params_, nll_, aic_, bic_, ...
+        As for the built-in estimators; ``model_name_`` is the model's name
+        with its options (e.g. ``AsymmetricQ+novel``).
+
+    Examples
+    --------
+    >>> from avoidrl.estimators import CustomModel
+    >>> from avoidrl._models import QLearning as QLearningModel
+    >>> CustomModel(QLearningModel(), novel=True).model_name
+    'QLearning+novel'
+    """
+
+    def __init__(self, model, *, bias=False, novel=False, decay=False, bounds=None,
+                 init=None, start=None, n_starts=None, max_starts=None, random_state=None,
+                 n_jobs=None, verbose=0, optimizer_options=None):
+        self.model = model
+        self.bias = bias
+        self.novel = novel
+        self.decay = decay
+        self.bounds = bounds
+        self.init = init
+        self.start = start
+        self.n_starts = n_starts
+        self.max_starts = max_starts
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.optimizer_options = optimizer_options
+
+    def _base_model(self):
+        return check_declaration(self.model)
+
+    @property
+    def _default_start(self):
+        return getattr(self.model, "default_start", RLModelBase._default_start)
+
+    @property
+    def _default_n_starts(self):
+        return getattr(self.model, "default_n_starts", RLModelBase._default_n_starts)
+
+    def _variant(self):
+        base = self._base_model()
+        options = {}
+        for option in ("bias", "novel", "decay"):
+            value = getattr(self, option)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{option} must be True or False, got {value!r}")
+            options[option] = bool(value)
+        return ModelVariant(base, **options)
+
+
+def _build(base_name, options, params, name):
+    """The estimator of ``base_name`` with ``options`` and keyword ``params``, checked."""
+    builtin = ESTIMATORS.get(base_name)
+    base = BASE_MODELS[base_name] if builtin is not None else resolve_base(base_name)
+    cls = builtin if builtin is not None else CustomModel
+    accepted = [p for p in cls._get_param_names() if p != "model"]
+    if builtin is None:
+        # a user model takes +bias / +decay only where its declaration allows them
+        accepted = [p for p in accepted
+                    if not (p == "bias" and not base.allows_bias)
+                    and not (p == "decay" and not base.has_q_values)]
+    for option in ("bias", "decay"):
+        if params.get(option) and option not in accepted:  # raises, saying why
+            check_options(base, option == "bias", option == "decay")
+    for option, on in options.items():
+        if not on:
+            continue
+        if option not in accepted:  # raises, saying why the option does not apply
+            check_options(base, option == "bias", option == "decay")
+        if option in params:
+            raise ValueError(f"{option!r} given both in the name {name!r} and as a keyword")
+        params[option] = True
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ValueError(f"{base_name} has no parameter(s) {unknown}; valid: {accepted}")
+    return cls(**params) if builtin is not None else CustomModel(base, **params)
+
+
 def make_model(name, **params):
     """Return the estimator of a reference-style model name.
 
@@ -224,13 +336,25 @@ def make_model(name, **params):
     ----------
     name : str
         ``Base[+bias][+novel][+decay]``, options in any order, e.g.
-        ``"Hybrid2012+bias+novel"``.
+        ``"Hybrid2012+bias+novel"``. ``Base`` is a built-in model, or a user
+        model (see :mod:`avoidrl.models`) given by its import path
+        ``"package.module:Class"`` (e.g. ``"mypackage.models:AsymmetricQ+novel"``),
+        or by its name once loaded in this session.
     **params
         Other constructor parameters (``n_starts``, ``bounds``, ...).
 
     Returns
     -------
     estimator : RLModelBase subclass instance
+        A built-in model's estimator class, or :class:`CustomModel` for a
+        user model.
+
+    Raises
+    ------
+    ValueError
+        For an unknown base or option, an option the model does not take,
+        or a user model whose module cannot be imported or whose attribute
+        is not a BaseModel subclass (the message names them).
 
     Examples
     --------
@@ -239,20 +363,4 @@ def make_model(name, **params):
     QLearning(n_starts=5, novel=True)
     """
     base_name, options = parse_model_name(name)
-    cls = ESTIMATORS[base_name]
-    accepted = cls._get_param_names()
-    for option in ("bias", "decay"):
-        if params.get(option) and option not in accepted:  # raises, saying why
-            check_options(base_name, option == "bias", option == "decay")
-    for option, on in options.items():
-        if not on:
-            continue
-        if option not in accepted:  # raises, saying why the option does not apply
-            check_options(base_name, option == "bias", option == "decay")
-        if option in params:
-            raise ValueError(f"{option!r} given both in the name {name!r} and as a keyword")
-        params[option] = True
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise ValueError(f"{base_name} has no parameter(s) {unknown}; valid: {accepted}")
-    return cls(**params)
+    return _build(base_name, options, dict(params), name)
