@@ -263,7 +263,9 @@ def fit_quality_cases(source, name, n_participants, n_starts, request):
         transfer = transfer[transfer["participant_id"].isin(pids)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = make_model(name, n_starts=n_starts, random_state=3).fit(learning, transfer)
+            # one round (no extra starts): every start is compared with its own scipy run
+            model = make_model(name, n_starts=n_starts, max_starts=n_starts,
+                               random_state=3).fit(learning, transfer)
         names = model.parameter_names
         results = []
         for _, row in model.fits_.iterrows():
