@@ -34,7 +34,7 @@ from ._tables import (
     model_recovery_fit_tables, model_recovery_matrices, parameter_descriptives,
     parameter_intervals, parameter_of_interest_correlations, parameter_outliers,
     parameter_recovery_correlations, parameter_recovery_tables, population_parameters,
-    posterior_predictive,
+    is_empirical_bayes, posterior_predictive, recovery_criterion,
 )
 from .stats import _model_dict, fit_statistics
 
@@ -128,7 +128,8 @@ _RECOVERY_FILES = {
                   "param_recovery_results.csv", "correlations/recovery_correlation_plot.png",
                   "summary_PARAMETER.json"),
     "MODEL": ("fit_data_MODEL.pkl", "full_fit_data_MODEL.pkl", "model_recovery_matrices.csv",
-              "model_recovery.png", "summary_MODEL.json"),
+              "model_recovery.png", "model_recovery_groups.csv",
+              "model_recovery_identification.csv", "summary_MODEL.json"),
 }
 
 
@@ -420,7 +421,18 @@ _MODEL_ROWS = """\
 | full_fit_data_MODEL.pkl | the same (only the best start of each fit is kept) |
 | model_recovery_matrices.csv | long form (matrix, fitting_model, generating_model, value) of the mean BIC, the normalised BIC (-100 = best), the confusion matrix p(best fit \\| generator) and the inversion matrix p(generator \\| best fit) |
 | model_recovery.png | confusion and inversion matrices, and the normalised mean BIC |
-| summary_MODEL.json | seed, models, datasets, recovery rates, settings |"""
+| model_recovery_groups.csv | per group of one generator's datasets (all of them unless the recovery's group_size cut them): generating_model, group, n_datasets, the winner by random-effects BMS (`bms_winner`, its protected exceedance probability `bms_pxp`, `bor`), each fitting model's iBIC (`ibic_{model}`, empirical-Bayes fits only) and the iBIC winner |
+| model_recovery_identification.csv | per generating model: n_groups and the share of its groups in which BMS (`bms_correct`) and iBIC (`ibic_correct`) pick it |
+| summary_MODEL.json | seed, models, datasets, recovery rates, the criterion compared, settings |"""
+
+_MODEL_ROWS_EB = (
+    "\nThe estimators are empirical-Bayes fits (`EmpiricalBayes`): each one fits every group "
+    "of a generator's datasets jointly, as a population. They have no BIC, so "
+    "model_recovery_matrices.csv holds `mean_laplace` and `normalized_laplace` (the mean -2 x "
+    "Laplace log evidence, lower is better) instead of mean_bic and normalized_bic, the "
+    "datasets' winners (confusion, inversion) are by Laplace evidence, and model_recovery.png's "
+    "third matrix is the normalised mean -2 x Laplace log evidence. fit_data_MODEL.pkl's `fit` "
+    "is the NLL at the MAP.")
 
 
 def _model_summary(estimator, method):
@@ -745,6 +757,13 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
                 folder / "model_recovery_matrices.csv", index=False)
             _save_figure(plotting.plot_model_recovery(model_recovery, normalized=True),
                          folder / "model_recovery.png")
+            groups = getattr(model_recovery, "group_results_", None)
+            identification = getattr(model_recovery, "group_identification_", None)
+            if groups is not None:
+                groups.to_csv(folder / "model_recovery_groups.csv", index=False)
+            if identification is not None:
+                identification.to_csv(folder / "model_recovery_identification.csv")
+            key, label = recovery_criterion(model_recovery)
             readme_rows["MODEL"] = [_MODEL_ROWS]
             confusion = model_recovery.confusion_
             summaries["MODEL"] = {"model_recovery": {
@@ -754,6 +773,9 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
                 "n_fits": int(len(model_recovery.fits_)),
                 "p_recovered": {g: float(confusion.loc[g, g]) if g in confusion.index
                                 else None for g in confusion.columns},
+                "criterion": label,
+                "group_identification": None if identification is None else
+                _jsonable(identification.to_dict(orient="index")),
                 "settings": _jsonable({k: v for k, v in
                                        model_recovery.get_params(deep=False).items()
                                        if k != "estimators"}),
@@ -764,6 +786,18 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
         generated_rows = _write_all_generated(folder / "data" / "generated", recoveries,
                                               model_recovery)
         readme_rows[kinds[-1]].append(generated_rows)
+        if recoveries is not None and any(is_empirical_bayes(r.estimator)
+                                          for r in recoveries.values()):
+            readme_rows["PARAMETER"].append(
+                "\nEmpirical-Bayes estimators (`EmpiricalBayes`) fit each model's synthetic "
+                "participants jointly, as one population: the fitted values are MAP estimates "
+                "under the fitted prior and `fit` is the NLL at the MAP.")
+        if model_recovery is not None and key != "bic":
+            readme_rows["MODEL"].append(_MODEL_ROWS_EB if key == LAPLACE else
+                                        "\nThe estimators mix maximum-likelihood and "
+                                        "empirical-Bayes fits: model_recovery_matrices.csv holds "
+                                        "mean_criterion and normalized_criterion (BIC of the ML "
+                                        "fits, -2 x Laplace log evidence of the EB fits).")
         what = {"PARAMETER": "parameter recovery", "MODEL": "model recovery"}
         for kind in kinds:
             suffix = f"summary_{kind}.json"

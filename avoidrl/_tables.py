@@ -1385,6 +1385,20 @@ def model_recovery_fit_tables(model_recovery):
     return tables
 
 
+def recovery_criterion(model_recovery):
+    """(key, label) of the criterion in a model recovery's mean matrix (``bic_``).
+
+    ('bic', 'BIC') for maximum-likelihood estimators, ('laplace', '-2 log
+    evidence (Laplace)') for empirical-Bayes ones, ('criterion', ...) for a mix.
+    """
+    names = set(getattr(model_recovery, "criterion_name_", {}).values()) or {"BIC"}
+    if names == {"BIC"}:
+        return "bic", "BIC"
+    if len(names) == 1:
+        return LAPLACE, names.pop()
+    return "criterion", "criterion (BIC of ML fits, -2 log evidence (Laplace) of EB fits)"
+
+
 def model_recovery_matrices(model_recovery):
     """The model-recovery matrices in long form (model_recovery_matrices.csv).
 
@@ -1398,13 +1412,17 @@ def model_recovery_matrices(model_recovery):
         Columns matrix ('mean_bic', 'normalized_bic' (-100 = lowest mean BIC,
         the best), 'confusion' (p(best fit | generating model)), 'inversion'
         (p(generating model | best fit))), fitting_model, generating_model,
-        value.
+        value. With empirical-Bayes estimators the first two are
+        'mean_laplace' and 'normalized_laplace' (-2 x Laplace log evidence;
+        'mean_criterion' and 'normalized_criterion' when the estimators mix
+        both kinds), so no Laplace number is labelled BIC.
     """
     if not hasattr(model_recovery, "fits_"):
         raise ValueError("the model recovery is not fitted (call fit)")
+    key, _ = recovery_criterion(model_recovery)
     parts = []
-    for label, matrix in (("mean_bic", model_recovery.bic_),
-                          ("normalized_bic", model_recovery.normalized_bic_),
+    for label, matrix in ((f"mean_{key}", model_recovery.bic_),
+                          (f"normalized_{key}", model_recovery.normalized_bic_),
                           ("confusion", model_recovery.confusion_),
                           ("inversion", model_recovery.inversion_)):
         long = _stack(matrix)

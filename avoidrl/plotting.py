@@ -27,10 +27,10 @@ from scipy import stats as _stats
 
 from ._tables import (
     BINS, CONTEXT_ORDER, EMPIRICAL, LAPLACE, PARAMETERS_OF_INTEREST, START_TOLERANCE,
-    STIMULUS_TYPES, _bounds_of, _check_comparison, _recoveries, _recovery_models, _t_ci,
-    criterion_differences, criterion_distributions, criterion_label, criterion_values,
+    STIMULUS_TYPES, _bounds_of, _check_comparison, _model_of, _recoveries, _recovery_models,
+    _t_ci, criterion_differences, criterion_distributions, criterion_label, criterion_values,
     fit_by_starts, group_criteria, parameter_of_interest_correlations,
-    parameter_of_interest_values,
+    parameter_of_interest_values, recovery_criterion,
 )
 from .stats import _model_dict, is_log_transformed, transformed_parameters
 
@@ -848,7 +848,7 @@ def plot_parameter_recovery(parameter_recovery):
     figure = _new_figure(max(6.0, 2.5 * n_cols + 0.8), 2.7 * n_rows + 0.6)
     axes = figure.subplots(n_rows, n_cols, squeeze=False)
     for row, (name, recovery) in enumerate(recoveries.items()):
-        bounds = recovery.estimator._fit_settings()["bounds"]
+        bounds = _model_of(recovery.estimator)._fit_settings()["bounds"]
         parameters = list(recovery.true_params_.columns)
         for column, parameter in enumerate(parameters):
             ax = axes[row, column]
@@ -921,7 +921,8 @@ def plot_model_recovery(model_recovery, normalized=False):
     normalized : bool, default=False
         Add a third heatmap: the mean BIC scaled over the whole matrix to
         [-100, 100], where -100 is the lowest (best) mean BIC (the reference's
-        figure).
+        figure); with empirical-Bayes estimators, the mean -2 x Laplace log
+        evidence, and so titled.
 
     Returns
     -------
@@ -943,8 +944,9 @@ def plot_model_recovery(model_recovery, normalized=False):
          dict(cmap="Purples", vmin=0, vmax=1, fmt=".2f", box="row_max")),
     ]
     if normalized:
+        label = recovery_criterion(model_recovery)[1]
         panels.append((model_recovery.normalized_bic_,
-                       "Normalised mean BIC\n(−100 = best, +100 = worst)",
+                       f"Normalised mean {textwrap.fill(label, 30)}\n(−100 = best, +100 = worst)",
                        dict(cmap="RdYlGn_r", vmin=-100, vmax=100, fmt=".0f",
                             box="column_min")))
     n = len(order)
