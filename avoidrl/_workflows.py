@@ -38,6 +38,7 @@ from ._models import BASE_MODELS, parse_model_name
 from ._simulate import default_design
 from .datasets import load_example
 from .estimators import make_model
+from .hierarchical import EmpiricalBayes
 from .priors import base_parameters
 from .recovery import ModelRecovery, ParameterRecovery, SyntheticDataset
 
@@ -48,6 +49,8 @@ DEFAULT_OUT_DIR = "modelling"
 START_MODES = ("normal", "random", "fixed")
 SAMPLERS = ("random", "normal")
 RECOVERY_KINDS = ("parameter", "model", "both")
+#: 'ml': maximum likelihood per participant; 'eb': empirical Bayes (EmpiricalBayes).
+METHODS = ("ml", "eb")
 #: transfer pairs of the task: the 36 pairs of the 9 stimuli but AC, BD, EG and FH
 TRANSFER_PAIRS = 32
 _MAX_SEED = np.iinfo(np.int32).max
@@ -233,6 +236,23 @@ def default_starts_text():
         by_setting.setdefault((cls._default_start, cls._default_n_starts), []).append(name)
     return "; ".join(f"{n} {start} starts for {', '.join(names)}"
                      for (start, n), names in by_setting.items())
+
+
+def empirical_bayes(estimators, *, random_state=None, n_jobs=None):
+    """Each estimator wrapped in :class:`EmpiricalBayes` (its settings checked): ``{name: EB}``.
+
+    The EB estimators use the models' bounds (the logit transform) and
+    optimizer options; the models' start values and starts are not used.
+    """
+    wrapped = {}
+    for name, estimator in estimators.items():
+        eb = EmpiricalBayes(estimator, random_state=random_state, n_jobs=n_jobs)
+        try:
+            eb._settings()
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+        wrapped[name] = eb
+    return wrapped
 
 
 def recovery_seed(seed, name):
@@ -439,27 +459,51 @@ class FitRun:
     models: dict
     n_participants: int
     groups: list
+    method: str = "ml"
 
     @property
     def mean_bic(self):
-        """Mean BIC over participants, per model."""
+        """Mean BIC over participants, per model (maximum-likelihood fits only)."""
+        if self.method != "ml":
+            raise AttributeError("empirical-Bayes fits have no BIC; see mean_laplace and ibic")
         return pd.Series({name: float(est.bic_.mean()) for name, est in self.models.items()},
                          name="mean_bic")
 
     @property
+    def mean_laplace(self):
+        """Mean -2 x Laplace log evidence over participants, per model (EB fits only)."""
+        return pd.Series({name: float(-2.0 * est.log_evidence_.mean())
+                          for name, est in self.models.items()}, name="mean_laplace")
+
+    @property
+    def ibic(self):
+        """Integrated BIC per model (EB fits only)."""
+        return pd.Series({name: float(est.ibic_) for name, est in self.models.items()},
+                         name="ibic")
+
+    @property
     def best_model(self):
-        return self.mean_bic.idxmin()
+        """Lowest mean BIC (ML), or lowest iBIC (EB: the group-level comparison)."""
+        return (self.mean_bic if self.method == "ml" else self.ibic).idxmin()
 
     def summary_lines(self):
-        bic = self.mean_bic
-        width = max(len(n) for n in bic.index)
         lines = [f"fitted {len(self.models)} model(s) to {self.n_participants} participants "
-                 f"({len(self.groups)} group(s): {', '.join(map(str, self.groups))})",
-                 "mean BIC per participant (lower is better):"]
-        for name, value in bic.items():
+                 f"({len(self.groups)} group(s): {', '.join(map(str, self.groups))})"
+                 + (" by empirical Bayes" if self.method == "eb" else "")]
+        width = max(len(n) for n in self.models)
+        if self.method == "ml":
+            lines.append("mean BIC per participant (lower is better):")
+            table = {name: (f"{value:10.2f}",) for name, value in self.mean_bic.items()}
+        else:
+            lines.append("mean -2 x Laplace log evidence per participant, and iBIC (lower is "
+                         "better):")
+            table = {name: (f"{self.mean_laplace[name]:10.2f}", f"iBIC {self.ibic[name]:10.2f}")
+                     for name in self.models}
+        for name, values in table.items():
             mark = "  <- best" if name == self.best_model else ""
-            lines.append(f"  {name:<{width}}  {value:10.2f}{mark}")
-        lines.append(f"best model: {self.best_model}")
+            lines.append(f"  {name:<{width}}  {'  '.join(values)}{mark}")
+        lines.append(f"best model{' (by iBIC)' if self.method == 'eb' else ''}: "
+                     f"{self.best_model}")
         lines.append(f"results written to {self.out_dir}")
         return lines
 
@@ -494,7 +538,11 @@ class ValidationRun:
         if self.model_recovery is not None:
             confusion = self.model_recovery.confusion_
             bic = self.model_recovery.bic_
-            lines.append("model recovery: best fit (by mean BIC) for each generating model")
+            # EB fits are compared by Laplace evidence: name the criterion the matrix holds
+            names = set(getattr(self.model_recovery, "criterion_name_", {"": "BIC"}).values())
+            criterion = names.pop() if len(names) == 1 else "criterion"
+            lines.append(f"model recovery: best fit (by mean {criterion}) for each generating "
+                         "model")
             width = max(len(str(n)) for n in bic.columns)
             best_width = max(len(str(n)) for n in bic.index)
             for generator in bic.columns:
@@ -520,7 +568,8 @@ def _report():
 
 def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, transfer=None, *,
             n_participants=None, bounds=None, init=None, start=None, n_starts=None,
-            seed=None, n_jobs=None, overwrite=False, progress=None, seed_drawn=False):
+            seed=None, n_jobs=None, overwrite=False, progress=None, seed_drawn=False,
+            method="ml"):
     """Fit every model to the data and write the FIT into the study folder.
 
     Parameters
@@ -545,22 +594,34 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     progress : Progress, optional
     seed_drawn : bool
         Recorded in the summary: the front end drew ``seed``.
+    method : {'ml', 'eb'}
+        'ml': maximum likelihood per participant. 'eb': each model is fitted
+        by ``EmpiricalBayes(make_model(name, bounds=...), random_state=seed,
+        n_jobs=n_jobs)``; ``init``, ``start`` and ``n_starts`` are checked but
+        not used (EB starts its MAP searches from the prior).
 
     Returns
     -------
     FitRun
     """
     progress = progress or Progress()
+    check_choice(method, METHODS, "method")
     models = check_models(models)
     check_choice(start, START_MODES + (None,), "start")
     seed = check_seed(seed)
     estimators = build_estimators(models, bounds=bounds, init=init, start=start,
                                   n_starts=check_count(n_starts, "n_starts"),
                                   random_state=seed, n_jobs=n_jobs)
+    if method == "eb":
+        # rebuilt without the start settings, so the recorded settings are the ones used
+        estimators = empirical_bayes(
+            build_estimators(models, bounds=bounds, random_state=seed, n_jobs=n_jobs),
+            random_state=seed, n_jobs=n_jobs)
     inputs = _paths(learning, transfer)
     learning, transfer = load_data(learning, transfer, n_participants)
     groups = pd.unique(learning["group_code"]) if "group_code" in learning.columns else []
-    out_dir = check_out_dir(out_dir, ("FIT",), _report().fit_files(estimators, groups),
+    out_dir = check_out_dir(out_dir, ("FIT",),
+                            _report().fit_files(estimators, groups, method=method),
                             inputs=inputs, overwrite=overwrite)
     progress.start(len(estimators) + 1)
     for name, estimator in estimators.items():
@@ -577,7 +638,7 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     progress.close()
     first = next(iter(estimators.values()))
     return FitRun(out_dir=out_dir, models=estimators, n_participants=len(first.params_),
-                  groups=list(pd.unique(first.groups_)))
+                  groups=list(pd.unique(first.groups_)), method=method)
 
 
 def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="parameter",
@@ -585,7 +646,7 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
                    sampler="random", bounds=None, init=None, start=None, n_starts=None,
                    seed=None, n_jobs=None, task_design=None, parameters=None,
                    datasets=None, keep_parameter_recovery=None, overwrite=False,
-                   progress=None, seed_drawn=False):
+                   progress=None, seed_drawn=False, method="ml"):
     """Parameter and/or model recovery, written to a VALIDATION folder.
 
     Parameters
@@ -626,12 +687,18 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
     progress : Progress, optional
     seed_drawn : bool
         Recorded in the summaries: the front end drew ``seed``.
+    method : {'ml', 'eb'}
+        'eb': every model is wrapped in ``EmpiricalBayes``, so each recovery
+        fits a generator's synthetic participants jointly, as one population
+        (seeded by the recovery objects); ``init``, ``start`` and ``n_starts``
+        are then not used.
 
     Returns
     -------
     ValidationRun
     """
     progress = progress or Progress()
+    check_choice(method, METHODS, "method")
     check_choice(recovery, RECOVERY_KINDS, "recovery")
     models = check_models(models, at_least=1 if recovery == "parameter" else 2,
                           what="models" if recovery == "parameter"
@@ -643,6 +710,9 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
     estimators = build_estimators(models, bounds=bounds, init=init, start=start,
                                   n_starts=check_count(n_starts, "n_starts"),
                                   random_state=None, n_jobs=None)
+    # the models simulate the datasets; with 'eb' their EmpiricalBayes wrappers fit them
+    fitters = estimators if method == "ml" else empirical_bayes(
+        build_estimators(models, bounds=bounds, random_state=None, n_jobs=None))
     inputs = _paths(learning, transfer)
     if task_design is not None and learning is not None:
         raise ValueError("task_design applies only without template data (the templates' "
@@ -702,7 +772,7 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
             options = dict(n_datasets=n_datasets, sampler=sampler,
                            random_state=recovery_seed(seed, name), n_jobs=n_jobs)
             progress.begin(f"parameter recovery of {name}")
-            fitted = ParameterRecovery(estimator, **options)
+            fitted = ParameterRecovery(fitters[name], **options)
             if datasets is not None:
                 fitted.fit(datasets=datasets[name])
             else:
@@ -716,12 +786,12 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
         elif run.parameter_recovery:
             pool = [d for n in models for d in run.parameter_recovery[n].datasets_]
         else:  # the datasets parameter recovery with the same seed would make
-            pool = [d for name, estimator in estimators.items()
+            pool = [d for name, estimator in fitters.items()
                     for d in ParameterRecovery(estimator, n_datasets=n_datasets, sampler=sampler,
                                                random_state=recovery_seed(seed, name))
                     .split(learning, transfer)]
         run.model_recovery = ModelRecovery(
-            list(estimators.values()), n_datasets=n_datasets, sampler=sampler,
+            list(fitters.values()), n_datasets=n_datasets, sampler=sampler,
             random_state=recovery_seed(seed, "model recovery"), n_jobs=n_jobs,
         ).fit(datasets=pool)
         progress.advance()

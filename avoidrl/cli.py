@@ -30,7 +30,7 @@ from . import __version__
 from ._models import BASE_MODELS, OPTIONS
 from ._folder import Terminated
 from ._workflows import (
-    DEFAULT_MODELS, DEFAULT_OUT_DIR, RECOVERY_KINDS, SAMPLERS, START_MODES, Progress,
+    DEFAULT_MODELS, DEFAULT_OUT_DIR, METHODS, RECOVERY_KINDS, SAMPLERS, START_MODES, Progress,
     check_models, default_starts_text, draw_seed, read_fit_parameters, run_fit, run_validation,
 )
 from .datasets import load_example
@@ -43,7 +43,8 @@ CONFIG_KEYS = {
     "models": ("fit", "validate"), "learning": ("fit", "validate"),
     "transfer": ("fit", "validate"), "participants": ("fit", "validate"),
     "n_starts": ("fit", "validate"), "start": ("fit", "validate"), "jobs": ("fit", "validate"),
-    "seed": ("fit", "validate"), "out": ("fit", "validate"), "recovery": ("validate",),
+    "seed": ("fit", "validate"), "out": ("fit", "validate"), "method": ("fit", "validate"),
+    "recovery": ("validate",),
     "n_datasets": ("validate",), "sampler": ("validate",),
 }
 CONFIG_SECTIONS = ("bounds", "init")
@@ -176,6 +177,15 @@ def _add_common(parser, *, validate):
                             "uniform within the bounds, 'fixed' at the start values (one "
                             "start); the reference's random_params. Default: each model's "
                             f"own ({default_starts_text()})")
+    fitted = "each synthetic population" if validate else "all participants"
+    model.add_argument("--method", choices=METHODS,
+                       help="'ml' (default): maximum likelihood per participant, models compared "
+                            "by AIC/BIC; 'eb': empirical Bayes (avoidrl.hierarchical."
+                            f"EmpiricalBayes), a population prior fitted to {fitted} by EM, "
+                            "models compared by Laplace evidence"
+                            + ("" if validate else " and iBIC")
+                            + ". With 'eb', start values and starts are not used (--start and "
+                              "--n-starts are refused; the config's are ignored)")
     model.add_argument("--config", metavar="FILE",
                        help="JSON or TOML file with sections 'bounds' ({Base: {param: [low, "
                             "high]}}) and 'init' ({Base: {param: value}}), keyed by base model "
@@ -218,9 +228,10 @@ def build_parser():
     fit = commands.add_parser(
         "fit", help="fit models to task data and write the FIT folder",
         description="Fit every model to every participant by maximum likelihood (multi-start "
-                    "L-BFGS-B), compare the models by AIC/BIC and write the results, group "
-                    "statistics and posterior-predictive simulations to the output folder "
-                    "(the reference's FIT mode).",
+                    "L-BFGS-B), compare the models by AIC/BIC and random-effects Bayesian model "
+                    "selection and write the results, intervals, group statistics and "
+                    "posterior-predictive simulations to the output folder (the reference's FIT "
+                    "mode). --method eb fits them by empirical Bayes instead.",
         epilog="Example: avoidrl fit --models QLearning+novel Relative+novel --learning "
                "learning.csv --transfer transfer.csv --seed 1 --out modelling")
     _add_common(fit, validate=False)
@@ -318,8 +329,9 @@ def _config_value(name, value, path):
         if not isinstance(value, str) or not value:
             raise UsageError(f"{where} must be a path (a string)")
         return str(path.parent / value)
-    if name in ("start", "sampler", "recovery"):
-        choices = {"start": START_MODES, "sampler": SAMPLERS, "recovery": RECOVERY_KINDS}[name]
+    if name in ("start", "sampler", "recovery", "method"):
+        choices = {"start": START_MODES, "sampler": SAMPLERS, "recovery": RECOVERY_KINDS,
+                   "method": METHODS}[name]
         if value not in choices:
             raise UsageError(f"{where} must be one of {list(choices)}, got {value!r}")
         return value
@@ -347,6 +359,13 @@ def _settings(args):
 
 
 def _check_combinations(args, values):
+    if values["method"] == "eb":
+        # the config's start settings may serve ML runs too; explicit options would be ignored
+        for option, key in (("--n-starts", "n_starts"), ("--start", "start")):
+            if getattr(args, key) is not None:
+                raise UsageError(f"{option} has no effect with --method eb (empirical Bayes "
+                                 "starts its MAP searches from the population prior); drop it")
+        values["n_starts"] = values["start"] = None
     if values["start"] == "fixed" and values["n_starts"] is not None:
         raise UsageError("--n-starts has no effect with --start fixed (a fixed start is "
                          "deterministic: one start per participant); drop one of them")
@@ -390,7 +409,8 @@ def _run(args, values, progress):
         learning=values["learning"], transfer=values["transfer"],
         n_participants=values["participants"], bounds=values["bounds"], init=values["init"],
         start=values["start"], n_starts=values["n_starts"], seed=seed, seed_drawn=drawn,
-        n_jobs=values["jobs"], overwrite=args.overwrite, progress=progress)
+        n_jobs=values["jobs"], overwrite=args.overwrite, progress=progress,
+        method=values["method"] or "ml")
     if args.command == "fit":
         return run_fit(**common)
     learning, transfer = common.pop("learning"), common.pop("transfer")
