@@ -111,6 +111,9 @@ def test_parser_values():
     (["validate", "--recovery", "both", "--models", "QLearning"], ["at least 2"]),
     (["validate", "--default-design", "--participants", "3"], ["--n-datasets"]),
     (["fit", "--config", "no/such.toml"], ["does not exist"]),
+    (["fit", "--method", "bayes"], ["--method"]),
+    (["fit", "--method", "eb", "--n-starts", "3"], ["--n-starts", "--method eb"]),
+    (["validate", "--method", "eb", "--start", "random"], ["--start", "--method eb"]),
 ])
 def test_usage_errors_are_one_line(argv, fragments, capsys):
     assert_one_line_error(*run(argv, capsys), *fragments)
@@ -409,3 +412,67 @@ def test_validate_on_the_default_design(tmp_path, capsys):
 def test_default_models_are_the_reference_scripts():
     assert list(DEFAULT_MODELS) == ["QLearning+novel", "ActorCritic+novel", "Relative+novel",
                                     "Advantage+novel", "Hybrid2012+novel"]
+
+
+def test_method_in_a_config_file(tmp_path, capsys):
+    path = tmp_path / "settings.toml"
+    path.write_text('method = "eb"\nn_starts = 3\n', encoding="utf-8")
+    assert cli.read_config(path) == {"method": "eb", "n_starts": 3}
+    path.write_text('method = "bayes"\n', encoding="utf-8")
+    assert_one_line_error(*run(["fit", "--config", str(path)], capsys), "'method'", "eb")
+
+
+def test_fit_and_validate_by_empirical_bayes(tmp_path, capsys):
+    from avoidrl.hierarchical import EmpiricalBayes
+    from avoidrl.model_selection import random_effects_bms
+
+    out = tmp_path / "study"
+    code, stdout, err = run(["fit", "--method", "eb", "--models", *TWO_MODELS,
+                             "--participants", "12", "--seed", "1", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert "by empirical Bayes" in stdout and "iBIC" in stdout and "BIC per" not in stdout
+    for name in ("group_Laplace.csv", "ibic.csv", "population_parameters.csv",
+                 "em_history.csv", "parameter_intervals.csv", "model_evidence.csv",
+                 "bms_results.csv", "BMS_model_comparison.png"):
+        assert (out / name).is_file(), name
+    assert not (out / "group_BIC.csv").exists() and not (out / "fit-by-runs.png").exists()
+    summary = json.loads((out / "summary_FIT.json").read_text())
+    assert summary["method"] == "eb" and summary["evidence"] == "Laplace"
+    settings = summary["settings"]["estimators"][TWO_MODELS[0]]
+    assert settings["random_state"] == 1 and settings["estimator"]["model"] == TWO_MODELS[0]
+
+    # the folder holds what EmpiricalBayes(make_model(M), random_state=seed) fits
+    learning, transfer = load_example()
+    ids = pd.unique(learning["participant_id"])[:12]
+    learning = learning[learning["participant_id"].isin(ids)]
+    transfer = transfer[transfer["participant_id"].isin(ids)]
+    expected = EmpiricalBayes(make_model(TWO_MODELS[1]), random_state=1).fit(learning, transfer)
+    with open(out / "fit_data_FIT.pkl", "rb") as handle:
+        fitted = pickle.load(handle)[TWO_MODELS[1]].set_index("participant")
+    np.testing.assert_allclose(fitted[expected.parameter_names].to_numpy(),
+                               expected.params_.loc[fitted.index].to_numpy())
+    evidence = pd.read_csv(out / "model_evidence.csv").set_index("participant_id")
+    np.testing.assert_allclose(evidence[TWO_MODELS[1]],
+                               expected.log_evidence_.loc[evidence.index])
+    bms = pd.read_csv(out / "bms_results.csv").set_index("model")
+    again = random_effects_bms(evidence[TWO_MODELS])
+    np.testing.assert_allclose(bms["protected_exceedance_probability"],
+                               again["protected_exceedance_probability"])
+    assert summary["bms"]["winner"] == again["protected_exceedance_probability"].idxmax()
+
+    # validate --method eb joins the folder; Laplace numbers are never labelled BIC
+    code, stdout, err = run(["validate", "--method", "eb", "--recovery", "model", "--models",
+                             *TWO_MODELS, "--participants", "4", "--seed", "1", "--out",
+                             str(out)], capsys)
+    assert code == 0, err
+    assert "by mean -2 log evidence (Laplace)" in stdout
+    matrices = pd.read_csv(out / "model_recovery_matrices.csv")
+    assert set(matrices["matrix"]) == {"mean_laplace", "normalized_laplace", "confusion",
+                                       "inversion"}
+    model = json.loads((out / "summary_MODEL.json").read_text())["model_recovery"]
+    assert model["criterion"] == "-2 log evidence (Laplace)"
+    assert model["estimators"][TWO_MODELS[0]]["estimator"]["model"] == TWO_MODELS[0]
+    identification = pd.read_csv(out / "model_recovery_identification.csv")
+    assert identification["generating_model"].tolist() == TWO_MODELS
+    readme = (out / "README.md").read_text()
+    assert "empirical-Bayes fits" in readme and "Fitting method: empirical Bayes" in readme

@@ -100,7 +100,9 @@ def test_validation_parameter_then_model_gives_the_cli_folder(data_files, tmp_pa
 
 def test_an_earlier_fit_is_not_replaced_without_overwrite(tutorial_fit, data_files):
     _, out = tutorial_fit
-    with pytest.raises(FileExistsError, match="fit_data_FIT.pkl was written by an earlier"):
+    # the message names the first files (alphabetically) of those it may not replace
+    with pytest.raises(FileExistsError, match="AIC_model_comparisons.png was written by an "
+                                              "earlier avoidrl FIT run"):
         Pipeline(seed=1251).run(mode="fit", models=MODELS, learning_filename=data_files[0],
                                 transfer_filename=data_files[1], out_dir=out)
 
