@@ -460,9 +460,10 @@ def resolve_base(base):
             return load_model(base)()
         if base in _USER_MODELS:
             return _USER_MODELS[base]()
+    loaded = f" ({', '.join(sorted(_USER_MODELS))})" if _USER_MODELS else ""
     raise ValueError(f"unknown base model {base!r}; valid bases are {sorted(BASE_MODELS)}, "
-                     "a user model's import path 'module:Class', or a user model loaded "
-                     f"before{' (' + ', '.join(sorted(_USER_MODELS)) + ')' if _USER_MODELS else ''}")
+                     f"a user model's import path 'module:Class', or a user model loaded "
+                     f"before{loaded}")
 
 
 def parse_model_name(name):
