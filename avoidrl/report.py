@@ -33,7 +33,7 @@ from ._tables import (
     model_recovery_matrices, parameter_descriptives, parameter_intervals,
     parameter_of_interest_correlations, parameter_of_interest_values, parameter_outliers,
     parameter_recovery_correlations, parameter_recovery_tables, parameters_at_bounds,
-    population_parameters, posterior_predictive,
+    population_parameters, posterior_predictive, recovery_criterion,
 )
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "model_recovery_matrices", "parameter_descriptives", "parameter_intervals",
     "parameter_of_interest_correlations", "parameter_of_interest_values", "parameter_outliers",
     "parameter_recovery_correlations", "parameter_recovery_tables", "parameters_at_bounds",
-    "population_parameters", "posterior_predictive", "validation_files", "write_fit_report",
+    "population_parameters", "posterior_predictive", "recovery_criterion", "validation_files",
+    "write_fit_report",
     "write_validation_report",
 ]

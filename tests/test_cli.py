@@ -461,11 +461,15 @@ def test_fit_and_validate_by_empirical_bayes(tmp_path, capsys):
     assert summary["bms"]["winner"] == again["protected_exceedance_probability"].idxmax()
 
     # validate --method eb joins the folder; Laplace numbers are never labelled BIC
-    code, stdout, err = run(["validate", "--method", "eb", "--recovery", "model", "--models",
+    code, stdout, err = run(["validate", "--method", "eb", "--recovery", "both", "--models",
                              *TWO_MODELS, "--participants", "4", "--seed", "1", "--out",
                              str(out)], capsys)
     assert code == 0, err
     assert "by mean -2 log evidence (Laplace)" in stdout
+    corrs = pd.read_csv(out / "param_recovery_corrs.csv")
+    assert set(corrs["Model"]) == set(TWO_MODELS)
+    parameter = json.loads((out / "summary_PARAMETER.json").read_text())["parameter_recovery"]
+    assert parameter[TWO_MODELS[0]]["estimator"]["estimator"]["model"] == TWO_MODELS[0]
     matrices = pd.read_csv(out / "model_recovery_matrices.csv")
     assert set(matrices["matrix"]) == {"mean_laplace", "normalized_laplace", "confusion",
                                        "inversion"}

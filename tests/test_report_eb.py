@@ -1,4 +1,4 @@
-"""FIT folders of empirical-Bayes fits, and the intervals, evidence and BMS files of both methods."""
+"""FIT folders of empirical-Bayes fits; intervals, evidence and BMS files of both methods."""
 
 import json
 import pickle
