@@ -50,34 +50,49 @@ PRIORS = ("pooled", "group")
 INITIAL_VARIANCE = 4.0
 #: smallest prior variance in z: keeps the prior proper when every MAP agrees
 MIN_VARIANCE = 1e-4
-#: E-step starts per participant besides its previous MAP: the prior mean and
-#: this many draws from the prior (in the first DRAW_ITERATIONS iterations and the
-#: final E-step; in between, the previous MAP and the prior mean suffice)
-PRIOR_DRAWS = 2
-DRAW_ITERATIONS = 3
+#: E-step starts per participant: its previous MAP, the prior mean, and the best
+#: of a screen of prior draws, evaluated in one batch (a cheap guard against
+#: descending only into poor optima): SCREEN_PER_PARAMETER x k draws, the best
+#: SCREEN_STARTS of them descended from (twice both in the final E-step)
+SCREEN_PER_PARAMETER = 10
+SCREEN_STARTS = 2
 #: L-BFGS-B iterations of an intermediate E-step (generalised EM: the next E-step
 #: continues from these points); the final E-step runs to convergence
 INTERMEDIATE_MAXITER = 60
 
 
-def _map_and_laplace(variant, data, low, high, mean, precision, starts, options, step):
+def _map_and_laplace(variant, data, low, high, mean, precision, starts, screen, n_best,
+                     options, step):
     """MAP estimates in z and their Laplace approximations, for every participant.
 
-    ``starts`` has shape (n, s, k). Returns a dict of arrays: ``z`` (n, k),
-    ``nll`` (n,), ``hessian`` (n, k, k, the clamped NLL Hessian),
-    ``n_negative`` (n,), ``success`` (n,).
+    ``starts`` (n, s, k) are descended from; so are the ``n_best`` points of
+    ``screen`` (n, m, k) with the lowest posterior objective, found by one
+    batched evaluation. Returns a dict of arrays: ``z`` (n, k), ``nll`` (n,),
+    ``hessian`` (n, k, k, the clamped NLL Hessian), ``n_negative`` (n,),
+    ``success`` (n,).
     """
     objective = Objective(variant, data)
-    n, s, k = starts.shape
-    owner = np.repeat(np.arange(n), s)
+    n, _, k = starts.shape
 
     def nll(points, rows):
         return objective(to_bounded(points, low, high), rows)
 
-    def posterior(points, problem):
+    def penalty(points):
         deviation = points - mean
-        penalty = 0.5 * np.einsum("bi,ij,bj->b", deviation, precision, deviation)
-        return nll(points, owner[problem]) + penalty
+        return 0.5 * np.einsum("bi,ij,bj->b", deviation, precision, deviation)
+
+    m = screen.shape[1]
+    flat = screen.reshape(-1, k)
+    screened = nll(flat, np.repeat(np.arange(n), m)) + penalty(flat)
+    screened = np.where(np.isfinite(screened), screened, np.inf).reshape(n, m)
+    best_screened = np.take_along_axis(screen, np.argsort(screened, axis=1)[:, :n_best, None],
+                                       axis=1)
+    starts = np.concatenate([starts, best_screened], axis=1)
+    s = starts.shape[1]
+    owner = np.repeat(np.arange(n), s)
+
+    def posterior(points, problem):
+        return nll(points, owner[problem]) + penalty(points)
 
     box = np.tile([-Z_LIMIT, Z_LIMIT], (k, 1))
     result = minimize_lbfgsb_batch(posterior, starts.reshape(-1, k), box, **options)
@@ -341,19 +356,21 @@ class EmpiricalBayes(BaseEstimator):
         """MAPs and Laplace approximations of every participant under ``population``.
 
         An intermediate E-step (``final=False``) caps the optimizer's
-        iterations and, after the first few EM iterations, starts only from
-        the previous MAP and the prior mean.
+        iterations and screens half as many prior draws.
         """
         n = data.n_participants
         k = population.mean.size
-        draws = PRIOR_DRAWS if final or iteration <= DRAW_ITERATIONS else 0
-        starts = np.empty((n, (previous is not None) + 1 + draws, k))
+        size = SCREEN_PER_PARAMETER * k * (2 if final else 1)
+        starts = np.empty((n, (previous is not None) + 1, k))
+        screen = np.empty((n, size, k))
         for i, seed in enumerate(seeds):
             rng = np.random.default_rng(_child_seed(_child_seed(seed, 2), iteration))
-            rows = [population.mean[None, :], population.draw(rng, draws)]
+            rows = [population.mean[None, :]]
             if previous is not None:
                 rows.insert(0, previous[i][None, :])
             starts[i] = np.clip(np.concatenate(rows), -Z_LIMIT, Z_LIMIT)
+            screen[i] = np.clip(population.draw(rng, size), -Z_LIMIT, Z_LIMIT)
+        n_best = SCREEN_STARTS * (2 if final else 1)
         options = dict(settings["options"])
         if not final:
             options["maxiter"] = min(options.get("maxiter", INTERMEDIATE_MAXITER),
@@ -364,11 +381,12 @@ class EmpiricalBayes(BaseEstimator):
         tail = (settings["low"], settings["high"], population.mean, population.precision)
         with threadpool_limits(1):
             if len(chunks) == 1:
-                parts = [_map_and_laplace(*args, data, *tail, starts, options, HESSIAN_STEP)]
+                parts = [_map_and_laplace(*args, data, *tail, starts, screen, n_best, options,
+                                          HESSIAN_STEP)]
             else:
                 parts = Parallel(n_jobs=len(chunks))(
                     delayed(_map_and_laplace)(*args, data.subset(c), *tail, starts[c],
-                                              options, HESSIAN_STEP)
+                                              screen[c], n_best, options, HESSIAN_STEP)
                     for c in chunks)
         out = {key: np.concatenate([p[key] for p in parts])
                for key in ("z", "nll", "hessian", "n_negative", "success")}
