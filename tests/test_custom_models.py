@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import avoidrl
 from avoidrl import cli, load_example, make_model
@@ -268,6 +269,21 @@ def test_a_model_defined_in_a_function_does_not_pickle():
 
 
 # -------------------------------------------------------------- the estimator
+def _expected_failures(estimator):
+    from test_sklearn_compat import EXPECTED_FAILED_CHECKS  # the built-ins' documented list
+
+    return EXPECTED_FAILED_CHECKS
+
+
+@parametrize_with_checks(
+    [make_estimator(PerseverationQ, bias=True, novel=True, decay=True, n_starts=2,
+                    random_state=0, bounds={"temperature": (0.02, 0.5)},
+                    optimizer_options={"maxiter": 50})],
+    legacy=False, expected_failed_checks=_expected_failures, xfail_strict=True)
+def test_custom_model_passes_the_sklearn_api_checks(estimator, check):
+    check(estimator)
+
+
 def test_options_follow_the_declaration():
     assert make_estimator(AsymmetricQ, novel=True, decay=True).model_name \
         == "AsymmetricQ+novel+decay"
@@ -437,6 +453,15 @@ def test_cli_fit_with_a_user_model(user_package, tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     summary = (out / "summary_FIT.json").read_text()
     assert "AsymmetricQ+novel" in summary
+
+
+def test_pipeline_validation_with_a_user_model(user_package, tmp_path):
+    from avoidrl.pipeline import Pipeline
+
+    run = Pipeline(seed=0).run(mode="validation", models=[f"{user_package}:AsymmetricQ"],
+                               datasets_to_generate=3, number_of_runs=1,
+                               out_dir=tmp_path / "pipeline")
+    assert "AsymmetricQ" in "\n".join(run.summary_lines())
 
 
 def test_cli_reports_a_bad_import_path_in_one_line(capsys):
