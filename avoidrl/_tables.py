@@ -1137,17 +1137,30 @@ _VALUE_FORMULAS = {("q",): "Q", ("w",): "W", ("w", "q"): "(1 - m) W + m Q"}
 
 
 def _choice_values(estimator, rows):
-    """Values of options 0 and 1 that drive the choice, from trial_values' learning rows."""
-    systems = tuple(_model_of(estimator)._variant().base.value_systems)
+    """Values of options 0 and 1 that drive the choice, from trial_values' learning rows.
+
+    With several value systems the model's own ``mix_values`` combines them
+    (it is linear in the systems' values, so it maps each option's values as
+    it maps their difference); for the hybrids that is H = (1 - m) W + m Q
+    (reference-spec 3.5).
+    """
+    variant = _model_of(estimator)._variant()
+    systems = tuple(variant.base.value_systems)
     if len(systems) == 1:
         (system,) = systems
         return rows[f"{system}0"].to_numpy(float), rows[f"{system}1"].to_numpy(float), \
             _VALUE_FORMULAS[systems]
-    # hybrids choose by H = (1 - m) W + m Q, m = mixing_factor (reference-spec 3.5)
-    m = estimator.params_["mixing_factor"].reindex(rows["participant_id"]).to_numpy(float)
-    values = [(1.0 - m) * rows[f"w{o}"].to_numpy(float) + m * rows[f"q{o}"].to_numpy(float)
-              for o in (0, 1)]
-    return values[0], values[1], _VALUE_FORMULAS[systems]
+    params = estimator.params_.reindex(rows["participant_id"])
+    # the kernel's layout: theta[name] of shape (2, batch, 1) and values of (batch, 1)
+    theta = {name: np.broadcast_to(params[name].to_numpy(float)[None, :, None],
+                                   (2, len(rows), 1)).copy()
+             for name in variant.parameter_names}
+    values = [variant.base.mix_values(
+        [rows[f"{system}{o}"].to_numpy(float)[:, None].copy() for system in systems],
+        theta).ravel() for o in (0, 1)]
+    formula = _VALUE_FORMULAS.get(
+        systems, f"the model's mix_values of {', '.join(s.upper() for s in systems)}")
+    return values[0], values[1], formula
 
 
 def learning_dynamics(models, X_learning, X_transfer=None):
@@ -1237,7 +1250,7 @@ def learning_dynamics(models, X_learning, X_transfer=None):
         table.insert(0, "model", name)
         table.insert(2, "group", table["participant"].map(groups).to_numpy(dtype=object))
         table["pe_formula"] = _ACTOR_CRITIC_PE if "w" in base.value_systems \
-            else _PE_FORMULAS[base.name]
+            else _PE_FORMULAS.get(base.name, "the model's own prediction error (pe)")
         table["value_formula"] = value_formula
         parts.append(table)
     return pd.concat(parts, ignore_index=True)[columns]

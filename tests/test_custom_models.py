@@ -23,7 +23,7 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import avoidrl
-from avoidrl import cli, load_example, make_model
+from avoidrl import cli, load_example, make_model, report
 from avoidrl._models import BASE_MODELS, parse_model_name
 from avoidrl.estimators import CustomModel
 from avoidrl.hierarchical import EmpiricalBayes
@@ -442,10 +442,6 @@ def test_cli_validate_with_a_user_model(user_package, tmp_path, capsys):
     assert "AsymmetricQ" in fits.to_string()
 
 
-@pytest.mark.xfail(raises=KeyError, strict=False, reason=(
-    "the FIT report's learning_dynamics (avoidrl/_tables.py) looks the prediction-error "
-    "formula up by built-in model name (_PE_FORMULAS[base.name]); it needs a fallback for "
-    "user models"))
 def test_cli_fit_with_a_user_model(user_package, tmp_path, capsys):
     out = tmp_path / "fit"
     code = cli.main(["fit", "--models", f"{user_package}:AsymmetricQ+novel", "--participants",
@@ -453,6 +449,36 @@ def test_cli_fit_with_a_user_model(user_package, tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     summary = (out / "summary_FIT.json").read_text()
     assert "AsymmetricQ+novel" in summary
+    dynamics = pd.read_csv(out / "modelsimulation_dynamics_data.csv")
+    assert set(dynamics["model"]) == {"AsymmetricQ+novel"}
+    assert np.isfinite(dynamics[["pe", "value0", "value1"]].to_numpy()).all()
+
+
+def test_learning_dynamics_of_a_model_with_two_value_systems():
+    """PerseverationQ chooses by Q + kappa x last choice: its mix_values gives the values."""
+    learning, transfer = load_example()
+    keep = list(pd.unique(learning["participant_id"]))[:3]
+    frames = [f[f["participant_id"].isin(keep)] for f in (learning, transfer)]
+    model = make_estimator(PerseverationQ, novel=True, n_starts=2, random_state=0).fit(*frames)
+    table = report.learning_dynamics({"PerseverationQ+novel": model}, *frames)
+    rows = model.trial_values(*frames)
+    rows = rows[rows["phase"] == "learning"]
+    kappa = model.params_["perseveration"].reindex(rows["participant_id"]).to_numpy()
+    value1 = rows["q1"].to_numpy() + kappa * rows["last1"].to_numpy()
+    first = rows.groupby(["participant_id", "pair"]).head(1)
+    # trial 1 of each pair: no previous choice, so the values are the Q values
+    assert np.allclose(first["last0"], 0) and np.allclose(first["last1"], 0)
+    assert np.isfinite(table[["value0", "value1"]].to_numpy()).all()
+    assert "mix_values" in table["value_formula"].iloc[0]
+    # the table averages each participant's context's two pairs at each trial within pair
+    context = rows["pair"].map({"AB": "Reward", "CD": "Reward", "EF": "Loss Avoid",
+                                "GH": "Loss Avoid"})
+    trial = rows.groupby(["participant_id", "pair"], sort=False).cumcount() + 1
+    expected = pd.Series(value1).groupby([rows["participant_id"].to_numpy(),
+                                          context.to_numpy(), trial.to_numpy()]).mean()
+    got = table.set_index(["participant", "context", "trial"])["value1"]
+    np.testing.assert_allclose(got.loc[expected.index].to_numpy(), expected.to_numpy(),
+                               rtol=1e-12)
 
 
 def test_pipeline_validation_with_a_user_model(user_package, tmp_path):
