@@ -39,7 +39,7 @@ from .._transform import (
 )
 from .._warnings import warn
 from ..estimators._base import (
-    RLModelBase, _child_seed, _effective_n_jobs, base_entropy, check_n_jobs, check_rng,
+    OPTIMUM_TOLERANCE, RLModelBase, _child_seed, _effective_n_jobs, base_entropy, check_n_jobs, check_rng,
     participant_seeds,
 )
 
@@ -56,6 +56,9 @@ MIN_VARIANCE = 1e-4
 #: SCREEN_STARTS of them descended from (twice both in the final E-step)
 SCREEN_PER_PARAMETER = 10
 SCREEN_STARTS = 2
+#: rounds of the final E-step: a participant whose MAP was reached by only one
+#: descent gets up to this many rounds in all, each from a fresh screen
+FINAL_ROUNDS = 3
 #: L-BFGS-B iterations of an intermediate E-step (generalised EM: the next E-step
 #: continues from these points); the final E-step runs to convergence
 INTERMEDIATE_MAXITER = 60
@@ -65,14 +68,18 @@ def _map_and_laplace(variant, data, low, high, mean, precision, starts, screen, 
                      options, step):
     """MAP estimates in z and their Laplace approximations, for every participant.
 
-    ``starts`` (n, s, k) are descended from; so are the ``n_best`` points of
-    ``screen`` (n, m, k) with the lowest posterior objective, found by one
-    batched evaluation. Returns a dict of arrays: ``z`` (n, k), ``nll`` (n,),
-    ``hessian`` (n, k, k, the clamped NLL Hessian), ``n_negative`` (n,),
-    ``success`` (n,).
+    Round 0 descends from ``starts`` (n, s, k) and from the ``n_best`` points
+    of ``screen[:, 0]`` (``screen`` has shape (n, rounds, m, k)) with the
+    lowest posterior objective, found by one batched evaluation. A participant
+    whose best MAP was reached by fewer than two descents (within
+    ``OPTIMUM_TOLERANCE``) gets the next round, from the best points of the
+    next screen, as the maximum-likelihood fits do. Returns a dict of arrays:
+    ``z`` (n, k), ``nll`` (n,), ``hessian`` (n, k, k, the clamped NLL
+    Hessian), ``n_negative`` (n,), ``success`` (n,).
     """
     objective = Objective(variant, data)
     n, _, k = starts.shape
+    n_rounds, m = screen.shape[1], screen.shape[2]
 
     def nll(points, rows):
         return objective(to_bounded(points, low, high), rows)
@@ -81,33 +88,45 @@ def _map_and_laplace(variant, data, low, high, mean, precision, starts, screen, 
         deviation = points - mean
         return 0.5 * np.einsum("bi,ij,bj->b", deviation, precision, deviation)
 
-    m = screen.shape[1]
-    flat = screen.reshape(-1, k)
-    screened = nll(flat, np.repeat(np.arange(n), m)) + penalty(flat)
-    screened = np.where(np.isfinite(screened), screened, np.inf).reshape(n, m)
-    best_screened = np.take_along_axis(screen, np.argsort(screened, axis=1)[:, :n_best, None],
-                                       axis=1)
-    starts = np.concatenate([starts, best_screened], axis=1)
-    s = starts.shape[1]
-    owner = np.repeat(np.arange(n), s)
-
-    def posterior(points, problem):
-        return nll(points, owner[problem]) + penalty(points)
-
     box = np.tile([-Z_LIMIT, Z_LIMIT], (k, 1))
-    result = minimize_lbfgsb_batch(posterior, starts.reshape(-1, k), box, **options)
-    # re-evaluate, so the chosen start's value is the value at its point
-    value = posterior(result.x, np.arange(n * s))
-    value = np.where(np.isfinite(value), value, np.inf).reshape(n, s)
-    best = value.argmin(axis=1)
-    rows = np.arange(n) * s + best
-    z = result.x[rows]
+    best_value = np.full(n, np.inf)
+    z = starts[:, 0].copy()
+    success = np.zeros(n, dtype=bool)
+    values_seen = [[] for _ in range(n)]
+    active = np.arange(n)
+    for round_ in range(n_rounds):
+        flat = screen[active, round_].reshape(-1, k)
+        rows = np.repeat(active, m)
+        screened = nll(flat, rows) + penalty(flat)
+        screened = np.where(np.isfinite(screened), screened, np.inf).reshape(len(active), m)
+        chosen = np.take_along_axis(screen[active, round_],
+                                    np.argsort(screened, axis=1)[:, :n_best, None], axis=1)
+        points = np.concatenate([starts[active], chosen], axis=1) if round_ == 0 else chosen
+        per = points.shape[1]
+        owner = np.repeat(active, per)
+        result = minimize_lbfgsb_batch(lambda x, problem: nll(x, owner[problem]) + penalty(x),
+                                       points.reshape(-1, k), box, **options)
+        # re-evaluate, so each descent's value is the value at its point
+        value = nll(result.x, owner) + penalty(result.x)
+        value = np.where(np.isfinite(value), value, np.inf).reshape(len(active), per)
+        for j, i in enumerate(active):
+            values_seen[i].extend(value[j])
+            b = int(value[j].argmin())
+            if value[j, b] < best_value[i]:
+                best_value[i] = value[j, b]
+                z[i] = result.x[j * per + b]
+                success[i] = result.success[j * per + b]
+        hits = np.array([np.sum(np.asarray(values_seen[i]) <= best_value[i] + OPTIMUM_TOLERANCE)
+                         for i in active])
+        active = active[hits < 2]
+        if active.size == 0:
+            break
     points = hessian_points(z, step)
     values = nll(points.reshape(-1, k), np.repeat(np.arange(n), points.shape[1]))
     values = values.reshape(n, points.shape[1])
     hessian, n_negative = clamp_psd(hessian_from_values(values, k, step))
     return {"z": z, "nll": values[:, 0], "hessian": hessian, "n_negative": n_negative,
-            "success": result.success[rows]}
+            "success": success}
 
 
 class _Population:
@@ -361,15 +380,17 @@ class EmpiricalBayes(BaseEstimator):
         n = data.n_participants
         k = population.mean.size
         size = SCREEN_PER_PARAMETER * k * (2 if final else 1)
+        rounds = FINAL_ROUNDS if final else 1
         starts = np.empty((n, (previous is not None) + 1, k))
-        screen = np.empty((n, size, k))
+        screen = np.empty((n, rounds, size, k))
         for i, seed in enumerate(seeds):
             rng = np.random.default_rng(_child_seed(_child_seed(seed, 2), iteration))
             rows = [population.mean[None, :]]
             if previous is not None:
                 rows.insert(0, previous[i][None, :])
             starts[i] = np.clip(np.concatenate(rows), -Z_LIMIT, Z_LIMIT)
-            screen[i] = np.clip(population.draw(rng, size), -Z_LIMIT, Z_LIMIT)
+            screen[i] = np.clip(population.draw(rng, rounds * size), -Z_LIMIT,
+                                Z_LIMIT).reshape(rounds, size, k)
         n_best = SCREEN_STARTS * (2 if final else 1)
         options = dict(settings["options"])
         if not final:
