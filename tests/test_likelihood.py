@@ -2,7 +2,9 @@
 
 The kernel is checked three ways:
 
-* against the reference implementation's own NLLs (``shared/fixtures/reference_nll.csv``);
+* against the reference implementation's own NLLs: on the bundled example data
+  (``tests/fixtures/example_reference_nll.csv``, in every clone) and on the tutorial data
+  (``shared/fixtures/reference_nll.csv``, where the shared folder exists);
 * against an independent trial-by-trial loop written in this file straight from
   reference-spec.md sections 1-3 (it reads the DataFrames itself and uses no avoidrl code),
   which is first validated against the same reference NLLs;
@@ -15,6 +17,7 @@ import json
 import math
 import warnings
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -311,6 +314,62 @@ def test_parity_with_reference(model, reference, tutorial):
     assert (data.n_learning[owner] == rows["n_learning"].to_numpy()).all()
     assert (data.n_transfer[owner] == rows["n_transfer"].to_numpy()).all()
     assert (rows["n_params"] == variant.n_parameters).all()
+
+
+#: The reference's own NLLs on 6 participants of avoidrl's bundled example data (copied
+#: from shared/fixtures/example_reference_nll.csv, which may be shipped: the data are the
+#: project's and the numbers are facts about the reference), so parity runs in every clone.
+EXAMPLE_REFERENCE = Path(__file__).resolve().parent / "fixtures" / "example_reference_nll.csv"
+
+
+@pytest.fixture(scope="module")
+def example_reference():
+    from avoidrl import load_example
+
+    table = pd.read_csv(EXAMPLE_REFERENCE)
+    learning, transfer = load_example()
+    ids = list(pd.unique(table["participant_id"]))
+    frames = [f[f["participant_id"].isin(ids)] for f in (learning, transfer)]
+    return table, load_task_data(*frames), spec_sequences(*frames)
+
+
+def test_example_reference_covers_every_variant(example_reference):
+    table, data, _ = example_reference
+    assert sorted(table["model"].unique()) == sorted(VALID_MODELS + ACTOR_CRITIC_DECAY)
+    assert (table.groupby("model").size() == 18).all() and len(table) == 936
+    assert sorted(data.participants) == sorted(pd.unique(table["participant_id"]))
+
+
+@pytest.mark.parametrize("model", VALID_MODELS)
+def test_parity_with_reference_on_the_bundled_data(model, example_reference):
+    """Runs in every clone: no shared folder needed."""
+    table, data, _ = example_reference
+    rows = table[table["model"] == model]
+    variant = make_variant(model)
+    params = np.array([[json.loads(s)[n] for n in variant.parameter_names] for s in rows["params"]])
+    assert all(set(json.loads(s)) == set(variant.parameter_names) for s in rows["params"])
+    position = {pid: i for i, pid in enumerate(data.participants)}
+    owner = rows["participant_id"].map(position).to_numpy()
+    learning, transfer = negative_log_likelihood(variant, data, params, owner)
+    labels = [f"({model}, {pid}, param_set {k})"
+              for pid, k in zip(rows["participant_id"], rows["param_set"])]
+    assert_close(learning, rows["nll_learning"], 1e-10, labels, "learning NLL")
+    assert_close(transfer, rows["nll_transfer"], 1e-10, labels, "transfer NLL")
+    assert_close(learning + transfer, rows["nll_total"], 1e-10, labels, "total NLL")
+    assert_close(learning + transfer, rows["objective"], 1e-10, labels, "objective")
+    assert (data.n_learning[owner] == rows["n_learning"].to_numpy()).all()
+    assert (data.n_transfer[owner] == rows["n_transfer"].to_numpy()).all()
+
+
+def test_loop_implementation_reproduces_reference_on_the_bundled_data(example_reference):
+    """The independent loop matches the reference on the bundled data too (every clone)."""
+    table, _, sequences = example_reference
+    rows = table[table["param_set"] == 0]
+    got = np.array([loop_nll(r.model, sequences[r.participant_id], json.loads(r.params))
+                    for r in rows.itertuples()])
+    labels = [f"({r.model}, {r.participant_id}, param_set {r.param_set})" for r in rows.itertuples()]
+    assert_close(got[:, 0], rows["nll_learning"], 1e-12, labels, "loop learning NLL")
+    assert_close(got[:, 1], rows["nll_transfer"], 1e-12, labels, "loop transfer NLL")
 
 
 @pytest.mark.parametrize("model", ACTOR_CRITIC_DECAY)
