@@ -76,7 +76,10 @@ import contextlib
 import ctypes
 import datetime
 import errno
-import fcntl
+try:  # POSIX only; elsewhere publishing runs without the advisory lock
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 import hashlib
 import json
 import os
@@ -251,6 +254,9 @@ def _can_exchange_and_link(probe):
 @contextlib.contextmanager
 def _locked(folder):
     """An exclusive lock on ``folder`` (best effort: not every file system has flock)."""
+    if fcntl is None:
+        yield
+        return
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
