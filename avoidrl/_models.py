@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._data import N_PAIRS  # noqa: F401  (part of this module's names)
-from .models import (
-    UNIT, BaseModel, Parameter, both_options, by_choice, check_declaration, decayed,
-    delta_rule, learning_rate, stimulus_table, temperature,
+from ._declare import (
+    OPTION_PARAMETERS, UNIT, BaseModel, Parameter, _model_instance, _names, both_options,
+    by_choice, decayed, delta_rule, learning_rate, stimulus_table, temperature,
 )
 
 
@@ -504,3 +504,78 @@ def make_variant(name):
     """Return the :class:`ModelVariant` of a reference-style model name."""
     base_name, options = parse_model_name(name)
     return ModelVariant(resolve_base(base_name), **options)
+
+
+def check_declaration(model):
+    """The checks of :func:`check_model` that need no computation (done before every fit).
+
+    Returns
+    -------
+    BaseModel
+        ``model``, instantiated if it was a class.
+    """
+    model = _model_instance(model)
+
+    name = model.name
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"model name {name!r} must be a valid Python identifier (it is "
+                         "used in model names such as 'Name+novel')")
+    builtin = BASE_MODELS.get(name)
+    if builtin is not None and type(builtin) is not type(model):
+        raise ValueError(f"model name {name!r} is a built-in model's name; set a different "
+                         "`name` in the class")
+    parameters = model.parameters
+    if not isinstance(parameters, (tuple, list)) \
+            or not all(isinstance(p, Parameter) for p in parameters):
+        raise ValueError(f"{name}: parameters must be a tuple of avoidrl.models.Parameter")
+    names = [p.name for p in parameters]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{name}: parameter name(s) {repeated} declared more than once")
+    clash = [n for n in names if n in OPTION_PARAMETERS]
+    if clash:
+        raise ValueError(f"{name}: parameter(s) {clash} are the options' parameters "
+                         f"({', '.join(OPTION_PARAMETERS)}); the +bias/+novel/+decay options "
+                         "add them, rename yours")
+    if "temperature" not in names:
+        raise ValueError(f"{name}: every model needs a 'temperature' parameter (the softmax "
+                         "temperature of both phases); add avoidrl.models.temperature()")
+    if bool(model.lapse) != ("noise_factor" in names):
+        raise ValueError(f"{name}: lapse={model.lapse} needs "
+                         f"{'a' if model.lapse else 'no'} 'noise_factor' parameter (the lapse "
+                         "rate the choice rule reads)")
+    states = _names(model.state_names, "state_names", model)
+    if not states or len(set(states)) != len(states) \
+            or not all(isinstance(s, str) and s.isidentifier() for s in states):
+        raise ValueError(f"{name}: state_names must be distinct identifiers, at least one, "
+                         f"got {states!r}")
+    for what in ("pair_states", "value_systems"):
+        entries = _names(getattr(model, what), what, model)
+        unknown = [s for s in entries if s not in states]
+        if unknown:
+            raise ValueError(f"{name}: {what} {unknown} are not in state_names {list(states)}")
+    if not model.value_systems:
+        raise ValueError(f"{name}: value_systems must name at least one state entry (the "
+                         "values that drive choices)")
+    if not hasattr(model.initial_values, "items") \
+            or any(k not in states for k in model.initial_values):
+        raise ValueError(f"{name}: initial_values must map state names {list(states)} to "
+                         f"numbers, got {model.initial_values!r}")
+    if model.default_start not in ("normal", "random", "fixed"):
+        raise ValueError(f"{name}: default_start must be 'normal', 'random' or 'fixed', got "
+                         f"{model.default_start!r}")
+    if model.nests is not None:
+        try:
+            simpler, fixed = model.nests
+            simpler = resolve_base(simpler)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name}: nests must be (simpler model, {{parameter: value}}): "
+                             f"{exc}") from None
+        unknown = [p for p in fixed if p not in names]
+        if unknown:
+            raise ValueError(f"{name}: nests fixes {unknown}, which are not its parameters")
+        other = [p for p in simpler.parameter_names if p not in names]
+        if other:
+            raise ValueError(f"{name}: nests {simpler.name}, whose parameters {other} it "
+                             "does not have")
+    return model

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._models import BASE_MODELS, ModelVariant, check_options, parse_model_name, resolve_base
-from ..models import BaseModel, check_declaration
+from .._declare import BaseModel
+from .._models import (
+    BASE_MODELS, ModelVariant, check_declaration, check_options, parse_model_name, resolve_base,
+)
 from ._base import RLModelBase
 
 _COMMON_DOC = """
