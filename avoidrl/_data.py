@@ -35,6 +35,9 @@ TRANSFER_COLUMNS = (
 TEXT_COLUMNS = ("participant_id", "group_code")
 LEARNING_TRIAL_TYPE = "learning-trials"
 TRANSFER_TRIAL_TYPE = "probe"
+#: Written by ``combine_phases``: each participant's number of learning and
+#: transfer rows, so that a frame whose trial rows were split is recognised.
+PARTICIPANT_TRIALS = "participant_trials"
 
 #: The four learning pairs, in state order (AB, CD, EF, GH).
 PAIR_NAMES = ("Reward1", "Reward2", "Punish1", "Punish2")
@@ -338,6 +341,12 @@ def _check_ids_as_text(frames):
             )
 
 
+def check_participant_ids(frame, phase):
+    """The ``participant_id`` column is present and every value can label a participant."""
+    _check_columns(frame, ("participant_id",), phase)
+    _check_ids(frame, phase)
+
+
 def _check_groups(frame, phase):
     codes = frame["group_code"]
     if pd.api.types.infer_dtype(codes, skipna=True) == "string":
@@ -438,6 +447,48 @@ def _groups_by_participant(frame, phase):
     return dict(zip(ids, codes[first]))
 
 
+def _check_complete_participants(learning, transfer):
+    """Refuse participants whose trial rows were split (by a row-wise cross-validator).
+
+    The count of each participant's rows written by ``combine_phases``
+    (column ``participant_trials``) must match the rows present: a
+    participant's likelihood is a recursion over all of their trials, so a
+    partial sequence gives a plausible but wrong fit.
+    """
+    if PARTICIPANT_TRIALS not in learning.columns or PARTICIPANT_TRIALS not in transfer.columns:
+        return
+    for frame, phase in ((learning, "learning"), (transfer, "transfer")):
+        check_participant_ids(frame, phase)
+    rows = pd.concat([learning[["participant_id", PARTICIPANT_TRIALS]],
+                      transfer[["participant_id", PARTICIPANT_TRIALS]]])
+    expected = pd.to_numeric(rows[PARTICIPANT_TRIALS], errors="coerce")
+    _first_bad(rows, ~np.isfinite(expected.to_numpy(dtype=float)), PARTICIPANT_TRIALS, "input",
+               "the participant's number of trials, as written by combine_phases")
+    who = rows["participant_id"].to_numpy(dtype=object)
+    table = pd.DataFrame({"who": pd.factorize(who)[0], "expected": expected.to_numpy(float)})
+    by_who = table.groupby("who", sort=True)["expected"]
+    present = by_who.size().to_numpy()
+    low, high = by_who.min().to_numpy(), by_who.max().to_numpy()
+    split = np.flatnonzero((present != low) | (low != high))
+    if len(split):
+        ids = pd.unique(who)
+        first = split[0]
+        n_learning = int((learning["participant_id"].to_numpy(dtype=object) == ids[first]).sum())
+        raise ValueError(
+            f"the trials of {len(split)} participant(s) were split (first: participant "
+            f"{_plain(ids[first])!r}, {present[first]} of its {int(high[first])} trials are "
+            f"here: {n_learning} learning, {present[first] - n_learning} transfer). A "
+            "participant's likelihood runs over all of their trials in order, so "
+            "cross-validation that splits trial rows (KFold, ShuffleSplit, train_test_split, "
+            "the default cv of GridSearchCV and cross_val_score) cannot be used. Use "
+            "avoidrl.model_selection.InSampleSplit (fit and score all participants' complete "
+            "data, for in-sample criteria such as BIC), or GroupKFold / GroupShuffleSplit "
+            "with groups=X['participant_id'] (score held-out participants). (Column "
+            f"{PARTICIPANT_TRIALS!r} was written by combine_phases; to remove trials on "
+            "purpose, remove them before combine_phases.)"
+        )
+
+
 def load_task_data(X_learning, X_transfer=None):
     """Validate task data and convert it to :class:`TaskData`.
 
@@ -488,6 +539,10 @@ def load_task_data(X_learning, X_transfer=None):
       every row (as when only the other phase had the column before the two
       were concatenated) is taken in row order unchecked. In one long frame
       the phases are checked separately;
+    * when both phases hold the column ``participant_trials`` (written by
+      ``combine_phases``), every participant has all of the rows it counts: a
+      frame whose trial rows were split by a cross-validator is an error
+      that names the supported splitters;
     * every participant has trials in both phases; in one long frame, every
       participant has at least one learning or transfer row (rows of other
       trial types may lack an id, but not hold a bool or a container).
@@ -500,6 +555,7 @@ def load_task_data(X_learning, X_transfer=None):
                 f"{LEARNING_TRIAL_TYPE!r} nor {TRANSFER_TRIAL_TYPE!r}"
             )
         raise ValueError("the data are empty: no learning and no transfer trials")
+    _check_complete_participants(learning, transfer)
     for frame, phase in ((learning, "learning"), (transfer, "transfer")):
         if len(frame) == 0:
             raise ValueError(f"the {phase} data are empty (no rows)")

@@ -89,6 +89,35 @@ def draw_true_parameters(estimator, n, sampler, rng):
     return np.clip(centre + spread * rng.standard_normal((n, len(names))), low, high)
 
 
+def generating_model(estimator, generating_bounds):
+    """The model estimator whose bounds (and start values) generating parameters are drawn in.
+
+    ``generating_bounds=None`` keeps the estimator's own bounds. Otherwise
+    the named parameters are drawn within the given bounds, whatever bounds
+    the estimator fits with, and the 'normal' sampler centres on the model's
+    default start values (clipped into these bounds), so estimators that
+    differ only in their bounds generate the same parameters.
+    """
+    model = model_estimator(estimator)
+    if generating_bounds is None:
+        return model
+    if not hasattr(generating_bounds, "items"):
+        raise ValueError("generating_bounds must be None or a dict mapping parameter names to "
+                         f"(low, high), got {generating_bounds!r}")
+    names = model.parameter_names
+    unknown = sorted(set(generating_bounds) - set(names), key=str)
+    if unknown:
+        raise ValueError(f"generating_bounds: unknown parameter(s) {unknown} for "
+                         f"{estimator_name(model)}; its parameters are {list(names)}")
+    generator = clone(model).set_params(bounds={**(model.bounds or {}), **generating_bounds},
+                                        init=None)
+    try:
+        generator._fit_settings()
+    except ValueError as exc:
+        raise ValueError(f"generating_bounds: {exc}") from None
+    return generator
+
+
 def generate_datasets(estimator, name, n_datasets, sampler, rng, learning=None, transfer=None):
     """Simulate ``n_datasets`` participants of one model.
 
