@@ -355,8 +355,13 @@ def setulb_available():
 # --------------------------------------------------------------------------
 # Backend 1: reverse-communication driver over setulb
 # --------------------------------------------------------------------------
-def _minimize_setulb(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls):
+def _no_progress(n_finished):
+    pass
+
+
+def _minimize_setulb(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, progress=None):
     setulb, status_messages, task_messages = _load_setulb()
+    progress = progress or _no_progress
     m = int(maxcor)
     maxls = int(maxls)
     factr = ftol / np.finfo(float).eps
@@ -436,6 +441,7 @@ def _minimize_setulb(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls):
         njev[live] = 1
 
     pend = drive(live)
+    progress(n_prob - pend.size)
     while pend.size:
         xr = X[pend]
         new = ~np.all(xr == Xlast[pend], axis=1)
@@ -450,6 +456,7 @@ def _minimize_setulb(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls):
         F[pend] = Flast[pend]
         G[pend] = Glast[pend]
         pend = drive(pend)
+        progress(n_prob - pend.size)
 
     # Termination bookkeeping as in scipy's _minimize_lbfgsb.
     status = np.where(TASK[:, 0] == _CONVERGENCE, 0,
@@ -482,9 +489,10 @@ def _minimize_setulb(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls):
 # --------------------------------------------------------------------------
 # Backend 2: public scipy.optimize.minimize per problem
 # --------------------------------------------------------------------------
-def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls):
+def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, progress=None):
     from scipy.optimize import minimize
 
+    progress = progress or _no_progress
     n_prob, k = prob.n, prob.k
     x_out = np.empty((n_prob, k))
     jac = np.full((n_prob, k), np.nan)
@@ -501,6 +509,8 @@ def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls):
         fun_out[fixed_idx] = _call_fun(fun, prob.lo[fixed_idx], fixed_idx)
         nfev[fixed_idx] = 1
 
+    finished = n_prob - prob.live.size
+    progress(finished)
     for i in prob.live.tolist():
         n = int(prob.nfree[i])
         idx = np.array([i])
@@ -543,6 +553,8 @@ def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls):
         nfev[i] = res.nfev * (1 + n)
         njev[i] = res.njev
         message[i] = res.message
+        finished += 1
+        progress(finished)
     return BatchOptimizeResult(
         x=x_out, fun=fun_out, success=status == 0, status=status,
         message=list(message), nit=nit, nfev=nfev, njev=njev, jac=jac,
@@ -555,7 +567,7 @@ def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls):
 def minimize_lbfgsb_batch(fun, x0, bounds, *, eps=1e-8, maxcor=10,
                           ftol=2.220446049250313e-09, gtol=1e-5,
                           maxiter=15000, maxfun=15000, maxls=20,
-                          backend="auto"):
+                          backend="auto", progress=None):
     """Minimise many independent bounded problems with batched L-BFGS-B.
 
     Each problem follows exactly the iterates of
@@ -586,6 +598,10 @@ def minimize_lbfgsb_batch(fun, x0, bounds, *, eps=1e-8, maxcor=10,
         at once; ``"scipy"`` calls ``scipy.optimize.minimize`` per problem
         (one objective call per point); ``"auto"`` picks ``"setulb"`` when
         :func:`setulb_available` and ``"scipy"`` otherwise.
+    progress : callable, optional
+        Called as ``progress(n_finished)`` as problems finish, with the
+        number of problems finished so far (for progress bars; it must not
+        change anything the optimizer reads).
 
     Returns
     -------
@@ -614,7 +630,7 @@ def minimize_lbfgsb_batch(fun, x0, bounds, *, eps=1e-8, maxcor=10,
         if not ok:
             raise RuntimeError(f"setulb backend unavailable: {reason}")
     opts = dict(maxcor=maxcor, ftol=ftol, gtol=gtol, maxiter=maxiter,
-                maxfun=maxfun, maxls=maxls)
+                maxfun=maxfun, maxls=maxls, progress=progress)
     if backend == "setulb":
         return _minimize_setulb(fun, prob, **opts)
     return _minimize_scipy(fun, prob, **opts)

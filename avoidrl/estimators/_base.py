@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -18,11 +20,17 @@ from .._data import STIMULUS_LETTERS, load_task_data, split_phases
 from .._likelihood import Objective, choice_nll, learning_recursion
 from .._models import BASE_MODELS, ModelVariant, check_options
 from .._optimize import minimize_lbfgsb_batch
+from .._progress import ProgressBar, progress_listened
 from .._simulate import default_design, simulate_frames
 from .._transform import (
     Z_LIMIT, hessian_from_values, hessian_points, interval_table, to_bounded, to_unbounded,
 )
 from .._warnings import warn
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from .._typing import FrameLike, RandomStateLike
 
 START_MODES = ("normal", "random", "fixed")
 OPTIMIZER_OPTIONS = ("maxiter", "maxfun", "ftol", "gtol", "maxcor", "maxls", "eps", "backend")
@@ -44,6 +52,8 @@ MAX_SD_Z = 5.0
 #: starts of the nested model's fit that gives the reference point (QLearning's default)
 NESTED_STARTS = ("normal", 10)
 _MAX_SEED = 2 ** 32
+#: with a progress display, participants are fitted in this many chunks per job
+PROGRESS_CHUNKS_PER_JOB = 4
 
 
 def _effective_n_jobs(n_jobs):
@@ -124,6 +134,15 @@ def _draw_starts(rng, n, settings):
     return np.clip(draws, low, high)
 
 
+def _starts_from_nested(settings):
+    """Whether the variant nests a simpler model within the fit's bounds."""
+    nested = settings["variant"].nested()
+    if nested is None:
+        return False
+    bounds = settings["bounds"]
+    return all(bounds[name][0] <= value <= bounds[name][1] for name, value in nested[1].items())
+
+
 def _nested_starts(data, seeds, settings):
     """Start points at each participant's best fit of the nested simpler model.
 
@@ -132,12 +151,9 @@ def _nested_starts(data, seeds, settings):
     also descends from this point never ends worse than the nested model.
     """
     variant, bounds, init = settings["variant"], settings["bounds"], settings["init"]
-    nested = variant.nested()
-    if nested is None:
+    if not _starts_from_nested(settings):
         return None
-    small, fixed = nested
-    if any(not bounds[name][0] <= value <= bounds[name][1] for name, value in fixed.items()):
-        return None
+    small, fixed = variant.nested()
     start, n_starts = NESTED_STARTS
     small_settings = {
         "variant": small, "bounds": {n: bounds[n] for n in small.parameter_names},
@@ -156,7 +172,7 @@ def _nested_starts(data, seeds, settings):
     return np.column_stack(columns)
 
 
-def _multistart(data, seeds, settings):
+def _multistart(data, seeds, settings, bar=None):
     """Robust multi-start maximum likelihood for every participant of ``data``.
 
     Each participant draws starts from its own stream (``seeds``). After a
@@ -169,7 +185,9 @@ def _multistart(data, seeds, settings):
 
     Returns one dict per participant with arrays ``start``, ``x``, ``nll``,
     ``success``, ``nit``, ``nfev``, ``round``, lists ``message`` and ``kind``,
-    and ``best`` (index of the best start) and ``hits``.
+    and ``best`` (index of the best start) and ``hits``. ``bar`` (a
+    :class:`~avoidrl._progress.ProgressBar` counting starts) advances as
+    starts finish.
     """
     variant, options = settings["variant"], settings["options"]
     names = variant.parameter_names
@@ -192,8 +210,13 @@ def _multistart(data, seeds, settings):
             owner = np.concatenate([owner, np.arange(n)])
             kinds += ["nested"] * n
         starts = np.concatenate(starts)
+        progress = None
+        if bar is not None:
+            if round_ > 0:
+                bar.add_total(len(owner))
+            progress = (lambda finished, before=bar.done: bar.update_to(before + finished))
         result = minimize_lbfgsb_batch(lambda X, prob: objective(X, owner[prob]), starts, box,
-                                       **options)
+                                       progress=progress, **options)
         # Re-evaluate ends and starts in one call: the reported NLL is the NLL
         # at the reported point, whatever the optimizer's exit.
         values = objective(np.concatenate([result.x, starts]), np.concatenate([owner, owner]))
@@ -308,7 +331,7 @@ class RLModelBase(BaseEstimator):
 
     # ------------------------------------------------------------------ model
     @property
-    def model_name(self):
+    def model_name(self) -> str:
         """The reference-style name of this model variant (e.g. ``QLearning+novel``)."""
         return self._variant().name
 
@@ -322,12 +345,12 @@ class RLModelBase(BaseEstimator):
         return ModelVariant(BASE_MODELS[self._base_name], **options)
 
     @property
-    def parameter_names(self):
+    def parameter_names(self) -> list[str]:
         """Free parameter names, in the reference's order."""
         return list(self._variant().parameter_names)
 
     @property
-    def n_parameters(self):
+    def n_parameters(self) -> int:
         """Number of free parameters k (used in AIC and BIC)."""
         return self._variant().n_parameters
 
@@ -423,7 +446,7 @@ class RLModelBase(BaseEstimator):
         return start, n_starts, int(max_starts), options
 
     # -------------------------------------------------------------------- fit
-    def fit(self, X_learning, X_transfer=None):
+    def fit(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> Self:
         """Fit the model to every participant by maximum likelihood.
 
         Each participant is fitted from its own starts, drawn from a random
@@ -474,16 +497,27 @@ class RLModelBase(BaseEstimator):
         n_jobs = min(_effective_n_jobs(self.n_jobs), data.n_participants)
         # Participants are split into contiguous chunks; each participant's
         # result depends only on its own data and stream, so any n_jobs and
-        # any batch give the same fit.
-        chunks = [c for c in np.array_split(np.arange(data.n_participants), n_jobs) if c.size]
-        with threadpool_limits(1):
+        # any batch give the same fit. With a progress display, smaller
+        # chunks let it advance while the workers run.
+        n_chunks = n_jobs if n_jobs == 1 or not self._shows_progress() else \
+            min(data.n_participants, PROGRESS_CHUNKS_PER_JOB * n_jobs)
+        chunks = [c for c in np.array_split(np.arange(data.n_participants), n_chunks) if c.size]
+        planned = data.n_participants * (settings["n_starts"] + _starts_from_nested(settings))
+        with threadpool_limits(1), ProgressBar(
+                planned, f"fitting {variant.name}", "start", self.verbose) as bar:
             if len(chunks) == 1:
-                records = _multistart(data, seeds, settings)
+                records = _multistart(data, seeds, settings, bar)
             else:
-                parts = Parallel(n_jobs=len(chunks), verbose=self.verbose)(
+                parts = Parallel(n_jobs=n_jobs, return_as="generator")(
                     delayed(_multistart)(data.subset(chunk), [seeds[i] for i in chunk], settings)
                     for chunk in chunks)
-                records = [rec for part in parts for rec in part]
+                records = []
+                for part in parts:
+                    records.extend(part)
+                    # the chunk's extra rounds were unplanned
+                    ran = sum(rec["nll"].size for rec in part)
+                    bar.add_total(max(0, bar.done + ran - bar.total))
+                    bar.update(ran)
 
         ids = pd.Index(data.participants, name="participant_id")
         best = np.array([rec["x"][rec["best"]] for rec in records]).reshape(len(records), -1)
@@ -538,6 +572,10 @@ class RLModelBase(BaseEstimator):
         if warn:
             self._warn_fit_problems(settings, data.n_participants)
         return self
+
+    def _shows_progress(self):
+        """Whether a bar is drawn or a front end listens to this fit's progress."""
+        return bool(self.verbose) or progress_listened()
 
     def _warn_fit_problems(self, settings, n_participants):
         """One ConvergenceWarning per kind of problem, naming the participants."""
@@ -616,7 +654,8 @@ class RLModelBase(BaseEstimator):
                     f"({int(bad.sum())} invalid value(s) of {parameter.name})")
         return matrix
 
-    def negative_log_likelihood(self, X_learning, X_transfer=None, params=None):
+    def negative_log_likelihood(self, X_learning: FrameLike, X_transfer: FrameLike | None = None,
+                                params: pd.DataFrame | None = None) -> pd.DataFrame:
         """Negative log-likelihood of each participant's data.
 
         Parameters
@@ -641,7 +680,7 @@ class RLModelBase(BaseEstimator):
             {"learning": learning, "transfer": transfer, "total": learning + transfer},
             index=pd.Index(data.participants, name="participant_id"))
 
-    def bic(self, X_learning, X_transfer=None):
+    def bic(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> pd.Series:
         """BIC of each participant at the fitted parameters (own trial count n)."""
         self._check_fitted_model(self._variant())
         nll = self.negative_log_likelihood(X_learning, X_transfer)
@@ -652,15 +691,64 @@ class RLModelBase(BaseEstimator):
     def _trial_counts(self, X_learning, X_transfer):
         return load_task_data(X_learning, X_transfer).n_trials.astype(float)
 
-    def score(self, X_learning, X_transfer=None):
-        """Minus the mean BIC per participant of the given data (higher is better).
+    def score(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> float:
+        """Higher is better: minus the mean deviance per participant of the given data.
 
-        The participants must have been fitted.
+        Both scores estimate -2 x the log evidence of a participant's data, so
+        they share a scale, but they answer different questions:
+
+        * fitted participants (in-sample, as with
+          :class:`~avoidrl.model_selection.InSampleSplit`): minus their mean
+          BIC at the fitted parameters, which penalises the number of
+          parameters (compare models with different k);
+        * participants not in the fit (held out by ``GroupKFold`` or
+          ``GroupShuffleSplit`` with ``groups`` = participant ids): minus
+          the mean of ``-2 log((1 / J) sum_j p(data | params_j))``, the
+          predictive likelihood of each held-out participant's data under
+          the population of the J fitted participants' parameters (their
+          empirical distribution as the prior). No parameter is fitted to
+          the held-out data, so no penalty for k is needed.
+
+        Data that mix fitted and held-out participants are refused: the two
+        scores would be averaged into a number that answers neither question.
+
+        Parameters
+        ----------
+        X_learning, X_transfer : DataFrame or path
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        float
         """
-        return -float(self.bic(X_learning, X_transfer).mean())
+        variant = self._variant()
+        self._check_fitted_model(variant)
+        data = load_task_data(X_learning, X_transfer)
+        fitted = self.params_.index
+        seen = np.asarray([pid in fitted for pid in data.participants])
+        if seen.all():
+            return -float(self.bic(X_learning, X_transfer).mean())
+        if seen.any():
+            raise ValueError(
+                f"score: participant(s) {list(data.participants[seen][:5])} were fitted but "
+                f"{list(data.participants[~seen][:5])} were not; score either the fitted "
+                "participants (in-sample BIC) or held-out ones (predictive likelihood), "
+                "not a mix: split by participant (GroupKFold with groups=participant_id)")
+        return -float(self._held_out_deviance(variant, data).mean())
+
+    def _held_out_deviance(self, variant, data):
+        """-2 log of the mean likelihood over the fitted parameter vectors, per participant."""
+        population = self._params_matrix(None, self.params_.index, variant)
+        n_fitted, n_held_out = len(population), data.n_participants
+        # every (held-out participant, fitted parameter vector) pair in one batch
+        owner = np.repeat(np.arange(n_held_out), n_fitted)
+        nll = Objective(variant, data)(np.tile(population, (n_held_out, 1)), owner)
+        log_mean = logsumexp(-nll.reshape(n_held_out, n_fitted), axis=1) - np.log(n_fitted)
+        return -2.0 * log_mean
 
     # ----------------------------------------------------------------- traces
-    def trial_values(self, X_learning, X_transfer=None, params=None):
+    def trial_values(self, X_learning: FrameLike, X_transfer: FrameLike | None = None,
+                     params: pd.DataFrame | None = None) -> pd.DataFrame:
         """Per-trial latent values and choice probabilities of both phases.
 
         Parameters
@@ -736,8 +824,10 @@ class RLModelBase(BaseEstimator):
         return table.iloc[order].reset_index(drop=True)
 
     # --------------------------------------------------------------- sampling
-    def sample(self, X_learning=None, X_transfer=None, params=None, random_state=None, *,
-               n_participants=None, trials_per_pair=24, transfer_repeats=12):
+    def sample(self, X_learning: FrameLike | None = None, X_transfer: FrameLike | None = None,
+               params: pd.DataFrame | None = None, random_state: RandomStateLike = None, *,
+               n_participants: int | None = None, trials_per_pair: int = 24,
+               transfer_repeats: int = 12) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Simulate choices of the model, returned in the input format.
 
         Parameters

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 
+from .._progress import ProgressBar
 from .._warnings import warn
 from ._common import (
     DEFAULT_N_DATASETS, MAX_SEED, SyntheticDataset, estimator_name, fit_population, fit_unit,
-    generate_datasets, is_hierarchical, model_estimator, named_estimators, resolve_templates,
-    units,
+    generate_datasets, generating_model, is_hierarchical, model_estimator, named_estimators,
+    resolve_templates, units,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+    from typing import Self
+
+    from .._typing import FrameLike, RandomStateLike
 
 
 def _n_datasets(n_datasets, learning, transfer):
@@ -44,27 +54,44 @@ class ParameterRecovery(BaseEstimator):
     """Check that a model's parameters can be recovered from data it generated.
 
     Built like a cross-validator: :meth:`split` yields synthetic datasets and
-    :meth:`fit` fits a clone of ``estimator`` to each, in parallel.
+    :meth:`fit` fits a clone of ``estimator`` to each, in parallel;
+    :meth:`score` rates how well the parameters were recovered, so that
+    ``GridSearchCV`` over ``estimator__bounds`` (with
+    :class:`~avoidrl.model_selection.InSampleSplit`) chooses the bounds under
+    which they are recovered best.
 
     Parameters
     ----------
     estimator : avoidrl estimator or EmpiricalBayes
         The model that generates and fits; its bounds are the range of the
-        generating parameters, its starts (``n_starts``, ``start``) are used
-        by every recovery fit. An ``EmpiricalBayes`` fits all synthetic
+        generating parameters (unless ``generating_bounds`` is given) and of
+        every recovery fit, its starts (``n_starts``, ``start``) are used by
+        every recovery fit. An ``EmpiricalBayes`` fits all synthetic
         participants jointly, as one population (its model generates).
     n_datasets : int, default=None
         Simulated participants. None means one per template participant (or
         15 on the default task design).
     sampler : {'random', 'normal'}, default='random'
-        Generating parameters: uniform within the bounds, or
-        N(init, (high - low) / 15) clipped to the bounds.
+        Generating parameters: uniform within the generating bounds, or
+        N(init, (high - low) / 15) clipped to them.
+    generating_bounds : dict, default=None
+        ``{parameter: (low, high)}``: draw the named generating parameters
+        within these bounds instead of the estimator's (the others keep the
+        estimator's bounds; the 'normal' sampler then centres on the model's
+        default start values). Set it when comparing bounds: the generating
+        population must not move with the candidate, or each candidate is
+        rated on a different population (a candidate whose bounds exclude
+        where participants really are would never be tested there). With an
+        integer ``random_state`` every candidate then recovers the very same
+        datasets.
     random_state : int, RandomState instance or None, default=None
         Seeds generation and every fit; results do not depend on ``n_jobs``
         or the joblib backend.
     n_jobs : int, default=None
         joblib workers over work units (groups of datasets).
     verbose : int, default=0
+        When > 0, show a progress bar of the datasets fitted (in a terminal
+        or a notebook).
 
     Attributes
     ----------
@@ -76,12 +103,20 @@ class ParameterRecovery(BaseEstimator):
         optimum_hits and confirmed (the best optimum was reached by at least
         two starts), and nll_at_true, the NLL at the generating parameters (a
         maximum-likelihood fit above it is an optimizer failure and is warned
-        about). With EmpiricalBayes: nll at the MAP, log_evidence, evidence,
+        about, unless ``generating_bounds`` put them outside the fitting
+        bounds). With EmpiricalBayes: nll at the MAP, log_evidence, evidence,
         converged (EM's).
     ibic_ : float
         With EmpiricalBayes only: the integrated BIC of the population fit.
     correlations_ : Series
         Pearson r of true vs fitted values, per parameter.
+    recoverability_ : Series
+        Per parameter, ``1 - sum((fitted - true)^2) / sum((true - mean true)^2)``:
+        the share of the true values' variance that the fitted values
+        recover on the identity line (1 = perfect, 0 = no better than
+        guessing the mean, negative = worse). See :meth:`score`.
+    templates_ : list or None
+        participant_ids of the template data (None: the default design).
     results_ : DataFrame
         Tidy table for plotting: dataset, model, parameter, true, fitted.
 
@@ -93,46 +128,58 @@ class ParameterRecovery(BaseEstimator):
     ...                              random_state=0).fit()
     >>> recovery.correlations_.index.tolist()
     ['factual_lr', 'counterfactual_lr', 'temperature', 'novel_value']
+    >>> round(recovery.score(), 1)  # mean recoverability, 1 at most
+    0.9
     """
 
-    def __init__(self, estimator, *, n_datasets=None, sampler="random", random_state=None,
-                 n_jobs=None, verbose=0):
+    def __init__(self, estimator: BaseEstimator, *, n_datasets: int | None = None,
+                 sampler: str = "random",
+                 generating_bounds: dict[str, tuple[float, float]] | None = None,
+                 random_state: RandomStateLike = None, n_jobs: int | None = None,
+                 verbose: int = 0) -> None:
         self.estimator = estimator
         self.n_datasets = n_datasets
         self.sampler = sampler
+        self.generating_bounds = generating_bounds
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    def _generate(self, X_learning, X_transfer, rng):
-        learning, transfer = resolve_templates(X_learning, X_transfer)
+    def _generate(self, learning, transfer, rng):
         n = _n_datasets(self.n_datasets, learning, transfer)
         name = estimator_name(self.estimator)
-        return generate_datasets(self.estimator, name, n, self.sampler, rng, learning, transfer)
+        generator = generating_model(self.estimator, self.generating_bounds)
+        return generate_datasets(generator, name, n, self.sampler, rng, learning, transfer)
 
-    def split(self, X_learning=None, X_transfer=None):
+    def split(self, X_learning: FrameLike | None = None,
+              X_transfer: FrameLike | None = None) -> Iterator[SyntheticDataset]:
         """Yield the synthetic datasets, as :meth:`fit` would make them.
 
         Parameters
         ----------
         X_learning, X_transfer : DataFrame or path, optional
             Template data (each dataset replays one template participant's
-            trial sequence and outcomes); None for the default task design.
+            trial sequence and outcomes), as two frames or both phases in one
+            long frame; None for the default task design.
 
         Yields
         ------
         SyntheticDataset
             With ``id``, ``true_params``, ``learning`` and ``transfer``.
         """
-        yield from self._generate(X_learning, X_transfer, check_random_state(self.random_state))
+        learning, transfer = resolve_templates(X_learning, X_transfer)
+        yield from self._generate(learning, transfer, check_random_state(self.random_state))
 
-    def fit(self, X_learning=None, X_transfer=None, *, datasets=None):
+    def fit(self, X_learning: FrameLike | None = None, X_transfer: FrameLike | None = None, *,
+            datasets: Sequence[SyntheticDataset] | None = None) -> Self:
         """Generate the datasets (or take given ones) and fit the estimator to each.
 
         Parameters
         ----------
         X_learning, X_transfer : DataFrame or path, optional
-            Template data; None for the default task design.
+            Template data, as two frames or both phases in one long frame
+            (:func:`~avoidrl.model_selection.combine_phases`, as
+            ``GridSearchCV`` passes it); None for the default task design.
         datasets : list of SyntheticDataset, optional
             Datasets made beforehand (for example simulated at fitted
             parameters); their ``true_params`` must hold the estimator's
@@ -143,8 +190,12 @@ class ParameterRecovery(BaseEstimator):
         self
         """
         rng = check_random_state(self.random_state)
+        templates = None
         if datasets is None:
-            datasets = self._generate(X_learning, X_transfer, rng)
+            learning, transfer = resolve_templates(X_learning, X_transfer)
+            if learning is not None:
+                templates = list(pd.unique(learning["participant_id"]))
+            datasets = self._generate(learning, transfer, rng)
         else:
             datasets = _check_datasets(datasets)
             names = self.estimator.parameter_names
@@ -160,11 +211,17 @@ class ParameterRecovery(BaseEstimator):
             fits, self.ibic_ = fit_population(estimator, datasets, seeds[0])
         else:
             groups = units(list(zip(datasets, seeds)))
-            tables = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-                delayed(fit_unit)(self.estimator, [d for d, _ in g], [s for _, s in g])
-                for g in groups)
+            tables = []
+            with ProgressBar(len(datasets), f"recovering {estimator_name(self.estimator)}",
+                             "dataset", self.verbose) as bar:
+                for table in Parallel(n_jobs=self.n_jobs, return_as="generator")(
+                        delayed(fit_unit)(self.estimator, [d for d, _ in g], [s for _, s in g])
+                        for g in groups):
+                    tables.append(table)
+                    bar.update(len(table))
             fits = pd.concat(tables)
         names = list(datasets[0].true_params.index)
+        self.templates_ = templates
         self.datasets_ = datasets
         self.true_params_ = pd.DataFrame([d.true_params for d in datasets])
         self.true_params_.index.name = "dataset"
@@ -173,6 +230,9 @@ class ParameterRecovery(BaseEstimator):
         self.correlations_ = pd.Series(
             {p: _pearson(self.true_params_[p], self.fitted_params_[p]) for p in names},
             name="r")
+        self.recoverability_ = pd.Series(
+            {p: _identity_r2(self.true_params_[p], self.fitted_params_[p]) for p in names},
+            name="recoverability")
         model = estimator_name(self.estimator)
         self.results_ = pd.DataFrame({
             "dataset": np.repeat(self.true_params_.index.to_numpy(), len(names)),
@@ -181,14 +241,20 @@ class ParameterRecovery(BaseEstimator):
             "true": self.true_params_.to_numpy().ravel(),
             "fitted": self.fitted_params_.to_numpy().ravel(),
         })
-        # The generating parameters are a point inside the bounds: a maximum-likelihood
-        # fit that ends above their NLL is an optimizer failure, made visible here.
+        # Generating parameters inside the fitting bounds are a point the fit could reach:
+        # a maximum-likelihood fit that ends above their NLL is an optimizer failure, made
+        # visible here (outside them, as generating_bounds allow, it is the bounds' cost).
         learning = pd.concat([d.learning for d in datasets], ignore_index=True)
         transfer = pd.concat([d.transfer for d in datasets], ignore_index=True)
-        at_true = model_estimator(self.estimator).negative_log_likelihood(
+        fitter = model_estimator(self.estimator)
+        at_true = fitter.negative_log_likelihood(
             learning, transfer, params=self.true_params_.rename_axis("participant_id"))
         self.fits_["nll_at_true"] = at_true["total"].reindex(self.fits_.index).to_numpy()
-        worse = self.fits_.index[self.fits_["nll"] > self.fits_["nll_at_true"] + 1e-6]
+        bounds = fitter._fit_settings()["bounds"]
+        reachable = pd.concat([self.true_params_[p].between(*bounds[p]) for p in names],
+                              axis=1).all(axis=1).reindex(self.fits_.index).to_numpy()
+        worse = self.fits_.index[(self.fits_["nll"] > self.fits_["nll_at_true"] + 1e-6)
+                                 & reachable]
         if is_hierarchical(self.estimator):
             worse = worse[:0]  # a MAP may sit above the truth's NLL: the prior pulls it
         if len(worse):
@@ -199,6 +265,63 @@ class ParameterRecovery(BaseEstimator):
                  ConvergenceWarning)
         _warn_unconverged(self.fits_, f"parameter recovery of {model}")
         return self
+
+    def score(self, X_learning: FrameLike | None = None,
+              X_transfer: FrameLike | None = None) -> float:
+        """How well the parameters were recovered: the mean of ``recoverability_``.
+
+        Per parameter, ``1 - sum((fitted - true)^2) / sum((true - mean true)^2)``
+        over the synthetic datasets, then the mean over parameters (higher is
+        better, 1 at most). It reads the results of :meth:`fit` and fits
+        nothing: ``GridSearchCV`` with
+        :class:`~avoidrl.model_selection.InSampleSplit` fits and scores each
+        candidate on the same template data.
+
+        Why this measure: the errors are measured on the scale of the true
+        values' spread, so the score is free of units and comparable across
+        parameters and across candidates' bounds (a narrower bound does not
+        win by making errors small in absolute terms); unlike a correlation
+        it also counts bias, such as fits piled on a bound that excludes the
+        true values. To compare bounds, set ``generating_bounds`` so that all
+        candidates recover the same population; otherwise each candidate is
+        rated on the population its own bounds generate.
+
+        Parameters
+        ----------
+        X_learning, X_transfer : DataFrame or path, optional
+            The template data given to :meth:`fit` (or None if it had none);
+            other participants are an error, since nothing is fitted here.
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self, "recoverability_")
+        learning, _ = resolve_templates(X_learning, X_transfer)
+        given = None if learning is None else set(pd.unique(learning["participant_id"]))
+        fitted = None if self.templates_ is None else set(self.templates_)
+        if given != fitted:
+            raise ValueError(
+                "ParameterRecovery.score rates the recovery made by fit and fits nothing, so it "
+                "takes the template data given to fit (split with "
+                "avoidrl.model_selection.InSampleSplit); got "
+                f"{'no data' if given is None else f'{len(given)} participant(s)'}, but fit "
+                f"had {'no data' if fitted is None else f'{len(fitted)} participant(s)'}")
+        if self.recoverability_.isna().any():
+            missing = self.recoverability_.index[self.recoverability_.isna()].tolist()
+            raise ValueError(f"recoverability of {missing} is undefined: their true values do "
+                             "not vary (raise n_datasets, or widen generating_bounds)")
+        return float(self.recoverability_.mean())
+
+
+def _identity_r2(true, fitted):
+    """1 - SSE / SST of ``fitted`` against ``true`` on the identity line (NaN if true is flat)."""
+    true = np.asarray(true, float)
+    fitted = np.asarray(fitted, float)
+    spread = np.sum((true - true.mean()) ** 2)
+    if spread == 0:
+        return np.nan
+    return float(1.0 - np.sum((fitted - true) ** 2) / spread)
 
 
 def _group_level(evidence, group_of, ibic, names, generators):
@@ -283,6 +406,8 @@ class ModelRecovery(BaseEstimator):
     n_jobs : int, default=None
         joblib workers over (fitting model, group of datasets) work units.
     verbose : int, default=0
+        When > 0, show a progress bar of the (dataset, fitting model) fits
+        done (in a terminal or a notebook).
 
     Attributes
     ----------
@@ -295,21 +420,27 @@ class ModelRecovery(BaseEstimator):
         EmpiricalBayes) and ``criterion`` (-2 x evidence, lower is better);
         ML fits also hold aic, bic, optimum_hits and confirmed.
     criterion_ : DataFrame
-        Mean criterion; rows are fitting models, columns generating models.
-        ``criterion_name_`` says, per fitting model, what it is (BIC or -2 log
-        evidence).
+        Mean criterion over each generator's datasets. Every matrix of a
+        model recovery has the generating models in rows and the fitting
+        models in columns (Wilson & Collins 2019, eLife, "Ten simple rules";
+        the reference's matrix was the transpose). ``criterion_name_`` says,
+        per fitting model, what it is (BIC or -2 log evidence).
     bic_ : DataFrame
         The same matrix (kept under its old name: with maximum-likelihood
         estimators it is the mean BIC).
     normalized_bic_ : DataFrame
-        The reference's scaling over the whole matrix: -100 = lowest (best)
-        mean criterion, +100 = highest.
+        The mean criterion scaled within each generating model (row):
+        -100 = the fitting model with the lowest (best) mean criterion on
+        that generator's data, +100 = the highest (all -100 when they are
+        equal). The reference scaled over the whole matrix, which hid the
+        differences within a generator behind those between generators.
     confusion_ : DataFrame
-        p(best fit | generating model): each column sums to 1; participants'
-        winners by evidence (BIC for ML fits).
+        p(best fit | generating model): rows = generating models, columns =
+        fitting models, each row sums to 1; datasets' winners by evidence
+        (BIC for ML fits).
     inversion_ : DataFrame
-        p(generating model | best fit): each row sums to 1 (NaN for a model
-        that never wins).
+        p(generating model | best fit), in the same orientation: each column
+        sums to 1 (NaN for a fitting model that never wins).
     group_results_ : DataFrame
         Per group: the winner by random-effects BMS (``bms_winner``, its
         protected exceedance probability ``bms_pxp``, ``bor``), each fitting
@@ -319,8 +450,10 @@ class ModelRecovery(BaseEstimator):
         and iBIC pick the generator.
     """
 
-    def __init__(self, estimators, *, n_datasets=None, sampler="random", group_size=None,
-                 random_state=None, n_jobs=None, verbose=0):
+    def __init__(self, estimators: Sequence[BaseEstimator] | Mapping[str, BaseEstimator], *,
+                 n_datasets: int | None = None, sampler: str = "random",
+                 group_size: int | None = None, random_state: RandomStateLike = None,
+                 n_jobs: int | None = None, verbose: int = 0) -> None:
         self.estimators = estimators
         self.n_datasets = n_datasets
         self.group_size = group_size
@@ -358,7 +491,8 @@ class ModelRecovery(BaseEstimator):
             self.estimators = [(n, by_name[n]) if tuples else by_name[n] for n, _ in pairs]
         return self
 
-    def split(self, X_learning=None, X_transfer=None):
+    def split(self, X_learning: FrameLike | None = None,
+              X_transfer: FrameLike | None = None) -> Iterator[SyntheticDataset]:
         """Yield every generating model's synthetic datasets (see :meth:`fit`)."""
         yield from self._generate(X_learning, X_transfer, check_random_state(self.random_state))
 
@@ -371,7 +505,8 @@ class ModelRecovery(BaseEstimator):
                                           transfer)
         return datasets
 
-    def fit(self, X_learning=None, X_transfer=None, *, datasets=None):
+    def fit(self, X_learning: FrameLike | None = None, X_transfer: FrameLike | None = None, *,
+            datasets: Sequence[SyntheticDataset] | None = None) -> Self:
         """Generate (or reuse) datasets and fit every model to every dataset.
 
         Parameters
@@ -425,7 +560,12 @@ class ModelRecovery(BaseEstimator):
                     jobs.append((m, None))
                     calls.append(delayed(fit_unit)(
                         estimator, [datasets[i] for i in group], seeds[m, group]))
-        results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(calls)
+        results = []
+        with ProgressBar(len(models) * len(datasets), "model recovery", "fit",
+                         self.verbose) as bar:
+            for result in Parallel(n_jobs=self.n_jobs, return_as="generator")(calls):
+                results.append(result)
+                bar.update(len(result[0] if isinstance(result, tuple) else result))
         fits, ibic = [], {}
         for (m, key), result in zip(jobs, results):
             table = result
@@ -444,23 +584,26 @@ class ModelRecovery(BaseEstimator):
         fits["criterion"] = -2.0 * fits["evidence"]
         self.criterion_name_ = {n: ("-2 log evidence (Laplace)" if is_hierarchical(e) else "BIC")
                                 for n, e in models}
-        self.criterion_ = (fits.pivot_table(index="fitting_model", columns="generating_model",
+        self.criterion_ = (fits.pivot_table(index="generating_model", columns="fitting_model",
                                             values="criterion", aggfunc="mean")
-                           .reindex(index=names, columns=generators))
+                           .reindex(index=generators, columns=names))
         self.bic_ = self.criterion_
-        shifted = self.criterion_ - np.nanmin(self.criterion_.to_numpy())
-        top = np.nanmax(shifted.to_numpy())
-        self.normalized_bic_ = shifted / top * 200 - 100 if top > 0 else shifted * 0 - 100
+        shifted = self.criterion_.sub(self.criterion_.min(axis=1), axis=0)
+        top = shifted.max(axis=1)
+        normalized = shifted.div(top.where(top > 0), axis=0) * 200 - 100
+        flat = ~(top > 0).to_numpy()
+        normalized.loc[flat] = shifted.loc[flat] * 0 - 100  # keeps NaN cells NaN
+        self.normalized_bic_ = normalized
         evidence = fits.pivot(index="dataset", columns="fitting_model", values="evidence")[names]
         winner = pd.Series(np.asarray(names)[np.argmax(evidence.to_numpy(), axis=1)],
                            index=evidence.index)
-        counts = pd.crosstab(winner, winner.index.map(generating)).reindex(
-            index=names, columns=generators, fill_value=0)
-        counts.index.name, counts.columns.name = "fitting_model", "generating_model"
+        counts = pd.crosstab(winner.index.map(generating), winner).reindex(
+            index=generators, columns=names, fill_value=0)
+        counts.index.name, counts.columns.name = "generating_model", "fitting_model"
         self.winners_ = winner.rename("best_fit")
-        self.confusion_ = counts / counts.sum(axis=0)
-        totals = counts.sum(axis=1).replace(0, np.nan)
-        self.inversion_ = counts.div(totals, axis=0)
+        self.confusion_ = counts.div(counts.sum(axis=1), axis=0)
+        totals = counts.sum(axis=0).replace(0, np.nan)
+        self.inversion_ = counts / totals
         self.group_results_, self.group_identification_ = _group_level(
             evidence, group_of, ibic, names, generators)
         _warn_unconverged(fits.set_index(["dataset", "fitting_model"]), "model recovery")
