@@ -50,6 +50,10 @@ _LETTER = dict(zip(STIMULUS_NAMES, STIMULUS_LETTERS))
 _TYPE_OF_LETTER = {letter: kind for kind, letters in STIMULUS_TYPES.items() for letter in letters}
 _MAX_SEED = np.iinfo(np.int32).max
 
+#: Relative tolerance of :func:`parameters_at_bounds`: a value counts as on a
+#: bound when it is within this fraction of the parameter's range of it.
+BOUND_TOLERANCE = 1e-6
+
 
 # ------------------------------------------------------------------ helpers
 def _check_comparison(criterion):
@@ -143,10 +147,6 @@ def _t_ci(values):
     if n < 2:
         return np.nan
     return float(_stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
-
-
-def _base_name(name):
-    return str(name).split("+")[0]
 
 
 # ------------------------------------------------------------- fitting methods
@@ -340,35 +340,51 @@ def criterion_differences(models, criterion="bic"):
 
 
 # ------------------------------------------------------------- parameter tables
-def parameter_descriptives(models):
+def _format_value(value, digits=4):
+    """A number with ``digits`` significant digits, never '-0' (NaN as 'nan')."""
+    if not np.isfinite(value):
+        return "nan"
+    text = format(float(value), f".{digits}g")
+    return text.lstrip("-") if float(text) == 0 else text
+
+
+def parameter_descriptives(models, tol=BOUND_TOLERANCE):
     """Mean (sd) of every fitted parameter per group (param_fit_descriptives.csv).
 
     Parameters
     ----------
     models : dict {name: fitted estimator}, list of fitted estimators, or one
+    tol : float, default=1e-6
+        Bound tolerance of the at-bound counts (see :func:`parameters_at_bounds`).
 
     Returns
     -------
     DataFrame
-        Columns: model (the base name, e.g. ``QLearning``, as in the
-        reference; the full name when two models share a base), parameter,
-        then one column per group (order of first appearance) holding
-        ``"mean (sd)"``, each rounded to 2 decimals (sd with ddof=1).
+        Columns: model (the full model name, as in every other table; the
+        reference wrote the base name), parameter, then one column per group
+        (order of first appearance) holding ``"mean (sd)"`` with 4
+        significant digits (sd with ddof=1; the reference rounded to 2
+        decimals, which showed a parameter piled up at 0.01 as "0.01 (0.0)"),
+        then n (participants), n_at_lower and n_at_upper (how many of them
+        sit on the parameter's lower / upper bound, all groups together).
     """
     models = _model_dict(models)
-    bases = [_base_name(name) for name in models]
+    counts = bound_counts(models, tol=tol)
     rows, order = [], []
     for name, estimator in models.items():
         groups = estimator.groups_.reindex(estimator.params_.index).astype(object)
         order += [g for g in pd.unique(groups.to_numpy()) if g not in order]
-        label = _base_name(name) if bases.count(_base_name(name)) == 1 else name
         for parameter in estimator.params_.columns:
-            row = {"model": label, "parameter": parameter}
+            row = {"model": name, "parameter": parameter}
             by_group = estimator.params_[parameter].groupby(groups.to_numpy(), sort=False)
             for group, values in by_group:
-                row[group] = f"{np.round(values.mean(), 2)} ({np.round(values.std(), 2)})"
+                row[group] = f"{_format_value(values.mean())} ({_format_value(values.std())})"
+            mine = counts[(counts["model"] == name) & (counts["parameter"] == parameter)]
+            row.update(n=int(mine["n"].sum()), n_at_lower=int(mine["n_lower"].sum()),
+                       n_at_upper=int(mine["n_upper"].sum()))
             rows.append(row)
-    return pd.DataFrame(rows, columns=["model", "parameter", *order])
+    return pd.DataFrame(rows, columns=["model", "parameter", *order, "n", "n_at_lower",
+                                       "n_at_upper"])
 
 
 def fit_tables(models):
@@ -422,9 +438,6 @@ def fit_tables(models):
 #: Parameters compared across models in parameter_of_interest_comparisons.png
 #: (the reference hard-coded one model for each, reference-spec Q33).
 PARAMETERS_OF_INTEREST = ("weighting_factor", "contextual_lr", "mixing_factor")
-#: Relative tolerance of :func:`parameters_at_bounds`: a value counts as on a
-#: bound when it is within this fraction of the parameter's range of it.
-BOUND_TOLERANCE = 1e-6
 #: Absolute NLL tolerance of :func:`fit_by_starts` ("within tol of the best").
 START_TOLERANCE = 0.01
 #: Transfer choice-rate columns of the outlier table: A = (A + C) / 2,
@@ -535,6 +548,46 @@ def fit_by_starts(models, tol=START_TOLERANCE):
                                        "share_at_best"])
 
 
+def _check_tolerance(tol):
+    if not np.isfinite(tol) or tol < 0:
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+    return tol
+
+
+def bound_sides(estimator, tol=BOUND_TOLERANCE, name=None):
+    """Which bound each fitted value sits on: 'lower', 'upper' or None.
+
+    Parameters
+    ----------
+    estimator : fitted estimator (maximum likelihood or EmpiricalBayes)
+    tol : float, default=1e-6
+        A value counts as on a bound when it is within ``tol * (high - low)``
+        of it; the bounds are the ones the model was fitted with.
+    name : str, optional
+        The model's name in error messages.
+
+    Returns
+    -------
+    DataFrame
+        Shaped like ``params_`` (participants x parameters), object values.
+    """
+    _check_tolerance(tol)
+    name = name if name is not None else getattr(estimator, "model_name", repr(estimator))
+    bounds = _bounds_of(estimator)
+    if bounds is None:
+        raise ValueError(f"model {name!r} has no bounds_ (fit it with avoidrl)")
+    params = estimator.params_
+    sides = pd.DataFrame(None, index=params.index, columns=params.columns, dtype=object)
+    for parameter in params.columns:
+        low, high = bounds[parameter]
+        margin = tol * (high - low)
+        values = params[parameter].to_numpy(dtype=float)
+        side = np.where(values <= low + margin, "lower",
+                        np.where(values >= high - margin, "upper", None))
+        sides[parameter] = pd.Series(side, index=params.index, dtype=object)
+    return sides
+
+
 def parameters_at_bounds(models, tol=BOUND_TOLERANCE):
     """Fitted parameters that sit on a bound, one row each.
 
@@ -555,27 +608,64 @@ def parameters_at_bounds(models, tol=BOUND_TOLERANCE):
         bound ('lower' or 'upper'), in model, participant and parameter
         order.
     """
-    if not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+    _check_tolerance(tol)
     columns = ["model", "participant", "group", "parameter", "value", "lower", "upper", "bound"]
     rows = []
     for name, estimator in _model_dict(models).items():
+        sides = bound_sides(estimator, tol, name)
         bounds = _bounds_of(estimator)
-        if bounds is None:
-            raise ValueError(f"model {name!r} has no bounds_ (fit it with avoidrl)")
         params = estimator.params_
         groups = estimator.groups_.reindex(params.index)
         for participant, values in params.iterrows():
             for parameter, value in values.items():
-                low, high = bounds[parameter]
-                margin = tol * (high - low)
-                side = "lower" if value <= low + margin else \
-                    "upper" if value >= high - margin else None
+                side = sides.at[participant, parameter]
                 if side is not None:
+                    low, high = bounds[parameter]
                     rows.append({"model": name, "participant": participant,
                                  "group": groups.loc[participant], "parameter": parameter,
                                  "value": float(value), "lower": low, "upper": high,
                                  "bound": side})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def bound_counts(models, tol=BOUND_TOLERANCE):
+    """How many fits sit on each bound, per model, parameter and group.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    tol : float, default=1e-6
+        Bound tolerance, as a fraction of each parameter's range (see
+        :func:`parameters_at_bounds`).
+
+    Returns
+    -------
+    DataFrame
+        One row per model, parameter and group (groups in order of first
+        appearance): model, parameter, group, lower, upper (the bounds), n
+        (participants), n_lower, n_upper, n_at_bound (= n_lower + n_upper)
+        and share_at_bound (n_at_bound / n).
+    """
+    columns = ["model", "parameter", "group", "lower", "upper", "n", "n_lower", "n_upper",
+               "n_at_bound", "share_at_bound"]
+    rows = []
+    for name, estimator in _model_dict(models).items():
+        sides = bound_sides(estimator, tol, name)
+        bounds = _bounds_of(estimator)
+        groups = estimator.groups_.reindex(sides.index).astype(object).to_numpy()
+        for parameter in sides.columns:
+            side = sides[parameter].to_numpy(dtype=object)
+            for group in pd.unique(groups):
+                member = groups == group
+                n_lower = int((side[member] == "lower").sum())
+                n_upper = int((side[member] == "upper").sum())
+                n = int(member.sum())
+                rows.append({"model": name, "parameter": parameter, "group": group,
+                             "lower": float(bounds[parameter][0]),
+                             "upper": float(bounds[parameter][1]), "n": n,
+                             "n_lower": n_lower, "n_upper": n_upper,
+                             "n_at_bound": n_lower + n_upper,
+                             "share_at_bound": (n_lower + n_upper) / n if n else np.nan})
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -728,49 +818,79 @@ def parameter_of_interest_values(models, parameters=PARAMETERS_OF_INTEREST):
     return table
 
 
-def parameter_of_interest_correlations(models, parameters=PARAMETERS_OF_INTEREST):
+def _interest_at_bound(models, values, tol=BOUND_TOLERANCE):
+    """Booleans shaped like ``values`` (of :func:`parameter_of_interest_values`): on a bound."""
+    models = _model_dict(models)
+    mask = pd.DataFrame(False, index=values.index, columns=values.columns)
+    for name, parameter in values.columns:
+        sides = bound_sides(models[name], tol, name)[parameter].reindex(values.index)
+        mask[(name, parameter)] = sides.notna().to_numpy()
+    return mask
+
+
+def _pearson(x, y):
+    """(r, p) of Pearson's correlation; NaN with fewer than 3 points or no variance."""
+    if len(x) >= 3 and np.std(x) > 0 and np.std(y) > 0:
+        result = _stats.pearsonr(x, y)
+        return float(result[0]), float(result[1])
+    return np.nan, np.nan
+
+
+def parameter_of_interest_correlations(models, parameters=PARAMETERS_OF_INTEREST,
+                                       tol=BOUND_TOLERANCE):
     """Pearson correlations of the parameters of interest across models.
 
     Generalises the reference's parameter_of_interest_comparisons (which
     hard-coded Advantage+novel, Relative+novel and Hybrid2012+novel,
     reference-spec Q33) to any fitted models: every pair of (model,
     parameter) columns of :func:`parameter_of_interest_values` is
-    correlated over the participants both models were fitted to.
+    correlated over the participants both models were fitted to, once with
+    every participant and once without the participants whose value of
+    either parameter sits on a bound (a pile-up on a bound can make a
+    correlation out of a few interior points).
 
     Parameters
     ----------
     models : dict {name: fitted estimator}, list of fitted estimators, or one
     parameters : sequence of str, default=('weighting_factor', 'contextual_lr', 'mixing_factor')
+    tol : float, default=1e-6
+        Bound tolerance, as a fraction of each parameter's range (see
+        :func:`parameters_at_bounds`).
 
     Returns
     -------
     DataFrame
         One row per pair: model_x, parameter_x, model_y, parameter_y,
-        transform_x, transform_y ('log' or 'none'), r, p_value, n. r and
-        p_value are NaN with fewer than 3 participants or a constant
-        parameter. Empty (with these columns) when fewer than two
-        (model, parameter) columns exist.
+        transform_x, transform_y ('log' or 'none'), r, p_value, n (every
+        participant), n_at_bound (participants with either value on a
+        bound), r_interior, p_value_interior, n_interior (the others). r and
+        p are NaN with fewer than 3 participants or a constant parameter.
+        Empty (with these columns) when fewer than two (model, parameter)
+        columns exist.
     """
     from .stats import is_log_transformed
 
     values = parameter_of_interest_values(models, parameters)
+    at_bound = _interest_at_bound(models, values, tol)
     columns = ["model_x", "parameter_x", "model_y", "parameter_y", "transform_x",
-               "transform_y", "r", "p_value", "n"]
+               "transform_y", "r", "p_value", "n", "n_at_bound", "r_interior",
+               "p_value_interior", "n_interior"]
     items = list(values.columns)
     rows = []
     for i in range(len(items)):
         for j in range(i + 1, len(items)):
             pair = values[[items[i], items[j]]].dropna()
             x, y = pair.iloc[:, 0].to_numpy(float), pair.iloc[:, 1].to_numpy(float)
-            r = p = np.nan
-            if len(x) >= 3 and x.std() > 0 and y.std() > 0:
-                result = _stats.pearsonr(x, y)
-                r, p = float(result[0]), float(result[1])
+            bounded = at_bound.loc[pair.index, [items[i], items[j]]].any(axis=1).to_numpy()
+            r, p = _pearson(x, y)
+            r_in, p_in = _pearson(x[~bounded], y[~bounded])
             rows.append({"model_x": items[i][0], "parameter_x": items[i][1],
                          "model_y": items[j][0], "parameter_y": items[j][1],
                          "transform_x": "log" if is_log_transformed(items[i][1]) else "none",
                          "transform_y": "log" if is_log_transformed(items[j][1]) else "none",
-                         "r": r, "p_value": p, "n": int(len(x))})
+                         "r": r, "p_value": p, "n": int(len(x)),
+                         "n_at_bound": int(bounded.sum()), "r_interior": r_in,
+                         "p_value_interior": p_in, "n_interior": int((~bounded).sum())})
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -1340,6 +1460,33 @@ def parameter_recovery_tables(parameter_recovery):
     return fit_data, true_params
 
 
+def recovery_at_bounds(recovery, tol=BOUND_TOLERANCE):
+    """Which fitted values of a parameter recovery sit on a bound of the fit.
+
+    Parameters
+    ----------
+    recovery : fitted ParameterRecovery
+    tol : float, default=1e-6
+        A value counts as on a bound when it is within ``tol * (high - low)``
+        of it (see :func:`parameters_at_bounds`).
+
+    Returns
+    -------
+    DataFrame of bool
+        Shaped like ``fitted_params_``, in the order of ``true_params_``.
+    """
+    _check_tolerance(tol)
+    bounds = _model_of(recovery.estimator)._fit_settings()["bounds"]
+    fitted = recovery.fitted_params_.reindex(recovery.true_params_.index)
+    on_bound = pd.DataFrame(False, index=fitted.index, columns=fitted.columns)
+    for parameter in fitted.columns:
+        low, high = bounds[parameter]
+        margin = tol * (high - low)
+        values = fitted[parameter].to_numpy(dtype=float)
+        on_bound[parameter] = (values <= low + margin) | (values >= high - margin)
+    return on_bound
+
+
 def parameter_recovery_correlations(parameter_recovery):
     """Pearson r of true vs fitted values (param_recovery_corrs.csv).
 
@@ -1422,10 +1569,12 @@ def model_recovery_matrices(model_recovery):
     Returns
     -------
     DataFrame
-        Columns matrix ('mean_bic', 'normalized_bic' (-100 = lowest mean BIC,
-        the best), 'confusion' (p(best fit | generating model)), 'inversion'
+        Columns matrix ('mean_bic', 'normalized_bic' (within each generating
+        model: -100 = the fitting model with the lowest mean BIC, +100 = the
+        highest), 'confusion' (p(best fit | generating model)), 'inversion'
         (p(generating model | best fit))), fitting_model, generating_model,
-        value. With empirical-Bayes estimators the first two are
+        value; rows in generating model, then fitting model order (the
+        matrices' rows are the generating models). With empirical-Bayes estimators the first two are
         'mean_laplace' and 'normalized_laplace' (-2 x Laplace log evidence;
         'mean_criterion' and 'normalized_criterion' when the estimators mix
         both kinds), so no Laplace number is labelled BIC.
@@ -1445,10 +1594,11 @@ def model_recovery_matrices(model_recovery):
 
 
 def _stack(matrix):
+    """Long form of a recovery matrix (rows = generating models, columns = fitting models)."""
     rows, columns = matrix.index, matrix.columns
     return pd.DataFrame({
-        "fitting_model": np.repeat(np.asarray(rows, dtype=object), len(columns)),
-        "generating_model": np.tile(np.asarray(columns, dtype=object), len(rows)),
+        "fitting_model": np.tile(np.asarray(columns, dtype=object), len(rows)),
+        "generating_model": np.repeat(np.asarray(rows, dtype=object), len(columns)),
         "value": matrix.to_numpy(dtype=float).ravel(),
     })
 

@@ -23,16 +23,18 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import FuncFormatter
 from scipy import stats as _stats
 
 from ._tables import (
-    BINS, CONTEXT_ORDER, EMPIRICAL, LAPLACE, PARAMETERS_OF_INTEREST, START_TOLERANCE,
-    STIMULUS_TYPES, _bounds_of, _check_comparison, _model_of, _recoveries, _recovery_models,
-    _t_ci, criterion_differences, criterion_distributions, criterion_label, criterion_values,
-    fit_by_starts, group_criteria, parameter_of_interest_correlations,
-    parameter_of_interest_values, recovery_criterion,
+    BINS, BOUND_TOLERANCE, CONTEXT_ORDER, EMPIRICAL, LAPLACE, PARAMETERS_OF_INTEREST,
+    START_TOLERANCE, STIMULUS_TYPES, _bounds_of, _check_comparison, _interest_at_bound,
+    _model_of, _recoveries, _recovery_models, _t_ci, bound_sides, criterion_differences,
+    recovery_at_bounds,
+    criterion_distributions, criterion_label, criterion_values, fit_by_starts, group_criteria,
+    parameter_of_interest_correlations, parameter_of_interest_values, recovery_criterion,
 )
-from .stats import _model_dict, is_log_transformed, transformed_parameters
+from .stats import _model_dict, is_log_transformed
 
 _HEADLESS = contextvars.ContextVar("avoidrl_headless_figures", default=False)
 _CONTEXT_COLORS = {"Reward": "#2f6fa8", "Loss Avoid": "#c0392b"}
@@ -93,7 +95,7 @@ def _despine(ax):
 
 # ------------------------------------------------------------ model comparison
 def plot_model_comparison(models, criterion="bic"):
-    """Compare models by AIC or BIC (the reference's *_model_comparisons.png).
+    """Compare models by AIC or BIC (the reference's ``*_model_comparisons.png``).
 
     Parameters
     ----------
@@ -105,10 +107,13 @@ def plot_model_comparison(models, criterion="bic"):
     Returns
     -------
     Figure
-        Two axes. A: the mean criterion over all participants per model, the
-        best (lowest) boxed. B: the mean and 95 % t-CI of each other model's
-        per-participant difference from the best model (a note instead when
-        there is only one model).
+        Two axes. A: each model's mean criterion over all participants as a
+        point with its 95 % t-CI (points, not bars: the axis does not start
+        at zero), the best (lowest mean) filled black and its mean dotted
+        across the panel. B: bars from zero of the mean and 95 % t-CI of each
+        other model's per-participant difference from the best model (a note
+        instead when there is only one model). The number of participants is
+        in the titles.
     """
     label = criterion_label(criterion)
     means = group_criteria(models, criterion)
@@ -116,24 +121,32 @@ def plot_model_comparison(models, criterion="bic"):
     full = means.loc["full", names].astype(float)
     best = means.loc["full", "best_model"]
     differences = criterion_differences(models, criterion)
+    values = {name: criterion_values(estimator, criterion, name).to_numpy(dtype=float)
+              for name, estimator in _model_dict(models).items()}
+    n_participants = len(next(iter(values.values())))
+    cis = np.array([_t_ci(values[name]) for name in names])
 
     n = len(names)
     figure = _new_figure(max(8.0, 1.6 * n + 4.0), 4.8)
     ax_a, ax_b = figure.subplots(1, 2)
     x = np.arange(n)
-    bars = ax_a.bar(x, full.to_numpy(), color=_BAR_COLOR, width=0.7)
-    best_bar = bars[names.index(best)]
-    best_bar.set_edgecolor("black")
-    best_bar.set_linewidth(2.5)
-    ax_a.bar_label(bars, labels=[f"{v:.1f}" for v in full], padding=2, color="dimgray",
-                   fontweight="bold", fontsize=9)
-    low, high = float(full.min()), float(full.max())
-    span = high - low if high > low else max(abs(high) * 0.05, 1.0)
-    ax_a.set_ylim(low - 0.6 * span, high + 0.25 * span)
+    is_best = np.array([name == best for name in names])
+    for mask, face in ((~is_best, "white"), (is_best, "black")):
+        if mask.any():
+            drawn = ax_a.errorbar(x[mask], full.to_numpy()[mask], yerr=cis[mask], fmt="o",
+                                  markersize=8, markerfacecolor=face, markeredgecolor="black",
+                                  ecolor="dimgray", capsize=5, linewidth=1.5)
+            drawn.lines[0].set_gid("best" if face == "black" else "mean")
+    ax_a.axhline(full[best], color="black", linestyle=":", linewidth=0.8, alpha=0.6)
+    for i, value in enumerate(full):
+        ax_a.annotate(f"{value:.1f}", (i, value), xytext=(9, 0), textcoords="offset points",
+                      va="center", fontsize=8, color="dimgray")
+    ax_a.set_xlim(-0.6, n - 0.4)
     _rotate(ax_a, names, threshold=1)
-    ax_a.set_ylabel(f"mean {label}")
-    ax_a.set_title(f"{textwrap.fill(f'A. Mean {label} over participants', 40)}\n"
-                   "(lowest = best, boxed)", loc="left", fontsize=11)
+    ax_a.set_ylabel(f"mean {label} (95% CI)")
+    ax_a.set_title(f"{textwrap.fill(f'A. Mean {label} (n = {n_participants} participants)', 40)}"
+                   "\n(lowest = best, filled; the axis does not start at 0)", loc="left",
+                   fontsize=11)
 
     if len(differences):
         xb = np.arange(len(differences))
@@ -148,7 +161,7 @@ def plot_model_comparison(models, criterion="bic"):
                   ha="center", va="center", transform=ax_b.transAxes, color="dimgray")
         ax_b.set_xticks([])
         ax_b.set_yticks([])
-    ax_b.set_title("B. Difference from the best model\n(per participant, mean ± 95% CI)",
+    ax_b.set_title("B. Difference from the best model\n(paired, mean ± 95% CI; bars from 0)",
                    loc="left", fontsize=11)
     for ax in (ax_a, ax_b):
         _despine(ax)
@@ -362,7 +375,13 @@ def plot_fit_by_starts(models, tol=START_TOLERANCE):
     return figure
 
 
-def plot_parameter_of_interest_comparisons(models, parameters=PARAMETERS_OF_INTEREST):
+def _p_text(p_value):
+    return "p < 0.001" if np.isfinite(p_value) and p_value < 0.001 else \
+        f"p = {_number(p_value, '.3f')}"
+
+
+def plot_parameter_of_interest_comparisons(models, parameters=PARAMETERS_OF_INTEREST,
+                                           tol=BOUND_TOLERANCE):
     """Parameters of interest of different models against each other.
 
     The reference's parameter_of_interest_comparisons.png, for any fitted
@@ -372,18 +391,28 @@ def plot_parameter_of_interest_comparisons(models, parameters=PARAMETERS_OF_INTE
     ----------
     models : dict {name: fitted estimator}, list of fitted estimators, or one
     parameters : sequence of str, default=('weighting_factor', 'contextual_lr', 'mixing_factor')
+    tol : float, default=1e-6
+        Bound tolerance, as a fraction of each parameter's range (see
+        :func:`avoidrl.report.parameters_at_bounds`).
 
     Returns
     -------
     Figure
         One scatter plot per pair of (model, parameter) columns of
-        :func:`avoidrl.report.parameter_of_interest_values` (contextual_lr on
-        a log scale, as in the reference), participants matched by id, the
-        least-squares line dashed, and Pearson r, p and n in the title. With
-        fewer than two such columns, one axis with a note instead.
+        :func:`avoidrl.report.parameter_of_interest_correlations`,
+        participants matched by id, in natural units (contextual_lr and the
+        other log-transformed parameters on a log axis: the correlations are
+        of log values, as in the reference). Participants with either value on
+        a bound of its fit are open red circles; the bounds are drawn (red
+        dashed). The title gives Pearson r, p and n over every participant
+        and over the participants with neither value on a bound (the
+        least-squares line, dashed, is theirs): a pile-up on a bound can
+        make a strong correlation out of a few interior points. With fewer
+        than two such columns, one axis with a note instead.
     """
+    models = _model_dict(models)
     values = parameter_of_interest_values(models, parameters)
-    correlations = parameter_of_interest_correlations(models, parameters)
+    correlations = parameter_of_interest_correlations(models, parameters, tol=tol)
     if correlations.empty:
         figure = _new_figure(6.0, 2.5)
         ax = figure.subplots()
@@ -395,30 +424,57 @@ def plot_parameter_of_interest_comparisons(models, parameters=PARAMETERS_OF_INTE
                 ha="center", va="center", transform=ax.transAxes, color="dimgray")
         ax.set_axis_off()
         return figure
-    figure, axes = _grid(3.5, 3.6, len(correlations))
+    at_bound = _interest_at_bound(models, values, tol)
+    figure, axes = _grid(3.7, 4.0, len(correlations))
     for ax, row in zip(axes, correlations.itertuples()):
-        pair = values[[(row.model_x, row.parameter_x), (row.model_y, row.parameter_y)]].dropna()
-        x, y = pair.iloc[:, 0].to_numpy(float), pair.iloc[:, 1].to_numpy(float)
-        ax.scatter(x, y, s=22, color="#2f6fa8", alpha=0.7, linewidth=0)
-        if np.isfinite(row.r):
-            slope, intercept = np.polyfit(x, y, 1)
-            ends = np.array([x.min(), x.max()])
-            ax.plot(ends, intercept + slope * ends, color="black", linestyle="--", linewidth=1,
-                    alpha=0.6)
-        labels = []
-        for model, parameter, transform in ((row.model_x, row.parameter_x, row.transform_x),
-                                            (row.model_y, row.parameter_y, row.transform_y)):
-            shown = f"log({parameter})" if transform == "log" else parameter
-            labels.append(f"{model}\n{shown}")
-        ax.set_xlabel(labels[0], fontsize=9)
-        ax.set_ylabel(labels[1], fontsize=9)
-        p_text = "p < 0.001" if np.isfinite(row.p_value) and row.p_value < 0.001 else \
-            f"p = {_number(row.p_value, '.3f')}"
-        ax.set_title(f"r = {_number(row.r)}, {p_text}, n = {row.n}", fontsize=10)
+        first, second = (row.model_x, row.parameter_x), (row.model_y, row.parameter_y)
+        ids = values[[first, second]].dropna().index
+        natural = [models[m].params_[p].reindex(ids).to_numpy(float) for m, p in (first, second)]
+        logs = [t == "log" and _log_axis(p, v)
+                for t, p, v in ((row.transform_x, row.parameter_x, natural[0]),
+                                (row.transform_y, row.parameter_y, natural[1]))]
+        bounded = at_bound.loc[ids, [first, second]].any(axis=1).to_numpy()
+        x, y = natural
+        ax.scatter(x[~bounded], y[~bounded], s=22, color=_PARTICIPANT_COLOR, alpha=0.75,
+                   linewidth=0, gid="participants")
+        if bounded.any():
+            ax.scatter(x[bounded], y[bounded], s=22, facecolors="white",
+                       edgecolors=_BOUND_COLOR, linewidths=1.0, alpha=0.8, gid="at_bound")
+        if np.isfinite(row.r_interior):
+            fx = np.log(x[~bounded]) if logs[0] else x[~bounded]
+            fy = np.log(y[~bounded]) if logs[1] else y[~bounded]
+            slope, intercept = np.polyfit(fx, fy, 1)
+            ends = np.linspace(fx.min(), fx.max(), 50)
+            line = intercept + slope * ends
+            ax.plot(np.exp(ends) if logs[0] else ends, np.exp(line) if logs[1] else line,
+                    color="black", linestyle="--", linewidth=1, alpha=0.6)
+        if logs[0]:
+            _plain_log_axis(ax, "x")
+        if logs[1]:
+            _plain_log_axis(ax, "y")
+        for (model, parameter), axis, log in ((first, "x", logs[0]), (second, "y", logs[1])):
+            bound = (_bounds_of(models[model]) or {}).get(parameter)
+            if bound is not None:
+                _draw_bounds(ax, *map(float, bound), axis=axis, log=log)
+        for (model, parameter), log, setter in ((first, logs[0], ax.set_xlabel),
+                                                (second, logs[1], ax.set_ylabel)):
+            setter(f"{model}\n{parameter}{' (log axis)' if log else ''}", fontsize=9)
+        ax.set_title(f"all: r = {_number(row.r)}, {_p_text(row.p_value)}, n = {row.n}\n"
+                     f"off bounds: r = {_number(row.r_interior)}, "
+                     f"{_p_text(row.p_value_interior)}, n = {row.n_interior}", fontsize=9)
         ax.tick_params(labelsize=8)
         _despine(ax)
-    _suptitle(figure, "Parameters of interest across models (Pearson r; dashed = least "
-              "squares)")
+    handles = [Line2D([], [], linestyle="none", marker="o", color=_PARTICIPANT_COLOR,
+                      label="participant"),
+               Line2D([], [], linestyle="none", marker="o", markerfacecolor="white",
+                      markeredgecolor=_BOUND_COLOR, label="either value on a bound"),
+               Line2D([], [], color=_BOUND_COLOR, linestyle="--", label="bounds of the fit"),
+               Line2D([], [], color="black", linestyle="--",
+                      label="least squares, off-bound participants")]
+    figure.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False,
+                  fontsize=8)
+    _suptitle(figure, "Parameters of interest across models (Pearson r of the log values on "
+              "log axes; 'off bounds' leaves out participants with either value on a bound)")
     return figure
 
 
@@ -694,174 +750,215 @@ def plot_model_simulations(accuracy_table, choice_table, dynamics, group):
 
 
 # ---------------------------------------------------------- parameter fits
-#: How each interval status is marked in the parameter figures: (face, edge, label).
-_STATUS_MARKERS = {
-    "interior": ("black", "black", "estimate (line: 95% interval)"),
-    "at lower bound": ("white", "#c0392b", "at a bound (no interval)"),
-    "at upper bound": ("white", "#c0392b", "at a bound (no interval)"),
-    "not identified": ("white", "#e08a00", "not identified (no interval)"),
-}
+_BOUND_COLOR = "#c0392b"
+_PARTICIPANT_COLOR = "#2f6fa8"
 
 
-def _transform_like(estimates, parameter):
-    """The transform :func:`avoidrl.stats.log_transform` applies to ``estimates``, as a function.
-
-    Intervals must go through the very transform of the estimates (the same
-    shift when the smallest estimate is <= 0); values it cannot take give NaN.
-    """
-    if not is_log_transformed(parameter):
-        return lambda x: np.asarray(x, dtype=float)
-    smallest = float(np.nanmin(estimates)) if len(estimates) else 1.0
-    shift = 1.0 - smallest if smallest <= 0 else 0.0
-
-    def transform(x):
-        shifted = np.asarray(x, dtype=float) + shift
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(shifted > 0, np.log(np.where(shifted > 0, shifted, 1.0)), np.nan)
-
-    return transform
+def _log_axis(parameter, values):
+    """Whether a parameter is drawn on a log axis: log-transformed and every value > 0."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return is_log_transformed(parameter) and len(values) > 0 and bool((values > 0).all())
 
 
-def plot_parameter_fits(estimator):
+def _draw_bounds(ax, low, high, *, axis="y", log=False):
+    """Dashed lines at a parameter's bounds (a bound <= 0 has no place on a log axis)."""
+    drawn = False
+    for bound in (low, high):
+        if np.isfinite(bound) and (bound > 0 or not log):
+            line = ax.axhline(bound) if axis == "y" else ax.axvline(bound)
+            line.set(color=_BOUND_COLOR, linestyle="--", linewidth=0.9, alpha=0.8, gid="bound")
+            drawn = True
+    return drawn
+
+
+def _plain_log_axis(ax, axis="y"):
+    """A log scale labelled with plain numbers (0.01, 0.1, 1), not powers of ten."""
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+
+
+def _at_bound_text(n_at_bound, n):
+    return f"{n_at_bound} of {n} on a bound" if n_at_bound else f"none of {n} on a bound"
+
+
+def plot_parameter_fits(estimator, tol=BOUND_TOLERANCE):
     """Fitted parameters of one model by group (parameter_fits/{model}-model-fits.png).
 
     Parameters
     ----------
     estimator : fitted avoidrl estimator or EmpiricalBayes
+    tol : float, default=1e-6
+        Bound tolerance, as a fraction of each parameter's range (see
+        :func:`avoidrl.report.parameters_at_bounds`).
 
     Returns
     -------
     Figure
-        One axis per parameter: per group, the mean ± 95 % t-CI as a bar with
-        the participants as points. Each participant's 95 % interval of its
-        estimate (``params_ci_``: Wald for maximum likelihood, Laplace for
-        empirical Bayes) is a thin vertical line behind its point; estimates
-        at a bound are open red circles and not identified ones open orange
-        circles (they have no interval). A bound is drawn (dotted) when it
-        lies within the axis' range; the range itself is not changed.
-        Parameters other than novel_value, mixing_factor, valence_factor and
-        weighting_factor are shown after :func:`avoidrl.stats.log_transform`,
-        as in the statistics, and their intervals through the same transform.
+        One axis per parameter, one column of points per group (a strip
+        plot: every participant a point, in natural units), and beside it the
+        group mean with its 95 % t-CI (black diamond). Parameters that the
+        statistics log-transform (all but novel_value, mixing_factor,
+        valence_factor and weighting_factor) are drawn on a log axis, and
+        their mean and CI are those of log(x) mapped back (the geometric
+        mean), so the figure shows what the tests compare; when some value
+        is <= 0 (a bound at 0) the axis is linear and the mean arithmetic.
+        Both bounds of the fit are drawn (red dashed) and always inside the
+        axis; participants on a bound (within ``tol`` of the range) are open
+        red circles, estimates ``params_ci_`` calls not identified open
+        orange ones. Each participant's 95 % interval (``params_ci_``: Wald
+        for maximum likelihood, Laplace for empirical Bayes) is a thin
+        vertical line behind its point. Each title gives how many of the n
+        participants sit on a bound.
     """
     model = _model_dict(estimator)
     name, estimator = next(iter(model.items()))
-    values = transformed_parameters(estimator)
-    groups = estimator.groups_.reindex(values.index).astype(object)
+    params = estimator.params_
+    groups = estimator.groups_.reindex(params.index).astype(object)
     order = list(pd.unique(groups.to_numpy()))
-    parameters = list(values.columns)
+    parameters = list(params.columns)
     intervals = getattr(estimator, "params_ci_", None)
     bounds = _bounds_of(estimator) or {}
+    sides = bound_sides(estimator, tol, name)
     n_cols = min(4, len(parameters))
     n_rows = int(np.ceil(len(parameters) / n_cols))
-    width = max(2.2, 0.8 * len(order) + 1.4)
-    figure = _new_figure(max(6.0, width * n_cols + 0.5), 3.4 * n_rows + 0.6)
+    width = max(2.4, 0.9 * len(order) + 1.4)
+    figure = _new_figure(max(6.0, width * n_cols + 0.5), 3.6 * n_rows + 0.8)
     axes = figure.subplots(n_rows, n_cols, squeeze=False).ravel()
-    palette = sns.color_palette("crest", max(len(order), 1))
     jitter = np.random.RandomState(0)
     labels = [_wrap(g) for g in order]
-    shown, bound_drawn = set(), False
+    shown = set()
     for ax, parameter in zip(axes, parameters):
-        transform = _transform_like(estimator.params_[parameter].to_numpy(dtype=float),
-                                    parameter)
+        raw = params[parameter].to_numpy(dtype=float)
+        log = _log_axis(parameter, raw)
+        on_bound = sides[parameter].notna().to_numpy()
         if intervals is not None:
-            rows = intervals.xs(parameter, level="parameter").reindex(values.index)
+            rows = intervals.xs(parameter, level="parameter").reindex(params.index)
             status = rows["status"].to_numpy(dtype=object)
-            lower, upper = transform(rows["lower"]), transform(rows["upper"])
+            lower, upper = rows["lower"].to_numpy(float), rows["upper"].to_numpy(float)
         else:
-            status = np.full(len(values), "interior", dtype=object)
-            lower = upper = np.full(len(values), np.nan)
-        xs, ys, faces, edges = [], [], [], []
+            status = np.full(len(raw), "interior", dtype=object)
+            lower = upper = np.full(len(raw), np.nan)
+        on_bound = on_bound | np.isin(status, ("at lower bound", "at upper bound"))
+        kinds = np.where(on_bound, "at bound",
+                         np.where(status == "not identified", "not identified", "interior"))
+        x = np.empty(len(raw))
         for i, group in enumerate(order):
             member = (groups == group).to_numpy()
-            v = values.loc[member, parameter].to_numpy(dtype=float)
-            finite = np.isfinite(v)
-            mean = v[finite].mean() if finite.any() else np.nan
-            ax.bar(i, mean, color=palette[i], width=0.7, alpha=0.85)
-            ax.errorbar(i - 0.12, mean, yerr=_t_ci(v[finite]), fmt="none", ecolor="#333333",
-                        capsize=4, linewidth=1.5)
-            x = i + 0.12 + jitter.uniform(-0.08, 0.08, len(v))
-            where = np.flatnonzero(member)[finite]
-            x = x[finite]
-            drawn = np.isfinite(lower[where]) & np.isfinite(upper[where])
-            if drawn.any():
-                ax.vlines(x[drawn], lower[where][drawn], upper[where][drawn], color="#555555",
-                          linewidth=0.8, alpha=0.7, zorder=2)
-            xs.append(x)
-            ys.append(v[finite])
-            for s in status[where]:
-                face, edge, _ = _STATUS_MARKERS.get(s, _STATUS_MARKERS["interior"])
-                faces.append(face)
-                edges.append(edge)
-                shown.add(s if s in _STATUS_MARKERS else "interior")
-        # one scatter per axis, so a point's marking follows its status
-        ax.scatter(np.concatenate(xs) if xs else [], np.concatenate(ys) if ys else [], s=16,
-                   facecolors=faces, edgecolors=edges, linewidths=0.9, alpha=0.75, zorder=3)
-        ax.axhline(0, color="gray", linewidth=0.8)
+            x[member] = i - 0.08 + jitter.uniform(-0.14, 0.14, member.sum())
+            v = raw[member & np.isfinite(raw)]
+            centre = np.log(v) if log else v
+            mean, ci = (centre.mean(), _t_ci(centre)) if len(v) else (np.nan, np.nan)
+            low, high = mean - ci, mean + ci
+            if log:
+                mean, low, high = np.exp(mean), np.exp(low), np.exp(high)
+            drawn = ax.errorbar(i + 0.3, mean, yerr=[[mean - low], [high - mean]], fmt="D",
+                                color="black", markersize=6, capsize=4, linewidth=1.5,
+                                zorder=4)
+            drawn.lines[0].set_gid("mean")
+        finite = np.isfinite(lower) & np.isfinite(upper)
+        if finite.any():
+            ax.vlines(x[finite], lower[finite], upper[finite], color="#555555", linewidth=0.8,
+                      alpha=0.6, zorder=2)
+        for kind, (face, edge) in _POINT_STYLES.items():
+            mask = (kinds == kind) & np.isfinite(raw)
+            if mask.any():
+                ax.scatter(x[mask], raw[mask], s=18, facecolors=face, edgecolors=edge,
+                           linewidths=1.0, alpha=0.8, zorder=3, gid=_POINT_GIDS[kind])
+                shown.add(kind)
+        if log:
+            _plain_log_axis(ax)
         if parameter in bounds:
-            limits = ax.get_ylim()
-            for bound in transform(np.asarray(bounds[parameter], dtype=float)):
-                if np.isfinite(bound) and limits[0] <= bound <= limits[1]:
-                    ax.axhline(bound, color="#c0392b", linestyle=":", linewidth=0.9, alpha=0.8)
-                    bound_drawn = True
-            ax.set_ylim(limits)
+            _draw_bounds(ax, *map(float, bounds[parameter]), log=log)
+        ax.set_xlim(-0.6, len(order) - 0.4)
         _rotate(ax, labels, threshold=4)
-        ax.set_title(parameter.replace("_", " "), fontsize=11)
-        ax.set_ylabel(f"log({parameter})" if is_log_transformed(parameter) else parameter)
+        ax.set_title(f"{parameter.replace('_', ' ')}\n"
+                     f"{_at_bound_text(int(on_bound.sum()), len(raw))}", fontsize=10)
+        ax.set_ylabel(f"{parameter} (log axis)" if log else parameter, fontsize=9)
+        ax.tick_params(labelsize=8)
         _despine(ax)
     for ax in axes[len(parameters):]:
         ax.remove()
-    handles, seen = [], set()
-    for status in _STATUS_MARKERS:
-        face, edge, label = _STATUS_MARKERS[status]
-        if status in shown and label not in seen:
-            seen.add(label)
-            handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor=face,
-                                  markeredgecolor=edge, label=label))
-    if bound_drawn:
-        handles.append(Line2D([], [], color="#c0392b", linestyle=":", label="bound"))
+    handles = [Line2D([], [], linestyle="none", marker="o", markerfacecolor=face,
+                      markeredgecolor=edge, label=_POINT_LABELS[kind])
+               for kind, (face, edge) in _POINT_STYLES.items() if kind in shown]
+    handles += [Line2D([], [], color="black", marker="D", label="group mean ± 95% CI"),
+                Line2D([], [], color="#555555", linewidth=0.8,
+                       label="participant's 95% interval"),
+                Line2D([], [], color=_BOUND_COLOR, linestyle="--", label="bounds of the fit")]
     figure.legend(handles=handles, loc="outside lower center", ncol=len(handles),
                   frameon=False, fontsize=8)
-    figure.suptitle(f"{name}: fitted parameters by group (mean ± 95% CI, points = "
-                    "participants)", fontsize=12)
+    figure.suptitle(f"{name}: fitted parameters by group (n = {len(params)} participants; "
+                    "log axes where the statistics log-transform)", fontsize=12)
     return figure
 
 
+#: How the participants' points are drawn: (face, edge), legend label, gid.
+_POINT_STYLES = {"interior": (_PARTICIPANT_COLOR, _PARTICIPANT_COLOR),
+                 "at bound": ("white", _BOUND_COLOR),
+                 "not identified": ("white", "#e08a00")}
+_POINT_LABELS = {"interior": "participant", "at bound": "participant on a bound",
+                 "not identified": "not identified (no interval)"}
+_POINT_GIDS = {"interior": "participants", "at bound": "at_bound",
+               "not identified": "not_identified"}
+
+
 # ----------------------------------------------------------------- recovery
-def plot_parameter_recovery(parameter_recovery):
+def plot_parameter_recovery(parameter_recovery, tol=BOUND_TOLERANCE):
     """True vs fitted parameters (correlations/recovery_correlation_plot.png).
 
     Parameters
     ----------
     parameter_recovery : ParameterRecovery, list of them, or dict {name: ParameterRecovery}
         Fitted recovery objects, one per model.
+    tol : float, default=1e-6
+        A fitted value within ``tol * (high - low)`` of a bound counts as on it.
 
     Returns
     -------
     Figure
         One row per model, one axis per parameter: the datasets' true vs
-        fitted values, the identity line, Pearson r in the title, both axes
-        spanning the parameter's bounds.
+        fitted values, the identity line (grey dashed), both axes spanning
+        the parameter's bounds, which are drawn (red dashed). Fits that end on
+        a bound are open red circles. The title gives Pearson r (of
+        ``correlations_``), n (datasets) and how many fits sit on a bound.
     """
     recoveries = _recoveries(parameter_recovery)
     n_cols = max(len(r.true_params_.columns) for r in recoveries.values())
     n_rows = len(recoveries)
-    figure = _new_figure(max(6.0, 2.5 * n_cols + 0.8), 2.7 * n_rows + 0.6)
+    figure = _new_figure(max(6.0, 2.6 * n_cols + 0.8), 2.9 * n_rows + 0.8)
     axes = figure.subplots(n_rows, n_cols, squeeze=False)
+    any_on_bound = False
     for row, (name, recovery) in enumerate(recoveries.items()):
         bounds = _model_of(recovery.estimator)._fit_settings()["bounds"]
+        at_bounds = recovery_at_bounds(recovery, tol)
         parameters = list(recovery.true_params_.columns)
         for column, parameter in enumerate(parameters):
             ax = axes[row, column]
             low, high = bounds[parameter]
             pad = 0.04 * (high - low)
+            true = recovery.true_params_[parameter].to_numpy(float)
+            fitted = recovery.fitted_params_[parameter].reindex(
+                recovery.true_params_.index).to_numpy(float)
+            on_bound = at_bounds[parameter].to_numpy()
+            any_on_bound |= bool(on_bound.any())
             ax.plot([low, high], [low, high], color="gray", linestyle="--", linewidth=1)
-            ax.scatter(recovery.true_params_[parameter], recovery.fitted_params_[parameter],
-                       s=14, alpha=0.65, color="#2f6fa8", linewidth=0)
+            _draw_bounds(ax, low, high, axis="x")
+            _draw_bounds(ax, low, high, axis="y")
+            ax.scatter(true[~on_bound], fitted[~on_bound], s=14, alpha=0.65,
+                       color=_PARTICIPANT_COLOR, linewidth=0, gid="participants")
+            if on_bound.any():
+                ax.scatter(true[on_bound], fitted[on_bound], s=14, facecolors="white",
+                           edgecolors=_BOUND_COLOR, linewidths=0.9, gid="at_bound")
             ax.set_xlim(low - pad, high + pad)
             ax.set_ylim(low - pad, high + pad)
             ax.set_aspect("equal", adjustable="box")
             r = recovery.correlations_.get(parameter, np.nan)
-            ax.set_title(f"{parameter.replace('_', ' ')}\nr = {r:.2f}", fontsize=10)
+            n = int((np.isfinite(true) & np.isfinite(fitted)).sum())
+            bounded = f", {int(on_bound.sum())} on a bound" if on_bound.any() else ""
+            ax.set_title(f"{parameter.replace('_', ' ')}\nr = {r:.2f}, n = {n}{bounded}",
+                         fontsize=9)
             ax.set_xlabel("true", fontsize=9)
             if column == 0:
                 ax.set_ylabel(f"{name}\nfitted", fontsize=10, fontweight="bold")
@@ -871,13 +968,28 @@ def plot_parameter_recovery(parameter_recovery):
             _despine(ax)
         for column in range(len(parameters), n_cols):
             axes[row, column].remove()
-    figure.suptitle("Parameter recovery: fitted vs true (dashed = identity)", fontsize=12)
+    handles = [Line2D([], [], linestyle="none", marker="o", color=_PARTICIPANT_COLOR,
+                      label="dataset"),
+               Line2D([], [], color="gray", linestyle="--", label="identity"),
+               Line2D([], [], color=_BOUND_COLOR, linestyle="--", label="bounds")]
+    if any_on_bound:
+        handles.insert(1, Line2D([], [], linestyle="none", marker="o", markerfacecolor="white",
+                                 markeredgecolor=_BOUND_COLOR, label="fitted on a bound"))
+    figure.legend(handles=handles, loc="outside lower center", ncol=len(handles),
+                  frameon=False, fontsize=8)
+    figure.suptitle("Parameter recovery: fitted vs true (Pearson r, n datasets)", fontsize=12)
     return figure
 
 
-def _heatmap(ax, matrix, *, cmap, vmin, vmax, fmt, box, title):
+def _heatmap(ax, matrix, *, cmap, vmin, vmax, fmt, box, title, colors=None):
+    """An annotated heatmap of a recovery matrix (rows = generating models).
+
+    ``colors``, when given, is what the colour shows (same shape as
+    ``matrix``); the cells are annotated with ``matrix``'s values.
+    """
     values = matrix.to_numpy(dtype=float)
-    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="equal")
+    shade = values if colors is None else np.asarray(colors, dtype=float)
+    image = ax.imshow(shade, cmap=cmap, vmin=vmin, vmax=vmax, aspect="equal")
     n_rows, n_cols = values.shape
     # Box the best cell of each column (or row); ties are all boxed.
     oriented = values.T if box.startswith("column") else values
@@ -892,7 +1004,7 @@ def _heatmap(ax, matrix, *, cmap, vmin, vmax, fmt, box, title):
         for j in range(n_cols):
             value = values[i, j]
             if np.isfinite(value):
-                red, green, blue, _ = image.cmap(image.norm(value))
+                red, green, blue, _ = image.cmap(image.norm(shade[i, j]))
                 dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
                 text, color = format(value, fmt), "white" if dark else "black"
                 if float(text) == 0:
@@ -907,8 +1019,8 @@ def _heatmap(ax, matrix, *, cmap, vmin, vmax, fmt, box, title):
     ax.set_xticks(np.arange(n_cols), [str(c) for c in matrix.columns], rotation=45,
                   ha="right", rotation_mode="anchor")
     ax.set_yticks(np.arange(n_rows), [str(r) for r in matrix.index])
-    ax.set_xlabel("generating model")
-    ax.set_ylabel("fitting model")
+    ax.set_xlabel("fitting model")
+    ax.set_ylabel("generating model")
     ax.set_title(title, fontsize=11)
 
 
@@ -919,44 +1031,57 @@ def plot_model_recovery(model_recovery, normalized=False):
     ----------
     model_recovery : fitted ModelRecovery
     normalized : bool, default=False
-        Add a third heatmap: the mean BIC scaled over the whole matrix to
-        [-100, 100], where -100 is the lowest (best) mean BIC (the reference's
-        figure); with empirical-Bayes estimators, the mean -2 x Laplace log
-        evidence, and so titled.
+        Add a third heatmap: for each generating model, the difference of
+        each fitting model's mean BIC from the best one's on that generator's
+        data (0 = best, annotated), coloured by ``normalized_bic_`` (the same
+        difference scaled within the generating model: -100 = best, +100 =
+        worst), so that colours compare fitting models within a row only.
+        With empirical-Bayes estimators, the mean -2 x Laplace log evidence,
+        and so titled.
 
     Returns
     -------
     Figure
-        Two (or three) axes, rows = fitting models, columns = generating
-        models. Confusion matrix p(best fit | generating model): each
-        generator's most frequent winner is boxed. Inversion matrix
-        p(generating model | best fit): each winner's most likely generator
-        (the row maximum) is boxed. Normalised BIC: each generator's
-        best-fitting model (the column minimum) is boxed.
+        Two (or three) axes, rows = generating models (labelled with their
+        number of datasets n), columns = fitting models (Wilson & Collins
+        2019). Confusion matrix p(best fit | generating model), each row
+        summing to 1: each generator's most frequent winner is boxed.
+        Inversion matrix p(generating model | best fit), each column summing
+        to 1: each winner's most likely generator (the column maximum) is
+        boxed. Mean criterion difference: each generator's best-fitting model
+        (the row minimum) is boxed.
     """
     if not hasattr(model_recovery, "confusion_"):
         raise ValueError("the model recovery is not fitted (call fit)")
     order = [n for n, _ in _recovery_models(model_recovery)]
     panels = [
-        (model_recovery.confusion_, "Confusion matrix\np(best fit | generating model)",
-         dict(cmap="Blues", vmin=0, vmax=1, fmt=".2f", box="column_max")),
-        (model_recovery.inversion_, "Inversion matrix\np(generating model | best fit)",
-         dict(cmap="Purples", vmin=0, vmax=1, fmt=".2f", box="row_max")),
+        (model_recovery.confusion_, None, "Confusion matrix\np(best fit | generating model)",
+         dict(cmap="Blues", vmin=0, vmax=1, fmt=".2f", box="row_max")),
+        (model_recovery.inversion_, None, "Inversion matrix\np(generating model | best fit)",
+         dict(cmap="Purples", vmin=0, vmax=1, fmt=".2f", box="column_max")),
     ]
     if normalized:
         label = recovery_criterion(model_recovery)[1]
-        panels.append((model_recovery.normalized_bic_,
-                       f"Normalised mean {textwrap.fill(label, 30)}\n(−100 = best, +100 = worst)",
-                       dict(cmap="RdYlGn_r", vmin=-100, vmax=100, fmt=".0f",
-                            box="column_min")))
+        criterion = model_recovery.criterion_
+        difference = criterion.sub(criterion.min(axis=1), axis=0)
+        panels.append((difference, model_recovery.normalized_bic_,
+                       f"Mean {textwrap.fill(label, 30)} minus the row's best\n"
+                       "(0 = best; colour scaled per row)",
+                       dict(cmap="RdYlGn_r", vmin=-100, vmax=100, fmt=".1f", box="row_min")))
+    n_datasets = model_recovery.fits_.groupby("generating_model")["dataset"].nunique()
     n = len(order)
-    side = 0.7 * n + 2.4
-    figure = _new_figure(max(8.0, side * len(panels)), side + 0.6)
+    side = 0.7 * n + 2.6
+    figure = _new_figure(max(8.0, side * len(panels)), side + 0.8)
     axes = figure.subplots(1, len(panels))
-    for ax, (matrix, title, style) in zip(np.atleast_1d(axes), panels):
+    for ax, (matrix, colors, title, style) in zip(np.atleast_1d(axes), panels):
         rows = [m for m in order if m in matrix.index]
         columns = [m for m in order if m in matrix.columns]
-        _heatmap(ax, matrix.reindex(index=rows, columns=columns), title=title, **style)
-    figure.suptitle("Model recovery (rows = fitting model, columns = generating model)",
-                    fontsize=12)
+        shown = matrix.reindex(index=rows, columns=columns)
+        if colors is not None:
+            colors = colors.reindex(index=rows, columns=columns).to_numpy(dtype=float)
+        _heatmap(ax, shown, title=title, colors=colors, **style)
+        ax.set_yticks(np.arange(len(rows)),
+                      [f"{m}\n(n = {int(n_datasets.get(m, 0))})" for m in rows])
+    figure.suptitle("Model recovery (rows = generating model with its n datasets, columns = "
+                    "fitting model)", fontsize=12)
     return figure

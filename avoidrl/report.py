@@ -26,20 +26,24 @@ from ._output import fit_files, validation_files, write_fit_report, write_valida
 from ._tables import (
     BINS, BOUND_TOLERANCE, COMPARISONS, CONTEXT_ORDER, CONTEXTS, CRITERIA, EMPIRICAL,
     EVIDENCE_LABELS, INTERVAL_STATUSES, METHODS, PARAMETERS_OF_INTEREST, START_TOLERANCE,
-    STIMULUS_TYPES, bms_results, criterion_differences, criterion_distributions, criterion_label,
+    STIMULUS_TYPES, bms_results, bound_counts, bound_sides, criterion_differences,
+    criterion_distributions, criterion_label,
     criterion_values, em_history, fit_by_starts, fit_method, fit_tables, generated_data,
     group_best_fit_percentages, group_criteria, ibic_table, information_criteria,
     interval_status_counts, learning_dynamics, model_evidence, model_recovery_fit_tables,
     model_recovery_matrices, parameter_descriptives, parameter_intervals,
     parameter_of_interest_correlations, parameter_of_interest_values, parameter_outliers,
     parameter_recovery_correlations, parameter_recovery_tables, parameters_at_bounds,
-    population_parameters, posterior_predictive, recovery_criterion,
+    population_parameters, posterior_predictive, recovery_at_bounds, recovery_criterion,
 )
+from .stats import BOUND_SHARE_NOTE
 
 __all__ = [
-    "BINS", "BOUND_TOLERANCE", "COMPARISONS", "CONTEXT_ORDER", "CONTEXTS", "CRITERIA",
+    "BINS", "BOUND_SHARE_NOTE", "BOUND_TOLERANCE", "COMPARISONS", "CONTEXT_ORDER", "CONTEXTS",
+    "CRITERIA",
     "EMPIRICAL", "EVIDENCE_LABELS", "INTERVAL_STATUSES", "METHODS", "PARAMETERS_OF_INTEREST",
-    "START_TOLERANCE", "STIMULUS_TYPES", "bms_results", "criterion_differences",
+    "START_TOLERANCE", "STIMULUS_TYPES", "bms_results", "bound_counts", "bound_sides",
+    "criterion_differences",
     "criterion_distributions", "criterion_label", "criterion_values", "em_history",
     "fit_by_starts", "fit_files", "fit_method", "fit_tables", "generated_data",
     "group_best_fit_percentages", "group_criteria", "ibic_table", "information_criteria",
@@ -47,7 +51,7 @@ __all__ = [
     "model_recovery_matrices", "parameter_descriptives", "parameter_intervals",
     "parameter_of_interest_correlations", "parameter_of_interest_values", "parameter_outliers",
     "parameter_recovery_correlations", "parameter_recovery_tables", "parameters_at_bounds",
-    "population_parameters", "posterior_predictive", "recovery_criterion", "validation_files",
+    "population_parameters", "posterior_predictive", "recovery_at_bounds", "recovery_criterion", "validation_files",
     "write_fit_report",
     "write_validation_report",
 ]

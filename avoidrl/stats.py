@@ -395,13 +395,16 @@ def tukey_posthoc(params_df, groups, reference_group=None, *, alpha=ALPHA):
         One row per parameter and pair (g1, g2), groups in order of first
         appearance: parameter, factor ("g1 vs g2"), meandiff (mean(g2) -
         mean(g1), statsmodels' convention, as in the reference), p-adj
-        (scipy.stats.tukey_hsd), reject (p-adj < alpha), cohens_d, note.
+        (scipy.stats.tukey_hsd), reject (p-adj < alpha), cohens_d
+        ((mean(g1) - mean(g2)) / pooled SD), note.
 
     Notes
     -----
-    ``cohens_d`` is (mean(g2) - mean(g1)) / pooled SD, so it has the sign of
-    ``meandiff``. The reference computed (mean(g1) - mean(g2)) / pooled SD,
-    the opposite sign of its own ``meandiff``.
+    ``cohens_d`` is (mean(g1) - mean(g2)) / pooled SD, the convention of
+    every Cohen's d here (:func:`planned_comparisons`: condition1 minus
+    condition2, the sign of t), so the same comparison has the same d in
+    both tables; ``meandiff`` keeps statsmodels' (and the reference's)
+    opposite direction, g2 - g1.
     Groups with fewer than 2 participants are left out of the Tukey family;
     their pairs are NaN with a note.
 
@@ -439,7 +442,7 @@ def tukey_posthoc(params_df, groups, reference_group=None, *, alpha=ALPHA):
                        "cohens_d": np.nan, "note": ""}
                 if len(a) and len(b):
                     row["meandiff"] = float(b.mean() - a.mean())
-                    row["cohens_d"] = cohens_d(b, a)
+                    row["cohens_d"] = cohens_d(a, b)
                 if first in position and second in position:
                     p = _finite_or_nan(p_adj[position[first], position[second]])
                     row["p-adj"] = p
@@ -504,7 +507,68 @@ def transformed_parameters(estimator):
                         index=params.index)
 
 
-def fit_statistics(models, *, transform=True, reference_group=None):
+#: Share of a comparison's values on a bound above which its row gets a note.
+BOUND_SHARE_NOTE = 0.2
+#: The at-bound count columns each table gets, and the groups they count.
+_BOUND_COLUMNS = {"linear": ("n_at_bound", "share_at_bound"),
+                  "ttest": ("n_at_bound_condition1", "n_at_bound_condition2"),
+                  "posthoc": ("n_at_bound_g1", "n_at_bound_g2")}
+
+
+def _bound_note(n_at_bound, n):
+    return (f"{n_at_bound} of {n} values ({100 * n_at_bound / n:.0f}%) on a bound: the test "
+            "treats a pile-up on a bound as ordinary values")
+
+
+def _add_bound_columns(key, table, counts, order):
+    """Add the at-bound counts of one model's parameters to a statistics table.
+
+    ``counts`` is indexed by (parameter, group) with columns n and n_at_bound;
+    ``order`` is the groups' order, which gives the pairs of the post-hoc rows.
+    A row where more than :data:`BOUND_SHARE_NOTE` of the values compared
+    sit on a bound gets a note.
+    """
+    pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1:]] or [(np.nan, np.nan)]
+    seen = {}
+    totals = counts.groupby(level="parameter", sort=False)[["n", "n_at_bound"]].sum()
+
+    def count(parameter, group):
+        if pd.isna(group) or (parameter, group) not in counts.index:
+            return 0, 0
+        row = counts.loc[(parameter, group)]
+        return int(row["n_at_bound"]), int(row["n"])
+
+    first_column, second_column = _BOUND_COLUMNS[key]
+    firsts, seconds, notes = [], [], []
+    for row in table.to_dict("records"):
+        parameter = row["parameter"]
+        if key == "linear":
+            at, n = (int(totals.loc[parameter, "n_at_bound"]), int(totals.loc[parameter, "n"])) \
+                if parameter in totals.index else (0, 0)
+            firsts.append(at)
+            seconds.append(at / n if n else np.nan)
+        else:
+            if key == "ttest":
+                pair = (row["condition1"], row["condition2"])
+            else:  # tukey_posthoc's rows: every pair of groups, per parameter
+                position = seen[parameter] = seen.get(parameter, -1) + 1
+                pair = pairs[position]
+            (a1, n1), (a2, n2) = count(parameter, pair[0]), count(parameter, pair[1])
+            firsts.append(a1)
+            seconds.append(a2)
+            at, n = a1 + a2, n1 + n2
+        note = row["note"] if isinstance(row["note"], str) else ""
+        if n and at / n > BOUND_SHARE_NOTE:
+            note = "; ".join(part for part in (note, _bound_note(at, n)) if part)
+        notes.append(note)
+    table = table.copy()
+    table["note"] = notes
+    table[first_column] = firsts
+    table[second_column] = seconds
+    return table
+
+
+def fit_statistics(models, *, transform=True, reference_group=None, bounds_tol=None):
     """Group statistics of the fitted parameters of several models.
 
     Parameters
@@ -517,6 +581,9 @@ def fit_statistics(models, *, transform=True, reference_group=None):
     reference_group : optional
         Reference group of the planned comparisons (default: each model's
         first group in order of appearance).
+    bounds_tol : float, optional
+        Bound tolerance of the at-bound counts, as a fraction of each
+        parameter's range (default: :data:`avoidrl.report.BOUND_TOLERANCE`).
 
     Returns
     -------
@@ -525,15 +592,30 @@ def fit_statistics(models, *, transform=True, reference_group=None):
         (:func:`planned_comparisons`) and ``'posthoc'`` (:func:`tukey_posthoc`),
         each with a leading ``model`` column: the layouts of the reference's
         pain_fits_linear_results.csv, pain_fits_ttest_results.csv and
-        pain_fits_posthoc_results.csv, plus a ``note`` column.
+        pain_fits_posthoc_results.csv, plus a ``note`` column and, at the
+        end, how many of the values tested sit on a bound of the fit
+        (within the tolerance): ``n_at_bound`` and ``share_at_bound`` (all
+        groups; linear), ``n_at_bound_condition1`` and
+        ``n_at_bound_condition2`` (ttest), ``n_at_bound_g1`` and
+        ``n_at_bound_g2`` (posthoc, the groups of "g1 vs g2"). When more
+        than :data:`BOUND_SHARE_NOTE` (20 %) of the values a row compares
+        sit on a bound, its note says so: these tests assume continuous
+        values, and a pile-up on a bound is not one.
+        Every ``cohens_d`` is (mean of the first group named - mean of the
+        second) / pooled SD.
     """
+    from ._tables import BOUND_TOLERANCE, bound_counts  # late: _tables imports this module
+
+    tol = BOUND_TOLERANCE if bounds_tol is None else bounds_tol
     tables = {"linear": [], "ttest": [], "posthoc": []}
     for name, estimator in _model_dict(models).items():
         values = transformed_parameters(estimator) if transform else estimator.params_
         groups = estimator.groups_.reindex(values.index)
+        counts = bound_counts({name: estimator}, tol=tol).set_index(["parameter", "group"])
         for key, function in (("linear", group_linear_model), ("ttest", planned_comparisons),
                               ("posthoc", tukey_posthoc)):
             table = function(values, groups, reference_group=reference_group)
             table.insert(0, "model", name)
-            tables[key].append(table)
+            order = list(pd.unique(groups.astype(object).to_numpy()))
+            tables[key].append(_add_bound_columns(key, table, counts, order))
     return {key: pd.concat(parts, ignore_index=True) for key, parts in tables.items()}

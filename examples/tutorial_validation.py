@@ -1,4 +1,8 @@
-"""Tutorial, part 2: validate the models by parameter and model recovery.
+"""
+Tutorial, part 2: parameter and model recovery
+==============================================
+
+Validate the models by parameter and model recovery.
 
 This walks through what the reference pipeline's tutorial does in VALIDATION
 mode, with avoidrl's Python API. Synthetic participants replay the bundled
@@ -85,7 +89,7 @@ def main(out_dir="tutorial_output", *, n_datasets=None, n_starts=None, n_templat
     datasets = [d for recovery in parameter_recovery.values() for d in recovery.datasets_]
     model_recovery = ModelRecovery(list(estimators.values()), random_state=seed)
     model_recovery.fit(datasets=datasets)
-    print("\nMean BIC (rows: fitting model, columns: generating model):")
+    print("\nMean BIC (rows: generating model, columns: fitting model):")
     print(model_recovery.bic_.round(1).to_string())
     print("\nConfusion matrix p(best fit | generating model):")
     print(model_recovery.confusion_.round(2).to_string())

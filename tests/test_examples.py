@@ -64,14 +64,14 @@ def test_tutorial_validation(tmp_path, capsys):
     fits = recovery.fits_
     wide = fits.pivot(index="dataset", columns="fitting_model", values="bic")
     generator = fits.groupby("dataset")["generating_model"].first()
-    counts = pd.crosstab(wide.idxmin(axis=1), generator.reindex(wide.index))
-    expected = (counts / counts.sum(axis=0)).reindex(index=recovery.confusion_.index,
-                                                      columns=recovery.confusion_.columns,
-                                                      fill_value=0.0)
+    # rows = generating model, columns = fitting model (each row sums to 1)
+    counts = pd.crosstab(generator.reindex(wide.index), wide.idxmin(axis=1))
+    expected = counts.div(counts.sum(axis=1), axis=0).reindex(
+        index=recovery.confusion_.index, columns=recovery.confusion_.columns, fill_value=0.0)
     np.testing.assert_allclose(recovery.confusion_.to_numpy(float), expected.to_numpy(float))
     # each model is its own data's most frequent winner
-    for model in recovery.confusion_.columns:
-        assert recovery.confusion_[model].idxmax() == model, recovery.confusion_
+    for model in recovery.confusion_.index:
+        assert recovery.confusion_.loc[model].idxmax() == model, recovery.confusion_
     # parameter recovery: Pearson r by hand, and the novel value is recovered
     for name, parameter_recovery in result["parameter_recovery"].items():
         true, fitted = parameter_recovery.true_params_, parameter_recovery.fitted_params_
@@ -81,19 +81,30 @@ def test_tutorial_validation(tmp_path, capsys):
 
 
 def test_grid_search_bounds(capsys):
-    search = load("grid_search_bounds").main(n_starts=1)
-    assert "selected" in capsys.readouterr().out
-    scores = search.cv_results_["mean_test_score"]
-    assert np.isfinite(scores).all() and len(scores) == 4
-    # the selected candidate has the best score, and its score is minus its mean BIC
-    best = search.cv_results_["params"][int(np.argmax(scores))]
-    assert search.best_params_ == best
+    from avoidrl.recovery import ParameterRecovery
+
+    searches = load("grid_search_bounds").main(n_starts=1, n_datasets=12)
+    assert capsys.readouterr().out.count("selected:") == 3
     X = combine_phases(*load_example())
-    refit = QLearning(novel=True, n_starts=1, random_state=0, **best).fit(X)
-    assert search.best_score_ == pytest.approx(-refit.bic_.mean())
-    # a tighter upper bound cannot fit better than a looser one that contains it ...
-    # up to the optimizer: allow a small tolerance in mean BIC
-    assert all(scores[i] <= scores[i + 1] + 1.0 for i in range(3)), scores
+    for name, generating in (("range", None), ("population", {"temperature": (0.01, 0.2)})):
+        search = searches[name]
+        scores = search.cv_results_["mean_test_score"]
+        assert np.isfinite(scores).all() and len(scores) == 4
+        # the score is the refitted recovery's mean recoverability of the parameters
+        best = ParameterRecovery(QLearning(novel=True, n_starts=1), n_datasets=12,
+                                 generating_bounds=generating, random_state=0)
+        best = best.set_params(**search.best_params_).fit(X)
+        assert search.best_score_ == pytest.approx(best.recoverability_.mean())
+        # a temperature bound of 0.05 excludes most true temperatures of the population
+        assert scores[0] < scores[1], name
+    # temperatures up to 10 leave the learning rates unrecoverable (the tutorial's point)
+    lr = searches["range"].cv_results_["mean_test_factual_lr"]
+    assert lr[3] < min(lr[:3]), lr
+    # models with different k: minus the mean BIC, the generator (with novel value) wins
+    models = searches["models"]
+    assert models.best_params_ == {"novel": True}
+    refit = QLearning(novel=True, n_starts=1, random_state=0).fit(X)
+    assert models.best_score_ == pytest.approx(-refit.bic_.mean())
 
 
 def test_make_example_data_regenerates_the_bundled_files(tmp_path, monkeypatch, capsys):

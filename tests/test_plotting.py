@@ -10,10 +10,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
-from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
+from scipy import stats as sps  # noqa: E402
 
 import avoidrl  # noqa: E402
 from avoidrl import plotting, report, stats  # noqa: E402
@@ -76,23 +77,49 @@ def recoveries():
     return parameter, model
 
 
+def _gid_lines(ax, gid):
+    """The Line2D objects of an axis with this gid (errorbar data lines, bounds)."""
+    return [line for line in ax.lines if line.get_gid() == gid]
+
+
+def _gid_points(ax, gid):
+    """Offsets of the scatter collections of an axis with this gid."""
+    offsets = [c.get_offsets() for c in ax.collections
+               if isinstance(c, PathCollection) and c.get_gid() == gid]
+    return np.concatenate(offsets) if offsets else np.empty((0, 2))
+
+
+def _means(ax, gids=("mean", "best")):
+    """(x, y) of the mean markers drawn by errorbar, sorted by x."""
+    points = [np.c_[line.get_xdata(), line.get_ydata()] for gid in gids
+              for line in _gid_lines(ax, gid)]
+    points = np.concatenate(points).astype(float)
+    return points[np.argsort(points[:, 0])]
+
+
 def test_model_comparison(models):
     figure = plotting.plot_model_comparison(models, "bic")
     assert isinstance(figure, Figure)
     assert len(figure.axes) == 2
-    bars, differences = figure.axes
-    assert len(bars.patches) == len(NAMES)
+    points, differences = figure.axes
+    # panel A: points with CIs, no bars (its axis does not start at zero)
+    assert not points.patches
     best = report.group_criteria(models, "bic").loc["full", "best_model"]
-    widths = [p.get_linewidth() for p in bars.patches]
-    assert widths[NAMES.index(best)] == max(widths) > min(widths)
+    (best_line,) = _gid_lines(points, "best")
+    assert best_line.get_xdata()[0] == NAMES.index(best)
+    assert best_line.get_markerfacecolor() == "black"
+    assert len(_means(points)) == len(NAMES)
+    assert "n = 6 participants" in points.get_title(loc="left")
+    # panel B: bars from zero
     assert len(differences.patches) == len(NAMES) - 1
-    assert "BIC" in bars.get_ylabel()
+    assert differences.get_ylim()[0] <= 0
+    assert "BIC" in points.get_ylabel()
 
 
 def test_model_comparison_with_one_model(models):
     figure = plotting.plot_model_comparison({"Q": models[NAMES[0]]}, "aic")
     assert len(figure.axes) == 2
-    assert len(figure.axes[0].patches) == 1
+    assert len(_gid_lines(figure.axes[0], "best")) == 1
     assert "one model" in figure.axes[1].texts[0].get_text()
 
 
@@ -112,12 +139,26 @@ def test_parameter_fits(models):
     estimator = models["Hybrid2012+novel"]
     figure = plotting.plot_parameter_fits(estimator)
     assert len(figure.axes) == estimator.n_parameters
-    labels = {ax.get_title(): ax.get_ylabel() for ax in figure.axes}
-    assert labels["factual lr"] == "log(factual_lr)"
-    assert labels["novel value"] == "novel_value"
-    assert labels["mixing factor"] == "mixing_factor"
-    # one bar per group on each axis
-    assert all(len(ax.patches) == 3 for ax in figure.axes)
+    axes = {ax.get_title().split("\n")[0]: ax for ax in figure.axes}
+    # log-transformed parameters on a log axis in natural units, the others linear
+    assert axes["factual lr"].get_ylabel() == "factual_lr (log axis)"
+    assert axes["factual lr"].get_yscale() == "log"
+    assert axes["novel value"].get_ylabel() == "novel_value"
+    assert axes["mixing factor"].get_yscale() == "linear"
+    bounds = estimator.bounds_
+    on_bound = report.parameters_at_bounds(estimator)
+    for title, ax in axes.items():
+        parameter = title.replace(" ", "_")
+        # no bars; one mean marker per group; both bounds drawn and inside the axis
+        assert not ax.patches
+        assert len(_means(ax, ("mean",))) == 3
+        drawn = sorted(line.get_ydata()[0] for line in _gid_lines(ax, "bound"))
+        assert drawn == pytest.approx(sorted(bounds[parameter]))
+        low, high = ax.get_ylim()
+        assert low <= min(drawn) and max(drawn) <= high
+        k = int((on_bound["parameter"] == parameter).sum())
+        assert (f"{k} of 6 on a bound" if k else "none of 6 on a bound") in ax.get_title()
+        assert len(_gid_points(ax, "at_bound")) == k
 
 
 def test_parameter_fits_with_one_group():
@@ -127,12 +168,16 @@ def test_parameter_fits_with_one_group():
     assert len(figure.axes) == 4
     values = stats.transformed_parameters(estimator)
     for ax, parameter in zip(figure.axes, estimator.parameter_names):
-        assert ax.get_title() == parameter.replace("_", " ")
-        # one bar: the mean of the (transformed) values of both participants
-        np.testing.assert_allclose(_bars(ax), [values[parameter].mean()])
-        (scatter,) = [c for c in ax.collections if isinstance(c, PathCollection)]
-        points = scatter.get_offsets()
-        np.testing.assert_allclose(np.sort(points[:, 1]), np.sort(values[parameter]))
+        assert ax.get_title().split("\n")[0] == parameter.replace("_", " ")
+        # one mean marker: the mean of the (transformed) values of both participants,
+        # mapped back to natural units on a log axis (the geometric mean)
+        mean = values[parameter].mean()
+        if stats.is_log_transformed(parameter):
+            mean = np.exp(mean)
+        np.testing.assert_allclose(_means(ax, ("mean",))[:, 1], [mean])
+        points = np.concatenate([_gid_points(ax, gid) for gid in
+                                 ("participants", "at_bound", "not_identified")])
+        np.testing.assert_allclose(np.sort(points[:, 1]), np.sort(estimator.params_[parameter]))
 
 
 def test_parameter_recovery(recoveries):
@@ -142,9 +187,18 @@ def test_parameter_recovery(recoveries):
     assert len(figure.axes) == sum(k)
     first = figure.axes[0]
     r = parameter[0].correlations_.iloc[0]
-    assert f"r = {r:.2f}" in first.get_title()
+    assert f"r = {r:.2f}, n = {len(parameter[0].datasets_)}" in first.get_title()
     low, high = parameter[0].estimator._fit_settings()["bounds"]["factual_lr"]
     assert first.get_xlim()[0] < low and first.get_xlim()[1] > high
+    # both bounds drawn on both axes; fits on a bound are marked apart
+    assert len(_gid_lines(first, "bound")) == 4
+    for ax, parameter_name in zip(figure.axes, parameter[0].true_params_.columns):
+        low, high = parameter[0].estimator._fit_settings()["bounds"][parameter_name]
+        fitted = parameter[0].fitted_params_[parameter_name].to_numpy()
+        margin = 1e-6 * (high - low)
+        on_bound = (fitted <= low + margin) | (fitted >= high - margin)
+        assert len(_gid_points(ax, "at_bound")) == on_bound.sum()
+        assert len(_gid_points(ax, "participants")) == (~on_bound).sum()
     assert len(plotting.plot_parameter_recovery(parameter[0]).axes) == k[0]
 
 
@@ -210,6 +264,7 @@ class _Params:
     def __init__(self, name, **columns):
         self.model_name = name
         self.params_ = pd.DataFrame(columns, index=list(GROUP_OF))
+        self.bounds_ = avoidrl.make_model(name)._fit_settings()["bounds"]
 
 
 def test_parameter_of_interest_comparisons():
@@ -222,10 +277,12 @@ def test_parameter_of_interest_comparisons():
     assert len(figure.axes) == 3
     table = report.parameter_of_interest_correlations(models)
     first = figure.axes[0]
-    np.testing.assert_allclose(first.collections[0].get_offsets(),
-                               np.c_[np.log(contextual), mixing])
+    # natural units, contextual_lr on a log axis (r is of its log, as in the table)
+    np.testing.assert_allclose(_gid_points(first, "participants"), np.c_[contextual, mixing])
+    assert first.get_xscale() == "log" and first.get_yscale() == "linear"
     assert f"r = {table['r'].iloc[0]:.2f}" in first.get_title()
-    assert "log(contextual_lr)" in first.get_xlabel()
+    assert f"n = {len(GROUP_OF)}" in first.get_title()
+    assert "contextual_lr (log axis)" in first.get_xlabel()
     assert "Hybrid2021+novel" in first.get_ylabel()
 
 
@@ -326,11 +383,18 @@ def skewed():
 def test_model_comparison_draws_the_table_means(skewed):
     models = skewed[0]
     figure = plotting.plot_model_comparison(models, "bic")
-    bars, differences = figure.axes
+    points, differences = figure.axes
     full = report.group_criteria(models, "bic").loc["full", list(DRAWN)].astype(float)
-    np.testing.assert_allclose(_bars(bars), full.to_numpy())
-    # by hand: the mean over participants of each model's own-n BIC
-    np.testing.assert_allclose(_bars(bars), [models[n].bic_.mean() for n in DRAWN])
+    np.testing.assert_allclose(_means(points)[:, 1], full.to_numpy())
+    # by hand: the mean over participants of each model's own-n BIC, with its t-CI
+    np.testing.assert_allclose(_means(points)[:, 1], [models[n].bic_.mean() for n in DRAWN])
+    segments = [segment for c in points.collections if isinstance(c, LineCollection)
+                for segment in c.get_segments()]
+    for i, name in enumerate(DRAWN):
+        bic = models[name].bic_.to_numpy()
+        half = sps.t.ppf(0.975, len(bic) - 1) * bic.std(ddof=1) / np.sqrt(len(bic))
+        (segment,) = [seg for seg in segments if np.allclose(seg[:, 0], i)]
+        np.testing.assert_allclose(sorted(segment[:, 1]), [bic.mean() - half, bic.mean() + half])
     table = report.criterion_differences(models, "bic")
     np.testing.assert_allclose(_bars(differences), table["mean"].to_numpy(float))
     best = full.idxmin()
@@ -407,23 +471,35 @@ def test_parameter_fits_draw_the_group_means(skewed):
     for ax, parameter in zip(figure.axes, estimator.parameter_names):
         by_group = values[parameter].groupby(groups.to_numpy(), sort=False)
         means = by_group.mean().reindex(order).to_numpy()
-        np.testing.assert_allclose(_bars(ax), means, err_msg=parameter)
+        drawn = _means(ax, ("mean",))[:, 1]
+        if stats.is_log_transformed(parameter):
+            drawn = np.log(drawn)  # a log axis: the marker is exp(mean of log x)
+        np.testing.assert_allclose(drawn, means, err_msg=parameter)
         differs |= not np.allclose(means, by_group.median().reindex(order).to_numpy())
-        # by hand for the logged learning rates: mean of log(x) by group
+        # by hand for the logged learning rates: the geometric mean by group
         if parameter == "factual_lr":
             raw = estimator.params_[parameter]
-            np.testing.assert_allclose(
-                _bars(ax), [np.log(raw[groups == g]).mean() for g in order])
+            np.testing.assert_allclose(_means(ax, ("mean",))[:, 1],
+                                       [np.exp(np.log(raw[groups == g]).mean()) for g in order])
     assert differs
 
 
 def test_model_recovery_heatmaps_show_the_matrices(recoveries):
     _, model = recoveries
     figure = plotting.plot_model_recovery(model, normalized=True)
+    n_datasets = model.fits_.groupby("generating_model")["dataset"].nunique()
     for ax, matrix in zip(figure.axes, (model.confusion_, model.inversion_,
                                         model.normalized_bic_)):
         (image,) = ax.images
-        order = [t.get_text() for t in ax.get_yticklabels()]
+        # rows = generating models, labelled with their number of datasets
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        order = [label.split("\n")[0] for label in labels]
+        assert labels == [f"{m}\n(n = {n_datasets[m]})" for m in order]
+        assert ax.get_ylabel() == "generating model" and ax.get_xlabel() == "fitting model"
         columns = [t.get_text() for t in ax.get_xticklabels()]
         np.testing.assert_allclose(np.ma.filled(image.get_array().astype(float), np.nan),
                                    matrix.reindex(index=order, columns=columns).to_numpy(float))
+    # the third panel's numbers: each fitting model's mean BIC minus the row's best
+    texts = [float(t.get_text()) for t in figure.axes[2].texts]
+    difference = model.bic_.sub(model.bic_.min(axis=1), axis=0)
+    np.testing.assert_allclose(texts, difference.to_numpy(float).ravel(), atol=0.05)

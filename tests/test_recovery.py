@@ -127,16 +127,26 @@ def test_model_recovery_matrices():
     fits = recovery.fits_
     cell = fits[(fits.fitting_model == "Relative+novel")
                 & (fits.generating_model == "QLearning+novel")]["bic"].mean()
-    assert recovery.bic_.loc["Relative+novel", "QLearning+novel"] == pytest.approx(cell)
-    norm = recovery.normalized_bic_.to_numpy()
-    assert norm.min() == pytest.approx(-100) and norm.max() == pytest.approx(100)
-    assert np.argmin(norm) == np.argmin(recovery.bic_.to_numpy())
-    np.testing.assert_allclose(recovery.confusion_.sum(axis=0), 1.0)
-    inversion = recovery.inversion_.dropna()
-    np.testing.assert_allclose(inversion.sum(axis=1), 1.0)
-    # winners by participant-level BIC
+    # rows = generating model, columns = fitting model (Wilson & Collins 2019)
+    assert recovery.bic_.index.name == "generating_model"
+    assert recovery.bic_.loc["QLearning+novel", "Relative+novel"] == pytest.approx(cell)
+    # normalised within each generating model: its best fitting model -100, worst +100
+    for generator, row in recovery.normalized_bic_.iterrows():
+        bic = recovery.bic_.loc[generator]
+        expected = (bic - bic.min()) / (bic.max() - bic.min()) * 200 - 100
+        np.testing.assert_allclose(row.to_numpy(), expected.to_numpy())
+        assert row.idxmin() == bic.idxmin()
+    # winners by participant-level BIC, counted by hand into the confusion matrix
     wide = fits.pivot(index="dataset", columns="fitting_model", values="bic")
     assert (recovery.winners_ == wide.idxmin(axis=1).reindex(recovery.winners_.index)).all()
+    generator = fits.groupby("dataset")["generating_model"].first()
+    for g in names:
+        won = wide.idxmin(axis=1)[generator.reindex(wide.index) == g]
+        for f in names:
+            assert recovery.confusion_.loc[g, f] == pytest.approx((won == f).mean())
+    np.testing.assert_allclose(recovery.confusion_.sum(axis=1), 1.0)
+    inversion = recovery.inversion_.dropna(axis=1)
+    np.testing.assert_allclose(inversion.sum(axis=0), 1.0)
 
 
 def test_model_recovery_reuses_parameter_recovery_datasets():
@@ -204,8 +214,8 @@ def test_model_recovery_quality(templates):
     assert confusion.loc["QLearning+novel", "QLearning+novel"] >= 0.90, confusion
     assert confusion.loc["Relative+novel", "Relative+novel"] >= 0.85, confusion
     assert confusion.loc["Advantage+novel", "Advantage+novel"] >= 0.50, confusion
-    for generator in confusion.columns:
-        assert confusion[generator].idxmax() == generator, confusion
+    for generator in confusion.index:
+        assert confusion.loc[generator].idxmax() == generator, confusion
 
 
 def test_parameter_recovery_fits_given_datasets():
@@ -243,8 +253,8 @@ def test_model_recovery_quality_on_the_default_design():
     assert confusion.loc["Relative+novel", "Relative+novel"] >= 0.80, confusion
     assert confusion.loc["Advantage+novel", "Advantage+novel"] >= 0.50, confusion
     assert np.diag(confusion.to_numpy()).mean() >= 0.80, confusion
-    for generator in confusion.columns:
-        assert confusion[generator].idxmax() == generator, confusion
+    for generator in confusion.index:
+        assert confusion.loc[generator].idxmax() == generator, confusion
 
 
 def test_model_recovery_does_not_depend_on_n_jobs_or_backend():

@@ -131,13 +131,20 @@ def test_different_participants_are_refused():
 
 def test_parameter_descriptives_by_hand():
     params = {"factual_lr": [0.1, 0.3, 0.5, 0.9], "temperature": [0.2, 0.2, 0.4, 0.8]}
-    models = {"QLearning+novel": fake("QLearning+novel", NLL_A, GROUPS, params=params)}
-    table = report.parameter_descriptives(models)
-    assert table.columns.tolist() == ["model", "parameter", "ctl", "pat"]
-    assert table["model"].tolist() == ["QLearning", "QLearning"]
+    model = fake("QLearning+novel", NLL_A, GROUPS, params=params)
+    model.bounds_ = {"factual_lr": (0.1, 0.9), "temperature": (0.01, 1.0)}
+    table = report.parameter_descriptives({"QLearning+novel": model})
+    assert table.columns.tolist() == ["model", "parameter", "ctl", "pat", "n", "n_at_lower",
+                                      "n_at_upper"]
+    # the full model name, as in every other table
+    assert table["model"].tolist() == ["QLearning+novel", "QLearning+novel"]
     row = table.set_index("parameter").loc["factual_lr"]
-    assert row["ctl"] == f"{np.round(0.2, 2)} ({np.round(np.std([0.1, 0.3], ddof=1), 2)})"
-    assert row["pat"] == "0.7 (0.28)"
+    # 4 significant digits: sd of (0.1, 0.3) = 0.141421...
+    assert row["ctl"] == "0.2 (0.1414)"
+    assert row["pat"] == "0.7 (0.2828)"
+    # 0.1 sits on the lower bound and 0.9 on the upper one
+    assert (row["n"], row["n_at_lower"], row["n_at_upper"]) == (4, 1, 1)
+    assert table.set_index("parameter").loc["temperature", "n_at_lower"] == 0
 
 
 def test_information_criteria_long_table():
@@ -305,14 +312,19 @@ def test_parameter_of_interest_correlations_by_hand():
     ids = ["p1", "p2", "p3", "p4", "p5"]
     contextual = pd.Series([0.02, 0.1, 0.3, 0.5, 0.9], index=ids)
     mixing = pd.Series([0.9, 0.2, 0.5, 0.4, 0.1], index=ids)
-    weighting = pd.Series([0.1, 0.3, 0.2, 0.8, 0.6], index=ids)
+    weighting = pd.Series([0.0, 0.3, 0.2, 0.8, 0.6], index=ids)  # p1 on its lower bound
+    unit = {"factual_lr": (0.01, 0.99), "contextual_lr": (0.01, 0.99),
+            "mixing_factor": (0.0, 1.0), "weighting_factor": (0.0, 1.0)}
     relative = Fitted("Relative+novel", params_=pd.DataFrame({"factual_lr": 0.5,
-                                                              "contextual_lr": contextual}))
+                                                              "contextual_lr": contextual}),
+                      bounds_=unit)
     # listed in another order: participants must be matched by id
     hybrid = Fitted("Hybrid2012+novel",
-                    params_=pd.DataFrame({"mixing_factor": mixing}).iloc[::-1])
-    advantage = Fitted("Advantage+novel", params_=pd.DataFrame({"weighting_factor": weighting}))
-    plain = Fitted("QLearning+novel", params_=pd.DataFrame({"factual_lr": contextual}))
+                    params_=pd.DataFrame({"mixing_factor": mixing}).iloc[::-1], bounds_=unit)
+    advantage = Fitted("Advantage+novel", params_=pd.DataFrame({"weighting_factor": weighting}),
+                       bounds_=unit)
+    plain = Fitted("QLearning+novel", params_=pd.DataFrame({"factual_lr": contextual}),
+                   bounds_=unit)
     models = {"Relative+novel": relative, "QLearning+novel": plain,
               "Hybrid2012+novel": hybrid, "Advantage+novel": advantage}
     values = report.parameter_of_interest_values(models)
@@ -332,15 +344,23 @@ def test_parameter_of_interest_correlations_by_hand():
     r, p = sps.pearsonr(np.log(contextual), mixing)
     assert first["r"] == pytest.approx(r) and first["p_value"] == pytest.approx(p)
     assert first["n"] == 5
+    assert (first["n_at_bound"], first["n_interior"]) == (0, 5)
+    assert first["r_interior"] == pytest.approx(r)
     last = table.iloc[2]
     assert last["r"] == pytest.approx(sps.pearsonr(mixing, weighting)[0])
+    # without p1, whose weighting_factor sits on its bound
+    assert (last["n_at_bound"], last["n_interior"]) == (1, 4)
+    r, p = sps.pearsonr(mixing.iloc[1:], weighting.iloc[1:])
+    assert last["r_interior"] == pytest.approx(r)
+    assert last["p_value_interior"] == pytest.approx(p)
     # fewer than two parameters of interest: empty, never an error
     for few in ({"QLearning+novel": plain}, {"Relative+novel": relative,
                                              "QLearning+novel": plain}):
         empty = report.parameter_of_interest_correlations(few)
         assert empty.empty and "r" in empty.columns
     # a constant parameter gives NaN, not an error
-    flat = Fitted("Advantage+novel", params_=pd.DataFrame({"weighting_factor": 0.5}, index=ids))
+    flat = Fitted("Advantage+novel", params_=pd.DataFrame({"weighting_factor": 0.5}, index=ids),
+                  bounds_=unit)
     nan = report.parameter_of_interest_correlations({"R": relative, "A": flat})
     assert np.isnan(nan["r"].iloc[0])
 
@@ -610,6 +630,7 @@ FIT_FILES = [
     "modelsimulation_accuracy_data.csv", "modelsimulation_choice_data.csv",
     "AIC_model_comparisons.png", "BIC_model_comparisons.png", "summary_FIT.json", "README.md",
     "model_fits_distributions.png", "fit-by-runs.png", "parameter_outlier_results.pkl",
+    "parameter_bounds.csv",
     "modelsimulation_dynamics_data.csv", "alpha_model_simulations.png",
     "beta_model_simulations.png",
 ]
@@ -659,7 +680,9 @@ def test_fit_report_contents(fit_folder, data, models):
     ttest = pd.read_csv(fit_folder / "pain_fits_ttest_results.csv")
     assert set(ttest["comparison"]) == {"alpha vs beta"}
     descriptives = pd.read_csv(fit_folder / "param_fit_descriptives.csv")
-    assert descriptives.columns.tolist() == ["model", "parameter", "alpha", "beta"]
+    assert descriptives.columns.tolist() == ["model", "parameter", "alpha", "beta", "n",
+                                             "n_at_lower", "n_at_upper"]
+    assert set(descriptives["model"]) == set(NAMES)  # full names, as in every other file
     accuracy = pd.read_csv(fit_folder / "modelsimulation_accuracy_data.csv")
     assert set(accuracy["source"]) == {"model", "empirical"}
     dynamics = pd.read_csv(fit_folder / "modelsimulation_dynamics_data.csv")
@@ -715,6 +738,40 @@ def test_fit_report_diagnostics(fit_folder, data, models):
     summary = json.loads((fit_folder / "summary_FIT.json").read_text())
     assert summary["parameter_of_interest_pairs"] == 0
     assert summary["parameter_outliers"] == {n: len(outliers["outlier_data"][n]) for n in models}
+
+
+def test_fit_report_counts_fits_on_bounds(fit_folder, models):
+    """Bounds are visible in the summary, parameter_bounds.csv and the statistics tables."""
+    summary = json.loads((fit_folder / "summary_FIT.json").read_text())
+    counts = pd.read_csv(fit_folder / "parameter_bounds.csv")
+    linear = pd.read_csv(fit_folder / "pain_fits_linear_results.csv").set_index(
+        ["model", "parameter"])
+    for name, estimator in models.items():
+        per_group = summary["parameters_at_bounds"][name]
+        assert list(per_group) == estimator.parameter_names
+        for parameter in estimator.parameter_names:
+            low, high = estimator.bounds_[parameter]
+            margin = 1e-6 * (high - low)
+            values = estimator.params_[parameter]
+            for group in ("alpha", "beta"):
+                member = values[estimator.groups_.reindex(values.index) == group]
+                expected = {"n": len(member), "lower": int((member <= low + margin).sum()),
+                            "upper": int((member >= high - margin).sum())}
+                assert per_group[parameter][group] == expected, (name, parameter, group)
+                row = counts[(counts["model"] == name) & (counts["parameter"] == parameter)
+                             & (counts["group"] == group)].iloc[0]
+                assert (row["n"], row["n_lower"], row["n_upper"]) == \
+                    (expected["n"], expected["lower"], expected["upper"])
+            on_bound = int(((values <= low + margin) | (values >= high - margin)).sum())
+            assert linear.loc[(name, parameter), "n_at_bound"] == on_bound
+        anywhere = report.parameters_at_bounds(estimator)["participant"].nunique()
+        assert summary["participants_with_a_parameter_on_a_bound"][name] == anywhere
+        shares = linear.loc[name, "share_at_bound"]
+        assert summary["parameters_mostly_on_a_bound"].get(name, {}) == \
+            {p: pytest.approx(v, abs=1e-4) for p, v in shares[shares > 0.2].items()}
+    readme = (fit_folder / "README.md").read_text()
+    assert "parameter_bounds.csv" in readme
+    assert "(mean of the first group named - mean of the second) / pooled SD" in readme
 
 
 def test_fit_report_compares_parameters_of_interest(tmp_path, data, models):
@@ -878,10 +935,22 @@ def test_validation_report(tmp_path, recoveries):
     matrices = pd.read_csv(out / "model_recovery_matrices.csv")
     assert set(matrices["matrix"]) == {"mean_bic", "normalized_bic", "confusion", "inversion"}
     confusion = matrices[matrices["matrix"] == "confusion"].pivot(
-        index="fitting_model", columns="generating_model", values="value")
+        index="generating_model", columns="fitting_model", values="value")
     np.testing.assert_allclose(confusion.loc[list(NAMES), list(NAMES)],
                                model.confusion_.loc[list(NAMES), list(NAMES)])
-    assert "parameter_recovery" in json.loads((out / "summary_PARAMETER.json").read_text())
+    recovered = json.loads((out / "summary_PARAMETER.json").read_text())["parameter_recovery"]
+    for recovery in parameter:
+        bounds = recovery.estimator._fit_settings()["bounds"]
+        on_bound = {}
+        for name, values in recovery.fitted_params_.items():
+            low, high = bounds[name]
+            margin = 1e-6 * (high - low)
+            on_bound[name] = int(((values <= low + margin) | (values >= high - margin)).sum())
+        assert recovered[recovery.estimator.model_name]["n_fitted_on_a_bound"] == on_bound
+    summary = json.loads((out / "summary_MODEL.json").read_text())["model_recovery"]
+    # rows of confusion_ are the generating models
+    assert summary["p_recovered"] == {g: pytest.approx(model.confusion_.loc[g, g])
+                                      for g in model.confusion_.index}
     assert "model_recovery" in json.loads((out / "summary_MODEL.json").read_text())
 
     # data/generated: the parameter recoveries' datasets; the model recovery generated its

@@ -265,21 +265,23 @@ def test_bms_figure_draws_the_table(eb_models):
 @pytest.mark.parametrize("method", ["ml", "eb"])
 def test_parameter_figure_draws_each_participants_interval(method, eb_models, ml_models):
     estimator = (eb_models if method == "eb" else ml_models)["Relative+novel"]
-    parameter = "factual_lr"  # log-transformed in the figure
+    parameter = "factual_lr"  # on a log axis in the figure, natural units
     intervals = estimator.params_ci_.xs(parameter, level="parameter")
     participant = intervals.index[intervals["status"] == "interior"][2]
     estimate, lower, upper = intervals.loc[participant, ["estimate", "lower", "upper"]]
     with plotting.headless():
         figure = plotting.plot_parameter_fits(estimator)
     ax = figure.axes[estimator.parameter_names.index(parameter)]
-    (points,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert ax.get_yscale() == "log"
+    (points,) = [c for c in ax.collections
+                 if isinstance(c, PathCollection) and c.get_gid() == "participants"]
     offsets = points.get_offsets()
-    (row,) = np.flatnonzero(np.isclose(offsets[:, 1], np.log(estimate)))
+    (row,) = np.flatnonzero(np.isclose(offsets[:, 1], estimate))
     x = offsets[row, 0]
     segments = [s for c in ax.collections if isinstance(c, LineCollection)
                 for s in c.get_segments() if np.isclose(s[0][0], x)]
     assert len(segments) == 1
-    np.testing.assert_allclose(sorted(segments[0][:, 1]), [np.log(lower), np.log(upper)])
+    np.testing.assert_allclose(sorted(segments[0][:, 1]), [lower, upper])
 
 
 def test_parameter_figure_marks_estimates_without_interval(ml_models):
@@ -289,10 +291,12 @@ def test_parameter_figure_marks_estimates_without_interval(ml_models):
     with plotting.headless():
         figure = plotting.plot_parameter_fits(estimator)
     for ax, parameter in zip(figure.axes, estimator.parameter_names):
-        (points,) = [c for c in ax.collections if isinstance(c, PathCollection)]
-        interior = (status.xs(parameter, level="parameter") == "interior").to_numpy()
-        faces = points.get_facecolors()[:, :3]
-        # filled black = interior; open (white face) = at a bound or not identified
-        np.testing.assert_array_equal(np.all(faces == 0, axis=1), interior)
+        of_parameter = status.xs(parameter, level="parameter")
+        drawn = {c.get_gid(): len(c.get_offsets()) for c in ax.collections
+                 if isinstance(c, PathCollection)}
+        # filled = interior; open red = on a bound; open orange = not identified
+        assert drawn.get("participants", 0) == (of_parameter == "interior").sum()
+        assert drawn.get("at_bound", 0) == of_parameter.str.startswith("at ").sum()
+        assert drawn.get("not_identified", 0) == (of_parameter == "not identified").sum()
     labels = [t.get_text() for t in figure.legends[0].get_texts()]
-    assert "at a bound (no interval)" in labels
+    assert "participant on a bound" in labels

@@ -139,8 +139,9 @@ def test_tukey_matches_scipy_and_signs_agree():
         assert row["p-adj"] == pytest.approx(expected[i, j])
         assert row["meandiff"] == pytest.approx(samples[j].mean() - samples[i].mean())
         assert row["reject"] == (expected[i, j] < 0.05)
-        assert row["cohens_d"] == pytest.approx(cohens_d(samples[j], samples[i]))
-        assert np.sign(row["cohens_d"]) == np.sign(row["meandiff"])
+        # one convention for every d: first group named minus second (meandiff: g2 - g1)
+        assert row["cohens_d"] == pytest.approx(cohens_d(samples[i], samples[j]))
+        assert np.sign(row["cohens_d"]) == -np.sign(row["meandiff"])
 
 
 def test_one_group_gives_nan_and_a_note_not_an_error():
@@ -235,12 +236,13 @@ def test_ttest_normality_flag_equals_shapiro_wilk_in_both_groups():
 
 
 class _Fitted:
-    """Stands in for a fitted estimator: fit_statistics reads params_ and groups_."""
+    """Stands in for a fitted estimator: fit_statistics reads params_, groups_ and bounds_."""
 
     def __init__(self, params, groups):
         self.model_name = "Relative+novel"
         self.params_ = params
         self.groups_ = pd.Series(groups, index=params.index, name="group_code")
+        self.bounds_ = avoidrl.make_model("Relative+novel")._fit_settings()["bounds"]
 
 
 def test_fit_statistics_normality_flag_follows_shapiro_on_transformed_values():
@@ -294,7 +296,7 @@ def test_fit_statistics_applies_the_transform_where_it_applies(fitted):
     linear = tables["linear"]
     assert linear.columns.tolist() == ["model", "parameter", "F", "df_res", "df_model",
                                        "p_value", "r_squared", "normality", "homogeneity",
-                                       "note"]
+                                       "note", "n_at_bound", "share_at_bound"]
     assert (linear["model"] == "Q").all()
     by_parameter = linear.set_index("parameter")
     groups = fitted.groups_
@@ -308,13 +310,15 @@ def test_fit_statistics_applies_the_transform_where_it_applies(fitted):
     ttest = tables["ttest"]
     assert ttest.columns.tolist() == ["model", "parameter", "condition1", "condition2",
                                       "comparison", "t_value", "p_value", "cohens_d", "df",
-                                      "homogeneity_assumption", "normality_assumption", "note"]
+                                      "homogeneity_assumption", "normality_assumption", "note",
+                                      "n_at_bound_condition1", "n_at_bound_condition2"]
     # groups come from the data, first group is the default reference
     assert set(ttest["condition1"]) == {"treated"}
     assert set(ttest["condition2"]) == {"control", "waitlist"}
     posthoc = tables["posthoc"]
     assert posthoc.columns.tolist() == ["model", "parameter", "factor", "meandiff", "p-adj",
-                                        "reject", "cohens_d", "note"]
+                                        "reject", "cohens_d", "note", "n_at_bound_g1",
+                                        "n_at_bound_g2"]
     assert len(posthoc) == 3 * 4
 
 
@@ -323,3 +327,18 @@ def test_fit_statistics_without_transform(fitted):
     expected = group_linear_model(fitted.params_[["temperature"]], fitted.groups_)
     assert table.loc["temperature", "F"] == pytest.approx(expected.loc[0, "F"])
     assert table["model"].iloc[0] == "QLearning+novel"
+
+
+def test_cohens_d_is_the_same_for_a_comparison_in_both_tables(fitted):
+    tables = fit_statistics(fitted)
+    ttest, posthoc = tables["ttest"], tables["posthoc"]
+    reference = ttest["condition1"].iloc[0]
+    compared = 0
+    for row in ttest.itertuples():
+        same = posthoc[(posthoc["parameter"] == row.parameter)
+                       & (posthoc["factor"] == row.comparison)]
+        if len(same):  # the reference group comes first in the data: same order of groups
+            assert same["cohens_d"].iloc[0] == pytest.approx(row.cohens_d)
+            assert np.sign(row.cohens_d) == np.sign(row.t_value)
+            compared += 1
+    assert compared and reference == posthoc["factor"].iloc[0].split(" vs ")[0]
