@@ -21,6 +21,8 @@ model selection for group studies - revisited. NeuroImage, 84, 971-985.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +32,11 @@ from sklearn.exceptions import ConvergenceWarning
 from ._warnings import warn
 from .estimators._base import check_rng
 from .stats import _check_criterion, _model_dict
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ._typing import RandomStateLike
 
 RESULT_COLUMNS = ["alpha", "expected_frequency", "exceedance_probability",
                   "protected_exceedance_probability"]
@@ -177,7 +184,8 @@ def _exceedance_sampled(alpha, n_samples, random_state):
     return xp, np.sqrt(xp * (1 - xp) / n_samples)
 
 
-def exceedance_probabilities(alpha, *, n_samples=None, random_state=None):
+def exceedance_probabilities(alpha: ArrayLike, *, n_samples: int | None = None,
+                             random_state: RandomStateLike = None) -> np.ndarray:
     """Exceedance probabilities of a Dirichlet: P(r_k > r_j for all j != k).
 
     Parameters
@@ -212,8 +220,9 @@ def exceedance_probabilities(alpha, *, n_samples=None, random_state=None):
 
 
 # ------------------------------------------------------------ public functions
-def random_effects_bms(log_evidence, *, alpha0=1.0, n_samples=None, random_state=None,
-                       max_iter=10_000, tol=1e-10):
+def random_effects_bms(log_evidence: pd.DataFrame, *, alpha0: float | ArrayLike = 1.0,
+                       n_samples: int | None = None, random_state: RandomStateLike = None,
+                       max_iter: int = 10_000, tol: float = 1e-10) -> pd.DataFrame:
     r"""Random-effects Bayesian model selection for a group of participants.
 
     Treats the model as a random effect: participant ``n``'s data come from
@@ -353,7 +362,8 @@ def random_effects_bms(log_evidence, *, alpha0=1.0, n_samples=None, random_state
     return result
 
 
-def log_evidence_table(estimators, *, criterion="bic"):
+def log_evidence_table(estimators: Mapping[str, Any] | Sequence[Any], *,
+                       criterion: str = "bic") -> pd.DataFrame:
     """Participants x models log model evidences of fitted estimators.
 
     For maximum-likelihood estimators the evidence is approximated by

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -60,6 +61,9 @@ from ._declare import (  # noqa: F401  (the public declaration API)
     decayed, delta_rule, learning_rate, stimulus_table, temperature,
 )
 from ._models import ModelVariant, check_declaration, check_options, register_model
+
+if TYPE_CHECKING:
+    from .estimators import CustomModel
 
 __all__ = [
     "Parameter", "BaseModel", "learning_rate", "temperature", "by_choice", "both_options",
@@ -212,7 +216,8 @@ def variant_options(variant):
     return {"bias": variant.bias, "novel": variant.novel, "decay": variant.decay}
 
 
-def check_model(model, n_participants=3, random_state=0):
+def check_model(model: BaseModel | type[BaseModel], n_participants: int = 3,
+                random_state: int = 0) -> None:
     """Check a model declaration; raise a ValueError that names the first problem.
 
     In the spirit of scikit-learn's ``check_estimator``: run it on a new model
@@ -279,7 +284,7 @@ def check_model(model, n_participants=3, random_state=0):
         raise ValueError(f"{model.name}: unpickling gave a {type(copy).__name__}")
 
 
-def make_estimator(model, **params):
+def make_estimator(model: BaseModel | type[BaseModel], **params: Any) -> CustomModel:
     """A scikit-learn estimator of a declared model: ``CustomModel(model=model(), **params)``.
 
     The model's name also becomes usable in :func:`avoidrl.make_model`

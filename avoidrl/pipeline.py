@@ -50,11 +50,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ._workflows import (
     DEFAULT_OUT_DIR, check_models, check_seed, draw_seed, read_fit_parameters, run_fit,
     run_validation,
 )
+
+if TYPE_CHECKING:
+    from ._workflows import FitRun, ValidationRun
 
 __all__ = ["Pipeline", "PARAMETERS"]
 
@@ -158,7 +162,7 @@ Unknown parameters are errors. The same runs are available from the command line
 """
 
 
-def help_text():
+def help_text() -> str:
     """The text :class:`Pipeline` prints for ``help=True``."""
     lines = [_HELP_HEADER]
     for mode in _BOTH:
@@ -198,7 +202,7 @@ class Pipeline:
     ...                      number_of_participants=6, out_dir="modelling")  # doctest: +SKIP
     """
 
-    def __init__(self, seed=None, help=False):
+    def __init__(self, seed: int | None = None, help: bool = False) -> None:
         self.seed_drawn = seed is None
         self.seed = draw_seed() if seed is None else check_seed(seed)
         self.help = bool(help)
@@ -206,7 +210,7 @@ class Pipeline:
         if self.help:
             print(help_text())
 
-    def run(self, **params):
+    def run(self, **params: Any) -> FitRun | ValidationRun | None:
         """Run one mode; see ``Pipeline(help=True)`` for every parameter.
 
         Returns

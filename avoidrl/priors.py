@@ -26,12 +26,15 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from ._declare import Parameter
 from ._models import BASE_MODELS, DECAY, NOVEL, VALENCE, parse_model_name
 
 __all__ = ["fixed_priors", "default_bounds", "base_parameters"]
 
 
-def base_parameters(base_name):
+def base_parameters(base_name: str) -> tuple[Parameter, ...]:
     """The free parameters a base model can have: its own, then its options' ones.
 
     Parameters
@@ -70,7 +73,7 @@ def _bases(models):
     return bases
 
 
-def fixed_priors(models=None):
+def fixed_priors(models: Iterable[str] | str | None = None) -> dict[str, dict[str, float]]:
     """The reference's start values (its "fixed priors") for ``models``.
 
     Parameters
@@ -94,7 +97,8 @@ def fixed_priors(models=None):
             for base in _bases(models)}
 
 
-def default_bounds(models=None):
+def default_bounds(
+        models: Iterable[str] | str | None = None) -> dict[str, dict[str, tuple[float, float]]]:
     """The default parameter bounds for ``models``.
 
     Parameters

@@ -1,8 +1,12 @@
-"""Your own model: valence-asymmetric Q-learning, declared, checked, fitted, simulated, recovered.
+"""
+Your own model: valence-asymmetric Q-learning
+=============================================
+
+Valence-asymmetric Q-learning, declared, checked, fitted, simulated and recovered.
 
 Q-learning with complete feedback where prediction errors of each sign have
 their own learning rate, for the chosen option (factual) and the unchosen one
-(counterfactual):
+(counterfactual)::
 
     δ_i = r_i - Q_i,    Q_i <- Q_i + α_i δ_i,
     α_i = factual_lr_pos / factual_lr_neg          (chosen option,   δ_i > 0 / δ_i < 0)

@@ -1,9 +1,13 @@
-"""Your own model: Q-learning with a choice-perseveration bonus, declared, fitted, recovered.
+"""
+Your own model: Q-learning with perseveration
+=============================================
+
+Q-learning with a choice-perseveration bonus, declared, fitted and recovered.
 
 QLearning (factual and counterfactual learning rates, complete feedback)
 where, in the learning phase, the option chosen on the previous trial of the
 same pair gets a bonus κ (``perseveration``) added to its value in the
-choice rule:
+choice rule::
 
     P(option 1) = softmax((Q_1 + κ c_1) - (Q_0 + κ c_0)) / T,
 

@@ -1,4 +1,8 @@
-"""Regenerate avoidrl's bundled example data, bit for bit.
+"""
+Regenerate the bundled example data
+===================================
+
+Regenerate avoidrl's bundled example data, bit for bit.
 
 Sixty simulated participants in three groups of twenty, each simulated with
 QLearning+novel on the standard task design (24 trials per learning pair,

@@ -1,4 +1,8 @@
-"""Tutorial, part 1: fit models, compare them by BIC, check them against the data.
+"""
+Tutorial, part 1: fit and compare models
+========================================
+
+Fit models, compare them by BIC, and check them against the data.
 
 This walks through what the reference pipeline's tutorial does in FIT mode, with
 avoidrl's Python API, on the bundled example data (sixty simulated participants

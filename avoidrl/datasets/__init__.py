@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from typing import Any
 
 import pandas as pd
 
@@ -16,7 +17,7 @@ def _read(name):
         return pd.read_csv(handle)
 
 
-def load_example(*, return_parameters=False):
+def load_example(*, return_parameters: bool = False) -> tuple[pd.DataFrame, ...]:
     """Load the bundled example data set.
 
     Simulated participants in three groups with different generating
@@ -39,7 +40,7 @@ def load_example(*, return_parameters=False):
     return learning, transfer
 
 
-def example_metadata():
+def example_metadata() -> dict[str, Any]:
     """How the example data were generated (model, groups, seed)."""
     with resources.files(__name__).joinpath("example_metadata.json").open("r") as handle:
         return json.load(handle)

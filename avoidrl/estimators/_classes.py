@@ -7,6 +7,8 @@ values (not ActorCritic).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .._declare import BaseModel
@@ -14,6 +16,9 @@ from .._models import (
     BASE_MODELS, ModelVariant, check_declaration, check_options, parse_model_name, resolve_base,
 )
 from ._base import RLModelBase
+
+if TYPE_CHECKING:
+    from .._typing import RandomStateLike
 
 _COMMON_DOC = """
     Parameters
@@ -51,7 +56,9 @@ _COMMON_DOC = """
     n_jobs : int, default=None
         Parallel workers over participants (None = 1, -1 = all cores).
     verbose : int, default=0
-        joblib verbosity.
+        When > 0, show a progress bar of the fit (starts descended, elapsed
+        and remaining time) in a terminal or a notebook. Extra rounds of
+        starts for unconfirmed optima extend the bar.
     optimizer_options : dict, default=None
         L-BFGS-B settings: maxiter, maxfun, ftol, gtol, maxcor, maxls, eps
         (finite-difference step), backend. Defaults are scipy's.
@@ -112,9 +119,12 @@ def _document(cls, summary, options):
 
 
 class _NoBiasModel(RLModelBase):
-    def __init__(self, *, novel=False, decay=False, bounds=None, init=None, start=None,
-                 n_starts=None, max_starts=None, random_state=None, n_jobs=None, verbose=0,
-                 optimizer_options=None):
+    def __init__(self, *, novel: bool = False, decay: bool = False,
+                 bounds: dict[str, tuple[float, float]] | None = None,
+                 init: dict[str, float] | None = None, start: str | None = None,
+                 n_starts: int | None = None, max_starts: int | None = None,
+                 random_state: RandomStateLike = None, n_jobs: int | None = None,
+                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
         self.novel = novel
         self.decay = decay
         self.bounds = bounds
@@ -129,9 +139,12 @@ class _NoBiasModel(RLModelBase):
 
 
 class _NoDecayModel(RLModelBase):
-    def __init__(self, *, bias=False, novel=False, bounds=None, init=None, start=None,
-                 n_starts=None, max_starts=None, random_state=None, n_jobs=None, verbose=0,
-                 optimizer_options=None):
+    def __init__(self, *, bias: bool = False, novel: bool = False,
+                 bounds: dict[str, tuple[float, float]] | None = None,
+                 init: dict[str, float] | None = None, start: str | None = None,
+                 n_starts: int | None = None, max_starts: int | None = None,
+                 random_state: RandomStateLike = None, n_jobs: int | None = None,
+                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
         self.bias = bias
         self.novel = novel
         self.bounds = bounds
@@ -146,9 +159,12 @@ class _NoDecayModel(RLModelBase):
 
 
 class _FullModel(RLModelBase):
-    def __init__(self, *, bias=False, novel=False, decay=False, bounds=None, init=None,
-                 start=None, n_starts=None, max_starts=None, random_state=None, n_jobs=None,
-                 verbose=0, optimizer_options=None):
+    def __init__(self, *, bias: bool = False, novel: bool = False, decay: bool = False,
+                 bounds: dict[str, tuple[float, float]] | None = None,
+                 init: dict[str, float] | None = None, start: str | None = None,
+                 n_starts: int | None = None, max_starts: int | None = None,
+                 random_state: RandomStateLike = None, n_jobs: int | None = None,
+                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
         self.bias = bias
         self.novel = novel
         self.decay = decay
@@ -264,9 +280,13 @@ optimizer_options
     'QLearning+novel'
     """
 
-    def __init__(self, model, *, bias=False, novel=False, decay=False, bounds=None,
-                 init=None, start=None, n_starts=None, max_starts=None, random_state=None,
-                 n_jobs=None, verbose=0, optimizer_options=None):
+    def __init__(self, model: BaseModel | type[BaseModel], *, bias: bool = False,
+                 novel: bool = False, decay: bool = False,
+                 bounds: dict[str, tuple[float, float]] | None = None,
+                 init: dict[str, float] | None = None, start: str | None = None,
+                 n_starts: int | None = None, max_starts: int | None = None,
+                 random_state: RandomStateLike = None, n_jobs: int | None = None,
+                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
         self.model = model
         self.bias = bias
         self.novel = novel
@@ -331,7 +351,7 @@ def _build(base_name, options, params, name):
     return cls(**params) if builtin is not None else CustomModel(base, **params)
 
 
-def make_model(name, **params):
+def make_model(name: str, **params: Any) -> RLModelBase:
     """Return the estimator of a reference-style model name.
 
     Parameters

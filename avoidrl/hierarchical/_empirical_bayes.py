@@ -20,6 +20,7 @@ the reported MAPs, intervals and evidences.
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ from threadpoolctl import threadpool_limits
 from .._data import load_task_data
 from .._likelihood import Objective
 from .._optimize import minimize_lbfgsb_batch
+from .._progress import ProgressBar
 from .._transform import (
     HESSIAN_STEP, Z95, Z_LIMIT, clamp_psd, hessian_from_values, hessian_points,
     interval_table, to_bounded,
@@ -42,6 +44,9 @@ from ..estimators._base import (
     OPTIMUM_TOLERANCE, RLModelBase, _child_seed, _effective_n_jobs, base_entropy, check_n_jobs, check_rng,
     participant_seeds,
 )
+
+if TYPE_CHECKING:
+    from .._typing import FrameLike, RandomStateLike
 
 COVARIANCES = ("diagonal", "full")
 PRIORS = ("pooled", "group")
@@ -186,7 +191,9 @@ class EmpiricalBayes(BaseEstimator):
     n_jobs : int, default=None
         Parallel workers over participants in each E-step (joblib).
     verbose : int, default=0
-        Print one line per EM iteration when > 0.
+        When > 0, show a progress bar of the EM iterations (in a terminal or
+        a notebook), with the current change of the prior and the summed log
+        evidence.
 
     Attributes
     ----------
@@ -229,8 +236,10 @@ class EmpiricalBayes(BaseEstimator):
     model_name_ : str
     """
 
-    def __init__(self, estimator, *, covariance="diagonal", prior="pooled", max_iter=50,
-                 tol=0.01, n_ibic_samples=2000, random_state=None, n_jobs=None, verbose=0):
+    def __init__(self, estimator: RLModelBase, *, covariance: str = "diagonal",
+                 prior: str = "pooled", max_iter: int = 50, tol: float = 0.01,
+                 n_ibic_samples: int = 2000, random_state: RandomStateLike = None,
+                 n_jobs: int | None = None, verbose: int = 0) -> None:
         self.estimator = estimator
         self.covariance = covariance
         self.prior = prior
@@ -242,12 +251,12 @@ class EmpiricalBayes(BaseEstimator):
         self.verbose = verbose
 
     @property
-    def model_name(self):
+    def model_name(self) -> str:
         """The fitted model's reference-style name (e.g. ``Hybrid2012+novel``)."""
         return self.estimator.model_name
 
     @property
-    def parameter_names(self):
+    def parameter_names(self) -> list[str]:
         """Free parameter names of the fitted model, in the reference's order."""
         return self.estimator.parameter_names
 
@@ -259,7 +268,7 @@ class EmpiricalBayes(BaseEstimator):
     def _fit_settings(self):
         return self.estimator._fit_settings()
 
-    def sample_model(self):
+    def sample_model(self) -> RLModelBase:
         """The wrapped model estimator (what simulates data)."""
         return self.estimator
 
@@ -289,7 +298,7 @@ class EmpiricalBayes(BaseEstimator):
         return settings
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X_learning, X_transfer=None):
+    def fit(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> EmpiricalBayes:
         """Fit the population prior and every participant's MAP by EM.
 
         Parameters
@@ -424,24 +433,25 @@ class EmpiricalBayes(BaseEstimator):
         k = settings["variant"].n_parameters
         population = _Population(np.zeros(k), INITIAL_VARIANCE * np.eye(k))
         previous, converged, iteration = None, False, 0
-        for iteration in range(1, self.max_iter + 1):
-            estep = self._estep(data, seeds, settings, population, previous, iteration,
-                                final=False)
-            previous = estep["z"]
-            updated = self._m_step(estep)
-            change = _prior_change(population, updated)
-            history.append({"group": group, "iteration": iteration, "change": change,
-                            "sum_nll": float(estep["nll"].sum()),
-                            "sum_log_evidence": float(estep["log_evidence"].sum())})
-            if self.verbose:
-                print(f"EM {settings['variant'].name}"
-                      f"{'' if group is None else f' ({group})'} iteration {iteration}: "
-                      f"prior change {change:.4f}, sum NLL {estep['nll'].sum():.2f}, "
-                      f"sum log evidence {estep['log_evidence'].sum():.2f}")
-            population = updated
-            if change < self.tol:
-                converged = True
-                break
+        label = f"EM {settings['variant'].name}{'' if group is None else f' ({group})'}"
+        # the bar's total is max_iter: EM usually stops earlier, when the prior settles
+        with ProgressBar(self.max_iter, label, "iteration", self.verbose) as bar:
+            for iteration in range(1, self.max_iter + 1):
+                estep = self._estep(data, seeds, settings, population, previous, iteration,
+                                    final=False)
+                previous = estep["z"]
+                updated = self._m_step(estep)
+                change = _prior_change(population, updated)
+                history.append({"group": group, "iteration": iteration, "change": change,
+                                "sum_nll": float(estep["nll"].sum()),
+                                "sum_log_evidence": float(estep["log_evidence"].sum())})
+                bar.note(f"prior change {change:.4f} (tol {self.tol:g}), "
+                         f"sum log evidence {estep['log_evidence'].sum():.1f}")
+                bar.update()
+                population = updated
+                if change < self.tol:
+                    converged = True
+                    break
         # the reported MAPs, intervals and evidences are those under the final prior
         estep = self._estep(data, seeds, settings, population, previous, iteration + 1)
         return {"population": population, "estep": estep, "n_iter": iteration,
@@ -470,7 +480,8 @@ class EmpiricalBayes(BaseEstimator):
             units[g] = np.flatnonzero(groups == g)
         return units
 
-    def log_evidence(self, X_learning, X_transfer=None):
+    def log_evidence(self, X_learning: FrameLike,
+                     X_transfer: FrameLike | None = None) -> pd.Series:
         """Laplace log marginal likelihood of each participant under the fitted prior.
 
         The participants need not have been fitted: their MAPs are found
@@ -497,7 +508,7 @@ class EmpiricalBayes(BaseEstimator):
         return pd.Series(out, index=pd.Index(data.participants, name="participant_id"),
                          name="log_evidence")
 
-    def score(self, X_learning, X_transfer=None):
+    def score(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> float:
         """Mean Laplace log marginal likelihood per participant under the fitted prior.
 
         Higher is better. For participants not in the fit this scores the
@@ -507,8 +518,9 @@ class EmpiricalBayes(BaseEstimator):
         """
         return float(self.log_evidence(X_learning, X_transfer).mean())
 
-    def sample(self, X_learning=None, X_transfer=None, random_state=None, *,
-               n_participants=None, **design):
+    def sample(self, X_learning: FrameLike | None = None, X_transfer: FrameLike | None = None,
+               random_state: RandomStateLike = None, *, n_participants: int | None = None,
+               **design: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Simulate choices: of the fitted participants (at their MAPs), or of new ones.
 
         With template data, each template participant is simulated at its MAP
