@@ -23,20 +23,20 @@ import pickle
 import numpy as np
 import pandas as pd
 
-from . import _folder, plotting
+from . import _folder, _render, plotting
 from ._data import split_phases
 from ._tables import (
     BOUND_TOLERANCE, EVIDENCE_LABELS, LAPLACE, METHODS, PARAMETERS_OF_INTEREST, START_TOLERANCE,
     _group_filenames, _interest_items, _n_parameters, _recoveries, _recovery_models,
-    bms_results, criterion_differences, criterion_values, em_history, fit_method, fit_tables,
-    generated_data, group_best_fit_percentages, group_criteria, ibic_table,
+    bms_results, bound_counts, criterion_differences, criterion_values, em_history,
+    fit_method, fit_tables, generated_data, group_best_fit_percentages, group_criteria, ibic_table,
     information_criteria, interval_status_counts, learning_dynamics, model_evidence,
     model_recovery_fit_tables, model_recovery_matrices, parameter_descriptives,
     parameter_intervals, parameter_of_interest_correlations, parameter_outliers,
     parameter_recovery_correlations, parameter_recovery_tables, population_parameters,
-    is_empirical_bayes, posterior_predictive, recovery_criterion,
+    is_empirical_bayes, posterior_predictive, recovery_at_bounds, recovery_criterion,
 )
-from .stats import _model_dict, fit_statistics
+from .stats import BOUND_SHARE_NOTE, _model_dict, fit_statistics
 
 
 def _same_tables(first, second):
@@ -100,7 +100,7 @@ _FIT_FILES = (
     "group_AIC_percentages.csv", "group_BIC_percentages.csv", "group_AIC_differences.csv",
     "group_BIC_differences.csv", "AIC_model_comparisons.png", "BIC_model_comparisons.png",
     "information_criteria.csv", "model_fits_distributions.png", "fit-by-runs.png",
-    "parameter_outlier_results.pkl", "param_fit_descriptives.csv",
+    "parameter_outlier_results.pkl", "parameter_bounds.csv", "param_fit_descriptives.csv",
     "pain_fits_linear_results.csv", "pain_fits_ttest_results.csv",
     "pain_fits_posthoc_results.csv", "modelsimulation_accuracy_data.csv",
     "modelsimulation_choice_data.csv", "modelsimulation_dynamics_data.csv", "summary_FIT.json",
@@ -133,8 +133,8 @@ _RECOVERY_FILES = {
 }
 
 
-def _kind_files(kind):
-    return _RECOVERY_FILES[kind]
+def _kind_files(kind, formats):
+    return _with_formats(_RECOVERY_FILES[kind], formats)
 
 
 def _check_method(method):
@@ -143,13 +143,22 @@ def _check_method(method):
     return method
 
 
-def fit_files(models, groups, method="ml"):
+def _with_formats(files, formats):
+    """``files`` with each figure (named ``.png``) in the figure formats ``formats``."""
+    formats = _render.check_formats(formats)
+    return [written for name in files for written in (
+        _render.figure_files(name[:-len(".png")], formats) if name.endswith(".png")
+        else [name])]
+
+
+def fit_files(models, groups, method="ml", formats=None):
     """The files a FIT of ``models`` on data with ``groups`` writes (relative paths).
 
     ``method`` is 'ml' (maximum likelihood) or 'eb' (empirical Bayes: no
     AIC/BIC or starts files, its Laplace-evidence and population files
-    instead). ``parameter_of_interest_comparisons.png``, written only when
-    the models share parameters of interest, is left out.
+    instead). ``formats`` are the figure formats, as in
+    :func:`write_fit_report`. ``parameter_of_interest_comparisons``, written
+    only when the models share parameters of interest, is left out.
     """
     if _check_method(method) == "ml":
         files = list(_FIT_FILES)
@@ -163,13 +172,14 @@ def fit_files(models, groups, method="ml"):
         files += [f"model_behaviours/{stem}_model_behaviours.png",
                   f"parameter_fits/{stem}-model-fits.png"]
     files += [f"{stem}_model_simulations.png" for stem in _group_filenames(groups).values()]
-    return files
+    return _with_formats(files, formats)
 
 
-def validation_files(parameter_models=(), model_models=()):
+def validation_files(parameter_models=(), model_models=(), formats=None):
     """The files a parameter recovery of ``parameter_models`` and/or a model recovery of
     ``model_models`` write (relative paths; the generated data of models whose two
-    recoveries used different datasets, in data/generated/model_recovery/, are left out)."""
+    recoveries used different datasets, in data/generated/model_recovery/, are left out).
+    ``formats`` are the figure formats, as in :func:`write_validation_report`."""
     files = []
     if parameter_models:
         files += _RECOVERY_FILES["PARAMETER"]
@@ -178,7 +188,7 @@ def validation_files(parameter_models=(), model_models=()):
     for name in dict.fromkeys([*parameter_models, *model_models]):
         files += [f"data/generated/{_safe_filename(name)}_generated_{key}.csv"
                   for key in ("learning", "transfer", "parameters")]
-    return files
+    return _with_formats(files, formats)
 
 
 def _run_info(random_state, run_info):
@@ -235,16 +245,6 @@ def _pickle(path, content):
         pickle.dump(content, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _save_figure(figure, path):
-    from matplotlib import pyplot as plt
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        figure.savefig(path, dpi=150)
-    finally:
-        plt.close(figure)
-
-
 def _notify(progress, message):
     if progress is not None:
         progress(message)
@@ -286,6 +286,18 @@ Statistics use log(x) (after shifting to x - min + 1 when min <= 0) for every pa
 novel_value, mixing_factor, valence_factor and weighting_factor (the reference intended this list
 but misspelt novel_value, so it transformed it). Statistics that need two groups, or three
 participants per group, are NaN with the reason in the `note` column.
+
+Effect sizes: every `cohens_d` (pain_fits_ttest_results.csv and pain_fits_posthoc_results.csv)
+is (mean of the first group named - mean of the second) / pooled SD: condition1 - condition2, and
+g1 - g2 for a factor "g1 vs g2", so one comparison has one d in both files, with the sign of
+`t_value`. `meandiff` (Tukey, as statsmodels and the reference) is the other way round, g2 - g1.
+
+Bounds: a fitted value counts as on a bound when it is within {bound_tol:g} x (high - low) of a
+bound the model was fitted with. Such values are not estimates of an interior optimum (the
+likelihood wanted to go further), so the files count them (parameter_bounds.csv, the `n_at_*`
+columns of param_fit_descriptives.csv and of the pain_fits_* tables, `parameters_at_bounds` in
+summary_FIT.json), the statistics' `note` says when more than {bound_share:.0%} of the values a
+test compares sit on a bound, and the figures draw the bounds and mark the fits on them.
 """
 
 _FIT_METHOD = {
@@ -313,17 +325,18 @@ _FIT_ROWS_ML = [
     ("group_AIC_percentages.csv, group_BIC_percentages.csv", "% of participants of each group best fit by each model"),
     ("group_AIC_differences.csv, group_BIC_differences.csv", "per model: mean, sd, n and 95 % t-CI half-width (`ci`) of the per-participant difference from the best model"),
     ("information_criteria.csv", "per participant and model: nll, aic, bic, k, n_trials"),
-    ("param_fit_descriptives.csv", "\"mean (sd)\" of every parameter per group"),
-    ("pain_fits_linear_results.csv", "one-way linear model (ANOVA F test) of each parameter on group, with normality (Shapiro-Wilk) and homogeneity (Levene) flags"),
-    ("pain_fits_ttest_results.csv", "t-tests of each group against the reference group ({reference})"),
-    ("pain_fits_posthoc_results.csv", "Tukey HSD tests of every pair of groups"),
+    ("parameter_bounds.csv", "per model, parameter and group: lower, upper (the bounds of the fit), n (participants), n_lower, n_upper (fits on each bound), n_at_bound, share_at_bound"),
+    ("param_fit_descriptives.csv", "\"mean (sd)\" of every parameter per group, 4 significant digits (the reference: 2 decimals, which showed a pile-up at 0.01 as \"0.01 (0.0)\"), full model names (the reference: base names); then n, n_at_lower and n_at_upper (fits on each bound, all groups)"),
+    ("pain_fits_linear_results.csv", "one-way linear model (ANOVA F test) of each parameter on group, with normality (Shapiro-Wilk) and homogeneity (Levene) flags; then n_at_bound and share_at_bound (values on a bound, all groups)"),
+    ("pain_fits_ttest_results.csv", "t-tests of each group against the reference group ({reference}); cohens_d = (condition1 - condition2) / pooled SD; then n_at_bound_condition1, n_at_bound_condition2"),
+    ("pain_fits_posthoc_results.csv", "Tukey HSD tests of every pair of groups (factor \"g1 vs g2\"); meandiff = g2 - g1 (statsmodels), cohens_d = (g1 - g2) / pooled SD; then n_at_bound_g1, n_at_bound_g2"),
     ("modelsimulation_accuracy_data.csv", "posterior predictive learning accuracy (%) per participant, context and trial bin, for each model (`source` = model) and the data (`source` = empirical)"),
     ("modelsimulation_choice_data.csv", "posterior predictive transfer choice rates (%) per participant and stimulus type (HR = A/C, LR = B/D, LP = E/G, HP = F/H, N)"),
-    ("AIC_model_comparisons.png, BIC_model_comparisons.png", "(A) mean criterion per model, best boxed; (B) mean +- 95 % CI of the difference from the best model"),
+    ("AIC_model_comparisons.png, BIC_model_comparisons.png", "(A) mean criterion per model as a point with its 95 % t-CI over participants (the axis does not start at 0, so no bars), the best filled; (B) bars from 0: mean +- 95 % CI of the per-participant difference from the best model; n participants in the title"),
     ("modelsimulation_dynamics_data.csv", "per model, participant, context and trial within pair (1-based): the mean of both options' prediction errors (`pe`) and the values of option 0 (the better option) and option 1 before the trial's update (`value0`, `value1`), averaged over the context's two pairs, from each model replaying the participant's own choices and outcomes at its fitted parameters (`avoidrl.report.learning_dynamics`). `pe_formula`: r - Q (QLearning), r - C - Q (Relative), r - weighting_factor * (r0 + r1) / 2 - Q (Advantage), the critic's r - V (ActorCritic and hybrids; the reference added the hybrids' Q errors to it); `value_formula`: Q, the normalised actor weights W, or (1 - m) W + m Q (hybrids, m = mixing_factor)"),
     ("model_behaviours/{{model}}_model_behaviours.png", "posterior predictive behaviour of each model against the data, per group"),
     ("{simulations}", None),
-    ("parameter_fits/{{model}}-model-fits.png", "fitted parameters per group (mean +- 95 % CI and participants); each participant's 95 % interval (parameter_intervals.csv) is a thin vertical line behind its point, estimates at a bound are open red circles and not identified ones open orange circles (no interval); a bound inside the axis range is drawn dotted"),
+    ("parameter_fits/{{model}}-model-fits.png", "fitted parameters per group: every participant a point (natural units), the group mean +- 95 % t-CI beside it (black diamond). Parameters the statistics log-transform are on a log axis and their mean and CI are those of log(x) mapped back (geometric mean); the others on a linear axis. Both bounds are drawn (red dashed) inside every axis, participants on a bound are open red circles (each title: how many of n), not identified estimates open orange circles; each participant's 95 % interval (parameter_intervals.csv) is a thin vertical line behind its point"),
     ("model_fits_distributions.png", "per model: histogram (density) of the participants' BIC with the normal curve of the same mean and sd (dashed line = mean); skewness and excess kurtosis (bias-corrected, as pandas and the reference) in the titles. Each participant's BIC uses its own trial count n (the reference used n = 480 for everyone)"),
     ("fit-by-runs.png", "per model: for r = 1 .. number of starts, the mean over participants of the best NLL among each participant's first r starts, computed from every start (the reference plotted the best-start table, so its curve was not this); the dashed line marks the first r from which every participant is within {start_tol} NLL of its best"),
     ("parameter_outlier_results.pkl", "pickled dict: `participant_outliers` {{model: Series participant -> number of parameters on a bound, participants with at least one, most first}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (DataFrame, models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound (numpy rounding, half to even: k = 3 -> 2, 4 -> 2, 5 -> 2, 7 -> 4). \"On a bound\" = within {bound_tol:g} x (high - low) of a bound the model was fitted with (the reference: exactly equal to a default bound). accuracy = share of learning choices of the better option (1 - mean choice of the worse one); A, B, E, F = transfer choice rates (0-1) averaged over A/C, B/D, E/G, F/H; N = the novel stimulus. k = the model's free parameters (the reference counted every parameter its base model can have)"),
@@ -332,7 +345,7 @@ _FIT_ROWS_ML = [
     ("model_evidence.csv", "participants x models log evidence (`avoidrl.model_selection.log_evidence_table`): participant_id, group, one column per model, `evidence` = which log evidence it is ({evidence_text})"),
     ("bms_results.csv", "{bms_text}"),
     ("BMS_model_comparison.png", "{bms_figure_text}"),
-    ("summary_FIT.json", "seed, method, models, participants, groups, mean AIC/BIC, convergence, per model the participants whose best optimum was reached by fewer than 2 starts (`n_unconfirmed_optima`: a better one may exist), interval statuses, the BMS winner (highest protected exceedance probability) and BOR, settings"),
+    ("summary_FIT.json", "seed, method, models, participants, groups, mean AIC/BIC, convergence, per model the participants whose best optimum was reached by fewer than 2 starts (`n_unconfirmed_optima`: a better one may exist), interval statuses, the BMS winner (highest protected exceedance probability) and BOR, `parameters_at_bounds` ({{model: {{parameter: {{group: {{n, lower, upper}}}}}}}}: fits on each bound), `parameters_mostly_on_a_bound` ({{model: {{parameter: share}}}} of those with more than {bound_share:.0%} of the fits on a bound), `participants_with_a_parameter_on_a_bound` ({{model: count}}), `parameter_outliers` (the reference's stricter rule: participants with more than round(0.5 k) parameters on a bound), settings"),
 ]
 
 _INTERVAL_TEXT = {
@@ -368,14 +381,14 @@ _FIT_ROWS_EB = {
     "model_fits_distributions.png": "per model: histogram (density) of the participants' -2 x Laplace log evidence with the normal curve of the same mean and sd (dashed line = mean); skewness and excess kurtosis (bias-corrected) in the titles",
     "fit-by-runs.png": "**not written**: EB has no starts (its convergence is in em_history.csv)",
     "parameter_outlier_results.pkl": "the reference's parameter-at-bound outlier analysis on the MAP estimates (the logit transform keeps MAPs inside the bounds, so few or none should be on one): `participant_outliers` {{model: Series participant -> number of parameters on a bound}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound. \"On a bound\" = within {bound_tol:g} x (high - low) of a bound of the model's estimator",
-    "summary_FIT.json": "seed, method, models, participants, groups, per model the mean -2 x Laplace log evidence, mean NLL at the MAP, iBIC, EM iterations and convergence, interval statuses; the best model by Laplace evidence and by iBIC; the BMS winner (highest protected exceedance probability) and BOR; settings",
+    "summary_FIT.json": "seed, method, models, participants, groups, per model the mean -2 x Laplace log evidence, mean NLL at the MAP, iBIC, EM iterations and convergence, interval statuses; the best model by Laplace evidence and by iBIC; the BMS winner (highest protected exceedance probability) and BOR; `parameters_at_bounds` ({{model: {{parameter: {{group: {{n, lower, upper}}}}}}}}), `participants_with_a_parameter_on_a_bound`, `parameter_outliers`; settings",
 }
 #: Rows only an empirical-Bayes FIT has, after the comparison rows.
 _FIT_ROWS_EB_EXTRA = [
     ("group_Laplace.csv", "mean -2 x Laplace log evidence per group (rows; `full` = all participants) and model (columns), `best_model` = lowest. Not a BIC: the Laplace approximation of each participant's log marginal likelihood under the model's fitted population prior"),
     ("group_Laplace_percentages.csv", "% of participants of each group whose Laplace evidence is highest for each model"),
     ("group_Laplace_differences.csv", "per model: mean, sd, n and 95 % t-CI half-width (`ci`) of the per-participant difference in -2 x Laplace log evidence from the best model"),
-    ("Laplace_model_comparisons.png", "(A) mean -2 x Laplace log evidence per model, best boxed; (B) mean +- 95 % CI of the difference from the best model"),
+    ("Laplace_model_comparisons.png", "(A) mean -2 x Laplace log evidence per model as a point with its 95 % t-CI over participants, the best filled; (B) bars from 0: mean +- 95 % CI of the per-participant difference from the best model"),
     ("ibic.csv", "group-level comparison by the integrated BIC (Huys et al. 2011: -2 sum over participants of log mean likelihood over prior samples, plus the prior's parameters x ln(total trials); lower is better): model, ibic, delta_ibic, best, n_participants, n_iter and converged (of EM)"),
     ("population_parameters.csv", "each model's fitted population: model, prior ('pooled': one prior; 'group': one per group_code), group, parameter, median, lower, upper (the population's median and central 95 % range, natural units), mean_z, sd_z (the prior in the logit space)"),
     ("em_history.csv", "every EM iteration: model, (group), iteration, change (largest move of the prior's 2.5/50/97.5 % quantiles, x 4 / range; EM stops below tol), sum_nll (at the MAPs), sum_log_evidence (Laplace)"),
@@ -395,7 +408,8 @@ def _fit_readme(method, n_models, **values):
         rows.append(name if content is None else f"| {name} | {content} |")
         if method == "eb" and name == "AIC_model_comparisons.png, BIC_model_comparisons.png":
             rows += [f"| {n} | {c} |" for n, c in _FIT_ROWS_EB_EXTRA]
-    return _FIT_README.format(method=_FIT_METHOD[method], rows="\n".join(rows).format(**values))
+    return _FIT_README.format(method=_FIT_METHOD[method], rows="\n".join(rows).format(**values),
+                              bound_tol=values["bound_tol"], bound_share=values["bound_share"])
 
 
 _VALIDATION_README = """\
@@ -413,14 +427,14 @@ _PARAMETER_ROWS = """\
 | true_params_PARAMETER.pkl | pickled dict {model: DataFrame[participant, <generating parameters>]} |
 | param_recovery_results.csv | per model, dataset and parameter: true and fitted value |
 | param_recovery_corrs.csv | Pearson r of true vs fitted values per model and parameter (2 decimals) |
-| correlations/recovery_correlation_plot.png | true vs fitted scatter plots, one row per model |
-| summary_PARAMETER.json | seed, models, datasets, correlations, settings |"""
+| correlations/recovery_correlation_plot.png | true vs fitted scatter plots, one row per model, both axes spanning the bounds (drawn red dashed), identity dashed grey; fits that end on a bound are open red circles; each title gives Pearson r, n datasets and how many fits sit on a bound |
+| summary_PARAMETER.json | seed, models, datasets, correlations, per parameter the fits that end on a bound (`n_fitted_on_a_bound`, within 1e-06 x (high - low)), settings |"""
 
 _MODEL_ROWS = """\
 | fit_data_MODEL.pkl | pickled dict {fitting model: DataFrame[participant, pain_group, model, run, fit, <parameters>]}; `model` = the generating model |
 | full_fit_data_MODEL.pkl | the same (only the best start of each fit is kept) |
-| model_recovery_matrices.csv | long form (matrix, fitting_model, generating_model, value) of the mean BIC, the normalised BIC (-100 = best), the confusion matrix p(best fit \\| generator) and the inversion matrix p(generator \\| best fit) |
-| model_recovery.png | confusion and inversion matrices, and the normalised mean BIC |
+| model_recovery_matrices.csv | long form (matrix, fitting_model, generating_model, value) of the mean BIC, the normalised BIC (within each generating model: -100 = its best fitting model, +100 = its worst; the reference scaled over the whole matrix), the confusion matrix p(best fit \\| generator) and the inversion matrix p(generator \\| best fit) |
+| model_recovery.png | rows = generating models (with their n datasets), columns = fitting models (Wilson & Collins 2019; the reference's matrix was the transpose): the confusion matrix (rows sum to 1, each row's maximum boxed), the inversion matrix (columns sum to 1, each column's maximum boxed), and each fitting model's mean BIC minus the generator's best (0 = best, boxed), coloured within each row |
 | model_recovery_groups.csv | per group of one generator's datasets (all of them unless the recovery's group_size cut them): generating_model, group, n_datasets, the winner by random-effects BMS (`bms_winner`, its protected exceedance probability `bms_pxp`, `bor`), each fitting model's iBIC (`ibic_{model}`, empirical-Bayes fits only) and the iBIC winner |
 | model_recovery_identification.csv | per generating model: n_groups and the share of its groups in which BMS (`bms_correct`) and iBIC (`ibic_correct`) pick it |
 | summary_MODEL.json | seed, models, datasets, recovery rates, the criterion compared, settings |"""
@@ -431,7 +445,8 @@ _MODEL_ROWS_EB = (
     "model_recovery_matrices.csv holds `mean_laplace` and `normalized_laplace` (the mean -2 x "
     "Laplace log evidence, lower is better) instead of mean_bic and normalized_bic, the "
     "datasets' winners (confusion, inversion) are by Laplace evidence, and model_recovery.png's "
-    "third matrix is the normalised mean -2 x Laplace log evidence. fit_data_MODEL.pkl's `fit` "
+    "third matrix is the mean -2 x Laplace log evidence minus each generating model's best. "
+    "fit_data_MODEL.pkl's `fit` "
     "is the NLL at the MAP.")
 
 
@@ -458,6 +473,26 @@ def _model_summary(estimator, method):
             "interval_status": common["interval_status"]}
 
 
+def _bounds_summary(counts):
+    """summary_FIT.json's ``parameters_at_bounds``: {model: {parameter: {group: counts}}}."""
+    summary = {}
+    for row in counts.itertuples(index=False):
+        summary.setdefault(row.model, {}).setdefault(row.parameter, {})[str(row.group)] = {
+            "n": int(row.n), "lower": int(row.n_lower), "upper": int(row.n_upper)}
+    return summary
+
+
+def _mostly_on_a_bound(counts):
+    """{model: {parameter: share}} of the parameters with more than BOUND_SHARE_NOTE on a bound."""
+    totals = counts.groupby(["model", "parameter"], sort=False)[["n", "n_at_bound"]].sum()
+    summary = {}
+    for (model, parameter), row in totals.iterrows():
+        share = row["n_at_bound"] / row["n"] if row["n"] else 0.0
+        if share > BOUND_SHARE_NOTE:
+            summary.setdefault(model, {})[parameter] = round(float(share), 4)
+    return summary
+
+
 def _bms_summary(bms):
     """The BMS entry of summary_FIT.json (None with one model)."""
     if bms is None:
@@ -472,7 +507,7 @@ def _bms_summary(bms):
 
 def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=None,
                      overwrite=False, progress=None, n_simulations=1, reference_group=None,
-                     inputs=(), run_info=None):
+                     inputs=(), run_info=None, formats=None, n_jobs=None):
     """Write a FIT into a study folder (the reference's ``RL/modelling`` after a fit).
 
     The files are staged and published so that the folder holds either its
@@ -512,6 +547,14 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
     run_info : dict, optional
         Recorded at the top of ``summary_FIT.json`` (the command-line front
         ends put the seed here, and whether it was drawn).
+    formats : list of {'png', 'svg', 'pdf'}, optional
+        The figure formats: every figure is written in each. None (default):
+        the reference's files, a PNG of every figure plus an SVG of those in
+        model_behaviours/ and parameter_fits/.
+    n_jobs : int, optional
+        Worker processes drawing the figures while the tables are computed
+        (as in joblib; None and 1: in this process). The files are the same
+        for any value.
 
     Returns
     -------
@@ -524,19 +567,22 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         If the FIT would replace a file it may not replace (named in the
         message), or ``out_dir`` is not a folder.
     ValueError
-        If ``out_dir`` holds one of the input files, or some models are
-        empirical-Bayes fits and others are not.
+        If ``out_dir`` holds one of the input files, some models are
+        empirical-Bayes fits and others are not, or a format is unknown.
     """
+    formats = _render.check_formats(formats)
     models = _model_dict(models)
     method = fit_method(models)
     names = list(models)
     inputs = [*inputs, X_learning, X_transfer]
     learning, transfer = split_phases(X_learning, X_transfer)
     first = models[names[0]]
-    planned = fit_files(names, pd.unique(first.groups_.to_numpy(dtype=object)), method=method)
+    planned = fit_files(names, pd.unique(first.groups_.to_numpy(dtype=object)), method=method,
+                        formats=formats)
     info = _run_info(random_state, run_info)
     with _folder.staged(out_dir, ("FIT",), overwrite=overwrite, inputs=inputs,
-                        planned=planned, info={**info, "avoidrl_version": _version()}) as stage, plotting.headless():
+                        planned=planned, info={**info, "avoidrl_version": _version()}) as stage, \
+            plotting.headless(), _render.FigureWriter(stage.path, formats, n_jobs) as figures:
         folder = stage.path
         _notify(progress, "writing fit tables")
         fit_data, full_fit_data = fit_tables(models)
@@ -552,30 +598,35 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
                 folder / f"group_{label}_percentages.csv")
             criterion_differences(models, criterion).to_csv(
                 folder / f"group_{label}_differences.csv", index=False)
-            _save_figure(plotting.plot_model_comparison(models, criterion),
-                         folder / f"{label}_model_comparisons.png")
+            figures.add(f"{label}_model_comparisons", plotting.plot_model_comparison, models,
+                        criterion)
         if method == "ml":
             criteria = information_criteria(models)
             criteria.to_csv(folder / "information_criteria.csv", index=False)
 
         _notify(progress, "checking the fits (distributions, starts, parameters on bounds)")
-        _save_figure(plotting.plot_fit_distributions(models, "bic" if method == "ml" else LAPLACE),
-                     folder / "model_fits_distributions.png")
+        figures.add("model_fits_distributions", plotting.plot_fit_distributions, models,
+                    "bic" if method == "ml" else LAPLACE)
         if method == "ml":
-            _save_figure(plotting.plot_fit_by_starts(models), folder / "fit-by-runs.png")
+            figures.add("fit-by-runs", plotting.plot_fit_by_starts, models)
         outliers = parameter_outliers(models, learning, transfer)
         _pickle(folder / "parameter_outlier_results.pkl", outliers)
         interest = parameter_of_interest_correlations(models)
         if len(interest):
-            _save_figure(plotting.plot_parameter_of_interest_comparisons(models),
-                         folder / "parameter_of_interest_comparisons.png")
+            figures.add("parameter_of_interest_comparisons",
+                        plotting.plot_parameter_of_interest_comparisons, models)
             interest_row = (
                 "scatter plots of the parameters of interest against each other, for every "
                 "pair of (model, parameter) among the fitted models' "
-                f"{', '.join(PARAMETERS_OF_INTEREST)} (contextual_lr log-transformed, as the "
-                "reference), participants matched by id; Pearson r, p and n in the titles, "
-                "least-squares line dashed. Pairs: " + "; ".join(
-                    f"{row.model_x} {row.parameter_x} vs {row.model_y} {row.parameter_y}"
+                f"{', '.join(PARAMETERS_OF_INTEREST)}, participants matched by id, natural "
+                "units (contextual_lr on a log axis: the correlations are of log values, as the "
+                "reference). Participants with either value on a bound are open red circles and "
+                "the bounds are drawn; each title gives Pearson r, p and n over all "
+                "participants and over those off the bounds (the dashed least-squares line is "
+                "theirs). Pairs: " + "; ".join(
+                    f"{row.model_x} {row.parameter_x} vs {row.model_y} {row.parameter_y} "
+                    f"(all: r = {row.r:.2f}, n = {row.n}; off bounds: r = "
+                    f"{row.r_interior:.2f}, n = {row.n_interior})"
                     for row in interest.itertuples()))
         else:
             found = [f"{m} {p}" for m, p in _interest_items(models, PARAMETERS_OF_INTEREST)]
@@ -585,6 +636,8 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
                 f"models have {'only ' + found[0] if found else 'none of them'}")
 
         _notify(progress, "describing and testing parameters")
+        at_bounds = bound_counts(models)
+        at_bounds.to_csv(folder / "parameter_bounds.csv", index=False)
         parameter_descriptives(models).to_csv(folder / "param_fit_descriptives.csv",
                                               index=False)
         statistics = fit_statistics(models, reference_group=reference_group)
@@ -592,8 +645,8 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         statistics["ttest"].to_csv(folder / "pain_fits_ttest_results.csv", index=False)
         statistics["posthoc"].to_csv(folder / "pain_fits_posthoc_results.csv", index=False)
         for name, estimator in models.items():
-            _save_figure(plotting.plot_parameter_fits(estimator),
-                         folder / "parameter_fits" / f"{_safe_filename(name)}-model-fits.png")
+            figures.add(f"parameter_fits/{_safe_filename(name)}-model-fits",
+                        plotting.plot_parameter_fits, estimator)
 
         _notify(progress, "writing intervals and model evidence")
         parameter_intervals(models).to_csv(folder / "parameter_intervals.csv", index=False)
@@ -603,7 +656,7 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
             _notify(progress, "comparing models by random-effects Bayesian model selection")
             bms = bms_results(models)
             bms.to_csv(folder / "bms_results.csv", index=False)
-            _save_figure(plotting.plot_bms(bms), folder / "BMS_model_comparison.png")
+            figures.add("BMS_model_comparison", plotting.plot_bms, bms)
         if method == "eb":
             ibic = ibic_table(models)
             ibic.to_csv(folder / "ibic.csv", index=False)
@@ -618,9 +671,8 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         accuracy.to_csv(folder / "modelsimulation_accuracy_data.csv", index=False)
         choice.to_csv(folder / "modelsimulation_choice_data.csv", index=False)
         for name in names:
-            _save_figure(plotting.plot_model_behaviour(accuracy, choice, name),
-                         folder / "model_behaviours"
-                         / f"{_safe_filename(name)}_model_behaviours.png")
+            figures.add(f"model_behaviours/{_safe_filename(name)}_model_behaviours",
+                        plotting.plot_model_behaviour, accuracy, choice, name)
         _notify(progress, "replaying the fitted models (prediction errors and values)")
         dynamics = learning_dynamics(models, learning, transfer)
         dynamics.to_csv(folder / "modelsimulation_dynamics_data.csv", index=False)
@@ -628,8 +680,8 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
             group: f"{stem}_model_simulations.png" for group, stem in _group_filenames(
                 pd.unique(accuracy["group"].to_numpy(dtype=object))).items()}
         for group, filename in simulation_files.items():
-            _save_figure(plotting.plot_model_simulations(accuracy, choice, dynamics, group),
-                         folder / filename)
+            figures.add(filename[:-len(".png")], plotting.plot_model_simulations, accuracy,
+                        choice, dynamics, group)
         simulations_row = _simulations_readme_row(simulation_files)
 
         _notify(progress, "writing the summary")
@@ -650,6 +702,10 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
             "groups": {str(g): int(n) for g, n in groups.value_counts(sort=False).items()},
             "best_model": best_model,
             "bms": _bms_summary(bms),
+            "parameters_at_bounds": _bounds_summary(at_bounds),
+            "parameters_mostly_on_a_bound": _mostly_on_a_bound(at_bounds),
+            "participants_with_a_parameter_on_a_bound": {
+                name: int(len(table)) for name, table in outliers["participant_outliers"].items()},
             "parameter_outliers": {name: int(len(table))
                                    for name, table in outliers["outlier_data"].items()},
             "parameter_of_interest_pairs": int(len(interest)),
@@ -665,12 +721,17 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         _write_json(folder / "summary_FIT.json", summary)
         stage.describe("FIT", _fit_readme(
             method, len(models), reference=reference, interest=interest_row,
-            start_tol=START_TOLERANCE, bound_tol=BOUND_TOLERANCE, simulations=simulations_row))
+            start_tol=START_TOLERANCE, bound_tol=BOUND_TOLERANCE, simulations=simulations_row,
+            bound_share=BOUND_SHARE_NOTE)
+            + "\n" + _render.describe_formats(formats, reference_svg=True))
+        _notify(progress, "drawing the figures")
+        figures.finish()
     return stage.target
 
 
 def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=None,
-                            overwrite=False, progress=None, inputs=(), run_info=None):
+                            overwrite=False, progress=None, inputs=(), run_info=None,
+                            formats=None, n_jobs=None):
     """Write a VALIDATION (parameter and/or model recovery) into a study folder.
 
     Published like :func:`write_fit_report`. A parameter recovery and a
@@ -697,6 +758,10 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
         Input files (template data); ``out_dir`` must not hold them.
     run_info : dict, optional
         Recorded at the top of the summaries (seed, whether it was drawn).
+    formats : list of {'png', 'svg', 'pdf'}, optional
+        The figure formats (None: PNG, as the reference).
+    n_jobs : int, optional
+        Worker processes drawing the figures (None and 1: in this process).
 
     Returns
     -------
@@ -713,6 +778,7 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
     """
     if parameter_recovery is None and model_recovery is None:
         raise ValueError("give parameter_recovery, model_recovery or both")
+    formats = _render.check_formats(formats)
     recoveries = _recoveries(parameter_recovery) if parameter_recovery is not None else None
     if model_recovery is not None and not hasattr(model_recovery, "fits_"):
         raise ValueError("the model recovery is not fitted (call fit)")
@@ -720,12 +786,14 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
         (("MODEL",) if model_recovery is not None else ())
     planned = validation_files(
         list(recoveries) if recoveries is not None else [],
-        [n for n, _ in _recovery_models(model_recovery)] if model_recovery is not None else [])
+        [n for n, _ in _recovery_models(model_recovery)] if model_recovery is not None else [],
+        formats=formats)
     info = _run_info(None, run_info)
     readme_rows, summaries = {}, {}
     created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     with _folder.staged(out_dir, kinds, overwrite=overwrite, inputs=inputs, planned=planned,
-                        info={**info, "avoidrl_version": _version()}) as stage, plotting.headless():
+                        info={**info, "avoidrl_version": _version()}) as stage, \
+            plotting.headless(), _render.FigureWriter(stage.path, formats, n_jobs) as figures:
         folder = stage.path
         if recoveries is not None:
             _notify(progress, "writing parameter recovery")
@@ -737,13 +805,15 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
             correlations.to_csv(folder / "param_recovery_corrs.csv", index=False)
             pd.concat([r.results_ for r in recoveries.values()], ignore_index=True).to_csv(
                 folder / "param_recovery_results.csv", index=False)
-            _save_figure(plotting.plot_parameter_recovery(recoveries),
-                         folder / "correlations" / "recovery_correlation_plot.png")
+            figures.add("correlations/recovery_correlation_plot",
+                        plotting.plot_parameter_recovery, recoveries)
             readme_rows["PARAMETER"] = [_PARAMETER_ROWS]
             summaries["PARAMETER"] = {"parameter_recovery": {
                 name: {"n_datasets": len(r.datasets_),
                        "n_converged": int(r.fits_["converged"].sum()),
                        "correlations": r.correlations_.to_dict(),
+                       "n_fitted_on_a_bound": {p: int(n) for p, n in
+                                               recovery_at_bounds(r).sum().items()},
                        "settings": _jsonable({k: v for k, v in r.get_params(deep=False).items()
                                               if k != "estimator"}),
                        "estimator": _estimator_settings(r.estimator)}
@@ -755,8 +825,8 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
             _pickle(folder / "full_fit_data_MODEL.pkl", tables)
             model_recovery_matrices(model_recovery).to_csv(
                 folder / "model_recovery_matrices.csv", index=False)
-            _save_figure(plotting.plot_model_recovery(model_recovery, normalized=True),
-                         folder / "model_recovery.png")
+            figures.add("model_recovery", plotting.plot_model_recovery, model_recovery,
+                        normalized=True)
             groups = getattr(model_recovery, "group_results_", None)
             identification = getattr(model_recovery, "group_identification_", None)
             if groups is not None:
@@ -771,8 +841,8 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
                 "n_datasets": len(model_recovery.datasets_),
                 "n_converged": int(model_recovery.fits_["converged"].sum()),
                 "n_fits": int(len(model_recovery.fits_)),
-                "p_recovered": {g: float(confusion.loc[g, g]) if g in confusion.index
-                                else None for g in confusion.columns},
+                "p_recovered": {g: float(confusion.loc[g, g]) if g in confusion.columns
+                                else None for g in confusion.index},
                 "criterion": label,
                 "group_identification": None if identification is None else
                 _jsonable(identification.to_dict(orient="index")),
@@ -807,7 +877,8 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
             own = [rel for rel in _folder.files_under(folder)
                    if rel.startswith("data/generated/") and
                    (kind == "MODEL" or not rel.startswith("data/generated/model_recovery/"))
-                   or rel in _kind_files(kind)]
+                   or rel in _kind_files(kind, formats)]
             stage.describe(kind, _VALIDATION_README.format(
-                what=what[kind], rows="\n".join(readme_rows[kind])), files=own)
+                what=what[kind], rows="\n".join(readme_rows[kind]))
+                + "\n" + _render.describe_formats(formats, reference_svg=False), files=own)
     return stage.target

@@ -29,9 +29,11 @@ from pathlib import Path
 from . import __version__
 from ._models import BASE_MODELS, OPTIONS
 from ._folder import Terminated
+from ._render import FORMATS, REFERENCE_SVG_FOLDERS
 from ._workflows import (
-    DEFAULT_MODELS, DEFAULT_OUT_DIR, METHODS, RECOVERY_KINDS, SAMPLERS, START_MODES, Progress,
-    check_models, default_starts_text, draw_seed, read_fit_parameters, run_fit, run_validation,
+    DEFAULT_MODELS, DEFAULT_N_SIMULATIONS, DEFAULT_OUT_DIR, METHODS, RECOVERY_KINDS, SAMPLERS,
+    START_MODES, Progress, check_models, default_starts_text, draw_seed, read_fit_parameters,
+    run_fit, run_validation,
 )
 from .datasets import load_example
 
@@ -44,7 +46,7 @@ CONFIG_KEYS = {
     "transfer": ("fit", "validate"), "participants": ("fit", "validate"),
     "n_starts": ("fit", "validate"), "start": ("fit", "validate"), "jobs": ("fit", "validate"),
     "seed": ("fit", "validate"), "out": ("fit", "validate"), "method": ("fit", "validate"),
-    "recovery": ("validate",),
+    "formats": ("fit", "validate"), "n_simulations": ("fit",), "recovery": ("validate",),
     "n_datasets": ("validate",), "sampler": ("validate",),
 }
 CONFIG_SECTIONS = ("bounds", "init")
@@ -194,8 +196,8 @@ def _add_common(parser, *, validate):
                             "relative to the file's folder. Unknown keys are an error")
     run = parser.add_argument_group("run")
     run.add_argument("--jobs", metavar="N", type=_jobs,
-                     help="parallel workers (-1: all cores). Default: 1. Results do not depend "
-                          "on it")
+                     help="parallel workers (-1: all cores) of the fits and of the report's "
+                          "figures. Default: 1. Results do not depend on it")
     run.add_argument("--seed", metavar="S", type=_seed,
                      help="random seed; the same seed gives the same results. Fits use "
                           "random_state=S for every model (as make_model(M, random_state=S)); "
@@ -210,6 +212,11 @@ def _add_common(parser, *, validate):
                      help="replace files an earlier avoidrl run wrote there (and remove that "
                           "kind of run's files this run no longer writes); files avoidrl did "
                           "not write are never replaced")
+    svg = "" if validate else (" and an SVG of those in "
+                               + " and ".join(f"{f}/" for f in REFERENCE_SVG_FOLDERS))
+    run.add_argument("--formats", metavar="F", nargs="+", choices=FORMATS,
+                     help=f"figure formats ({', '.join(FORMATS)}): every figure is written in "
+                          f"each. Default: the reference's files, a PNG of every figure{svg}")
     run.add_argument("--quiet", action="store_true",
                      help="print nothing but errors (no progress bar, no summary)")
 
@@ -235,6 +242,11 @@ def build_parser():
         epilog="Example: avoidrl fit --models QLearning+novel Relative+novel --learning "
                "learning.csv --transfer transfer.csv --seed 1 --out modelling")
     _add_common(fit, validate=False)
+    fit.add_argument_group("report").add_argument(
+        "--n-simulations", metavar="N", type=_positive_int, dest="n_simulations",
+        help="posterior-predictive simulations per participant and model (the model curves "
+             "of the behaviour figures and modelsimulation_*.csv). Default: "
+             f"{DEFAULT_N_SIMULATIONS}")
     validate = commands.add_parser(
         "validate", help="parameter or model recovery on simulated data",
         description="Simulate datasets from each model and fit them again: parameter "
@@ -325,6 +337,14 @@ def _config_value(name, value, path):
                 or not value:
             raise UsageError(f"{where} must be a list of model names")
         return value
+    if name == "formats":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value or \
+                not all(isinstance(v, str) and v in FORMATS for v in value):
+            raise UsageError(f"{where} must be a list of figure formats, some of "
+                             f"{list(FORMATS)}; got {value!r}")
+        return value
     if name in _PATH_KEYS:
         if not isinstance(value, str) or not value:
             raise UsageError(f"{where} must be a path (a string)")
@@ -338,7 +358,7 @@ def _config_value(name, value, path):
     if isinstance(value, bool) or not isinstance(value, int):
         raise UsageError(f"{where} must be an integer, got {value!r}")
     if name == "jobs" and value == 0 or name == "seed" and not 0 <= value < 2 ** 32 \
-            or name in ("participants", "n_starts", "n_datasets") and value < 1:
+            or name in ("participants", "n_starts", "n_datasets", "n_simulations") and value < 1:
         raise UsageError(f"{where}: invalid value {value!r}")
     return value
 
@@ -410,9 +430,11 @@ def _run(args, values, progress):
         n_participants=values["participants"], bounds=values["bounds"], init=values["init"],
         start=values["start"], n_starts=values["n_starts"], seed=seed, seed_drawn=drawn,
         n_jobs=values["jobs"], overwrite=args.overwrite, progress=progress,
-        method=values["method"] or "ml")
+        method=values["method"] or "ml", formats=values["formats"])
     if args.command == "fit":
-        return run_fit(**common)
+        n_simulations = values["n_simulations"]
+        return run_fit(**common, n_simulations=DEFAULT_N_SIMULATIONS if n_simulations is None
+                       else n_simulations)
     learning, transfer = common.pop("learning"), common.pop("transfer")
     if learning is None and not args.default_design:
         learning, transfer = load_example()

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from avoidrl import _folder, cli, load_example, make_model
-from avoidrl._workflows import DEFAULT_MODELS, recovery_seed
+from avoidrl import _folder, cli, load_example, make_model, report
+from avoidrl._workflows import DEFAULT_MODELS, DEFAULT_N_SIMULATIONS, recovery_seed
 from avoidrl.estimators import RLModelBase
 from avoidrl.recovery import ParameterRecovery
 
@@ -68,13 +68,16 @@ def test_help_lists_every_option(capsys):
     code, out, _ = run(["fit", "--help"], capsys)
     assert code == 0
     for option in ("--models", "--learning", "--transfer", "--n-starts", "--start", "--config",
-                   "--jobs", "--seed", "--out", "--overwrite", "--quiet"):
+                   "--jobs", "--seed", "--out", "--overwrite", "--quiet", "--formats",
+                   "--n-simulations"):
         assert option in out
     assert "--recovery" not in out
     code, out, _ = run(["validate", "--help"], capsys)
     assert code == 0
-    for option in ("--recovery", "--n-datasets", "--sampler", "--models", "--config"):
+    for option in ("--recovery", "--n-datasets", "--sampler", "--models", "--config",
+                   "--formats"):
         assert option in out
+    assert "--n-simulations" not in out
 
 
 def test_version(capsys):
@@ -114,6 +117,9 @@ def test_parser_values():
     (["fit", "--method", "bayes"], ["--method"]),
     (["fit", "--method", "eb", "--n-starts", "3"], ["--n-starts", "--method eb"]),
     (["validate", "--method", "eb", "--start", "random"], ["--start", "--method eb"]),
+    (["fit", "--formats", "png", "jpg"], ["--formats", "jpg"]),
+    (["fit", "--n-simulations", "0"], ["--n-simulations"]),
+    (["validate", "--n-simulations", "3"], ["unrecognized arguments"]),
 ])
 def test_usage_errors_are_one_line(argv, fragments, capsys):
     assert_one_line_error(*run(argv, capsys), *fragments)
@@ -142,6 +148,8 @@ def test_unreadable_csv(tmp_path, capsys):
     ("c.toml", 'bounds = [', "not valid TOML"),
     ("c.toml", 'n_starts = "many"', "integer"),
     ("c.toml", 'start = "sometimes"', "start"),
+    ("c.toml", 'formats = ["png", "gif"]', "formats"),
+    ("c.toml", 'n_simulations = 0', "n_simulations"),
 ])
 def test_bad_config_is_one_line(tmp_path, capsys, name, text, fragment):
     path = tmp_path / name
@@ -312,6 +320,51 @@ def test_fit_writes_the_folder_of_the_estimators_results(fit_run, data_files):
         assert model in out
     # stderr is not a terminal here: no progress bar
     assert "\r" not in err and "[#" not in err
+    # the reference's figure files by default, and the default posterior-predictive size
+    figures = {str(p.relative_to(folder)) for p in folder.rglob("*")
+               if p.suffix in (".png", ".svg", ".pdf")}
+    groups = pd.unique(pd.read_csv(learning)["group_code"])
+    assert figures == {f for f in report.fit_files(TWO_MODELS, groups)
+                       if f.rsplit(".", 1)[-1] in ("png", "svg", "pdf")}
+    assert {p for p in figures if p.endswith(".svg")} == {
+        f"{folder_}/{name}" for model in TWO_MODELS for folder_, name in (
+            ("model_behaviours", f"{model}_model_behaviours.svg"),
+            ("parameter_fits", f"{model}-model-fits.svg"))}
+    summary = json.loads((folder / "summary_FIT.json").read_text())
+    assert summary["settings"]["n_simulations"] == DEFAULT_N_SIMULATIONS
+    choice = pd.read_csv(folder / "modelsimulation_choice_data.csv")
+    simulations = choice.loc[choice["source"] != "empirical", "simulation"]
+    assert sorted(simulations.unique()) == list(range(DEFAULT_N_SIMULATIONS))
+
+
+def test_formats_and_simulations_from_the_command_line_and_a_config(data_files, tmp_path,
+                                                                     capsys):
+    """--formats writes every figure in those formats only (the manifest lists them);
+    --n-simulations and the config keys set the posterior-predictive simulations."""
+    config = tmp_path / "settings.toml"
+    config.write_text('formats = ["png"]\nn_simulations = 2\n')
+    runs = {"cli": ["--formats", "svg", "pdf", "--n-simulations", "3", "--jobs", "2"],
+            "config": ["--config", str(config)]}
+    for label, options in runs.items():
+        out = tmp_path / label
+        code, _, err = run(["fit", "--models", "QLearning+novel", *data_args(data_files),
+                            "--start", "fixed", "--seed", "1", "--out", str(out), "--quiet",
+                            *options], capsys)
+        assert code == 0, err
+        formats = ["svg", "pdf"] if label == "cli" else ["png"]
+        n_simulations = 3 if label == "cli" else 2
+        figures = {str(p.relative_to(out)) for p in out.rglob("*")
+                   if p.suffix in (".png", ".svg", ".pdf")}
+        groups = pd.unique(pd.read_csv(data_files[0])["group_code"])
+        planned = report.fit_files(["QLearning+novel"], groups, formats=formats)
+        assert figures == {f for f in planned if f.rsplit(".", 1)[-1] in ("png", "svg", "pdf")}
+        assert {f.rsplit(".", 1)[-1] for f in figures} == set(formats)
+        assert figures <= set(_folder.read_manifest(out)["runs"]["FIT"]["files"])
+        summary = json.loads((out / "summary_FIT.json").read_text())
+        assert summary["settings"]["n_simulations"] == n_simulations
+        choice = pd.read_csv(out / "modelsimulation_choice_data.csv")
+        assert choice.loc[choice["source"] != "empirical", "simulation"].nunique() == \
+            n_simulations
 
 
 def test_quiet_single_model_with_overwrite(data_files, tmp_path, capsys):

@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import avoidrl  # noqa: E402
-from avoidrl import QLearning, _folder, _output, report  # noqa: E402
+from avoidrl import QLearning, _folder, _output, _render, report  # noqa: E402
 from avoidrl.recovery import ParameterRecovery  # noqa: E402
 
 USER_FILE = "notes.txt"
@@ -40,16 +40,16 @@ class Boom(Exception):
 
 
 # ------------------------------------------------------------------ fixtures
-def _quick_save(figure, path):
-    """Stand-in for rendering a PNG (the slow part; figures are tested elsewhere)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(f"a figure with {len(figure.axes)} axes\n".encode())
+def _quick_save(figure, stem, formats):
+    """Stand-in for rendering the figure files (the slow part; figures are tested elsewhere)."""
+    for fmt in formats:
+        Path(f"{stem}.{fmt}").write_bytes(f"a figure with {len(figure.axes)} axes\n".encode())
 
 
 @pytest.fixture(scope="module", autouse=True)
 def quick_figures():
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_output, "_save_figure", _quick_save)
+        patch.setattr(_render, "save_figure", _quick_save)
         yield
 
 
@@ -233,6 +233,27 @@ def test_journal_publish_fails_at_every_step(case, how, step, small, previous, e
     # no renameat2 or hard links: the journaled fallback
     monkeypatch.setattr(_folder, "_can_exchange_and_link", lambda probe: False)
     check_step(case, step, how, small, previous, expected, tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize("how", ["raise", "sigterm"])
+def test_failure_while_workers_draw_the_figures(how, small, previous, expected, tmp_path,
+                                                monkeypatch):
+    """Figures handed to worker processes (n_jobs=2), then an error or a SIGTERM before
+    publishing: the previous state, no staging folder, and no worker writes afterwards."""
+    kind, overwrite, out = prepare("fit-add", previous, tmp_path)
+    before, _ = expected["fit-add"]
+
+    def fail(*args, **kwargs):  # a step after most figures were handed over
+        if how == "raise":
+            raise Boom("learning dynamics")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(_output, "learning_dynamics", fail)
+    with pytest.raises(Boom if how == "raise" else _folder.Terminated):
+        write(kind, small, out, overwrite=overwrite, n_jobs=2)
+    assert snapshot(out) == before
+    assert_intact(small, out, tmp_path)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
 def test_successful_runs_give_the_expected_states(expected):

@@ -1,0 +1,224 @@
+"""Writing the report's figures: in this process, or in parallel worker processes.
+
+The report writers hand over each figure as the function that draws it, its
+arguments and its file stem (:meth:`FigureWriter.add`). With one job a figure
+is drawn and saved at once, in this process. With ``n_jobs`` jobs, ``n_jobs -
+1`` worker processes draw and save the figures while this process goes on
+computing the tables; when the tables are done, this process draws the
+figures no worker has started yet (the last ones first), so every core stays
+busy and one worker fewer has to start up (importing avoidrl costs about 2 s
+of CPU). Processes, because matplotlib's drawing holds the GIL; the workers
+build the figures too, from their arguments, rather than render a pickled
+Figure.
+
+Every file lands in the run's staging folder (:mod:`avoidrl._folder`). The
+writer waits for all of them before the folder is published; on an error or
+an interrupt it cancels the figures not started and waits for those being
+drawn before the staging folder is removed, so nothing is written into it
+afterwards (workers never create folders, so a late write could not recreate
+it either). A figure whose worker failed for any reason (a model class the
+worker cannot unpickle, a crashed worker) is drawn again in this process, so
+a real error in a plotting function is raised here, with its traceback.
+
+A figure's files are the same bytes whichever process draws it: the workers
+use this process's matplotlib settings, and the vector formats carry no date
+and no random ids.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+#: Figure formats the writers can produce, in the order they are rendered.
+FORMATS = ("png", "svg", "pdf")
+#: The reference's figure files: a PNG of every figure, plus an SVG of the figures in these
+#: folders (its model_behaviours/ and parameter_fits/ exports).
+REFERENCE_SVG_FOLDERS = ("model_behaviours", "parameter_fits")
+DPI = 150
+#: No creation date in vector files, so the same run gives the same bytes.
+_METADATA = {"png": None, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
+#: Salt of the ids in SVG files (random otherwise).
+_SVG_SALT = "avoidrl"
+
+
+def check_formats(formats):
+    """Validate ``formats``: None (the reference's files) or some of :data:`FORMATS`.
+
+    Returns None or a tuple in the order of :data:`FORMATS` (so the same
+    formats in any order write the same files).
+    """
+    if formats is None:
+        return None
+    if isinstance(formats, str):
+        formats = [formats]
+    try:
+        given = [str(f).lower().lstrip(".") for f in formats]
+    except TypeError:
+        raise ValueError(f"formats must be a list of figure formats, some of {list(FORMATS)}, "
+                         f"or None for the reference's files; got {formats!r}") from None
+    unknown = [f for f in given if f not in FORMATS]
+    if unknown or not given:
+        raise ValueError(f"formats must be some of {list(FORMATS)} (or None for the "
+                         f"reference's files); got {list(formats)!r}")
+    return tuple(f for f in FORMATS if f in given)
+
+
+def figure_formats(stem, formats):
+    """The formats of the figure ``stem`` (a relative path without suffix)."""
+    if formats is not None:
+        return formats
+    folder = stem.rsplit("/", 1)[0] if "/" in stem else ""
+    return ("png", "svg") if folder in REFERENCE_SVG_FOLDERS else ("png",)
+
+
+def figure_files(stem, formats):
+    """The files of the figure ``stem`` written with ``formats`` (relative paths)."""
+    return [f"{stem}.{fmt}" for fmt in figure_formats(stem, formats)]
+
+
+def describe_formats(formats, reference_svg):
+    """The README paragraph saying which files each figure has.
+
+    ``reference_svg``: the run has figures the reference also wrote as SVG.
+    """
+    if formats is None:
+        extra = ("; those in " + " and ".join(f"{f}/" for f in REFERENCE_SVG_FOLDERS)
+                 + " are also written as SVG, as the reference did") if reference_svg else ""
+        return f"Figures are PNG files at {DPI} dpi{extra}.\n"
+    names = ", ".join(f.upper() for f in formats)
+    return (f"Every figure is written as {names} (formats {', '.join(formats)}; "
+            f"PNG at {DPI} dpi); the table names each figure's PNG file.\n")
+
+
+def save_figure(figure, stem, formats):
+    """Save ``figure`` as ``stem.<format>`` for each of ``formats``, in that order.
+
+    The layout is computed once, for the first format: the others reuse it
+    (it is set in figure units, so it does not depend on the resolution).
+    """
+    from matplotlib import rc_context
+
+    for fmt in formats:
+        with rc_context({"svg.hashsalt": _SVG_SALT}):
+            figure.savefig(f"{stem}.{fmt}", format=fmt, dpi=DPI, metadata=_METADATA[fmt])
+        figure.set_layout_engine("none")
+
+
+def _draw_and_save(draw, args, kwargs, stem, formats):
+    from . import plotting
+
+    with plotting.headless():
+        save_figure(draw(*args, **kwargs), stem, formats)
+
+
+def _work(draw, args, kwargs, stem, formats, rc):
+    """A worker's job: draw and save one figure with the caller's settings.
+
+    Returns the warnings raised, as (category, message), for the caller to
+    raise again.
+    """
+    from matplotlib import rc_context
+
+    with warnings.catch_warnings(record=True) as caught, rc_context(rc):
+        warnings.simplefilter("always")
+        _draw_and_save(draw, args, kwargs, stem, formats)
+    return [(w.category, str(w.message)) for w in caught]
+
+
+def _settings():
+    """This process's matplotlib settings, for the workers (the backend is theirs)."""
+    import matplotlib
+
+    return {key: value for key, value in matplotlib.rcParams.items()
+            if not key.startswith("backend") and key != "interactive"}
+
+
+class FigureWriter:
+    """Draws and saves the figures of one report into ``folder``.
+
+    Parameters
+    ----------
+    folder : Path
+        The staging folder; figure stems are relative to it.
+    formats : None or tuple of str
+        As :func:`check_formats` returns.
+    n_jobs : int or None
+        Processes drawing figures, this one included, as in joblib (None
+        and 1: only this one).
+    """
+
+    def __init__(self, folder, formats=None, n_jobs=None):
+        from joblib import effective_n_jobs
+
+        self.folder = Path(folder)
+        self.formats = formats
+        self.n_workers = effective_n_jobs(n_jobs) - 1
+        self._executor = None
+        self._rc = None
+        self._jobs = []
+
+    def add(self, stem, draw, *args, **kwargs):
+        """Draw ``draw(*args, **kwargs)`` and save it as ``stem`` in the writer's formats.
+
+        ``draw`` must be a module-level function (workers import it by name).
+        """
+        formats = figure_formats(stem, self.formats)
+        path = self.folder / stem
+        path.parent.mkdir(parents=True, exist_ok=True)  # here: workers never create folders
+        job = (draw, args, kwargs, str(path), formats)
+        if self.n_workers < 1:
+            _draw_and_save(*job)
+            return
+        if self._executor is None:
+            from joblib.externals.loky import ProcessPoolExecutor
+
+            self._rc = _settings()
+            self._executor = ProcessPoolExecutor(max_workers=self.n_workers)
+        self._jobs.append((self._executor.submit(_work, *job, self._rc), job))
+
+    def finish(self):
+        """Draw here the figures no worker has started; wait for the others.
+
+        A figure whose worker failed is drawn here too.
+        """
+        try:
+            for future, job in reversed(self._jobs):
+                if future.cancel():
+                    _draw_and_save(*job)
+            for future, job in self._jobs:
+                if future.cancelled():
+                    continue
+                try:
+                    caught = future.result()
+                except Exception:  # noqa: BLE001 - any worker failure: draw it here
+                    _draw_and_save(*job)
+                    continue
+                for category, message in caught:
+                    warnings.warn(message, category, stacklevel=3)
+        finally:  # after an error drawing here, or an interrupt while waiting, too
+            self.abort()
+
+    def abort(self):
+        """Cancel the figures not started and wait for those being drawn (a second or two).
+
+        Waiting rather than killing the workers: loky fails on cancelled futures
+        when it kills workers, and an interrupt from the terminal reaches the
+        workers anyway.
+        """
+        for future, _ in self._jobs:
+            future.cancel()
+        self._jobs = []
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is None:
+            self.finish()
+        else:
+            self.abort()
+        return False
