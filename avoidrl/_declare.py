@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import keyword
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from ._data import N_PAIRS
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 #: The unit interval, the valid domain of rates, weights and factors.
 UNIT = (0.0, 1.0)
@@ -62,10 +66,10 @@ class Parameter:
     high: float
     init: float
     description: str
-    domain: tuple = UNIT
+    domain: tuple[float, float] = UNIT
     open_low: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # Checked at declaration time, so a wrong bound fails where it is written.
         if not isinstance(self.name, str) or not self.name.isidentifier() \
                 or keyword.iskeyword(self.name):
@@ -90,18 +94,18 @@ class Parameter:
                              f"({_fmt(low)}, {_fmt(high)})")
 
     @property
-    def bounds(self):
+    def bounds(self) -> tuple[float, float]:
         """``(low, high)``."""
         return (self.low, self.high)
 
-    def domain_text(self):
+    def domain_text(self) -> str:
         """The domain in words, for error messages (e.g. ``(0, inf)``)."""
         low, high = self.domain
         opening = "(" if self.open_low or not np.isfinite(low) else "["
         closing = "]" if np.isfinite(high) else ")"
         return f"{opening}{low:g}, {high:g}{closing}"
 
-    def outside_domain(self, values):
+    def outside_domain(self, values: ArrayLike) -> np.ndarray:
         """Boolean mask of ``values`` outside the domain (NaN counts as outside)."""
         values = np.asarray(values, dtype=float)
         low, high = self.domain
@@ -110,7 +114,8 @@ class Parameter:
             return ~np.isfinite(values) | below | (values > high)
 
 
-def learning_rate(name, init, description, low=0.01, high=0.99):
+def learning_rate(name: str, init: float, description: str, low: float = 0.01,
+                  high: float = 0.99) -> Parameter:
     """A learning-rate parameter: domain [0, 1], default bounds (0.01, 0.99).
 
     Parameters
@@ -129,7 +134,7 @@ def learning_rate(name, init, description, low=0.01, high=0.99):
     return Parameter(name, low, high, init, description)
 
 
-def temperature(init=0.06, low=0.01, high=1.0):
+def temperature(init: float = 0.06, low: float = 0.01, high: float = 1.0) -> Parameter:
     """The softmax temperature T, ``P(a) ∝ exp(v_a / T)``; every model must have it.
 
     Its domain is ``(0, inf)``. The likelihood and the simulator read it
@@ -145,7 +150,7 @@ def temperature(init=0.06, low=0.01, high=1.0):
 
 
 # ------------------------------------------------------------------ helpers
-def by_choice(chose1, factual, counterfactual):
+def by_choice(chose1: np.ndarray, factual: ArrayLike, counterfactual: ArrayLike) -> np.ndarray:
     """Per-option values by choice: ``factual`` for the chosen option, else ``counterfactual``.
 
     The usual use is the learning rates of both options: the chosen option
@@ -169,7 +174,7 @@ def by_choice(chose1, factual, counterfactual):
                      np.where(chose1, factual, counterfactual)], axis=1)
 
 
-def both_options(per_pair):
+def both_options(per_pair: np.ndarray) -> np.ndarray:
     """Repeat a per-pair array of shape (n_steps, batch, 4) for both options.
 
     Returns
@@ -181,7 +186,9 @@ def both_options(per_pair):
     return np.repeat(per_pair[:, None], 2, axis=1)
 
 
-def delta_rule(values, targets, rates, scratch=None, *, negative_rates=None):
+def delta_rule(values: np.ndarray, targets: np.ndarray, rates: np.ndarray,
+               scratch: np.ndarray | None = None, *,
+               negative_rates: np.ndarray | None = None) -> np.ndarray:
     r"""Delta-rule update in place, :math:`v \leftarrow v + \alpha (r - v)`; returns :math:`r - v`.
 
     Parameters
@@ -211,7 +218,7 @@ def delta_rule(values, targets, rates, scratch=None, *, negative_rates=None):
     return errors
 
 
-def stimulus_table(values, novel):
+def stimulus_table(values: np.ndarray, novel: float | np.ndarray) -> np.ndarray:
     """Lay out final per-option values (2, batch, 4) as the 9 transfer stimuli A-H, N.
 
     Parameters
@@ -233,7 +240,7 @@ def stimulus_table(values, novel):
     return table
 
 
-def decayed(table, decay):
+def decayed(table: np.ndarray, decay: np.ndarray | None) -> np.ndarray:
     """Apply the +decay option, ``(1 - d) * table``; ``decay`` None leaves it as is.
 
     The built-in models shrink the whole table (N too) toward 0 before transfer.
@@ -332,18 +339,18 @@ class BaseModel:
     ``j`` compares ``transfer_values(...)[:, i]`` and ``[:, j]`` the same way.
     """
 
-    name = None
-    parameters = ()
-    allows_bias = True
-    has_q_values = True
-    lapse = False
-    state_names = ()
-    pair_states = ()
-    value_systems = ()
-    initial_values = {}
-    nests = None
-    default_start = "normal"
-    default_n_starts = 10
+    name: ClassVar[str | None] = None
+    parameters: ClassVar[tuple[Parameter, ...]] = ()
+    allows_bias: ClassVar[bool] = True
+    has_q_values: ClassVar[bool] = True
+    lapse: ClassVar[bool] = False
+    state_names: ClassVar[tuple[str, ...]] = ()
+    pair_states: ClassVar[tuple[str, ...]] = ()
+    value_systems: ClassVar[tuple[str, ...]] = ()
+    initial_values: ClassVar[dict[str, float]] = {}
+    nests: ClassVar[tuple | None] = None
+    default_start: ClassVar[str] = "normal"
+    default_n_starts: ClassVar[int] = 10
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -365,16 +372,17 @@ class BaseModel:
         return hash((type(self), tuple(sorted(vars(self)))))
 
     @property
-    def parameter_names(self):
+    def parameter_names(self) -> tuple[str, ...]:
         """The names of ``parameters``, in order."""
         return tuple(p.name for p in self.parameters)
 
-    def initial_state(self, shape):
+    def initial_state(self, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
         """The state before the first trial: ``{name: array of shape (2,) + shape}``."""
         return {name: np.full((2,) + tuple(shape), self.initial_values.get(name, 0.0))
                 for name in self.state_names}
 
-    def prepare(self, theta, chose1, outcome):
+    def prepare(self, theta: dict[str, np.ndarray], chose1: np.ndarray,
+                outcome: np.ndarray) -> dict[str, np.ndarray]:
         """Per-trial inputs that depend only on parameters and data, for all trials at once.
 
         Parameters
@@ -394,7 +402,8 @@ class BaseModel:
         """
         raise NotImplementedError
 
-    def mix_values(self, differences, theta):
+    def mix_values(self, differences: list[np.ndarray],
+                   theta: dict[str, np.ndarray]) -> np.ndarray:
         """Combine the value systems' differences (option 1 - option 0) into the choice's.
 
         The default returns the single system's difference. May work in place
@@ -415,7 +424,9 @@ class BaseModel:
         (difference,) = differences
         return difference
 
-    def update(self, state, step, t, theta, scratch, guard=True):
+    def update(self, state: dict[str, np.ndarray], step: dict[str, np.ndarray], t: int,
+               theta: dict[str, np.ndarray], scratch: np.ndarray,
+               guard: bool = True) -> dict[str, np.ndarray]:
         """Learn from trial ``t`` of each pair: update ``state`` in place.
 
         Parameters
@@ -442,7 +453,9 @@ class BaseModel:
         """
         raise NotImplementedError
 
-    def transfer_values(self, state, theta, novel, decay):
+    def transfer_values(self, state: dict[str, np.ndarray], theta: dict[str, np.ndarray],
+                        novel: float | np.ndarray,
+                        decay: np.ndarray | None) -> np.ndarray:
         """The values of the nine transfer stimuli A-H, N after learning.
 
         Parameters

@@ -9,16 +9,34 @@ per stimulus pair, so it costs one gather and no loop.
 ``-log P(a)`` for a two-option temperature softmax is ``softplus(z / T)`` with
 ``z = v_unchosen - v_chosen``; it is computed in a stable form after the
 recursion, so no value can overflow whatever the temperature.
+
+Everything that depends on the data alone (the sign of each learning choice,
+the transfer counts) is derived once per dataset (:class:`_TaskArrays`), and
+gathered per batch row. The time goes to numpy's per-call overhead (about
+0.3-1 us per ufunc call at these array sizes) more than to arithmetic, so
+the kernel is written to make few calls over few, contiguous arrays.
+
+When numba is installed, a model evaluated often enough runs its learning
+recursion compiled instead (:mod:`avoidrl._compiled`, generated from the same
+declaration); the results are bit-identical, so which kernel runs never
+changes a fit.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
+from . import _compiled
 
 
 def softplus(x, out=None):
-    """Stable ``log(1 + exp(x))`` (no overflow for large ``x``)."""
+    """Stable ``log(1 + exp(x))`` (no overflow for large ``x``).
+
+    ``log(1 + ...)`` rather than ``log1p``: numpy's ``exp`` and ``log`` are
+    SIMD and ``log1p`` is not; the difference is below 1e-16 per term.
+    """
     tail = np.abs(x)
     np.negative(tail, tail)
     np.exp(tail, tail)
@@ -73,10 +91,15 @@ def expand_parameters(theta, n_pairs):
     """Copy (batch, 1) parameter columns to the state's shape (2, batch, n_pairs).
 
     Broadcasting costs 3-4x a same-shape operation in numpy, so parameters are
-    expanded once, outside the trial loop. ``result[name][0]`` is the
-    (batch, n_pairs) per-pair view.
+    expanded once, outside the trial loop, in one copy. ``result[name][0]`` is
+    the (batch, n_pairs) per-pair view.
     """
-    return {k: np.broadcast_to(v, (2, v.shape[0], n_pairs)).copy() for k, v in theta.items()}
+    names = list(theta)
+    batch = theta[names[0]].shape[0] if names else 0
+    expanded = np.empty((len(names), 2, batch, n_pairs))
+    for k, name in enumerate(names):
+        expanded[k] = theta[name]
+    return dict(zip(names, expanded))
 
 
 def learning_recursion(variant, theta, choice, outcome, chain_length=None, record=None,
@@ -88,7 +111,7 @@ def learning_recursion(variant, theta, choice, outcome, chain_length=None, recor
     variant : ModelVariant
     theta : dict of (batch, 1) arrays
     choice : (n_steps, batch, 4) C-contiguous array
-        1.0 where option 1 was chosen.
+        1.0 (or True) where option 1 was chosen.
     outcome : (n_steps, 2, batch, 4) C-contiguous array
         Both options' outcomes.
     chain_length : (batch, 4) int array, optional
@@ -112,7 +135,8 @@ def learning_recursion(variant, theta, choice, outcome, chain_length=None, recor
     n_steps, batch, n_pairs = choice.shape
     shape = (2, batch, n_pairs)
     theta = expand_parameters(theta, n_pairs)
-    inputs = variant.prepare({k: v[0] for k, v in theta.items()}, choice, outcome)
+    chose1 = choice if choice.dtype == bool else choice == 1.0
+    inputs = variant.prepare({k: v[0] for k, v in theta.items()}, chose1, outcome)
     state = base.initial_state(shape[1:])
     scratch = np.empty(shape)
     systems = [(state[s], np.empty((n_steps, batch, n_pairs))) for s in base.value_systems]
@@ -138,19 +162,30 @@ def learning_recursion(variant, theta, choice, outcome, chain_length=None, recor
     return difference, (state if final is None else final)
 
 
+class _TaskArrays:
+    """What the kernel needs of a dataset, derived once per dataset."""
+
+    def __init__(self, data):
+        self.data = data
+        self.chose1 = data.choice == 1.0
+        self.sign = 1.0 - 2.0 * data.choice  # x = (1 - 2 a) (v1 - v0) / T
+        n_steps = data.choice.shape[0]
+        self.chain_length = (data.mask.sum(axis=0) if data.padded
+                             else np.full(data.choice.shape[1:], n_steps)).astype(np.intp)
+
+
 class _Batch:
-    """The data of each batch row's participant, gathered for the kernel.
+    """The data of each batch row's participant, gathered for the kernel when first used.
 
     ``np.take`` keeps the time-major layout C-contiguous, so each trial's
     slice is contiguous (a strided slice makes every operation ~3x slower).
+    The compiled kernel reads the learning data through ``owner`` instead.
     """
 
-    def __init__(self, data, owner):
-        self.data = data
+    def __init__(self, arrays, owner):
+        data = arrays.data
+        self.arrays = arrays
         self.owner = owner
-        self.choice = np.take(data.choice, owner, axis=1)
-        self.outcome = np.take(data.outcome, owner, axis=2)
-        self.sign = 1.0 - 2.0 * self.choice  # x = (1 - 2 a) (v1 - v0) / T
         self.padding = None
         self.chain_length = None
         if data.padded:
@@ -158,49 +193,143 @@ class _Batch:
             self.padding = ~mask
             self.chain_length = mask.sum(axis=0)
         self.transfer_pairs = data.transfer_pairs
-        self.transfer_counts = data.transfer_counts[owner]
+
+    @cached_property
+    def transfer_counts(self):
+        return self.arrays.data.transfer_counts[self.owner]
+
+    @cached_property
+    def chose1(self):
+        return np.take(self.arrays.chose1, self.owner, axis=1)
+
+    @cached_property
+    def outcome(self):
+        return np.take(self.arrays.data.outcome, self.owner, axis=2)
+
+    @cached_property
+    def sign(self):
+        return np.take(self.arrays.sign, self.owner, axis=1)
 
     def rows(self, index):
         """The sub-batch of rows ``index``."""
-        return _Batch(self.data, self.owner[index])
+        return _Batch(self.arrays, self.owner[index])
 
 
-def _evaluate(variant, batch, params, guard=False):
-    theta = variant.theta(params)
-    inverse_temperature = 1.0 / theta["temperature"]
-    noise = theta["noise_factor"] if variant.base.lapse else None
-    with np.errstate(invalid="ignore"):  # unguarded degenerate updates give NaN, redone below
+def _transfer_nll(batch, values, inverse_temperature, noise):
+    """Transfer NLL of each row from the nine stimulus values (batch, 9).
+
+    ``x = (v_lower - v_higher) / T`` per shown pair: choosing the
+    higher-valued stimulus costs ``softplus(x)``, the lower-valued one
+    ``softplus(-x)``; the counts weigh both, side by side.
+    """
+    pairs = batch.transfer_pairs
+    n_shown = len(pairs)
+    x = np.take(values, pairs[:, 1], axis=1)
+    x -= np.take(values, pairs[:, 0], axis=1)
+    x *= inverse_temperature
+    if noise is None:
+        # softplus(±x) = max(±x, 0) + log(1 + exp(-|x|)): one tail for both columns
+        tail = np.abs(x)
+        np.negative(tail, tail)
+        np.exp(tail, tail)
+        tail += 1.0
+        np.log(tail, tail)
+        terms = np.empty((len(x), 2, n_shown))
+        np.maximum(x, 0.0, out=terms[:, 0])
+        np.negative(x, out=terms[:, 1])
+        np.maximum(terms[:, 1], 0.0, out=terms[:, 1])
+        terms += tail[:, None]
+        terms = terms.reshape(len(x), 2 * n_shown)
+    else:
+        terms = np.concatenate([x, -x], axis=1)
+        choice_nll(terms, noise, out=terms)
+    terms *= batch.transfer_counts
+    return terms.sum(axis=1)
+
+
+def _numpy_differences(variant, batch, theta, guard):
+    """``(1 - 2 a) (v1 - v0) / T`` per trial and the final state, by the numpy recursion."""
+    with np.errstate(invalid="ignore"):  # unguarded degenerate updates give NaN, redone later
         difference, state = learning_recursion(
-            variant, theta, batch.choice, batch.outcome, batch.chain_length, guard=guard)
-    n_pairs = difference.shape[2]
-    scale = batch.sign * np.repeat(inverse_temperature, n_pairs, axis=1)
-    difference *= scale
-    learning_noise = None if noise is None else np.repeat(noise, n_pairs, axis=1)
+            variant, theta, batch.chose1, batch.outcome, batch.chain_length, guard=guard)
+    difference *= batch.sign
+    difference *= np.repeat(1.0 / theta["temperature"], difference.shape[2], axis=1)
+    return difference, state
+
+
+def _compiled_phases(kernel, variant, batch, params, theta):
+    """Both phases' NLL (guard=False) with a compiled recursion; as :func:`_phases` does."""
+    arrays, base = batch.arrays, variant.base
+    data = arrays.data
+    n_steps, _, n_pairs = arrays.chose1.shape
+    batch_size = len(params)
+    if variant.bias:  # the valence bias depends on the row's parameter
+        pair_theta = {k: np.repeat(v, n_pairs, axis=1) for k, v in theta.items()}
+        outcome = variant.transform_outcomes(pair_theta, batch.outcome)
+        outcome_row = np.arange(batch_size)
+    else:
+        outcome, outcome_row = data.outcome, batch.owner
+    initial = base.initial_state((batch_size, n_pairs))
+    initial = np.stack([initial[name] for name in base.state_names])
+    work = np.empty(batch_size * (n_steps * n_pairs + len(data.transfer_pairs)))
+    difference, final = _compiled.learning_differences(
+        kernel, np.ascontiguousarray(params[:, :len(base.parameters)]), batch.owner,
+        arrays.chose1, outcome, outcome_row, arrays.sign, arrays.chain_length, initial,
+        work[:n_steps * batch_size * n_pairs].reshape(n_steps, batch_size, n_pairs))
+    state = dict(zip(base.state_names, final))
+    if base.lapse:
+        return _phases(variant, batch, theta, difference, state)
+    values = np.ascontiguousarray(variant.transfer_values(state, theta), dtype=float)
+    return _compiled.nll_sums(
+        difference, work, batch.owner, values, data.transfer_pairs,
+        1.0 / params[:, variant.parameter_names.index("temperature")], data.transfer_counts)
+
+
+def _phases(variant, batch, theta, difference, state):
+    """Both phases' NLL from the learning differences and the final state."""
+    noise = theta["noise_factor"] if variant.base.lapse else None
+    learning_noise = None if noise is None else np.repeat(noise, difference.shape[2], axis=1)
     terms = choice_nll(difference, learning_noise, out=difference)
     if batch.padding is not None:
         terms[batch.padding] = 0.0
     # Reducing the leading axis first is several times faster than axis=(0, 2).
     learning = terms.sum(axis=0).sum(axis=1)
+    transfer = _transfer_nll(batch, variant.transfer_values(state, theta),
+                             1.0 / theta["temperature"], noise)
+    return learning, transfer
 
-    # Transfer: x = -gap / T when the higher-valued symbol was chosen, +gap / T
-    # when the lower-valued one was; counts hold both cases side by side.
-    values = variant.transfer_values(state, theta)
-    pairs = batch.transfer_pairs
-    n_shown = len(pairs)
-    x = np.empty((len(params), 2 * n_shown))
-    np.subtract(values[:, pairs[:, 1]], values[:, pairs[:, 0]], x[:, :n_shown])
-    np.negative(x[:, :n_shown], x[:, n_shown:])
-    x *= inverse_temperature
-    terms = choice_nll(x, noise, out=x)
-    terms *= batch.transfer_counts
-    transfer = terms.sum(axis=1)
+
+def _evaluate(variant, batch, params, guard=False):
+    theta = variant.theta(params)
+    kernel = None if guard else _compiled.kernel_for(variant.base, len(params))
+    if kernel is not None and _compiled.needs_check(variant.base):
+        kernel = _checked(kernel, variant, batch, params, theta)
+    if kernel is None:
+        difference, state = _numpy_differences(variant, batch, theta, guard)
+        learning, transfer = _phases(variant, batch, theta, difference, state)
+    else:
+        learning, transfer = _compiled_phases(kernel, variant, batch, params, theta)
     if not guard:
-        redo = np.flatnonzero(np.isnan(learning) | np.isnan(transfer))
+        redo = np.flatnonzero(np.isnan(learning + transfer))
         if redo.size:
             # Rare: a degenerate actor update (or NaN parameters); redo exactly.
             learning[redo], transfer[redo] = _evaluate(
                 variant, batch.rows(redo), params[redo], guard=True)
     return learning, transfer
+
+
+def _checked(kernel, variant, batch, params, theta):
+    """Compare a new compiled kernel with the numpy kernel on this batch; keep it if bit-equal."""
+    expected = _phases(variant, batch, theta,
+                       *_numpy_differences(variant, batch, theta, guard=False))
+    try:
+        got = _compiled_phases(kernel, variant, batch, params, theta)
+    except Exception:  # noqa: BLE001  (e.g. a type numba refuses in user code: keep numpy)
+        got = None
+    passed = got is not None and all(np.array_equal(g, e, equal_nan=True)
+                                     for g, e in zip(got, expected))
+    _compiled.record_check(variant.base, passed)
+    return kernel if passed else None
 
 
 def _check_params(variant, params):
@@ -232,6 +361,7 @@ class Objective:
     def __init__(self, variant, data):
         self.variant = variant
         self.data = data
+        self._arrays = _TaskArrays(data)
 
     def phases(self, params, owner=None):
         """Return ``(learning, transfer)`` NLL arrays of shape (batch,)."""
@@ -245,7 +375,7 @@ class Objective:
         for start in range(0, batch, CHUNK_SIZE):
             rows = slice(start, start + CHUNK_SIZE)
             learning[rows], transfer[rows] = _evaluate(
-                self.variant, _Batch(self.data, owner[rows]), params[rows])
+                self.variant, _Batch(self._arrays, owner[rows]), params[rows])
         return learning, transfer
 
     def __call__(self, params, owner=None):

@@ -74,8 +74,7 @@ def _actor_critic_step(state, step, t, critic_lr, scratch, guard):
         degenerate = total == 0.0
         weights[:, degenerate] = 0.01
         total[degenerate] = 0.02
-    weights[0] /= total
-    weights[1] /= total
+    np.divide(weights, total, out=weights)  # both options in one call
     value += np.multiply(critic_lr, np.subtract(step["chosen_outcome"][t], value, scratch),
                          scratch)
     return errors
@@ -264,7 +263,11 @@ class Hybrid2012(ActorCritic):
 
 
 class Hybrid2021(Hybrid2012):
-    """Hybrid2012 with lapse noise in every choice (Geana et al., 2021)."""
+    r"""Hybrid2012 with lapse noise in every choice (Geana et al., 2021).
+
+    Every learning and transfer choice mixes the softmax with a uniform
+    choice: :math:`P(a) = (1 - \varepsilon)\,\mathrm{softmax}_T(H)_a + \varepsilon / 2`.
+    """
 
     name = "Hybrid2021"
     lapse = True
@@ -273,9 +276,13 @@ class Hybrid2021(Hybrid2012):
 
 
 class StandardHybrid2012(Hybrid2012):
-    """Hybrid2012 without counterfactual learning: only the chosen option learns.
+    r"""Hybrid2012 without counterfactual learning: only the chosen option learns.
 
-    The unchosen actor weight still changes through the L1 normalisation.
+    For the chosen option :math:`a` only,
+    :math:`Q_a \leftarrow Q_a + \alpha_F (r_a - Q_a)` and
+    :math:`W_a \leftarrow W_a + \beta_F (r_a - V)`; then
+    :math:`W \leftarrow W / (|W_0| + |W_1|)`, so the unchosen actor weight
+    still changes through the L1 normalisation.
     """
 
     name = "StandardHybrid2012"
@@ -286,7 +293,10 @@ class StandardHybrid2012(Hybrid2012):
 
 
 class StandardHybrid2021(StandardHybrid2012):
-    """StandardHybrid2012 with lapse noise in every choice."""
+    r"""StandardHybrid2012 with lapse noise in every choice.
+
+    :math:`P(a) = (1 - \varepsilon)\,\mathrm{softmax}_T(H)_a + \varepsilon / 2`, as in Hybrid2021.
+    """
 
     name = "StandardHybrid2021"
     lapse = True
@@ -314,27 +324,27 @@ class ModelVariant:
         check_options(self.base, self.bias, self.decay)
 
     @property
-    def name(self):
+    def name(self) -> str:
         """The reference-style name, e.g. ``Hybrid2012+bias+novel``."""
         suffix = "".join(f"+{opt}" for opt in OPTIONS if getattr(self, opt))
         return self.base.name + suffix
 
     @property
-    def parameters(self):
+    def parameters(self) -> tuple[Parameter, ...]:
         """Free parameters in the reference's order: base, then bias, novel, decay."""
         extra = tuple(p for p, on in ((VALENCE, self.bias), (NOVEL, self.novel),
                                       (DECAY, self.decay)) if on)
         return self.base.parameters + extra
 
     @property
-    def parameter_names(self):
+    def parameter_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.parameters)
 
     @property
-    def n_parameters(self):
+    def n_parameters(self) -> int:
         return len(self.parameters)
 
-    def theta(self, values):
+    def theta(self, values: np.ndarray) -> dict[str, np.ndarray]:
         """Split a (batch, k) parameter matrix into named (batch, 1) columns."""
         values = np.asarray(values, dtype=float)
         return {name: values[:, i:i + 1] for i, name in enumerate(self.parameter_names)}
@@ -349,11 +359,14 @@ class ModelVariant:
         b = theta["valence_factor"]
         return np.where(outcome > 0, (1.0 - b) * outcome, b * outcome)
 
-    def prepare(self, theta, choice, outcome):
-        """Per-trial inputs of the base model, after the valence bias."""
-        return self.base.prepare(theta, choice == 1.0, self.transform_outcomes(theta, outcome))
+    def prepare(self, theta, chose1, outcome):
+        """Per-trial inputs of the base model, after the valence bias.
 
-    def nested(self):
+        ``chose1`` is a bool array, True where option 1 was chosen.
+        """
+        return self.base.prepare(theta, chose1, self.transform_outcomes(theta, outcome))
+
+    def nested(self) -> tuple[ModelVariant, dict[str, float]] | None:
         """The simpler variant this one reduces to, and the values that reduce it.
 
         Returns ``(variant, fixed)`` or None: with the parameters in ``fixed``
@@ -375,7 +388,7 @@ class ModelVariant:
         return self.base.transfer_values(state, theta, novel, decay)
 
 
-def check_options(base, bias, decay):
+def check_options(base: str | BaseModel, bias: bool, decay: bool) -> None:
     """Refuse option combinations that the reference crashes on or that have no effect.
 
     ``base`` is a base model name or a :class:`~avoidrl.models.BaseModel` instance.
@@ -402,7 +415,7 @@ def check_options(base, bias, decay):
 _USER_MODELS = {}
 
 
-def register_model(cls):
+def register_model(cls: type[BaseModel]) -> str:
     """Make a user model's name usable in model names in this session; returns the name.
 
     A later model of the same name replaces an earlier one (e.g. after a
@@ -415,7 +428,7 @@ def register_model(cls):
     return name
 
 
-def load_model(path):
+def load_model(path: str) -> type[BaseModel]:
     """The BaseModel subclass named by an import path ``"package.module:Class"``.
 
     Raises
@@ -447,7 +460,7 @@ def load_model(path):
     return found
 
 
-def resolve_base(base):
+def resolve_base(base: str | BaseModel | type[BaseModel]) -> BaseModel:
     """The base model instance of a name, an import path, a BaseModel class or instance."""
     if isinstance(base, BaseModel):
         return base
@@ -466,7 +479,7 @@ def resolve_base(base):
                      f"before{loaded}")
 
 
-def parse_model_name(name):
+def parse_model_name(name: str) -> tuple[str, dict[str, bool]]:
     """Parse a reference-style name such as ``"Hybrid2012+bias+novel"``.
 
     Options may come in any order. The base is a built-in name, a user
@@ -500,13 +513,13 @@ def parse_model_name(name):
     return base_name, options
 
 
-def make_variant(name):
+def make_variant(name: str) -> ModelVariant:
     """Return the :class:`ModelVariant` of a reference-style model name."""
     base_name, options = parse_model_name(name)
     return ModelVariant(resolve_base(base_name), **options)
 
 
-def check_declaration(model):
+def check_declaration(model: BaseModel | type[BaseModel]) -> BaseModel:
     """The checks of :func:`check_model` that need no computation (done before every fit).
 
     Returns

@@ -10,11 +10,18 @@ The kernel is checked three ways:
   which is first validated against the same reference NLLs;
 * against closed forms (huge temperature, zero learning rates) and invariances
   (batch size, chunking, padding).
+
+Parity, invariance and stability tests run on both kernels (``kernel_path``): the
+numpy one and, when numba is installed, the compiled one generated from the same
+declarations, which must also agree with the numpy kernel bit for bit.
 """
 
+import importlib.util
 import itertools
 import json
 import math
+import subprocess
+import sys
 import warnings
 import zlib
 from pathlib import Path
@@ -23,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from avoidrl import _likelihood
+from avoidrl import _compiled, _likelihood, _models
 from avoidrl._data import load_task_data
 from avoidrl._likelihood import negative_log_likelihood
 from avoidrl._models import make_variant
@@ -247,6 +254,24 @@ def kernel(model, data, param_dicts, owner):
     return negative_log_likelihood(variant, data, params, np.asarray(owner))
 
 
+@pytest.fixture(params=["numpy", "compiled"])
+def kernel_path(request, monkeypatch):
+    """Run the test on the numpy kernel, then on the compiled one (needs numba)."""
+    if request.param == "compiled":
+        pytest.importorskip("numba")
+        monkeypatch.setattr(_compiled, "ENABLED", True)
+        monkeypatch.setattr(_compiled, "COMPILE_AFTER_ROWS", 0)
+    else:
+        monkeypatch.setattr(_compiled, "ENABLED", False)
+    return request.param
+
+
+def assert_kernel_path(kernel_path, model):
+    """The compiled kernel, when asked for, was built and kept (not a silent numpy fallback)."""
+    if kernel_path == "compiled":
+        assert _compiled._KERNELS.get(make_variant(model).base) is not None, model
+
+
 def relative_error(got, expected):
     got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
     return np.abs(got - expected) / np.maximum(np.abs(expected), 1e-300)
@@ -295,7 +320,7 @@ def test_reference_covers_every_variant(reference):
 
 
 @pytest.mark.parametrize("model", VALID_MODELS)
-def test_parity_with_reference(model, reference, tutorial):
+def test_parity_with_reference(model, reference, tutorial, kernel_path):
     data, _ = tutorial
     rows = reference[reference["model"] == model]
     assert len(rows) == 15
@@ -314,6 +339,7 @@ def test_parity_with_reference(model, reference, tutorial):
     assert (data.n_learning[owner] == rows["n_learning"].to_numpy()).all()
     assert (data.n_transfer[owner] == rows["n_transfer"].to_numpy()).all()
     assert (rows["n_params"] == variant.n_parameters).all()
+    assert_kernel_path(kernel_path, model)
 
 
 #: The reference's own NLLs on 6 participants of avoidrl's bundled example data (copied
@@ -341,7 +367,7 @@ def test_example_reference_covers_every_variant(example_reference):
 
 
 @pytest.mark.parametrize("model", VALID_MODELS)
-def test_parity_with_reference_on_the_bundled_data(model, example_reference):
+def test_parity_with_reference_on_the_bundled_data(model, example_reference, kernel_path):
     """Runs in every clone: no shared folder needed."""
     table, data, _ = example_reference
     rows = table[table["model"] == model]
@@ -359,6 +385,7 @@ def test_parity_with_reference_on_the_bundled_data(model, example_reference):
     assert_close(learning + transfer, rows["objective"], 1e-10, labels, "objective")
     assert (data.n_learning[owner] == rows["n_learning"].to_numpy()).all()
     assert (data.n_transfer[owner] == rows["n_transfer"].to_numpy()).all()
+    assert_kernel_path(kernel_path, model)
 
 
 def test_loop_implementation_reproduces_reference_on_the_bundled_data(example_reference):
@@ -436,7 +463,7 @@ def test_cancelled_actor_weights_restart(model, small):
                                    "ActorCritic+bias+novel", "Hybrid2021+bias+novel+decay",
                                    "StandardHybrid2012+novel"])
 @pytest.mark.parametrize("padded", [False, True])
-def test_batch_invariance(model, padded, small_frames):
+def test_batch_invariance(model, padded, small_frames, kernel_path):
     learning, transfer = small_frames
     if padded:
         learning = learning.drop(index=learning.index[learning["participant_id"] == "p2"][-5:])
@@ -458,6 +485,7 @@ def test_batch_invariance(model, padded, small_frames):
         assert np.isfinite(big[phase]).all()
         assert_close(big[phase], singles[phase], 1e-12, labels, "batch of 600 vs one at a time")
         assert_close(small_batch[phase], singles[phase][:150], 1e-12, labels, "batch of 150")
+    assert_kernel_path(kernel_path, model)
 
 
 # ----------------------------------------------------------------------------
@@ -494,7 +522,7 @@ STABILITY_CASES = [
 @pytest.mark.parametrize("model, overrides, naive_finite", STABILITY_CASES,
                          ids=[f"{m}-T{o['temperature']:g}-eps{o.get('noise_factor', '')}"
                               for m, o, _ in STABILITY_CASES])
-def test_numerical_stability(model, overrides, naive_finite, small):
+def test_numerical_stability(model, overrides, naive_finite, small, kernel_path):
     data, sequences, _ = small
     params = start_parameters(model, **overrides)
     owner = np.arange(data.n_participants)
@@ -604,7 +632,7 @@ def test_zero_learning_rates_closed_form(model, overrides, other, novel, small):
 
 @pytest.mark.parametrize("model", ["QLearning+novel+decay", "Relative", "ActorCritic+bias+novel",
                                    "Hybrid2021+bias+novel+decay", "StandardHybrid2012+novel"])
-def test_padding_equals_participant_alone(model, small_frames):
+def test_padding_equals_participant_alone(model, small_frames, kernel_path):
     learning, transfer = small_frames
     p2 = learning.index[learning["participant_id"] == "p2"]
     p3_punish2 = learning.index[(learning["participant_id"] == "p3")
@@ -696,3 +724,142 @@ def test_wrong_parameter_count_is_refused(small):
     variant = make_variant("QLearning+novel")
     with pytest.raises(ValueError, match=r"QLearning\+novel.*4 parameters.*novel_value"):
         negative_log_likelihood(variant, data, np.zeros((2, 3)), [0, 1])
+
+
+# ----------------------------------------------------------------------------
+# The compiled kernel: generated from the declarations, bit-identical to numpy
+
+
+def both_kernels(monkeypatch, variant, data, params, owner):
+    """(numpy, compiled) NLLs of the same rows; the compiled kernel is built at once."""
+    monkeypatch.setattr(_compiled, "COMPILE_AFTER_ROWS", 0)
+    monkeypatch.setattr(_compiled, "ENABLED", False)
+    numpy_nll = np.array(negative_log_likelihood(variant, data, params, owner))
+    monkeypatch.setattr(_compiled, "ENABLED", True)
+    compiled_nll = np.array(negative_log_likelihood(variant, data, params, owner))
+    return numpy_nll, compiled_nll
+
+
+@pytest.mark.parametrize("model", VALID_MODELS)
+def test_compiled_kernel_is_bit_identical(model, small_frames, monkeypatch):
+    """Every built-in variant compiles, and gives the numpy kernel's NLLs bit for bit.
+
+    On padded data, with rows whose actor weights cancel (redone by the guarded numpy
+    kernel), and at extreme temperatures.
+    """
+    pytest.importorskip("numba")
+    learning, transfer = small_frames
+    learning = learning.drop(index=learning.index[learning["participant_id"] == "p2"][-5:])
+    data = load_task_data(learning, transfer)
+    variant = make_variant(model)
+    rng = np.random.default_rng(zlib.crc32(model.encode()))
+    dicts = random_parameters(model, rng, 40)
+    for k, temperature in ((0, 1e-8), (1, 1e4)):
+        dicts[k]["temperature"] = temperature
+    if "ActorCritic" in model or "Hybrid" in model:
+        dicts[2].update(factual_actor_lr=0.01, counterfactual_actor_lr=0.01, valence_factor=1.0)
+    params = np.array([[p[n] for n in variant.parameter_names] for p in dicts])
+    owner = np.arange(len(params)) % data.n_participants
+    numpy_nll, compiled_nll = both_kernels(monkeypatch, variant, data, params, owner)
+    assert _compiled._KERNELS[variant.base] is not None
+    assert np.isfinite(numpy_nll).all()
+    assert np.array_equal(compiled_nll, numpy_nll)
+
+
+class PairCoupledQ(_models.QLearning):
+    """Breaks the declaration contract (pairs interact): traceable, but wrong when compiled."""
+
+    name = "PairCoupledQ"
+
+    def update(self, state, step, t, theta, scratch, guard=True):
+        errors = super().update(state, step, t, theta, scratch, guard)
+        state["q"] += 0.1 * state["q"].mean(axis=-1, keepdims=True)
+        return errors
+
+
+class SignedRateQ(_models.QLearning):
+    """Picks its rate by the sign of the error (np.where on values): not traceable."""
+
+    name = "SignedRateQ"
+
+    def update(self, state, step, t, theta, scratch, guard=True):
+        return {"pe": _models.delta_rule(state["q"], step["target"][t], step["lr"][t], scratch,
+                                         negative_rates=0.5 * step["lr"][t])}
+
+
+def perseveration_example():
+    """The user-model example examples/custom_perseveration.py (state set by np.copyto)."""
+    path = Path(__file__).resolve().parents[1] / "examples" / "custom_perseveration.py"
+    spec = importlib.util.spec_from_file_location("custom_perseveration_for_kernels", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PerseverationQ
+
+
+@pytest.mark.parametrize("model, compiled", [(PairCoupledQ, False), (SignedRateQ, False),
+                                             (perseveration_example, True)])
+def test_user_models_compile_or_keep_numpy(model, compiled, small, monkeypatch):
+    """A user model compiles when it can; one that cannot be traced, or whose kernel
+    disagrees with numpy, runs on numpy. Either way the NLLs are numpy's, bit for bit."""
+    pytest.importorskip("numba")
+    data, _, _ = small
+    base = model() if isinstance(model, type) else model()()
+    variant = _models.ModelVariant(base, novel=True)
+    params = np.array([[0.3, 0.2, 0.1, 0.4, 0.1], [0.6, 0.1, 0.05, -0.2, -0.3]])
+    params = params[:, :variant.n_parameters]
+    numpy_nll, other_nll = both_kernels(monkeypatch, variant, data, params, [0, 2])
+    assert (_compiled._KERNELS[variant.base] is not None) == compiled
+    assert np.array_equal(other_nll, numpy_nll)
+
+
+def start_parameters_array(model):
+    variant = make_variant(model)
+    start = start_parameters(model)
+    return np.array([start[n] for n in variant.parameter_names])
+
+
+def test_compiled_only_after_enough_rows(small, monkeypatch):
+    """A small job never waits for the compiler; a large one is compiled once."""
+    pytest.importorskip("numba")
+    data, _, _ = small
+    variant = make_variant("Relative+novel")
+    monkeypatch.setattr(_compiled, "ENABLED", True)
+    monkeypatch.setattr(_compiled, "COMPILE_AFTER_ROWS", 100)
+    monkeypatch.setattr(_compiled, "_KERNELS", {})
+    monkeypatch.setattr(_compiled, "_ROWS", _compiled.Counter())
+    params = np.tile(start_parameters_array("Relative+novel"), (60, 1))
+    owner = np.arange(60) % data.n_participants
+    first = negative_log_likelihood(variant, data, params, owner)
+    assert variant.base not in _compiled._KERNELS
+    second = negative_log_likelihood(variant, data, params, owner)
+    assert _compiled._KERNELS[variant.base] is not None
+    assert np.array_equal(first, second)
+
+
+def test_without_numba_the_numpy_kernel_runs(monkeypatch):
+    """numba is optional: with it unimportable avoidrl imports and gives the same NLLs."""
+    script = (
+        "import sys; sys.modules['numba'] = None\n"
+        "import numpy as np\n"
+        "from avoidrl import _compiled, load_example\n"
+        "from avoidrl._data import load_task_data\n"
+        "from avoidrl._likelihood import negative_log_likelihood\n"
+        "from avoidrl._models import make_variant\n"
+        "assert not _compiled.AVAILABLE and not _compiled.ENABLED\n"
+        "_compiled.COMPILE_AFTER_ROWS = 0\n"
+        "data = load_task_data(*load_example())\n"
+        "nll = negative_log_likelihood(make_variant('Hybrid2012+novel'), data,\n"
+        "                              np.tile([.4, .3, .2, .1, .5, .1, .6, 0.], (4, 1)), [0, 1, 2, 3])\n"
+        "assert not _compiled._KERNELS and sys.modules['numba'] is None\n"
+        "print(np.asarray(nll).tobytes().hex())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    from avoidrl import load_example
+
+    monkeypatch.setattr(_compiled, "ENABLED", _compiled.AVAILABLE)
+    monkeypatch.setattr(_compiled, "COMPILE_AFTER_ROWS", 0)
+    here = negative_log_likelihood(make_variant("Hybrid2012+novel"),
+                                   load_task_data(*load_example()),
+                                   np.tile([.4, .3, .2, .1, .5, .1, .6, 0.], (4, 1)), [0, 1, 2, 3])
+    assert result.stdout.strip() == np.asarray(here).tobytes().hex()
