@@ -26,7 +26,7 @@ import pandas as pd
 from . import _folder, _render, plotting
 from ._data import split_phases
 from ._tables import (
-    BOUND_TOLERANCE, EVIDENCE_LABELS, LAPLACE, METHODS, PARAMETERS_OF_INTEREST, START_TOLERANCE,
+    BOUND_TOLERANCE, DEFAULT_N_SIMULATIONS, EVIDENCE_LABELS, LAPLACE, METHODS, PARAMETERS_OF_INTEREST, START_TOLERANCE,
     _group_filenames, _interest_items, _n_parameters, _recoveries, _recovery_models,
     bms_results, bound_counts, criterion_differences, criterion_values, em_history,
     fit_method, fit_tables, generated_data, group_best_fit_percentages, group_criteria, ibic_table,
@@ -506,7 +506,8 @@ def _bms_summary(bms):
 
 
 def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=None,
-                     overwrite=False, progress=None, n_simulations=1, reference_group=None,
+                     overwrite=False, progress=None, n_simulations=DEFAULT_N_SIMULATIONS,
+                     reference_group=None,
                      inputs=(), run_info=None, formats=None, n_jobs=None):
     """Write a FIT into a study folder (the reference's ``RL/modelling`` after a fit).
 
@@ -537,8 +538,9 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         are never replaced.
     progress : callable, optional
         Called with a short message before each step (for example ``print``).
-    n_simulations : int, default=1
-        Posterior-predictive simulations per participant and model.
+    n_simulations : int, default=5
+        Posterior-predictive simulations per participant and model
+        (``DEFAULT_N_SIMULATIONS``).
     reference_group : optional
         Reference group of the planned t-tests (default: the first group).
     inputs : iterable of path, optional

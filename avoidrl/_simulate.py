@@ -80,7 +80,7 @@ def simulate_choices(variant, data, params, rng):
         p1 = _choice_probability(base.mix_values(differences, full_theta), inverse_temperature,
                                  noise)
         choice[t] = (u_learning[t] < p1) & data.mask[t]
-        step = variant.prepare(pair_theta, choice[t:t + 1], data.outcome[t:t + 1])
+        step = variant.prepare(pair_theta, choice[t:t + 1] == 1.0, data.outcome[t:t + 1])
         if data.padded and not data.mask[t].all():
             before = {k: v.copy() for k, v in state.items()}
             base.update(state, step, 0, full_theta, scratch)
@@ -130,7 +130,7 @@ def _write_choices(frame, option1_chosen):
 
 
 def simulate_frames(variant, params, participant_ids, template_learning, template_transfer,
-                    template_ids, rng, group_codes=None):
+                    template_ids, rng, group_codes=None, data=None):
     """Simulate participants on template trial sequences, in the input format.
 
     Parameters
@@ -146,6 +146,9 @@ def simulate_frames(variant, params, participant_ids, template_learning, templat
     rng : numpy.random.RandomState
     group_codes : sequence of length n, optional
         group_code of each simulated participant (default: the template's).
+    data : TaskData, optional
+        The templates already validated (``load_task_data`` of the two
+        frames), so that they are not validated twice.
 
     Returns
     -------
@@ -153,7 +156,8 @@ def simulate_frames(variant, params, participant_ids, template_learning, templat
         The template rows' task columns (``TASK_COLUMNS``) with simulated
         choices; columns describing the template participant are dropped.
     """
-    data = load_task_data(template_learning, template_transfer)
+    if data is None:
+        data = load_task_data(template_learning, template_transfer)
     position = {pid: i for i, pid in enumerate(data.participants)}
     missing = [t for t in template_ids if t not in position]
     if missing:
@@ -167,24 +171,29 @@ def simulate_frames(variant, params, participant_ids, template_learning, templat
         frame = frame.reset_index(drop=True)
         pos, rank = _row_order(frame["participant_id"].to_numpy(), data.participants)
         order = np.lexsort((rank, pos))
-        bounds = np.concatenate(([0], np.cumsum(np.bincount(pos, minlength=data.n_participants))))
-        by_template = [order[bounds[i]:bounds[i + 1]] for i in range(data.n_participants)]
-        pieces = []
-        for j, tpos in enumerate(index):
-            rows = by_template[tpos]
-            piece = frame.iloc[rows]
-            if phase == "learning":
-                option1 = np.zeros(len(rows))
-                sel = templates.mask[:, j]
-                option1[templates.learning_row[:, j][sel]] = learning_choice[:, j][sel]
-            else:
-                option1 = transfer_choice[j, :len(rows)]
-            piece = _write_choices(piece, option1.astype(int))
-            piece["participant_id"] = participant_ids[j]
-            if group_codes is not None:
-                piece["group_code"] = group_codes[j]
-            pieces.append(piece)
-        frames.append(pd.concat(pieces, ignore_index=True))
+        counts = np.bincount(pos, minlength=data.n_participants)
+        bounds = np.concatenate(([0], np.cumsum(counts)))
+        # All simulated participants' rows in one take (a per-participant
+        # pandas loop cost most of a posterior-predictive check).
+        sizes = counts[index]
+        rows = np.concatenate([order[bounds[t]:bounds[t + 1]] for t in index]) \
+            if len(index) else np.empty(0, dtype=np.intp)
+        who = np.repeat(np.arange(len(index)), sizes)
+        within = np.arange(len(rows)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        if phase == "learning":
+            # the l-th row of a template is trial `learning_row` of some pair chain
+            option1 = np.zeros(len(rows))
+            step, simulated, pair = np.nonzero(templates.mask)
+            slot = templates.learning_row[step, simulated, pair]
+            offsets = np.cumsum(sizes) - sizes
+            option1[offsets[simulated] + slot] = learning_choice[step, simulated, pair]
+        else:
+            option1 = transfer_choice[who, within]
+        piece = _write_choices(frame.iloc[rows], option1.astype(int))
+        piece["participant_id"] = np.asarray(participant_ids, dtype=object)[who]
+        if group_codes is not None:
+            piece["group_code"] = np.asarray(group_codes, dtype=object)[who]
+        frames.append(piece.reset_index(drop=True))
     return frames[0], frames[1]
 
 

@@ -37,6 +37,7 @@ from ._data import load_task_data, read_frame
 from ._models import BASE_MODELS, parse_model_name
 from ._render import check_formats
 from ._simulate import default_design
+from ._tables import DEFAULT_N_SIMULATIONS
 from .datasets import load_example
 from .estimators import make_model
 from .hierarchical import EmpiricalBayes
@@ -47,11 +48,6 @@ from .recovery import ModelRecovery, ParameterRecovery, SyntheticDataset
 DEFAULT_MODELS = ("QLearning+novel", "ActorCritic+novel", "Relative+novel", "Advantage+novel",
                   "Hybrid2012+novel")
 DEFAULT_OUT_DIR = "modelling"
-#: Posterior-predictive simulations per participant and model of a FIT. Five make the
-#: simulation noise of a group's mean learning curve about 0.9 percentage points (1.8 with
-#: one; the participants' own spread is several times larger), at about 0.3 s of CPU per
-#: model and simulation for 60 participants.
-DEFAULT_N_SIMULATIONS = 5
 START_MODES = ("normal", "random", "fixed")
 SAMPLERS = ("random", "normal")
 RECOVERY_KINDS = ("parameter", "model", "both")

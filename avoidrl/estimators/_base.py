@@ -884,7 +884,17 @@ class RLModelBase(BaseEstimator):
                                                 transfer_repeats=transfer_repeats)
             return simulate_frames(variant, matrix, ids, learning, transfer, ids, rng)
         learning, transfer = split_phases(X_learning, X_transfer)
-        data = load_task_data(learning, transfer)
+        return self._sample_on(load_task_data(learning, transfer), learning, transfer, params,
+                               rng)
+
+    def _sample_on(self, data, learning, transfer, params, random_state):
+        """:meth:`sample` on template frames already validated into ``data``.
+
+        Repeated simulations of the same templates (posterior predictive
+        checks) validate them once.
+        """
+        variant = self._variant()
+        rng = check_rng(random_state)
         if params is None:
             ids = list(data.participants)
         else:
@@ -895,7 +905,7 @@ class RLModelBase(BaseEstimator):
                     f"params rows {unknown[:10]} name no template participant; with template "
                     "data, params must be indexed by template participant_id")
         matrix = self._params_matrix(params, ids, variant)
-        return simulate_frames(variant, matrix, ids, learning, transfer, ids, rng)
+        return simulate_frames(variant, matrix, ids, learning, transfer, ids, rng, data=data)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
