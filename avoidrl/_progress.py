@@ -33,6 +33,16 @@ def report_to(listener):
         _LISTENER.reset(token)
 
 
+@contextlib.contextmanager
+def silenced():
+    """Hide the bars opened inside the block from the listener (inner steps of a bigger one)."""
+    token = _LISTENER.set(None)
+    try:
+        yield
+    finally:
+        _LISTENER.reset(token)
+
+
 class ProgressBar:
     """A progress bar that is a no-op unless shown or listened to.
 

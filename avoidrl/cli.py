@@ -29,6 +29,7 @@ from pathlib import Path
 from . import __version__
 from ._models import BASE_MODELS, OPTIONS
 from ._folder import Terminated
+from ._progress import report_to
 from ._render import FORMATS, REFERENCE_SVG_FOLDERS
 from ._workflows import (
     DEFAULT_MODELS, DEFAULT_N_SIMULATIONS, DEFAULT_OUT_DIR, METHODS, RECOVERY_KINDS, SAMPLERS,
@@ -68,9 +69,15 @@ class _Parser(argparse.ArgumentParser):
 class ProgressBar(Progress):
     """A one-line text progress bar, redrawn in place on a terminal.
 
-    It advances once per model fitted or per recovery; nothing is drawn when
-    ``enabled`` is False (``--quiet``, or stderr is not a terminal).
+    A step is a model fitted, a recovery or the report; within a step the bar
+    also moves with the step's own progress (starts descended, datasets
+    recovered, EM iterations), which :meth:`within` receives. Nothing is
+    drawn when ``enabled`` is False (``--quiet``, or stderr is not a
+    terminal).
     """
+
+    #: seconds between redraws for progress within a step
+    REDRAW_INTERVAL = 0.1
 
     def __init__(self, stream=None, *, enabled=True, width=24):
         self.stream = sys.stderr if stream is None else stream
@@ -79,8 +86,11 @@ class ProgressBar(Progress):
         self.total = 0
         self.done = 0
         self.label = ""
+        self.part = 0.0
+        self.detail = ""
         self._start = time.monotonic()
         self._drawn = False
+        self._last_draw = 0.0
 
     def start(self, total):
         self.total = max(int(total), 1)
@@ -90,11 +100,22 @@ class ProgressBar(Progress):
 
     def begin(self, label):
         self.label = label
+        self.part, self.detail = 0.0, ""
         self._draw()
 
     def advance(self):
         self.done = min(self.done + 1, self.total)
+        self.part, self.detail = 0.0, ""
         self._draw()
+
+    def within(self, done, total, description):
+        """Progress inside the current step (a listener of :func:`avoidrl._progress.report_to`)."""
+        self.part = min(done / total, 1.0) if total else 0.0
+        self.detail = f"{done}/{total}" if description == self.label else \
+            f"{description} {done}/{total}"
+        now = time.monotonic()
+        if now - self._last_draw >= self.REDRAW_INTERVAL or done >= total:
+            self._draw()
 
     def close(self):
         if self.enabled and self._drawn:
@@ -105,10 +126,12 @@ class ProgressBar(Progress):
     def _draw(self):
         if not self.enabled or not self.total:
             return
-        filled = round(self.width * self.done / self.total)
+        filled = min(round(self.width * (self.done + self.part) / self.total), self.width)
         elapsed = int(time.monotonic() - self._start)
+        label = f"{self.label} ({self.detail})" if self.detail else self.label
         line = (f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} "
-                f"{elapsed // 60:02d}:{elapsed % 60:02d} {self.label}")
+                f"{elapsed // 60:02d}:{elapsed % 60:02d} {label}")
+        self._last_draw = time.monotonic()
         columns = max(shutil.get_terminal_size((80, 24)).columns - 1, 20)
         self.stream.write("\r" + line[:columns].ljust(columns))
         self.stream.flush()
@@ -489,7 +512,11 @@ def main(argv=None):
             _check_combinations(args, values)
             progress = ProgressBar(enabled=not args.quiet and sys.stderr.isatty())
             try:
-                result = _run(args, values, progress)
+                if progress.enabled:
+                    with report_to(progress.within):
+                        result = _run(args, values, progress)
+                else:
+                    result = _run(args, values, progress)
             finally:
                 progress.close()
         except (UsageError, ValueError, OSError) as exc:

@@ -258,6 +258,37 @@ def test_progress_bar():
     assert silent.getvalue() == ""
 
 
+def test_progress_bar_moves_within_a_model_fit(monkeypatch):
+    """The CLI bar follows the fit's starts between two models (issue: it moved once per model)."""
+    import io
+    import re
+
+    from avoidrl import QLearning, load_example
+    from avoidrl._progress import report_to
+
+    learning, transfer = load_example()
+    keep = learning["participant_id"].unique()[:4]
+    monkeypatch.setenv("COLUMNS", "200")
+    stream = io.StringIO()
+    bar = cli.ProgressBar(stream, width=20)
+    bar.REDRAW_INTERVAL = 0.0
+    bar.start(2)
+    bar.begin("fitting QLearning+novel")
+    with report_to(bar.within):
+        QLearning(novel=True, n_starts=3, random_state=0).fit(
+            learning[learning["participant_id"].isin(keep)],
+            transfer[transfer["participant_id"].isin(keep)])
+    bar.advance()
+    bar.close()
+    lines = stream.getvalue().split("\r")
+    within = [line for line in lines if re.search(r"fitting QLearning\+novel \(\d+/\d+\)", line)]
+    assert within, lines
+    fills = [line.split("]")[0].count("#") for line in within]
+    # partial fills between 0 and half the bar (the first of two steps), ending at half
+    assert fills == sorted(fills) and fills[-1] == 10 and any(0 < f < 10 for f in fills)
+    assert "fitting QLearning+novel (12/12)" in within[-1]
+
+
 # ----------------------------------------------------------------- config
 def test_read_config_json_and_toml(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps({

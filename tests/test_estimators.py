@@ -296,9 +296,12 @@ def test_fit_follows_scipy_bit_for_bit(source, name, n_participants, n_starts, r
     """The lock-step optimizer claims scipy's exact path for every start."""
     model, results = fit_quality_cases(source, name, n_participants, n_starts, request)
     names = model.parameter_names
-    # nll is re-evaluated at the end point (batch round-off, ~1e-15 relative)
+    # nll is re-evaluated at the end point (batch round-off, ~1e-15 relative). After an
+    # ABNORMAL line search scipy's ``fun`` is the last value it evaluated, not f(x) (seen
+    # 7e-10 above f(x) at the same x), so there the bitwise equal x is the check.
     differ = [(row["participant_id"], row["start"]) for row, ref in results
-              if not (row["nll"] == pytest.approx(ref.fun, rel=1e-12, abs=0)
+              if not ((row["nll"] == pytest.approx(ref.fun, rel=1e-12, abs=0)
+                       or "ABNORMAL" in str(ref.message))
                       and row["n_iter"] == ref.nit
                       and row["n_fev"] == ref.nfev and row["message"] == ref.message
                       and np.array_equal(row[names].to_numpy(float), ref.x))]

@@ -9,6 +9,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from .._data import load_task_data, split_phases
+from .._progress import silenced
 from .._simulate import default_design, simulate_frames
 
 SAMPLERS = ("random", "normal")
@@ -178,8 +179,9 @@ def fit_unit(estimator, datasets, seeds):
     transfer = pd.concat([d.transfer for d in datasets], ignore_index=True)
     data = load_task_data(learning, transfer)
     settings = estimator._fit_settings()
-    estimator._fit_data(data, [np.random.SeedSequence(int(seed)) for seed in seeds], settings,
-                        warn=False, intervals=False)
+    with silenced():  # the recovery reports its own progress, by dataset
+        estimator._fit_data(data, [np.random.SeedSequence(int(seed)) for seed in seeds],
+                            settings, warn=False, intervals=False)
     table = estimator.params_.copy()
     table["nll"] = estimator.nll_
     table["aic"] = estimator.aic_
@@ -216,7 +218,8 @@ def fit_population(estimator, datasets, seed):
     estimator = clone(estimator).set_params(random_state=int(seed), n_jobs=1, verbose=0)
     learning = pd.concat([d.learning for d in datasets], ignore_index=True)
     transfer = pd.concat([d.transfer for d in datasets], ignore_index=True)
-    estimator.fit(learning, transfer)
+    with silenced():
+        estimator.fit(learning, transfer)
     table = estimator.params_.copy()
     table["nll"] = estimator.nll_
     table["log_evidence"] = estimator.log_evidence_
