@@ -24,8 +24,11 @@ on the batch at hand before it is first used, and dropped if any bit differs.
 
 Compiling takes about a second per model, more than a small fit takes, so a
 model is compiled only once the numpy kernel has evaluated
-:data:`COMPILE_AFTER_ROWS` rows of it in this process. Set the environment
-variable ``AVOIDRL_COMPILE=0`` to never compile.
+:data:`COMPILE_AFTER_ROWS` rows of it in this process. The generated source
+is written to a file under :func:`cache_dir` and numba keeps its machine code
+beside it, so later processes (joblib workers, the next run) load it instead
+of compiling. Set the environment variable ``AVOIDRL_COMPILE=0`` to never
+compile.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import importlib.util
 import math
 import os
 import re
+import sys
 from collections import Counter
 
 import numpy as np
@@ -286,13 +290,68 @@ def generate_source(base):
     return "\n".join(source) + "\n"
 
 
+def cache_dir():
+    """Folder of the generated kernels' source files and numba's machine code for them.
+
+    ``AVOIDRL_CACHE_DIR`` when set, else ``$XDG_CACHE_HOME/avoidrl`` (default
+    ``~/.cache/avoidrl``), sub-folder ``kernels``.
+    """
+    root = os.environ.get("AVOIDRL_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "avoidrl")
+    return os.path.join(root, "kernels")
+
+
+def _source_file(source):
+    """The generated source saved under :func:`cache_dir`, named by its hash; None if unwritable.
+
+    numba caches machine code only for functions defined in a file, so the
+    kernel is written to one (once, atomically: a file of that name always
+    holds exactly this source) and imported from it.
+    """
+    import hashlib
+    import tempfile
+
+    folder = cache_dir()
+    path = os.path.join(folder, f"kernel_{hashlib.sha256(source.encode()).hexdigest()[:20]}.py")
+    if os.path.isfile(path):
+        return path
+    try:
+        os.makedirs(folder, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(source)
+        os.replace(temporary, path)
+    except OSError:
+        return None
+    return path
+
+
 def _compile(base):
     import numba
 
-    namespace = {"math": math}
-    exec(compile(generate_source(base), f"<avoidrl kernel {base.name}>", "exec"), namespace)
+    source = generate_source(base)
+    options = {"error_model": "numpy", "nogil": True}
     # error_model="numpy": 0 / 0 gives NaN (redone by the guarded numpy kernel), no exception
-    return numba.njit(error_model="numpy", nogil=True)(namespace["kernel"])
+    path = _source_file(source)
+    if path is not None:
+        try:
+            name = f"avoidrl_kernel_{os.path.basename(path)[7:-3]}"
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            module.math = math
+            spec.loader.exec_module(module)
+            # registered, so that numba can find the module again when it loads
+            # the cached machine code
+            sys.modules.setdefault(name, module)
+            # cached: the machine code is kept beside the file, so a model's kernel is
+            # compiled once per machine, not once per process
+            return _jit(numba, module.kernel, **options)
+        except Exception:  # noqa: BLE001  (an unusable cache folder: compile in memory)
+            pass
+    namespace = {"math": math}
+    exec(compile(source, f"<avoidrl kernel {base.name}>", "exec"), namespace)
+    return numba.njit(**options)(namespace["kernel"])
 
 
 #: base model -> compiled kernel, or None when it cannot be compiled or failed its check.
@@ -434,6 +493,14 @@ def _compiled_helpers():
     global _numpy_order_sum  # _sums calls it by its global name: jit it there
     _numpy_order_sum = numba.njit(nogil=True)(_numpy_order_sum)
     return numba.njit(nogil=True)(_transfer_tails), numba.njit(nogil=True)(_sums)
+
+
+def _jit(numba, function, **options):
+    """``numba.njit`` with the machine code cached on disk where numba can write it."""
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError:  # no writable cache location: compile in memory
+        return numba.njit(**options)(function)
 
 
 def nll_sums(difference, work, owner, values, pairs, inverse_temperature, counts):

@@ -5,6 +5,8 @@ The tutorial data and the reference likelihoods live outside the project, in
 that folder is absent; everything else runs on :func:`make_small_frames`.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,10 @@ import pandas as pd
 import pytest
 
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+
+# Compiled kernels of the test run go to a folder of its own, not the user's cache
+# (subprocesses started by tests inherit it).
+os.environ.setdefault("AVOIDRL_CACHE_DIR", tempfile.mkdtemp(prefix="avoidrl-test-cache-"))
 
 #: Symbol value of each stimulus name (reference-spec.md section 1.1).
 SYMBOL_VALUES = {"75R1": 4, "25R1": 3, "75R2": 4, "25R2": 3,
