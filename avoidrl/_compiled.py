@@ -427,17 +427,13 @@ def _transfer_tails(values, pairs, inverse_temperature, x, tail):
             tail[b, j] = -abs(gap)
 
 
-def _numpy_order_sum(a, start, n):
-    """``a[start:start + n].sum()`` in numpy's order (pairwise, 8 accumulators)."""
+def _block_sum(a, start, n):
+    """``a[start:start + n].sum()`` for n <= 128 in numpy's order (8 accumulators)."""
     if n < 8:
         total = 0.0
         for i in range(start, start + n):
             total += a[i]
         return total
-    if n > 128:
-        half = n // 2
-        half -= half % 8
-        return _numpy_order_sum(a, start, half) + _numpy_order_sum(a, start + half, n - half)
     r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
     r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
     i = 8
@@ -456,6 +452,42 @@ def _numpy_order_sum(a, start, n):
     for k in range(start + i, start + n):
         total += a[k]
     return total
+
+
+def _numpy_order_sum(a, start, n):
+    """``a[start:start + n].sum()`` in numpy's order (pairwise, 8 accumulators).
+
+    numpy splits more than 128 terms into halves (a multiple of 8 first) and
+    adds the halves' sums; the tree is walked with an explicit stack rather
+    than by recursion, which numba cannot cache safely.
+    """
+    if n <= 128:
+        return _block_sum(a, start, n)
+    starts = np.empty(128, np.int64)
+    sizes = np.empty(128, np.int64)
+    split = np.zeros(128, np.bool_)
+    sums = np.empty(128)
+    top, n_sums = 0, 0
+    starts[0], sizes[0] = start, n
+    while top >= 0:
+        first, size = starts[top], sizes[top]
+        if size <= 128:
+            sums[n_sums] = _block_sum(a, first, size)
+            n_sums += 1
+            top -= 1
+        elif not split[top]:
+            split[top] = True
+            half = size // 2
+            half -= half % 8
+            # the right half below the left one, so that the left is summed first
+            starts[top + 1], sizes[top + 1], split[top + 1] = first + half, size - half, False
+            starts[top + 2], sizes[top + 2], split[top + 2] = first, half, False
+            top += 2
+        else:
+            sums[n_sums - 2] = sums[n_sums - 2] + sums[n_sums - 1]
+            n_sums -= 1
+            top -= 1
+    return sums[0]
 
 
 def _sums(difference, learning_tail, owner, x, transfer_tail, counts, learning, transfer):
@@ -490,9 +522,11 @@ def _compiled_helpers():
     """``(_transfer_tails, _sums)`` compiled, on first use."""
     import numba
 
-    global _numpy_order_sum  # _sums calls it by its global name: jit it there
-    _numpy_order_sum = numba.njit(nogil=True)(_numpy_order_sum)
-    return numba.njit(nogil=True)(_transfer_tails), numba.njit(nogil=True)(_sums)
+    # _sums calls these by their global names: jit them there, callees first
+    global _block_sum, _numpy_order_sum
+    _block_sum = _jit(numba, _block_sum, nogil=True)
+    _numpy_order_sum = _jit(numba, _numpy_order_sum, nogil=True)
+    return _jit(numba, _transfer_tails, nogil=True), _jit(numba, _sums, nogil=True)
 
 
 def _jit(numba, function, **options):
