@@ -25,7 +25,7 @@ from sklearn.utils import check_random_state
 
 from ._data import PAIR_NAMES, STIMULUS_LETTERS, STIMULUS_NAMES, load_task_data, split_phases
 from .recovery._common import named_estimators
-from .stats import CRITERIA, _check_criterion, _model_dict
+from .stats import CRITERIA, _model_dict
 
 #: Posterior-predictive simulations per participant and model of a FIT. Five make the
 #: simulation noise of a group's mean learning curve about 0.9 percentage points (1.8 with

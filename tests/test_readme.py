@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from avoidrl import _render, load_example, make_model
+from test_cli import small_example
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 _FENCE = re.compile(r"(?:<!--\s*readme-test:\s*(?P<name>[\w-]+)\s*-->\n+)?"
@@ -36,18 +37,9 @@ def _python_blocks():
             for m in _FENCE.finditer(text) if m.group("language") == "python"]
 
 
-def _small_example(per_group=2):
-    """The first ``per_group`` example participants of every group."""
-    learning, transfer = load_example()
-    first = learning.drop_duplicates("participant_id")
-    ids = set(first.groupby("group_code", sort=False).head(per_group)["participant_id"])
-    return (learning[learning["participant_id"].isin(ids)].reset_index(drop=True),
-            transfer[transfer["participant_id"].isin(ids)].reset_index(drop=True))
-
-
 def _example_csvs(folder):
     """learning.csv and transfer.csv of six example participants, where the snippet reads them."""
-    learning, transfer = _small_example()
+    learning, transfer = small_example()
     learning.to_csv(folder / "learning.csv", index=False)
     transfer.to_csv(folder / "transfer.csv", index=False)
 
@@ -117,7 +109,7 @@ def test_readme_block_runs(line, name, code, tmp_path, monkeypatch):
     # a module of its own, as a script's __main__: classes it defines can be pickled
     module = types.ModuleType("readme_snippet")
     monkeypatch.setitem(sys.modules, module.__name__, module)
-    module.X_learning, module.X_transfer = _small_example()
+    module.X_learning, module.X_transfer = small_example()
     try:
         exec(compile(code, f"README.md:{line}", "exec"), module.__dict__)
         if "check" in special:
