@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _stats
 
+from ._fitted import BOUND_TOLERANCE, _model_dict, bound_counts
+
 #: Parameters the reference leaves untransformed. The reference's list says
 #: ``novel_factor`` (a typo, so it log-transformed ``novel_value``); this is
 #: the intended list.
@@ -464,32 +466,6 @@ def _check_criterion(criterion):
     return key
 
 
-def _model_dict(models):
-    """{name: fitted estimator} from a dict, a list of estimators, or one estimator."""
-    if isinstance(models, dict):
-        named = dict(models)
-    elif isinstance(models, (list, tuple)):
-        named = {}
-        for estimator in models:
-            name = getattr(estimator, "model_name", None)
-            if name is None:
-                raise TypeError(f"{estimator!r} is not an avoidrl estimator")
-            if name in named:
-                raise ValueError(f"model {name!r} given twice; pass a dict to name them")
-            named[name] = estimator
-    elif hasattr(models, "model_name"):
-        named = {models.model_name: models}
-    else:
-        raise TypeError("models must be a dict {name: fitted estimator}, a list of fitted "
-                        f"estimators or one fitted estimator; got {type(models).__name__}")
-    if not named:
-        raise ValueError("no models given")
-    for name, estimator in named.items():
-        if not hasattr(estimator, "params_"):
-            raise ValueError(f"model {name!r} is not fitted (call fit first)")
-    return named
-
-
 def transformed_parameters(estimator):
     """The fitted parameters of an estimator with :func:`log_transform` applied.
 
@@ -604,8 +580,6 @@ def fit_statistics(models, *, transform=True, reference_group=None, bounds_tol=N
         Every ``cohens_d`` is (mean of the first group named - mean of the
         second) / pooled SD.
     """
-    from ._tables import BOUND_TOLERANCE, bound_counts  # late: _tables imports this module
-
     tol = BOUND_TOLERANCE if bounds_tol is None else bounds_tol
     tables = {"linear": [], "ttest": [], "posthoc": []}
     for name, estimator in _model_dict(models).items():
