@@ -312,7 +312,8 @@ _FIT_METHOD = {
           "the group level by the integrated BIC (ibic.csv), and by random-effects BMS on the "
           "Laplace log evidence. The models' start values, start mode and number of starts are "
           "not used: each E-step's MAP search starts from the previous MAP, the prior mean and "
-          "two prior draws. The group statistics (pain_fits_*) and figures use the MAPs; with "
+          "two screened prior draws (the first E-step also from 3 x k draws of the broad "
+          "initial prior, so that rarely reached basins are found). The group statistics (pain_fits_*) and figures use the MAPs; with "
           "a pooled prior (the default) shrinkage pulls every group toward the same mean, so "
           "it does not make group differences (with prior='group' it may).",
 }

@@ -13,7 +13,8 @@ Three reports (choose with ``--report``):
 ``recovery``
     Pearson r of true vs fitted parameters, maximum likelihood (the model's
     default fit) vs EmpiricalBayes (diagonal prior), mean over ``--seeds``
-    populations, and the mean paired gain and worst single-dataset gain.
+    populations, and the mean paired gain and worst single-dataset gain (with
+    the population seed where it occurred).
 ``identification``
     ``--groups`` groups of ``--group-size`` participants from each generator,
     every model fitted to every group: the share of groups where the
@@ -106,10 +107,15 @@ def report_recovery(args):
             ml_r, eb_r = pd.DataFrame(ml_r), pd.DataFrame(eb_r)
             gain = eb_r - ml_r
             table = pd.DataFrame({"ML r": ml_r.mean(), "EB r": eb_r.mean(),
-                                  "mean gain": gain.mean(), "worst gain": gain.min()})
+                                  "mean gain": gain.mean(), "worst gain": gain.min(),
+                                  "worst seed": 1000 + gain.idxmin()})
             print(f"{name}, N = {n}: ML {times['ML'] / args.seeds:.1f} s, "
                   f"EB {times['EB'] / args.seeds:.1f} s per population")
             print(table.round(3).to_string())
+            # issue 8's headline: the factual and counterfactual (actor) learning rates
+            rates = [p for p in gain.columns if p.startswith(("factual", "counterfactual"))]
+            if rates:
+                print(f"mean gain over {', '.join(rates)}: {gain[rates].mean().mean():+.3f}")
             print()
 
 

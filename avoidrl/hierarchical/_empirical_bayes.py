@@ -64,6 +64,13 @@ SCREEN_STARTS = 2
 #: rounds of the final E-step: a participant whose MAP was reached by only one
 #: descent gets up to this many rounds in all, each from a fresh screen
 FINAL_ROUNDS = 3
+#: prior draws per parameter descended from without screening in the first
+#: E-step: under the broad initial prior the MAP is close to maximum likelihood,
+#: and a basin found here is carried through EM by the warm starts
+FIRST_STARTS_PER_PARAMETER = 3
+#: L-BFGS-B iterations of the first E-step's descents: enough to settle into a
+#: basin, which the next E-step descends further from the best point found
+FIRST_MAXITER = 20
 #: L-BFGS-B iterations of an intermediate E-step (generalised EM: the next E-step
 #: continues from these points); the final E-step runs to convergence
 INTERMEDIATE_MAXITER = 60
@@ -384,27 +391,31 @@ class EmpiricalBayes(BaseEstimator):
         """MAPs and Laplace approximations of every participant under ``population``.
 
         An intermediate E-step (``final=False``) caps the optimizer's
-        iterations and screens half as many prior draws.
+        iterations and screens half as many prior draws; the first one (no
+        ``previous``) also descends from ``FIRST_STARTS_PER_PARAMETER`` x k
+        unscreened prior draws.
         """
         n = data.n_participants
         k = population.mean.size
         size = SCREEN_PER_PARAMETER * k * (2 if final else 1)
         rounds = FINAL_ROUNDS if final else 1
-        starts = np.empty((n, (previous is not None) + 1, k))
+        n_random = FIRST_STARTS_PER_PARAMETER * k if previous is None and not final else 0
+        starts = np.empty((n, (previous is not None) + 1 + n_random, k))
         screen = np.empty((n, rounds, size, k))
         for i, seed in enumerate(seeds):
             rng = np.random.default_rng(_child_seed(_child_seed(seed, 2), iteration))
             rows = [population.mean[None, :]]
             if previous is not None:
                 rows.insert(0, previous[i][None, :])
-            starts[i] = np.clip(np.concatenate(rows), -Z_LIMIT, Z_LIMIT)
             screen[i] = np.clip(population.draw(rng, rounds * size), -Z_LIMIT,
                                 Z_LIMIT).reshape(rounds, size, k)
+            rows.append(population.draw(rng, n_random))
+            starts[i] = np.clip(np.concatenate(rows), -Z_LIMIT, Z_LIMIT)
         n_best = SCREEN_STARTS * (2 if final else 1)
         options = dict(settings["options"])
         if not final:
-            options["maxiter"] = min(options.get("maxiter", INTERMEDIATE_MAXITER),
-                                     INTERMEDIATE_MAXITER)
+            cap = FIRST_MAXITER if previous is None else INTERMEDIATE_MAXITER
+            options["maxiter"] = min(options.get("maxiter", cap), cap)
         n_jobs = min(_effective_n_jobs(self.n_jobs), n)
         chunks = [c for c in np.array_split(np.arange(n), n_jobs) if c.size]
         args = (settings["variant"],)
