@@ -679,12 +679,14 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         _notify(progress, "replaying the fitted models (prediction errors and values)")
         dynamics = learning_dynamics(models, learning, transfer)
         dynamics.to_csv(folder / "modelsimulation_dynamics_data.csv", index=False)
-        simulation_files = {
-            group: f"{stem}_model_simulations.png" for group, stem in _group_filenames(
+        simulation_stems = {
+            group: f"{stem}_model_simulations" for group, stem in _group_filenames(
                 pd.unique(accuracy["group"].to_numpy(dtype=object))).items()}
-        for group, filename in simulation_files.items():
-            figures.add(filename[:-len(".png")], plotting.plot_model_simulations, accuracy,
-                        choice, dynamics, group)
+        for group, stem in simulation_stems.items():
+            figures.add(stem, plotting.plot_model_simulations, accuracy, choice, dynamics, group)
+        # named by the files written (the first format's; the README lists the others)
+        simulation_files = {group: _render.figure_files(stem, formats)[0]
+                            for group, stem in simulation_stems.items()}
         simulations_row = _simulations_readme_row(simulation_files)
 
         _notify(progress, "writing the summary")

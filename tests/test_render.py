@@ -1,6 +1,7 @@
 """Figure writing: formats, the same bytes from worker processes, failures and interrupts."""
 
 import hashlib
+import json
 import os
 import warnings
 from pathlib import Path
@@ -111,6 +112,11 @@ def test_planned_files_are_the_files_written(small, tmp_path, formats, monkeypat
     assert (formats is None) == ("also written as SVG" in readme)
     if formats is not None:
         assert ", ".join(f.upper() for f in _render.check_formats(formats)) in readme
+    # the summary names files that exist, whatever the formats
+    summary = json.loads((out / "summary_FIT.json").read_text())
+    for filename in summary["model_simulation_figures"].values():
+        assert (out / filename).is_file(), filename
+        assert filename in readme
 
 
 # ------------------------------------------------------------ parallel drawing
