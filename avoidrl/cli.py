@@ -24,6 +24,7 @@ import sys
 import time
 import tomllib
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 from . import __version__
@@ -512,10 +513,8 @@ def main(argv=None):
             _check_combinations(args, values)
             progress = ProgressBar(enabled=not args.quiet and sys.stderr.isatty())
             try:
-                if progress.enabled:
-                    with report_to(progress.within):
-                        result = _run(args, values, progress)
-                else:
+                listening = report_to(progress.within) if progress.enabled else nullcontext()
+                with listening:
                     result = _run(args, values, progress)
             finally:
                 progress.close()
