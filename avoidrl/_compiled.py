@@ -142,6 +142,11 @@ class _Symbol:
     def __abs__(self):
         return self.tape.emit(f"abs({self.name})")
 
+    def select_if_zero(self, if_zero, otherwise):
+        """``if_zero`` where this scalar is exactly 0, else ``otherwise`` (see ``divide_or``)."""
+        return self.tape.emit(
+            f"{_operand(if_zero)} if {self.name} == 0.0 else {_operand(otherwise)}")
+
     # numpy's object ufunc loops call these methods; exp and log are left out
     # on purpose: numba's differ from numpy's in the last bit
     def sqrt(self):

@@ -218,6 +218,34 @@ def delta_rule(values: np.ndarray, targets: np.ndarray, rates: np.ndarray,
     return errors
 
 
+def divide_or(numerator: np.ndarray, denominator: np.ndarray, if_zero: float,
+              out: np.ndarray, guard: bool) -> np.ndarray:
+    """``numerator / denominator`` into ``out``, and ``if_zero`` where the denominator is exactly 0.
+
+    With ``guard=False`` the check, a reduction per trial, is skipped and a
+    zero denominator gives inf or NaN (the likelihood redoes NaN rows with
+    ``guard=True``). A traced declaration (the compiled kernel's symbols, see
+    ``_compiled``) always gets the exact rule, as a branch-free select that
+    costs nothing in compiled code.
+    """
+    if out.dtype == object:  # symbols being traced into compiled code
+        shape = np.broadcast_shapes(numerator.shape, denominator.shape)
+        numerator = np.broadcast_to(numerator, shape)
+        denominator = np.broadcast_to(denominator, shape)
+        for index in np.ndindex(*shape):
+            out[index] = denominator[index].select_if_zero(
+                if_zero, numerator[index] / denominator[index])
+        return out
+    zero = None
+    if guard and not denominator.all():
+        zero = denominator == 0.0
+        denominator = np.where(zero, 1.0, denominator)  # no 0 / 0 warning
+    np.divide(numerator, denominator, out=out)
+    if zero is not None:
+        out[np.broadcast_to(zero, out.shape)] = if_zero
+    return out
+
+
 def stimulus_table(values: np.ndarray, novel: float | np.ndarray) -> np.ndarray:
     """Lay out final per-option values (2, batch, 4) as the 9 transfer stimuli A-H, N.
 

@@ -305,23 +305,33 @@ def _evaluate(variant, batch, params, guard=False):
     if kernel is not None and _compiled.needs_check(variant.base):
         kernel = _checked(kernel, variant, batch, params, theta)
     if kernel is None:
-        difference, state = _numpy_differences(variant, batch, theta, guard)
-        learning, transfer = _phases(variant, batch, theta, difference, state)
-    else:
-        learning, transfer = _compiled_phases(kernel, variant, batch, params, theta)
+        return _numpy_phases(variant, batch, params, theta, guard)
+    learning, transfer = _compiled_phases(kernel, variant, batch, params, theta)
+    # the built-in actor's 0 / 0 is handled exactly in compiled code; a user
+    # model's unguarded degenerate case (or NaN parameters) is redone exactly
+    redo = np.flatnonzero(np.isnan(learning + transfer))
+    if redo.size:
+        learning[redo], transfer[redo] = _numpy_phases(
+            variant, batch.rows(redo), params[redo], variant.theta(params[redo]), guard=True)
+    return learning, transfer
+
+
+def _numpy_phases(variant, batch, params, theta, guard):
+    difference, state = _numpy_differences(variant, batch, theta, guard)
+    learning, transfer = _phases(variant, batch, theta, difference, state)
     if not guard:
         redo = np.flatnonzero(np.isnan(learning + transfer))
         if redo.size:
-            # Rare: a degenerate actor update (or NaN parameters); redo exactly.
-            learning[redo], transfer[redo] = _evaluate(
-                variant, batch.rows(redo), params[redo], guard=True)
+            # A degenerate actor update (or NaN parameters); redo exactly.
+            rows = batch.rows(redo)
+            learning[redo], transfer[redo] = _numpy_phases(
+                variant, rows, params[redo], variant.theta(params[redo]), guard=True)
     return learning, transfer
 
 
 def _checked(kernel, variant, batch, params, theta):
     """Compare a new compiled kernel with the numpy kernel on this batch; keep it if bit-equal."""
-    expected = _phases(variant, batch, theta,
-                       *_numpy_differences(variant, batch, theta, guard=False))
+    expected = _numpy_phases(variant, batch, params, theta, guard=False)
     try:
         got = _compiled_phases(kernel, variant, batch, params, theta)
     except Exception:  # noqa: BLE001  (e.g. a type numba refuses in user code: keep numpy)

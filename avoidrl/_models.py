@@ -29,7 +29,7 @@ import numpy as np
 from ._data import N_PAIRS  # noqa: F401  (part of this module's names)
 from ._declare import (
     OPTION_PARAMETERS, UNIT, BaseModel, Parameter, _model_instance, _names, both_options,
-    by_choice, decayed, delta_rule, learning_rate, stimulus_table, temperature,
+    by_choice, decayed, delta_rule, divide_or, learning_rate, stimulus_table, temperature,
 )
 
 
@@ -60,21 +60,20 @@ DECAY = Parameter("decay_factor", 0.0, 0.2, 0.08,
 def _actor_critic_step(state, step, t, critic_lr, scratch, guard):
     """Actor (L1-normalised weights) and critic update of one trial, in place.
 
-    When both new weights are exactly 0 the reference restarts them at 0.01;
-    that check costs a reduction per trial, so with ``guard=False`` it is
-    skipped and the weights become NaN instead (0 / 0), which the likelihood
-    kernel detects and re-evaluates with ``guard=True``.
+    When both new weights are exactly 0 the reference restarts them at 0.01,
+    so both normalise to 0.01 / 0.02 = 0.5 (exactly). It happens on the first
+    punished trial whenever an actor learning rate sits at its 0.01 bound.
+    With ``guard=False`` the numpy kernel skips that check (a reduction per
+    trial) and the weights become NaN instead (0 / 0), which the likelihood
+    detects and re-evaluates with ``guard=True``; the compiled kernel always
+    applies it.
     """
     value, weights = state["v"], state["w"]
     errors = step["outcome"][t] - value
     weights += np.multiply(step["actor_lr"][t], errors, scratch)
     np.abs(weights, scratch)
     total = scratch[0] + scratch[1]
-    if guard and not total.all():  # both weights cancelled exactly: restart them
-        degenerate = total == 0.0
-        weights[:, degenerate] = 0.01
-        total[degenerate] = 0.02
-    np.divide(weights, total, out=weights)  # both options in one call
+    divide_or(weights, total, 0.5, weights, guard)  # both options in one call
     value += np.multiply(critic_lr, np.subtract(step["chosen_outcome"][t], value, scratch),
                          scratch)
     return errors
