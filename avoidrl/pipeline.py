@@ -102,6 +102,12 @@ PARAMETERS = {
                        "Starts per participant and model; the best is kept (avoidrl's "
                        "n_starts). None: each estimator's default. Ignored by 'fixed' "
                        "starts."),
+    "method": (_BOTH, "str", "'ml'",
+               "Not in the reference. 'ml': per-participant maximum likelihood, compared by "
+               "BIC (the reference's method). 'eb': empirical-Bayes hierarchical fitting "
+               "(avoidrl.hierarchical.EmpiricalBayes: one Gaussian population prior per model, "
+               "MAP estimates with Laplace intervals), compared by integrated BIC and Laplace "
+               "evidence; the same as 'avoidrl fit|validate --method eb'."),
     "multiprocessing": (_BOTH, "bool", "False",
                         "Use all cores (n_jobs=-1). Results do not depend on it."),
     "training": (_BOTH, "str", "'scipy'",
@@ -248,6 +254,14 @@ class Pipeline:
         self._refuse_torch(params)
         if "models" not in params:
             raise ValueError("the parameter 'models' is required (a list of model names)")
+        if params.get("method", "ml") == "eb":
+            # as 'avoidrl fit --method eb' refuses --start and --n-starts: they would be ignored
+            ignored = sorted(p for p in ("number_of_runs", "random_params")
+                             if p in params and (mode == "fit" or p == "number_of_runs"))
+            if ignored:
+                raise ValueError(f"{', '.join(ignored)} has no effect with method='eb' "
+                                 "(empirical Bayes starts its MAP searches from the "
+                                 "population prior); drop it")
         common = self._common(params)
         if mode == "fit":
             return self._fit(params, common)
@@ -281,7 +295,8 @@ class Pipeline:
             learning=params.get("learning_filename"), transfer=params.get("transfer_filename"),
             n_participants=n or None, bounds=params.get("bounds"), init=params.get("fixed"),
             n_starts=params.get("number_of_runs"), seed=self.seed, seed_drawn=self.seed_drawn,
-            n_jobs=-1 if multiprocessing else None, overwrite=overwrite)
+            n_jobs=-1 if multiprocessing else None, overwrite=overwrite,
+            method=params.get("method", "ml"))
 
     def _fit(self, params, common):
         if params.get("generated", False) is not False:

@@ -288,3 +288,24 @@ def test_a_pipeline_without_a_seed_draws_and_records_one(tmp_path):
               out_dir=tmp_path / "n")
     assert (tmp_path / "m" / "fit_data_FIT.pkl").read_bytes() == \
         (tmp_path / "n" / "fit_data_FIT.pkl").read_bytes()
+
+
+def test_method_eb_gives_the_cli_folder(data_files, tmp_path, capsys):
+    """Pipeline(method='eb') is ``avoidrl fit --method eb``: empirical Bayes, same folder."""
+    run = Pipeline(seed=4).run(mode="fit", models=["QLearning+novel"], method="eb",
+                               learning_filename=data_files[0], transfer_filename=data_files[1],
+                               out_dir=tmp_path / "pipeline")
+    assert type(run.models["QLearning+novel"]).__name__ == "EmpiricalBayes"
+    assert (tmp_path / "pipeline" / "population_parameters.csv").is_file()
+    code = cli.main(["fit", "--models", "QLearning+novel", "--method", "eb", "--learning",
+                     data_files[0], "--transfer", data_files[1],
+                     "--seed", "4", "--out", str(tmp_path / "cli"), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    assert_same_folder(tmp_path / "pipeline", tmp_path / "cli")
+    with pytest.raises(ValueError, match="method must be one of"):
+        Pipeline(seed=4).run(mode="fit", models=["QLearning+novel"], method="bayes",
+                             out_dir=tmp_path / "never")
+    with pytest.raises(ValueError, match="number_of_runs has no effect with method='eb'"):
+        Pipeline(seed=4).run(mode="validation", models=["QLearning+novel"], method="eb",
+                             number_of_runs=3, out_dir=tmp_path / "never")
+    assert not (tmp_path / "never").exists()
