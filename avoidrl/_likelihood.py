@@ -306,26 +306,24 @@ def _evaluate(variant, batch, params, guard=False):
         kernel = _checked(kernel, variant, batch, params, theta)
     if kernel is None:
         return _numpy_phases(variant, batch, params, theta, guard)
-    learning, transfer = _compiled_phases(kernel, variant, batch, params, theta)
     # the built-in actor's 0 / 0 is handled exactly in compiled code; a user
-    # model's unguarded degenerate case (or NaN parameters) is redone exactly
-    redo = np.flatnonzero(np.isnan(learning + transfer))
-    if redo.size:
-        learning[redo], transfer[redo] = _numpy_phases(
-            variant, batch.rows(redo), params[redo], variant.theta(params[redo]), guard=True)
-    return learning, transfer
+    # model's unguarded degenerate case (or NaN parameters) is still redone
+    return _redo_nan_rows(variant, batch, params,
+                          *_compiled_phases(kernel, variant, batch, params, theta))
 
 
 def _numpy_phases(variant, batch, params, theta, guard):
     difference, state = _numpy_differences(variant, batch, theta, guard)
-    learning, transfer = _phases(variant, batch, theta, difference, state)
-    if not guard:
-        redo = np.flatnonzero(np.isnan(learning + transfer))
-        if redo.size:
-            # A degenerate actor update (or NaN parameters); redo exactly.
-            rows = batch.rows(redo)
-            learning[redo], transfer[redo] = _numpy_phases(
-                variant, rows, params[redo], variant.theta(params[redo]), guard=True)
+    phases = _phases(variant, batch, theta, difference, state)
+    return phases if guard else _redo_nan_rows(variant, batch, params, *phases)
+
+
+def _redo_nan_rows(variant, batch, params, learning, transfer):
+    """Re-evaluate NaN rows with the guarded numpy kernel (a degenerate update, NaN params)."""
+    redo = np.flatnonzero(np.isnan(learning + transfer))
+    if redo.size:
+        learning[redo], transfer[redo] = _numpy_phases(
+            variant, batch.rows(redo), params[redo], variant.theta(params[redo]), guard=True)
     return learning, transfer
 
 
