@@ -11,6 +11,7 @@ from .estimators import (
     ActorCritic, Advantage, CustomModel, Hybrid2012, Hybrid2021, QLearning, Relative,
     StandardHybrid2012, StandardHybrid2021, make_model,
 )
+from . import hierarchical  # noqa: F401  (registers its inference method)
 
 __version__ = "0.1.0"
 

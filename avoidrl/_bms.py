@@ -29,14 +29,14 @@ import pandas as pd
 from scipy import integrate, special
 from sklearn.exceptions import ConvergenceWarning
 
-from ._warnings import warn
+from ._utils.warnings import warn
 from .estimators._base import check_rng
 from .stats import _check_criterion, _model_dict
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-    from ._typing import RandomStateLike
+    from ._utils.typing import RandomStateLike
 
 RESULT_COLUMNS = ["alpha", "expected_frequency", "exceedance_probability",
                   "protected_exceedance_probability"]

@@ -28,10 +28,10 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from . import __version__
-from ._models import BASE_MODELS, OPTIONS
-from ._folder import Terminated
-from ._progress import report_to
-from ._render import FORMATS, REFERENCE_SVG_FOLDERS
+from .models._builtin import BASE_MODELS, OPTIONS
+from .report._folder import Terminated
+from ._utils.progress import report_to
+from .report._figures import FORMATS, REFERENCE_SVG_FOLDERS
 from ._workflows import (
     DEFAULT_MODELS, DEFAULT_N_SIMULATIONS, DEFAULT_OUT_DIR, METHODS, RECOVERY_KINDS, SAMPLERS,
     START_MODES, Progress, check_models, default_starts_text, draw_seed, read_fit_parameters,
@@ -110,7 +110,7 @@ class ProgressBar(Progress):
         self._draw()
 
     def within(self, done, total, description):
-        """Progress inside the current step (a listener of :func:`avoidrl._progress.report_to`)."""
+        """Progress inside the current step (a listener of :func:`avoidrl._utils.progress.report_to`)."""
         self.part = min(done / total, 1.0) if total else 0.0
         self.detail = f"{done}/{total}" if description == self.label else \
             f"{description} {done}/{total}"

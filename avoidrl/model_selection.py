@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ._bms import log_evidence_table, random_effects_bms
-from ._data import (
+from ._core.data import (
     LEARNING_TRIAL_TYPE, PARTICIPANT_TRIALS, TRANSFER_TRIAL_TYPE, check_participant_ids,
     read_frame,
 )
@@ -56,7 +56,7 @@ __all__ = ["InSampleSplit", "combine_phases", "log_evidence_table", "random_effe
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ._typing import FrameLike
+    from ._utils.typing import FrameLike
 
 
 def combine_phases(X_learning: FrameLike, X_transfer: FrameLike) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 The reference pipeline takes ``fixed=fixed_priors(models)`` and
 ``bounds={Base: {param: (low, high)}}``, keyed by the base model name without
 its ``+options``. These helpers build those dictionaries from avoidrl's own
-model declarations (:mod:`avoidrl._models`), so there is one table of start
+model declarations (:mod:`avoidrl.models._builtin`), so there is one table of start
 values and bounds, not two.
 
 For each base the dictionary holds its own parameters and the parameters of
@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ._declare import Parameter
-from ._models import BASE_MODELS, DECAY, NOVEL, VALENCE, parse_model_name
+from .models._declare import Parameter
+from .models._builtin import BASE_MODELS, DECAY, NOVEL, VALENCE, parse_model_name
 
 __all__ = ["fixed_priors", "default_bounds", "base_parameters"]
 
@@ -44,7 +44,7 @@ def base_parameters(base_name: str) -> tuple[Parameter, ...]:
 
     Returns
     -------
-    tuple of avoidrl._models.Parameter
+    tuple of avoidrl.models._builtin.Parameter
         In the reference's order: base parameters, then ``valence_factor``
         (if the base takes ``+bias``), ``novel_value``, ``decay_factor`` (if the
         base has Q values).

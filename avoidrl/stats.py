@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _stats
 
-from ._fitted import BOUND_TOLERANCE, _model_dict, bound_counts
+from ._utils.fitted import BOUND_TOLERANCE, _model_dict, bound_counts
 
 #: Parameters the reference leaves untransformed. The reference's list says
 #: ``novel_factor`` (a typo, so it log-transformed ``novel_value``); this is

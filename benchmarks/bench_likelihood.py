@@ -50,10 +50,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "examples"))  # the user-model examples, by import path
 
 from _tutorial import DEFAULT_DATA_DIR, load_tutorial  # noqa: E402
-from avoidrl import _compiled  # noqa: E402
-from avoidrl._data import load_task_data  # noqa: E402
-from avoidrl._likelihood import negative_log_likelihood  # noqa: E402
-from avoidrl._models import BASE_MODELS, make_variant  # noqa: E402
+from avoidrl._core import compiled as _compiled  # noqa: E402
+from avoidrl._core.data import load_task_data  # noqa: E402
+from avoidrl._core.likelihood import negative_log_likelihood  # noqa: E402
+from avoidrl.models._builtin import BASE_MODELS, make_variant  # noqa: E402
 
 USER_MODELS = ["custom_asymmetric_q:AsymmetricQ+novel",
                "custom_perseveration:PerseverationQ+novel"]

@@ -35,9 +35,9 @@ from threadpoolctl import threadpool_limits
 
 from _tutorial import DEFAULT_DATA_DIR, load_tutorial
 from avoidrl import make_model
-from avoidrl._data import load_task_data
-from avoidrl._likelihood import Objective
-from avoidrl._optimize import minimize_lbfgsb_batch
+from avoidrl._core.data import load_task_data
+from avoidrl._core.likelihood import Objective
+from avoidrl._core.optimize import minimize_lbfgsb_batch
 
 
 class Counted:

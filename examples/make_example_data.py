@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from avoidrl import QLearning
-from avoidrl._data import PAIR_NAMES
+from avoidrl._core.data import PAIR_NAMES
 
 SEED = 20261128
 GROUPS = {

@@ -124,7 +124,7 @@ def _reported_nll_is_the_nll_at_reported_params(monkeypatch):
     """
     import numpy as np
 
-    from avoidrl._likelihood import Objective
+    from avoidrl._core.likelihood import Objective
     from avoidrl.estimators import RLModelBase
 
     original = RLModelBase._fit_data

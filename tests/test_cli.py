@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from avoidrl import _folder, cli, load_example, make_model, report
+from avoidrl import cli, load_example, make_model, report
+from avoidrl.report import _folder
 from avoidrl._workflows import DEFAULT_MODELS, DEFAULT_N_SIMULATIONS, recovery_seed
 from avoidrl.estimators import RLModelBase
 from avoidrl.recovery import ParameterRecovery
@@ -264,7 +265,7 @@ def test_progress_bar_moves_within_a_model_fit(monkeypatch):
     import re
 
     from avoidrl import QLearning, load_example
-    from avoidrl._progress import report_to
+    from avoidrl._utils.progress import report_to
 
     learning, transfer = load_example()
     keep = learning["participant_id"].unique()[:4]

@@ -13,7 +13,8 @@ SCRIPT = r"""
 import json, sys, warnings
 import numpy as np
 warnings.simplefilter("ignore")
-from avoidrl import _compiled, load_example, make_model
+from avoidrl import load_example, make_model
+from avoidrl._core import compiled as _compiled
 _compiled.COMPILE_AFTER_ROWS = 0
 learning, transfer = load_example()
 keep = learning["participant_id"].unique()[:2]

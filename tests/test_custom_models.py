@@ -24,7 +24,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import avoidrl
 from avoidrl import cli, load_example, make_model, report
-from avoidrl._models import BASE_MODELS, parse_model_name
+from avoidrl.models._builtin import BASE_MODELS, parse_model_name
 from avoidrl.estimators import CustomModel
 from avoidrl.hierarchical import EmpiricalBayes
 from avoidrl.models import (

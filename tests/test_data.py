@@ -1,4 +1,4 @@
-"""The data contract of avoidrl._data: load_task_data and split_phases.
+"""The data contract of avoidrl._core.data: load_task_data and split_phases.
 
 Every invalid input raises a ValueError whose message names the culprit (the
 column and/or the participant); valid inputs in any accepted form give the same
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from avoidrl import load_example
-from avoidrl._data import TaskData, load_task_data, split_phases
+from avoidrl._core.data import TaskData, load_task_data, split_phases
 from avoidrl.datasets import _FILES
 
 

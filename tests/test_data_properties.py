@@ -1,4 +1,4 @@
-"""Property-based tests of the data contract (avoidrl._data.load_task_data).
+"""Property-based tests of the data contract (avoidrl._core.data.load_task_data).
 
 Valid frames (three participants of the bundled example data, one per group,
 cut short) are corrupted at random: rows dropped, duplicated or shuffled, odd
@@ -29,7 +29,7 @@ from hypothesis import currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
 from avoidrl import QLearning, load_example
-from avoidrl._data import LEARNING_COLUMNS, TRANSFER_COLUMNS, load_task_data
+from avoidrl._core.data import LEARNING_COLUMNS, TRANSFER_COLUMNS, load_task_data
 
 # Derandomized so CI sees the same examples every run; no example database,
 # so nothing is written into the checkout.

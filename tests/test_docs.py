@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import avoidrl
-from avoidrl._models import BASE_MODELS
+from avoidrl.models._builtin import BASE_MODELS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -114,7 +114,7 @@ def test_models_page_has_the_options_parameters(models_page):
 
 def test_models_page_follows_the_declarations(models_page, monkeypatch):
     # the page is generated, not copied: a changed declaration shows on it
-    from avoidrl._models import QLearning
+    from avoidrl.models._builtin import QLearning
     from avoidrl.models import learning_rate, temperature
 
     changed = (learning_rate("factual_lr", 0.42, "changed"),

@@ -16,9 +16,9 @@ from sklearn.exceptions import ConvergenceWarning
 
 import avoidrl
 from avoidrl import make_model
-from avoidrl._data import load_task_data
-from avoidrl._likelihood import negative_log_likelihood
-from avoidrl._simulate import TASK_COLUMNS
+from avoidrl._core.data import load_task_data
+from avoidrl._core.likelihood import negative_log_likelihood
+from avoidrl._core.simulate import TASK_COLUMNS
 from avoidrl.estimators import ESTIMATORS
 
 # The reference's free-parameter order (reference-spec.md 2.1-2.2): base

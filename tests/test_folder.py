@@ -23,7 +23,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import avoidrl  # noqa: E402
-from avoidrl import QLearning, _folder, _output, _render, report  # noqa: E402
+from avoidrl import QLearning, report  # noqa: E402
+from avoidrl.report import _folder  # noqa: E402
+from avoidrl.report import _write as _output  # noqa: E402
+from avoidrl.report import _figures as _render  # noqa: E402
 from avoidrl.recovery import ParameterRecovery  # noqa: E402
 
 USER_FILE = "notes.txt"

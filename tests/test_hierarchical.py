@@ -13,9 +13,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GroupKFold, cross_val_score
 
 from avoidrl import Hybrid2012, QLearning, Relative
-from avoidrl._data import load_task_data
-from avoidrl._likelihood import Objective
-from avoidrl._transform import (
+from avoidrl._core.data import load_task_data
+from avoidrl._core.likelihood import Objective
+from avoidrl._core.transform import (
     clamp_psd, hessian_from_values, hessian_points, to_bounded, to_unbounded,
 )
 from avoidrl.estimators._base import _ml_intervals
@@ -374,8 +374,8 @@ def test_first_estep_finds_a_basin_that_few_starts_miss():
     prior mean and screened draws all fall into; EM's warm starts then never
     leave the worse basin. The first E-step's multi-start must find it.
     """
-    from avoidrl._optimize import minimize_lbfgsb_batch
-    from avoidrl._transform import Z_LIMIT
+    from avoidrl._core.optimize import minimize_lbfgsb_batch
+    from avoidrl._core.transform import Z_LIMIT
     from avoidrl.estimators._base import OPTIMUM_TOLERANCE, base_entropy, participant_seeds
     from avoidrl.hierarchical._empirical_bayes import INITIAL_VARIANCE, _Population
 

@@ -1,4 +1,4 @@
-"""The likelihood kernel (avoidrl._likelihood) and the model declarations (avoidrl._models).
+"""The likelihood kernel (avoidrl._core.likelihood) and the model declarations (avoidrl.models._builtin).
 
 The kernel is checked three ways:
 
@@ -30,10 +30,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from avoidrl import _compiled, _likelihood, _models
-from avoidrl._data import load_task_data
-from avoidrl._likelihood import negative_log_likelihood
-from avoidrl._models import make_variant
+from avoidrl._core import compiled as _compiled
+from avoidrl._core import likelihood as _likelihood
+from avoidrl.models import _builtin as _models
+from avoidrl._core.data import load_task_data
+from avoidrl._core.likelihood import negative_log_likelihood
+from avoidrl.models._builtin import make_variant
 
 LOG2 = math.log(2.0)
 
@@ -847,10 +849,11 @@ def test_without_numba_the_numpy_kernel_runs(monkeypatch):
     script = (
         "import sys; sys.modules['numba'] = None\n"
         "import numpy as np\n"
-        "from avoidrl import _compiled, load_example\n"
-        "from avoidrl._data import load_task_data\n"
-        "from avoidrl._likelihood import negative_log_likelihood\n"
-        "from avoidrl._models import make_variant\n"
+        "from avoidrl import load_example\n"
+        "from avoidrl._core import compiled as _compiled\n"
+        "from avoidrl._core.data import load_task_data\n"
+        "from avoidrl._core.likelihood import negative_log_likelihood\n"
+        "from avoidrl.models._builtin import make_variant\n"
         "assert not _compiled.AVAILABLE and not _compiled.ENABLED\n"
         "_compiled.COMPILE_AFTER_ROWS = 0\n"
         "data = load_task_data(*load_example())\n"

@@ -1,4 +1,4 @@
-"""Tests for avoidrl._optimize: batched L-BFGS-B, bit-identical to scipy."""
+"""Tests for avoidrl._core.optimize: batched L-BFGS-B, bit-identical to scipy."""
 
 import importlib.util
 import pathlib
@@ -10,9 +10,9 @@ import pytest
 from scipy.optimize import minimize
 
 try:
-    from avoidrl import _optimize as opt
+    from avoidrl._core import optimize as opt
 except ImportError:  # package not importable: load the module from its file
-    _path = pathlib.Path(__file__).resolve().parents[1] / "avoidrl" / "_optimize.py"
+    _path = pathlib.Path(__file__).resolve().parents[1] / "avoidrl" / "_core" / "optimize.py"
     _spec = importlib.util.spec_from_file_location("avoidrl_optimize_file", _path)
     opt = importlib.util.module_from_spec(_spec)
     sys.modules[_spec.name] = opt

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from avoidrl import QLearning, load_example
-from avoidrl._optimize import minimize_lbfgsb_batch
-from avoidrl._progress import ProgressBar, progress_listened, report_to
+from avoidrl._core.optimize import minimize_lbfgsb_batch
+from avoidrl._utils.progress import ProgressBar, progress_listened, report_to
 from avoidrl.hierarchical import EmpiricalBayes
 from avoidrl.recovery import ParameterRecovery
 

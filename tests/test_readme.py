@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avoidrl import _render, load_example, make_model
+from avoidrl import load_example, make_model
+from avoidrl.report import _figures as _render
 from test_cli import small_example
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -14,7 +14,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from avoidrl import QLearning, _folder, _output, _render, load_example, report  # noqa: E402
+from avoidrl import QLearning, load_example, report  # noqa: E402
+from avoidrl.report import _folder  # noqa: E402
+from avoidrl.report import _write as _output  # noqa: E402
+from avoidrl.report import _figures as _render  # noqa: E402
 
 PARENT_PID = os.getpid()
 

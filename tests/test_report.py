@@ -17,7 +17,8 @@ import pytest  # noqa: E402
 from scipy import stats as sps  # noqa: E402
 
 import avoidrl  # noqa: E402
-from avoidrl import _output, _tables, plotting, report  # noqa: E402
+from avoidrl import _tables, plotting, report  # noqa: E402
+from avoidrl.report import _write as _output  # noqa: E402
 from avoidrl.recovery import ModelRecovery, ParameterRecovery  # noqa: E402
 
 

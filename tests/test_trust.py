@@ -12,8 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 import avoidrl
 from avoidrl import ActorCritic, Advantage, Hybrid2012, QLearning, Relative, load_example, make_model
-from avoidrl._data import load_task_data
-from avoidrl._likelihood import Objective
+from avoidrl._core.data import load_task_data
+from avoidrl._core.likelihood import Objective
 
 
 @pytest.fixture(scope="module")

@@ -16,21 +16,22 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .._data import STIMULUS_LETTERS, load_task_data, split_phases
-from .._likelihood import Objective, choice_nll, learning_recursion
-from .._models import BASE_MODELS, ModelVariant, check_options
-from .._optimize import minimize_lbfgsb_batch
-from .._progress import ProgressBar, progress_listened
-from .._simulate import default_design, simulate_frames
-from .._transform import (
+from .._core.data import STIMULUS_LETTERS, load_task_data, split_phases
+from .._core.likelihood import Objective, choice_nll, learning_recursion
+from ..models._builtin import BASE_MODELS, ModelVariant, check_options
+from .._core.optimize import minimize_lbfgsb_batch
+from .._utils.progress import ProgressBar, progress_listened
+from .._core.simulate import default_design, simulate_frames
+from .._core.transform import (
     Z_LIMIT, hessian_from_values, hessian_points, interval_table, to_bounded, to_unbounded,
 )
-from .._warnings import warn
+from .._utils.fitted import register_fit_method
+from .._utils.warnings import warn
 
 if TYPE_CHECKING:
     from typing import Self
 
-    from .._typing import FrameLike, RandomStateLike
+    from .._utils.typing import FrameLike, RandomStateLike
 
 START_MODES = ("normal", "random", "fixed")
 OPTIMIZER_OPTIONS = ("maxiter", "maxfun", "ftol", "gtol", "maxcor", "maxls", "eps", "backend")
@@ -186,7 +187,7 @@ def _multistart(data, seeds, settings, bar=None):
     Returns one dict per participant with arrays ``start``, ``x``, ``nll``,
     ``success``, ``nit``, ``nfev``, ``round``, lists ``message`` and ``kind``,
     and ``best`` (index of the best start) and ``hits``. ``bar`` (a
-    :class:`~avoidrl._progress.ProgressBar` counting starts) advances as
+    :class:`~avoidrl._utils.progress.ProgressBar` counting starts) advances as
     starts finish.
     """
     variant, options = settings["variant"], settings["options"]
@@ -305,6 +306,7 @@ def _ml_intervals(variant, data, params, bounds):
     return cov, status
 
 
+@register_fit_method
 class RLModelBase(BaseEstimator):
     """Base class of the avoidrl estimators. Not for direct use.
 
@@ -319,6 +321,23 @@ class RLModelBase(BaseEstimator):
     _default_start = "normal"
     _default_n_starts = 10
 
+    # ------------------------------------------- the fitted-model protocol
+    # (see avoidrl._utils.fitted): what this inference method is, answered by the
+    # estimator itself so that tables, figures and writers never ask for its type.
+    fit_method = "ml"
+    evidence_label = "-BIC/2"
+    comparison_criteria = {"AIC": "aic", "BIC": "bic"}
+    recovery_criterion_label = "BIC"
+    uses_starts = True
+    fit_method_description = (
+        "Fitting method: maximum likelihood per participant (multi-start L-BFGS-B). Models "
+          "are compared by AIC and BIC per participant; the Bayesian model selection uses "
+          "-BIC/2 as each participant's log evidence (the BIC approximation).")
+    interval_description = (
+        "Wald intervals from the NLL's Hessian in the logit space of the bounds, mapped back (so within the bounds, possibly asymmetric); status 'at lower bound' / 'at upper bound' (the estimate sits on a bound) or 'not identified' (a flat direction of the likelihood, or an interval spanning nearly the whole range) have no interval (NaN)")
+    evidence_description = (
+        "`-BIC/2`: minus half each participant's BIC, the BIC approximation of the log evidence of the maximum-likelihood fit")
+
     def __new__(cls, *args, **kwargs):
         # An option the model does not take would otherwise be a bare
         # "unexpected keyword argument" TypeError; say why it is not an option.
@@ -328,6 +347,21 @@ class RLModelBase(BaseEstimator):
                 if option in kwargs and option not in accepted:
                     check_options(cls._base_name, option == "bias", option == "decay")
         return super().__new__(cls)
+
+    @property
+    def evidence_(self) -> pd.Series:
+        """Per-participant log evidence of the fit: -BIC/2 (the BIC approximation)."""
+        return (-self.bic_ / 2).rename("log_evidence")
+
+    @property
+    def simulator(self) -> RLModelBase:
+        """The estimator that simulates and replays this fit: itself."""
+        return self
+
+    @classmethod
+    def from_model(cls, estimator, random_state=None, n_jobs=None):
+        """The maximum-likelihood estimator of a model estimator: the estimator itself."""
+        return estimator
 
     # ------------------------------------------------------------------ model
     @property

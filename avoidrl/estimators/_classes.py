@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._declare import BaseModel
-from .._models import (
+from ..models._declare import BaseModel
+from ..models._builtin import (
     BASE_MODELS, ModelVariant, check_declaration, check_options, parse_model_name, resolve_base,
 )
 from ._base import RLModelBase
 
 if TYPE_CHECKING:
-    from .._typing import RandomStateLike
+    from .._utils.typing import RandomStateLike
 
 _COMMON_DOC = """
     Parameters
@@ -275,7 +275,7 @@ optimizer_options
     Examples
     --------
     >>> from avoidrl.estimators import CustomModel
-    >>> from avoidrl._models import QLearning as QLearningModel
+    >>> from avoidrl.models._builtin import QLearning as QLearningModel
     >>> CustomModel(QLearningModel(), novel=True).model_name
     'QLearning+novel'
     """

@@ -1,7 +1,7 @@
 """Empirical-Bayes (hierarchical) fitting by expectation-maximisation.
 
 The population model: each participant's parameters, mapped to the unbounded
-space ``z`` (:mod:`avoidrl._transform`), are drawn from a Gaussian prior
+space ``z`` (:mod:`avoidrl._core.transform`), are drawn from a Gaussian prior
 ``N(mu, Sigma)``. EM alternates
 
 * an E-step: every participant's maximum a posteriori (MAP) estimate under the
@@ -31,22 +31,23 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .._data import load_task_data
-from .._likelihood import Objective
-from .._optimize import minimize_lbfgsb_batch
-from .._progress import ProgressBar
-from .._transform import (
+from .._core.data import load_task_data
+from .._core.likelihood import Objective
+from .._core.optimize import minimize_lbfgsb_batch
+from .._utils.progress import ProgressBar
+from .._core.transform import (
     HESSIAN_STEP, Z95, Z_LIMIT, clamp_psd, hessian_from_values, hessian_points,
     interval_table, to_bounded,
 )
-from .._warnings import warn
+from .._utils.fitted import register_fit_method
+from .._utils.warnings import warn
 from ..estimators._base import (
     OPTIMUM_TOLERANCE, RLModelBase, _child_seed, _effective_n_jobs, base_entropy, check_n_jobs, check_rng,
     participant_seeds,
 )
 
 if TYPE_CHECKING:
-    from .._typing import FrameLike, RandomStateLike
+    from .._utils.typing import FrameLike, RandomStateLike
 
 COVARIANCES = ("diagonal", "full")
 PRIORS = ("pooled", "group")
@@ -154,6 +155,7 @@ class _Population:
         return rng.multivariate_normal(self.mean, self.cov, size=size, method="cholesky")
 
 
+@register_fit_method
 class EmpiricalBayes(BaseEstimator):
     """Hierarchical fitting of an avoidrl model by empirical-Bayes EM.
 
@@ -256,6 +258,54 @@ class EmpiricalBayes(BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
+
+    # ------------------------------------------- the fitted-model protocol
+    # (see avoidrl._utils.fitted): what this inference method is, answered by the
+    # estimator itself so that tables, figures and writers never ask for its type.
+    fit_method = "eb"
+    evidence_label = "Laplace"
+    comparison_criteria = {"Laplace": "laplace"}
+    recovery_criterion_label = "-2 log evidence (Laplace)"
+    uses_starts = False
+    fit_method_description = (
+        "Fitting method: empirical Bayes (`avoidrl.hierarchical.EmpiricalBayes`, EM with a "
+          "Gaussian population prior in the logit space of the bounds, Laplace approximations; "
+          "Huys et al. 2011). Parameters are MAP estimates under the fitted prior. EB fits have "
+          "no AIC/BIC: models are compared per participant by -2 x the Laplace log evidence "
+          "(files named `Laplace`; on the scale of BIC, lower is better, but not a BIC), at "
+          "the group level by the integrated BIC (ibic.csv), and by random-effects BMS on the "
+          "Laplace log evidence. The models' start values, start mode and number of starts are "
+          "not used: each E-step's MAP search starts from the previous MAP, the prior mean and "
+          "two screened prior draws (the first E-step also from 3 x k draws of the broad "
+          "initial prior, so that rarely reached basins are found). The group statistics (pain_fits_*) and figures use the MAPs; with "
+          "a pooled prior (the default) shrinkage pulls every group toward the same mean, so "
+          "it does not make group differences (with prior='group' it may).")
+    interval_description = (
+        "Laplace intervals of the posterior under the fitted population prior, in the logit space of the bounds, mapped back; every EB estimate is 'interior'")
+    evidence_description = (
+        "`Laplace`: the Laplace approximation of each participant's log marginal likelihood under the fitted population prior (`log_evidence_`)")
+
+    @property
+    def evidence_(self) -> pd.Series:
+        """Per-participant log evidence: the Laplace approximation (``log_evidence_``)."""
+        return self.log_evidence_
+
+    @property
+    def bounds_(self) -> dict:
+        """The bounds of the fit, ``{parameter: (low, high)}`` (the wrapped model's)."""
+        if not hasattr(self, "params_"):
+            raise AttributeError("bounds_ exists once the model is fitted")
+        return self.estimator._fit_settings()["bounds"]
+
+    @property
+    def simulator(self) -> RLModelBase:
+        """The estimator that simulates and replays this fit: the wrapped model."""
+        return self.estimator
+
+    @classmethod
+    def from_model(cls, estimator, random_state=None, n_jobs=None):
+        """An empirical-Bayes fit of a model estimator."""
+        return cls(estimator, random_state=random_state, n_jobs=n_jobs)
 
     @property
     def model_name(self) -> str:

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from .._data import load_task_data, split_phases
-from .._progress import silenced
-from .._simulate import default_design, simulate_frames
+from .._core.data import load_task_data, split_phases
+from .._utils.progress import silenced
+from .._core.simulate import default_design, simulate_frames
 
 SAMPLERS = ("random", "normal")
 #: datasets fitted together in one work unit; fixed so results never depend on n_jobs

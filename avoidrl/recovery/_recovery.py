@@ -12,8 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._progress import ProgressBar
-from .._warnings import warn
+from .._utils.progress import ProgressBar
+from .._utils.warnings import warn
 from ._common import (
     DEFAULT_N_DATASETS, MAX_SEED, SyntheticDataset, estimator_name, fit_population, fit_unit,
     generate_datasets, generating_model, is_hierarchical, model_estimator, named_estimators,
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
     from typing import Self
 
-    from .._typing import FrameLike, RandomStateLike
+    from .._utils.typing import FrameLike, RandomStateLike
 
 
 def _n_datasets(n_datasets, learning, transfer):

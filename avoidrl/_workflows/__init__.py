@@ -32,17 +32,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import _folder
-from ._data import load_task_data, read_frame
-from ._models import BASE_MODELS, parse_model_name
-from ._render import check_formats
-from ._simulate import default_design
-from ._tables import DEFAULT_N_SIMULATIONS
-from .datasets import load_example
-from .estimators import make_model
-from .hierarchical import EmpiricalBayes
-from .priors import base_parameters
-from .recovery import ModelRecovery, ParameterRecovery, SyntheticDataset
+from ..report import _folder
+from .._core.data import load_task_data, read_frame
+from ..models._builtin import BASE_MODELS, parse_model_name
+from ..report._figures import check_formats
+from .._core.simulate import default_design
+from .._tables import DEFAULT_N_SIMULATIONS
+from ..datasets import load_example
+from ..estimators import make_model
+from ..hierarchical import EmpiricalBayes
+from ..priors import base_parameters
+from ..recovery import ModelRecovery, ParameterRecovery, SyntheticDataset
 
 #: The reference's FIT and VALIDATION scripts (RL_fit_main.py, RL_validation_main.py) use these.
 DEFAULT_MODELS = ("QLearning+novel", "ActorCritic+novel", "Relative+novel", "Advantage+novel",
@@ -231,7 +231,7 @@ def build_estimators(models, *, bounds=None, init=None, start=None, n_starts=Non
 
 def default_starts_text():
     """The estimators' default start modes and numbers of starts, in words."""
-    from .estimators import ESTIMATORS
+    from ..estimators import ESTIMATORS
 
     by_setting = {}
     for name, cls in ESTIMATORS.items():
@@ -303,7 +303,7 @@ def check_out_dir(out_dir, kinds, planned, *, inputs=(), overwrite=False):
 
     Refuses (FileExistsError, naming the files) to replace an existing file
     unless avoidrl wrote it and ``overwrite`` is given; refuses (ValueError)
-    a folder that holds the input files; see :mod:`avoidrl._folder`.
+    a folder that holds the input files; see :mod:`avoidrl.report._folder`.
     """
     return _folder.check(out_dir, kinds, planned, inputs=inputs, overwrite=overwrite)
 
@@ -564,9 +564,9 @@ def _sub_steps(progress):
 
 
 def _report():
-    from . import _output  # imported late: plotting pulls in matplotlib
+    from ..report import _write  # imported late: plotting pulls in matplotlib
 
-    return _output
+    return _write
 
 
 def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, transfer=None, *,
@@ -578,7 +578,7 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     Parameters
     ----------
     out_dir : path
-        The study folder (see :mod:`avoidrl._folder`: the FIT's files are
+        The study folder (see :mod:`avoidrl.report._folder`: the FIT's files are
         added; files avoidrl wrote are replaced only with ``overwrite``).
     models : list of str
         Reference-style model names.

@@ -1,7 +1,7 @@
 """The model declaration API: parameters, the base class and the common pieces.
 
 Public through :mod:`avoidrl.models`; this private module sits below both the
-built-in models (:mod:`avoidrl._models`) and the public checks, so that data
+built-in models (:mod:`avoidrl.models._builtin`) and the public checks, so that data
 flows one way: ``_declare`` <- ``_models`` <- ``models``.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from ._data import N_PAIRS
+from .._core.data import N_PAIRS
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike

@@ -43,7 +43,7 @@ from collections import Counter
 
 import numpy as np
 
-from ._data import N_PAIRS
+from .data import N_PAIRS
 
 
 def _numba_installed():

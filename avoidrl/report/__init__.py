@@ -13,17 +13,17 @@ evidence (criterion ``'laplace'``), never by AIC/BIC.
 :func:`write_fit_report` and :func:`write_validation_report` write a FIT and
 a VALIDATION into a study folder, side by side, crash-safely: the folder
 holds its previous or its new complete state at every instant, and no file
-avoidrl did not write is ever replaced (see :mod:`avoidrl._folder`).
+avoidrl did not write is ever replaced (see :mod:`avoidrl.report._folder`).
 
 This module only gathers the public names. Imports flow one way, with no
 circle: :mod:`avoidrl.plotting` imports the tables of :mod:`avoidrl._tables`;
-the writers in :mod:`avoidrl._output` import both, and :mod:`avoidrl._folder`
+the writers in :mod:`avoidrl.report._write` import both, and :mod:`avoidrl.report._folder`
 (staging, the manifest, publishing; standard library only); this module
-imports :mod:`avoidrl._tables` and :mod:`avoidrl._output`.
+imports :mod:`avoidrl._tables` and :mod:`avoidrl.report._write`.
 """
 
-from ._output import fit_files, validation_files, write_fit_report, write_validation_report
-from ._tables import (
+from ._write import fit_files, validation_files, write_fit_report, write_validation_report
+from .._tables import (
     BINS, BOUND_TOLERANCE, COMPARISONS, CONTEXT_ORDER, CONTEXTS, CRITERIA, EMPIRICAL,
     EVIDENCE_LABELS, INTERVAL_STATUSES, METHODS, PARAMETERS_OF_INTEREST, START_TOLERANCE,
     STIMULUS_TYPES, bms_results, bound_counts, bound_sides, criterion_differences,
@@ -36,7 +36,7 @@ from ._tables import (
     parameter_recovery_correlations, parameter_recovery_tables, parameters_at_bounds,
     population_parameters, posterior_predictive, recovery_at_bounds, recovery_criterion,
 )
-from .stats import BOUND_SHARE_NOTE
+from ..stats import BOUND_SHARE_NOTE
 
 __all__ = [
     "BINS", "BOUND_SHARE_NOTE", "BOUND_TOLERANCE", "COMPARISONS", "CONTEXT_ORDER", "CONTEXTS",

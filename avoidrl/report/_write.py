@@ -2,7 +2,7 @@
 
 The top layer of the reporting code: it computes the tables
 (:mod:`avoidrl._tables`), draws the figures (:mod:`avoidrl.plotting`) and
-writes both into a staging folder that :mod:`avoidrl._folder` publishes into
+writes both into a staging folder that :mod:`avoidrl.report._folder` publishes into
 the study folder (see there for what may be replaced and the crash-safety
 guarantee). Users import these functions from :mod:`avoidrl.report`.
 
@@ -23,9 +23,10 @@ import pickle
 import numpy as np
 import pandas as pd
 
-from . import _folder, _render, plotting
-from ._data import split_phases
-from ._tables import (
+from .. import plotting
+from . import _figures, _folder
+from .._core.data import split_phases
+from .._tables import (
     BOUND_TOLERANCE, DEFAULT_N_SIMULATIONS, EVIDENCE_LABELS, LAPLACE, METHODS, PARAMETERS_OF_INTEREST, START_TOLERANCE,
     _group_filenames, _interest_items, _n_parameters, _recoveries, _recovery_models,
     bms_results, bound_counts, criterion_differences, criterion_values, em_history,
@@ -36,7 +37,7 @@ from ._tables import (
     parameter_recovery_correlations, parameter_recovery_tables, population_parameters,
     is_empirical_bayes, posterior_predictive, recovery_at_bounds, recovery_criterion,
 )
-from .stats import BOUND_SHARE_NOTE, _model_dict, fit_statistics
+from ..stats import BOUND_SHARE_NOTE, _model_dict, fit_statistics
 
 
 def _same_tables(first, second):
@@ -145,9 +146,9 @@ def _check_method(method):
 
 def _with_formats(files, formats):
     """``files`` with each figure (named ``.png``) in the figure formats ``formats``."""
-    formats = _render.check_formats(formats)
+    formats = _figures.check_formats(formats)
     return [written for name in files for written in (
-        _render.figure_files(name[:-len(".png")], formats) if name.endswith(".png")
+        _figures.figure_files(name[:-len(".png")], formats) if name.endswith(".png")
         else [name])]
 
 
@@ -201,7 +202,7 @@ def _run_info(random_state, run_info):
 
 
 def _version():
-    from . import __version__  # late: avoidrl/__init__ may import this module
+    from .. import __version__  # late: avoidrl/__init__ may import this module
 
     return __version__
 
@@ -514,7 +515,7 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
 
     The files are staged and published so that the folder holds either its
     previous or its new complete state at every instant; on any error
-    nothing is changed and nothing is left behind (see :mod:`avoidrl._folder`).
+    nothing is changed and nothing is left behind (see :mod:`avoidrl.report._folder`).
 
     Parameters
     ----------
@@ -573,7 +574,7 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         If ``out_dir`` holds one of the input files, some models are
         empirical-Bayes fits and others are not, or a format is unknown.
     """
-    formats = _render.check_formats(formats)
+    formats = _figures.check_formats(formats)
     models = _model_dict(models)
     method = fit_method(models)
     names = list(models)
@@ -585,7 +586,7 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
     info = _run_info(random_state, run_info)
     with _folder.staged(out_dir, ("FIT",), overwrite=overwrite, inputs=inputs,
                         planned=planned, info={**info, "avoidrl_version": _version()}) as stage, \
-            plotting.headless(), _render.FigureWriter(stage.path, formats, n_jobs) as figures:
+            plotting.headless(), _figures.FigureWriter(stage.path, formats, n_jobs) as figures:
         folder = stage.path
         _notify(progress, "writing fit tables")
         fit_data, full_fit_data = fit_tables(models)
@@ -685,7 +686,7 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         for group, stem in simulation_stems.items():
             figures.add(stem, plotting.plot_model_simulations, accuracy, choice, dynamics, group)
         # named by the files written (the first format's; the README lists the others)
-        simulation_files = {group: _render.figure_files(stem, formats)[0]
+        simulation_files = {group: _figures.figure_files(stem, formats)[0]
                             for group, stem in simulation_stems.items()}
         simulations_row = _simulations_readme_row(simulation_files)
 
@@ -728,7 +729,7 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
             method, len(models), reference=reference, interest=interest_row,
             start_tol=START_TOLERANCE, bound_tol=BOUND_TOLERANCE, simulations=simulations_row,
             bound_share=BOUND_SHARE_NOTE)
-            + "\n" + _render.describe_formats(formats, reference_svg=True))
+            + "\n" + _figures.describe_formats(formats, reference_svg=True))
         _notify(progress, "drawing the figures")
         figures.finish()
     return stage.target
@@ -783,7 +784,7 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
     """
     if parameter_recovery is None and model_recovery is None:
         raise ValueError("give parameter_recovery, model_recovery or both")
-    formats = _render.check_formats(formats)
+    formats = _figures.check_formats(formats)
     recoveries = _recoveries(parameter_recovery) if parameter_recovery is not None else None
     if model_recovery is not None and not hasattr(model_recovery, "fits_"):
         raise ValueError("the model recovery is not fitted (call fit)")
@@ -798,7 +799,7 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
     created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     with _folder.staged(out_dir, kinds, overwrite=overwrite, inputs=inputs, planned=planned,
                         info={**info, "avoidrl_version": _version()}) as stage, \
-            plotting.headless(), _render.FigureWriter(stage.path, formats, n_jobs) as figures:
+            plotting.headless(), _figures.FigureWriter(stage.path, formats, n_jobs) as figures:
         folder = stage.path
         if recoveries is not None:
             _notify(progress, "writing parameter recovery")
@@ -885,5 +886,5 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
                    or rel in _kind_files(kind, formats)]
             stage.describe(kind, _VALIDATION_README.format(
                 what=what[kind], rows="\n".join(readme_rows[kind]))
-                + "\n" + _render.describe_formats(formats, reference_svg=False), files=own)
+                + "\n" + _figures.describe_formats(formats, reference_svg=False), files=own)
     return stage.target

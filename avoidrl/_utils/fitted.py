@@ -1,4 +1,31 @@
-"""What a fitted estimator holds, as tables and statistics read it: models by name, bounds.
+"""The fitted-model protocol, and what tables and statistics read through it.
+
+Every fitted avoidrl estimator, whatever inference method made it, answers
+for itself; nothing outside a method's own code asks *which* method it was:
+
+``fit_method`` (class attribute, str)
+    The method's label: ``'ml'`` (maximum likelihood, the model estimators),
+    ``'eb'`` (:class:`avoidrl.hierarchical.EmpiricalBayes`).
+``fit_method_description`` (class attribute, str)
+    One sentence naming the method, for summaries and folder READMEs.
+``evidence_label`` (class attribute, str)
+    What ``evidence_`` is: ``'-BIC/2'`` or ``'Laplace'``.
+``comparison_criteria`` (class attribute, dict)
+    The criteria the fits can be compared by, ``{label: criterion}`` in the
+    order the report shows them, e.g. ``{'AIC': 'aic', 'BIC': 'bic'}``.
+``recovery_criterion_label`` (class attribute, str)
+    What model recovery minimises for this method (``'BIC'``, ...).
+``interval_description`` (class attribute, str)
+    What ``params_ci_`` holds, in one sentence.
+``evidence_`` (fitted)
+    Per-participant log evidence, a Series indexed by participant.
+``bounds_`` (fitted)
+    ``{parameter: (low, high)}``, the bounds the fit used.
+``simulator`` (property)
+    The model estimator that simulates and replays the fit (its own model
+    for a hierarchical fit).
+``params_``, ``params_ci_``, ``groups_``, ``n_trials_`` (fitted)
+    Estimates, their intervals, group codes and trial counts.
 
 Below both :mod:`avoidrl.stats` and :mod:`avoidrl._tables`, so that neither
 imports the other for these.
@@ -40,24 +67,46 @@ def _model_dict(models):
     return named
 
 
-def is_empirical_bayes(estimator):
-    """Whether ``estimator`` is an :class:`avoidrl.hierarchical.EmpiricalBayes`."""
-    from .hierarchical import EmpiricalBayes  # late: the hierarchical package is optional here
+#: The inference methods, {label: class}, in the order they were registered
+#: (maximum likelihood first). A method registers its estimator class with
+#: :func:`register_fit_method` where it is defined; importing :mod:`avoidrl`
+#: imports every built-in method, so the registry is complete from then on.
+_FIT_METHODS = {}
 
-    return isinstance(estimator, EmpiricalBayes)
+
+def register_fit_method(cls):
+    """Register an estimator class as the estimator of its ``fit_method`` (a class decorator).
+
+    The class answers the protocol above, and also ``uses_starts`` (whether the
+    models' start settings apply) and the class method
+    ``from_model(estimator, random_state, n_jobs)`` that builds the method's
+    estimator of a model estimator.
+    """
+    _FIT_METHODS[cls.fit_method] = cls
+    return cls
+
+
+def fit_methods():
+    """{label: estimator class} of every registered inference method."""
+    return dict(_FIT_METHODS)
+
+
+def fit_method_of(estimator):
+    """The label of the inference method that made ``estimator`` ('ml', 'eb', ...)."""
+    method = getattr(estimator, "fit_method", None)
+    if method is None:
+        raise TypeError(f"{estimator!r} is not an avoidrl estimator (it has no fit_method)")
+    return method
 
 
 def _model_of(estimator):
-    """The RL model estimator that simulates and replays a fit (an EB fit's own model)."""
-    return estimator.estimator if is_empirical_bayes(estimator) else estimator
+    """The RL model estimator that simulates and replays a fit (see ``simulator``)."""
+    return estimator.simulator
 
 
 def _bounds_of(estimator):
-    """The bounds a fit used: ``bounds_``, or an EB fit's model's bounds (it has no bounds_)."""
-    bounds = getattr(estimator, "bounds_", None)
-    if bounds is None and is_empirical_bayes(estimator):
-        bounds = estimator.estimator._fit_settings()["bounds"]
-    return bounds
+    """The bounds a fit used (``bounds_``), or None for an estimator without them."""
+    return getattr(estimator, "bounds_", None)
 
 
 def _check_tolerance(tol):
@@ -139,3 +188,8 @@ def bound_counts(models, tol=BOUND_TOLERANCE):
                              "n_at_bound": n_lower + n_upper,
                              "share_at_bound": (n_lower + n_upper) / n if n else np.nan})
     return pd.DataFrame(rows, columns=columns)
+
+
+def is_empirical_bayes(estimator):
+    """Whether ``estimator`` was fitted by empirical Bayes (``fit_method == 'eb'``)."""
+    return getattr(estimator, "fit_method", None) == "eb"

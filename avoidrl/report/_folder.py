@@ -3,7 +3,7 @@
 An output folder is a *study folder*: a FIT and the VALIDATION runs (parameter
 recovery, model recovery) of one study write their files side by side, and
 the user may keep files of their own there. This module is the only code that
-touches an existing output folder; the report writers (:mod:`avoidrl._output`)
+touches an existing output folder; the report writers (:mod:`avoidrl.report._write`)
 only write new files into a fresh staging folder.
 
 Ownership

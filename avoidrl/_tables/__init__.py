@@ -1,7 +1,7 @@
 """Result tables of fitted models: pure functions from estimators to DataFrames.
 
 The bottom layer of the reporting code. Nothing here writes files or draws
-figures; :mod:`avoidrl.plotting` draws these tables and :mod:`avoidrl._output`
+figures; :mod:`avoidrl.plotting` draws these tables and :mod:`avoidrl.report._write`
 writes them into an output folder. Users import these functions from
 :mod:`avoidrl.report`.
 
@@ -23,13 +23,13 @@ import pandas as pd
 from scipy import stats as _stats
 from sklearn.utils import check_random_state
 
-from ._data import PAIR_NAMES, STIMULUS_LETTERS, STIMULUS_NAMES, load_task_data, split_phases
-from ._fitted import (
+from .._core.data import PAIR_NAMES, STIMULUS_LETTERS, STIMULUS_NAMES, load_task_data, split_phases
+from .._utils.fitted import (
     BOUND_TOLERANCE, _bounds_of, _check_tolerance, _model_dict, _model_of, bound_counts,
     bound_sides, is_empirical_bayes,
 )
-from .recovery._common import named_estimators
-from .stats import CRITERIA
+from ..recovery._common import named_estimators
+from ..stats import CRITERIA
 
 #: Posterior-predictive simulations per participant and model of a FIT. Five make the
 #: simulation noise of a group's mean learning curve about 0.9 percentage points (1.8 with
@@ -708,7 +708,7 @@ def parameter_of_interest_values(models, parameters=PARAMETERS_OF_INTEREST):
         in the reference's figure; mixing_factor and weighting_factor are not.
         No columns when no model has any of the parameters.
     """
-    from .stats import log_transform
+    from ..stats import log_transform
 
     models = _model_dict(models)
     items = _interest_items(models, parameters)
@@ -774,7 +774,7 @@ def parameter_of_interest_correlations(models, parameters=PARAMETERS_OF_INTEREST
         Empty (with these columns) when fewer than two (model, parameter)
         columns exist.
     """
-    from .stats import is_log_transformed
+    from ..stats import is_log_transformed
 
     values = parameter_of_interest_values(models, parameters)
     at_bound = _interest_at_bound(models, values, tol)
@@ -858,7 +858,7 @@ def model_evidence(models):
         for empirical-Bayes fits), then ``evidence`` naming which of the two
         it is ('-BIC/2' or 'Laplace').
     """
-    from ._bms import log_evidence_table  # late: _bms imports this module
+    from .._bms import log_evidence_table  # late: _bms imports this module
 
     models = _model_dict(models)
     method = fit_method(models)
@@ -897,7 +897,7 @@ def bms_results(models):
         same on every row), n_participants, evidence ('-BIC/2' or
         'Laplace'). ``attrs`` holds random_effects_bms's attrs.
     """
-    from ._bms import log_evidence_table, random_effects_bms  # late: _bms imports this module
+    from .._bms import log_evidence_table, random_effects_bms  # late: _bms imports this module
 
     models = _model_dict(models)
     if len(models) < 2:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._data import (
+from .data import (
     LEARNING_TRIAL_TYPE, N_PAIRS, PAIR_NAMES, STIMULUS_NAMES, STIMULUS_VALUES,
     TRANSFER_TRIAL_TYPE, load_task_data,
 )
-from ._likelihood import expand_parameters, softplus
+from .likelihood import expand_parameters, softplus
 
 #: Columns of the reference's format that describe the task, kept from template
 #: rows; the rest (response times, questionnaire scores, age, ...) describe the

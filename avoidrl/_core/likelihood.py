@@ -17,7 +17,7 @@ gathered per batch row. The time goes to numpy's per-call overhead (about
 the kernel is written to make few calls over few, contiguous arrays.
 
 When numba is installed, a model evaluated often enough runs its learning
-recursion compiled instead (:mod:`avoidrl._compiled`, generated from the same
+recursion compiled instead (:mod:`avoidrl._core.compiled`, generated from the same
 declaration); the results are bit-identical, so which kernel runs never
 changes a fit.
 """
@@ -28,7 +28,7 @@ from functools import cached_property
 
 import numpy as np
 
-from . import _compiled
+from . import compiled
 
 
 def softplus(x, out=None):
@@ -272,7 +272,7 @@ def _compiled_phases(kernel, variant, batch, params, theta):
     initial = base.initial_state((batch_size, n_pairs))
     initial = np.stack([initial[name] for name in base.state_names])
     work = np.empty(batch_size * (n_steps * n_pairs + len(data.transfer_pairs)))
-    difference, final = _compiled.learning_differences(
+    difference, final = compiled.learning_differences(
         kernel, np.ascontiguousarray(params[:, :len(base.parameters)]), batch.owner,
         arrays.chose1, outcome, outcome_row, arrays.sign, arrays.chain_length, initial,
         work[:n_steps * batch_size * n_pairs].reshape(n_steps, batch_size, n_pairs))
@@ -280,7 +280,7 @@ def _compiled_phases(kernel, variant, batch, params, theta):
     if base.lapse:
         return _phases(variant, batch, theta, difference, state)
     values = np.ascontiguousarray(variant.transfer_values(state, theta), dtype=float)
-    return _compiled.nll_sums(
+    return compiled.nll_sums(
         difference, work, batch.owner, values, data.transfer_pairs,
         1.0 / params[:, variant.parameter_names.index("temperature")], data.transfer_counts)
 
@@ -301,8 +301,8 @@ def _phases(variant, batch, theta, difference, state):
 
 def _evaluate(variant, batch, params, guard=False):
     theta = variant.theta(params)
-    kernel = None if guard else _compiled.kernel_for(variant.base, len(params))
-    if kernel is not None and _compiled.needs_check(variant.base):
+    kernel = None if guard else compiled.kernel_for(variant.base, len(params))
+    if kernel is not None and compiled.needs_check(variant.base):
         kernel = _checked(kernel, variant, batch, params, theta)
     if kernel is None:
         return _numpy_phases(variant, batch, params, theta, guard)
@@ -336,7 +336,7 @@ def _checked(kernel, variant, batch, params, theta):
         got = None
     passed = got is not None and all(np.array_equal(g, e, equal_nan=True)
                                      for g, e in zip(got, expected))
-    _compiled.record_check(variant.base, passed)
+    compiled.record_check(variant.base, passed)
     return kernel if passed else None
 
 

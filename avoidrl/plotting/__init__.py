@@ -25,7 +25,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
 from scipy import stats as _stats
 
-from ._tables import (
+from .._tables import (
     BINS, BOUND_TOLERANCE, CONTEXT_ORDER, EMPIRICAL, LAPLACE, PARAMETERS_OF_INTEREST,
     START_TOLERANCE, STIMULUS_TYPES, _bounds_of, _check_comparison, _interest_at_bound,
     _model_of, _recoveries, _recovery_models, _t_ci, bound_sides, criterion_differences,
@@ -33,7 +33,7 @@ from ._tables import (
     criterion_distributions, criterion_label, criterion_values, fit_by_starts, group_criteria,
     parameter_of_interest_correlations, parameter_of_interest_values, recovery_criterion,
 )
-from .stats import _model_dict, is_log_transformed
+from ..stats import _model_dict, is_log_transformed
 
 _HEADLESS = contextvars.ContextVar("avoidrl_headless_figures", default=False)
 _CONTEXT_COLORS = {"Reward": "#2f6fa8", "Loss Avoid": "#c0392b"}

@@ -8,7 +8,7 @@ and :meth:`BaseModel.transfer_values` (the nine stimulus values of the
 transfer phase). The same declaration serves the batched likelihood kernel
 (actions read from data) and the simulator (actions drawn from the model), so
 no equation is written twice. The eight built-in models are written with
-this API (see ``avoidrl/_models.py``).
+this API (see ``avoidrl/models/_builtin.py``).
 
 :func:`check_model` checks a declaration the way scikit-learn's
 ``check_estimator`` checks an estimator; :func:`make_estimator` returns a
@@ -55,15 +55,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._data import N_PAIRS
+from .._core.data import N_PAIRS
 from ._declare import (  # noqa: F401  (the public declaration API)
     N_STIMULI, OPTION_PARAMETERS, UNIT, BaseModel, Parameter, both_options, by_choice,
     decayed, delta_rule, learning_rate, stimulus_table, temperature,
 )
-from ._models import ModelVariant, check_declaration, check_options, register_model
+from ._builtin import ModelVariant, check_declaration, check_options, register_model
 
 if TYPE_CHECKING:
-    from .estimators import CustomModel
+    from ..estimators import CustomModel
 
 __all__ = [
     "Parameter", "BaseModel", "learning_rate", "temperature", "by_choice", "both_options",
@@ -80,7 +80,7 @@ def _tiny_inputs(rng, n_steps, batch):
 
 def _check_shapes(model, variant, rng):
     """Run prepare / update / mix_values / transfer_values on a tiny batch."""
-    from ._likelihood import expand_parameters
+    from .._core.likelihood import expand_parameters
 
     name = model.name
     n_steps, batch = 5, 3
@@ -164,7 +164,7 @@ def _corners(variant, rng, max_exhaustive=10, n_sampled=1024):
 
 
 def _check_likelihood(model, variant, data, rng):
-    from ._likelihood import negative_log_likelihood
+    from .._core.likelihood import negative_log_likelihood
 
     name = variant.name
     corners = _corners(variant, rng)
@@ -195,7 +195,7 @@ def _check_likelihood(model, variant, data, rng):
 
 
 def _check_simulation(model, variant, data, rng):
-    from ._simulate import simulate_choices
+    from .._core.simulate import simulate_choices
 
     name = variant.name
     init = np.array([[p.init for p in variant.parameters]] * data.n_participants)
@@ -260,8 +260,8 @@ def check_model(model: BaseModel | type[BaseModel], n_participants: int = 3,
     ------
     ValueError
     """
-    from ._data import load_task_data
-    from .datasets import load_example
+    from .._core.data import load_task_data
+    from ..datasets import load_example
 
     model = check_declaration(model)
     rng = np.random.default_rng(random_state)
@@ -303,7 +303,7 @@ def make_estimator(model: BaseModel | type[BaseModel], **params: Any) -> CustomM
     -------
     avoidrl.estimators.CustomModel
     """
-    from .estimators import CustomModel  # late: the estimators import the models
+    from ..estimators import CustomModel  # late: the estimators import the models
 
     model = check_declaration(model)
     check_options(model, params.get("bias", False), params.get("decay", False))

@@ -4,8 +4,8 @@ Each base model is declared once here with the public declaration API of
 :mod:`avoidrl.models` (its :class:`~avoidrl.models.Parameter`,
 :class:`~avoidrl.models.BaseModel` and helpers), the same API users write
 their own models with. The same methods serve the likelihood kernel
-(:mod:`avoidrl._likelihood`, actions read from data) and the simulator
-(:mod:`avoidrl._simulate`, actions drawn from the model), so there is no second
+(:mod:`avoidrl._core.likelihood`, actions read from data) and the simulator
+(:mod:`avoidrl._core.simulate`, actions drawn from the model), so there is no second
 copy of any equation.
 
 The equations follow the reference implementation (see
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._data import N_PAIRS  # noqa: F401  (part of this module's names)
+from .._core.data import N_PAIRS  # noqa: F401  (part of this module's names)
 from ._declare import (
     OPTION_PARAMETERS, UNIT, BaseModel, Parameter, _model_instance, _names, both_options,
     by_choice, decayed, delta_rule, divide_or, learning_rate, stimulus_table, temperature,

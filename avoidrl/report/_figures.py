@@ -11,7 +11,7 @@ of CPU). Processes, because matplotlib's drawing holds the GIL; the workers
 build the figures too, from their arguments, rather than render a pickled
 Figure.
 
-Every file lands in the run's staging folder (:mod:`avoidrl._folder`). The
+Every file lands in the run's staging folder (:mod:`avoidrl.report._folder`). The
 writer waits for all of them before the folder is published; on an error or
 an interrupt it cancels the figures not started and waits for those being
 drawn before the staging folder is removed, so nothing is written into it
@@ -106,7 +106,7 @@ def save_figure(figure, stem, formats):
 
 
 def _draw_and_save(draw, args, kwargs, stem, formats):
-    from . import plotting
+    from .. import plotting
 
     with plotting.headless():
         save_figure(draw(*args, **kwargs), stem, formats)
