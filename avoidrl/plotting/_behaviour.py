@@ -163,18 +163,8 @@ def plot_model_simulations(accuracy_table, choice_table, dynamics, group):
         4. transfer choice rates (HR = A/C, LR = B/D, LP = E/G, HP = F/H, N)
            of the simulations (bars) and the data (diamonds).
     """
-    names = list(pd.unique(dynamics["model"].to_numpy(dtype=object)))
-    simulated_models = set(accuracy_table.loc[accuracy_table["source"] != EMPIRICAL, "model"])
-    absent = [n for n in names if n not in simulated_models]
-    if absent:
-        raise ValueError(f"model(s) {absent} of the dynamics table have no simulations in "
-                         f"the accuracy table (it holds {sorted(simulated_models)})")
-    groups = list(pd.unique(accuracy_table["group"].to_numpy(dtype=object)))
-    if group not in groups:
-        raise ValueError(f"group {group!r} is not in the tables; they hold {groups}")
-    accuracy = accuracy_table[accuracy_table["group"] == group]
-    choice = choice_table[choice_table["group"] == group]
-    dynamics = dynamics[dynamics["group"] == group]
+    names, accuracy, choice, dynamics = _simulation_tables(accuracy_table, choice_table,
+                                                           dynamics, group)
     observed = accuracy[accuracy["source"] == EMPIRICAL]
     obs_choice = choice[choice["source"] == EMPIRICAL]
     n_participants = observed["participant"].nunique()
@@ -184,7 +174,6 @@ def plot_model_simulations(accuracy_table, choice_table, dynamics, group):
     quarter = n_trials / len(BINS)
     centres = (np.arange(len(BINS)) + 0.5) * quarter + 0.5
     ticks = sorted({1, *[int(round(quarter * q)) for q in range(1, len(BINS) + 1)]})
-    stimuli = list(STIMULUS_TYPES)
 
     n = len(names)
     figure = _new_figure(max(8.0, 3.5 * n + 2.6), 13.0)
@@ -194,69 +183,112 @@ def plot_model_simulations(accuracy_table, choice_table, dynamics, group):
     for column, name in enumerate(names):
         simulated = accuracy[(accuracy["source"] != EMPIRICAL) & (accuracy["model"] == name)]
         latent = dynamics[dynamics["model"] == name]
-
-        ax = axes[0, column]
-        for context in CONTEXT_ORDER:
-            color = _CONTEXT_COLORS[context]
-            part = _participant_means(simulated[simulated["context"] == context], ["bin"],
-                                      "accuracy")
-            part["x"] = part["bin"].map(dict(zip(BINS, centres)))
-            mean, ci = _band(ax, centres, part, "accuracy", color, f"{context}: model",
-                             marker="o")
-            data = observed[observed["context"] == context]
-            data = data.assign(x=data["bin"].map(dict(zip(BINS, centres))))
-            data_mean, _ = _summary(data, "x", "accuracy", centres)
-            ax.plot(centres, data_mean, color=color, linestyle="--", linewidth=1.5,
-                    marker="D", markersize=5, markerfacecolor="white",
-                    label=f"{context}: data")
-            lowest = np.nanmin([lowest, np.nanmin(np.r_[mean, data_mean, 100.0])])
-        ax.axhline(50, color="lightgray", linestyle=":", linewidth=1)
-        ax.set_title(f"{name}\nlearning accuracy (per quarter of trials)", fontsize=10)
-
-        ax = axes[1, column]
-        for context in CONTEXT_ORDER:
-            part = latent[latent["context"] == context].rename(columns={"trial": "x"})
-            mean, _ = _band(ax, trials, part, "pe", _CONTEXT_COLORS[context], context)
-            largest[0] = np.nanmax(np.r_[largest[0], np.abs(mean)])
-        ax.axhline(0, color="gray", linestyle="--", linewidth=0.8, alpha=0.6)
-        formula = latent["pe_formula"].iloc[0] if len(latent) else ""
-        ax.set_title("\n".join(textwrap.wrap(f"prediction error ({formula})", 34)),
-                     fontsize=10)
-
-        ax = axes[2, column]
-        for context in CONTEXT_ORDER:
-            part = latent[latent["context"] == context].rename(columns={"trial": "x"})
-            for option, kind in enumerate(_OPTION_TYPES[context]):
-                mean, _ = _band(ax, trials, part, f"value{option}", _STIMULUS_COLORS[kind],
-                                _OPTION_LABELS[kind])
-                largest[1] = np.nanmax(np.r_[largest[1], np.abs(mean)])
-        ax.axhline(0, color="gray", linestyle="--", linewidth=0.8, alpha=0.6)
-        formula = latent["value_formula"].iloc[0] if len(latent) else ""
-        ax.set_title(f"values ({formula})", fontsize=10)
-
+        lowest = np.nanmin([lowest, _accuracy_panel(axes[0, column], name, simulated, observed,
+                                                    centres)])
+        largest[0] = np.nanmax(np.r_[largest[0], _error_panel(axes[1, column], latent, trials)])
+        largest[1] = np.nanmax(np.r_[largest[1], _value_panel(axes[2, column], latent, trials)])
         for ax in axes[:3, column]:
             ax.set_xlim(0.5, n_trials + 0.5)
             ax.set_xticks(ticks)
             ax.set_xlabel("trial within pair", fontsize=9)
-
-        ax = axes[3, column]
-        part = _participant_means(choice[(choice["source"] != EMPIRICAL)
-                                         & (choice["model"] == name)], ["stimulus"],
-                                  "choice_rate")
-        mean, ci = _summary(part, "stimulus", "choice_rate", stimuli)
-        x = np.arange(len(stimuli))
-        ax.bar(x, mean, color=[_STIMULUS_COLORS[s] for s in stimuli], width=0.7)
-        ax.errorbar(x, mean, yerr=ci, fmt="none", ecolor="dimgray", capsize=4)
-        data_mean, data_ci = _summary(obs_choice, "stimulus", "choice_rate", stimuli)
-        ax.errorbar(x + 0.22, data_mean, yerr=data_ci, fmt="D", color=_EMPIRICAL_COLOR,
-                    markersize=6, capsize=3, linewidth=1)
-        ax.set_xticks(x, stimuli)
-        ax.set_ylim(0, 100)
-        ax.set_title("transfer choice rates", fontsize=10)
+        simulated = choice[(choice["source"] != EMPIRICAL) & (choice["model"] == name)]
+        _choice_panel(axes[3, column], simulated, obs_choice)
         for ax in axes[:, column]:
             ax.tick_params(labelsize=8)
             _despine(ax)
+    _finish_simulations(figure, axes, lowest, largest)
+    _suptitle(figure, f"{group}: model simulations (n = {n_participants} participants)\n"
+              "Rows 1 and 4: posterior-predictive simulations at each participant's fitted "
+              "parameters against the data. Rows 2-3: each model replaying the participants' "
+              "own choices and outcomes. Lines and bars: means; bands and error bars: 95% CI.",
+              fontsize=11)
+    return figure
 
+
+def _simulation_tables(accuracy_table, choice_table, dynamics, group):
+    """(model names, and the group's rows of the three tables), checked."""
+    names = list(pd.unique(dynamics["model"].to_numpy(dtype=object)))
+    simulated_models = set(accuracy_table.loc[accuracy_table["source"] != EMPIRICAL, "model"])
+    absent = [n for n in names if n not in simulated_models]
+    if absent:
+        raise ValueError(f"model(s) {absent} of the dynamics table have no simulations in "
+                         f"the accuracy table (it holds {sorted(simulated_models)})")
+    groups = list(pd.unique(accuracy_table["group"].to_numpy(dtype=object)))
+    if group not in groups:
+        raise ValueError(f"group {group!r} is not in the tables; they hold {groups}")
+    return (names, accuracy_table[accuracy_table["group"] == group],
+            choice_table[choice_table["group"] == group], dynamics[dynamics["group"] == group])
+
+
+def _accuracy_panel(ax, name, simulated, observed, centres):
+    """Row 1: simulated (solid) and observed (dashed) accuracy per quarter; the lowest mean."""
+    lowest = 100.0
+    for context in CONTEXT_ORDER:
+        color = _CONTEXT_COLORS[context]
+        part = _participant_means(simulated[simulated["context"] == context], ["bin"],
+                                  "accuracy")
+        part["x"] = part["bin"].map(dict(zip(BINS, centres)))
+        mean, ci = _band(ax, centres, part, "accuracy", color, f"{context}: model",
+                         marker="o")
+        data = observed[observed["context"] == context]
+        data = data.assign(x=data["bin"].map(dict(zip(BINS, centres))))
+        data_mean, _ = _summary(data, "x", "accuracy", centres)
+        ax.plot(centres, data_mean, color=color, linestyle="--", linewidth=1.5,
+                marker="D", markersize=5, markerfacecolor="white",
+                label=f"{context}: data")
+        lowest = np.nanmin([lowest, np.nanmin(np.r_[mean, data_mean, 100.0])])
+    ax.axhline(50, color="lightgray", linestyle=":", linewidth=1)
+    ax.set_title(f"{name}\nlearning accuracy (per quarter of trials)", fontsize=10)
+    return lowest
+
+
+def _error_panel(ax, latent, trials):
+    """Row 2: the mean prediction error per trial and context; the largest |mean|."""
+    largest = 0.0
+    for context in CONTEXT_ORDER:
+        part = latent[latent["context"] == context].rename(columns={"trial": "x"})
+        mean, _ = _band(ax, trials, part, "pe", _CONTEXT_COLORS[context], context)
+        largest = np.nanmax(np.r_[largest, np.abs(mean)])
+    ax.axhline(0, color="gray", linestyle="--", linewidth=0.8, alpha=0.6)
+    formula = latent["pe_formula"].iloc[0] if len(latent) else ""
+    ax.set_title("\n".join(textwrap.wrap(f"prediction error ({formula})", 34)),
+                 fontsize=10)
+    return largest
+
+
+def _value_panel(ax, latent, trials):
+    """Row 3: the values of options 0 and 1 of each context per trial; the largest |mean|."""
+    largest = 0.0
+    for context in CONTEXT_ORDER:
+        part = latent[latent["context"] == context].rename(columns={"trial": "x"})
+        for option, kind in enumerate(_OPTION_TYPES[context]):
+            mean, _ = _band(ax, trials, part, f"value{option}", _STIMULUS_COLORS[kind],
+                            _OPTION_LABELS[kind])
+            largest = np.nanmax(np.r_[largest, np.abs(mean)])
+    ax.axhline(0, color="gray", linestyle="--", linewidth=0.8, alpha=0.6)
+    formula = latent["value_formula"].iloc[0] if len(latent) else ""
+    ax.set_title(f"values ({formula})", fontsize=10)
+    return largest
+
+
+def _choice_panel(ax, simulated, observed):
+    """Row 4: simulated transfer choice rates (bars) and the data (diamonds)."""
+    stimuli = list(STIMULUS_TYPES)
+    part = _participant_means(simulated, ["stimulus"], "choice_rate")
+    mean, ci = _summary(part, "stimulus", "choice_rate", stimuli)
+    x = np.arange(len(stimuli))
+    ax.bar(x, mean, color=[_STIMULUS_COLORS[s] for s in stimuli], width=0.7)
+    ax.errorbar(x, mean, yerr=ci, fmt="none", ecolor="dimgray", capsize=4)
+    data_mean, data_ci = _summary(observed, "stimulus", "choice_rate", stimuli)
+    ax.errorbar(x + 0.22, data_mean, yerr=data_ci, fmt="D", color=_EMPIRICAL_COLOR,
+                markersize=6, capsize=3, linewidth=1)
+    ax.set_xticks(x, stimuli)
+    ax.set_ylim(0, 100)
+    ax.set_title("transfer choice rates", fontsize=10)
+
+
+def _finish_simulations(figure, axes, lowest, largest):
+    """Shared y ranges, row labels and the legends of the model-simulations grid."""
     floor = max(0.0, min(40.0, 10 * np.floor((lowest - 5) / 10)))
     axes[0, 0].set_ylim(floor, 102)
     for row, extent in zip((1, 2), largest):
@@ -275,9 +307,3 @@ def plot_model_simulations(accuracy_table, choice_table, dynamics, group):
                        ["model (bars ± 95% CI)", "data (diamonds ± 95% CI)"],
                        loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False,
                        fontsize=8)
-    _suptitle(figure, f"{group}: model simulations (n = {n_participants} participants)\n"
-              "Rows 1 and 4: posterior-predictive simulations at each participant's fitted "
-              "parameters against the data. Rows 2-3: each model replaying the participants' "
-              "own choices and outcomes. Lines and bars: means; bands and error bars: 95% CI.",
-              fontsize=11)
-    return figure

@@ -232,53 +232,21 @@ def plot_parameter_fits(estimator, tol=BOUND_TOLERANCE):
     width = max(2.4, 0.9 * len(order) + 1.4)
     figure = _new_figure(max(6.0, width * n_cols + 0.5), 3.6 * n_rows + 0.8)
     axes = figure.subplots(n_rows, n_cols, squeeze=False).ravel()
-    jitter = np.random.RandomState(0)
-    labels = [_wrap(g) for g in order]
+    jitter = np.random.RandomState(0)  # one stream for every panel, in parameter order
     shown = set()
     for ax, parameter in zip(axes, parameters):
         raw = params[parameter].to_numpy(dtype=float)
         log = _log_axis(parameter, raw)
-        on_bound = sides[parameter].notna().to_numpy()
-        if intervals is not None:
-            rows = intervals.xs(parameter, level="parameter").reindex(params.index)
-            status = rows["status"].to_numpy(dtype=object)
-            lower, upper = rows["lower"].to_numpy(float), rows["upper"].to_numpy(float)
-        else:
-            status = np.full(len(raw), "interior", dtype=object)
-            lower = upper = np.full(len(raw), np.nan)
-        on_bound = on_bound | np.isin(status, ("at lower bound", "at upper bound"))
-        kinds = np.where(on_bound, "at bound",
-                         np.where(status == "not identified", "not identified", "interior"))
-        x = np.empty(len(raw))
-        for i, group in enumerate(order):
-            member = (groups == group).to_numpy()
-            x[member] = i - 0.08 + jitter.uniform(-0.14, 0.14, member.sum())
-            v = raw[member & np.isfinite(raw)]
-            centre = np.log(v) if log else v
-            mean, ci = (centre.mean(), _t_ci(centre)) if len(v) else (np.nan, np.nan)
-            low, high = mean - ci, mean + ci
-            if log:
-                mean, low, high = np.exp(mean), np.exp(low), np.exp(high)
-            drawn = ax.errorbar(i + 0.3, mean, yerr=[[mean - low], [high - mean]], fmt="D",
-                                color="black", markersize=6, capsize=4, linewidth=1.5,
-                                zorder=4)
-            drawn.lines[0].set_gid("mean")
-        finite = np.isfinite(lower) & np.isfinite(upper)
-        if finite.any():
-            ax.vlines(x[finite], lower[finite], upper[finite], color="#555555", linewidth=0.8,
-                      alpha=0.6, zorder=2)
-        for kind, (face, edge) in _POINT_STYLES.items():
-            mask = (kinds == kind) & np.isfinite(raw)
-            if mask.any():
-                ax.scatter(x[mask], raw[mask], s=18, facecolors=face, edgecolors=edge,
-                           linewidths=1.0, alpha=0.8, zorder=3, gid=_POINT_GIDS[kind])
-                shown.add(kind)
+        on_bound, kinds, lower, upper = _point_kinds(sides[parameter], intervals, parameter,
+                                                     params.index)
+        x = _group_means(ax, raw, groups, order, log, jitter)
+        shown |= _draw_participants(ax, x, raw, kinds, lower, upper)
         if log:
             _plain_log_axis(ax)
         if parameter in bounds:
             _draw_bounds(ax, *map(float, bounds[parameter]), log=log)
         ax.set_xlim(-0.6, len(order) - 0.4)
-        _rotate(ax, labels, threshold=4)
+        _rotate(ax, [_wrap(g) for g in order], threshold=4)
         ax.set_title(f"{parameter.replace('_', ' ')}\n"
                      f"{_at_bound_text(int(on_bound.sum()), len(raw))}", fontsize=10)
         ax.set_ylabel(f"{parameter} (log axis)" if log else parameter, fontsize=9)
@@ -286,6 +254,73 @@ def plot_parameter_fits(estimator, tol=BOUND_TOLERANCE):
         _despine(ax)
     for ax in axes[len(parameters):]:
         ax.remove()
+    _parameter_fits_legend(figure, shown)
+    figure.suptitle(f"{name}: fitted parameters by group (n = {len(params)} participants; "
+                    "log axes where the statistics log-transform)", fontsize=12)
+    return figure
+
+
+def _point_kinds(sides, intervals, parameter, index):
+    """(on a bound, kind of point, interval lower, upper) of one parameter's estimates.
+
+    An estimate is 'at bound' when it sits on a bound of the fit (``sides``)
+    or ``params_ci_`` says so, else 'not identified' or 'interior'.
+    """
+    on_bound = sides.notna().to_numpy()
+    if intervals is not None:
+        rows = intervals.xs(parameter, level="parameter").reindex(index)
+        status = rows["status"].to_numpy(dtype=object)
+        lower, upper = rows["lower"].to_numpy(float), rows["upper"].to_numpy(float)
+    else:
+        status = np.full(len(on_bound), "interior", dtype=object)
+        lower = upper = np.full(len(on_bound), np.nan)
+    on_bound = on_bound | np.isin(status, ("at lower bound", "at upper bound"))
+    kinds = np.where(on_bound, "at bound",
+                     np.where(status == "not identified", "not identified", "interior"))
+    return on_bound, kinds, lower, upper
+
+
+def _group_means(ax, raw, groups, order, log, jitter):
+    """Draw each group's mean ± 95 % t-CI (of log(x) mapped back on a log axis).
+
+    Returns the jittered x position of every participant's point, left of
+    its group's mean.
+    """
+    x = np.empty(len(raw))
+    for i, group in enumerate(order):
+        member = (groups == group).to_numpy()
+        x[member] = i - 0.08 + jitter.uniform(-0.14, 0.14, member.sum())
+        v = raw[member & np.isfinite(raw)]
+        centre = np.log(v) if log else v
+        mean, ci = (centre.mean(), _t_ci(centre)) if len(v) else (np.nan, np.nan)
+        low, high = mean - ci, mean + ci
+        if log:
+            mean, low, high = np.exp(mean), np.exp(low), np.exp(high)
+        drawn = ax.errorbar(i + 0.3, mean, yerr=[[mean - low], [high - mean]], fmt="D",
+                            color="black", markersize=6, capsize=4, linewidth=1.5,
+                            zorder=4)
+        drawn.lines[0].set_gid("mean")
+    return x
+
+
+def _draw_participants(ax, x, raw, kinds, lower, upper):
+    """Draw every participant's interval and point; return the kinds of point drawn."""
+    finite = np.isfinite(lower) & np.isfinite(upper)
+    if finite.any():
+        ax.vlines(x[finite], lower[finite], upper[finite], color="#555555", linewidth=0.8,
+                  alpha=0.6, zorder=2)
+    shown = set()
+    for kind, (face, edge) in _POINT_STYLES.items():
+        mask = (kinds == kind) & np.isfinite(raw)
+        if mask.any():
+            ax.scatter(x[mask], raw[mask], s=18, facecolors=face, edgecolors=edge,
+                       linewidths=1.0, alpha=0.8, zorder=3, gid=_POINT_GIDS[kind])
+            shown.add(kind)
+    return shown
+
+
+def _parameter_fits_legend(figure, shown):
+    """The legend of plot_parameter_fits: the kinds of point drawn, means, intervals, bounds."""
     handles = [Line2D([], [], linestyle="none", marker="o", markerfacecolor=face,
                       markeredgecolor=edge, label=_POINT_LABELS[kind])
                for kind, (face, edge) in _POINT_STYLES.items() if kind in shown]
@@ -295,6 +330,3 @@ def plot_parameter_fits(estimator, tol=BOUND_TOLERANCE):
                 Line2D([], [], color=_BOUND_COLOR, linestyle="--", label="bounds of the fit")]
     figure.legend(handles=handles, loc="outside lower center", ncol=len(handles),
                   frameon=False, fontsize=8)
-    figure.suptitle(f"{name}: fitted parameters by group (n = {len(params)} participants; "
-                    "log axes where the statistics log-transform)", fontsize=12)
-    return figure
