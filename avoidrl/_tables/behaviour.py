@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from .._core.data import PAIR_NAMES, STIMULUS_LETTERS, STIMULUS_NAMES, load_task_data, split_phases
-from .._utils.fitted import _model_dict, _model_of
+from .._utils.fitted import _model_dict
 
 #: Posterior-predictive simulations per participant and model of a FIT. Five make the
 #: simulation noise of a group's mean learning curve about 0.9 percentage points (1.8 with
@@ -163,7 +163,7 @@ def posterior_predictive(models, X_learning, X_transfer=None, random_state=None,
     for name, estimator in models.items():
         for simulation in range(n_simulations):
             seed = int(rng.randint(_MAX_SEED))
-            sim_l, sim_t = _model_of(estimator)._sample_on(
+            sim_l, sim_t = estimator.simulator._sample_on(
                 templates, learning, transfer, estimator.params_, seed)
             accuracy, choice = _order_behaviour(*_behaviour(sim_l, sim_t), order)
             for table, parts in ((accuracy, accuracy_parts), (choice, choice_parts)):
@@ -198,7 +198,7 @@ def _choice_values(estimator, rows):
     it maps their difference); for the hybrids that is H = (1 - m) W + m Q
     (reference-spec 3.5).
     """
-    variant = _model_of(estimator)._variant()
+    variant = estimator.simulator._variant()
     systems = tuple(variant.base.value_systems)
     if len(systems) == 1:
         (system,) = systems
@@ -282,12 +282,12 @@ def learning_dynamics(models, X_learning, X_transfer=None):
         if missing:
             raise ValueError(f"model {name!r} was fitted to participant(s) {missing[:5]} that "
                              "are not in the data given; pass the data it was fitted to")
-        rows = _model_of(estimator).trial_values(
+        rows = estimator.simulator.trial_values(
             learning[learning["participant_id"].isin(ids)],
             transfer[transfer["participant_id"].isin(ids)], params=estimator.params_)
         rows = rows[rows["phase"] == "learning"].reset_index(drop=True)
         value0, value1, value_formula = _choice_values(estimator, rows)
-        base = _model_of(estimator)._variant().base
+        base = estimator.simulator._variant().base
         frame = pd.DataFrame({
             "participant": rows["participant_id"].to_numpy(dtype=object),
             "context": rows["pair"].map(_PAIR_CONTEXT).to_numpy(dtype=object),

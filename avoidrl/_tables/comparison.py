@@ -15,18 +15,20 @@ import pandas as pd
 from scipy import stats as _stats
 
 from .._bms import log_evidence_table, random_effects_bms
-from .._utils.fitted import _model_dict, is_empirical_bayes
-from ..stats import CRITERIA
+from .._utils.fitted import CRITERIA, _model_dict, fit_method_of, fit_methods
 from ._common import _t_ci
 
 #: -2 x the Laplace log evidence of an empirical-Bayes fit, compared like AIC/BIC.
 LAPLACE = "laplace"
 COMPARISONS = CRITERIA + (LAPLACE,)
 _CRITERION_LABELS = {"aic": "AIC", "bic": "BIC", LAPLACE: "-2 log evidence (Laplace)"}
-#: How models were fitted: maximum likelihood per participant, or empirical Bayes.
-METHODS = ("ml", "eb")
-#: The log evidence each method's model comparison uses.
-EVIDENCE_LABELS = {"ml": "-BIC/2", "eb": "Laplace"}
+# The registry of inference methods is complete here: importing avoidrl (which
+# happens before this module runs) registers every built-in method.
+#: How models can be fitted, in the order the methods were registered: ('ml', 'eb'),
+#: maximum likelihood per participant, or empirical Bayes.
+METHODS = tuple(fit_methods())
+#: The log evidence each method's model comparison uses: {'ml': '-BIC/2', 'eb': 'Laplace'}.
+EVIDENCE_LABELS = {method: cls.evidence_label for method, cls in fit_methods().items()}
 
 
 # ------------------------------------------------------------------ helpers
@@ -124,23 +126,27 @@ def fit_method(models):
     Returns
     -------
     str
-        'eb' when every model is an ``EmpiricalBayes`` fit, 'ml' when none is.
+        The ``fit_method`` every model shares: 'eb' when every model is an
+        ``EmpiricalBayes`` fit, 'ml' when every model is a
+        maximum-likelihood fit (see :data:`METHODS`).
 
     Raises
     ------
     ValueError
-        If some models are empirical-Bayes fits and others are not: their
-        evidences (Laplace and -BIC/2) are different approximations, so one
-        report does not compare them.
+        If the models were fitted by different methods (say some are
+        empirical-Bayes fits and others are not): their evidences (Laplace
+        and -BIC/2) are different approximations, so one report does not
+        compare them.
     """
-    kinds = {name: is_empirical_bayes(e) for name, e in _model_dict(models).items()}
-    if all(kinds.values()):
-        return "eb"
-    if not any(kinds.values()):
-        return "ml"
-    eb = [n for n, k in kinds.items() if k]
-    ml = [n for n, k in kinds.items() if not k]
-    raise ValueError(f"models {eb} are empirical-Bayes fits and {ml} maximum-likelihood fits; "
+    by_method = {}
+    for name, estimator in _model_dict(models).items():
+        by_method.setdefault(fit_method_of(estimator), ([], estimator))[0].append(name)
+    if len(by_method) == 1:
+        return next(iter(by_method))
+    # "models ['Q'] are empirical-Bayes fits and ['R'] maximum-likelihood fits; ..."
+    described = [f"{names} {'are ' if i == 0 else ''}{e.fit_method_name} fits"
+                 for i, (names, e) in enumerate(by_method.values())]
+    raise ValueError(f"models {', '.join(described[:-1])} and {described[-1]}; "
                      "fit every model of a report the same way")
 
 
@@ -171,9 +177,11 @@ def information_criteria(models):
     """
     parts = []
     for name, estimator in _model_dict(models).items():
-        if is_empirical_bayes(estimator):
-            raise ValueError(f"model {name!r} is an empirical-Bayes fit, which has no AIC/BIC; "
-                             "see model_evidence for its Laplace log evidences")
+        if getattr(estimator, "aic_", None) is None or getattr(estimator, "bic_", None) is None:
+            kind = estimator.fit_method_name
+            raise ValueError(f"model {name!r} is {'an' if kind[0] in 'aeiou' else 'a'} {kind} "
+                             "fit, which has no AIC/BIC; see model_evidence for its "
+                             f"{estimator.evidence_label} log evidences")
         ids = estimator.params_.index
         parts.append(pd.DataFrame({
             "participant": ids.to_numpy(),
@@ -331,7 +339,7 @@ def model_evidence(models):
         it is ('-BIC/2' or 'Laplace').
     """
     models = _model_dict(models)
-    method = fit_method(models)
+    fit_method(models)  # one method for all, so one kind of evidence
     clash = sorted({"participant_id", "group", "evidence"} & set(models))
     if clash:
         raise ValueError(f"model name(s) {clash} clash with the table's own columns; rename them")
@@ -341,7 +349,7 @@ def model_evidence(models):
     out.columns.name = None
     out.insert(1, "group", out["participant_id"].map(first.groups_.astype(object))
                .to_numpy(dtype=object))
-    out["evidence"] = EVIDENCE_LABELS[method]
+    out["evidence"] = first.evidence_label
     return out
 
 
@@ -371,7 +379,7 @@ def bms_results(models):
     if len(models) < 2:
         raise ValueError("Bayesian model selection compares at least 2 models; got "
                          f"{len(models)}")
-    method = fit_method(models)
+    fit_method(models)  # one method for all, so one kind of evidence
     evidence = log_evidence_table(models)
     result = random_effects_bms(evidence)
     alpha = result["alpha"].to_numpy(dtype=float)
@@ -382,15 +390,16 @@ def bms_results(models):
     table.insert(4, "frequency_upper", _stats.beta.ppf(0.975, alpha, rest))
     table["bor"] = float(result.attrs["bor"])
     table["n_participants"] = int(len(evidence))
-    table["evidence"] = EVIDENCE_LABELS[method]
+    table["evidence"] = next(iter(models.values())).evidence_label
     table.attrs.update(result.attrs)
     return table
 
 
 # ------------------------------------------------- population (hierarchical) tables
-def _eb_models(models):
+def _population_models(models, attribute):
+    """The models, checked to have a fitted population (``attribute``: group_params_, ...)."""
     models = _model_dict(models)
-    plain = [name for name, e in models.items() if not is_empirical_bayes(e)]
+    plain = [name for name, e in models.items() if not hasattr(e, attribute)]
     if plain:
         raise ValueError(f"model(s) {plain} are not empirical-Bayes fits; population "
                          "parameters, iBIC and the EM history exist only for those")
@@ -416,7 +425,7 @@ def population_parameters(models):
     columns = ["model", "prior", "group", "parameter", "median", "lower", "upper", "mean_z",
                "sd_z"]
     parts = []
-    for name, estimator in _eb_models(models).items():
+    for name, estimator in _population_models(models, "group_params_").items():
         table = estimator.group_params_.reset_index()
         if "group" not in table.columns:
             table["group"] = None
@@ -440,7 +449,7 @@ def ibic_table(models):
         delta_ibic (from the lowest), best (the lowest), n_participants,
         n_iter and converged (of EM).
     """
-    models = _eb_models(models)
+    models = _population_models(models, "ibic_")
     table = pd.DataFrame({
         "model": list(models),
         "ibic": [float(e.ibic_) for e in models.values()],
@@ -469,7 +478,7 @@ def em_history(models):
         sum_log_evidence (Laplace).
     """
     parts = []
-    for name, estimator in _eb_models(models).items():
+    for name, estimator in _population_models(models, "history_").items():
         table = estimator.history_.copy()
         table.insert(0, "model", name)
         parts.append(table)

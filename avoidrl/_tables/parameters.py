@@ -14,8 +14,7 @@ from scipy import stats as _stats
 
 from .._core.data import split_phases
 from .._utils.fitted import (
-    BOUND_TOLERANCE, _bounds_of, _check_tolerance, _model_dict, bound_counts, bound_sides,
-    is_empirical_bayes,
+    BOUND_TOLERANCE, _check_tolerance, _model_dict, bound_counts, bound_sides,
 )
 from ..stats import is_log_transformed, log_transform
 from ._common import _n_parameters
@@ -93,8 +92,8 @@ def fit_tables(models):
     """
     fit_data, full_fit_data = {}, {}
     for name, estimator in _model_dict(models).items():
-        if is_empirical_bayes(estimator):
-            # no starts: one row per participant, its MAP and the NLL there
+        if not estimator.uses_starts:
+            # no starts (empirical Bayes): one row per participant, its MAP and the NLL there
             ids = estimator.params_.index
             table = pd.DataFrame({
                 "participant": ids.to_numpy(dtype=object),
@@ -225,7 +224,7 @@ def parameters_at_bounds(models, tol=BOUND_TOLERANCE):
     rows = []
     for name, estimator in _model_dict(models).items():
         sides = bound_sides(estimator, tol, name)
-        bounds = _bounds_of(estimator)
+        bounds = estimator.bounds_
         params = estimator.params_
         groups = estimator.groups_.reindex(params.index)
         for participant, values in params.iterrows():

@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._utils.fitted import BOUND_TOLERANCE, _check_tolerance, _model_of
+from .._utils.fitted import BOUND_TOLERANCE, _check_tolerance, fit_methods
 from ..recovery._common import named_estimators
-from .comparison import LAPLACE
 
 
 # ------------------------------------------------------------ recovery tables
@@ -40,6 +39,13 @@ def _recoveries(parameter_recovery):
         if not hasattr(recovery, "fits_"):
             raise ValueError(f"the parameter recovery of {name!r} is not fitted (call fit)")
     return named
+
+
+def _recovery_bounds(recovery):
+    """The bounds a recovery's fits used: those of the model its estimator simulates."""
+    # A recovery keeps its estimator unfitted (it fits clones), so there is no
+    # bounds_ to read; the model's validated fit settings hold the same bounds.
+    return recovery.estimator.simulator._fit_settings()["bounds"]
 
 
 def _dataset_groups(datasets):
@@ -97,7 +103,7 @@ def recovery_at_bounds(recovery, tol=BOUND_TOLERANCE):
         Shaped like ``fitted_params_``, in the order of ``true_params_``.
     """
     _check_tolerance(tol)
-    bounds = _model_of(recovery.estimator)._fit_settings()["bounds"]
+    bounds = _recovery_bounds(recovery)
     fitted = recovery.fitted_params_.reindex(recovery.true_params_.index)
     on_bound = pd.DataFrame(False, index=fitted.index, columns=fitted.columns)
     for parameter in fitted.columns:
@@ -172,12 +178,19 @@ def recovery_criterion(model_recovery):
     ('bic', 'BIC') for maximum-likelihood estimators, ('laplace', '-2 log
     evidence (Laplace)') for empirical-Bayes ones, ('criterion', ...) for a mix.
     """
-    names = set(getattr(model_recovery, "criterion_name_", {}).values()) or {"BIC"}
-    if names == {"BIC"}:
-        return "bic", "BIC"
+    # each inference method says what its recovery minimises (recovery_criterion_label)
+    # and that criterion's key; the first registered method (maximum likelihood) is
+    # the default of a recovery without criterion names
+    methods = list(fit_methods().values())
+    names = set(getattr(model_recovery, "criterion_name_", {}).values()) \
+        or {methods[0].recovery_criterion_label}
     if len(names) == 1:
-        return LAPLACE, names.pop()
-    return "criterion", "criterion (BIC of ML fits, -2 log evidence (Laplace) of EB fits)"
+        (label,) = names
+        keys = [m.recovery_criterion for m in methods if m.recovery_criterion_label == label]
+        return (keys[0] if keys else "criterion"), label
+    mixed = ", ".join(f"{m.recovery_criterion_label} of {m.fit_method.upper()} fits"
+                      for m in methods if m.recovery_criterion_label in names)
+    return "criterion", f"criterion ({mixed})"
 
 
 def model_recovery_matrices(model_recovery):

@@ -10,8 +10,8 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from .._tables import (
-    BOUND_TOLERANCE, PARAMETERS_OF_INTEREST, START_TOLERANCE, _bounds_of, _interest_at_bound,
-    _t_ci, bound_sides, fit_by_starts, parameter_of_interest_correlations,
+    BOUND_TOLERANCE, PARAMETERS_OF_INTEREST, START_TOLERANCE, _interest_at_bound, _t_ci,
+    bound_sides, fit_by_starts, parameter_of_interest_correlations,
     parameter_of_interest_values,
 )
 from .._utils.fitted import _model_dict
@@ -159,7 +159,7 @@ def plot_parameter_of_interest_comparisons(models, parameters=PARAMETERS_OF_INTE
         if logs[1]:
             _plain_log_axis(ax, "y")
         for (model, parameter), axis, log in ((first, "x", logs[0]), (second, "y", logs[1])):
-            bound = (_bounds_of(models[model]) or {}).get(parameter)
+            bound = models[model].bounds_.get(parameter)
             if bound is not None:
                 _draw_bounds(ax, *map(float, bound), axis=axis, log=log)
         for (model, parameter), log, setter in ((first, logs[0], ax.set_xlabel),
@@ -225,8 +225,8 @@ def plot_parameter_fits(estimator, tol=BOUND_TOLERANCE):
     order = list(pd.unique(groups.to_numpy()))
     parameters = list(params.columns)
     intervals = getattr(estimator, "params_ci_", None)
-    bounds = _bounds_of(estimator) or {}
-    sides = bound_sides(estimator, tol, name)
+    sides = bound_sides(estimator, tol, name)  # raises for an estimator without bounds_
+    bounds = estimator.bounds_
     n_cols = min(4, len(parameters))
     n_rows = int(np.ceil(len(parameters) / n_cols))
     width = max(2.4, 0.9 * len(order) + 1.4)

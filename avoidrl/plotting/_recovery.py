@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from .._tables import (
-    BOUND_TOLERANCE, _model_of, _recoveries, _recovery_models, recovery_at_bounds,
+    BOUND_TOLERANCE, _recoveries, _recovery_bounds, _recovery_models, recovery_at_bounds,
     recovery_criterion,
 )
 from ._style import _BOUND_COLOR, _PARTICIPANT_COLOR, _despine, _draw_bounds, _new_figure
@@ -45,7 +45,7 @@ def plot_parameter_recovery(parameter_recovery, tol=BOUND_TOLERANCE):
     axes = figure.subplots(n_rows, n_cols, squeeze=False)
     any_on_bound = False
     for row, (name, recovery) in enumerate(recoveries.items()):
-        bounds = _model_of(recovery.estimator)._fit_settings()["bounds"]
+        bounds = _recovery_bounds(recovery)
         at_bounds = recovery_at_bounds(recovery, tol)
         parameters = list(recovery.true_params_.columns)
         for column, parameter in enumerate(parameters):
