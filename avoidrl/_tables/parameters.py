@@ -92,7 +92,8 @@ def fit_tables(models):
     """
     fit_data, full_fit_data = {}, {}
     for name, estimator in _model_dict(models).items():
-        if not estimator.uses_starts:
+        # a table source that does not say (no uses_starts) is read like one with starts
+        if not getattr(estimator, "uses_starts", True):
             # no starts (empirical Bayes): one row per participant, its MAP and the NLL there
             ids = estimator.params_.index
             table = pd.DataFrame({
