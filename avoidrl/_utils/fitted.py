@@ -6,6 +6,9 @@ for itself; nothing outside a method's own code asks *which* method it was:
 ``fit_method`` (class attribute, str)
     The method's label: ``'ml'`` (maximum likelihood, the model estimators),
     ``'eb'`` (:class:`avoidrl.hierarchical.EmpiricalBayes`).
+``fit_method_name`` (class attribute, str)
+    The method as an adjective of "fit": ``'maximum-likelihood'``,
+    ``'empirical-Bayes'`` (error messages).
 ``fit_method_description`` (class attribute, str)
     One sentence naming the method, for summaries and folder READMEs.
 ``evidence_label`` (class attribute, str)
@@ -15,6 +18,8 @@ for itself; nothing outside a method's own code asks *which* method it was:
     order the report shows them, e.g. ``{'AIC': 'aic', 'BIC': 'bic'}``.
 ``recovery_criterion_label`` (class attribute, str)
     What model recovery minimises for this method (``'BIC'``, ...).
+``recovery_criterion`` (class attribute, str)
+    Its key in the report's tables (``'bic'``, ``'laplace'``).
 ``interval_description`` (class attribute, str)
     What ``params_ci_`` holds, in one sentence.
 ``evidence_`` (fitted)
@@ -39,6 +44,15 @@ import pandas as pd
 #: Relative tolerance of :func:`parameters_at_bounds`: a value counts as on a
 #: bound when it is within this fraction of the parameter's range of it.
 BOUND_TOLERANCE = 1e-6
+#: Information criteria of maximum-likelihood fits, per participant (``aic_``, ``bic_``).
+CRITERIA = ("aic", "bic")
+
+
+def _check_criterion(criterion):
+    key = str(criterion).lower()
+    if key not in CRITERIA:
+        raise ValueError(f"criterion must be 'aic' or 'bic', got {criterion!r}")
+    return key
 
 
 def _model_dict(models):

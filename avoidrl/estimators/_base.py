@@ -325,9 +325,11 @@ class RLModelBase(BaseEstimator):
     # (see avoidrl._utils.fitted): what this inference method is, answered by the
     # estimator itself so that tables, figures and writers never ask for its type.
     fit_method = "ml"
+    fit_method_name = "maximum-likelihood"
     evidence_label = "-BIC/2"
     comparison_criteria = {"AIC": "aic", "BIC": "bic"}
     recovery_criterion_label = "BIC"
+    recovery_criterion = "bic"
     uses_starts = True
     fit_method_description = (
         "Fitting method: maximum likelihood per participant (multi-start L-BFGS-B). Models "

@@ -263,9 +263,11 @@ class EmpiricalBayes(BaseEstimator):
     # (see avoidrl._utils.fitted): what this inference method is, answered by the
     # estimator itself so that tables, figures and writers never ask for its type.
     fit_method = "eb"
+    fit_method_name = "empirical-Bayes"
     evidence_label = "Laplace"
     comparison_criteria = {"Laplace": "laplace"}
     recovery_criterion_label = "-2 log evidence (Laplace)"
+    recovery_criterion = "laplace"
     uses_starts = False
     fit_method_description = (
         "Fitting method: empirical Bayes (`avoidrl.hierarchical.EmpiricalBayes`, EM with a "
