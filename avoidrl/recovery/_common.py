@@ -99,7 +99,7 @@ def generating_model(estimator, generating_bounds):
     default start values (clipped into these bounds), so estimators that
     differ only in their bounds generate the same parameters.
     """
-    model = model_estimator(estimator)
+    model = estimator.simulator
     if generating_bounds is None:
         return model
     if not hasattr(generating_bounds, "items"):
@@ -188,32 +188,24 @@ def fit_unit(estimator, datasets, seeds):
     table["bic"] = estimator.bic_
     table["n_trials"] = estimator.n_trials_
     table["converged"] = estimator.converged_
-    table["evidence"] = -0.5 * estimator.bic_
+    table["evidence"] = estimator.evidence_
     table["optimum_hits"] = estimator.optimum_hits_
     table["confirmed"] = (estimator.optimum_hits_ >= 2) | (settings["start"] == "fixed")
     return table
 
 
-def is_hierarchical(estimator):
-    """Whether ``estimator`` fits a population jointly (EmpiricalBayes)."""
-    return hasattr(estimator, "log_evidence_") or type(estimator).__name__ == "EmpiricalBayes"
-
-
-def model_estimator(estimator):
-    """The model estimator that simulates data for ``estimator``."""
-    return estimator.estimator if is_hierarchical(estimator) else estimator
-
-
 def fit_population(estimator, datasets, seed):
-    """Fit a clone of a hierarchical ``estimator`` to datasets as one population.
+    """Fit a clone of an ``estimator`` that fits jointly to datasets as one population.
 
-    The population is the unit: one participant alone has no prior to learn.
+    The population is the unit: one participant alone has no prior to learn
+    (``fits_jointly``, e.g. EmpiricalBayes).
 
     Returns
     -------
     table : DataFrame indexed by dataset id (fitted parameters, nll,
         log_evidence, evidence, n_trials, converged = EM converged)
     ibic : float
+        The fit's integrated BIC (NaN for a method without one).
     """
     estimator = clone(estimator).set_params(random_state=int(seed), n_jobs=1, verbose=0)
     learning = pd.concat([d.learning for d in datasets], ignore_index=True)
@@ -222,12 +214,12 @@ def fit_population(estimator, datasets, seed):
         estimator.fit(learning, transfer)
     table = estimator.params_.copy()
     table["nll"] = estimator.nll_
-    table["log_evidence"] = estimator.log_evidence_
-    table["evidence"] = estimator.log_evidence_
+    table["log_evidence"] = estimator.evidence_
+    table["evidence"] = estimator.evidence_
     table["n_trials"] = estimator.n_trials_
     table["converged"] = bool(estimator.converged_)
     table["confirmed"] = True
-    return table, float(estimator.ibic_)
+    return table, float(getattr(estimator, "ibic_", np.nan))
 
 
 def units(items, size=UNIT_SIZE):

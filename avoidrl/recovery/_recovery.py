@@ -16,8 +16,7 @@ from .._utils.progress import ProgressBar
 from .._utils.warnings import warn
 from ._common import (
     DEFAULT_N_DATASETS, MAX_SEED, SyntheticDataset, estimator_name, fit_population, fit_unit,
-    generate_datasets, generating_model, is_hierarchical, model_estimator, named_estimators,
-    resolve_templates, units,
+    generate_datasets, generating_model, named_estimators, resolve_templates, units,
 )
 
 if TYPE_CHECKING:
@@ -205,7 +204,7 @@ class ParameterRecovery(BaseEstimator):
                     f"datasets {wrong[:5]} do not hold the parameters {names} of "
                     f"{estimator_name(self.estimator)} in their true_params")
         seeds = rng.randint(MAX_SEED, size=len(datasets))
-        if is_hierarchical(self.estimator):
+        if self.estimator.fits_jointly:
             # the synthetic participants are one population, fitted jointly
             estimator = clone(self.estimator).set_params(n_jobs=self.n_jobs)
             fits, self.ibic_ = fit_population(estimator, datasets, seeds[0])
@@ -246,7 +245,7 @@ class ParameterRecovery(BaseEstimator):
         # visible here (outside them, as generating_bounds allow, it is the bounds' cost).
         learning = pd.concat([d.learning for d in datasets], ignore_index=True)
         transfer = pd.concat([d.transfer for d in datasets], ignore_index=True)
-        fitter = model_estimator(self.estimator)
+        fitter = self.estimator.simulator
         at_true = fitter.negative_log_likelihood(
             learning, transfer, params=self.true_params_.rename_axis("participant_id"))
         self.fits_["nll_at_true"] = at_true["total"].reindex(self.fits_.index).to_numpy()
@@ -255,8 +254,8 @@ class ParameterRecovery(BaseEstimator):
                               axis=1).all(axis=1).reindex(self.fits_.index).to_numpy()
         worse = self.fits_.index[(self.fits_["nll"] > self.fits_["nll_at_true"] + 1e-6)
                                  & reachable]
-        if is_hierarchical(self.estimator):
-            worse = worse[:0]  # a MAP may sit above the truth's NLL: the prior pulls it
+        if not self.estimator.maximizes_likelihood:
+            worse = worse[:0]  # e.g. a MAP may sit above the truth's NLL: the prior pulls it
         if len(worse):
             warn(f"parameter recovery of {model}: {len(worse)} of {len(self.fits_)} fits ended "
                  "above the NLL of their own generating parameters, an optimizer failure "
@@ -548,7 +547,7 @@ class ModelRecovery(BaseEstimator):
                     group_of[pid] = (generator, g)
         jobs, calls = [], []
         for m, (_, estimator) in enumerate(models):
-            if is_hierarchical(estimator):
+            if estimator.fits_jointly:
                 for key in dict.fromkeys(group_of.values()):
                     members = [datasets[position[pid]] for pid, k in group_of.items()
                                if k == key]
@@ -582,8 +581,7 @@ class ModelRecovery(BaseEstimator):
         # Lower is better: BIC for maximum-likelihood fits, -2 x Laplace log evidence
         # for hierarchical ones (the same scale: BIC approximates -2 log evidence).
         fits["criterion"] = -2.0 * fits["evidence"]
-        self.criterion_name_ = {n: ("-2 log evidence (Laplace)" if is_hierarchical(e) else "BIC")
-                                for n, e in models}
+        self.criterion_name_ = {n: e.recovery_criterion_label for n, e in models}
         self.criterion_ = (fits.pivot_table(index="generating_model", columns="fitting_model",
                                             values="criterion", aggfunc="mean")
                            .reindex(index=generators, columns=names))
