@@ -112,7 +112,7 @@ class ProgressBar(Progress):
         self._draw()
 
     def within(self, done, total, description):
-        """Progress inside the current step (a listener of :func:`avoidrl._utils.progress.report_to`)."""
+        """Progress inside the current step (as the listener of :func:`report_to`)."""
         self.part = min(done / total, 1.0) if total else 0.0
         self.detail = f"{done}/{total}" if description == self.label else \
             f"{description} {done}/{total}"

@@ -26,8 +26,8 @@ from ._inputs import (
     _paths, check_out_dir, given_parameter_datasets, load_data, recovery_templates,
 )
 from ._settings import (
-    DEFAULT_METHOD, DEFAULT_MODELS, DEFAULT_OUT_DIR, RECOVERY_KINDS, START_MODES, check_choice, check_count,
-    check_method, check_models, check_seed, method_estimators, recovery_seed,
+    DEFAULT_METHOD, DEFAULT_MODELS, DEFAULT_OUT_DIR, RECOVERY_KINDS, START_MODES, check_choice,
+    check_count, check_method, check_models, check_seed, method_estimators, recovery_seed,
 )
 
 

@@ -1,4 +1,9 @@
-"""Synthetic datasets and the fitting work units shared by the recovery objects."""
+"""Synthetic datasets, the fitting work units and the checks shared by the recovery objects.
+
+Below :mod:`._parameter` (ParameterRecovery) and :mod:`._model` (ModelRecovery):
+datasets are generated and fitted here, in work units whose results do not
+depend on ``n_jobs``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 from .._core.data import load_task_data, split_phases
 from .._utils.progress import silenced
+from .._utils.warnings import warn
 from .._core.simulate import default_design, simulate_frames
 
 SAMPLERS = ("random", "normal")
@@ -225,3 +232,38 @@ def fit_population(estimator, datasets, seed):
 def units(items, size=UNIT_SIZE):
     """Split a list into consecutive groups of at most ``size``."""
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def dataset_count(n_datasets, learning, transfer):
+    """The number of datasets per model: ``n_datasets`` checked, or the default."""
+    if n_datasets is None:
+        if learning is None:
+            return DEFAULT_N_DATASETS
+        return len(pd.unique(learning["participant_id"]))
+    if isinstance(n_datasets, bool) or not isinstance(n_datasets, (int, np.integer)) \
+            or n_datasets < 1:
+        raise ValueError(f"n_datasets must be a positive integer, got {n_datasets!r}")
+    return int(n_datasets)
+
+
+def warn_unconverged(table, what):
+    """One ConvergenceWarning per kind of fit problem, naming the fits."""
+    for column, problem in (("converged", "the best start did not converge"),
+                            ("confirmed", "the best optimum was reached by only one start "
+                                          "(raise the estimator's max_starts)")):
+        failed = table.index[~table[column].to_numpy(bool)]
+        if len(failed):
+            warn(f"{what}: {problem} for {len(failed)} of {len(table)} fits "
+                 f"({', '.join(map(str, failed[:5]))}{' ...' if len(failed) > 5 else ''}); "
+                 f"see the {column!r} column of the results", ConvergenceWarning)
+
+
+def check_datasets(datasets):
+    """Given datasets, checked: a non-empty list of SyntheticDataset with unique ids."""
+    datasets = list(datasets)
+    if not datasets or not all(isinstance(d, SyntheticDataset) for d in datasets):
+        raise ValueError("datasets must be a non-empty list of SyntheticDataset")
+    ids = [d.id for d in datasets]
+    if len(set(ids)) != len(ids):
+        raise ValueError("dataset ids must be unique")
+    return datasets
