@@ -15,6 +15,7 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
+from .._bms import random_effects_bms
 from .._utils.progress import ProgressBar
 from ._common import (
     MAX_SEED, SyntheticDataset, check_datasets, dataset_count, fit_population, fit_unit,
@@ -287,8 +288,6 @@ def _group_level(evidence, group_of, ibic, names, generators):
     hierarchical fits) and, when every model was fitted hierarchically, the
     winner by integrated BIC (lowest).
     """
-    from .._bms import random_effects_bms
-
     rows = []
     keys = list(dict.fromkeys(group_of[pid] for pid in evidence.index))
     for key in keys:
