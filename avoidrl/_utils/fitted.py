@@ -22,6 +22,21 @@ for itself; nothing outside a method's own code asks *which* method it was:
     Its key in the report's tables (``'bic'``, ``'laplace'``).
 ``interval_description`` (class attribute, str)
     What ``params_ci_`` holds, in one sentence.
+``uses_starts``, ``unused_starts_reason`` (class attributes)
+    Whether the models' start settings apply; if not, why (the front ends'
+    refusal of ``--start``/``--n-starts``), else None.
+``fits_jointly`` (class attribute, bool)
+    Whether participants are fitted together, as one population (a
+    recovery then fits each group of synthetic participants jointly).
+``maximizes_likelihood`` (class attribute, bool)
+    Whether the estimates maximise the likelihood (a recovery fit ending
+    above the NLL of its generating parameters is then an optimizer failure).
+``group_criteria`` (class attribute, dict)
+    Model-level criteria of a fit, ``{label: fitted attribute}``, lower is
+    better (``{'iBIC': 'ibic_'}``; empty when there are none).
+``summary_suffix``, ``summary_evidence_label`` (class attributes, str)
+    The run summary's words: appended to "fitted N model(s) ...", and what
+    the mean of -2 x ``evidence_`` is called ("BIC", ...).
 ``evidence_`` (fitted)
     Per-participant log evidence, a Series indexed by participant.
 ``bounds_`` (fitted)

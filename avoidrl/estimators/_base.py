@@ -331,6 +331,12 @@ class RLModelBase(BaseEstimator):
     recovery_criterion_label = "BIC"
     recovery_criterion = "bic"
     uses_starts = True
+    unused_starts_reason = None
+    fits_jointly = False
+    maximizes_likelihood = True
+    group_criteria = {}
+    summary_suffix = ""
+    summary_evidence_label = "BIC"
     fit_method_description = (
         "Fitting method: maximum likelihood per participant (multi-start L-BFGS-B). Models "
           "are compared by AIC and BIC per participant; the Bayesian model selection uses "

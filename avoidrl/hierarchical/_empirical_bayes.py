@@ -269,6 +269,12 @@ class EmpiricalBayes(BaseEstimator):
     recovery_criterion_label = "-2 log evidence (Laplace)"
     recovery_criterion = "laplace"
     uses_starts = False
+    unused_starts_reason = "empirical Bayes starts its MAP searches from the population prior"
+    fits_jointly = True
+    maximizes_likelihood = False
+    group_criteria = {"iBIC": "ibic_"}
+    summary_suffix = " by empirical Bayes"
+    summary_evidence_label = "-2 x Laplace log evidence"
     fit_method_description = (
         "Fitting method: empirical Bayes (`avoidrl.hierarchical.EmpiricalBayes`, EM with a "
           "Gaussian population prior in the logit space of the bounds, Laplace approximations; "
@@ -306,8 +312,10 @@ class EmpiricalBayes(BaseEstimator):
 
     @classmethod
     def from_model(cls, estimator, random_state=None, n_jobs=None):
-        """An empirical-Bayes fit of a model estimator."""
-        return cls(estimator, random_state=random_state, n_jobs=n_jobs)
+        """An empirical-Bayes fit of a model estimator, its settings checked."""
+        fitter = cls(estimator, random_state=random_state, n_jobs=n_jobs)
+        fitter._settings()
+        return fitter
 
     @property
     def model_name(self) -> str:
