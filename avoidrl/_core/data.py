@@ -23,6 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .task import (  # noqa: F401  (the task's facts, importable here as before)
+    N_PAIRS, N_STIMULI, PAIR_FEEDBACK, PAIR_NAMES, PAIR_VALUES, STIMULUS_LETTERS,
+    STIMULUS_NAMES, STIMULUS_VALUES, TRANSFER_PAIRS,
+)
+
 LEARNING_COLUMNS = (
     "participant_id", "group_code", "symbol_names", "symbol_L_value",
     "symbol_R_value", "feedback_L", "feedback_R", "choice_made",
@@ -39,33 +44,8 @@ TRANSFER_TRIAL_TYPE = "probe"
 #: transfer rows, so that a frame whose trial rows were split is recognised.
 PARTICIPANT_TRIALS = "participant_trials"
 
-#: The four learning pairs, in state order (AB, CD, EF, GH).
-PAIR_NAMES = ("Reward1", "Reward2", "Punish1", "Punish2")
-#: Symbol values each pair may show (higher value = option 0).
-PAIR_VALUES = {"Reward1": {3, 4}, "Reward2": {3, 4}, "Punish1": {1, 2}, "Punish2": {1, 2}}
-#: Feedback each pair may give (reference-spec section 1.1): reward pairs win
-#: +10 or nothing, loss-avoidance pairs lose 10 or nothing.
-PAIR_FEEDBACK = {"Reward1": (0.0, 10.0), "Reward2": (0.0, 10.0),
-                 "Punish1": (-10.0, 0.0), "Punish2": (-10.0, 0.0)}
-#: Transfer stimuli, indexed as 2 * pair + option; the novel stimulus N last.
-STIMULUS_NAMES = ("75R1", "25R1", "75R2", "25R2", "25P1", "75P1", "25P2", "75P2", "Zero")
-STIMULUS_LETTERS = ("A", "B", "C", "D", "E", "F", "G", "H", "N")
-STIMULUS_VALUES = (4, 3, 4, 3, 2, 1, 2, 1, 0)
-N_STIMULI = len(STIMULUS_NAMES)
-N_PAIRS = len(PAIR_NAMES)
 _STIMULUS_INDEX = {name: i for i, name in enumerate(STIMULUS_NAMES)}
 _PAIR_INDEX = {name: i for i, name in enumerate(PAIR_NAMES)}
-#: Every unordered transfer pair as (higher-valued, lower-valued) stimulus index.
-#: The four equal-valued pairs (AC, BD, EG, FH) are never shown; keeping them
-#: makes the indexing a plain enumeration.
-TRANSFER_PAIRS = np.array(
-    [
-        (i, j) if STIMULUS_VALUES[i] >= STIMULUS_VALUES[j] else (j, i)
-        for i in range(N_STIMULI)
-        for j in range(i + 1, N_STIMULI)
-    ],
-    dtype=np.intp,
-)
 _TRANSFER_PAIR_INDEX = {tuple(sorted(p)): k for k, p in enumerate(TRANSFER_PAIRS)}
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._core.data import N_PAIRS  # noqa: F401  (part of this module's names)
+from .._core.task import N_PAIRS  # noqa: F401  (part of this module's names)
 from ._declare import (
     OPTION_PARAMETERS, UNIT, BaseModel, Parameter, _model_instance, _names, both_options,
     by_choice, decayed, delta_rule, divide_or, learning_rate, stimulus_table, temperature,

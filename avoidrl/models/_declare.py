@@ -13,15 +13,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from .._core.data import N_PAIRS
+from .._core.task import N_PAIRS, N_STIMULI  # noqa: F401  (N_PAIRS: importable here as before)
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
 #: The unit interval, the valid domain of rates, weights and factors.
 UNIT = (0.0, 1.0)
-#: Transfer stimuli: A-H (the pairs' options, better first) and the novel N.
-N_STIMULI = 2 * N_PAIRS + 1
 #: Parameters the options add (+bias, +novel, +decay); a model must not declare them.
 OPTION_PARAMETERS = ("valence_factor", "novel_value", "decay_factor")
 
