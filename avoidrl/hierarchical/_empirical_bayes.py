@@ -19,7 +19,6 @@ the reported MAPs, intervals and evidences.
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,9 +40,10 @@ from .._core.transform import (
 )
 from .._utils.fitted import register_fit_method
 from .._utils.warnings import warn
-from ..estimators._base import (
-    OPTIMUM_TOLERANCE, RLModelBase, _child_seed, _effective_n_jobs, base_entropy, check_n_jobs, check_rng,
-    participant_seeds,
+from .._utils.validation import check_n_jobs, check_number, check_rng, effective_n_jobs
+from ..estimators._base import RLModelBase
+from ..estimators._multistart import (
+    OPTIMUM_TOLERANCE, _child_seed, base_entropy, participant_seeds,
 )
 
 if TYPE_CHECKING:
@@ -295,7 +295,7 @@ class EmpiricalBayes(BaseEstimator):
         """The bounds of the fit, ``{parameter: (low, high)}`` (the wrapped model's)."""
         if not hasattr(self, "params_"):
             raise AttributeError("bounds_ exists once the model is fitted")
-        return self.estimator._fit_settings()["bounds"]
+        return self.estimator._fit_settings().bounds
 
     @property
     def simulator(self) -> RLModelBase:
@@ -340,19 +340,10 @@ class EmpiricalBayes(BaseEstimator):
         if self.prior not in PRIORS:
             raise ValueError(f"prior must be one of {list(PRIORS)}, got {self.prior!r}")
         for name in ("max_iter", "n_ibic_samples"):
-            value = getattr(self, name)
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
-                    or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.tol, (bool, np.bool_)) or not isinstance(self.tol, numbers.Real) \
-                or not self.tol > 0:
-            raise ValueError(f"tol must be a positive number, got {self.tol!r}")
+            check_number(getattr(self, name), name, integer=True, low=1)
+        check_number(self.tol, "tol", low=0, open_low=True)
         check_n_jobs(self.n_jobs)
-        settings = self.estimator._fit_settings()
-        names = list(settings["variant"].parameter_names)
-        settings["low"] = np.array([settings["bounds"][n][0] for n in names])
-        settings["high"] = np.array([settings["bounds"][n][1] for n in names])
-        return settings
+        return self.estimator._fit_settings()
 
     # ----------------------------------------------------------------- fit
     def fit(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> EmpiricalBayes:
@@ -371,7 +362,7 @@ class EmpiricalBayes(BaseEstimator):
         data = load_task_data(X_learning, X_transfer)
         base = base_entropy(self.random_state)
         seeds = participant_seeds(base, data.participants)
-        variant = settings["variant"]
+        variant = settings.variant
         names = list(variant.parameter_names)
         if self.prior == "pooled":
             units = {None: np.arange(data.n_participants)}
@@ -392,7 +383,7 @@ class EmpiricalBayes(BaseEstimator):
             return np.concatenate([results[g]["estep"][key] for g in units])[inverse]
 
         z, nll, log_ev = stacked("z"), stacked("nll"), stacked("log_evidence")
-        low, high = settings["low"], settings["high"]
+        low, high = settings.low, settings.high
         self.model_name_ = variant.name
         self.params_ = pd.DataFrame(to_bounded(z, low, high), index=ids, columns=names)
         self.posterior_cov_ = stacked("cov")
@@ -462,14 +453,14 @@ class EmpiricalBayes(BaseEstimator):
             rows.append(population.draw(rng, n_random))
             starts[i] = np.clip(np.concatenate(rows), -Z_LIMIT, Z_LIMIT)
         n_best = SCREEN_STARTS * (2 if final else 1)
-        options = dict(settings["options"])
+        options = dict(settings.options)
         if not final:
             cap = FIRST_MAXITER if previous is None else INTERMEDIATE_MAXITER
             options["maxiter"] = min(options.get("maxiter", cap), cap)
-        n_jobs = min(_effective_n_jobs(self.n_jobs), n)
+        n_jobs = min(effective_n_jobs(self.n_jobs), n)
         chunks = [c for c in np.array_split(np.arange(n), n_jobs) if c.size]
-        args = (settings["variant"],)
-        tail = (settings["low"], settings["high"], population.mean, population.precision)
+        args = (settings.variant,)
+        tail = (settings.low, settings.high, population.mean, population.precision)
         with threadpool_limits(1):
             if len(chunks) == 1:
                 parts = [_map_and_laplace(*args, data, *tail, starts, screen, n_best, options,
@@ -491,10 +482,10 @@ class EmpiricalBayes(BaseEstimator):
         return out
 
     def _em(self, data, seeds, settings, group, history):
-        k = settings["variant"].n_parameters
+        k = settings.variant.n_parameters
         population = _Population(np.zeros(k), INITIAL_VARIANCE * np.eye(k))
         previous, converged, iteration = None, False, 0
-        label = f"EM {settings['variant'].name}{'' if group is None else f' ({group})'}"
+        label = f"EM {settings.variant.name}{'' if group is None else f' ({group})'}"
         # the bar's total is max_iter: EM usually stops earlier, when the prior settles
         with ProgressBar(self.max_iter, label, "iteration", self.verbose) as bar:
             for iteration in range(1, self.max_iter + 1):
@@ -555,9 +546,9 @@ class EmpiricalBayes(BaseEstimator):
         """
         check_is_fitted(self, "populations_")
         settings = self._settings()
-        if settings["variant"].name != self.model_name_:
+        if settings.variant.name != self.model_name_:
             raise ValueError(f"this estimator was fitted as {self.model_name_}, but its "
-                             f"estimator now describes {settings['variant'].name}; call fit "
+                             f"estimator now describes {settings.variant.name}; call fit "
                              "again")
         data = load_task_data(X_learning, X_transfer)
         seeds = participant_seeds(base_entropy(self.random_state), data.participants)
@@ -601,14 +592,12 @@ class EmpiricalBayes(BaseEstimator):
         if self.prior != "pooled":
             raise ValueError("drawing new participants needs prior='pooled' (with "
                              "prior='group', sample each group's participants from templates)")
-        if isinstance(n_participants, (bool, np.bool_)) \
-                or not isinstance(n_participants, numbers.Integral) or n_participants < 1:
-            raise ValueError(f"n_participants must be a positive integer, got {n_participants!r}")
+        check_number(n_participants, "n_participants", integer=True, low=1)
         rng = check_rng(random_state)
         population = self.populations_[None]
         z = rng.multivariate_normal(population.mean, population.cov, size=int(n_participants))
         settings = self._settings()
-        params = pd.DataFrame(to_bounded(z, settings["low"], settings["high"]),
+        params = pd.DataFrame(to_bounded(z, settings.low, settings.high),
                               columns=self.params_.columns,
                               index=pd.Index([f"sim_{i}" for i in range(n_participants)],
                                              name="participant_id"))

@@ -1,8 +1,9 @@
 """The model declaration API: parameters, the base class and the common pieces.
 
-Public through :mod:`avoidrl.models`; this private module sits below both the
-built-in models (:mod:`avoidrl.models._builtin`) and the public checks, so that data
-flows one way: ``_declare`` <- ``_models`` <- ``models``.
+Public through :mod:`avoidrl.models`; this private module sits below the
+model registry (:mod:`avoidrl.models._registry`), the built-in models
+(:mod:`avoidrl.models._builtin`) and the public checks, so that data flows one
+way: ``_declare`` <- ``_registry`` <- ``_builtin`` <- ``models``.
 """
 
 from __future__ import annotations
@@ -342,6 +343,9 @@ class BaseModel:
     default_start : {'normal', 'random', 'fixed'}, default='normal'
     default_n_starts : int, default=10
         The estimator's start mode and number of starts when not given.
+    pe_formula : str or None, default=None
+        The prediction error ``pe`` that :meth:`update` returns, as a short
+        formula for reports (e.g. ``'r - Q'``); None when not given.
 
     Notes
     -----
@@ -377,6 +381,7 @@ class BaseModel:
     nests: ClassVar[tuple | None] = None
     default_start: ClassVar[str] = "normal"
     default_n_starts: ClassVar[int] = 10
+    pe_formula: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
