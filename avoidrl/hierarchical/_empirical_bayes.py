@@ -15,6 +15,9 @@ space ``z`` (:mod:`avoidrl._core.transform`), are drawn from a Gaussian prior
 (Huys et al. 2011, PLoS Comput Biol 7:e1002028). EM stops when the prior's
 quantiles stop moving (see ``tol``); a last E-step under the final prior gives
 the reported MAPs, intervals and evidences.
+
+This module holds the estimator (settings, the EM loop, scoring, sampling);
+the numbers of each step are in :mod:`avoidrl.hierarchical._laplace`.
 """
 
 from __future__ import annotations
@@ -24,26 +27,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from scipy.special import expit, logsumexp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from .._core.data import load_task_data
-from .._core.likelihood import Objective
-from .._core.optimize import minimize_lbfgsb_batch
-from .._utils.progress import ProgressBar
-from .._core.transform import (
-    HESSIAN_STEP, Z95, Z_LIMIT, clamp_psd, hessian_from_values, hessian_points,
-    interval_table, to_bounded,
-)
+from .._core.transform import HESSIAN_STEP, Z_LIMIT, interval_table, to_bounded
 from .._utils.fitted import register_fit_method
-from .._utils.warnings import warn
+from .._utils.progress import ProgressBar
 from .._utils.validation import check_n_jobs, check_number, check_rng, effective_n_jobs
+from .._utils.warnings import warn
 from ..estimators._base import RLModelBase
-from ..estimators._multistart import (
-    OPTIMUM_TOLERANCE, _child_seed, base_entropy, participant_seeds,
+from ..estimators._multistart import _child_seed, base_entropy, participant_seeds
+from ._laplace import (  # noqa: F401  (integrated_bic, population_table: importable here as before)
+    _map_and_laplace, _Population, _prior_change, integrated_bic, population_table,
 )
 
 if TYPE_CHECKING:
@@ -75,84 +73,6 @@ FIRST_MAXITER = 20
 #: L-BFGS-B iterations of an intermediate E-step (generalised EM: the next E-step
 #: continues from these points); the final E-step runs to convergence
 INTERMEDIATE_MAXITER = 60
-
-
-def _map_and_laplace(variant, data, low, high, mean, precision, starts, screen, n_best,
-                     options, step):
-    """MAP estimates in z and their Laplace approximations, for every participant.
-
-    Round 0 descends from ``starts`` (n, s, k) and from the ``n_best`` points
-    of ``screen[:, 0]`` (``screen`` has shape (n, rounds, m, k)) with the
-    lowest posterior objective, found by one batched evaluation. A participant
-    whose best MAP was reached by fewer than two descents (within
-    ``OPTIMUM_TOLERANCE``) gets the next round, from the best points of the
-    next screen, as the maximum-likelihood fits do. Returns a dict of arrays:
-    ``z`` (n, k), ``nll`` (n,), ``hessian`` (n, k, k, the clamped NLL
-    Hessian), ``n_negative`` (n,), ``success`` (n,).
-    """
-    objective = Objective(variant, data)
-    n, _, k = starts.shape
-    n_rounds, m = screen.shape[1], screen.shape[2]
-
-    def nll(points, rows):
-        return objective(to_bounded(points, low, high), rows)
-
-    def penalty(points):
-        deviation = points - mean
-        return 0.5 * np.einsum("bi,ij,bj->b", deviation, precision, deviation)
-
-    box = np.tile([-Z_LIMIT, Z_LIMIT], (k, 1))
-    best_value = np.full(n, np.inf)
-    z = starts[:, 0].copy()
-    success = np.zeros(n, dtype=bool)
-    values_seen = [[] for _ in range(n)]
-    active = np.arange(n)
-    for round_ in range(n_rounds):
-        flat = screen[active, round_].reshape(-1, k)
-        rows = np.repeat(active, m)
-        screened = nll(flat, rows) + penalty(flat)
-        screened = np.where(np.isfinite(screened), screened, np.inf).reshape(len(active), m)
-        chosen = np.take_along_axis(screen[active, round_],
-                                    np.argsort(screened, axis=1)[:, :n_best, None], axis=1)
-        points = np.concatenate([starts[active], chosen], axis=1) if round_ == 0 else chosen
-        per = points.shape[1]
-        owner = np.repeat(active, per)
-        result = minimize_lbfgsb_batch(lambda x, problem: nll(x, owner[problem]) + penalty(x),
-                                       points.reshape(-1, k), box, **options)
-        # re-evaluate, so each descent's value is the value at its point
-        value = nll(result.x, owner) + penalty(result.x)
-        value = np.where(np.isfinite(value), value, np.inf).reshape(len(active), per)
-        for j, i in enumerate(active):
-            values_seen[i].extend(value[j])
-            b = int(value[j].argmin())
-            if value[j, b] < best_value[i]:
-                best_value[i] = value[j, b]
-                z[i] = result.x[j * per + b]
-                success[i] = result.success[j * per + b]
-        hits = np.array([np.sum(np.asarray(values_seen[i]) <= best_value[i] + OPTIMUM_TOLERANCE)
-                         for i in active])
-        active = active[hits < 2]
-        if active.size == 0:
-            break
-    points = hessian_points(z, step)
-    values = nll(points.reshape(-1, k), np.repeat(np.arange(n), points.shape[1]))
-    values = values.reshape(n, points.shape[1])
-    hessian, n_negative = clamp_psd(hessian_from_values(values, k, step))
-    return {"z": z, "nll": values[:, 0], "hessian": hessian, "n_negative": n_negative,
-            "success": success}
-
-
-class _Population:
-    """A Gaussian prior in z: mean, covariance and their derived quantities."""
-
-    def __init__(self, mean, cov):
-        self.mean = np.asarray(mean, dtype=float)
-        self.cov = np.asarray(cov, dtype=float)
-        self.precision = np.linalg.inv(self.cov)
-        self.logdet = np.linalg.slogdet(self.cov)[1]
-
-    def draw(self, rng, size):
-        return rng.multivariate_normal(self.mean, self.cov, size=size, method="cholesky")
 
 
 @register_fit_method
@@ -602,48 +522,3 @@ class EmpiricalBayes(BaseEstimator):
                               index=pd.Index([f"sim_{i}" for i in range(n_participants)],
                                              name="participant_id"))
         return self.estimator.sample(params=params, random_state=rng, **design)
-
-
-def _prior_change(old, new):
-    """The largest move of the prior's 2.5 / 50 / 97.5 % quantiles, as 4 x share of the range.
-
-    Measured in natural units, so a population drifting ever further onto a
-    bound (its mean in z heading for -inf while x stays at the bound) counts
-    as settled; at mid-range it equals the move in z (dx/dz = range / 4).
-    """
-    def quantiles(population):
-        sd = np.sqrt(np.diag(population.cov))
-        return np.stack([expit(population.mean + c * Z95 * sd) for c in (-1.0, 0.0, 1.0)])
-
-    return float(4.0 * np.abs(quantiles(new) - quantiles(old)).max())
-
-
-def population_table(population, low, high, names):
-    """The prior's median and central 95 % range per parameter, in natural units."""
-    sd = np.sqrt(np.diag(population.cov))
-    return pd.DataFrame({
-        "parameter": names,
-        "median": to_bounded(population.mean, low, high),
-        "lower": to_bounded(population.mean - Z95 * sd, low, high),
-        "upper": to_bounded(population.mean + Z95 * sd, low, high),
-        "mean_z": population.mean, "sd_z": sd,
-    }).set_index("parameter")
-
-
-def integrated_bic(variant, data, population, low, high, n_samples, rng, covariance):
-    """Huys et al. (2011)'s integrated BIC of a population model.
-
-    ``-2 sum_n log (1/S) sum_s p(y_n | z_s)`` with z_s drawn from the prior,
-    plus (number of prior parameters) x ln(total trials).
-    """
-    k = population.mean.size
-    z = population.draw(rng, n_samples)
-    x = to_bounded(z, low, high)
-    objective = Objective(variant, data)
-    n = data.n_participants
-    log_mean = np.empty(n)
-    for i in range(n):
-        nll = objective(x, np.full(n_samples, i))
-        log_mean[i] = logsumexp(-nll) - np.log(n_samples)
-    n_prior = 2 * k if covariance == "diagonal" else k + k * (k + 1) // 2
-    return float(-2.0 * log_mean.sum() + n_prior * np.log(data.n_trials.sum()))
