@@ -305,6 +305,9 @@ def check_declaration(model: BaseModel | type[BaseModel]) -> BaseModel:
     if model.default_start not in START_MODES:
         raise ValueError(f"{name}: default_start must be 'normal', 'random' or 'fixed', got "
                          f"{model.default_start!r}")
+    if model.pe_formula is not None and not isinstance(model.pe_formula, str):
+        raise ValueError(f"{name}: pe_formula must be None or a short formula as text "
+                         f"(e.g. 'r - Q'), got {model.pe_formula!r}")
     if model.nests is not None:
         try:
             simpler, fixed = model.nests
