@@ -18,7 +18,7 @@ from avoidrl._core.likelihood import Objective
 from avoidrl._core.transform import (
     clamp_psd, hessian_from_values, hessian_points, to_bounded, to_unbounded,
 )
-from avoidrl.estimators._base import _ml_intervals
+from avoidrl.estimators._intervals import _ml_intervals
 from avoidrl.hierarchical import EmpiricalBayes
 from avoidrl.model_selection import combine_phases
 
@@ -376,7 +376,7 @@ def test_first_estep_finds_a_basin_that_few_starts_miss():
     """
     from avoidrl._core.optimize import minimize_lbfgsb_batch
     from avoidrl._core.transform import Z_LIMIT
-    from avoidrl.estimators._base import OPTIMUM_TOLERANCE, base_entropy, participant_seeds
+    from avoidrl.estimators._multistart import OPTIMUM_TOLERANCE, base_entropy, participant_seeds
     from avoidrl.hierarchical._empirical_bayes import INITIAL_VARIANCE, _Population
 
     model = Hybrid2012(novel=True)

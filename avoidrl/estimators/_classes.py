@@ -101,20 +101,15 @@ _BIAS = """    bias : bool, default=False
         Valence bias on outcomes (``valence_factor``)."""
 
 
-#: measured by benchmarks/fit_quality.py (all 15 tutorial participants, +novel):
-#: share of participants within 1 NLL of a 250-400-start best at the default
-_DEFAULT_QUALITY = {
-    "QLearning": "100 %", "ActorCritic": "99 %", "Relative": "91 %", "Advantage": "93 %",
-    "Hybrid2012": "98 %", "Hybrid2021": "96 %", "StandardHybrid2012": "98 %",
-    "StandardHybrid2021": "95 %",
-}
-
-
 def _document(cls, summary, options):
+    # the share of participants the default starts fit well, measured by
+    # benchmarks/fit_quality.py (all 15 tutorial participants, +novel), is
+    # declared with the model
+    quality = BASE_MODELS[cls._base_name]._fit_quality
     cls.__doc__ = summary + "\n" + _COMMON_DOC.format(
         options="\n".join(options), n_starts=cls._default_n_starts,
         start=cls._default_start,
-        quality=f"{_DEFAULT_QUALITY[cls._base_name]} of participants")
+        quality=f"{quality} of participants" if quality else "not measured yet")
     return cls
 
 
@@ -193,31 +188,22 @@ class Advantage(_NoBiasModel):
 
 class ActorCritic(_NoDecayModel):
     _base_name = "ActorCritic"
-    _default_start = "random"
-    _default_n_starts = 30
 
 
 class Hybrid2012(_FullModel):
     _base_name = "Hybrid2012"
-    _default_start = "random"
-    _default_n_starts = 100
 
 
 class Hybrid2021(_FullModel):
     _base_name = "Hybrid2021"
-    _default_start = "random"
-    _default_n_starts = 100
 
 
 class StandardHybrid2012(_FullModel):
     _base_name = "StandardHybrid2012"
-    _default_start = "random"
-    _default_n_starts = 30
 
 
 class StandardHybrid2021(_FullModel):
     _base_name = "StandardHybrid2021"
-    _default_n_starts = 100
 
 
 ESTIMATORS = {cls._base_name: cls for cls in (
