@@ -31,9 +31,6 @@ package re-exports every name its importers use.
 from .._utils.fitted import (  # noqa: F401  (re-exported: importers read them from here)
     BOUND_TOLERANCE, CRITERIA, _check_tolerance, _model_dict, bound_counts, bound_sides,
 )
-# Imported from here before the fitted-model protocol; nothing in _tables uses them
-# any more (remove once no importer is left).
-from .._utils.fitted import _bounds_of, _model_of, is_empirical_bayes  # noqa: F401
 from ._common import _group_filenames, _n_parameters, _t_ci  # noqa: F401
 from .behaviour import (  # noqa: F401
     BINS, CONTEXT_ORDER, CONTEXTS, DEFAULT_N_SIMULATIONS, EMPIRICAL, STIMULUS_TYPES, _behaviour,

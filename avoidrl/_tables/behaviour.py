@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from .._core.data import PAIR_NAMES, STIMULUS_LETTERS, STIMULUS_NAMES, load_task_data, split_phases
+from .._core.data import load_task_data, split_phases
+from .._core.task import PAIR_CONTEXTS, PAIR_LETTERS, PAIR_NAMES, STIMULUS_LETTERS, STIMULUS_NAMES
 from .._utils.fitted import _model_dict
+from .._utils.validation import DRAWN_SEED_LIMIT
 
 #: Posterior-predictive simulations per participant and model of a FIT. Five make the
 #: simulation noise of a group's mean learning curve about 0.9 percentage points (1.8 with
@@ -22,7 +24,7 @@ from .._utils.fitted import _model_dict
 #: model and simulation for 60 participants.
 DEFAULT_N_SIMULATIONS = 5
 #: Learning contexts of the four pairs, in pair order (Reward1, Reward2, Punish1, Punish2).
-CONTEXTS = dict(zip(PAIR_NAMES, ("Reward", "Reward", "Loss Avoid", "Loss Avoid")))
+CONTEXTS = dict(zip(PAIR_NAMES, PAIR_CONTEXTS))
 CONTEXT_ORDER = ("Reward", "Loss Avoid")
 #: Quarters of each pair's learning trials (1-6, 7-12, 13-18, 19-24 of 24).
 BINS = ("Early", "Mid-Early", "Mid-Late", "Late")
@@ -32,7 +34,7 @@ STIMULUS_TYPES = {"HR": ("A", "C"), "LR": ("B", "D"), "LP": ("E", "G"), "HP": ("
 EMPIRICAL = "empirical"
 _LETTER = dict(zip(STIMULUS_NAMES, STIMULUS_LETTERS))
 _TYPE_OF_LETTER = {letter: kind for kind, letters in STIMULUS_TYPES.items() for letter in letters}
-_MAX_SEED = np.iinfo(np.int32).max
+_MAX_SEED = DRAWN_SEED_LIMIT
 
 
 # ------------------------------------------------------- posterior predictive
@@ -179,13 +181,10 @@ def posterior_predictive(models, X_learning, X_transfer=None, random_state=None,
 
 
 #: Learning pair of trial_values -> context.
-_PAIR_CONTEXT = dict(zip(("AB", "CD", "EF", "GH"), CONTEXTS.values()))
-#: The prediction error of each base model's trial_values (pe0/pe1): r is the
-#: option's outcome, Q its Q value, C the context value, V the critic value.
-#: Actor-critic and hybrids: the critic's error (hybrids' Q errors are not shown).
-_PE_FORMULAS = {"QLearning": "r - Q", "Relative": "r - C - Q",
-                "Advantage": "r - weighting_factor * (r0 + r1) / 2 - Q"}
-_ACTOR_CRITIC_PE = "r - V"
+_PAIR_CONTEXT = dict(zip(PAIR_LETTERS, PAIR_CONTEXTS))
+#: A model without its own ``pe_formula`` (a declaration's formula of the
+#: prediction error in trial_values: r - Q, r - C - Q, the critic's r - V, ...).
+_UNNAMED_PE = "the model's own prediction error (pe)"
 #: The values that drive the learning choices, by the base model's value systems.
 _VALUE_FORMULAS = {("q",): "Q", ("w",): "W", ("w", "q"): "(1 - m) W + m Q"}
 
@@ -303,8 +302,7 @@ def learning_dynamics(models, X_learning, X_transfer=None):
                                        table["participant"].map(rank).to_numpy()))]
         table.insert(0, "model", name)
         table.insert(2, "group", table["participant"].map(groups).to_numpy(dtype=object))
-        table["pe_formula"] = _ACTOR_CRITIC_PE if "w" in base.value_systems \
-            else _PE_FORMULAS.get(base.name, "the model's own prediction error (pe)")
+        table["pe_formula"] = base.pe_formula if base.pe_formula is not None else _UNNAMED_PE
         table["value_formula"] = value_formula
         parts.append(table)
     return pd.concat(parts, ignore_index=True)[columns]

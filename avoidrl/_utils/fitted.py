@@ -128,11 +128,6 @@ def fit_method_of(estimator):
     return method
 
 
-def _model_of(estimator):
-    """The RL model estimator that simulates and replays a fit (see ``simulator``)."""
-    return estimator.simulator
-
-
 def _bounds_of(estimator):
     """The bounds a fit used (``bounds_``), or None for an estimator without them."""
     return getattr(estimator, "bounds_", None)
@@ -218,7 +213,3 @@ def bound_counts(models, tol=BOUND_TOLERANCE):
                              "share_at_bound": (n_lower + n_upper) / n if n else np.nan})
     return pd.DataFrame(rows, columns=columns)
 
-
-def is_empirical_bayes(estimator):
-    """Whether ``estimator`` was fitted by empirical Bayes (``fit_method == 'eb'``)."""
-    return getattr(estimator, "fit_method", None) == "eb"

@@ -17,12 +17,10 @@ import numpy as np
 
 from .._utils.fitted import fit_methods
 from ..estimators import ESTIMATORS, make_model
-# START_MODES and the seed range live with the estimators for now; the lead repoints
-# these to avoidrl._utils.validation after the merge.
-from ..estimators._base import _MAX_SEED as SEED_RANGE, START_MODES  # noqa: F401
+from .._utils.validation import DRAWN_SEED_LIMIT as DERIVED_SEED_RANGE  # noqa: F401
+from .._utils.validation import SEED_LIMIT as SEED_RANGE, START_MODES  # noqa: F401
 from ..models._builtin import BASE_MODELS, parse_model_name
 from ..priors import base_parameters
-from ..recovery._common import MAX_SEED as DERIVED_SEED_RANGE
 
 #: The reference's FIT and VALIDATION scripts (RL_fit_main.py, RL_validation_main.py) use these.
 DEFAULT_MODELS = ("QLearning+novel", "ActorCritic+novel", "Relative+novel", "Advantage+novel",

@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._core.data import load_task_data, split_phases
 from .._utils.progress import silenced
+from .._utils.validation import DRAWN_SEED_LIMIT
 from .._utils.warnings import warn
 from .._core.simulate import default_design, simulate_frames
 
@@ -24,7 +25,7 @@ SAMPLERS = ("random", "normal")
 UNIT_SIZE = 16
 #: participants simulated when there are no template data and n_datasets is None
 DEFAULT_N_DATASETS = 15
-MAX_SEED = np.iinfo(np.int32).max
+MAX_SEED = DRAWN_SEED_LIMIT
 
 
 @dataclass(frozen=True)
