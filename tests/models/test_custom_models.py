@@ -33,7 +33,7 @@ from avoidrl.models import (
 )
 from avoidrl.recovery import ModelRecovery, ParameterRecovery
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # At collection time, before any joblib worker starts: workers import the
 # example modules by name when they unpickle an estimator of their models.
 if str(EXAMPLES) not in sys.path:
@@ -270,7 +270,7 @@ def test_a_model_defined_in_a_function_does_not_pickle():
 
 # -------------------------------------------------------------- the estimator
 def _expected_failures(estimator):
-    from test_sklearn_compat import EXPECTED_FAILED_CHECKS  # the built-ins' documented list
+    from ..conformance.test_sklearn_compat import EXPECTED_FAILED_CHECKS  # the built-ins' documented list
 
     return EXPECTED_FAILED_CHECKS
 

@@ -10,8 +10,8 @@ import pytest
 from avoidrl import QLearning, load_example
 from avoidrl.model_selection import combine_phases
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-DATASETS = Path(__file__).resolve().parents[1] / "avoidrl" / "datasets"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+DATASETS = Path(__file__).resolve().parents[2] / "avoidrl" / "datasets"
 
 
 def load(name):

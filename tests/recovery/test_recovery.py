@@ -1,7 +1,6 @@
 """ParameterRecovery and ModelRecovery: generation, fitting, matrices, reproducibility."""
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,14 +12,13 @@ from sklearn.exceptions import ConvergenceWarning
 from avoidrl import ActorCritic, Advantage, QLearning, Relative, make_model
 from avoidrl.recovery import ModelRecovery, ParameterRecovery, SyntheticDataset
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 NARROW = {"temperature": (0.01, 0.2)}
 
 
 @pytest.fixture(scope="module")
-def templates():
-    learning = SHARED / "data" / "tutorial_learning_data.csv"
-    transfer = SHARED / "data" / "tutorial_transfer_data.csv"
+def templates(shared_dir):
+    learning = shared_dir / "data" / "tutorial_learning_data.csv"
+    transfer = shared_dir / "data" / "tutorial_transfer_data.csv"
     if not (learning.exists() and transfer.exists()):
         pytest.skip("../shared/data is not available")
     return pd.read_csv(learning), pd.read_csv(transfer)

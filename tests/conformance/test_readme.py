@@ -19,9 +19,10 @@ import pytest
 
 from avoidrl import load_example, make_model
 from avoidrl.report import _figures as _render
-from test_cli import small_example
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+from .._helpers import small_example
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 _FENCE = re.compile(r"(?:<!--\s*readme-test:\s*(?P<name>[\w-]+)\s*-->\n+)?"
                     r"```(?P<language>\w*)\n(?P<code>.*?)```", flags=re.S)
 

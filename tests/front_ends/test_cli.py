@@ -17,17 +17,10 @@ from avoidrl._workflows import DEFAULT_MODELS, DEFAULT_N_SIMULATIONS, recovery_s
 from avoidrl.estimators import RLModelBase
 from avoidrl.recovery import ParameterRecovery
 
-ROOT = Path(__file__).resolve().parents[1]
+from .._helpers import small_example
+
+ROOT = Path(__file__).resolve().parents[2]
 TWO_MODELS = ["QLearning+novel", "Relative+novel"]
-
-
-def small_example(per_group=2):
-    """The first ``per_group`` example participants of every group."""
-    learning, transfer = load_example()
-    first = learning.drop_duplicates("participant_id")
-    ids = set(first.groupby("group_code", sort=False).head(per_group)["participant_id"])
-    return (learning[learning["participant_id"].isin(ids)].reset_index(drop=True),
-            transfer[transfer["participant_id"].isin(ids)].reset_index(drop=True))
 
 
 @pytest.fixture(scope="module")
