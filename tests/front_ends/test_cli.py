@@ -3,6 +3,7 @@
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,21 +18,8 @@ from avoidrl._workflows import DEFAULT_MODELS, DEFAULT_N_SIMULATIONS, recovery_s
 from avoidrl.estimators import RLModelBase
 from avoidrl.recovery import ParameterRecovery
 
-from .._helpers import small_example
-
 ROOT = Path(__file__).resolve().parents[2]
 TWO_MODELS = ["QLearning+novel", "Relative+novel"]
-
-
-@pytest.fixture(scope="module")
-def data_files(tmp_path_factory):
-    """Six example participants (two per group) as the two CSVs."""
-    folder = tmp_path_factory.mktemp("data")
-    learning, transfer = small_example()
-    paths = folder / "learning.csv", folder / "transfer.csv"
-    learning.to_csv(paths[0], index=False)
-    transfer.to_csv(paths[1], index=False)
-    return tuple(map(str, paths))
 
 
 def data_args(data_files):
@@ -300,23 +288,10 @@ def test_read_config_json_and_toml(tmp_path):
     assert from_json["bounds"] == {"QLearning": {"temperature": [0.01, 0.5]}}
 
 
-# -------------------------------------------------------------- full runs
-@pytest.fixture(scope="module")
-def fit_run(data_files, tmp_path_factory):
-    """A small FIT run of two models (stdout and stderr captured by hand)."""
-    import contextlib
-    import io
-
-    out = tmp_path_factory.mktemp("fit") / "modelling"
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = cli.main(["fit", "--models", *TWO_MODELS, *data_args(data_files),
-                         "--n-starts", "2", "--seed", "3", "--out", str(out)])
-    return code, stdout.getvalue(), stderr.getvalue(), out
-
-
-def test_fit_writes_the_folder_of_the_estimators_results(fit_run, data_files):
-    code, out, err, folder = fit_run
+# ------------------------------------------ full runs (conftest: data_files, fit_ml_run, ...)
+@pytest.mark.slow
+def test_fit_writes_the_folder_of_the_estimators_results(fit_ml_run, data_files):
+    code, out, err, folder = fit_ml_run
     assert code == 0, err
     for name in ("fit_data_FIT.pkl", "full_fit_data_FIT.pkl", "group_AIC.csv", "group_BIC.csv",
                  "group_BIC_percentages.csv", "param_fit_descriptives.csv",
@@ -435,11 +410,9 @@ def test_piped_output_has_no_progress_bar(data_files, tmp_path):
     assert "\r" not in result.stderr and "[#" not in result.stderr and "[." not in result.stderr
 
 
-def test_validate_both_recoveries(data_files, tmp_path, capsys):
-    out = tmp_path / "validation"
-    code, stdout, stderr = run(
-        ["validate", "--recovery", "both", "--models", *TWO_MODELS, *data_args(data_files),
-         "--n-datasets", "6", "--n-starts", "2", "--seed", "11", "--out", str(out)], capsys)
+@pytest.mark.slow
+def test_validate_both_recoveries(validate_run, data_files):
+    code, stdout, stderr, out = validate_run
     assert code == 0, stderr
     for name in ("fit_data_PARAMETER.pkl", "param_recovery_corrs.csv", "fit_data_MODEL.pkl",
                  "model_recovery.png", "model_recovery_matrices.csv",
@@ -449,15 +422,16 @@ def test_validate_both_recoveries(data_files, tmp_path, capsys):
     learning, transfer = data_files
     model = TWO_MODELS[0]
     expected = ParameterRecovery(make_model(model, n_starts=2), n_datasets=6,
-                                 random_state=recovery_seed(11, model)).fit(learning, transfer)
+                                 random_state=recovery_seed(7, model)).fit(learning, transfer)
     got = corrs[corrs["Model"] == model].set_index("Parameter")["Correlation"]
     np.testing.assert_allclose(got[expected.correlations_.index],
                                expected.correlations_.round(2))
     assert "parameter recovery" in stdout and "model recovery" in stdout
 
 
-def test_validate_from_fitted_parameters(fit_run, data_files, tmp_path, capsys):
-    folder = fit_run[3]
+@pytest.mark.slow
+def test_validate_from_fitted_parameters(fit_ml_run, data_files, tmp_path, capsys):
+    folder = fit_ml_run[3]
     fit_data = str(folder / "fit_data_FIT.pkl")
     assert_one_line_error(*run(["validate", "--fit-data", fit_data, "--sampler", "normal"],
                                capsys), "--sampler")
@@ -500,13 +474,12 @@ def test_method_in_a_config_file(tmp_path, capsys):
     assert_one_line_error(*run(["fit", "--config", str(path)], capsys), "'method'", "eb")
 
 
-def test_fit_and_validate_by_empirical_bayes(tmp_path, capsys):
+@pytest.mark.slow
+def test_fit_and_validate_by_empirical_bayes(fit_eb_run, tmp_path, capsys):
     from avoidrl.hierarchical import EmpiricalBayes
     from avoidrl.model_selection import random_effects_bms
 
-    out = tmp_path / "study"
-    code, stdout, err = run(["fit", "--method", "eb", "--models", *TWO_MODELS,
-                             "--participants", "12", "--seed", "1", "--out", str(out)], capsys)
+    code, stdout, err, out = fit_eb_run
     assert code == 0, err
     assert "by empirical Bayes" in stdout and "iBIC" in stdout and "BIC per" not in stdout
     for name in ("group_Laplace.csv", "ibic.csv", "population_parameters.csv",
@@ -539,6 +512,7 @@ def test_fit_and_validate_by_empirical_bayes(tmp_path, capsys):
     assert summary["bms"]["winner"] == again["protected_exceedance_probability"].idxmax()
 
     # validate --method eb joins the folder; Laplace numbers are never labelled BIC
+    out = shutil.copytree(out, tmp_path / "study")
     code, stdout, err = run(["validate", "--method", "eb", "--recovery", "both", "--models",
                              *TWO_MODELS, "--participants", "4", "--seed", "1", "--out",
                              str(out)], capsys)

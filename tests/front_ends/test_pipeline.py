@@ -8,25 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from avoidrl import cli, load_example
+from avoidrl import cli
 from avoidrl.pipeline import PARAMETERS, Pipeline, help_text
 from avoidrl.priors import default_bounds, fixed_priors
 
 MODELS = ["QLearning+novel", "Relative+novel"]
 BOUNDS = {"QLearning": {"temperature": (0.01, 0.5)}, "Relative": {"temperature": (0.01, 0.5)}}
-
-
-@pytest.fixture(scope="module")
-def data_files(tmp_path_factory):
-    """Six example participants, two per group, as the reference's two CSVs."""
-    learning, transfer = load_example()
-    first = learning.drop_duplicates("participant_id")
-    ids = set(first.groupby("group_code", sort=False).head(2)["participant_id"])
-    folder = tmp_path_factory.mktemp("data")
-    paths = folder / "learning.csv", folder / "transfer.csv"
-    learning[learning["participant_id"].isin(ids)].to_csv(paths[0], index=False)
-    transfer[transfer["participant_id"].isin(ids)].to_csv(paths[1], index=False)
-    return tuple(map(str, paths))
 
 
 def assert_same_folder(a, b, *, same_readme=True):
@@ -75,7 +62,8 @@ def test_tutorial_fit_script_gives_the_cli_folder(tutorial_fit, data_files, tmp_
     assert_same_folder(out, tmp_path / "cli")
 
 
-def test_validation_parameter_then_model_gives_the_cli_folder(data_files, tmp_path, capsys):
+def test_validation_parameter_then_model_gives_the_cli_folder(data_files, validate_run,
+                                                             tmp_path):
     common = dict(mode="validation", models=MODELS, learning_filename=data_files[0],
                   transfer_filename=data_files[1], random_params="random",
                   fixed=fixed_priors(MODELS), number_of_runs=2, datasets_to_generate=6,
@@ -88,12 +76,10 @@ def test_validation_parameter_then_model_gives_the_cli_folder(data_files, tmp_pa
     pooled = [d.id for r in first.parameter_recovery.values() for d in r.datasets_]
     assert [d.id for d in second.model_recovery.datasets_] == pooled
     assert second.parameter_recovery == {}
-    code = cli.main(["validate", "--recovery", "both", "--models", *MODELS, "--learning",
-                     data_files[0], "--transfer", data_files[1], "--n-starts", "2",
-                     "--n-datasets", "6", "--seed", "7", "--out", str(tmp_path / "cli"),
-                     "--quiet"])
-    assert code == 0, capsys.readouterr().err
-    assert_same_folder(tmp_path / "pipeline", tmp_path / "cli", same_readme=False)
+    # the command line: validate --recovery both of MODELS, 2 starts, 6 datasets, seed 7
+    code, _, err, cli_folder = validate_run
+    assert code == 0, err
+    assert_same_folder(tmp_path / "pipeline", cli_folder, same_readme=False)
     readme = (tmp_path / "pipeline" / "README.md").read_text()
     assert "## PARAMETER" in readme and "## MODEL" in readme
 
