@@ -6,7 +6,8 @@ import inspect
 import os
 import warnings
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+#: The avoidrl package folder (this module sits in avoidrl/_utils/).
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def user_stacklevel():
