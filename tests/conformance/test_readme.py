@@ -94,6 +94,7 @@ SPECIAL = {
 @pytest.mark.parametrize("line, name, code", _python_blocks(),
                          ids=[f"line{line}" + (f"-{name}" if name else "")
                               for line, name, _ in _python_blocks()])
+@pytest.mark.slow
 def test_readme_block_runs(line, name, code, tmp_path, monkeypatch):
     """The block runs (six example participants as X_learning, X_transfer; see SPECIAL)."""
     special = SPECIAL.get(name, {}) if name is not None else {}
@@ -131,6 +132,7 @@ def test_quick_start_has_two_commands():
     assert "pytest" in commands[1]
 
 
+@pytest.mark.slow
 def test_fit_and_compare_example_prints_the_mean_bic(capsys):
     """The example runs as written and prints each model's mean BIC, k ln(n) + 2 NLL."""
     code = _blocks("python")[0]

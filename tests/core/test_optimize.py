@@ -107,7 +107,8 @@ class Recorder:
 
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("case", ["quad", "rosen2", "rosen5", "at_bound"])
+@pytest.mark.parametrize("case", ["quad", pytest.param("rosen2", marks=pytest.mark.slow),
+                                  pytest.param("rosen5", marks=pytest.mark.slow), "at_bound"])
 def test_identical_to_scipy(case, backend):
     rng = np.random.default_rng(42)
     if case == "quad":

@@ -182,6 +182,7 @@ def test_an_output_folder_holding_the_inputs_is_refused(data_files, tmp_path, ca
             for name in os.listdir(folder)} == before
 
 
+@pytest.mark.slow
 def test_a_drawn_seed_is_printed_and_recorded(data_files, tmp_path, capsys):
     out = tmp_path / "drawn"
     code, stdout, stderr = run(["fit", "--models", "QLearning+novel", *data_args(data_files),
@@ -337,6 +338,7 @@ def test_fit_writes_the_folder_of_the_estimators_results(fit_ml_run, data_files)
     assert sorted(simulations.unique()) == list(range(DEFAULT_N_SIMULATIONS))
 
 
+@pytest.mark.slow
 def test_formats_and_simulations_from_the_command_line_and_a_config(data_files, tmp_path,
                                                                      capsys):
     """--formats writes every figure in those formats only (the manifest lists them);
@@ -367,6 +369,7 @@ def test_formats_and_simulations_from_the_command_line_and_a_config(data_files, 
             n_simulations
 
 
+@pytest.mark.slow
 def test_quiet_single_model_with_overwrite(data_files, tmp_path, capsys):
     out = tmp_path / "modelling"
     out.mkdir()
@@ -382,6 +385,7 @@ def test_quiet_single_model_with_overwrite(data_files, tmp_path, capsys):
         ["QLearning+novel", "best_model"]
 
 
+@pytest.mark.slow
 def test_toml_config_and_progress_bar_on_a_terminal(data_files, tmp_path, capsys, monkeypatch):
     config = tmp_path / "settings.toml"
     config.write_text(
@@ -400,6 +404,7 @@ def test_toml_config_and_progress_bar_on_a_terminal(data_files, tmp_path, capsys
     assert settings["random_state"] == 5
 
 
+@pytest.mark.slow
 def test_piped_output_has_no_progress_bar(data_files, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "avoidrl", "fit", "--models", "QLearning+novel",
@@ -450,6 +455,7 @@ def test_validate_from_fitted_parameters(fit_ml_run, data_files, tmp_path, capsy
     np.testing.assert_array_equal(true[names].to_numpy(), fitted[names].to_numpy())
 
 
+@pytest.mark.slow
 def test_validate_on_the_default_design(tmp_path, capsys):
     out = tmp_path / "v"
     code, stdout, err = run(["validate", "--default-design", "--n-datasets", "4", "--models",
