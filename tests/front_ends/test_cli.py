@@ -206,6 +206,7 @@ def test_a_drawn_seed_is_printed_and_recorded(data_files, tmp_path, capsys):
     assert json.loads((again / "summary_FIT.json").read_text())["seed_drawn"] is False
 
 
+@pytest.mark.slow
 def test_errors_from_a_subprocess_have_no_traceback(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "avoidrl", "fit", "--models", "Qlearning"],
