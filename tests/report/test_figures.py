@@ -123,6 +123,7 @@ def test_planned_files_are_the_files_written(small, tmp_path, formats, monkeypat
 
 
 # ------------------------------------------------------------ parallel drawing
+@pytest.mark.slow
 def test_workers_write_the_same_bytes(small, tmp_path):
     """A report drawn by two processes equals the one drawn here, byte for byte (SVG too)."""
     models, learning, transfer = small
@@ -140,6 +141,7 @@ def test_workers_write_the_same_bytes(small, tmp_path):
     assert set(serial) == set(parallel)
 
 
+@pytest.mark.slow
 def test_validation_report_in_parallel(small, tmp_path):
     from avoidrl.recovery import ParameterRecovery
 
@@ -161,6 +163,7 @@ def test_validation_report_in_parallel(small, tmp_path):
         _digests(tmp_path / "jobs2")["correlations/recovery_correlation_plot.svg"]
 
 
+@pytest.mark.slow
 def test_a_figure_a_worker_cannot_draw_is_drawn_here(tmp_path):
     with _render.FigureWriter(tmp_path, ("png",), n_jobs=2) as figures:
         for i in range(4):
@@ -200,6 +203,7 @@ def test_every_format_gives_the_same_bytes_again(tmp_path):
     assert set(_digests(tmp_path / "first")) == {f"figure.{f}" for f in _render.FORMATS}
 
 
+@pytest.mark.slow
 def test_a_failing_report_leaves_nothing_with_workers(small, tmp_path, monkeypatch):
     """An error after figures were handed to workers: no folder, no staging, workers gone."""
     models, learning, transfer = small

@@ -10,8 +10,8 @@ import pytest
 from avoidrl import QLearning, load_example
 from avoidrl.model_selection import combine_phases
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-DATASETS = Path(__file__).resolve().parents[1] / "avoidrl" / "datasets"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+DATASETS = Path(__file__).resolve().parents[2] / "avoidrl" / "datasets"
 
 
 def load(name):
@@ -21,6 +21,7 @@ def load(name):
     return module
 
 
+@pytest.mark.slow
 def test_tutorial_fit(tmp_path, capsys):
     tutorial = load("tutorial_fit")
     result = tutorial.main(tmp_path, n_starts=1, participants_per_group=2,
@@ -50,6 +51,7 @@ def test_tutorial_fit(tmp_path, capsys):
     assert recovered.mean() >= 0.4, recovered
 
 
+@pytest.mark.slow
 def test_tutorial_validation(tmp_path, capsys):
     tutorial = load("tutorial_validation")
     result = tutorial.main(tmp_path, n_datasets=6, n_starts=1, n_templates=6,
@@ -80,6 +82,7 @@ def test_tutorial_validation(tmp_path, capsys):
         assert parameter_recovery.correlations_["novel_value"] >= 0.8, name
 
 
+@pytest.mark.slow
 def test_grid_search_bounds(capsys):
     from avoidrl.recovery import ParameterRecovery
 

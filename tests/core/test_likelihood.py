@@ -347,7 +347,7 @@ def test_parity_with_reference(model, reference, tutorial, kernel_path):
 #: The reference's own NLLs on 6 participants of avoidrl's bundled example data (copied
 #: from shared/fixtures/example_reference_nll.csv, which may be shipped: the data are the
 #: project's and the numbers are facts about the reference), so parity runs in every clone.
-EXAMPLE_REFERENCE = Path(__file__).resolve().parent / "fixtures" / "example_reference_nll.csv"
+EXAMPLE_REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "example_reference_nll.csv"
 
 
 @pytest.fixture(scope="module")
@@ -797,7 +797,7 @@ class SignedRateQ(_models.QLearning):
 
 def perseveration_example():
     """The user-model example examples/custom_perseveration.py (state set by np.copyto)."""
-    path = Path(__file__).resolve().parents[1] / "examples" / "custom_perseveration.py"
+    path = Path(__file__).resolve().parents[2] / "examples" / "custom_perseveration.py"
     spec = importlib.util.spec_from_file_location("custom_perseveration_for_kernels", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

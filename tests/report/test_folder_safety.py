@@ -238,6 +238,7 @@ def test_journal_publish_fails_at_every_step(case, how, step, small, previous, e
     check_step(case, step, how, small, previous, expected, tmp_path, monkeypatch)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["raise", "sigterm"])
 def test_failure_while_workers_draw_the_figures(how, small, previous, expected, tmp_path,
                                                 monkeypatch):

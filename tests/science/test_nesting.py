@@ -22,7 +22,8 @@ def frames():
     return learning, transfer
 
 
-@pytest.mark.parametrize("nesting", ["Advantage+novel", "Hybrid2012+novel"])
+@pytest.mark.parametrize("nesting", ["Advantage+novel",
+                                     pytest.param("Hybrid2012+novel", marks=pytest.mark.slow)])
 def test_nesting_model_fits_at_least_as_well(frames, nesting):
     nested = make_model("QLearning+novel", random_state=0).fit(*frames)
     larger = make_model(nesting, random_state=0).fit(*frames)

@@ -36,6 +36,7 @@ def _run(cache):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_second_process_loads_the_kernel_from_the_cache_with_the_same_fit(tmp_path):
     first = _run(tmp_path)
     sources = sorted((tmp_path / "kernels").glob("kernel_*.py"))
@@ -47,6 +48,7 @@ def test_second_process_loads_the_kernel_from_the_cache_with_the_same_fit(tmp_pa
     assert sorted((tmp_path / "kernels").glob("kernel_*.py")) == sources
 
 
+@pytest.mark.slow
 def test_unwritable_cache_folder_compiles_in_memory(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder would be")

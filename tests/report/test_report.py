@@ -775,6 +775,7 @@ def test_fit_report_counts_fits_on_bounds(fit_folder, models):
     assert "(mean of the first group named - mean of the second) / pooled SD" in readme
 
 
+@pytest.mark.slow
 def test_fit_report_compares_parameters_of_interest(tmp_path, data, models):
     pair = {"Relative+novel": models["Relative+novel"],
             **fit_all(*data, names=("Advantage+novel",))}
@@ -786,6 +787,7 @@ def test_fit_report_compares_parameters_of_interest(tmp_path, data, models):
     assert json.loads((out / "summary_FIT.json").read_text())["parameter_of_interest_pairs"] == 1
 
 
+@pytest.mark.slow
 def test_fit_report_with_one_model_and_one_group(tmp_path):
     learning, transfer = simulate({"x1": "solo", "x2": "solo", "x3": "solo"}, seed=4)
     single = fit_all(learning, transfer, names=("QLearning+novel",))
@@ -806,6 +808,7 @@ def test_fit_report_with_one_model_and_one_group(tmp_path):
         ["solo_model_simulations.png"]
 
 
+@pytest.mark.slow
 def test_fit_report_names_group_figures_from_the_data(tmp_path, data):
     # two group codes that collapse to the same file name (Q17: groups come from the data)
     renamed = {"alpha": "no pain", "beta": "No Pain!"}
@@ -836,6 +839,7 @@ def test_fit_report_is_atomic_when_a_step_fails(tmp_path, monkeypatch, data, mod
     assert list(tmp_path.iterdir()) == []  # no temporary folder left behind
 
 
+@pytest.mark.slow
 def test_fit_report_keeps_user_files_and_replaces_only_its_own(tmp_path, monkeypatch, data,
                                                                 models):
     out = tmp_path / "fit"
@@ -870,6 +874,7 @@ def test_fit_report_keeps_user_files_and_replaces_only_its_own(tmp_path, monkeyp
     assert [p.name for p in mine.iterdir()] == ["group_BIC.csv"]
 
 
+@pytest.mark.slow
 def test_fit_report_into_an_empty_existing_folder(tmp_path, data, models):
     out = tmp_path / "empty"
     out.mkdir()

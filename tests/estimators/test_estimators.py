@@ -246,7 +246,8 @@ def scipy_reference(model, learning, transfer, pid, start):
     return minimize(objective, start, method="L-BFGS-B", bounds=bounds)
 
 
-FIT_QUALITY = [("QLearning+novel", 3, 3), ("Hybrid2012+novel", 2, 2)]
+FIT_QUALITY = [("QLearning+novel", 3, 3),
+               pytest.param("Hybrid2012+novel", 2, 2, marks=pytest.mark.slow)]
 _QUALITY_CACHE = {}
 
 

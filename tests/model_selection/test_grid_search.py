@@ -89,6 +89,7 @@ def test_recoverability_search_shows_the_tutorials_point(frames):
         assert narrow.recoverability_[lr] > 0.7 and wide.recoverability_[lr] < 0.2, lr
 
 
+@pytest.mark.slow
 def test_bounds_that_exclude_the_truth_score_worse(frames):
     # The same population for every candidate (temperatures up to 0.2): a fitting bound
     # of 0.05 excludes most true temperatures and recovers worse than bounds covering them.

@@ -128,6 +128,7 @@ def test_ml_intervals_report_bounds_and_flat_directions(ql_data):
 # ------------------------------------------------------------------------ empirical Bayes
 
 
+@pytest.mark.slow
 def test_eb_recovers_qlearning_at_least_as_well_as_ml(ql_data, ql_eb):
     learning, transfer, truth = ql_data
     ml = QLearning(novel=True, random_state=0).fit(learning, transfer)
@@ -185,6 +186,7 @@ def test_laplace_evidence_agrees_with_importance_sampling(ql_data, ql_eb):
         assert eb.log_evidence_.iloc[i] == pytest.approx(estimate, abs=0.5), i
 
 
+@pytest.mark.slow
 def test_eb_same_seed_same_result_for_any_n_jobs_and_backend(ql_data):
     learning, transfer, _ = ql_data
     keep = list(pd.unique(learning["participant_id"]))[:20]
@@ -199,6 +201,7 @@ def test_eb_same_seed_same_result_for_any_n_jobs_and_backend(ql_data):
         assert reference.ibic_ == other.ibic_
 
 
+@pytest.mark.slow
 def test_eb_on_a_dask_cluster_matches_local(ql_data):
     distributed = pytest.importorskip("dask.distributed")
     learning, transfer, _ = ql_data
@@ -283,6 +286,7 @@ def test_eb_bad_settings(ql_data, params, match):
         eb.fit(learning, transfer)
 
 
+@pytest.mark.slow
 def test_ibic_prefers_the_generating_model(ql_data, ql_eb):
     learning, transfer, _ = ql_data
     wrong = EmpiricalBayes(Relative(novel=True), random_state=0).fit(learning, transfer)
@@ -315,6 +319,7 @@ def test_parameter_recovery_with_eb_fits_the_population_jointly():
                                rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_model_recovery_group_level_identification():
     from avoidrl.recovery import ModelRecovery
 
@@ -345,6 +350,7 @@ def test_model_recovery_group_level_identification():
     assert rows["group"].nunique() == 1 and len(rows) == 12
 
 
+@pytest.mark.slow
 def test_eb_recovers_hybrid2012_a_small_version_of_the_benchmark():
     """N = 40 Hybrid2012+novel participants (the full table: benchmarks/bench_hierarchical.py)."""
     names = Hybrid2012(novel=True).parameter_names

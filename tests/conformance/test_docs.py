@@ -20,7 +20,7 @@ import pytest
 import avoidrl
 from avoidrl.models._builtin import BASE_MODELS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 EXAMPLES = ROOT / "examples"
 

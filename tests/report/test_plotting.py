@@ -298,6 +298,7 @@ def dynamics(data, models):
     return report.learning_dynamics(models, *data)
 
 
+@pytest.mark.slow
 def test_model_simulations(behaviour, dynamics):
     accuracy, choice = behaviour
     for group in GROUP_OF.values():

@@ -220,6 +220,7 @@ def test_eb_population_ibic_and_em_history(folders):
         assert len(part) == estimator.n_iter_
 
 
+@pytest.mark.slow
 def test_one_eb_model_writes_no_bms(tmp_path, data, eb_models):
     single = {NAMES[0]: eb_models[NAMES[0]]}
     out = report.write_fit_report(tmp_path / "one", single, *data, random_state=0)

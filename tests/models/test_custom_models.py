@@ -33,7 +33,7 @@ from avoidrl.models import (
 )
 from avoidrl.recovery import ModelRecovery, ParameterRecovery
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # At collection time, before any joblib worker starts: workers import the
 # example modules by name when they unpickle an estimator of their models.
 if str(EXAMPLES) not in sys.path:
@@ -270,7 +270,7 @@ def test_a_model_defined_in_a_function_does_not_pickle():
 
 # -------------------------------------------------------------- the estimator
 def _expected_failures(estimator):
-    from test_sklearn_compat import EXPECTED_FAILED_CHECKS  # the built-ins' documented list
+    from ..conformance.test_sklearn_compat import EXPECTED_FAILED_CHECKS  # the built-ins' documented list
 
     return EXPECTED_FAILED_CHECKS
 
@@ -430,6 +430,7 @@ def test_import_path_errors_name_the_module_and_attribute(user_package, name, me
         make_model(name)
 
 
+@pytest.mark.slow
 def test_cli_validate_with_a_user_model(user_package, tmp_path, capsys):
     out = tmp_path / "validation"
     code = cli.main(["validate", "--models", f"{user_package}:AsymmetricQ", "QLearning",
@@ -442,6 +443,7 @@ def test_cli_validate_with_a_user_model(user_package, tmp_path, capsys):
     assert "AsymmetricQ" in fits.to_string()
 
 
+@pytest.mark.slow
 def test_cli_fit_with_a_user_model(user_package, tmp_path, capsys):
     out = tmp_path / "fit"
     code = cli.main(["fit", "--models", f"{user_package}:AsymmetricQ+novel", "--participants",
@@ -481,6 +483,7 @@ def test_learning_dynamics_of_a_model_with_two_value_systems():
                                rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_pipeline_validation_with_a_user_model(user_package, tmp_path):
     from avoidrl.pipeline import Pipeline
 

@@ -3,6 +3,7 @@
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,28 +18,8 @@ from avoidrl._workflows import DEFAULT_MODELS, DEFAULT_N_SIMULATIONS, recovery_s
 from avoidrl.estimators import RLModelBase
 from avoidrl.recovery import ParameterRecovery
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TWO_MODELS = ["QLearning+novel", "Relative+novel"]
-
-
-def small_example(per_group=2):
-    """The first ``per_group`` example participants of every group."""
-    learning, transfer = load_example()
-    first = learning.drop_duplicates("participant_id")
-    ids = set(first.groupby("group_code", sort=False).head(per_group)["participant_id"])
-    return (learning[learning["participant_id"].isin(ids)].reset_index(drop=True),
-            transfer[transfer["participant_id"].isin(ids)].reset_index(drop=True))
-
-
-@pytest.fixture(scope="module")
-def data_files(tmp_path_factory):
-    """Six example participants (two per group) as the two CSVs."""
-    folder = tmp_path_factory.mktemp("data")
-    learning, transfer = small_example()
-    paths = folder / "learning.csv", folder / "transfer.csv"
-    learning.to_csv(paths[0], index=False)
-    transfer.to_csv(paths[1], index=False)
-    return tuple(map(str, paths))
 
 
 def data_args(data_files):
@@ -201,6 +182,7 @@ def test_an_output_folder_holding_the_inputs_is_refused(data_files, tmp_path, ca
             for name in os.listdir(folder)} == before
 
 
+@pytest.mark.slow
 def test_a_drawn_seed_is_printed_and_recorded(data_files, tmp_path, capsys):
     out = tmp_path / "drawn"
     code, stdout, stderr = run(["fit", "--models", "QLearning+novel", *data_args(data_files),
@@ -224,6 +206,7 @@ def test_a_drawn_seed_is_printed_and_recorded(data_files, tmp_path, capsys):
     assert json.loads((again / "summary_FIT.json").read_text())["seed_drawn"] is False
 
 
+@pytest.mark.slow
 def test_errors_from_a_subprocess_have_no_traceback(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "avoidrl", "fit", "--models", "Qlearning"],
@@ -307,23 +290,10 @@ def test_read_config_json_and_toml(tmp_path):
     assert from_json["bounds"] == {"QLearning": {"temperature": [0.01, 0.5]}}
 
 
-# -------------------------------------------------------------- full runs
-@pytest.fixture(scope="module")
-def fit_run(data_files, tmp_path_factory):
-    """A small FIT run of two models (stdout and stderr captured by hand)."""
-    import contextlib
-    import io
-
-    out = tmp_path_factory.mktemp("fit") / "modelling"
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = cli.main(["fit", "--models", *TWO_MODELS, *data_args(data_files),
-                         "--n-starts", "2", "--seed", "3", "--out", str(out)])
-    return code, stdout.getvalue(), stderr.getvalue(), out
-
-
-def test_fit_writes_the_folder_of_the_estimators_results(fit_run, data_files):
-    code, out, err, folder = fit_run
+# ------------------------------------------ full runs (conftest: data_files, fit_ml_run, ...)
+@pytest.mark.slow
+def test_fit_writes_the_folder_of_the_estimators_results(fit_ml_run, data_files):
+    code, out, err, folder = fit_ml_run
     assert code == 0, err
     for name in ("fit_data_FIT.pkl", "full_fit_data_FIT.pkl", "group_AIC.csv", "group_BIC.csv",
                  "group_BIC_percentages.csv", "param_fit_descriptives.csv",
@@ -369,6 +339,7 @@ def test_fit_writes_the_folder_of_the_estimators_results(fit_run, data_files):
     assert sorted(simulations.unique()) == list(range(DEFAULT_N_SIMULATIONS))
 
 
+@pytest.mark.slow
 def test_formats_and_simulations_from_the_command_line_and_a_config(data_files, tmp_path,
                                                                      capsys):
     """--formats writes every figure in those formats only (the manifest lists them);
@@ -399,6 +370,7 @@ def test_formats_and_simulations_from_the_command_line_and_a_config(data_files, 
             n_simulations
 
 
+@pytest.mark.slow
 def test_quiet_single_model_with_overwrite(data_files, tmp_path, capsys):
     out = tmp_path / "modelling"
     out.mkdir()
@@ -414,6 +386,7 @@ def test_quiet_single_model_with_overwrite(data_files, tmp_path, capsys):
         ["QLearning+novel", "best_model"]
 
 
+@pytest.mark.slow
 def test_toml_config_and_progress_bar_on_a_terminal(data_files, tmp_path, capsys, monkeypatch):
     config = tmp_path / "settings.toml"
     config.write_text(
@@ -432,6 +405,7 @@ def test_toml_config_and_progress_bar_on_a_terminal(data_files, tmp_path, capsys
     assert settings["random_state"] == 5
 
 
+@pytest.mark.slow
 def test_piped_output_has_no_progress_bar(data_files, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "avoidrl", "fit", "--models", "QLearning+novel",
@@ -442,11 +416,9 @@ def test_piped_output_has_no_progress_bar(data_files, tmp_path):
     assert "\r" not in result.stderr and "[#" not in result.stderr and "[." not in result.stderr
 
 
-def test_validate_both_recoveries(data_files, tmp_path, capsys):
-    out = tmp_path / "validation"
-    code, stdout, stderr = run(
-        ["validate", "--recovery", "both", "--models", *TWO_MODELS, *data_args(data_files),
-         "--n-datasets", "6", "--n-starts", "2", "--seed", "11", "--out", str(out)], capsys)
+@pytest.mark.slow
+def test_validate_both_recoveries(validate_run, data_files):
+    code, stdout, stderr, out = validate_run
     assert code == 0, stderr
     for name in ("fit_data_PARAMETER.pkl", "param_recovery_corrs.csv", "fit_data_MODEL.pkl",
                  "model_recovery.png", "model_recovery_matrices.csv",
@@ -456,15 +428,16 @@ def test_validate_both_recoveries(data_files, tmp_path, capsys):
     learning, transfer = data_files
     model = TWO_MODELS[0]
     expected = ParameterRecovery(make_model(model, n_starts=2), n_datasets=6,
-                                 random_state=recovery_seed(11, model)).fit(learning, transfer)
+                                 random_state=recovery_seed(7, model)).fit(learning, transfer)
     got = corrs[corrs["Model"] == model].set_index("Parameter")["Correlation"]
     np.testing.assert_allclose(got[expected.correlations_.index],
                                expected.correlations_.round(2))
     assert "parameter recovery" in stdout and "model recovery" in stdout
 
 
-def test_validate_from_fitted_parameters(fit_run, data_files, tmp_path, capsys):
-    folder = fit_run[3]
+@pytest.mark.slow
+def test_validate_from_fitted_parameters(fit_ml_run, data_files, tmp_path, capsys):
+    folder = fit_ml_run[3]
     fit_data = str(folder / "fit_data_FIT.pkl")
     assert_one_line_error(*run(["validate", "--fit-data", fit_data, "--sampler", "normal"],
                                capsys), "--sampler")
@@ -483,6 +456,7 @@ def test_validate_from_fitted_parameters(fit_run, data_files, tmp_path, capsys):
     np.testing.assert_array_equal(true[names].to_numpy(), fitted[names].to_numpy())
 
 
+@pytest.mark.slow
 def test_validate_on_the_default_design(tmp_path, capsys):
     out = tmp_path / "v"
     code, stdout, err = run(["validate", "--default-design", "--n-datasets", "4", "--models",
@@ -507,13 +481,12 @@ def test_method_in_a_config_file(tmp_path, capsys):
     assert_one_line_error(*run(["fit", "--config", str(path)], capsys), "'method'", "eb")
 
 
-def test_fit_and_validate_by_empirical_bayes(tmp_path, capsys):
+@pytest.mark.slow
+def test_fit_and_validate_by_empirical_bayes(fit_eb_run, tmp_path, capsys):
     from avoidrl.hierarchical import EmpiricalBayes
     from avoidrl.model_selection import random_effects_bms
 
-    out = tmp_path / "study"
-    code, stdout, err = run(["fit", "--method", "eb", "--models", *TWO_MODELS,
-                             "--participants", "12", "--seed", "1", "--out", str(out)], capsys)
+    code, stdout, err, out = fit_eb_run
     assert code == 0, err
     assert "by empirical Bayes" in stdout and "iBIC" in stdout and "BIC per" not in stdout
     for name in ("group_Laplace.csv", "ibic.csv", "population_parameters.csv",
@@ -546,6 +519,7 @@ def test_fit_and_validate_by_empirical_bayes(tmp_path, capsys):
     assert summary["bms"]["winner"] == again["protected_exceedance_probability"].idxmax()
 
     # validate --method eb joins the folder; Laplace numbers are never labelled BIC
+    out = shutil.copytree(out, tmp_path / "study")
     code, stdout, err = run(["validate", "--method", "eb", "--recovery", "both", "--models",
                              *TWO_MODELS, "--participants", "4", "--seed", "1", "--out",
                              str(out)], capsys)

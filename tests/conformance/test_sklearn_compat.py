@@ -295,6 +295,7 @@ def _fit_and_score(est, learning, transfer):
     return est.params_, est.score(learning, transfer)
 
 
+@pytest.mark.slow
 def test_joblib_parallel_over_clones(sim_frames):
     learning, transfer = sim_frames
     models = [make_model("QLearning+novel", n_starts=2, random_state=0),

@@ -19,9 +19,10 @@ import pytest
 
 from avoidrl import load_example, make_model
 from avoidrl.report import _figures as _render
-from test_cli import small_example
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+from .._helpers import small_example
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 _FENCE = re.compile(r"(?:<!--\s*readme-test:\s*(?P<name>[\w-]+)\s*-->\n+)?"
                     r"```(?P<language>\w*)\n(?P<code>.*?)```", flags=re.S)
 
@@ -93,6 +94,7 @@ SPECIAL = {
 @pytest.mark.parametrize("line, name, code", _python_blocks(),
                          ids=[f"line{line}" + (f"-{name}" if name else "")
                               for line, name, _ in _python_blocks()])
+@pytest.mark.slow
 def test_readme_block_runs(line, name, code, tmp_path, monkeypatch):
     """The block runs (six example participants as X_learning, X_transfer; see SPECIAL)."""
     special = SPECIAL.get(name, {}) if name is not None else {}
@@ -130,6 +132,7 @@ def test_quick_start_has_two_commands():
     assert "pytest" in commands[1]
 
 
+@pytest.mark.slow
 def test_fit_and_compare_example_prints_the_mean_bic(capsys):
     """The example runs as written and prints each model's mean BIC, k ln(n) + 2 NLL."""
     code = _blocks("python")[0]

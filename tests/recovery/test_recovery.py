@@ -1,7 +1,6 @@
 """ParameterRecovery and ModelRecovery: generation, fitting, matrices, reproducibility."""
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,14 +12,13 @@ from sklearn.exceptions import ConvergenceWarning
 from avoidrl import ActorCritic, Advantage, QLearning, Relative, make_model
 from avoidrl.recovery import ModelRecovery, ParameterRecovery, SyntheticDataset
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 NARROW = {"temperature": (0.01, 0.2)}
 
 
 @pytest.fixture(scope="module")
-def templates():
-    learning = SHARED / "data" / "tutorial_learning_data.csv"
-    transfer = SHARED / "data" / "tutorial_transfer_data.csv"
+def templates(shared_dir):
+    learning = shared_dir / "data" / "tutorial_learning_data.csv"
+    transfer = shared_dir / "data" / "tutorial_transfer_data.csv"
     if not (learning.exists() and transfer.exists()):
         pytest.skip("../shared/data is not available")
     return pd.read_csv(learning), pd.read_csv(transfer)
@@ -86,6 +84,7 @@ def test_parameter_recovery_fit_attributes_and_tidy_table():
     assert recovery.fitted_params_["temperature"].between(0.01, 0.2).all()
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_n_jobs_or_backend():
     est = Relative(novel=True, n_starts=2)
     kwargs = dict(n_datasets=20, random_state=7)
@@ -181,6 +180,7 @@ def test_bias_models_simulate_raw_outcomes():
         assert set(d.learning["feedback_R"]) <= {-10.0, 0.0, 10.0}
 
 
+@pytest.mark.slow
 def test_dask_backend_matches_local():
     distributed = pytest.importorskip("dask.distributed")
     est = QLearning(novel=True, n_starts=2)
@@ -205,6 +205,7 @@ def test_parameter_recovery_quality_qlearning(templates):
     assert r["novel_value"] >= 0.95, r
 
 
+@pytest.mark.slow
 def test_model_recovery_quality(templates):
     learning, transfer = templates
     estimators = [make_model(name, bounds=NARROW) for name in
@@ -238,6 +239,7 @@ def test_parameter_recovery_fits_given_datasets():
 
 # --- model recovery without ../shared, on the default task design --------------------
 
+@pytest.mark.slow
 def test_model_recovery_quality_on_the_default_design():
     """QLearning, Relative and Advantage (+novel) tell themselves apart on fresh task designs.
 

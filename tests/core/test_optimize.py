@@ -12,7 +12,7 @@ from scipy.optimize import minimize
 try:
     from avoidrl._core import optimize as opt
 except ImportError:  # package not importable: load the module from its file
-    _path = pathlib.Path(__file__).resolve().parents[1] / "avoidrl" / "_core" / "optimize.py"
+    _path = pathlib.Path(__file__).resolve().parents[2] / "avoidrl" / "_core" / "optimize.py"
     _spec = importlib.util.spec_from_file_location("avoidrl_optimize_file", _path)
     opt = importlib.util.module_from_spec(_spec)
     sys.modules[_spec.name] = opt
@@ -107,7 +107,8 @@ class Recorder:
 
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("case", ["quad", "rosen2", "rosen5", "at_bound"])
+@pytest.mark.parametrize("case", ["quad", pytest.param("rosen2", marks=pytest.mark.slow),
+                                  pytest.param("rosen5", marks=pytest.mark.slow), "at_bound"])
 def test_identical_to_scipy(case, backend):
     rng = np.random.default_rng(42)
     if case == "quad":

@@ -8,25 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from avoidrl import cli, load_example
+from avoidrl import cli
 from avoidrl.pipeline import PARAMETERS, Pipeline, help_text
 from avoidrl.priors import default_bounds, fixed_priors
 
 MODELS = ["QLearning+novel", "Relative+novel"]
 BOUNDS = {"QLearning": {"temperature": (0.01, 0.5)}, "Relative": {"temperature": (0.01, 0.5)}}
-
-
-@pytest.fixture(scope="module")
-def data_files(tmp_path_factory):
-    """Six example participants, two per group, as the reference's two CSVs."""
-    learning, transfer = load_example()
-    first = learning.drop_duplicates("participant_id")
-    ids = set(first.groupby("group_code", sort=False).head(2)["participant_id"])
-    folder = tmp_path_factory.mktemp("data")
-    paths = folder / "learning.csv", folder / "transfer.csv"
-    learning[learning["participant_id"].isin(ids)].to_csv(paths[0], index=False)
-    transfer[transfer["participant_id"].isin(ids)].to_csv(paths[1], index=False)
-    return tuple(map(str, paths))
 
 
 def assert_same_folder(a, b, *, same_readme=True):
@@ -62,6 +49,7 @@ def tutorial_fit(data_files, tmp_path_factory):
     return result, out
 
 
+@pytest.mark.slow
 def test_tutorial_fit_script_gives_the_cli_folder(tutorial_fit, data_files, tmp_path, capsys):
     result, out = tutorial_fit
     assert list(result.models) == MODELS
@@ -75,7 +63,9 @@ def test_tutorial_fit_script_gives_the_cli_folder(tutorial_fit, data_files, tmp_
     assert_same_folder(out, tmp_path / "cli")
 
 
-def test_validation_parameter_then_model_gives_the_cli_folder(data_files, tmp_path, capsys):
+@pytest.mark.slow
+def test_validation_parameter_then_model_gives_the_cli_folder(data_files, validate_run,
+                                                             tmp_path):
     common = dict(mode="validation", models=MODELS, learning_filename=data_files[0],
                   transfer_filename=data_files[1], random_params="random",
                   fixed=fixed_priors(MODELS), number_of_runs=2, datasets_to_generate=6,
@@ -88,16 +78,15 @@ def test_validation_parameter_then_model_gives_the_cli_folder(data_files, tmp_pa
     pooled = [d.id for r in first.parameter_recovery.values() for d in r.datasets_]
     assert [d.id for d in second.model_recovery.datasets_] == pooled
     assert second.parameter_recovery == {}
-    code = cli.main(["validate", "--recovery", "both", "--models", *MODELS, "--learning",
-                     data_files[0], "--transfer", data_files[1], "--n-starts", "2",
-                     "--n-datasets", "6", "--seed", "7", "--out", str(tmp_path / "cli"),
-                     "--quiet"])
-    assert code == 0, capsys.readouterr().err
-    assert_same_folder(tmp_path / "pipeline", tmp_path / "cli", same_readme=False)
+    # the command line: validate --recovery both of MODELS, 2 starts, 6 datasets, seed 7
+    code, _, err, cli_folder = validate_run
+    assert code == 0, err
+    assert_same_folder(tmp_path / "pipeline", cli_folder, same_readme=False)
     readme = (tmp_path / "pipeline" / "README.md").read_text()
     assert "## PARAMETER" in readme and "## MODEL" in readme
 
 
+@pytest.mark.slow
 def test_an_earlier_fit_is_not_replaced_without_overwrite(tutorial_fit, data_files):
     _, out = tutorial_fit
     # the message names the first files (alphabetically) of those it may not replace
@@ -107,6 +96,7 @@ def test_an_earlier_fit_is_not_replaced_without_overwrite(tutorial_fit, data_fil
                                 transfer_filename=data_files[1], out_dir=out)
 
 
+@pytest.mark.slow
 def test_fit_filename_simulates_the_fitted_parameters(tutorial_fit, data_files, tmp_path):
     _, out = tutorial_fit
     run = Pipeline(seed=3).run(
@@ -122,6 +112,7 @@ def test_fit_filename_simulates_the_fitted_parameters(tutorial_fit, data_files, 
     assert len(recovery.datasets_) == len(fitted)
 
 
+@pytest.mark.slow
 def test_parameters_and_task_design(tmp_path):
     table = pd.DataFrame({"factual_lr": [0.2, 0.4, 0.6], "counterfactual_lr": [0.1, 0.2, 0.3],
                           "temperature": [0.05, 0.1, 0.15], "novel_value": [0.0, 0.3, -0.3]})
@@ -206,6 +197,7 @@ def test_priors_come_from_the_model_declarations():
         fixed_priors(["QLeaning"])
 
 
+@pytest.mark.slow
 def test_one_model_and_one_group_work(tmp_path):
     # the reference crashes on both (Q2: one model; Q36: fewer than two groups)
     run = Pipeline(seed=2).run(mode="fit", models=["QLearning+novel"], number_of_participants=2,
@@ -221,6 +213,7 @@ def files_of(folder):
             if p.is_file()}
 
 
+@pytest.mark.slow
 def test_the_reference_tutorial_sequence_shares_one_folder(data_files, tmp_path):
     """RL_fit_main then RL_validation_main (parameter, then model recovery) into one folder."""
     out = tmp_path / "modelling"
@@ -254,6 +247,7 @@ def test_the_reference_tutorial_sequence_shares_one_folder(data_files, tmp_path)
     assert {path: Path(path).read_bytes() for path in data_files} == before
 
 
+@pytest.mark.slow
 def test_fit_then_validate_on_the_command_line_share_one_folder(data_files, tmp_path,
                                                                  capsys):
     out = str(tmp_path / "study")
@@ -275,6 +269,7 @@ def test_fit_then_validate_on_the_command_line_share_one_folder(data_files, tmp_
     assert (Path(out) / "fit_data_FIT.pkl").read_bytes() == fit_before
 
 
+@pytest.mark.slow
 def test_a_pipeline_without_a_seed_draws_and_records_one(tmp_path):
     pipeline = Pipeline()
     assert pipeline.seed_drawn and isinstance(pipeline.seed, int) and 0 <= pipeline.seed < 2**32
@@ -290,6 +285,7 @@ def test_a_pipeline_without_a_seed_draws_and_records_one(tmp_path):
         (tmp_path / "n" / "fit_data_FIT.pkl").read_bytes()
 
 
+@pytest.mark.slow
 def test_method_eb_gives_the_cli_folder(data_files, tmp_path, capsys):
     """Pipeline(method='eb') is ``avoidrl fit --method eb``: empirical Bayes, same folder."""
     run = Pipeline(seed=4).run(mode="fit", models=["QLearning+novel"], method="eb",
