@@ -191,11 +191,17 @@ class RLModelBase(BaseEstimator):
         variant = self._variant()
         bounds, init = self._resolve_bounds_init(variant)
         start, n_starts, max_starts, options = self._check_settings()
+        screen_starts = check_number(getattr(self, "screen_starts", 0), "screen_starts",
+                                     integer=True, low=0,
+                                     expected="a non-negative integer (0: no screen)")
         if start == "fixed":
-            # L-BFGS-B is deterministic: repeated fixed starts are identical
+            # L-BFGS-B is deterministic: repeated fixed starts are identical,
+            # and the one start is the user's choice: no screen either
             n_starts = max_starts = 1
+            screen_starts = 0
         return FitSettings(variant=variant, bounds=bounds, init=init, start=start,
-                           n_starts=n_starts, max_starts=max_starts, options=options)
+                           n_starts=n_starts, max_starts=max_starts, options=options,
+                           screen_starts=int(screen_starts))
 
     def _fit_data(self, data, seeds, settings, warn=True, intervals=True):
         """Fit validated data, participant ``i`` drawing its starts from ``seeds[i]``.

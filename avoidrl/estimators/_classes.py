@@ -48,6 +48,15 @@ _COMMON_DOC = """
         ``max_starts=n_starts`` turns the extra rounds off. Models that nest a
         simpler model (Advantage and Hybrid2012/2021 nest QLearning) also start
         once from the simpler model's optimum, so they never fit worse than it.
+    screen_starts : int, default=4
+        In every round, each participant also descends from the best
+        ``screen_starts`` of 1,024 quasi-random points (a scrambled Sobol
+        sequence from its own stream) spread over the bounds' box, found by
+        one batched likelihood evaluation; they count towards
+        ``optimum_hits_`` but not towards ``max_starts``. A wide wrong basin
+        can hold most random or 'normal' starts (which then confirm each
+        other); the screen lands in the better basin elsewhere. 0 turns the
+        screen off (the fits of avoidrl 0.1); 'fixed' starts never screen.
     random_state : int, RandomState instance, Generator or None, default=None
         Seeds the starts. Each participant draws its starts from its own
         stream, derived from the seed and its participant_id, so a
@@ -118,6 +127,7 @@ class _NoBiasModel(RLModelBase):
                  bounds: dict[str, tuple[float, float]] | None = None,
                  init: dict[str, float] | None = None, start: str | None = None,
                  n_starts: int | None = None, max_starts: int | None = None,
+                 screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
         self.novel = novel
@@ -127,6 +137,7 @@ class _NoBiasModel(RLModelBase):
         self.start = start
         self.n_starts = n_starts
         self.max_starts = max_starts
+        self.screen_starts = screen_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -138,6 +149,7 @@ class _NoDecayModel(RLModelBase):
                  bounds: dict[str, tuple[float, float]] | None = None,
                  init: dict[str, float] | None = None, start: str | None = None,
                  n_starts: int | None = None, max_starts: int | None = None,
+                 screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
         self.bias = bias
@@ -147,6 +159,7 @@ class _NoDecayModel(RLModelBase):
         self.start = start
         self.n_starts = n_starts
         self.max_starts = max_starts
+        self.screen_starts = screen_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -158,6 +171,7 @@ class _FullModel(RLModelBase):
                  bounds: dict[str, tuple[float, float]] | None = None,
                  init: dict[str, float] | None = None, start: str | None = None,
                  n_starts: int | None = None, max_starts: int | None = None,
+                 screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
         self.bias = bias
@@ -168,6 +182,7 @@ class _FullModel(RLModelBase):
         self.start = start
         self.n_starts = n_starts
         self.max_starts = max_starts
+        self.screen_starts = screen_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -246,8 +261,8 @@ class CustomModel(RLModelBase):
     decay : bool, default=False
         Shrink Q values toward 0 before transfer (``decay_factor``); only for
         models with Q values (``has_q_values``).
-    bounds, init, start, n_starts, max_starts, random_state, n_jobs, verbose, \
-optimizer_options
+    bounds, init, start, n_starts, max_starts, screen_starts, random_state, n_jobs, \
+verbose, optimizer_options
         As for the built-in estimators (e.g. :class:`QLearning`). ``start``
         and ``n_starts`` default to the model's ``default_start`` and
         ``default_n_starts`` ('normal', 10 unless it sets them).
@@ -271,6 +286,7 @@ optimizer_options
                  bounds: dict[str, tuple[float, float]] | None = None,
                  init: dict[str, float] | None = None, start: str | None = None,
                  n_starts: int | None = None, max_starts: int | None = None,
+                 screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
         self.model = model
@@ -282,6 +298,7 @@ optimizer_options
         self.start = start
         self.n_starts = n_starts
         self.max_starts = max_starts
+        self.screen_starts = screen_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose

@@ -39,6 +39,9 @@ class FitSettings:
     start : {'normal', 'random', 'fixed'}
     n_starts, max_starts : int
         Starts per participant in the first round, and in all.
+    screen_starts : int
+        Starts per participant and round from the best points of a
+        quasi-random screen of the box (0: no screen).
     options : dict
         The L-BFGS-B settings (``optimizer_options``).
 
@@ -55,6 +58,7 @@ class FitSettings:
     n_starts: int
     max_starts: int
     options: dict
+    screen_starts: int = 0
 
     @property
     def low(self) -> np.ndarray:
