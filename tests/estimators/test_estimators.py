@@ -139,11 +139,16 @@ def check_fitted_attributes(model, learning, transfer):
     assert list(pd.unique(fits["participant_id"])) == ids
     assert (fits.groupby("participant_id", sort=False)["start"].apply(list)
             == [list(range(u)) for u in used]).all()
-    # each participant: n_starts drawn starts in round 0, at most one nested start, and
-    # further rounds only while its best optimum is unconfirmed (optimum_hits_ < 2)
-    drawn = fits[fits["kind"] != "nested"]
+    # each participant: n_starts drawn starts in round 0, at most one nested start,
+    # screen_starts screened starts in every round, and further rounds only while its
+    # best optimum is unconfirmed (optimum_hits_ < 2)
+    drawn = fits[~fits["kind"].isin(["nested", "screen"])]
     first = drawn[drawn["round"] == 0].groupby("participant_id", sort=False).size()
     assert (first.loc[ids] == n_starts).all()
+    screened = fits[fits["kind"] == "screen"].groupby(["participant_id", "round"]).size()
+    expected = model._fit_settings().screen_starts  # 0 for a fixed start
+    assert (screened == expected).all()
+    assert len(screened) == (0 if expected == 0 else fits.groupby(["participant_id", "round"]).ngroups)
     assert (fits[fits["kind"] == "nested"].groupby("participant_id").size() <= 1).all()
     first_round = fits[fits["round"] == 0].groupby("participant_id", sort=False)["nll"].apply(
         lambda v: int((v <= v.min() + 0.1).sum()))
@@ -357,7 +362,7 @@ def test_refit_forgets_previous_fit(sim_ql):
     keep = ["sim_0", "sim_2"]
     model.fit(*[f[f["participant_id"].isin(keep)] for f in sim_ql])
     assert list(model.params_.index) == keep
-    assert len(model.fits_) == 4
+    assert len(model.fits_) == model.n_starts_used_.sum() == 2 * (2 + model.screen_starts)
 
 
 @pytest.mark.parametrize("init", [None, {"factual_lr": 0.5, "temperature": 0.2}])
@@ -404,10 +409,11 @@ def test_normal_starts_are_clipped_to_the_bounds(sim_ql):
         low, high = model.bounds_[name]
         draws = model.fits_[f"start_{name}"].to_numpy()
         assert np.all((draws >= low) & (draws <= high)), name
-    at_low = np.mean(model.fits_["start_factual_lr"] == 0.01)
+    normal = model.fits_[model.fits_["kind"] == "normal"]  # not the screened starts
+    at_low = np.mean(normal["start_factual_lr"] == 0.01)
     assert 0.35 < at_low < 0.65
     # far from the bounds: N(init, (high - low) / 15)
-    novel = model.fits_["start_novel_value"].to_numpy()
+    novel = normal["start_novel_value"].to_numpy()
     assert abs(novel.mean()) < 0.05
     assert novel.std() == pytest.approx(2.0 / 15.0, rel=0.2)
 
