@@ -446,13 +446,15 @@ def ibic_table(models):
     -------
     DataFrame
         One row per model: model, ibic (Huys et al. 2011; lower is better),
-        delta_ibic (from the lowest), best (the lowest), n_participants,
-        n_iter and converged (of EM).
+        delta_ibic (from the lowest), best (the lowest), ibic_se (the
+        Monte-Carlo standard error of ibic; NaN for fits saved before it was
+        estimated), n_participants, n_iter and converged (of EM).
     """
     models = _population_models(models, "ibic_")
     table = pd.DataFrame({
         "model": list(models),
         "ibic": [float(e.ibic_) for e in models.values()],
+        "ibic_se": [float(getattr(e, "ibic_se_", np.nan)) for e in models.values()],
         "n_participants": [int(len(e.params_)) for e in models.values()],
         "n_iter": [int(e.n_iter_) for e in models.values()],
         "converged": [bool(e.converged_) for e in models.values()],

@@ -275,7 +275,7 @@ FIT_CATALOGUE = (
         methods=EB, files=("{label}_model_comparisons.png",),
         producer=_comparison_figure, step=COMPARE),
     FIT('ibic.csv',
-        "group-level comparison by the integrated BIC (Huys et al. 2011: -2 sum over participants of log mean likelihood over prior samples, plus the prior's parameters x ln(total trials); lower is better): model, ibic, delta_ibic, best, n_participants, n_iter and converged (of EM)",
+        "group-level comparison by the integrated BIC (Huys et al. 2011: -2 sum over participants of the log marginal likelihood under the fitted prior, importance-sampled around each participant's Laplace posterior, plus the prior's parameters x ln(total trials); lower is better; the recommended group-level criterion, see the avoidrl README): model, ibic, delta_ibic, best, ibic_se (its Monte-Carlo standard error: a difference of a few ibic_se is noise), n_participants, n_iter and converged (of EM)",
         methods=EB, files=("ibic.csv",), producer=lambda run: run.ibic, step=EVIDENCE),
     FIT('population_parameters.csv',
         "each model's fitted population: model, prior ('pooled': one prior; 'group': one per group_code), group, parameter, median, lower, upper (the population's median and central 95 % range, natural units), mean_z, sd_z (the prior in the logit space)",
