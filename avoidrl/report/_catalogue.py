@@ -36,7 +36,7 @@ from .. import plotting
 from .._tables import (
     LAPLACE, _n_parameters, criterion_differences, criterion_values, em_history,
     group_best_fit_percentages, information_criteria, interval_status_counts, model_evidence,
-    model_recovery_matrices, parameter_descriptives, parameter_intervals,
+    model_identification, model_recovery_matrices, parameter_descriptives, parameter_intervals,
     parameter_recovery_correlations, population_parameters,
 )
 from ._files import figure
@@ -416,9 +416,9 @@ VALIDATION_CATALOGUE = (
         producer=lambda run: run.model_recovery.group_results_, when="has_group_results",
         step=MODEL_STEP),
     MODEL('model_recovery_identification.csv',
-        'per generating model: n_groups and the share of its groups in which BMS (`bms_correct`) and iBIC (`ibic_correct`) pick it',
+        'per generating model (`avoidrl.report.model_identification`): n_groups (each group one BMS / iBIC comparison), then for BMS and iBIC (`ibic_*`, empirical-Bayes fits only): the groups in which it picks the generator (`bms_n_correct`), their share (`bms_correct`) and its 95 % Clopper-Pearson interval (`bms_correct_lower`, `bms_correct_upper`: from few groups a share says little), then the mean protected exceedance probability (`mean_bms_pxp`) and BOR (`mean_bor`) of the groups\' BMS',
         files=("model_recovery_identification.csv",),
-        producer=lambda run: run.model_recovery.group_identification_,
+        producer=lambda run: model_identification(run.model_recovery),
         index=True, when="has_identification", step=MODEL_STEP),
     MODEL('summary_MODEL.json',
         'seed, models, datasets, recovery rates, the criterion compared, settings',
