@@ -28,6 +28,7 @@ sections and the JSON summaries from the catalogue; the writers in
 :mod:`avoidrl._tables` and :mod:`avoidrl.report._write`.
 """
 
+from ._catalogue import COLUMN_VOCABULARY
 from ._write import fit_files, validation_files, write_fit_report, write_validation_report
 from .._tables import (
     BINS, BOUND_TOLERANCE, COMPARISONS, CONTEXT_ORDER, CONTEXTS, CRITERIA, EMPIRICAL,
@@ -45,7 +46,7 @@ from .._tables import (
 from ..stats import BOUND_SHARE_NOTE
 
 __all__ = [
-    "BINS", "BOUND_SHARE_NOTE", "BOUND_TOLERANCE", "COMPARISONS", "CONTEXT_ORDER", "CONTEXTS",
+    "BINS", "BOUND_SHARE_NOTE", "BOUND_TOLERANCE", "COLUMN_VOCABULARY", "COMPARISONS", "CONTEXT_ORDER", "CONTEXTS",
     "CRITERIA",
     "EMPIRICAL", "EVIDENCE_LABELS", "INTERVAL_STATUSES", "METHODS", "PARAMETERS_OF_INTEREST",
     "START_TOLERANCE", "STIMULUS_TYPES", "bms_results", "bound_counts", "bound_sides",
