@@ -40,6 +40,7 @@ from .._tables import (
     parameter_recovery_correlations, population_parameters,
 )
 from ._files import figure
+from ._methods import methods_text
 
 #: The inference-method labels of the entries that apply to one method only.
 ML, EB = ("ml",), ("eb",)
@@ -172,6 +173,8 @@ REFERENCE_LAYOUT = (
     "modelsimulation_choice_data.csv", "param_recovery_corrs.csv",
     "data/generated/{model}_generated_learning.csv",
     "data/generated/{model}_generated_transfer.csv",
+    "data/generated/model_recovery/{model}_generated_learning.csv",
+    "data/generated/model_recovery/{model}_generated_transfer.csv",
 )
 #: avoidrl's column vocabulary: every column of its own CSV files is one of
 #: these, or a model, group or parameter name heading a wide table's column
@@ -433,6 +436,10 @@ FIT_CATALOGUE = (
         'seed, method, models, participants, groups, per model the mean -2 x Laplace log evidence, mean NLL at the MAP, iBIC, EM iterations and convergence, interval statuses; the best model by Laplace evidence and by iBIC; the BMS winner (highest protected exceedance probability) and BOR; `parameters_at_bounds` ({{model: {{parameter: {{group: {{n, lower, upper}}}}}}}}), `participants_with_a_parameter_on_a_bound`, `parameter_outliers`; settings',
         methods=EB, files=("summary_FIT.json",),
         producer=lambda run: run.summary(FIT_KIND), step=SUMMARY),
+    FIT('methods.md',
+        "a methods paragraph written from summary_FIT.json: the models with their free parameters, bounds and references, the fitting method with its starts and seed, the comparison criteria, the group statistics and the software version, then the references (of the models, the methods and avoidrl)",
+        files=("methods.md",), producer=lambda run: methods_text(run.summary(FIT_KIND)),
+        step=SUMMARY),
     FIT(None, VOCABULARY_TEXT),
 )
 

@@ -138,6 +138,7 @@ class _FitRun:
         self.model_keys = [(safe_filename(name), name) for name in self.names]
         self.label_keys = [(label, label) for label in self.criteria]
         self.compares_models = len(models) >= 2
+        self._summary = None
 
     def mean(self, label):
         """Mean criterion ``label`` per group and model (group_{label}.csv)."""
@@ -211,10 +212,12 @@ class _FitRun:
         return pd.unique(self.groups.to_numpy())[0] if len(self.groups) else None
 
     def summary(self, kind):
-        """summary_FIT.json (``kind`` 'FIT')."""
-        for label in self.criteria:
-            self.mean(label)
-        return _summary.fit_summary(self)
+        """summary_FIT.json (``kind`` 'FIT'); computed once, methods.md is written from it."""
+        if self._summary is None:
+            for label in self.criteria:
+                self.mean(label)
+            self._summary = _summary.fit_summary(self)
+        return self._summary
 
 
 def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=None,
