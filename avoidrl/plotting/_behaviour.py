@@ -116,8 +116,8 @@ def plot_model_behaviour(accuracy_table, choice_table, model):
                   # six entries fit one row only from three groups' width on (else clipped)
                   loc="outside lower center", ncol=3 if n_groups < 3 else 6, fontsize=9,
                   frameon=False)
-    figure.suptitle(f"{model}: posterior predictive behaviour\n(lines and bars = model, "
-                    "diamonds = data; mean ± 95% CI)", fontsize=12)
+    _suptitle(figure, f"{model}: posterior predictive behaviour\n(lines and bars = model, "
+              "diamonds = data; mean ± 95% CI)", fontsize=12, wrap=False)
     return figure
 
 

@@ -91,7 +91,8 @@ def fit_section(run):
     return FIT_README.format(method=method.fit_method_description,
                              rows=_rows(entries).format(**values),
                              bound_tol=values["bound_tol"], bound_share=BOUND_SHARE_NOTE) \
-        + "\n" + _figures.describe_formats(run.formats, reference_svg=True)
+        + "\n" + _figures.describe_formats(run.formats, reference_svg=True,
+                                                style=run.style)
 
 
 def validation_section(kind, run, entries):
@@ -105,7 +106,8 @@ def validation_section(kind, run, entries):
                                  separate=", ".join(run.separate),
                                  reference_files=_catalogue.reference_files())
     return VALIDATION_README.format(what=_WHAT[kind], rows=rows) \
-        + "\n" + _figures.describe_formats(run.formats, reference_svg=False)
+        + "\n" + _figures.describe_formats(run.formats, reference_svg=False,
+                                                style=run.style)
 
 
 def generated_source(run):

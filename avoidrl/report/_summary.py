@@ -134,7 +134,7 @@ def fit_summary(run):
         "per_model": {name: model_summary(est) for name, est in run.models.items()},
         "settings": {
             "random_state": UNSEEDED if run.random_state is None else jsonable(run.random_state),
-            "n_simulations": int(run.n_simulations),
+            "n_simulations": int(run.n_simulations), "figure_style": run.style,
             "bound_tolerance": BOUND_TOLERANCE, "start_tolerance": START_TOLERANCE,
             "reference_group": jsonable(run.reference),
             "estimators": {name: estimator_settings(est) for name, est in run.models.items()},

@@ -207,3 +207,18 @@ def test_identification_carries_n_and_an_interval(validation_folder):
     assert "bms_correct_lower" in identification[NAMES[0]]
     pd.testing.assert_frame_equal(report.model_identification(recovery), table,
                                   check_dtype=False, check_names=False)
+
+
+# ------------------------------------------------------------------ figure style
+def test_paper_style_folder(tmp_path, fit_folder):
+    from PIL import Image
+
+    _, models = fit_folder
+    out = report.write_fit_report(tmp_path / "paper", models, *_data(), random_state=3,
+                                  n_simulations=1, style="paper")
+    for png in out.rglob("*.png"):
+        width, _ = Image.open(png).size
+        assert width <= 7 * 300, png  # at most 7 inches at 300 dpi
+    assert json.loads((out / "summary_FIT.json").read_text())["settings"]["figure_style"] == \
+        "paper"
+    assert "'paper' style" in (out / "README.md").read_text()
