@@ -628,7 +628,7 @@ _P_COLUMNS = {"linear": "p_value", "ttest": "p_value", "posthoc": "p-adj"}
 
 
 def _add_scale_and_holm(key, table, transform):
-    """Move ``test`` after the bound counts, then add ``scale`` and ``p_holm`` (one model's rows)."""
+    """Move ``test`` after the bound counts, add ``scale`` and ``p_holm`` (one model's rows)."""
     table = table[[c for c in table.columns if c != "test"] + ["test"]].copy()
     table["scale"] = ["log" if transform and is_log_transformed(p) else "natural"
                       for p in table["parameter"]]

@@ -27,7 +27,8 @@ from ._style import (  # noqa: F401  (tests read the labels)
 )
 
 __all__ = [
-    "STYLES", "figure_style", "headless", "paper_fonts", "plot_model_comparison", "plot_bms", "plot_fit_distributions",
+    "STYLES", "figure_style", "headless", "paper_fonts",
+    "plot_model_comparison", "plot_bms", "plot_fit_distributions",
     "plot_fit_by_starts", "plot_parameter_of_interest_comparisons", "plot_model_behaviour",
     "plot_model_simulations", "plot_parameter_fits", "plot_parameter_recovery",
     "plot_model_recovery",

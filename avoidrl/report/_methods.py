@@ -77,6 +77,8 @@ def _fitting_sentences(summary, estimators):
     """How the parameters were estimated, from the estimators' recorded settings."""
     first = next(iter(estimators.values()))
     seed = summary["settings"].get("random_state")
+    seed = f"Seed: {seed}." if isinstance(seed, int) else \
+        "The run was not seeded, so it cannot be repeated exactly."
     if summary["method"] == "eb":
         inner = first.get("estimator", {})
         return (f"Parameters were estimated by empirical Bayes (Huys et al., 2011): "
@@ -84,14 +86,14 @@ def _fitting_sentences(summary, estimators):
                 f"({first.get('covariance')} covariance) in the logit space of the bounds, with "
                 f"Laplace approximations of each participant's posterior (at most "
                 f"{first.get('max_iter')} EM iterations, tolerance {_number(first.get('tol'))}; "
-                f"MAP searches from {inner.get('n_starts')} starts). Seed: {seed}.")
+                f"MAP searches from {inner.get('n_starts')} starts). {seed}")
     starts = sorted({(e.get("start"), e.get("n_starts"), e.get("max_starts"))
                      for e in estimators.values()}, key=str)
     said = "; ".join(f"'{start}' starts, {n} per participant and up to {most} for participants "
                      "whose best optimum was reached only once" for start, n, most in starts)
     return ("Each participant's parameters were estimated by maximum likelihood with "
             f"L-BFGS-B within the bounds ({said}; optimizer options: "
-            f"{first.get('optimizer_options') or 'scipy defaults'}). Seed: {seed}.")
+            f"{first.get('optimizer_options') or 'scipy defaults'}). {seed}")
 
 
 def methods_text(summary):
@@ -101,8 +103,11 @@ def methods_text(summary):
     groups = ", ".join(f"{g} (n = {n})" for g, n in summary["groups"].items())
     models = "; ".join(_model_sentence(name, estimators[name], summary["per_model"][name]["k"],
                                        cited) for name in summary["models"])
-    criteria = ", ".join(summary["best_model"])
-    comparison = f"Models were compared by {criteria} (per participant, and their means)"
+    criteria = "AIC and BIC (per participant, and their means over participants)" \
+        if summary["method"] == "ml" else ("-2 x the Laplace log evidence (per participant, "
+                                           "and its mean) and the integrated BIC (iBIC; Huys et "
+                                           "al., 2011)")
+    comparison = f"Models were compared by {criteria}"
     if summary.get("bms") is not None:
         comparison += (" and by random-effects Bayesian model selection (Stephan et al., 2009; "
                        f"Rigoux et al., 2014) on each participant's {summary['evidence']} log "
@@ -119,7 +124,7 @@ def methods_text(summary):
                   f"({summary['settings'].get('reference_group')}; Student's or Welch's by "
                   "Levene's test) and Tukey HSD tests, with Holm's correction over each model's "
                   "tests (Holm, 1979). Posterior predictive checks simulated each participant "
-                  f"{summary['settings'].get('n_simulations')} times per model at the fitted "
+                  f"{summary['settings'].get('n_simulations')} time(s) per model at the fitted "
                   "parameters.")
     software = (f"Analyses used avoidrl {summary['avoidrl_version']} (Python "
                 f"{platform.python_version()}).")

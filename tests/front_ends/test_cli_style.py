@@ -38,3 +38,13 @@ def test_fit_with_the_paper_style(tmp_path, capsys):
     assert summary["settings"]["figure_style"] == "paper"
     widths = {Image.open(png).size[0] for png in out.rglob("*.png")}
     assert max(widths) <= 7 * 300
+
+
+def test_pipeline_takes_the_style(monkeypatch):
+    from avoidrl import pipeline
+
+    seen = {}
+    monkeypatch.setattr(pipeline, "run_fit", lambda **kwargs: seen.update(kwargs))
+    pipeline.Pipeline(seed=1).run(mode="fit", models=["QLearning+novel"], style="paper")
+    assert seen["style"] == "paper"
+    assert "style" in pipeline.PARAMETERS

@@ -181,7 +181,7 @@ def test_methods_is_written_from_the_summary(fit_folder):
     assert "1 per participant and up to 3" in methods  # starts and max_starts
     assert "Seed: 3." in methods
     assert f"avoidrl {summary['avoidrl_version']}" in methods
-    assert "AIC, BIC" in methods and "Bayesian model selection" in methods
+    assert "AIC and BIC" in methods and "Bayesian model selection" in methods
     assert "Palminteri, S." in methods and "Stephan, K. E." in methods
     assert "Holm, S." in methods
     assert "| methods.md |" in (out / "README.md").read_text()
