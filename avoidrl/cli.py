@@ -32,6 +32,7 @@ from .models._builtin import BASE_MODELS, OPTIONS
 from .report._folder import Terminated
 from ._utils.fitted import fit_methods
 from ._utils.progress import Progress, report_to
+from .plotting._style import STYLES
 from .report._figures import FORMATS, REFERENCE_SVG_FOLDERS
 from ._workflows import (
     DEFAULT_METHOD, DEFAULT_MODELS, DEFAULT_N_SIMULATIONS, DEFAULT_OUT_DIR, RECOVERY_KINDS,
@@ -243,6 +244,10 @@ def _add_common(parser, *, validate):
     run.add_argument("--formats", metavar="F", nargs="+", choices=FORMATS,
                      help=f"figure formats ({', '.join(FORMATS)}): every figure is written in "
                           f"each. Default: the reference's files, a PNG of every figure{svg}")
+    run.add_argument("--style", choices=STYLES, default="screen",
+                     help="figure style: 'screen' (default, sized for a monitor) or 'paper' "
+                          "(at most 7 inches wide, print font sizes, one-line titles, PNG at "
+                          "300 dpi)")
     run.add_argument("--quiet", action="store_true",
                      help="print nothing but errors (no progress bar, no summary)")
 
@@ -458,7 +463,8 @@ def _run(args, values, progress):
         n_participants=values["participants"], bounds=values["bounds"], init=values["init"],
         start=values["start"], n_starts=values["n_starts"], seed=seed, seed_drawn=drawn,
         n_jobs=values["jobs"], overwrite=args.overwrite, progress=progress,
-        method=values["method"] or DEFAULT_METHOD, formats=values["formats"])
+        method=values["method"] or DEFAULT_METHOD, formats=values["formats"],
+        style=args.style)
     if args.command == "fit":
         n_simulations = values["n_simulations"]
         return run_fit(**common, n_simulations=DEFAULT_N_SIMULATIONS if n_simulations is None

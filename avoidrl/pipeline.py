@@ -109,6 +109,10 @@ PARAMETERS = {
                "(avoidrl.hierarchical.EmpiricalBayes: one Gaussian population prior per model, "
                "MAP estimates with Laplace intervals), compared by integrated BIC and Laplace "
                "evidence; the same as 'avoidrl fit|validate --method eb'."),
+    "style": (_BOTH, "str", "'screen'",
+              "Not in the reference. The figures' style: 'screen' (sized for a monitor) or "
+              "'paper' (at most 7 inches wide, print font sizes, one-line titles, PNG at 300 "
+              "dpi); the same as 'avoidrl fit|validate --style'."),
     "multiprocessing": (_BOTH, "bool", "False",
                         "Use all cores (n_jobs=-1). Results do not depend on it."),
     "training": (_BOTH, "str", "'scipy'",
@@ -303,7 +307,7 @@ class Pipeline:
             n_participants=n or None, bounds=params.get("bounds"), init=params.get("fixed"),
             n_starts=params.get("number_of_runs"), seed=self.seed, seed_drawn=self.seed_drawn,
             n_jobs=-1 if multiprocessing else None, overwrite=overwrite,
-            method=params.get("method", DEFAULT_METHOD))
+            method=params.get("method", DEFAULT_METHOD), style=params.get("style", "screen"))
 
     def _fit(self, params, common):
         if params.get("generated", False) is not False:

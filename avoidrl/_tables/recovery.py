@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats as _stats
 
 from .._utils.fitted import BOUND_TOLERANCE, _check_tolerance, fit_methods
 from ..recovery._common import named_estimators
@@ -225,6 +226,51 @@ def model_recovery_matrices(model_recovery):
         long.insert(0, "matrix", label)
         parts.append(long)
     return pd.concat(parts, ignore_index=True)
+
+
+#: Coverage of the identification rates' intervals.
+IDENTIFICATION_LEVEL = 0.95
+
+
+def _clopper_pearson(k, n, level=IDENTIFICATION_LEVEL):
+    """Exact (Clopper-Pearson) interval of a share k / n; NaN for n = 0."""
+    if not n:
+        return np.nan, np.nan
+    tail = (1 - level) / 2
+    lower = _stats.beta.ppf(tail, k, n - k + 1) if k > 0 else 0.0
+    upper = _stats.beta.ppf(1 - tail, k + 1, n - k) if k < n else 1.0
+    return float(lower), float(upper)
+
+
+def model_identification(model_recovery):
+    """Group-level model identification with its n and uncertainty.
+
+    Per generating model (index ``generating_model``): ``n_groups`` (groups
+    of its datasets, each one a BMS or iBIC comparison), then for BMS and for
+    iBIC (``ibic_*``: empirical-Bayes fits only, else NaN): ``*_n_correct``
+    (groups in which it picks the generator), ``*_correct`` (their share),
+    ``*_correct_lower`` / ``*_correct_upper`` (95 % Clopper-Pearson interval
+    of that share: from one group, a share of 1 is only [0.025, 1]), and
+    ``mean_bms_pxp`` and ``mean_bor`` over the groups (how sure each BMS was).
+    """
+    results = model_recovery.group_results_
+    order = list(model_recovery.group_identification_.index)
+    rows = []
+    for generator in order:
+        part = results[results["generating_model"] == generator]
+        row = {"generating_model": generator, "n_groups": len(part)}
+        for key in ("bms", "ibic"):
+            winners = part[f"{key}_winner"]
+            judged = winners.notna() if key == "ibic" else np.ones(len(part), bool)
+            n, k = int(judged.sum()), int((winners[judged] == generator).sum())
+            lower, upper = _clopper_pearson(k, n)
+            row.update({f"{key}_n_correct": k if n else np.nan,
+                        f"{key}_correct": k / n if n else np.nan,
+                        f"{key}_correct_lower": lower, f"{key}_correct_upper": upper})
+        row.update({"mean_bms_pxp": float(part["bms_pxp"].mean()),
+                    "mean_bor": float(part["bor"].mean())})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("generating_model")
 
 
 def _stack(matrix):

@@ -21,6 +21,7 @@ from .._tables import DEFAULT_N_SIMULATIONS
 from .._utils.progress import Progress
 from ..recovery import ModelRecovery, ParameterRecovery
 from ..recovery._common import SAMPLERS
+from ..plotting._style import check_style
 from ..report._figures import check_formats
 from ._inputs import (
     _paths, check_out_dir, given_parameter_datasets, load_data, recovery_templates,
@@ -187,7 +188,8 @@ def _fit_models(estimators, learning, transfer, progress):
 def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, transfer=None, *,
             n_participants=None, bounds=None, init=None, start=None, n_starts=None,
             seed=None, n_jobs=None, overwrite=False, progress=None, seed_drawn=False,
-            method=DEFAULT_METHOD, n_simulations=DEFAULT_N_SIMULATIONS, formats=None):
+            method=DEFAULT_METHOD, n_simulations=DEFAULT_N_SIMULATIONS, formats=None,
+            style="screen"):
     """Fit every model to the data and write the FIT into the study folder.
 
     Parameters
@@ -225,6 +227,8 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
         Figure formats (None: the reference's files); see
         :func:`avoidrl.report.write_fit_report`. The report's figures are
         drawn by ``n_jobs`` processes.
+    style : {'screen', 'paper'}
+        The figures' style; see :func:`avoidrl.report.write_fit_report`.
 
     Returns
     -------
@@ -236,7 +240,7 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     check_choice(start, START_MODES + (None,), "start")
     seed = check_seed(seed)
     n_simulations = check_count(n_simulations, "n_simulations", allow_none=False)
-    formats = check_formats(formats)
+    formats, style = check_formats(formats), check_style(style)  # before any fitting
     estimators = method_estimators(method_class, models, bounds=bounds, init=init, start=start,
                                    n_starts=check_count(n_starts, "n_starts"),
                                    random_state=seed, n_jobs=n_jobs)
@@ -252,7 +256,8 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     out_dir = _write_report(progress, _report().write_fit_report, out_dir, estimators,
                             learning, transfer, random_state=seed, overwrite=overwrite,
                             inputs=inputs, run_info={"seed": seed, "seed_drawn": seed_drawn},
-                            n_simulations=n_simulations, formats=formats, n_jobs=n_jobs)
+                            n_simulations=n_simulations, formats=formats, n_jobs=n_jobs,
+                            style=style)
     first = next(iter(estimators.values()))
     return FitRun(out_dir=out_dir, models=estimators, n_participants=len(first.params_),
                   groups=list(pd.unique(first.groups_)), method=method)
@@ -263,7 +268,8 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
                    sampler="random", bounds=None, init=None, start=None, n_starts=None,
                    seed=None, n_jobs=None, task_design=None, parameters=None,
                    datasets=None, keep_parameter_recovery=None, overwrite=False,
-                   progress=None, seed_drawn=False, method=DEFAULT_METHOD, formats=None):
+                   progress=None, seed_drawn=False, method=DEFAULT_METHOD, formats=None,
+                   style="screen"):
     """Parameter and/or model recovery, written to a VALIDATION folder.
 
     Parameters
@@ -314,6 +320,8 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
     formats : list of str, optional
         Figure formats (None: PNG); see
         :func:`avoidrl.report.write_validation_report`.
+    style : {'screen', 'paper'}
+        The figures' style; see :func:`avoidrl.report.write_fit_report`.
 
     Returns
     -------
@@ -329,7 +337,7 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
     check_choice(sampler, SAMPLERS, "sampler")
     seed = check_seed(seed)
     n_datasets = check_count(n_datasets, "the number of datasets")
-    formats = check_formats(formats)
+    formats, style = check_formats(formats), check_style(style)  # before any fitting
     fitters = method_estimators(method_class, models, bounds=bounds, init=init, start=start,
                                 n_starts=check_count(n_starts, "n_starts"))
     inputs = _paths(learning, transfer)
@@ -363,7 +371,7 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
         progress, _report().write_validation_report, out_dir,
         parameter_recovery=run.parameter_recovery or None, model_recovery=run.model_recovery,
         overwrite=overwrite, inputs=inputs, run_info={"seed": seed, "seed_drawn": seed_drawn},
-        formats=formats, n_jobs=n_jobs)
+        formats=formats, n_jobs=n_jobs, style=style)
     return run
 
 

@@ -22,10 +22,13 @@ from ._parameters import (
     plot_fit_by_starts, plot_parameter_fits, plot_parameter_of_interest_comparisons,
 )
 from ._recovery import plot_model_recovery, plot_parameter_recovery
-from ._style import _OPTION_LABELS, _OPTION_TYPES, headless  # noqa: F401  (tests read the labels)
+from ._style import (  # noqa: F401  (tests read the labels)
+    STYLES, _OPTION_LABELS, _OPTION_TYPES, check_style, figure_style, headless, paper_fonts,
+)
 
 __all__ = [
-    "headless", "plot_model_comparison", "plot_bms", "plot_fit_distributions",
+    "STYLES", "figure_style", "headless", "paper_fonts",
+    "plot_model_comparison", "plot_bms", "plot_fit_distributions",
     "plot_fit_by_starts", "plot_parameter_of_interest_comparisons", "plot_model_behaviour",
     "plot_model_simulations", "plot_parameter_fits", "plot_parameter_recovery",
     "plot_model_recovery",

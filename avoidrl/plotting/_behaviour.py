@@ -82,7 +82,8 @@ def plot_model_behaviour(accuracy_table, choice_table, model):
                        linewidth=0.8, zorder=3, label=f"{context} (data)")
             lowest = np.nanmin([lowest, np.nanmin(np.r_[mean - ci, data_mean, 100.0])])
         ax.set_xticks(x_bins, BINS, rotation=30, ha="right", rotation_mode="anchor")
-        ax.set_title(f"{group}\nlearning phase", fontsize=11)
+        n_group = observed.loc[observed["group"] == group, "participant"].nunique()
+        ax.set_title(f"{group} (n = {n_group})\nlearning phase", fontsize=11)
         ax.set_ylabel("accuracy (% better option)")
         ax.axhline(50, color="lightgray", linestyle=":", linewidth=1)
 
@@ -112,10 +113,11 @@ def plot_model_behaviour(accuracy_table, choice_table, model):
     handles, labels = axes[0, 0].get_legend_handles_labels()
     more_handles, more_labels = axes[1, 0].get_legend_handles_labels()
     figure.legend(handles + more_handles, labels + [f"transfer ({s})" for s in more_labels],
-                  loc="outside lower center", ncol=3 if n_groups == 1 else 6, fontsize=9,
+                  # six entries fit one row only from three groups' width on (else clipped)
+                  loc="outside lower center", ncol=3 if n_groups < 3 else 6, fontsize=9,
                   frameon=False)
-    figure.suptitle(f"{model}: posterior predictive behaviour\n(lines and bars = model, "
-                    "diamonds = data; mean ± 95% CI)", fontsize=12)
+    _suptitle(figure, f"{model}: posterior predictive behaviour\n(lines and bars = model, "
+              "diamonds = data; mean ± 95% CI)", fontsize=12, wrap=False)
     return figure
 
 

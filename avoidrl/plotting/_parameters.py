@@ -17,8 +17,8 @@ from .._tables import (
 from .._utils.fitted import _model_dict
 from ._style import (
     _BOUND_COLOR, _PARTICIPANT_COLOR, _POINT_GIDS, _POINT_LABELS, _POINT_STYLES, _despine,
-    _draw_bounds, _grid, _log_axis, _new_figure, _number, _plain_log_axis, _rotate, _suptitle,
-    _wrap,
+    _draw_bounds, _grid, _log_axis, _new_figure, _number, _paper, _plain_log_axis, _rotate,
+    _suptitle, _wrap,
 )
 
 
@@ -255,8 +255,11 @@ def plot_parameter_fits(estimator, tol=BOUND_TOLERANCE):
     for ax in axes[len(parameters):]:
         ax.remove()
     _parameter_fits_legend(figure, shown)
-    figure.suptitle(f"{name}: fitted parameters by group (n = {len(params)} participants; "
-                    "log axes where the statistics log-transform)", fontsize=12)
+    title = f"{name}: fitted parameters by group (n = {len(params)} participants"
+    # on paper the axis labels say "(log axis)": the title stays on one line
+    _suptitle(figure, title + (")" if _paper() else
+                               "; log axes where the statistics log-transform)"),
+              fontsize=12, wrap=False)
     return figure
 
 
@@ -328,5 +331,8 @@ def _parameter_fits_legend(figure, shown):
                 Line2D([], [], color="#555555", linewidth=0.8,
                        label="participant's 95% interval"),
                 Line2D([], [], color=_BOUND_COLOR, linestyle="--", label="bounds of the fit")]
-    figure.legend(handles=handles, loc="outside lower center", ncol=len(handles),
+    # as many columns as fit the figure's width (one row of all was clipped on narrow figures)
+    entry = max(len(h.get_label()) for h in handles) * 0.55 * 8 / 72 + 0.8  # inches
+    ncol = max(1, min(len(handles), int(figure.get_figwidth() / entry)))
+    figure.legend(handles=handles, loc="outside lower center", ncol=ncol,
                   frameon=False, fontsize=8)

@@ -3,7 +3,8 @@
 The bottom of :mod:`avoidrl.plotting`: the style constants, the figure
 factory (:func:`_new_figure`, on the Agg canvas inside :func:`headless`),
 grids and titles, and the axis helpers (tick labels, spines, bounds, log
-axes) that the figure families share.
+axes) that the figure families share. :func:`figure_style` chooses the
+figures' style: 'screen' (the default, sized for a monitor) or 'paper'.
 """
 
 from __future__ import annotations
@@ -42,6 +43,62 @@ _POINT_GIDS = {"interior": "participants", "at bound": "at_bound",
                "not identified": "not_identified"}
 
 
+#: The figure styles: 'screen' (the figures as they always were, sized for a
+#: monitor, PNG at 150 dpi) and 'paper' (at most a journal page's width,
+#: :data:`PAPER_WIDTH` inches, print font sizes from 7 to 9.5 points, PNG at
+#: 300 dpi, and one-line figure titles: the explanation that follows them on
+#: screen is the figure's caption, in the folder's README.md).
+STYLES = ("screen", "paper")
+#: Width (inches) a 'paper' figure is scaled down to, keeping its aspect ratio.
+PAPER_WIDTH = 7.0
+#: PNG resolution of each style.
+STYLE_DPI = {"screen": 150, "paper": 300}
+#: The smallest font size (points) of a 'paper' figure.
+PAPER_MIN_FONT = 7.0
+_STYLE = contextvars.ContextVar("avoidrl_figure_style", default="screen")
+
+
+def check_style(style):
+    """``style`` if it is one of :data:`STYLES`, else a ValueError naming them."""
+    if not isinstance(style, str) or style not in STYLES:
+        raise ValueError(f"style must be one of {list(STYLES)}, got {style!r}")
+    return style
+
+
+@contextmanager
+def figure_style(style="screen"):
+    """Build figures in ``style`` ('screen' or 'paper') inside this block.
+
+    'paper' figures are at most :data:`PAPER_WIDTH` (7) inches wide (the
+    aspect ratio kept) and have one-line titles; pass a finished figure to
+    :func:`paper_fonts` for print font sizes. 'screen' figures are
+    avoidrl's usual ones.
+
+    Examples
+    --------
+    >>> with headless(), figure_style("paper"):
+    ...     figure = plot_model_comparison(models)          # doctest: +SKIP
+    """
+    token = _STYLE.set(check_style(style))
+    try:
+        yield
+    finally:
+        _STYLE.reset(token)
+
+
+def paper_fonts(figure):
+    """Set every text of ``figure`` to a print size: 7 to 9.5 points, larger ones larger.
+
+    The screen figures' sizes (7 to 12 points) on a figure shrunk to the page
+    width would collide; these keep their order and stay readable in print.
+    """
+    for text in figure.findobj(lambda artist: hasattr(artist, "set_fontsize")
+                               and hasattr(artist, "get_text")):
+        size = text.get_fontsize()
+        text.set_fontsize(max(PAPER_MIN_FONT, min(size, 0.75 * size + 0.5)))
+    return figure
+
+
 @contextmanager
 def headless():
     """Build figures on the Agg canvas, without pyplot, inside this block.
@@ -62,7 +119,14 @@ def headless():
         _HEADLESS.reset(token)
 
 
+def _paper():
+    """Whether figures are being built in the 'paper' style."""
+    return _STYLE.get() == "paper"
+
+
 def _new_figure(width, height):
+    if _STYLE.get() == "paper" and width > PAPER_WIDTH:
+        width, height = PAPER_WIDTH, height * PAPER_WIDTH / width
     if _HEADLESS.get():
         figure = Figure(figsize=(width, height), layout="constrained")
         FigureCanvasAgg(figure)
@@ -102,8 +166,17 @@ def _grid(figure_width_per_axis, height_per_axis, n, max_columns=4):
     return figure, axes[:n]
 
 
-def _suptitle(figure, text, fontsize=11):
-    """A figure title wrapped to the figure's width (each line break in text is kept)."""
+def _suptitle(figure, text, fontsize=11, wrap=True):
+    """A figure title wrapped to the figure's width (each line break in text is kept).
+
+    'paper' figures keep the first line only, unwrapped (the rest is the caption's).
+    """
+    if _STYLE.get() == "paper":
+        figure.suptitle(text.split("\n")[0], fontsize=min(fontsize, 10))
+        return
+    if not wrap:
+        figure.suptitle(text, fontsize=fontsize)
+        return
     width = int(figure.get_figwidth() * 120 / fontsize)
     lines = [textwrap.fill(line, max(width, 30)) for line in text.split("\n")]
     figure.suptitle("\n".join(lines), fontsize=fontsize)

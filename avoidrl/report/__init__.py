@@ -28,6 +28,7 @@ sections and the JSON summaries from the catalogue; the writers in
 :mod:`avoidrl._tables` and :mod:`avoidrl.report._write`.
 """
 
+from ._catalogue import COLUMN_VOCABULARY
 from ._write import fit_files, validation_files, write_fit_report, write_validation_report
 from .._tables import (
     BINS, BOUND_TOLERANCE, COMPARISONS, CONTEXT_ORDER, CONTEXTS, CRITERIA, EMPIRICAL,
@@ -36,8 +37,8 @@ from .._tables import (
     criterion_distributions, criterion_label,
     criterion_values, em_history, fit_by_starts, fit_method, fit_tables, generated_data,
     group_best_fit_percentages, group_criteria, ibic_table, information_criteria,
-    interval_status_counts, learning_dynamics, model_evidence, model_recovery_fit_tables,
-    model_recovery_matrices, parameter_descriptives, parameter_intervals,
+    interval_status_counts, learning_dynamics, model_evidence, model_identification,
+    model_recovery_fit_tables, model_recovery_matrices, parameter_descriptives, parameter_intervals,
     parameter_of_interest_correlations, parameter_of_interest_values, parameter_outliers,
     parameter_recovery_correlations, parameter_recovery_tables, parameters_at_bounds,
     population_parameters, posterior_predictive, recovery_at_bounds, recovery_criterion,
@@ -45,7 +46,8 @@ from .._tables import (
 from ..stats import BOUND_SHARE_NOTE
 
 __all__ = [
-    "BINS", "BOUND_SHARE_NOTE", "BOUND_TOLERANCE", "COMPARISONS", "CONTEXT_ORDER", "CONTEXTS",
+    "BINS", "BOUND_SHARE_NOTE", "BOUND_TOLERANCE", "COLUMN_VOCABULARY", "COMPARISONS",
+    "CONTEXT_ORDER", "CONTEXTS",
     "CRITERIA",
     "EMPIRICAL", "EVIDENCE_LABELS", "INTERVAL_STATUSES", "METHODS", "PARAMETERS_OF_INTEREST",
     "START_TOLERANCE", "STIMULUS_TYPES", "bms_results", "bound_counts", "bound_sides",
@@ -53,7 +55,8 @@ __all__ = [
     "criterion_distributions", "criterion_label", "criterion_values", "em_history",
     "fit_by_starts", "fit_files", "fit_method", "fit_tables", "generated_data",
     "group_best_fit_percentages", "group_criteria", "ibic_table", "information_criteria",
-    "interval_status_counts", "learning_dynamics", "model_evidence", "model_recovery_fit_tables",
+    "interval_status_counts", "learning_dynamics", "model_evidence", "model_identification",
+    "model_recovery_fit_tables",
     "model_recovery_matrices", "parameter_descriptives", "parameter_intervals",
     "parameter_of_interest_correlations", "parameter_of_interest_values", "parameter_outliers",
     "parameter_recovery_correlations", "parameter_recovery_tables", "parameters_at_bounds",

@@ -36,10 +36,11 @@ from .. import plotting
 from .._tables import (
     LAPLACE, _n_parameters, criterion_differences, criterion_values, em_history,
     group_best_fit_percentages, information_criteria, interval_status_counts, model_evidence,
-    model_recovery_matrices, parameter_descriptives, parameter_intervals,
+    model_identification, model_recovery_matrices, parameter_descriptives, parameter_intervals,
     parameter_recovery_correlations, population_parameters,
 )
 from ._files import figure
+from ._methods import methods_text
 
 #: The inference-method labels of the entries that apply to one method only.
 ML, EB = ("ml",), ("eb",)
@@ -162,6 +163,82 @@ def _separate(part):
     return produce
 
 
+# ------------------------------------------------------- column vocabulary
+#: The files that keep the reference's layout (its columns, in its order, then
+#: avoidrl's additions at the end), and the generated data in the input format.
+REFERENCE_LAYOUT = (
+    "group_{label}.csv", "group_{label}_percentages.csv", "param_fit_descriptives.csv",
+    "pain_fits_linear_results.csv", "pain_fits_ttest_results.csv",
+    "pain_fits_posthoc_results.csv", "modelsimulation_accuracy_data.csv",
+    "modelsimulation_choice_data.csv", "param_recovery_corrs.csv",
+    "data/generated/{model}_generated_learning.csv",
+    "data/generated/{model}_generated_transfer.csv",
+    "data/generated/model_recovery/{model}_generated_learning.csv",
+    "data/generated/model_recovery/{model}_generated_transfer.csv",
+)
+#: avoidrl's column vocabulary: every column of its own CSV files is one of
+#: these, or a model, group or parameter name heading a wide table's column
+#: (``ibic_{model}``: a model's iBIC). Lower-case snake_case throughout.
+COLUMN_VOCABULARY = {
+    "participant_id": "the participant's id (as in the input data)",
+    "dataset": "a synthetic dataset's id (its participant_id in data/generated/)",
+    "group": "the participant's group_code", "model": "a model's full name",
+    "parameter": "a parameter's name", "estimate": "a fitted value",
+    "lower": "a lower limit (of an interval or of the bounds)", "upper": "an upper limit",
+    "n": "how many values (participants, unless the column says otherwise)",
+    "n_participants": "participants", "n_datasets": "synthetic datasets",
+    "n_groups": "groups of datasets", "n_trials": "trials", "n_iter": "EM iterations",
+    "n_at_lower": "fits on the lower bound", "n_at_upper": "fits on the upper bound",
+    "n_at_bound": "fits on either bound", "share_at_bound": "n_at_bound / n",
+    "nll": "negative log-likelihood", "aic": "AIC", "bic": "BIC", "k": "free parameters",
+    "ibic": "integrated BIC", "delta_ibic": "ibic minus the lowest", "best": "the lowest",
+    "best_model": "the best model", "mean": "mean", "sd": "standard deviation (ddof=1)",
+    "ci": "95 % t-CI half-width", "status": "interval status", "evidence": "which evidence",
+    "alpha": "posterior Dirichlet count", "expected_frequency": "BMS model frequency",
+    "frequency_lower": "its 95 % lower limit", "frequency_upper": "its 95 % upper limit",
+    "exceedance_probability": "BMS exceedance probability",
+    "protected_exceedance_probability": "BMS protected exceedance probability",
+    "bor": "Bayesian omnibus risk", "prior": "'pooled' or 'group'",
+    "median": "population median", "mean_z": "prior mean (logit space)",
+    "sd_z": "prior sd (logit space)", "iteration": "EM iteration",
+    "change": "EM change", "sum_nll": "summed nll", "sum_log_evidence": "summed log evidence",
+    "converged": "whether it converged", "context": "learning context", "trial": "trial",
+    "pe": "prediction error", "value0": "value of option 0", "value1": "value of option 1",
+    "pe_formula": "the prediction error's formula", "value_formula": "the values' formula",
+    "true": "generating value", "fitted": "fitted value", "matrix": "which matrix",
+    "fitting_model": "the model fitted", "generating_model": "the model that generated",
+    "value": "the cell's value", "bms_winner": "BMS winner", "bms_pxp": "its pxp",
+    "ibic_winner": "iBIC winner", "template": "template participant",
+    "bms_n_correct": "groups BMS identifies", "bms_correct": "their share",
+    "bms_correct_lower": "its 95 % lower limit", "bms_correct_upper": "its 95 % upper limit",
+    "ibic_n_correct": "groups iBIC identifies", "ibic_correct": "their share",
+    "ibic_correct_lower": "its 95 % lower limit", "ibic_correct_upper": "its 95 % upper limit",
+    "mean_bms_pxp": "mean BMS pxp", "mean_bor": "mean BOR",
+}
+#: Columns of avoidrl's own tables renamed into the vocabulary when written
+#: (the table functions keep their names for code that reads them).
+_VOCABULARY_NAMES = {"participant": "participant_id", "n_lower": "n_at_lower",
+                     "n_upper": "n_at_upper"}
+VOCABULARY_TEXT = (
+    "\nColumns: the files {reference_files} keep the reference's layout (its columns, in its "
+    "order, with its names such as `p-adj`, `F`, `Model`; avoidrl's additions, snake_case, "
+    "after them). Every other CSV uses one vocabulary, lower-case snake_case: `participant_id` "
+    "(never `participant`), `group`, `model`, `parameter`, `n_*` for counts (`n_at_lower`, "
+    "`n_at_upper`, `n_participants`), `p_value` / `p_holm`, `*_lower` / `*_upper` for limits; "
+    "the other names are listed in `avoidrl.report.COLUMN_VOCABULARY`. Wide tables head a "
+    "column with a model, group or parameter name.")
+
+
+def reference_files():
+    """The README's list of the files in the reference's layout."""
+    return ", ".join(f"`{name}`" for name in REFERENCE_LAYOUT)
+
+
+def own_columns(table):
+    """``table`` with its columns in the vocabulary (:data:`COLUMN_VOCABULARY`)."""
+    return table.rename(columns=_VOCABULARY_NAMES)
+
+
 # --------------------------------------------------------------- FIT texts
 BMS_TEXT = ("random-effects Bayesian model selection (`avoidrl.model_selection.random_effects_"
             "bms`, Stephan et al. 2009, Rigoux et al. 2014) on model_evidence.csv: model, "
@@ -219,29 +296,30 @@ FIT_CATALOGUE = (
         '**not written** (no AIC/BIC); see group_Laplace_differences.csv',
         methods=EB),
     FIT('information_criteria.csv',
-        'per participant and model: nll, aic, bic, k, n_trials',
+        'per participant and model: participant_id, group, model, nll, aic, bic, k, n_trials',
         methods=ML, files=("information_criteria.csv",),
-        producer=lambda run: information_criteria(run.models), step=COMPARE),
+        producer=lambda run: own_columns(information_criteria(run.models)), step=COMPARE),
     FIT('information_criteria.csv',
         '**not written** (no AIC/BIC); the per-participant Laplace log evidences are in model_evidence.csv, the NLL at each MAP in fit_data_FIT.pkl',
         methods=EB),
     FIT('parameter_bounds.csv',
-        'per model, parameter and group: lower, upper (the bounds of the fit), n (participants), n_lower, n_upper (fits on each bound), n_at_bound, share_at_bound',
-        files=("parameter_bounds.csv",), producer=lambda run: run.at_bounds, step=DESCRIBE),
+        'per model, parameter and group: lower, upper (the bounds of the fit), n (participants), n_at_lower, n_at_upper (fits on each bound), n_at_bound, share_at_bound',
+        files=("parameter_bounds.csv",), producer=lambda run: own_columns(run.at_bounds),
+        step=DESCRIBE),
     FIT('param_fit_descriptives.csv',
         '"mean (sd)" of every parameter per group, 4 significant digits (the reference: 2 decimals, which showed a pile-up at 0.01 as "0.01 (0.0)"), full model names (the reference: base names); then n, n_at_lower and n_at_upper (fits on each bound, all groups)',
         files=("param_fit_descriptives.csv",),
         producer=lambda run: parameter_descriptives(run.models), step=DESCRIBE),
     FIT('pain_fits_linear_results.csv',
-        'one-way linear model (ANOVA F test) of each parameter on group, with normality (Shapiro-Wilk) and homogeneity (Levene) flags; then n_at_bound and share_at_bound (values on a bound, all groups)',
+        'one-way linear model (ANOVA F test) of each parameter on group, with normality (Shapiro-Wilk) and homogeneity (Levene) flags; then n_at_bound and share_at_bound (values on a bound, all groups), test, scale, p_holm',
         files=("pain_fits_linear_results.csv",),
         producer=lambda run: run.statistics["linear"], step=DESCRIBE),
     FIT('pain_fits_ttest_results.csv',
-        't-tests of each group against the reference group ({reference}); cohens_d = (condition1 - condition2) / pooled SD; then n_at_bound_condition1, n_at_bound_condition2',
+        't-tests of each group against the reference group ({reference}); cohens_d = (condition1 - condition2) / pooled SD; then n_at_bound_condition1, n_at_bound_condition2, test (Student or Welch), scale, p_holm',
         files=("pain_fits_ttest_results.csv",),
         producer=lambda run: run.statistics["ttest"], step=DESCRIBE),
     FIT('pain_fits_posthoc_results.csv',
-        'Tukey HSD tests of every pair of groups (factor "g1 vs g2"); meandiff = g2 - g1 (statsmodels), cohens_d = (g1 - g2) / pooled SD; then n_at_bound_g1, n_at_bound_g2',
+        'Tukey HSD tests of every pair of groups (factor "g1 vs g2"); meandiff = g2 - g1 (statsmodels), cohens_d = (g1 - g2) / pooled SD; then n_at_bound_g1, n_at_bound_g2, test, scale, p_holm',
         files=("pain_fits_posthoc_results.csv",),
         producer=lambda run: run.statistics["posthoc"], step=DESCRIBE),
     FIT('modelsimulation_accuracy_data.csv',
@@ -288,7 +366,7 @@ FIT_CATALOGUE = (
     FIT('modelsimulation_dynamics_data.csv',
         "per model, participant, context and trial within pair (1-based): the mean of both options' prediction errors (`pe`) and the values of option 0 (the better option) and option 1 before the trial's update (`value0`, `value1`), averaged over the context's two pairs, from each model replaying the participant's own choices and outcomes at its fitted parameters (`avoidrl.report.learning_dynamics`). `pe_formula`: r - Q (QLearning), r - C - Q (Relative), r - weighting_factor * (r0 + r1) / 2 - Q (Advantage), the critic's r - V (ActorCritic and hybrids; the reference added the hybrids' Q errors to it); `value_formula`: Q, the normalised actor weights W, or (1 - m) W + m Q (hybrids, m = mixing_factor)",
         files=("modelsimulation_dynamics_data.csv",),
-        producer=lambda run: run.dynamics, step=REPLAY),
+        producer=lambda run: own_columns(run.dynamics), step=REPLAY),
     FIT('model_behaviours/{{model}}_model_behaviours.png',
         'posterior predictive behaviour of each model against the data, per group',
         files=("model_behaviours/{model}_model_behaviours.png",),
@@ -358,7 +436,11 @@ FIT_CATALOGUE = (
         'seed, method, models, participants, groups, per model the mean -2 x Laplace log evidence, mean NLL at the MAP, iBIC, EM iterations and convergence, interval statuses; the best model by Laplace evidence and by iBIC; the BMS winner (highest protected exceedance probability) and BOR; `parameters_at_bounds` ({{model: {{parameter: {{group: {{n, lower, upper}}}}}}}}), `participants_with_a_parameter_on_a_bound`, `parameter_outliers`; settings',
         methods=EB, files=("summary_FIT.json",),
         producer=lambda run: run.summary(FIT_KIND), step=SUMMARY),
-
+    FIT('methods.md',
+        "a methods paragraph written from summary_FIT.json: the models with their free parameters, bounds and references, the fitting method with its starts and seed, the comparison criteria, the group statistics and the software version, then the references (of the models, the methods and avoidrl)",
+        files=("methods.md",), producer=lambda run: methods_text(run.summary(FIT_KIND)),
+        step=SUMMARY),
+    FIT(None, VOCABULARY_TEXT),
 )
 
 
@@ -416,9 +498,9 @@ VALIDATION_CATALOGUE = (
         producer=lambda run: run.model_recovery.group_results_, when="has_group_results",
         step=MODEL_STEP),
     MODEL('model_recovery_identification.csv',
-        'per generating model: n_groups and the share of its groups in which BMS (`bms_correct`) and iBIC (`ibic_correct`) pick it',
+        'per generating model (`avoidrl.report.model_identification`): n_groups (each group one BMS / iBIC comparison), then for BMS and iBIC (`ibic_*`, empirical-Bayes fits only): the groups in which it picks the generator (`bms_n_correct`), their share (`bms_correct`) and its 95 % Clopper-Pearson interval (`bms_correct_lower`, `bms_correct_upper`: from few groups a share says little), then the mean protected exceedance probability (`mean_bms_pxp`) and BOR (`mean_bor`) of the groups\' BMS',
         files=("model_recovery_identification.csv",),
-        producer=lambda run: run.model_recovery.group_identification_,
+        producer=lambda run: model_identification(run.model_recovery),
         index=True, when="has_identification", step=MODEL_STEP),
     MODEL('summary_MODEL.json',
         'seed, models, datasets, recovery rates, the criterion compared, settings',
@@ -463,6 +545,7 @@ VALIDATION_CATALOGUE = (
           "empirical-Bayes fits: model_recovery_matrices.csv holds "
           "mean_criterion and normalized_criterion (BIC of the ML "
           "fits, -2 x Laplace log evidence of the EB fits).", mixed=True),
+    Entry(None, VOCABULARY_TEXT, VALIDATION_KINDS),
 )
 
 

@@ -2,7 +2,7 @@
 
 The one place that knows how each kind of output file is written: a table
 (``.csv``, :meth:`DataFrame.to_csv`), a pickle (``.pkl``), a JSON summary
-(``.json``, made JSON-safe by :func:`jsonable`) and a figure (named ``.png``
+(``.json``, made JSON-safe by :func:`jsonable`), a text (``.md``) and a figure (named ``.png``
 in the catalogue, drawn by :class:`avoidrl.report._figures.FigureWriter` in
 every figure format of the run). The writers (:mod:`avoidrl.report._write`)
 walk the catalogue (:mod:`avoidrl.report._catalogue`) step by step and hand
@@ -157,6 +157,8 @@ class Staging:
             write_pickle(target, content)
         elif path.endswith(".json"):
             write_json(target, content)
+        elif path.endswith(".md"):
+            target.write_text(content, encoding="utf-8")
         else:  # pragma: no cover - the catalogue names only these
             raise ValueError(f"no writer for {path!r}")
 

@@ -36,6 +36,13 @@ Effect sizes: every `cohens_d` (pain_fits_ttest_results.csv and pain_fits_postho
 is (mean of the first group named - mean of the second) / pooled SD: condition1 - condition2, and
 g1 - g2 for a factor "g1 vs g2", so one comparison has one d in both files, with the sign of
 `t_value`. `meandiff` (Tukey, as statsmodels and the reference) is the other way round, g2 - g1.
+The `scale` column of the pain_fits_* tables says which scale a row's statistics are on: `log`
+(the log-transformed parameters: meandiff, cohens_d and F are of log values, meandiff a
+difference of logs, i.e. a log ratio) or `natural`. `test` names the test that ran: one-way
+ANOVA (F test), Student t-test or Welch t-test (Welch's when Levene's p < .05), Tukey HSD.
+`p_holm` is Holm's adjustment of the row's p (`p_value`; Tukey's `p-adj`, which is already
+adjusted over the pairs of groups of one parameter) over all rows of the same model in the
+same file: control of the family-wise error over a model's tests of one kind.
 
 Bounds: a fitted value counts as on a bound when it is within {bound_tol:g} x (high - low) of a
 bound the model was fitted with. Such values are not estimates of an interior optimum (the
@@ -77,13 +84,15 @@ def fit_section(run):
         "evidence_text": method.evidence_description,
         "bms_text": BMS_TEXT if two else NO_BMS_TEXT,
         "bms_figure_text": BMS_FIGURE_TEXT if two else NO_BMS_TEXT,
+        "reference_files": _catalogue.reference_files(),
     }
     entries = _catalogue.shown(_catalogue.select(_catalogue.FIT_CATALOGUE, _catalogue.FIT_KIND,
                                                  {run.method}), run)
     return FIT_README.format(method=method.fit_method_description,
                              rows=_rows(entries).format(**values),
                              bound_tol=values["bound_tol"], bound_share=BOUND_SHARE_NOTE) \
-        + "\n" + _figures.describe_formats(run.formats, reference_svg=True)
+        + "\n" + _figures.describe_formats(run.formats, reference_svg=True,
+                                                style=run.style)
 
 
 def validation_section(kind, run, entries):
@@ -94,9 +103,11 @@ def validation_section(kind, run, entries):
     """
     entries = [entry for entry in entries if len(entry.runs) == 1 or kind == run.kinds[-1]]
     rows = _rows(entries).format(source=generated_source(run),
-                                 separate=", ".join(run.separate))
+                                 separate=", ".join(run.separate),
+                                 reference_files=_catalogue.reference_files())
     return VALIDATION_README.format(what=_WHAT[kind], rows=rows) \
-        + "\n" + _figures.describe_formats(run.formats, reference_svg=False)
+        + "\n" + _figures.describe_formats(run.formats, reference_svg=False,
+                                                style=run.style)
 
 
 def generated_source(run):

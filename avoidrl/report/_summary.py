@@ -13,8 +13,11 @@ import datetime
 
 import numpy as np
 
-from .._tables import BOUND_TOLERANCE, START_TOLERANCE, recovery_at_bounds
+from .._tables import (
+    BOUND_TOLERANCE, START_TOLERANCE, model_identification, recovery_at_bounds,
+)
 from .._utils.fitted import fit_method_of
+from ..recovery._common import generating_model
 from ..stats import BOUND_SHARE_NOTE
 from ._catalogue import BEST_MODEL, MODEL_SUMMARY
 from ._files import jsonable
@@ -41,14 +44,59 @@ def run_info(random_state, info):
     return recorded
 
 
+#: What a setting left at None means, when the fit does not resolve it to a value.
+UNSEEDED = "None: unseeded (fresh OS entropy), not reproducible"
+SERIAL = 1  # n_jobs=None runs in this process, as joblib's None
+
+
+def effective_settings(estimator):
+    """The settings a (fitted) estimator's fit used: its defaults resolved.
+
+    Read from the estimator's checked fit settings (``_fit_settings``, the
+    object the fit itself used) and its fitted attributes; {} for an
+    estimator without them.
+    """
+    try:
+        settings = estimator._fit_settings()
+    except (AttributeError, ValueError, TypeError):
+        return {}
+    bounds = getattr(estimator, "bounds_", None) or settings.bounds
+    return {"bounds": {name: [float(low), float(high)] for name, (low, high) in bounds.items()},
+            "init": dict(getattr(estimator, "init_", None) or settings.init),
+            "start": settings.start,
+            "n_starts": int(getattr(estimator, "n_starts_", settings.n_starts)),
+            "max_starts": int(settings.max_starts),
+            "optimizer_options": dict(settings.options)}
+
+
+def _resolved(params, effective):
+    """``params`` with the values used: ``effective``'s, else None resolved.
+
+    ``effective`` wins even over a given value (partial bounds are completed,
+    ``n_starts`` of fixed starts is 1); ``defaults`` lists the keys that were None.
+    """
+    resolved = {**params, **{k: v for k, v in effective.items() if k in params}}
+    for key in ("n_jobs", "random_state"):
+        if key in params and params[key] is None:
+            resolved[key] = SERIAL if key == "n_jobs" else UNSEEDED
+    resolved["defaults"] = [key for key, value in params.items() if value is None]
+    return resolved
+
+
 def estimator_settings(estimator):
-    """The estimator's parameters; a wrapped model (``estimator``) is spelt out, not its repr."""
+    """The estimator's parameters with their defaults resolved to the values its fit used.
+
+    A wrapped model (``estimator``) is spelt out, not its repr. The keys that
+    were None (defaults) are listed under ``defaults``.
+    """
     params = estimator.get_params(deep=False)
     inner = params.get("estimator")
     if hasattr(inner, "get_params") and hasattr(inner, "model_name"):
         params = {**params, "estimator": {"model": inner.model_name,
-                                          **inner.get_params(deep=False)}}
-    return jsonable(params)
+                                          **_resolved(inner.get_params(deep=False),
+                                                      effective_settings(inner))}}
+        return jsonable(_resolved(params, {}))
+    return jsonable(_resolved(params, effective_settings(estimator)))
 
 
 def model_summary(estimator):
@@ -85,7 +133,8 @@ def fit_summary(run):
         "model_simulation_figures": {str(g): f for g, f in run.simulation_files.items()},
         "per_model": {name: model_summary(est) for name, est in run.models.items()},
         "settings": {
-            "random_state": jsonable(run.random_state), "n_simulations": int(run.n_simulations),
+            "random_state": UNSEEDED if run.random_state is None else jsonable(run.random_state),
+            "n_simulations": int(run.n_simulations), "figure_style": run.style,
             "bound_tolerance": BOUND_TOLERANCE, "start_tolerance": START_TOLERANCE,
             "reference_group": jsonable(run.reference),
             "estimators": {name: estimator_settings(est) for name, est in run.models.items()},
@@ -133,10 +182,35 @@ def parameter_summary(run):
                "correlations": r.correlations_.to_dict(),
                "n_fitted_on_a_bound": {p: int(n) for p, n in
                                        recovery_at_bounds(r).sum().items()},
-               "settings": jsonable({k: v for k, v in r.get_params(deep=False).items()
-                                     if k != "estimator"}),
-               "estimator": estimator_settings(r.estimator)}
+               "settings": recovery_settings(r, "estimator"),
+               "estimator": _per_dataset_seed(estimator_settings(r.estimator))}
         for name, r in run.recoveries.items()}}
+
+
+#: The estimators of a recovery fit clones seeded per dataset (or group of datasets).
+PER_DATASET_SEED = "derived per dataset from the recovery's random_state"
+
+
+def recovery_settings(recovery, nested):
+    """A recovery's settings (without its ``nested`` estimators), defaults resolved."""
+    params = {k: v for k, v in recovery.get_params(deep=False).items() if k != nested}
+    effective = {"n_datasets": len(recovery.datasets_)
+                 if params.get("n_datasets") is None else params["n_datasets"]}
+    if "generating_bounds" in params:
+        model = generating_model(recovery.estimator, params["generating_bounds"])
+        effective["generating_bounds"] = effective_settings(model).get("bounds")
+    if "group_size" in params:  # None: all of a generator's datasets form one group
+        effective["group_size"] = "all of a generating model's datasets"
+    return jsonable(_resolved(params, effective))
+
+
+def _per_dataset_seed(settings):
+    """Recovery estimators' seeds: set per dataset by the recovery, whatever they say."""
+    inner = settings.get("estimator")
+    if isinstance(inner, dict):
+        inner["random_state"] = PER_DATASET_SEED
+    settings["random_state"] = PER_DATASET_SEED
+    return settings
 
 
 def model_recovery_summary(run):
@@ -153,15 +227,28 @@ def model_recovery_summary(run):
                         else None for g in confusion.index},
         "criterion": run.criterion_label,
         "group_identification": None if identification is None else
-        jsonable(identification.to_dict(orient="index")),
-        "settings": jsonable({k: v for k, v in recovery.get_params(deep=False).items()
-                              if k != "estimators"}),
-        "estimators": {n: estimator_settings(e) for n, e in run.recovery_models},
+        jsonable(model_identification(recovery).to_dict(orient="index")),
+        "settings": recovery_settings(recovery, "estimators"),
+        "estimators": {n: _per_dataset_seed(estimator_settings(e))
+                       for n, e in run.recovery_models},
     }}
 
 
 def validation_summary(run, kind):
     """summary_PARAMETER.json or summary_MODEL.json (``kind``) of the VALIDATION ``run``."""
     own = parameter_summary(run) if kind == "PARAMETER" else model_recovery_summary(run)
-    return {**run.info, "avoidrl_version": version(), "created": run.created, **own}
+    info = dict(run.info)
+    if info.get("seed") is None:  # the Python API: the recoveries' own seeds
+        info["seed"] = validation_seed(run, kind)
+    return {**info, "avoidrl_version": version(), "created": run.created, **own}
+
+
+def validation_seed(run, kind):
+    """The random_state of ``kind``'s recovery (one per model when they differ)."""
+    states = {name: r.random_state for name, r in run.recoveries.items()} \
+        if kind == "PARAMETER" else {"": run.model_recovery.random_state}
+    seeds = {name: jsonable(state) if state is not None else UNSEEDED
+             for name, state in states.items()}
+    values = list(dict.fromkeys(map(str, seeds.values())))
+    return next(iter(seeds.values())) if len(values) == 1 else seeds
 

@@ -107,11 +107,12 @@ def validation_files(parameter_models=(), model_models=(), formats=None):
 
 
 @contextlib.contextmanager
-def _staging(out_dir, kinds, planned, *, overwrite, inputs, info, formats, n_jobs):
+def _staging(out_dir, kinds, planned, *, overwrite, inputs, info, formats, n_jobs, style):
     """A staging folder published into ``out_dir`` on success, and its figure writer."""
     with _folder.staged(out_dir, kinds, overwrite=overwrite, inputs=inputs, planned=planned,
                         info={**info, "avoidrl_version": _summary.version()}) as stage, \
-            plotting.headless(), _figures.FigureWriter(stage.path, formats, n_jobs) as figures:
+            plotting.headless(), \
+            _figures.FigureWriter(stage.path, formats, n_jobs, style) as figures:
         yield stage, Staging(stage.path, figures)
 
 
@@ -122,7 +123,7 @@ class _FitRun:
     bound_tol = BOUND_TOLERANCE
 
     def __init__(self, models, X_learning, X_transfer, *, random_state, n_simulations,
-                 reference_group, formats, info):
+                 reference_group, formats, info, style="screen"):
         self.models = models
         self.method = fit_method(models)
         self.names = list(models)
@@ -133,11 +134,13 @@ class _FitRun:
         self.criteria = dict(self.estimator_class.comparison_criteria)
         self.random_state, self.n_simulations = random_state, n_simulations
         self.reference_group, self.formats, self.info = reference_group, formats, info
+        self.style = style
         self.means = {}
         self.keys = Keys(self)
         self.model_keys = [(safe_filename(name), name) for name in self.names]
         self.label_keys = [(label, label) for label in self.criteria]
         self.compares_models = len(models) >= 2
+        self._summary = None
 
     def mean(self, label):
         """Mean criterion ``label`` per group and model (group_{label}.csv)."""
@@ -211,16 +214,18 @@ class _FitRun:
         return pd.unique(self.groups.to_numpy())[0] if len(self.groups) else None
 
     def summary(self, kind):
-        """summary_FIT.json (``kind`` 'FIT')."""
-        for label in self.criteria:
-            self.mean(label)
-        return _summary.fit_summary(self)
+        """summary_FIT.json (``kind`` 'FIT'); computed once, methods.md is written from it."""
+        if self._summary is None:
+            for label in self.criteria:
+                self.mean(label)
+            self._summary = _summary.fit_summary(self)
+        return self._summary
 
 
 def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=None,
                      overwrite=False, progress=None, n_simulations=DEFAULT_N_SIMULATIONS,
                      reference_group=None,
-                     inputs=(), run_info=None, formats=None, n_jobs=None):
+                     inputs=(), run_info=None, formats=None, n_jobs=None, style="screen"):
     """Write a FIT into a study folder (the reference's ``RL/modelling`` after a fit).
 
     The files are staged and published so that the folder holds either its
@@ -269,6 +274,10 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         Worker processes drawing the figures while the tables are computed
         (as in joblib; None and 1: in this process). The files are the same
         for any value.
+    style : {'screen', 'paper'}, default='screen'
+        The figures' style (:func:`avoidrl.plotting.figure_style`): 'screen',
+        sized for a monitor (the usual files), or 'paper': at most 7 inches
+        wide, print font sizes, one-line titles, PNG at 300 dpi.
 
     Returns
     -------
@@ -284,15 +293,15 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         If ``out_dir`` holds one of the input files, some models are
         empirical-Bayes fits and others are not, or a format is unknown.
     """
-    formats = _figures.check_formats(formats)
+    formats, style = _figures.check_formats(formats), plotting.check_style(style)
     run = _FitRun(_model_dict(models), X_learning, X_transfer, random_state=random_state,
                   n_simulations=n_simulations, reference_group=reference_group,
-                  formats=formats, info=_summary.run_info(random_state, run_info))
+                  formats=formats, info=_summary.run_info(random_state, run_info), style=style)
     planned = fit_files(run.names, pd.unique(run.first.groups_.to_numpy(dtype=object)),
                         method=run.method, formats=formats)
     with _staging(out_dir, (FIT_KIND,), planned, overwrite=overwrite,
                   inputs=[*inputs, X_learning, X_transfer], info=run.info, formats=formats,
-                  n_jobs=n_jobs) as (stage, staging):
+                  n_jobs=n_jobs, style=style) as (stage, staging):
         write_steps(select(FIT_CATALOGUE, FIT_KIND, {run.method}), run, FIT_STEPS, staging,
                     progress)
         stage.describe(FIT_KIND, fit_section(run))
@@ -313,13 +322,13 @@ def _same_tables(first, second):
 class _ValidationRun:
     """A VALIDATION being written: its recoveries, and the tables files share."""
 
-    def __init__(self, recoveries, model_recovery, *, formats, info):
+    def __init__(self, recoveries, model_recovery, *, formats, info, style="screen"):
         self.recoveries, self.model_recovery = recoveries, model_recovery
         self.kinds = ((PARAMETER_KIND,) if recoveries is not None else ()) + \
             ((MODEL_KIND,) if model_recovery is not None else ())
         self.recovery_models = _recovery_models(model_recovery) \
             if model_recovery is not None else []
-        self.formats, self.info = formats, info
+        self.formats, self.info, self.style = formats, info, style
         self.created = _summary.now()
         self.keys = Keys(self)
 
@@ -394,7 +403,7 @@ class _ValidationRun:
 
 def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=None,
                             overwrite=False, progress=None, inputs=(), run_info=None,
-                            formats=None, n_jobs=None):
+                            formats=None, n_jobs=None, style="screen"):
     """Write a VALIDATION (parameter and/or model recovery) into a study folder.
 
     Published like :func:`write_fit_report`. A parameter recovery and a
@@ -425,6 +434,8 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
         The figure formats (None: PNG, as the reference).
     n_jobs : int, optional
         Worker processes drawing the figures (None and 1: in this process).
+    style : {'screen', 'paper'}, default='screen'
+        The figures' style, as in :func:`write_fit_report`.
 
     Returns
     -------
@@ -441,16 +452,16 @@ def write_validation_report(out_dir, *, parameter_recovery=None, model_recovery=
     """
     if parameter_recovery is None and model_recovery is None:
         raise ValueError("give parameter_recovery, model_recovery or both")
-    formats = _figures.check_formats(formats)
+    formats, style = _figures.check_formats(formats), plotting.check_style(style)
     recoveries = _recoveries(parameter_recovery) if parameter_recovery is not None else None
     if model_recovery is not None and not hasattr(model_recovery, "fits_"):
         raise ValueError("the model recovery is not fitted (call fit)")
     run = _ValidationRun(recoveries, model_recovery, formats=formats,
-                         info=_summary.run_info(None, run_info))
+                         info=_summary.run_info(None, run_info), style=style)
     planned = validation_files(list(recoveries) if recoveries is not None else [],
                                [n for n, _ in run.recovery_models], formats=formats)
     with _staging(out_dir, run.kinds, planned, overwrite=overwrite, inputs=inputs,
-                  info=run.info, formats=formats, n_jobs=n_jobs) as (stage, staging):
+                  info=run.info, formats=formats, n_jobs=n_jobs, style=style) as (stage, staging):
         entries = {kind: select(VALIDATION_CATALOGUE, kind, run.methods(kind))
                    for kind in run.kinds}
         write_steps(list(dict.fromkeys(e for kind in run.kinds for e in entries[kind])), run,

@@ -400,7 +400,8 @@ def test_toml_config_and_progress_bar_on_a_terminal(data_files, tmp_path, capsys
     folder = tmp_path / "from_config"
     summary = json.loads((folder / "summary_FIT.json").read_text())
     settings = summary["settings"]["estimators"]["QLearning+novel"]
-    assert settings["bounds"] == {"temperature": [0.01, 0.3]}
+    assert settings["bounds"]["temperature"] == [0.01, 0.3]  # the given bound, in the full set used
+    assert "bounds" not in settings["defaults"]
     assert settings["n_starts"] == 3  # the command line wins over the config
     assert settings["random_state"] == 5
 

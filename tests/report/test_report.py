@@ -690,8 +690,9 @@ def test_fit_report_contents(fit_folder, data, models):
     accuracy = pd.read_csv(fit_folder / "modelsimulation_accuracy_data.csv")
     assert set(accuracy["source"]) == {"model", "empirical"}
     dynamics = pd.read_csv(fit_folder / "modelsimulation_dynamics_data.csv")
-    pd.testing.assert_frame_equal(dynamics, report.learning_dynamics(models, *data),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(  # the file's columns are in the vocabulary
+        dynamics, report.learning_dynamics(models, *data).rename(
+            columns={"participant": "participant_id"}), check_dtype=False)
 
     summary = json.loads((fit_folder / "summary_FIT.json").read_text())
     assert summary["models"] == list(NAMES)
@@ -764,7 +765,7 @@ def test_fit_report_counts_fits_on_bounds(fit_folder, models):
                 assert per_group[parameter][group] == expected, (name, parameter, group)
                 row = counts[(counts["model"] == name) & (counts["parameter"] == parameter)
                              & (counts["group"] == group)].iloc[0]
-                assert (row["n"], row["n_lower"], row["n_upper"]) == \
+                assert (row["n"], row["n_at_lower"], row["n_at_upper"]) == \
                     (expected["n"], expected["lower"], expected["upper"])
             on_bound = int(((values <= low + margin) | (values >= high - margin)).sum())
             assert linear.loc[(name, parameter), "n_at_bound"] == on_bound

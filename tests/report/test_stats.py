@@ -296,7 +296,8 @@ def test_fit_statistics_applies_the_transform_where_it_applies(fitted):
     linear = tables["linear"]
     assert linear.columns.tolist() == ["model", "parameter", "F", "df_res", "df_model",
                                        "p_value", "r_squared", "normality", "homogeneity",
-                                       "note", "n_at_bound", "share_at_bound"]
+                                       "note", "n_at_bound", "share_at_bound", "test", "scale",
+                                       "p_holm"]
     assert (linear["model"] == "Q").all()
     by_parameter = linear.set_index("parameter")
     groups = fitted.groups_
@@ -311,14 +312,15 @@ def test_fit_statistics_applies_the_transform_where_it_applies(fitted):
     assert ttest.columns.tolist() == ["model", "parameter", "condition1", "condition2",
                                       "comparison", "t_value", "p_value", "cohens_d", "df",
                                       "homogeneity_assumption", "normality_assumption", "note",
-                                      "n_at_bound_condition1", "n_at_bound_condition2"]
+                                      "n_at_bound_condition1", "n_at_bound_condition2", "test",
+                                      "scale", "p_holm"]
     # groups come from the data, first group is the default reference
     assert set(ttest["condition1"]) == {"treated"}
     assert set(ttest["condition2"]) == {"control", "waitlist"}
     posthoc = tables["posthoc"]
     assert posthoc.columns.tolist() == ["model", "parameter", "factor", "meandiff", "p-adj",
                                         "reject", "cohens_d", "note", "n_at_bound_g1",
-                                        "n_at_bound_g2"]
+                                        "n_at_bound_g2", "test", "scale", "p_holm"]
     assert len(posthoc) == 3 * 4
 
 
