@@ -96,6 +96,15 @@ class RLModelBase(BaseEstimator):
             cls._default_start = declaration.default_start
             cls._default_n_starts = declaration.default_n_starts
 
+    #: constructor parameters added after avoidrl 0.1, with the value that gives an
+    #: estimator unpickled from an older version its old behaviour (on refit too)
+    _ADDED_PARAMETERS = {"screen_starts": 0}
+
+    def __setstate__(self, state):
+        for name, value in self._ADDED_PARAMETERS.items():
+            state.setdefault(name, value)
+        super().__setstate__(state)
+
     def __new__(cls, *args, **kwargs):
         # An option the model does not take would otherwise be a bare
         # "unexpected keyword argument" TypeError; say why it is not an option.

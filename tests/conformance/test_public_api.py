@@ -146,8 +146,9 @@ def fresh():
     data = example_subset()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ml = QLearning(novel=True, random_state=0).fit(*data)
-        eb = EmpiricalBayes(QLearning(novel=True), random_state=0).fit(*data)
+        # screen_starts=0: the starts of the version that wrote the pickles
+        ml = QLearning(novel=True, screen_starts=0, random_state=0).fit(*data)
+        eb = EmpiricalBayes(QLearning(novel=True, screen_starts=0), random_state=0).fit(*data)
     return {"ml": ml, "eb": eb, "data": data}
 
 
@@ -170,6 +171,8 @@ def test_a_pickled_maximum_likelihood_fit_still_works(fresh):
     assert type(old) is type(fresh["ml"])
     assert_same_fit(old, fresh["ml"], fresh["data"])
     assert old.fit_method == "ml" and old.uses_starts and old.simulator is old
+    # a constructor parameter added since keeps the old behaviour on refit
+    assert old.get_params()["screen_starts"] == 0
 
 
 def test_a_pickled_empirical_bayes_fit_still_works_and_answers_the_protocol(fresh):
