@@ -80,7 +80,7 @@ elsewhere are re-exported here. Standard library only.
 from __future__ import annotations
 
 import contextlib
-import json
+import errno
 import os
 import re
 import secrets
@@ -94,8 +94,9 @@ from ._atomic import (  # noqa: F401 - re-exported: tests and the CLI use them f
     _signals_blocked, _unchanged, _write_json, files_under, terminate_raises,
 )
 from ._manifest import (  # noqa: F401 - re-exported
-    INDEX, JOURNAL, KINDS, MANIFEST, MANIFEST_FORMAT, _INNER_STAGE, _check_inputs,
-    _check_parent, _classify, _owners, _refuse, _target, read_manifest, write_index_and_manifest,
+    INDEX, JOURNAL, KINDS, MANIFEST, MANIFEST_FORMAT, _INNER_STAGE, _PREVIOUS_MARK, _check_inputs,
+    _check_parent, _check_writable, _classify, _owners, _refuse, _target, _inside, read_journal, read_manifest,
+    write_index_and_manifest,
 )
 
 #: The named steps of publishing, in order; tests inject failures at each.
@@ -135,11 +136,16 @@ def check(out_dir, kinds, planned=(), *, inputs=(), overwrite=False):
         If a planned file would replace a file that may not be replaced, or
         ``out_dir`` is not a folder.
     ValueError
-        If the folder holds an input file.
+        If the folder holds an input file, or its manifest or journal names a
+        path outside it.
+    OSError
+        If a planned file could not be written: a file name too long, a
+        folder without write permission, a mount point on its way.
     """
     target = _target(out_dir)
     _check_inputs(target, inputs)
     _check_parent(target)
+    _check_writable(target, planned)
     if target.is_dir():
         recover(target)
         manifest = read_manifest(target)
@@ -153,8 +159,19 @@ def check(out_dir, kinds, planned=(), *, inputs=(), overwrite=False):
 
 
 def recover(target):
-    """Roll an interrupted journaled publish forward; remove dead runs' staging folders."""
+    """Roll an interrupted journaled publish forward; clear up dead runs' staging folders.
+
+    The journal is read and every path in it checked first (a ValueError
+    then, with nothing touched). A dead run's sibling staging folder that
+    carries the previous-state mark was swapped out and not yet discarded:
+    files nobody but avoidrl wrote go, anything else is put back.
+    """
     target = Path(target)
+    journal = target / JOURNAL
+    if target.is_dir() and os.path.lexists(journal):
+        with _locked(target.parent):
+            if os.path.lexists(journal):
+                _roll_forward(target, read_journal(target))
     parent = target.parent
     if parent.is_dir():
         pattern = re.compile(rf"^\.{re.escape(target.name)}\.avoidrl-stage-(\d+)-[0-9a-f]{{8}}$")
@@ -162,19 +179,32 @@ def recover(target):
             match = pattern.match(entry.name)
             if match and entry.is_dir() and not entry.is_symlink() \
                     and not _pid_alive(int(match.group(1))):
-                shutil.rmtree(entry, ignore_errors=True)
+                if any(_PREVIOUS_MARK.match(name) for name in os.listdir(entry)):
+                    _restore_previous(entry, target)
+                else:
+                    shutil.rmtree(entry, ignore_errors=True)
     if not target.is_dir():
         return
-    journal = target / JOURNAL
-    if journal.is_file():
-        with _locked(target.parent):
-            if journal.is_file():
-                _roll_forward(target, json.loads(journal.read_text(encoding="utf-8")))
     for entry in target.iterdir():
-        match = _INNER_STAGE.match(entry.name)
-        if match and entry.is_dir() and not entry.is_symlink() \
-                and not _pid_alive(int(match.group(1))):
-            shutil.rmtree(entry, ignore_errors=True)
+        match = _INNER_STAGE.match(entry.name) or _PREVIOUS_MARK.match(entry.name)
+        if match and not entry.is_symlink() and not _pid_alive(int(match.group(1))):
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            elif _PREVIOUS_MARK.match(entry.name):  # killed between the mark and the exchange
+                entry.unlink()
+
+
+def _restore_previous(old, target):
+    """Discard a swapped-out folder a killed run left: its avoidrl files go, the rest is put back."""
+    try:
+        manifest = read_manifest(old)
+    except ValueError:  # a crafted manifest: treat every file as someone else's
+        manifest = {"runs": {}}
+    ours = {MANIFEST, INDEX}
+    for run in manifest["runs"].values():
+        ours.update(rel for rel, record in run.get("files", {}).items()
+                    if _unchanged(old / rel, record))
+    _discard_old(old, target, ours)
 
 
 # ---------------------------------------------------------------- staging
@@ -323,7 +353,11 @@ class Stage:
         records = {rel: _record(self.path / rel) for rel in plan["files"]}
         if self.mode == "exchange":
             _checkpoint("link")
-            self._link_kept(plan)
+            try:
+                self._link_kept(plan)
+            except OSError:  # another user's file, an unreadable folder, a mount point
+                self._to_journal(plan)
+                return self._publish_journal(manifest, plan)
         _checkpoint("manifest")
         new_manifest = self._new_manifest(manifest, plan, records)
         write_index_and_manifest(self.path, new_manifest)
@@ -333,12 +367,22 @@ class Stage:
         for root, _, _ in os.walk(self.path):
             _fsync(root, directory=True)
         with _signals_blocked():
-            _checkpoint("exchange")
-            if self.mode == "rename":
-                os.rename(self.path, self.target)
-                self.path = None
-            else:
-                _exchange(self.path, self.target)
+            mark = None
+            if self.mode == "exchange":  # swapped out with the folder: see recover()
+                mark = self.target / f".avoidrl-previous-{os.getpid()}"
+                mark.touch()
+                _fsync(self.target, directory=True)
+            try:
+                _checkpoint("exchange")
+                if self.mode == "rename":
+                    os.rename(self.path, self.target)
+                    self.path = None
+                else:
+                    _exchange(self.path, self.target)
+            except BaseException:
+                if mark is not None:
+                    mark.unlink(missing_ok=True)
+                raise
             self.committed = True
             _fsync(self.target.parent, directory=True)
             _checkpoint("discard")
@@ -353,10 +397,15 @@ class Stage:
             with os.scandir(source) as entries:
                 for entry in entries:
                     rel = prefix + entry.name
-                    if not prefix and _INNER_STAGE.match(entry.name):
+                    if not prefix and (_INNER_STAGE.match(entry.name)
+                                       or _PREVIOUS_MARK.match(entry.name)):
                         continue
                     target = os.path.join(dest, entry.name)
                     if entry.is_dir(follow_symlinks=False):
+                        # the exchange would move a mount away, or make the folder ours
+                        if os.path.ismount(entry.path) or \
+                                entry.stat(follow_symlinks=False).st_uid != os.geteuid():
+                            raise OSError(errno.EXDEV, "cannot be recreated", entry.path)
                         if not os.path.isdir(target):
                             os.mkdir(target, 0o700)  # the mode is copied below
                         walk(entry.path, target, rel + "/")
@@ -371,34 +420,26 @@ class Stage:
         walk(self.target, self.path, "")
         os.chmod(self.path, stat.S_IMODE(os.stat(self.target).st_mode))
 
+    def _to_journal(self, plan):
+        """Publish by the journal after all: the exchange cannot keep everything as it is.
+
+        The new files move into a staging folder inside the output folder (the
+        same file system); the sibling staging folder, only hard links of kept
+        files and folders now, is removed.
+        """
+        inner = self.target / f".avoidrl-stage-{os.getpid()}-{secrets.token_hex(4)}"
+        os.mkdir(inner, 0o777)
+        for rel, verdict in plan["files"].items():
+            if verdict != "same":
+                (inner / rel).parent.mkdir(parents=True, exist_ok=True)
+                os.rename(self.path / rel, inner / rel)
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.mode, self.path = "journal", inner
+
     def discard_previous(self):
         """Remove the swapped-out previous folder, keeping anything unexpected."""
-        old = self.path
-        if old is None or not os.path.isdir(old):
-            return
-        ours = self.replaced | self.stale | {MANIFEST, INDEX}
-        for rel in files_under(old):
-            path = old / rel
-            now = self.target / rel
-            if rel in ours or _INNER_STAGE.match(rel.split("/")[0]):
-                os.unlink(path)
-                continue
-            try:
-                linked = os.path.samefile(path, now) if not os.path.islink(path) else \
-                    os.path.islink(now) and os.lstat(path).st_ino == os.lstat(now).st_ino
-            except OSError:
-                linked = False
-            if linked:
-                os.unlink(path)
-                continue
-            # Someone added this while the report was written: put it back, never delete.
-            destination = now if not os.path.lexists(now) else \
-                now.with_name(f"{now.name}.recovered-{secrets.token_hex(2)}")
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(path, destination)
-            warnings.warn(f"{rel} appeared in {self.target} while the report was written; "
-                          f"it was kept as {destination}", stacklevel=4)
-        shutil.rmtree(old, ignore_errors=True)
+        if self.path is not None and os.path.isdir(self.path):
+            _discard_old(self.path, self.target, self.replaced | self.stale | {MANIFEST, INDEX})
         self.path = None
 
     # -- journal fallback
@@ -425,11 +466,42 @@ class Stage:
             self.path = None
 
 
+def _discard_old(old, target, ours):
+    """Remove the swapped-out folder ``old``: files in ``ours`` and hard links of kept files go.
+
+    Anything else (a file someone added while the report was written) is
+    moved back into ``target``, never deleted. The previous-state mark goes
+    last (with the folder), so a run killed in here is finished by the next.
+    """
+    for rel in files_under(old):
+        path = old / rel
+        now = target / rel
+        if _PREVIOUS_MARK.match(rel):
+            continue
+        if rel in ours or _INNER_STAGE.match(rel.split("/")[0]):
+            os.unlink(path)
+            continue
+        try:
+            linked = os.path.samefile(path, now) if not os.path.islink(path) else \
+                os.path.islink(now) and os.lstat(path).st_ino == os.lstat(now).st_ino
+        except OSError:
+            linked = False
+        if linked:
+            os.unlink(path)
+            continue
+        # Someone added this while the report was written: put it back, never delete.
+        destination = now if not os.path.lexists(now) else \
+            now.with_name(f"{now.name}.recovered-{secrets.token_hex(2)}")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(path, destination)
+        warnings.warn(f"{rel} appeared in {target} while the report was written; "
+                      f"it was kept as {destination}", stacklevel=5)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def _roll_forward(target, journal):
     """Finish a journaled publish: move the staged files in, remove the stale ones."""
-    staging = target / journal["staging"]
-    if not _INNER_STAGE.match(journal["staging"]):
-        raise ValueError(f"{target / JOURNAL} names an unexpected staging folder")
+    staging = target / journal["staging"]  # checked by read_journal (or written here)
     _checkpoint("move")
     for rel in journal["moves"]:
         source = staging / rel
