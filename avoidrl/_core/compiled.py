@@ -311,16 +311,23 @@ def _source_file(source):
     """The generated source saved under :func:`cache_dir`, named by its hash; None if unwritable.
 
     numba caches machine code only for functions defined in a file, so the
-    kernel is written to one (once, atomically: a file of that name always
-    holds exactly this source) and imported from it.
+    kernel is written to one (atomically) and named after it. A file whose
+    hash is not the source's (modified, or truncated) is rewritten, which also
+    makes numba recompile; the kernel is always run from ``source`` itself,
+    never from the file's text.
     """
     import hashlib
     import tempfile
 
     folder = cache_dir()
-    path = os.path.join(folder, f"kernel_{hashlib.sha256(source.encode()).hexdigest()[:20]}.py")
-    if os.path.isfile(path):
-        return path
+    digest = hashlib.sha256(source.encode()).hexdigest()
+    path = os.path.join(folder, f"kernel_{digest[:20]}.py")
+    try:
+        with open(path, "rb") as handle:
+            if hashlib.sha256(handle.read()).hexdigest() == digest:
+                return path
+    except OSError:
+        pass  # not written yet (or unreadable): write it
     try:
         os.makedirs(folder, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
@@ -345,7 +352,8 @@ def _compile(base):
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
             module.math = math
-            spec.loader.exec_module(module)
+            # the checked source, not the file (which could change after the check)
+            exec(compile(source, path, "exec"), module.__dict__)
             # registered, so that numba can find the module again when it loads
             # the cached machine code
             sys.modules.setdefault(name, module)
