@@ -41,24 +41,44 @@ previous complete state or the new complete state:
    bytes are the very same), its folders are recreated with the same modes.
 3. *manifest*: the new manifest and ``README.md`` are written into it.
 4. *sync*: the new files and folders are fsync'ed.
-5. *exchange*: ``renameat2(RENAME_EXCHANGE)`` swaps the staging folder and the
-   output folder in one atomic step (the commit); the parent is fsync'ed. A
-   folder that does not exist yet is published with one ``rename``.
+5. *exchange*: a mark ``.avoidrl-previous-<pid>`` is put into the output
+   folder, then ``renameat2(RENAME_EXCHANGE)`` swaps the staging folder and
+   the output folder in one atomic step (the commit; the mark leaves with the
+   previous folder); the parent is fsync'ed. A folder that does not exist yet
+   is published with one ``rename``.
 6. *discard*: the swapped-out previous folder, now at the staging path, holds
-   hard links of kept entries and the replaced avoidrl files; it is removed.
-   An entry that is neither (a file someone added to the folder during the
-   run) is moved back into the folder, never deleted.
+   hard links of kept entries and the replaced avoidrl files; they go. An
+   entry that is neither (a file someone added to the folder during the run,
+   or into the previous folder since) is moved back into the folder, never
+   deleted: folders are removed with ``rmdir`` and looked through again if
+   one is not empty.
 
 Any failure before the exchange only removes the staging folder. SIGINT and
 SIGTERM (a handler that raises :class:`Terminated` is installed while a
 report is written, if SIGTERM has its default action) are blocked from the
 exchange until the discard is done, so an interrupted run leaves either state
 and no staging. A SIGKILL leaves a staging folder; its name carries the pid,
-and the next run into the folder removes it once that process is dead.
+and the next run into the folder clears it once that process is dead: one
+without the mark (the new state, never published) is removed; one with the
+mark (the previous state, killed after the exchange) is discarded as in step
+6, so files other programs wrote into the folder meanwhile are put back.
+Until that next run they sit in the hidden ``.<name>.avoidrl-stage-*``
+folder beside the output folder. The one window left: a file written into
+that hidden folder itself in the instant after its mark was removed and
+before the folder is, by a run killed in that instant, is removed by the
+next run.
+
+A manifest or journal naming a path outside the folder (``..``, an absolute
+path, a symbolic link on the way) or a malformed journal is refused (a
+ValueError) before anything is touched. :func:`check` also refuses, before
+any fitting, planned file names too long for the file system, folders avoidrl
+cannot write in and mount points where it writes.
 
 Where ``renameat2`` or hard links are not available (not Linux, an old C
 library, a file system without them, an output folder that is a mount
-point), publishing falls back to a journal: the new files are staged in a
+point) or the exchange could not keep the folder as it is (another user's
+file or folder, an unreadable folder or a mount point inside it: found while
+linking), publishing falls back to a journal: the new files are staged in a
 hidden ``.avoidrl-stage-<pid>-<hex>`` inside the folder, the list of moves is
 written to ``.avoidrl-journal.json`` (the commit), then each file is moved
 into place with ``os.replace`` and stale files are removed. Each file is
@@ -73,7 +93,8 @@ This module holds the checks and the publishing protocol (its named steps,
 :func:`staged`, :class:`Stage`, :func:`recover`); the ownership rules, the
 manifest and the README are in :mod:`avoidrl.report._manifest`, the
 operating-system steps (hashes, fsync, the atomic exchange, the lock, the
-signal handling) in :mod:`avoidrl.report._atomic`; their names used
+signal handling) in :mod:`avoidrl.report._atomic`, the discarding of a
+swapped-out previous state in :mod:`avoidrl.report._previous`; their names used
 elsewhere are re-exported here. Standard library only.
 """
 
@@ -93,10 +114,11 @@ from ._atomic import (  # noqa: F401 - re-exported: tests and the CLI use them f
     Terminated, _can_exchange_and_link, _exchange, _fsync, _locked, _now, _pid_alive, _record,
     _signals_blocked, _unchanged, _write_json, files_under, terminate_raises,
 )
+from ._previous import _discard_old, _restore_previous
 from ._manifest import (  # noqa: F401 - re-exported
     INDEX, JOURNAL, KINDS, MANIFEST, MANIFEST_FORMAT, _INNER_STAGE, _PREVIOUS_MARK, _check_inputs,
-    _check_parent, _check_writable, _classify, _owners, _refuse, _target, _inside, read_journal, read_manifest,
-    write_index_and_manifest,
+    _check_parent, _check_writable, _classify, _inside, _owners, _refuse, _target, read_journal,
+    read_manifest, write_index_and_manifest,
 )
 
 #: The named steps of publishing, in order; tests inject failures at each.
@@ -192,19 +214,6 @@ def recover(target):
                 shutil.rmtree(entry, ignore_errors=True)
             elif _PREVIOUS_MARK.match(entry.name):  # killed between the mark and the exchange
                 entry.unlink()
-
-
-def _restore_previous(old, target):
-    """Discard a swapped-out folder a killed run left: its avoidrl files go, the rest is put back."""
-    try:
-        manifest = read_manifest(old)
-    except ValueError:  # a crafted manifest: treat every file as someone else's
-        manifest = {"runs": {}}
-    ours = {MANIFEST, INDEX}
-    for run in manifest["runs"].values():
-        ours.update(rel for rel, record in run.get("files", {}).items()
-                    if _unchanged(old / rel, record))
-    _discard_old(old, target, ours)
 
 
 # ---------------------------------------------------------------- staging
@@ -464,39 +473,6 @@ class Stage:
             self.committed = True
             _roll_forward(self.target, journal)
             self.path = None
-
-
-def _discard_old(old, target, ours):
-    """Remove the swapped-out folder ``old``: files in ``ours`` and hard links of kept files go.
-
-    Anything else (a file someone added while the report was written) is
-    moved back into ``target``, never deleted. The previous-state mark goes
-    last (with the folder), so a run killed in here is finished by the next.
-    """
-    for rel in files_under(old):
-        path = old / rel
-        now = target / rel
-        if _PREVIOUS_MARK.match(rel):
-            continue
-        if rel in ours or _INNER_STAGE.match(rel.split("/")[0]):
-            os.unlink(path)
-            continue
-        try:
-            linked = os.path.samefile(path, now) if not os.path.islink(path) else \
-                os.path.islink(now) and os.lstat(path).st_ino == os.lstat(now).st_ino
-        except OSError:
-            linked = False
-        if linked:
-            os.unlink(path)
-            continue
-        # Someone added this while the report was written: put it back, never delete.
-        destination = now if not os.path.lexists(now) else \
-            now.with_name(f"{now.name}.recovered-{secrets.token_hex(2)}")
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(path, destination)
-        warnings.warn(f"{rel} appeared in {target} while the report was written; "
-                      f"it was kept as {destination}", stacklevel=5)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _roll_forward(target, journal):

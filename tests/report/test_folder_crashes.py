@@ -17,9 +17,8 @@ import sys
 
 import pytest
 
-from avoidrl.report import _folder
-from avoidrl.report import _write
 from avoidrl._tables._common import GROUP_STEM_LENGTH, _group_filenames
+from avoidrl.report import _folder, _previous, _write
 
 USER_TEXT = b"my own notes\n"
 
@@ -195,3 +194,23 @@ def test_long_group_codes_give_short_distinct_file_names():
     assert len(set(stems.values())) == len(groups)
     files = _write.fit_files(["QLearning+novel"], groups)
     assert max(len(os.fsencode(part)) for rel in files for part in rel.split("/")) < 255
+
+
+def test_a_file_written_into_the_previous_folder_while_it_is_discarded_is_kept(tmp_path,
+                                                                               monkeypatch):
+    out = tmp_path / "study"
+    tiny_previous(out)
+    remove = _previous._remove_folders
+    late = []
+
+    def write_late(old):  # a shell whose working directory was the folder writes a file
+        if not late:
+            late.append(old / "late.txt")
+            late[0].write_text("late\n")
+        return remove(old)
+
+    monkeypatch.setattr(_previous, "_remove_folders", write_late)
+    with pytest.warns(UserWarning, match="late.txt appeared in"):
+        _publish(out)
+    assert late and (out / "late.txt").read_text() == "late\n"
+    _assert_published(out)
