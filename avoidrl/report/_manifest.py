@@ -96,7 +96,11 @@ def _inside(folder, rel, source):
     for depth in range(1, len(parts)):
         if folder.joinpath(*parts[:depth]).is_symlink():
             raise ValueError(refuse + f" ({'/'.join(parts[:depth])} is a symbolic link)")
-    if not folder.joinpath(rel).resolve().is_relative_to(folder.resolve()):
+    try:
+        inside = folder.joinpath(rel).resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a symbolic link loop
+        inside = False
+    if not inside:
         raise ValueError(refuse)
     return rel
 

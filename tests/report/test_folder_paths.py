@@ -142,3 +142,9 @@ def test_a_sound_journal_is_still_rolled_forward(study):
     _folder.recover(study)
     assert (study / "figures" / "new.png").read_text() == "planted\n"
     assert not (study / _folder.JOURNAL).exists() and not (study / staging).exists()
+
+
+def test_a_symbolic_link_loop_is_refused(study):
+    (study / "loop").symlink_to(study / "loop")
+    _journal(study, moves=["loop"])
+    _refused(study, "not a path inside")
