@@ -27,8 +27,9 @@ model is compiled only once the numpy kernel has evaluated
 :data:`COMPILE_AFTER_ROWS` rows of it in this process. The generated source
 is written to a file under :func:`cache_dir` and numba keeps its machine code
 beside it, so later processes (joblib workers, the next run) load it instead
-of compiling. Set the environment variable ``AVOIDRL_COMPILE=0`` to never
-compile.
+of compiling; both are checked by their SHA-256 first (a modified file is
+rewritten or removed, and compiled again: see :mod:`avoidrl._core._cache_check`).
+Set the environment variable ``AVOIDRL_COMPILE=0`` to never compile.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from collections import Counter
 
 import numpy as np
 
+from . import _cache_check
 from .task import N_PAIRS
 
 
@@ -358,8 +360,10 @@ def _compile(base):
             # the cached machine code
             sys.modules.setdefault(name, module)
             # cached: the machine code is kept beside the file, so a model's kernel is
-            # compiled once per machine, not once per process
-            return _jit(numba, module.kernel, **options)
+            # compiled once per machine, not once per process (if its hashes are recorded)
+            if _cache_check.drop_untrusted(path):
+                _PATHS[base] = path
+                return _jit(numba, module.kernel, **options)
         except Exception:  # noqa: BLE001  (an unusable cache folder: compile in memory)
             pass
     namespace = {"math": math}
@@ -373,6 +377,8 @@ _KERNELS = {}
 _UNCHECKED = set()
 #: rows evaluated by the numpy kernel, per base model not compiled yet.
 _ROWS = Counter()
+#: base model -> its kernel's source file in the cache (machine code cached beside it).
+_PATHS = {}
 
 
 def kernel_for(base, n_rows):
@@ -411,6 +417,8 @@ def record_check(base, passed):
     _UNCHECKED.discard(base)
     if not passed:
         _KERNELS[base] = None
+    elif base in _PATHS:  # compiled (or loaded) by now: trust this machine code next time
+        _cache_check.record(_PATHS.pop(base))
 
 
 def learning_differences(kernel, params, owner, chose1, outcome, outcome_row, sign,

@@ -22,7 +22,7 @@ from ._manifest import _INNER_STAGE, _PREVIOUS_MARK, INDEX, MANIFEST, read_manif
 
 
 def _restore_previous(old, target):
-    """Discard a swapped-out folder a killed run left: its avoidrl files go, the rest is put back."""
+    """Discard the swapped-out folder of a killed run: avoidrl files go, the rest is put back."""
     try:
         manifest = read_manifest(old)
     except ValueError:  # a crafted manifest: treat every file as someone else's
