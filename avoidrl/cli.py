@@ -10,9 +10,10 @@ invalid combination of options, a bad config file, an output file that
 exists) print one line ``avoidrl: error: ...`` on stderr and exit with
 status 2. Without ``--seed`` a seed is drawn, printed (the first line of the
 summary on stdout) and recorded in the summary files, so every run can be
-repeated. SIGINT exits
-with 130, SIGTERM with 143 (while the report is written, after removing the
-staging folder).
+repeated. SIGINT exits with 130, SIGTERM with 143 (while the report is
+written, after removing the staging folder); either ends the ``--jobs``
+worker processes at once (they would otherwise finish their task first,
+minutes for a recovery's dataset).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from . import __version__
 from .models._builtin import BASE_MODELS, OPTIONS
-from .report._folder import Terminated
+from .report._folder import Terminated, terminate_raises
 from ._utils.fitted import fit_methods
 from ._utils.progress import Progress, report_to
 from .plotting._style import STYLES
@@ -490,6 +491,17 @@ def _one_line(exc):
     return " ".join(text.split()) or type(exc).__name__
 
 
+def _stop_workers():
+    """Kill joblib's (loky's) worker processes: an interrupted run's results are not wanted."""
+    if "joblib.externals.loky" not in sys.modules:
+        return
+    from joblib.externals.loky import reusable_executor
+
+    executor = reusable_executor._executor  # the one --jobs runs on (no public accessor)
+    if executor is not None:
+        executor.shutdown(wait=False, kill_workers=True)
+
+
 def main(argv=None):
     """Run the ``avoidrl`` command; returns the exit status.
 
@@ -524,7 +536,7 @@ def main(argv=None):
             progress = ProgressBar(enabled=not args.quiet and sys.stderr.isatty())
             try:
                 listening = report_to(progress) if progress.enabled else nullcontext()
-                with listening:
+                with listening, terminate_raises():
                     result = _run(args, values, progress)
             finally:
                 progress.close()
@@ -533,6 +545,7 @@ def main(argv=None):
             print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
             return EXIT_USAGE
         except KeyboardInterrupt as exc:  # Terminated (SIGTERM) too
+            _stop_workers()
             written = getattr(exc, "avoidrl_written", None)
             what = "terminated" if isinstance(exc, Terminated) else "interrupted"
             if written is not None:

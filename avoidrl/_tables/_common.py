@@ -7,11 +7,16 @@ family (and :mod:`avoidrl.plotting` / :mod:`avoidrl.report._write`) use.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
 import numpy as np
 from scipy import stats as _stats
+
+
+#: Longest file-name stem made from a group code (the rest of a file name is short).
+GROUP_STEM_LENGTH = 40
 
 
 def _t_ci(values):
@@ -35,13 +40,19 @@ def _group_filenames(groups):
 
     Spaces and every character other than ASCII letters, digits, ``-`` and
     ``_`` are removed, after accents are taken off ('no pain' -> 'nopain',
-    'aiguë' -> 'aigue'); a name left empty becomes 'group'. When two groups
-    give the same name, the later ones get ``_2``, ``_3``, ...
+    'aiguë' -> 'aigue'); a name left empty becomes 'group'. A name longer
+    than :data:`GROUP_STEM_LENGTH` characters keeps its start and ends with
+    the first 8 hex digits of the code's SHA-256 (file names have a length
+    limit). When two groups give the same name, the later ones get ``_2``,
+    ``_3``, ...
     """
     stems, used = {}, set()
     for group in groups:
         text = unicodedata.normalize("NFKD", str(group))
         base = re.sub(r"[^A-Za-z0-9_-]", "", text) or "group"
+        if len(base) > GROUP_STEM_LENGTH:
+            digest = hashlib.sha256(str(group).encode("utf-8")).hexdigest()[:8]
+            base = f"{base[:GROUP_STEM_LENGTH - 9]}-{digest}"
         stem, k = base, 2
         while stem.lower() in used:
             stem, k = f"{base}_{k}", k + 1

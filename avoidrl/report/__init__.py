@@ -23,8 +23,8 @@ kinds, inference methods, producer and step) imports both and
 :mod:`._figures`); :mod:`._readme` and :mod:`._summary` build the README
 sections and the JSON summaries from the catalogue; the writers in
 :mod:`._write` compute a run's tables and walk the catalogue, then
-:mod:`._folder` publishes the staging folder (with :mod:`._manifest` and
-:mod:`._atomic`; these three standard library only); this module imports
+:mod:`._folder` publishes the staging folder (with :mod:`._manifest`,
+:mod:`._previous` and :mod:`._atomic`; these four standard library only); this module imports
 :mod:`avoidrl._tables` and :mod:`avoidrl.report._write`.
 """
 

@@ -54,11 +54,11 @@ def _unchanged(path, record):
     """True if ``path`` is a regular file with the size and hash of ``record``."""
     try:
         info = os.lstat(path)
-    except FileNotFoundError:
+        if not stat.S_ISREG(info.st_mode) or info.st_size != record.get("size"):
+            return False
+        return _sha256(path) == record.get("sha256")
+    except OSError:  # gone, or unreadable: not provably avoidrl's, so kept
         return False
-    if not stat.S_ISREG(info.st_mode) or info.st_size != record.get("size"):
-        return False
-    return _sha256(path) == record.get("sha256")
 
 
 def _pid_alive(pid):

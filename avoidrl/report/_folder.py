@@ -41,24 +41,44 @@ previous complete state or the new complete state:
    bytes are the very same), its folders are recreated with the same modes.
 3. *manifest*: the new manifest and ``README.md`` are written into it.
 4. *sync*: the new files and folders are fsync'ed.
-5. *exchange*: ``renameat2(RENAME_EXCHANGE)`` swaps the staging folder and the
-   output folder in one atomic step (the commit); the parent is fsync'ed. A
-   folder that does not exist yet is published with one ``rename``.
+5. *exchange*: a mark ``.avoidrl-previous-<pid>`` is put into the output
+   folder, then ``renameat2(RENAME_EXCHANGE)`` swaps the staging folder and
+   the output folder in one atomic step (the commit; the mark leaves with the
+   previous folder); the parent is fsync'ed. A folder that does not exist yet
+   is published with one ``rename``.
 6. *discard*: the swapped-out previous folder, now at the staging path, holds
-   hard links of kept entries and the replaced avoidrl files; it is removed.
-   An entry that is neither (a file someone added to the folder during the
-   run) is moved back into the folder, never deleted.
+   hard links of kept entries and the replaced avoidrl files; they go. An
+   entry that is neither (a file someone added to the folder during the run,
+   or into the previous folder since) is moved back into the folder, never
+   deleted: folders are removed with ``rmdir`` and looked through again if
+   one is not empty.
 
 Any failure before the exchange only removes the staging folder. SIGINT and
 SIGTERM (a handler that raises :class:`Terminated` is installed while a
 report is written, if SIGTERM has its default action) are blocked from the
 exchange until the discard is done, so an interrupted run leaves either state
 and no staging. A SIGKILL leaves a staging folder; its name carries the pid,
-and the next run into the folder removes it once that process is dead.
+and the next run into the folder clears it once that process is dead: one
+without the mark (the new state, never published) is removed; one with the
+mark (the previous state, killed after the exchange) is discarded as in step
+6, so files other programs wrote into the folder meanwhile are put back.
+Until that next run they sit in the hidden ``.<name>.avoidrl-stage-*``
+folder beside the output folder. The one window left: a file written into
+that hidden folder itself in the instant after its mark was removed and
+before the folder is, by a run killed in that instant, is removed by the
+next run.
+
+A manifest or journal naming a path outside the folder (``..``, an absolute
+path, a symbolic link on the way) or a malformed journal is refused (a
+ValueError) before anything is touched. :func:`check` also refuses, before
+any fitting, planned file names too long for the file system, folders avoidrl
+cannot write in and mount points where it writes.
 
 Where ``renameat2`` or hard links are not available (not Linux, an old C
 library, a file system without them, an output folder that is a mount
-point), publishing falls back to a journal: the new files are staged in a
+point) or the exchange could not keep the folder as it is (another user's
+file or folder, an unreadable folder or a mount point inside it: found while
+linking), publishing falls back to a journal: the new files are staged in a
 hidden ``.avoidrl-stage-<pid>-<hex>`` inside the folder, the list of moves is
 written to ``.avoidrl-journal.json`` (the commit), then each file is moved
 into place with ``os.replace`` and stale files are removed. Each file is
@@ -73,14 +93,15 @@ This module holds the checks and the publishing protocol (its named steps,
 :func:`staged`, :class:`Stage`, :func:`recover`); the ownership rules, the
 manifest and the README are in :mod:`avoidrl.report._manifest`, the
 operating-system steps (hashes, fsync, the atomic exchange, the lock, the
-signal handling) in :mod:`avoidrl.report._atomic`; their names used
+signal handling) in :mod:`avoidrl.report._atomic`, the discarding of a
+swapped-out previous state in :mod:`avoidrl.report._previous`; their names used
 elsewhere are re-exported here. Standard library only.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import errno
 import os
 import re
 import secrets
@@ -93,9 +114,11 @@ from ._atomic import (  # noqa: F401 - re-exported: tests and the CLI use them f
     Terminated, _can_exchange_and_link, _exchange, _fsync, _locked, _now, _pid_alive, _record,
     _signals_blocked, _unchanged, _write_json, files_under, terminate_raises,
 )
+from ._previous import _discard_old, _restore_previous
 from ._manifest import (  # noqa: F401 - re-exported
-    INDEX, JOURNAL, KINDS, MANIFEST, MANIFEST_FORMAT, _INNER_STAGE, _check_inputs,
-    _check_parent, _classify, _owners, _refuse, _target, read_manifest, write_index_and_manifest,
+    INDEX, JOURNAL, KINDS, MANIFEST, MANIFEST_FORMAT, _INNER_STAGE, _PREVIOUS_MARK, _check_inputs,
+    _check_parent, _check_writable, _classify, _inside, _owners, _refuse, _target, read_journal,
+    read_manifest, write_index_and_manifest,
 )
 
 #: The named steps of publishing, in order; tests inject failures at each.
@@ -135,11 +158,16 @@ def check(out_dir, kinds, planned=(), *, inputs=(), overwrite=False):
         If a planned file would replace a file that may not be replaced, or
         ``out_dir`` is not a folder.
     ValueError
-        If the folder holds an input file.
+        If the folder holds an input file, or its manifest or journal names a
+        path outside it.
+    OSError
+        If a planned file could not be written: a file name too long, a
+        folder without write permission, a mount point on its way.
     """
     target = _target(out_dir)
     _check_inputs(target, inputs)
     _check_parent(target)
+    _check_writable(target, planned)
     if target.is_dir():
         recover(target)
         manifest = read_manifest(target)
@@ -153,8 +181,19 @@ def check(out_dir, kinds, planned=(), *, inputs=(), overwrite=False):
 
 
 def recover(target):
-    """Roll an interrupted journaled publish forward; remove dead runs' staging folders."""
+    """Roll an interrupted journaled publish forward; clear up dead runs' staging folders.
+
+    The journal is read and every path in it checked first (a ValueError
+    then, with nothing touched). A dead run's sibling staging folder that
+    carries the previous-state mark was swapped out and not yet discarded:
+    files nobody but avoidrl wrote go, anything else is put back.
+    """
     target = Path(target)
+    journal = target / JOURNAL
+    if target.is_dir() and os.path.lexists(journal):
+        with _locked(target.parent):
+            if os.path.lexists(journal):
+                _roll_forward(target, read_journal(target))
     parent = target.parent
     if parent.is_dir():
         pattern = re.compile(rf"^\.{re.escape(target.name)}\.avoidrl-stage-(\d+)-[0-9a-f]{{8}}$")
@@ -162,19 +201,19 @@ def recover(target):
             match = pattern.match(entry.name)
             if match and entry.is_dir() and not entry.is_symlink() \
                     and not _pid_alive(int(match.group(1))):
-                shutil.rmtree(entry, ignore_errors=True)
+                if any(_PREVIOUS_MARK.match(name) for name in os.listdir(entry)):
+                    _restore_previous(entry, target)
+                else:
+                    shutil.rmtree(entry, ignore_errors=True)
     if not target.is_dir():
         return
-    journal = target / JOURNAL
-    if journal.is_file():
-        with _locked(target.parent):
-            if journal.is_file():
-                _roll_forward(target, json.loads(journal.read_text(encoding="utf-8")))
     for entry in target.iterdir():
-        match = _INNER_STAGE.match(entry.name)
-        if match and entry.is_dir() and not entry.is_symlink() \
-                and not _pid_alive(int(match.group(1))):
-            shutil.rmtree(entry, ignore_errors=True)
+        match = _INNER_STAGE.match(entry.name) or _PREVIOUS_MARK.match(entry.name)
+        if match and not entry.is_symlink() and not _pid_alive(int(match.group(1))):
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            elif _PREVIOUS_MARK.match(entry.name):  # killed between the mark and the exchange
+                entry.unlink()
 
 
 # ---------------------------------------------------------------- staging
@@ -323,7 +362,11 @@ class Stage:
         records = {rel: _record(self.path / rel) for rel in plan["files"]}
         if self.mode == "exchange":
             _checkpoint("link")
-            self._link_kept(plan)
+            try:
+                self._link_kept(plan)
+            except OSError:  # another user's file, an unreadable folder, a mount point
+                self._to_journal(plan)
+                return self._publish_journal(manifest, plan)
         _checkpoint("manifest")
         new_manifest = self._new_manifest(manifest, plan, records)
         write_index_and_manifest(self.path, new_manifest)
@@ -333,12 +376,22 @@ class Stage:
         for root, _, _ in os.walk(self.path):
             _fsync(root, directory=True)
         with _signals_blocked():
-            _checkpoint("exchange")
-            if self.mode == "rename":
-                os.rename(self.path, self.target)
-                self.path = None
-            else:
-                _exchange(self.path, self.target)
+            mark = None
+            if self.mode == "exchange":  # swapped out with the folder: see recover()
+                mark = self.target / f".avoidrl-previous-{os.getpid()}"
+                mark.touch()
+                _fsync(self.target, directory=True)
+            try:
+                _checkpoint("exchange")
+                if self.mode == "rename":
+                    os.rename(self.path, self.target)
+                    self.path = None
+                else:
+                    _exchange(self.path, self.target)
+            except BaseException:
+                if mark is not None:
+                    mark.unlink(missing_ok=True)
+                raise
             self.committed = True
             _fsync(self.target.parent, directory=True)
             _checkpoint("discard")
@@ -353,10 +406,15 @@ class Stage:
             with os.scandir(source) as entries:
                 for entry in entries:
                     rel = prefix + entry.name
-                    if not prefix and _INNER_STAGE.match(entry.name):
+                    if not prefix and (_INNER_STAGE.match(entry.name)
+                                       or _PREVIOUS_MARK.match(entry.name)):
                         continue
                     target = os.path.join(dest, entry.name)
                     if entry.is_dir(follow_symlinks=False):
+                        # the exchange would move a mount away, or make the folder ours
+                        if os.path.ismount(entry.path) or \
+                                entry.stat(follow_symlinks=False).st_uid != os.geteuid():
+                            raise OSError(errno.EXDEV, "cannot be recreated", entry.path)
                         if not os.path.isdir(target):
                             os.mkdir(target, 0o700)  # the mode is copied below
                         walk(entry.path, target, rel + "/")
@@ -371,34 +429,26 @@ class Stage:
         walk(self.target, self.path, "")
         os.chmod(self.path, stat.S_IMODE(os.stat(self.target).st_mode))
 
+    def _to_journal(self, plan):
+        """Publish by the journal after all: the exchange cannot keep everything as it is.
+
+        The new files move into a staging folder inside the output folder (the
+        same file system); the sibling staging folder, only hard links of kept
+        files and folders now, is removed.
+        """
+        inner = self.target / f".avoidrl-stage-{os.getpid()}-{secrets.token_hex(4)}"
+        os.mkdir(inner, 0o777)
+        for rel, verdict in plan["files"].items():
+            if verdict != "same":
+                (inner / rel).parent.mkdir(parents=True, exist_ok=True)
+                os.rename(self.path / rel, inner / rel)
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.mode, self.path = "journal", inner
+
     def discard_previous(self):
         """Remove the swapped-out previous folder, keeping anything unexpected."""
-        old = self.path
-        if old is None or not os.path.isdir(old):
-            return
-        ours = self.replaced | self.stale | {MANIFEST, INDEX}
-        for rel in files_under(old):
-            path = old / rel
-            now = self.target / rel
-            if rel in ours or _INNER_STAGE.match(rel.split("/")[0]):
-                os.unlink(path)
-                continue
-            try:
-                linked = os.path.samefile(path, now) if not os.path.islink(path) else \
-                    os.path.islink(now) and os.lstat(path).st_ino == os.lstat(now).st_ino
-            except OSError:
-                linked = False
-            if linked:
-                os.unlink(path)
-                continue
-            # Someone added this while the report was written: put it back, never delete.
-            destination = now if not os.path.lexists(now) else \
-                now.with_name(f"{now.name}.recovered-{secrets.token_hex(2)}")
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(path, destination)
-            warnings.warn(f"{rel} appeared in {self.target} while the report was written; "
-                          f"it was kept as {destination}", stacklevel=4)
-        shutil.rmtree(old, ignore_errors=True)
+        if self.path is not None and os.path.isdir(self.path):
+            _discard_old(self.path, self.target, self.replaced | self.stale | {MANIFEST, INDEX})
         self.path = None
 
     # -- journal fallback
@@ -427,9 +477,7 @@ class Stage:
 
 def _roll_forward(target, journal):
     """Finish a journaled publish: move the staged files in, remove the stale ones."""
-    staging = target / journal["staging"]
-    if not _INNER_STAGE.match(journal["staging"]):
-        raise ValueError(f"{target / JOURNAL} names an unexpected staging folder")
+    staging = target / journal["staging"]  # checked by read_journal (or written here)
     _checkpoint("move")
     for rel in journal["moves"]:
         source = staging / rel

@@ -6,11 +6,16 @@ avoidrl wrote with their size and SHA-256 and the run's README section;
 :func:`_classify` decides whether a run may write a file (new, the same
 bytes, replacing an unchanged avoidrl file, or refused), and the checks
 refuse an output folder that is not a folder, cannot be created, or holds
-the run's input files. Publishing itself is in :mod:`avoidrl.report._folder`.
+the run's input files. Every path a manifest or a journal names must lie
+inside the folder (:func:`_inside`): a received folder's crafted manifest or
+journal is refused before anything is touched. Publishing itself is in
+:mod:`avoidrl.report._folder`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
@@ -25,8 +30,11 @@ INDEX = "README.md"
 #: Kinds of runs, in the order their sections appear in README.md.
 KINDS = ("FIT", "PARAMETER", "MODEL")
 MANIFEST_FORMAT = 1
-#: The named steps of publishing, in order; tests inject failures at each.
 _INNER_STAGE = re.compile(r"^\.avoidrl-stage-(\d+)-[0-9a-f]{8}$")
+#: Put into the current folder just before the exchange, so the swapped-out
+#: folder carries it: a dead run's staging folder holding it is a previous state.
+_PREVIOUS_MARK = re.compile(r"^\.avoidrl-previous-(\d+)$")
+_JOURNAL_KEYS = {"staging": str, "moves": list, "remove": dict}
 _INDEX_HEADER = """\
 # avoidrl study folder
 
@@ -58,7 +66,75 @@ def read_manifest(target):
         warnings.warn(f"{path} is not a readable avoidrl manifest; every file in the folder "
                       "is treated as the user's", stacklevel=3)
         return empty
+    for kind, run in content["runs"].items():
+        files = run.get("files", {}) if isinstance(run, dict) else None
+        if not isinstance(files, dict) or not all(isinstance(r, dict) for r in files.values()):
+            raise ValueError(f"{path}: the {kind!r} run's 'files' is not a table of file "
+                             "records; nothing was changed. Move the manifest away if it is "
+                             "not avoidrl's")
+        for rel in files:
+            _inside(target, rel, path)
     content.setdefault("index", None)
+    return content
+
+
+def _inside(folder, rel, source):
+    """Refuse (ValueError) a path ``rel`` from ``source`` that is not a plain path in ``folder``.
+
+    avoidrl writes only relative POSIX paths without ``.``/``..`` parts; no
+    folder on the way may be a symbolic link, and the whole path must resolve
+    inside ``folder``, so replacing or removing it never reaches outside.
+    """
+    folder = Path(folder)
+    refuse = (f"{source} names {rel!r}, which is not a path inside {folder}; it was not "
+              "written by avoidrl (or was edited). Nothing was changed: remove that file "
+              "if you do not know where it comes from, and run again")
+    parts = rel.split("/") if isinstance(rel, str) else []
+    if not parts or rel.startswith("/") or "\\" in rel or "\0" in rel \
+            or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(refuse)
+    for depth in range(1, len(parts)):
+        if folder.joinpath(*parts[:depth]).is_symlink():
+            raise ValueError(refuse + f" ({'/'.join(parts[:depth])} is a symbolic link)")
+    try:
+        inside = folder.joinpath(rel).resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a symbolic link loop
+        inside = False
+    if not inside:
+        raise ValueError(refuse)
+    return rel
+
+
+def read_journal(target):
+    """The folder's journal of an interrupted publish, every path checked (ValueError if not)."""
+    path = Path(target) / JOURNAL
+    advice = ("nothing was changed. An interrupted avoidrl run writes this file; if you did not "
+              "expect it, remove it (and the staging folder it names) and run again")
+    try:
+        if path.is_symlink():
+            raise ValueError("it is a symbolic link")
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path} is not a readable avoidrl journal ({exc}); {advice}") from None
+    if not isinstance(content, dict):
+        raise ValueError(f"{path} is not an avoidrl journal (not a JSON object); {advice}")
+    for key, kind in _JOURNAL_KEYS.items():
+        if not isinstance(content.get(key), kind):
+            raise ValueError(f"{path} has no {key!r} {kind.__name__} (it needs "
+                             f"{sorted(_JOURNAL_KEYS)}); {advice}")
+    staging = Path(target) / content["staging"]
+    if not _INNER_STAGE.match(content["staging"]) or staging.is_symlink() \
+            or (os.path.lexists(staging) and not staging.is_dir()):
+        raise ValueError(f"{path} names an unexpected staging folder "
+                         f"{content['staging']!r}; {advice}")
+    for rel in content["moves"]:
+        _inside(target, rel, path)
+        if staging.is_dir():
+            _inside(staging, rel, path)
+    for rel, record in content["remove"].items():
+        _inside(target, rel, path)
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}: the record of {rel!r} is not a size and hash; {advice}")
     return content
 
 
@@ -161,6 +237,45 @@ def _check_parent(target):
     if not os.access(parent, os.W_OK | os.X_OK):
         raise PermissionError(f"cannot create output folder '{target}': no permission to "
                               f"write in '{parent}'")
+
+
+def _check_writable(target, planned):
+    """Refuse, before any work, planned files that could not be published into ``target``.
+
+    A file name longer than the file system takes, a folder on the way that
+    avoidrl cannot write in, or a mount point on the way (files cannot be
+    replaced atomically across file systems) would otherwise fail only after
+    all the fitting.
+    """
+    limit = 255
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        limit = os.pathconf(_existing(target), "PC_NAME_MAX")
+    folders = {target}
+    for rel in planned:
+        parts = rel.split("/")
+        long = [part for part in parts if len(os.fsencode(part)) > limit]
+        if long:
+            raise OSError(errno.ENAMETOOLONG, f"cannot write {rel!r} into '{target}': the file "
+                          f"name {long[0][:40]!r}... is longer than the {limit} bytes the file "
+                          "system takes (shorten the model, group or file name)")
+        folders.update(target.joinpath(*parts[:depth]) for depth in range(1, len(parts)))
+    for folder in sorted(folders):
+        if not folder.is_dir() or folder.is_symlink():
+            continue  # created by the run (or refused by _classify)
+        if folder != target and os.path.ismount(folder):
+            raise OSError(errno.EXDEV, f"'{folder}' is a mount point inside the output folder; "
+                          "avoidrl writes files there and cannot replace them atomically "
+                          "across file systems: choose another output folder")
+        if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, f"no permission to read and write in '{folder}'"
+                                  ", where avoidrl writes its files: change its permissions or "
+                                  "choose another output folder")
+
+
+def _existing(path):
+    while not path.exists():
+        path = path.parent
+    return path
 
 
 def write_index_and_manifest(folder, manifest):

@@ -43,7 +43,7 @@ class Boom(Exception):
 
 
 # ------------------------------------------------------------------ fixtures
-def _quick_save(figure, stem, formats):
+def _quick_save(figure, stem, formats, **options):
     """Stand-in for rendering the figure files (the slow part; figures are tested elsewhere)."""
     for fmt in formats:
         Path(f"{stem}.{fmt}").write_bytes(f"a figure with {len(figure.axes)} axes\n".encode())
