@@ -25,11 +25,14 @@ release = version = avoidrl.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "avoidrl_generated_pages",
+    "avoidrl_mathml",
 ]
+# math is converted to MathML while the pages are written (docs/_ext/avoidrl_mathml.py):
+# no MathJax script, so the pages render offline
+html_math_renderer = "mathml"
 
 exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
 templates_path = ["_templates"]
@@ -62,6 +65,8 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "abort_on_example_error": False,
     "show_memory": False,
+    # its timing pages load jQuery and DataTables from CDNs; the times are in examples/README.rst
+    "write_computation_times": False,
 }
 
 
