@@ -54,12 +54,14 @@ numpydoc_attributes_as_param_list = True
 sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],
     "gallery_dirs": ["auto_examples"],
-    "filename_pattern": (r"/(tutorial_fit|custom_asymmetric_q|custom_perseveration"
-                         r"|grid_search_bounds)\.py$"),
+    "filename_pattern": (r"/(tutorial_fit|parameter_recovery|custom_asymmetric_q"
+                         r"|custom_perseveration|grid_search_bounds)\.py$"),
     "ignore_pattern": r"__init__\.py",
     "within_subsection_order": "avoidrl_gallery.ExampleOrder",
     "image_scrapers": ("matplotlib", "avoidrl_gallery.saved_figures"),
     "reset_argv": "avoidrl_gallery.example_argv",
+    # warnings without the build machine's paths (matplotlib: the default reset)
+    "reset_modules": ("matplotlib", "avoidrl_gallery.short_warnings"),
     "backreferences_dir": None,
     "download_all_examples": False,
     "remove_config_comments": True,
