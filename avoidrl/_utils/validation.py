@@ -88,6 +88,42 @@ def check_n_jobs(n_jobs):
     return int(n_jobs)
 
 
+def check_verbose(verbose):
+    """``verbose`` as an int: a bool or a non-negative integer (0 = silent, positive = a bar)."""
+    if isinstance(verbose, (bool, np.bool_)):
+        return int(verbose)
+    if not is_number(verbose, integer=True) or verbose < 0:
+        raise ValueError("verbose must be a non-negative integer (0: silent, 1 or more: a "
+                         f"progress bar) or a bool, got {verbose!r}")
+    return int(verbose)
+
+
+def check_picklable(value, what, n_jobs):
+    """``value`` if the worker processes of ``n_jobs`` can receive it, else a ValueError.
+
+    joblib sends what the workers run by pickling (with cloudpickle, which
+    also takes classes declared inside a function); a model holding, say, a
+    lock or an open file fails there with joblib's bare "Could not pickle the
+    task". Checked only when ``n_jobs`` means more than one worker.
+    """
+    if effective_n_jobs(n_jobs) <= 1:
+        return value
+    try:  # what joblib's workers pickle with: its own copy before joblib 1.5, else the package
+        from joblib.externals import cloudpickle
+    except ImportError:
+        import cloudpickle
+
+    try:
+        cloudpickle.dumps(value)
+    except Exception as exc:  # pickling raises TypeError, PicklingError, AttributeError...
+        raise ValueError(
+            f"n_jobs={n_jobs!r} fits in worker processes, which receive {what} by pickling, "
+            f"but it cannot be pickled ({type(exc).__name__}: {exc}); keep unpicklable "
+            "objects (locks, open files, connections) out of the model's class and "
+            "instance attributes, or use n_jobs=1") from None
+    return value
+
+
 def effective_n_jobs(n_jobs):
     """The number of workers ``n_jobs`` means (None = 1, -1 = all cores)."""
     return _joblib_n_jobs(n_jobs if n_jobs is not None else 1)

@@ -28,14 +28,17 @@ from .._core.task import PAIR_LETTERS, STIMULUS_LETTERS
 from .._utils.fitted import register_fit_method
 from .._utils.progress import progress_listened
 from .._utils.validation import (  # noqa: F401  (check_n_jobs, check_rng: importable here as before)
-    SEED_LIMIT, START_MODES, check_n_jobs, check_number, check_rng, effective_n_jobs,
+    SEED_LIMIT, START_MODES, check_n_jobs, check_number, check_picklable, check_rng,
+    check_verbose, effective_n_jobs,
 )
 from .._utils.warnings import warn
 from ..models._builtin import BASE_MODELS, ModelVariant, check_options
 from ..models._declare import BaseModel
 from ._intervals import wald_intervals
 from ._multistart import fit_participants, fits_table, participant_seeds
-from ._settings import FitSettings, check_optimizer_options, check_starts, resolve_bounds_init
+from ._settings import (
+    FitSettings, check_optimizer_options, check_starts, merge_per_parameter, resolve_bounds_init,
+)
 
 if TYPE_CHECKING:
     from typing import Self
@@ -163,7 +166,25 @@ class RLModelBase(BaseEstimator):
         start, n_starts, max_starts = check_starts(self.start, self.n_starts, self.max_starts,
                                                    self._default_start, self._default_n_starts)
         check_n_jobs(self.n_jobs)
+        check_verbose(self.verbose)
+        model = getattr(self, "model", None)  # a user model (CustomModel) goes to the workers
+        if model is not None:
+            check_picklable(model, f"the model {getattr(model, 'name', model)!r}", self.n_jobs)
         return start, n_starts, max_starts, check_optimizer_options(self.optimizer_options)
+
+    def set_params(self, **params) -> Self:
+        """Set the estimator's parameters; ``bounds__<name>`` / ``init__<name>`` set one entry.
+
+        As scikit-learn's ``set_params``, and ``bounds__temperature=(0.01,
+        0.5)`` (or ``init__temperature=0.1``) replaces that parameter's entry
+        of ``bounds`` (``init``), keeping the others: a grid search can vary
+        one bound (``{"bounds__temperature": [(0.01, 0.2), (0.01, 1.0)]}``).
+
+        Returns
+        -------
+        self
+        """
+        return super().set_params(**merge_per_parameter(self.get_params(deep=False), params))
 
     # -------------------------------------------------------------------- fit
     def fit(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> Self:

@@ -26,6 +26,8 @@ _COMMON_DOC = """
 {options}
     bounds : dict, default=None
         ``{{parameter: (low, high)}}`` overriding the default bounds.
+        ``set_params(bounds__temperature=(0.01, 0.5))`` sets one entry (and
+        ``init__<parameter>`` one start value), e.g. in a grid search.
     init : dict, default=None
         ``{{parameter: value}}`` overriding the default start values (the
         reference's priors): the centre of 'normal' starts, the start itself

@@ -122,12 +122,13 @@ def resolve_bounds_init(variant, given_bounds, given_init):
 
 def _checked_bounds(name, value, parameter):
     """A given ``(low, high)`` of ``parameter`` as floats, within its domain."""
-    try:
-        low, high = (float(v) for v in value)
-    except (TypeError, ValueError):
+    # a string is a sequence too: '12' would read as (1.0, 2.0)
+    pair = None if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") \
+        else list(value)
+    if pair is None or len(pair) != 2 or not all(is_number(v) for v in pair):
         raise ValueError(
-            f"bounds[{name!r}] must be a (low, high) pair of numbers, got {value!r}"
-        ) from None
+            f"bounds[{name!r}] must be a (low, high) pair of numbers, got {value!r}")
+    low, high = (float(v) for v in pair)
     if not (np.isfinite(low) and np.isfinite(high)) or low >= high:
         raise ValueError(
             f"bounds[{name!r}] = {value!r}: need finite low < high")
@@ -136,6 +137,53 @@ def _checked_bounds(name, value, parameter):
             f"bounds[{name!r}] = {value!r} leave the valid domain of {name}, "
             f"{parameter.domain_text()}; choose bounds within it")
     return low, high
+
+
+#: The constructor parameters that are dicts keyed by model parameter, and so
+#: can be set one entry at a time: ``set_params(bounds__temperature=(0.01, 0.5))``.
+PER_PARAMETER_SETTINGS = ("bounds", "init")
+
+
+def merge_per_parameter(current, params):
+    """``params`` with ``bounds__<name>`` / ``init__<name>`` entries folded into new dicts.
+
+    scikit-learn reads ``a__b`` as parameter ``b`` of a sub-estimator ``a``;
+    ``bounds`` and ``init`` are dicts keyed by model parameter, so here
+    ``bounds__temperature=(0.01, 0.5)`` means ``bounds={**bounds,
+    'temperature': (0.01, 0.5)}`` (a grid search can then vary one bound).
+
+    Parameters
+    ----------
+    current : dict
+        The estimator's current parameters (``get_params(deep=False)``).
+    params : dict
+        What ``set_params`` was given.
+
+    Returns
+    -------
+    dict
+        ``params`` without the per-parameter entries, with the merged
+        ``bounds`` / ``init`` dicts (never the estimator's own dict, changed).
+    """
+    entries = [(key, key.partition("__"), value) for key, value in params.items()]
+    rest = {key: value for key, (setting, sep, _), value in entries
+            if not sep or setting not in PER_PARAMETER_SETTINGS}
+    merged = {}
+    for key, (setting, sep, name), value in entries:
+        if key in rest:
+            continue
+        if not name or "__" in name:
+            raise ValueError(f"set_params: {key!r} must be {setting}__<parameter name>, e.g. "
+                             f"{setting}__temperature")
+        if setting not in merged:
+            # a dict given in the same call is the base; else the estimator's
+            base = rest.get(setting, current.get(setting))
+            if base is not None and not hasattr(base, "items"):
+                raise ValueError(f"set_params: cannot set {key!r}: {setting} is {base!r}, "
+                                 "not a dict mapping parameter names")
+            merged[setting] = dict(base or {})
+        merged[setting][name] = value
+    return {**rest, **merged}
 
 
 def check_starts(start, n_starts, max_starts, default_start, default_n_starts):

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core.likelihood import expand_parameters
+from .._core.task import N_PAIRS
 from .._utils.validation import START_MODES
 from ._declare import OPTION_PARAMETERS, BaseModel, Parameter, _model_instance, _names
 
@@ -322,4 +324,74 @@ def check_declaration(model: BaseModel | type[BaseModel]) -> BaseModel:
         if other:
             raise ValueError(f"{name}: nests {simpler.name}, whose parameters {other} it "
                              "does not have")
+    if type(model) not in _UPDATE_PROBED:
+        check_update_changes_state(model)
+        _UPDATE_PROBED.add(type(model))
     return model
+
+
+#: Model classes whose update passed :func:`check_update_changes_state` (it runs once).
+_UPDATE_PROBED = set()
+
+
+def _probe_update(model):
+    """Run ``update`` on four trials of a probe batch: (entries before, state after, any error)."""
+    rng = np.random.default_rng(0)
+    n_steps, batch = 4, 2
+    chose1 = rng.random((n_steps, batch, N_PAIRS)) < 0.5
+    sign = np.array([1.0, 1.0, -1.0, -1.0])  # reward pairs win +1, loss pairs lose -1
+    outcome = sign * (rng.random((n_steps, 2, batch, N_PAIRS)) < 0.7)
+    variant = ModelVariant(model)
+    # the start values, and midway to the upper bounds (a start value may be 0)
+    start = np.array([p.init for p in variant.parameters])
+    high = np.array([p.high for p in variant.parameters])
+    full = expand_parameters(variant.theta(np.stack([start, (start + high) / 2])), N_PAIRS)
+    step = model.prepare({k: v[0] for k, v in full.items()}, chose1, outcome)
+    state = model.initial_state((batch, N_PAIRS))
+    entries = dict(state)
+    before = {k: np.array(v, copy=True) for k, v in state.items()}
+    scratch = np.empty((2, batch, N_PAIRS))
+    errors = False
+    for t in range(n_steps):
+        returned = model.update(state, step, t, full, scratch, True)
+        errors |= any(np.any(np.asarray(v) != 0) for v in returned.values())
+    return entries, before, state, errors
+
+
+def check_update_changes_state(model: BaseModel) -> None:
+    """Refuse an ``update`` that replaces the state, or computes errors but changes nothing.
+
+    The likelihood kernel holds references to the state's arrays: an update
+    that assigns new arrays (``state["q"] = state["q"] + ...``) or updates a
+    copy (``q = q + ...``) leaves them as they were, and the model would fit
+    as one that never learns, without a word. Four probe trials with
+    non-zero outcomes show it: an entry replaced, or non-zero prediction
+    errors returned while no state value moved. (A model that learns
+    nothing and says so, with zero errors, passes.) Anything else the probe
+    meets is left to :func:`avoidrl.models.check_model`, which reports it.
+
+    Raises
+    ------
+    ValueError
+        Naming the model and the state entries.
+    """
+    try:
+        entries, before, state, errors = _probe_update(model)
+    except Exception:  # a broken declaration: check_model names the problem
+        return
+    name = model.name
+    replaced = sorted(k for k in entries if state.get(k) is not entries[k])
+    added = sorted(set(state) - set(entries))
+    if replaced or added:
+        raise ValueError(
+            f"{name}.update replaced state entries {replaced + added} instead of changing "
+            "them in place: the likelihood kernel keeps the arrays it gave, so the model "
+            "would fit as if it never learnt. Write state['q'] += ..., state['q'][...] = "
+            "..., or use delta_rule(state['q'], ...)")
+    if errors and all(np.array_equal(state[k], before[k], equal_nan=True) for k in before):
+        raise ValueError(
+            f"{name}.update returned non-zero prediction errors but changed no state entry "
+            f"({list(before)}) in four trials with non-zero outcomes: it probably updates a "
+            "copy (q = q + ..., or a new array) that the likelihood kernel never sees, and "
+            "the model would fit as if it never learnt. Change the state in place: "
+            "state['q'] += ..., state['q'][...] = ..., or delta_rule(state['q'], ...)")

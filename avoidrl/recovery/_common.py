@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._core.data import load_task_data, split_phases
 from .._utils.progress import silenced
-from .._utils.validation import DRAWN_SEED_LIMIT
+from .._utils.validation import DRAWN_SEED_LIMIT, check_n_jobs, check_picklable, check_verbose
 from .._utils.warnings import warn
 from .._core.simulate import default_design, simulate_frames
 
@@ -257,6 +257,18 @@ def warn_unconverged(table, what):
             warn(f"{what}: {problem} for {len(failed)} of {len(table)} fits "
                  f"({', '.join(map(str, failed[:5]))}{' ...' if len(failed) > 5 else ''}); "
                  f"see the {column!r} column of the results", ConvergenceWarning)
+
+
+def check_run_settings(recovery, estimators):
+    """A recovery's ``n_jobs`` and ``verbose``, and that its estimators reach the workers.
+
+    Checked before any dataset is made, so that a wrong setting is a
+    ValueError naming it rather than joblib's or tqdm's error midway.
+    """
+    check_n_jobs(recovery.n_jobs)
+    check_verbose(recovery.verbose)
+    for name, estimator in estimators:
+        check_picklable(estimator, f"the estimator {name!r}", recovery.n_jobs)
 
 
 def check_datasets(datasets):

@@ -17,9 +17,11 @@ from sklearn.utils import check_random_state
 
 from .._bms import random_effects_bms
 from .._utils.progress import ProgressBar
+from .._utils.validation import check_number
 from ._common import (
-    MAX_SEED, SyntheticDataset, check_datasets, dataset_count, fit_population, fit_unit,
-    generate_datasets, named_estimators, resolve_templates, units, warn_unconverged,
+    MAX_SEED, SyntheticDataset, check_datasets, check_run_settings, dataset_count,
+    fit_population, fit_unit, generate_datasets, named_estimators, resolve_templates, units,
+    warn_unconverged,
 )
 
 if TYPE_CHECKING:
@@ -168,8 +170,13 @@ class ModelRecovery(BaseEstimator):
         -------
         self
         """
-        rng = check_random_state(self.random_state)
         models = named_estimators(self.estimators)
+        check_run_settings(self, models)
+        if self.group_size is not None:
+            check_number(self.group_size, "group_size", integer=True, low=1,
+                         expected="None (one group per generating model) or a positive "
+                                  "integer (datasets per group)")
+        rng = check_random_state(self.random_state)
         names = [n for n, _ in models]
         if datasets is None:
             datasets = self._generate(X_learning, X_transfer, rng)

@@ -19,8 +19,9 @@ from sklearn.utils.validation import check_is_fitted
 from .._utils.progress import ProgressBar
 from .._utils.warnings import warn
 from ._common import (
-    MAX_SEED, SyntheticDataset, check_datasets, dataset_count, estimator_name, fit_population,
-    fit_unit, generate_datasets, generating_model, resolve_templates, units, warn_unconverged,
+    MAX_SEED, SyntheticDataset, check_datasets, check_run_settings, dataset_count,
+    estimator_name, fit_population, fit_unit, generate_datasets, generating_model,
+    resolve_templates, units, warn_unconverged,
 )
 
 if TYPE_CHECKING:
@@ -169,6 +170,7 @@ class ParameterRecovery(BaseEstimator):
         -------
         self
         """
+        check_run_settings(self, [(estimator_name(self.estimator), self.estimator)])
         rng = check_random_state(self.random_state)
         templates = None
         if datasets is None:
