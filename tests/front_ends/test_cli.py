@@ -270,7 +270,8 @@ def test_progress_bar_moves_within_a_model_fit(monkeypatch):
     fills = [line.split("]")[0].count("#") for line in within]
     # partial fills between 0 and half the bar (the first of two steps), ending at half
     assert fills == sorted(fills) and fills[-1] == 10 and any(0 < f < 10 for f in fills)
-    assert "fitting QLearning+novel (12/12)" in within[-1]
+    # 4 participants x (3 drawn + 4 screened starts)
+    assert "fitting QLearning+novel (28/28)" in within[-1]
 
 
 # ----------------------------------------------------------------- config

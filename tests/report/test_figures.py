@@ -89,7 +89,7 @@ def test_reference_files_by_default():
         ["model_recovery.svg", "model_recovery.pdf"]
 
 
-def _placeholder_figure(figure, stem, formats):
+def _placeholder_figure(figure, stem, formats, **options):
     for fmt in formats:
         Path(f"{stem}.{fmt}").write_text(f"a figure with {len(figure.axes)} axes\n")
 
