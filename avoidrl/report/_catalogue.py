@@ -219,7 +219,7 @@ FIT_CATALOGUE = (
         '**not written** (no AIC/BIC); see group_Laplace_differences.csv',
         methods=EB),
     FIT('information_criteria.csv',
-        'per participant and model: nll, aic, bic, k, n_trials',
+        'per participant and model: nll, aic, bic, k, n_trials (trials with a choice, the n of the BIC), n_missed (missed trials, no choice made)',
         methods=ML, files=("information_criteria.csv",),
         producer=lambda run: information_criteria(run.models), step=COMPARE),
     FIT('information_criteria.csv',
