@@ -205,7 +205,9 @@ def _binary_choice(frame, phase, missed="skip"):
 def _feedback(frame, column, phase, made):
     """The feedback column; a missed trial's feedback may be missing (it is not used)."""
     values = _to_float(frame, column)
-    _first_bad(frame, np.isnan(values) & made, column, phase, "a number (no NaN)")
+    excused = frame[column].isna().to_numpy() & ~made
+    _first_bad(frame, np.isnan(values) & ~excused, column, phase,
+               "a number (no NaN; missing only on a missed trial)")
     return values
 
 
