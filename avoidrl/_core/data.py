@@ -21,11 +21,11 @@ The rules checked are listed in :func:`load_task_data`.
 from __future__ import annotations
 
 import os
-import unicodedata
 
 import numpy as np
 import pandas as pd
 
+from ._labels import _plain, check_codes_as_text, check_ids_as_text
 from ._layout import TaskData, learning_layout, transfer_layout
 from .task import (  # noqa: F401  (the task's facts, importable here as before)
     N_PAIRS, N_STIMULI, PAIR_FEEDBACK, PAIR_NAMES, PAIR_VALUES, STIMULUS_LETTERS,
@@ -124,11 +124,6 @@ def _check_columns(frame, columns, phase):
         raise ValueError(
             f"{phase} data: missing column(s) {missing}; expected at least {list(columns)}"
         )
-
-
-def _plain(value):
-    """A numpy scalar as the Python value it holds, for readable messages."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _plain_list(values):
@@ -280,70 +275,6 @@ def _check_ids(frame, phase, missing_ok=False):
     if not missing_ok:
         odd |= ids.isna().to_numpy()
     _first_bad(frame, odd, "participant_id", phase, "a participant id (text or an integer)")
-
-
-def _spelling(value):
-    """A label as text, without surrounding whitespace, in Unicode normal form NFC."""
-    return unicodedata.normalize("NFC", str(value)).strip()
-
-
-def _shown(value):
-    """A label for a message; escaped when its repr hides the difference (NFC vs NFD)."""
-    text = repr(_plain(value))
-    return text if text.isascii() else f"{text} (as {ascii(value)})"
-
-
-def _check_ids_as_text(frames):
-    """Refuse two different ids that read the same as text (such as 1 and '1').
-
-    Both would print, and be written to CSV, as the same id, and a CSV read
-    back would merge them; the data must say which participant is meant.
-    Ids that differ only by surrounding whitespace or Unicode normalisation
-    (``'sub-001'`` and ``'sub-001 '``, NFC and NFD) are refused too: they
-    are one participant's id typed twice, not two participants.
-    """
-    by_text = {}
-    for frame, phase in frames:
-        ids = frame["participant_id"]
-        for pid in pd.unique(ids.to_numpy(dtype=object)):
-            other = by_text.setdefault(_spelling(pid), (pid, frame, phase))
-            if other[0] == pid:
-                continue
-            where = [
-                f"{p} data row {_plain(f.index[(f['participant_id'] == v).to_numpy()][0])!r}"
-                for v, f, p in (other, (pid, frame, phase))
-            ]
-            if str(other[0]) != str(pid):
-                raise ValueError(
-                    f"column 'participant_id': ids {_shown(other[0])} ({where[0]}) and "
-                    f"{_shown(pid)} ({where[1]}) differ only by surrounding whitespace or "
-                    "Unicode normalisation (NFC / NFD); expected one spelling per participant "
-                    "(e.g. .str.strip().str.normalize('NFC') on the column)"
-                )
-            raise ValueError(
-                f"column 'participant_id': ids {_plain(other[0])!r} ({type(other[0]).__name__}, "
-                f"{where[0]}) and {_plain(pid)!r} ({type(pid).__name__}, {where[1]}) differ "
-                "but read the same as text; expected one type of id for each participant "
-                "(convert the column, e.g. with .astype(str))"
-            )
-
-
-def _check_codes_as_text(groups, participants):
-    """Refuse group codes that differ only by whitespace or Unicode normalisation.
-
-    ``'control'`` and ``'control '`` would silently become two groups.
-    """
-    by_text = {}
-    for code, pid in zip(groups, participants):
-        other = by_text.setdefault(_spelling(code), (code, pid))
-        if other[0] != code:
-            raise ValueError(
-                f"column 'group_code': codes {_shown(other[0])} (participant "
-                f"{_plain(other[1])!r}) and {_shown(code)} (participant {_plain(pid)!r}) differ "
-                "only by surrounding whitespace, Unicode normalisation (NFC / NFD) or type; "
-                "expected one spelling per group (e.g. .str.strip().str.normalize('NFC') on "
-                "the column)"
-            )
 
 
 def check_participant_ids(frame, phase):
@@ -577,12 +508,12 @@ def load_task_data(X_learning, X_transfer=None, missed="skip"):
     learning, transfer = _nonempty_phases(X_learning, X_transfer)
     learn = _learning_arrays(learning, missed)
     trans = _transfer_arrays(transfer, missed)
-    _check_ids_as_text(((learning, "learning"), (transfer, "transfer")))
+    check_ids_as_text(((learning, "learning"), (transfer, "transfer")))
     for frame, phase in ((learning, "learning"), (transfer, "transfer")):
         _check_order(frame, phase)
     participants = _participants_of(learning, transfer, X_learning, X_transfer)
     groups = _groups_of(learning, transfer, participants)
-    _check_codes_as_text(groups, participants)
+    check_codes_as_text(groups, participants)
 
     n = len(participants)
     position = {pid: i for i, pid in enumerate(participants)}
