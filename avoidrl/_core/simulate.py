@@ -114,19 +114,26 @@ def _row_order(ids, participants):
 
 
 def _write_choices(frame, option1_chosen):
-    """Set choice_made (0 = left) and the derived columns from option choices."""
+    """Set choice_made (0 = left) and the derived columns from option choices.
+
+    NaN in ``option1_chosen`` is a missed template trial: it stays missed
+    (choice_made and the derived columns missing).
+    """
     frame = frame[[c for c in frame.columns if c in TASK_COLUMNS]].copy()
+    missed = np.isnan(option1_chosen)
+    option1_chosen = np.where(missed, 0, option1_chosen).astype(int)
     left_higher = frame["symbol_L_value"].to_numpy(float) > frame["symbol_R_value"].to_numpy(float)
     chose_right = np.where(left_higher, option1_chosen, 1 - option1_chosen).astype(int)
-    frame["choice_made"] = chose_right
-    if "accuracy" in frame.columns:
-        frame["accuracy"] = np.where(option1_chosen == 0, 100, 0)
-    chosen = np.where(chose_right == 1, frame["symbol_R_value"], frame["symbol_L_value"])
-    ignored = np.where(chose_right == 1, frame["symbol_L_value"], frame["symbol_R_value"])
-    if "symbol_chosen" in frame.columns:
-        frame["symbol_chosen"] = chosen
-    if "symbol_ignored" in frame.columns:
-        frame["symbol_ignored"] = ignored
+    derived = {"choice_made": chose_right,
+               "accuracy": np.where(option1_chosen == 0, 100, 0),
+               "symbol_chosen": np.where(chose_right == 1, frame["symbol_R_value"],
+                                         frame["symbol_L_value"]),
+               "symbol_ignored": np.where(chose_right == 1, frame["symbol_L_value"],
+                                          frame["symbol_R_value"])}
+    for column, values in derived.items():
+        if column == "choice_made" or column in frame.columns:
+            # integers as before when nothing was missed
+            frame[column] = np.where(missed, np.nan, values) if missed.any() else values
     return frame
 
 
@@ -182,15 +189,17 @@ def simulate_frames(variant, params, participant_ids, template_learning, templat
         who = np.repeat(np.arange(len(index)), sizes)
         within = np.arange(len(rows)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
         if phase == "learning":
-            # the l-th row of a template is trial `learning_row` of some pair chain
-            option1 = np.zeros(len(rows))
+            # the l-th row of a template is trial `learning_row` of some pair chain;
+            # a missed template trial is in no chain and stays missed (NaN)
+            option1 = np.full(len(rows), np.nan)
             step, simulated, pair = np.nonzero(templates.mask)
             slot = templates.learning_row[step, simulated, pair]
             offsets = np.cumsum(sizes) - sizes
             option1[offsets[simulated] + slot] = learning_choice[step, simulated, pair]
         else:
-            option1 = transfer_choice[who, within]
-        piece = _write_choices(frame.iloc[rows], option1.astype(int))
+            option1 = np.where(templates.transfer_mask[who, within],
+                               transfer_choice[who, within], np.nan)
+        piece = _write_choices(frame.iloc[rows], option1)
         piece["participant_id"] = np.asarray(participant_ids, dtype=object)[who]
         if group_codes is not None:
             piece["group_code"] = np.asarray(group_codes, dtype=object)[who]

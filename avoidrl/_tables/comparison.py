@@ -163,7 +163,8 @@ def information_criteria(models):
     DataFrame
         One row per participant and model: participant, group, model, nll,
         aic, bic, k (number of free parameters), n_trials (that participant's
-        own trial count, used in its BIC).
+        own count of trials with a choice, used in its BIC), n_missed (its
+        missed trials, no choice made: in no likelihood term).
 
     Examples
     --------
@@ -173,7 +174,7 @@ def information_criteria(models):
     >>> learning, transfer = model.sample(n_participants=2, random_state=0)
     >>> table = information_criteria(model.fit(learning, transfer))
     >>> table.columns.tolist()
-    ['participant', 'group', 'model', 'nll', 'aic', 'bic', 'k', 'n_trials']
+    ['participant', 'group', 'model', 'nll', 'aic', 'bic', 'k', 'n_trials', 'n_missed']
     """
     parts = []
     for name, estimator in _model_dict(models).items():
@@ -192,8 +193,18 @@ def information_criteria(models):
             "bic": estimator.bic_.reindex(ids).to_numpy(),
             "k": int(estimator.n_parameters),
             "n_trials": estimator.n_trials_.reindex(ids).to_numpy(),
+            # missed trials (no choice made) are in no term and not in n_trials
+            "n_missed": _n_missed(estimator, ids),
         }))
     return pd.concat(parts, ignore_index=True)
+
+
+def _n_missed(estimator, ids):
+    """Each participant's missed trials; 0 for a fit made before they were counted."""
+    missed = getattr(estimator, "n_missed_", None)
+    if missed is None:
+        return np.zeros(len(ids), dtype=int)
+    return missed.reindex(ids).to_numpy()
 
 
 def group_criteria(models, criterion="bic"):

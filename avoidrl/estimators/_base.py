@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from .._core.data import load_task_data, split_phases
+from .._core.data import check_missed_option, load_task_data, split_phases
 from .._core.likelihood import Objective, choice_nll, learning_recursion
 from .._core.simulate import default_design, simulate_frames
 from .._core.task import PAIR_LETTERS, STIMULUS_LETTERS
@@ -36,6 +36,7 @@ from ..models._builtin import BASE_MODELS, ModelVariant, check_options
 from ..models._declare import BaseModel
 from ._intervals import wald_intervals
 from ._multistart import fit_participants, fits_table, participant_seeds
+from ._prediction import TransferPrediction
 from ._settings import (
     FitSettings, check_optimizer_options, check_starts, merge_per_parameter, resolve_bounds_init,
 )
@@ -51,7 +52,7 @@ _effective_n_jobs = effective_n_jobs
 
 
 @register_fit_method
-class RLModelBase(BaseEstimator):
+class RLModelBase(TransferPrediction, BaseEstimator):
     """Base class of the avoidrl estimators. Not for direct use.
 
     Subclasses set ``_base_name``; options absent from a subclass's
@@ -186,6 +187,11 @@ class RLModelBase(BaseEstimator):
         """
         return super().set_params(**merge_per_parameter(self.get_params(deep=False), params))
 
+    def _load(self, X_learning, X_transfer=None):
+        """The task data, missed trials handled as ``missed_trials`` says."""
+        missed = check_missed_option(getattr(self, "missed_trials", "skip"), "missed_trials")
+        return load_task_data(X_learning, X_transfer, missed=missed)
+
     # -------------------------------------------------------------------- fit
     def fit(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> Self:
         """Fit the model to every participant by maximum likelihood.
@@ -205,14 +211,23 @@ class RLModelBase(BaseEstimator):
             one long frame (told apart by ``trial_type``) when ``X_transfer``
             is None.
         X_transfer : DataFrame or path to a CSV, optional
-            Transfer-phase trials.
+            Transfer-phase trials. Without them (``fit(X_learning)`` with a
+            learning-only frame, or no probe rows) the fit has learning terms
+            only; :meth:`predict_proba` and :meth:`transfer_log_loss` then
+            predict the transfer phase out of sample. ``novel`` and ``decay``
+            act only in transfer, so they need transfer data.
 
         Returns
         -------
         self
         """
         settings = self._fit_settings()
-        data = load_task_data(X_learning, X_transfer)
+        data = self._load(X_learning, X_transfer)
+        if not data.n_transfer.any() and (settings.variant.novel or settings.variant.decay):
+            raise ValueError(
+                f"{settings.variant.name}: the data have no transfer trials, but novel=True / "
+                "decay=True add parameters that act only in the transfer phase (they would "
+                "not be identified); fit without them, or give the transfer data")
         seeds = participant_seeds(self.random_state, data.participants)
         return self._fit_data(data, seeds, settings)
 
@@ -267,6 +282,7 @@ class RLModelBase(BaseEstimator):
         self.aic_ = pd.Series(2 * k + 2 * nll, index=ids, name="aic")
         self.bic_ = pd.Series(k * np.log(n_trials) + 2 * nll, index=ids, name="bic")
         self.n_trials_ = pd.Series(data.n_trials, index=ids, name="n_trials")
+        self.n_missed_ = pd.Series(data.n_missed, index=ids, name="n_missed")
         self.groups_ = pd.Series(data.groups, index=ids, name="group_code")
         self.converged_ = pd.Series([bool(rec["success"][rec["best"]]) for rec in records],
                                     index=ids, name="converged")
@@ -376,7 +392,7 @@ class RLModelBase(BaseEstimator):
             ``transfer`` and ``total``.
         """
         variant = self._variant()
-        data = load_task_data(X_learning, X_transfer)
+        data = self._load(X_learning, X_transfer)
         matrix = self._params_matrix(params, data.participants, variant)
         learning, transfer = Objective(variant, data).phases(matrix)
         return pd.DataFrame(
@@ -384,7 +400,7 @@ class RLModelBase(BaseEstimator):
             index=pd.Index(data.participants, name="participant_id"))
 
     def bic(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> pd.Series:
-        """BIC of each participant at the fitted parameters (own trial count n)."""
+        """BIC of each participant at the fitted parameters (own trial count n, missed excluded)."""
         self._check_fitted_model(self._variant())
         nll = self.negative_log_likelihood(X_learning, X_transfer)
         data_n = self._trial_counts(X_learning, X_transfer)
@@ -392,7 +408,7 @@ class RLModelBase(BaseEstimator):
                          index=nll.index, name="bic")
 
     def _trial_counts(self, X_learning, X_transfer):
-        return load_task_data(X_learning, X_transfer).n_trials.astype(float)
+        return self._load(X_learning, X_transfer).n_trials.astype(float)
 
     def score(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> float:
         """Higher is better: minus the mean deviance per participant of the given data.
@@ -426,7 +442,7 @@ class RLModelBase(BaseEstimator):
         """
         variant = self._variant()
         self._check_fitted_model(variant)
-        data = load_task_data(X_learning, X_transfer)
+        data = self._load(X_learning, X_transfer)
         fitted = self.params_.index
         seen = np.asarray([pid in fitted for pid in data.participants])
         if seen.all():
@@ -479,7 +495,7 @@ class RLModelBase(BaseEstimator):
             ``-log(p_choice)`` sums to :meth:`negative_log_likelihood`.
         """
         variant = self._variant()
-        data = load_task_data(X_learning, X_transfer)
+        data = self._load(X_learning, X_transfer)
         matrix = self._params_matrix(params, data.participants, variant)
         theta = variant.theta(matrix)
         noise = theta["noise_factor"] if variant.base.lapse else None
@@ -582,8 +598,7 @@ class RLModelBase(BaseEstimator):
                                                 transfer_repeats=transfer_repeats)
             return simulate_frames(variant, matrix, ids, learning, transfer, ids, rng)
         learning, transfer = split_phases(X_learning, X_transfer)
-        return self._sample_on(load_task_data(learning, transfer), learning, transfer, params,
-                               rng)
+        return self._sample_on(self._load(learning, transfer), learning, transfer, params, rng)
 
     def _sample_on(self, data, learning, transfer, params, random_state):
         """:meth:`sample` on template frames already validated into ``data``.

@@ -73,6 +73,11 @@ _COMMON_DOC = """
     optimizer_options : dict, default=None
         L-BFGS-B settings: maxiter, maxfun, ftol, gtol, maxcor, maxls, eps
         (finite-difference step), backend. Defaults are scipy's.
+    missed_trials : {{'skip', 'error'}}, default='skip'
+        A missed trial (``choice_made`` missing: no choice was made) has no
+        likelihood term and, in learning, no update ('skip'; counted in
+        ``n_missed_``, left out of ``n_trials_``), or the data are refused
+        with a ValueError naming the participant and rows ('error').
 
     Attributes
     ----------
@@ -82,6 +87,9 @@ _COMMON_DOC = """
         Per participant; AIC = 2k + 2 NLL, BIC = k ln(n) + 2 NLL with n the
         participant's own number of learning + transfer trials.
     n_trials_ : Series
+        Trials with a choice per participant (missed trials excluded).
+    n_missed_ : Series
+        Missed trials (no choice made) per participant, both phases.
     groups_ : Series
         Each participant's group_code.
     converged_ : Series of bool
@@ -131,7 +139,8 @@ class _NoBiasModel(RLModelBase):
                  n_starts: int | None = None, max_starts: int | None = None,
                  screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
-                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
+                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
+                 missed_trials: str = "skip") -> None:
         self.novel = novel
         self.decay = decay
         self.bounds = bounds
@@ -144,6 +153,7 @@ class _NoBiasModel(RLModelBase):
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.optimizer_options = optimizer_options
+        self.missed_trials = missed_trials
 
 
 class _NoDecayModel(RLModelBase):
@@ -153,7 +163,8 @@ class _NoDecayModel(RLModelBase):
                  n_starts: int | None = None, max_starts: int | None = None,
                  screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
-                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
+                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
+                 missed_trials: str = "skip") -> None:
         self.bias = bias
         self.novel = novel
         self.bounds = bounds
@@ -166,6 +177,7 @@ class _NoDecayModel(RLModelBase):
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.optimizer_options = optimizer_options
+        self.missed_trials = missed_trials
 
 
 class _FullModel(RLModelBase):
@@ -175,7 +187,8 @@ class _FullModel(RLModelBase):
                  n_starts: int | None = None, max_starts: int | None = None,
                  screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
-                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
+                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
+                 missed_trials: str = "skip") -> None:
         self.bias = bias
         self.novel = novel
         self.decay = decay
@@ -189,6 +202,7 @@ class _FullModel(RLModelBase):
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.optimizer_options = optimizer_options
+        self.missed_trials = missed_trials
 
 
 class QLearning(_NoBiasModel):
@@ -290,7 +304,8 @@ verbose, optimizer_options
                  n_starts: int | None = None, max_starts: int | None = None,
                  screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
-                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
+                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
+                 missed_trials: str = "skip") -> None:
         self.model = model
         self.bias = bias
         self.novel = novel
@@ -305,6 +320,7 @@ verbose, optimizer_options
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.optimizer_options = optimizer_options
+        self.missed_trials = missed_trials
 
     def _base_model(self):
         return check_declaration(self.model)

@@ -32,7 +32,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .._core.data import load_task_data
 from .._core.transform import HESSIAN_STEP, Z_LIMIT, interval_table, to_bounded
 from .._utils.fitted import register_fit_method
 from .._utils.progress import ProgressBar
@@ -171,6 +170,9 @@ class EmpiricalBayes(BaseEstimator):
         Per iteration (and group): the largest change of the prior, the sum
         of NLLs at the MAPs and of the Laplace log evidences.
     groups_, n_trials_ : Series
+    n_missed_ : Series
+        Missed trials per participant (skipped or refused as the
+        estimator's ``missed_trials`` says).
     model_name_ : str
     """
 
@@ -298,7 +300,7 @@ class EmpiricalBayes(BaseEstimator):
         self
         """
         settings = self._settings()
-        data = load_task_data(X_learning, X_transfer)
+        data = self.estimator._load(X_learning, X_transfer)  # its missed_trials
         base = base_entropy(self.random_state)
         seeds = participant_seeds(base, data.participants)
         variant = settings.variant
@@ -331,6 +333,7 @@ class EmpiricalBayes(BaseEstimator):
         self.n_hessian_clamped_ = pd.Series(stacked("n_negative"), index=ids,
                                             name="n_hessian_clamped")
         self.n_trials_ = pd.Series(data.n_trials, index=ids, name="n_trials")
+        self.n_missed_ = pd.Series(data.n_missed, index=ids, name="n_missed")
         self.groups_ = pd.Series(data.groups, index=ids, name="group_code")
         self.params_ci_ = interval_table(z, self.posterior_cov_, low, high, ids, names)
         populations = {g: results[g]["population"] for g in units}
@@ -494,7 +497,7 @@ class EmpiricalBayes(BaseEstimator):
             raise ValueError(f"this estimator was fitted as {self.model_name_}, but its "
                              f"estimator now describes {settings.variant.name}; call fit "
                              "again")
-        data = load_task_data(X_learning, X_transfer)
+        data = self.estimator._load(X_learning, X_transfer)  # its missed_trials
         seeds = participant_seeds(base_entropy(self.random_state), data.participants)
         out = np.empty(data.n_participants)
         for g, index in self._population_of(np.asarray(data.groups, dtype=object)).items():

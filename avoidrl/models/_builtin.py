@@ -16,6 +16,11 @@ The equations follow the reference implementation (see
 with factual / counterfactual learning rates, L1-normalised actor weights,
 decay of Q values towards 0 before transfer, and the valence bias transform.
 
+A missed trial (``choice_made`` missing, see :func:`avoidrl._core.data.load_task_data`)
+is in no pair's chain: no model updates on it or scores it, so every model
+behaves as if it were not there; decay and the novel value still apply once,
+before transfer. ``update``'s ``t`` counts a chain's trials with a choice.
+
 Option parameters, model variants and names, user models and the declaration
 checks are in :mod:`avoidrl.models._registry` (their names are importable
 from here too); the declarations register themselves in its ``BASE_MODELS``.

@@ -20,6 +20,7 @@ directly.
 
 import math
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,17 @@ def no_label(value):
     return isinstance(value, (list, tuple, dict, set))
 
 
+def missed(row):
+    """No choice was made: choice_made missing or blank (a missed trial, skipped)."""
+    choice = row["choice_made"]
+    return is_missing(choice) or (isinstance(choice, str) and not choice.strip())
+
+
+def spelling(label):
+    """A label as text, stripped, in Unicode NFC: two labels spelled alike are one mistake."""
+    return unicodedata.normalize("NFC", str(label)).strip()
+
+
 def valid_row(row, phase):
     """Whether one row obeys the contract on its own."""
     pid, code = row["participant_id"], row["group_code"]
@@ -76,7 +88,7 @@ def valid_row(row, phase):
         return False
     if is_missing(code) or no_label(code) or (isinstance(code, str) and not code.strip()):
         return False
-    if number(row["choice_made"]) not in (0.0, 1.0):
+    if not missed(row) and number(row["choice_made"]) not in (0.0, 1.0):
         return False
     left, right = number(row["symbol_L_value"]), number(row["symbol_R_value"])
     if left == right:
@@ -86,9 +98,10 @@ def valid_row(row, phase):
         if not isinstance(pair, str) or pair not in PAIRS:
             return False
         values, feedbacks = PAIRS[pair]
+        # a missed trial's feedback may be missing, never wrong
         return (left in values and right in values
-                and number(row["feedback_L"]) in feedbacks
-                and number(row["feedback_R"]) in feedbacks)
+                and all(number(row[fb]) in feedbacks or (missed(row) and is_missing(row[fb]))
+                        for fb in ("feedback_L", "feedback_R")))
     names = row["symbol_L_name"], row["symbol_R_name"]
     if not all(isinstance(n, str) and n in STIMULI for n in names):
         return False
@@ -113,7 +126,9 @@ def valid_order(rows):
 
 
 def recode_learning(row):
-    """(pair, choice of the worse option, outcome of the better, of the worse)."""
+    """(pair, choice of the worse option, outcome of the better, of the worse); None if missed."""
+    if missed(row):
+        return None
     left_better = number(row["symbol_L_value"]) > number(row["symbol_R_value"])
     choice = number(row["choice_made"])
     fb = number(row["feedback_L"]) / 10, number(row["feedback_R"]) / 10
@@ -123,11 +138,11 @@ def recode_learning(row):
 
 
 def recode_transfer(row):
-    """(higher-valued stimulus, lower-valued stimulus, 1.0 if the lower was chosen)."""
+    """(higher-valued stimulus, lower-valued stimulus, 1.0 if the lower was chosen; None if missed)."""
     left, right = STIMULUS_ORDER.index(row["symbol_L_name"]), STIMULUS_ORDER.index(row["symbol_R_name"])
-    choice = number(row["choice_made"])
+    choice = None if missed(row) else number(row["choice_made"])
     if number(row["symbol_L_value"]) < number(row["symbol_R_value"]):
-        left, right, choice = right, left, 1.0 - choice
+        left, right, choice = right, left, None if choice is None else 1.0 - choice
     return left, right, choice
 
 
@@ -145,8 +160,8 @@ def expected_content(learning, transfer, long=None):
     """
     phases = {"learning": records(learning, LEARNING_COLUMNS),
               "transfer": records(transfer, TRANSFER_COLUMNS)}
-    if not phases["learning"] or not phases["transfer"]:
-        return None
+    if not phases["learning"]:
+        return None  # (no transfer rows at all: learning-only data)
     for phase, rows in phases.items():
         if not all(valid_row(row, phase) for row in rows) or not valid_order(rows):
             return None
@@ -158,16 +173,20 @@ def expected_content(learning, transfer, long=None):
             entry["groups"][phase].add(row["group_code"])
             recode = recode_learning if phase == "learning" else recode_transfer
             entry[phase].append(recode(row))
-    texts = [str(pid) for pid in content]
+    texts = [spelling(pid) for pid in content]
     if len(set(texts)) < len(texts):
-        return None  # two different ids that read the same as text
+        return None  # two different ids that read the same as text (or differ by spaces)
     for entry in content.values():
         groups = entry["groups"]
-        if not entry["learning"] or not entry["transfer"]:
+        if not entry["learning"] or (phases["transfer"] and not entry["transfer"]):
             return None
-        if len(groups["learning"]) != 1 or groups["learning"] != groups["transfer"]:
+        if len(groups["learning"]) != 1 or (
+                phases["transfer"] and groups["learning"] != groups["transfer"]):
             return None
         entry["group"] = next(iter(groups["learning"]))
+    codes = {entry["group"] for entry in content.values()}
+    if len({spelling(code) for code in codes}) < len(codes):
+        return None  # two group codes spelled alike
     if long is not None:
         others = [pid for pid in long["participant_id"] if not is_missing(pid)]
         if any(no_label(pid) or isinstance(pid, (bool, np.bool_)) for pid in others):
@@ -213,11 +232,15 @@ def assert_matches(data, content):
     assert list(data.participants) == list(content)
     assert list(data.groups) == [entry["group"] for entry in content.values()]
     for p, entry in enumerate(content.values()):
-        assert data.n_learning[p] == len(entry["learning"])
-        assert data.n_transfer[p] == len(entry["transfer"])
+        made = [trial for trial in entry["transfer"] if trial[2] is not None]
+        assert data.n_learning[p] == sum(trial is not None for trial in entry["learning"])
+        assert data.n_transfer[p] == len(made)
+        assert data.n_missed[p] == (len(entry["learning"]) + len(entry["transfer"])
+                                    - data.n_trials[p])
         for s in range(4):
+            # a missed trial is in no chain but keeps its place among the rows
             chain = [(row, trial[1:]) for row, trial in enumerate(entry["learning"])
-                     if trial[0] == s]
+                     if trial is not None and trial[0] == s]
             n = len(chain)
             assert data.mask[:n, p, s].all() and not data.mask[n:, p, s].any()
             got = [(int(data.learning_row[t, p, s]), (data.choice[t, p, s],
@@ -227,9 +250,11 @@ def assert_matches(data, content):
         n = len(entry["transfer"])
         got = list(zip(data.transfer_first[p, :n].tolist(), data.transfer_second[p, :n].tolist(),
                        data.transfer_choice[p, :n].tolist()))
-        assert got == entry["transfer"]
-        assert data.transfer_mask[p, :n].all() and not data.transfer_mask[p, n:].any()
-        assert data.transfer_counts[p].sum() == n
+        assert got == [(a, b, 0.0 if c is None else c) for a, b, c in entry["transfer"]]
+        assert data.transfer_mask[p, :n].tolist() == [c is not None for _, _, c in entry["transfer"]]
+        assert data.transfer_shown[p, :n].all() and not data.transfer_shown[p, n:].any()
+        assert not data.transfer_mask[p, n:].any()
+        assert data.transfer_counts[p].sum() == len(made)
 
 
 # --------------------------------------------------------------------------- valid frames

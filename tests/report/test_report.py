@@ -151,7 +151,7 @@ def test_parameter_descriptives_by_hand():
 def test_information_criteria_long_table():
     table = report.information_criteria({"A": fake("A", NLL_A, GROUPS, k=2)})
     assert table.columns.tolist() == ["participant", "group", "model", "nll", "aic", "bic",
-                                      "k", "n_trials"]
+                                      "k", "n_trials", "n_missed"]
     row = table.set_index("participant").loc["p3"]
     assert (row["group"], row["model"], row["k"], row["n_trials"]) == ("pat", "A", 2, 100)
     assert row["aic"] == pytest.approx(4 + 60.0)
