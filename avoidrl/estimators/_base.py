@@ -102,7 +102,7 @@ class RLModelBase(TransferPrediction, BaseEstimator):
 
     #: constructor parameters added after avoidrl 0.1, with the value that gives an
     #: estimator unpickled from an older version its old behaviour (on refit too)
-    _ADDED_PARAMETERS = {"screen_starts": 0}
+    _ADDED_PARAMETERS = {"screen_starts": 0, "missed_trials": "skip"}
 
     def __setstate__(self, state):
         for name, value in self._ADDED_PARAMETERS.items():
