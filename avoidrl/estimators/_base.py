@@ -35,6 +35,7 @@ from .._utils.warnings import warn
 from ..models._builtin import BASE_MODELS, ModelVariant, check_options
 from ..models._declare import BaseModel
 from ._intervals import wald_intervals
+from ._method import MaximumLikelihood
 from ._multistart import fit_participants, fits_table, participant_seeds
 from ._prediction import TransferPrediction
 from ._settings import (
@@ -52,7 +53,7 @@ _effective_n_jobs = effective_n_jobs
 
 
 @register_fit_method
-class RLModelBase(TransferPrediction, BaseEstimator):
+class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
     """Base class of the avoidrl estimators. Not for direct use.
 
     Subclasses set ``_base_name``; options absent from a subclass's
@@ -66,31 +67,6 @@ class RLModelBase(TransferPrediction, BaseEstimator):
     #: model gets its declaration's in ``__init_subclass__``
     _default_start = BaseModel.default_start
     _default_n_starts = BaseModel.default_n_starts
-
-    # ------------------------------------------- the fitted-model protocol
-    # (see avoidrl._utils.fitted): what this inference method is, answered by the
-    # estimator itself so that tables, figures and writers never ask for its type.
-    fit_method = "ml"
-    fit_method_name = "maximum-likelihood"
-    evidence_label = "-BIC/2"
-    comparison_criteria = {"AIC": "aic", "BIC": "bic"}
-    recovery_criterion_label = "BIC"
-    recovery_criterion = "bic"
-    uses_starts = True
-    unused_starts_reason = None
-    fits_jointly = False
-    maximizes_likelihood = True
-    group_criteria = {}
-    summary_suffix = ""
-    summary_evidence_label = "BIC"
-    fit_method_description = (
-        "Fitting method: maximum likelihood per participant (multi-start L-BFGS-B). Models "
-          "are compared by AIC and BIC per participant; the Bayesian model selection uses "
-          "-BIC/2 as each participant's log evidence (the BIC approximation).")
-    interval_description = (
-        "Wald intervals from the NLL's Hessian in the logit space of the bounds, mapped back (so within the bounds, possibly asymmetric); status 'at lower bound' / 'at upper bound' (the estimate sits on a bound) or 'not identified' (a flat direction of the likelihood, or an interval spanning nearly the whole range) have no interval (NaN)")
-    evidence_description = (
-        "`-BIC/2`: minus half each participant's BIC, the BIC approximation of the log evidence of the maximum-likelihood fit")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -118,21 +94,6 @@ class RLModelBase(TransferPrediction, BaseEstimator):
                 if option in kwargs and option not in accepted:
                     check_options(cls._base_name, option == "bias", option == "decay")
         return super().__new__(cls)
-
-    @property
-    def evidence_(self) -> pd.Series:
-        """Per-participant log evidence of the fit: -BIC/2 (the BIC approximation)."""
-        return (-self.bic_ / 2).rename("log_evidence")
-
-    @property
-    def simulator(self) -> RLModelBase:
-        """The estimator that simulates and replays this fit: itself."""
-        return self
-
-    @classmethod
-    def from_model(cls, estimator, random_state=None, n_jobs=None):
-        """The maximum-likelihood estimator of a model estimator: the estimator itself."""
-        return estimator
 
     # ------------------------------------------------------------------ model
     @property

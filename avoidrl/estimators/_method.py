@@ -1,0 +1,52 @@
+"""Maximum likelihood's answers to the fitted-model protocol (:mod:`avoidrl._utils.fitted`).
+
+What this inference method is, said by the estimators themselves so that tables,
+figures, writers, recoveries and front ends never ask for a fit's type: a mixin
+of :class:`~avoidrl.estimators.RLModelBase`. Another method (empirical Bayes in
+:mod:`avoidrl.hierarchical`) answers the same questions in its own folder.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+class MaximumLikelihood:
+    """The fitted-model protocol for per-participant maximum likelihood."""
+
+    fit_method = "ml"
+    fit_method_name = "maximum-likelihood"
+    evidence_label = "-BIC/2"
+    comparison_criteria = {"AIC": "aic", "BIC": "bic"}
+    recovery_criterion_label = "BIC"
+    recovery_criterion = "bic"
+    uses_starts = True
+    unused_starts_reason = None
+    fits_jointly = False
+    maximizes_likelihood = True
+    group_criteria = {}
+    summary_suffix = ""
+    summary_evidence_label = "BIC"
+    fit_method_description = (
+        "Fitting method: maximum likelihood per participant (multi-start L-BFGS-B). Models "
+          "are compared by AIC and BIC per participant; the Bayesian model selection uses "
+          "-BIC/2 as each participant's log evidence (the BIC approximation).")
+    interval_description = (
+        "Wald intervals from the NLL's Hessian in the logit space of the bounds, mapped back (so within the bounds, possibly asymmetric); status 'at lower bound' / 'at upper bound' (the estimate sits on a bound) or 'not identified' (a flat direction of the likelihood, or an interval spanning nearly the whole range) have no interval (NaN)")
+    evidence_description = (
+        "`-BIC/2`: minus half each participant's BIC, the BIC approximation of the log evidence of the maximum-likelihood fit")
+
+    @property
+    def evidence_(self) -> pd.Series:
+        """Per-participant log evidence of the fit: -BIC/2 (the BIC approximation)."""
+        return (-self.bic_ / 2).rename("log_evidence")
+
+    @property
+    def simulator(self):
+        """The estimator that simulates and replays this fit: itself."""
+        return self
+
+    @classmethod
+    def from_model(cls, estimator, random_state=None, n_jobs=None):
+        """The maximum-likelihood estimator of a model estimator: the estimator itself."""
+        return estimator
