@@ -36,6 +36,22 @@ class MaximumLikelihood:
     evidence_description = (
         "`-BIC/2`: minus half each participant's BIC, the BIC approximation of the log evidence of the maximum-likelihood fit")
 
+    #: methods.md (avoidrl.report): the comparison criteria and the references they need
+    methods_criteria_text = "AIC and BIC (per participant, and their means over participants)"
+    methods_citations = ()
+
+    @staticmethod
+    def methods_fitting_text(estimators, first):
+        """methods.md's sentence on the estimation, from the summary's estimator settings."""
+        starts = sorted({(e.get("start"), e.get("n_starts"), e.get("max_starts"))
+                         for e in estimators.values()}, key=str)
+        said = "; ".join(f"'{start}' starts, {n} per participant and up to {most} for "
+                         "participants whose best optimum was reached only once"
+                         for start, n, most in starts)
+        return ("Each participant's parameters were estimated by maximum likelihood with "
+                f"L-BFGS-B within the bounds ({said}; optimizer options: "
+                f"{first.get('optimizer_options') or 'scipy defaults'}).")
+
     @property
     def evidence_(self) -> pd.Series:
         """Per-participant log evidence of the fit: -BIC/2 (the BIC approximation)."""

@@ -224,6 +224,22 @@ class EmpiricalBayes(BaseEstimator):
     evidence_description = (
         "`Laplace`: the Laplace approximation of each participant's log marginal likelihood under the fitted population prior (`log_evidence_`)")
 
+    #: methods.md (avoidrl.report): the comparison criteria and the references they need
+    methods_criteria_text = ("-2 x the Laplace log evidence (per participant, and its mean) "
+                             "and the integrated BIC (iBIC; Huys et al., 2011)")
+    methods_citations = ("huys2011",)
+
+    @staticmethod
+    def methods_fitting_text(estimators, first):
+        """methods.md's sentence on the estimation, from the summary's estimator settings."""
+        inner = first.get("estimator", {})
+        return (f"Parameters were estimated by empirical Bayes (Huys et al., 2011): "
+                f"expectation-maximisation of a {first.get('prior')} Gaussian prior "
+                f"({first.get('covariance')} covariance) in the logit space of the bounds, with "
+                f"Laplace approximations of each participant's posterior (at most "
+                f"{first.get('max_iter')} EM iterations, tolerance {first.get('tol'):g}; "
+                f"MAP searches from {inner.get('n_starts')} starts).")
+
     @property
     def evidence_(self) -> pd.Series:
         """Per-participant log evidence: the Laplace approximation (``log_evidence_``)."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import platform
 
+from .._utils.fitted import fit_methods
+
 #: The references methods.md can cite, by key.
 CITATIONS = {
     "palminteri2015": "Palminteri, S., Khamassi, M., Joffily, M., & Coricelli, G. (2015). "
@@ -79,21 +81,8 @@ def _fitting_sentences(summary, estimators):
     seed = summary["settings"].get("random_state")
     seed = f"Seed: {seed}." if isinstance(seed, int) else \
         "The run was not seeded, so it cannot be repeated exactly."
-    if summary["method"] == "eb":
-        inner = first.get("estimator", {})
-        return (f"Parameters were estimated by empirical Bayes (Huys et al., 2011): "
-                f"expectation-maximisation of a {first.get('prior')} Gaussian prior "
-                f"({first.get('covariance')} covariance) in the logit space of the bounds, with "
-                f"Laplace approximations of each participant's posterior (at most "
-                f"{first.get('max_iter')} EM iterations, tolerance {_number(first.get('tol'))}; "
-                f"MAP searches from {inner.get('n_starts')} starts). {seed}")
-    starts = sorted({(e.get("start"), e.get("n_starts"), e.get("max_starts"))
-                     for e in estimators.values()}, key=str)
-    said = "; ".join(f"'{start}' starts, {n} per participant and up to {most} for participants "
-                     "whose best optimum was reached only once" for start, n, most in starts)
-    return ("Each participant's parameters were estimated by maximum likelihood with "
-            f"L-BFGS-B within the bounds ({said}; optimizer options: "
-            f"{first.get('optimizer_options') or 'scipy defaults'}). {seed}")
+    method = fit_methods()[summary["method"]]
+    return f"{method.methods_fitting_text(estimators, first)} {seed}"
 
 
 def methods_text(summary):
@@ -103,11 +92,8 @@ def methods_text(summary):
     groups = ", ".join(f"{g} (n = {n})" for g, n in summary["groups"].items())
     models = "; ".join(_model_sentence(name, estimators[name], summary["per_model"][name]["k"],
                                        cited) for name in summary["models"])
-    criteria = "AIC and BIC (per participant, and their means over participants)" \
-        if summary["method"] == "ml" else ("-2 x the Laplace log evidence (per participant, "
-                                           "and its mean) and the integrated BIC (iBIC; Huys et "
-                                           "al., 2011)")
-    comparison = f"Models were compared by {criteria}"
+    method = fit_methods()[summary["method"]]
+    comparison = f"Models were compared by {method.methods_criteria_text}"
     if summary.get("bms") is not None:
         comparison += (" and by random-effects Bayesian model selection (Stephan et al., 2009; "
                        f"Rigoux et al., 2014) on each participant's {summary['evidence']} log "
@@ -116,8 +102,7 @@ def methods_text(summary):
         cited.update(dict.fromkeys(("stephan2009", "rigoux2014")))
     comparison += "."
     cited["holm1979"] = None
-    if summary["method"] == "eb":
-        cited["huys2011"] = None
+    cited.update(dict.fromkeys(method.methods_citations))
     statistics = ("Groups were compared on each parameter (log-transformed, except novel_value, "
                   "mixing_factor, valence_factor and weighting_factor) by a one-way ANOVA, "
                   "t-tests against the reference group "
