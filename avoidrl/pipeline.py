@@ -52,9 +52,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._utils.fitted import fit_methods
 from ._workflows import (
-    DEFAULT_OUT_DIR, check_models, check_seed, draw_seed, read_fit_parameters, run_fit,
-    run_validation,
+    DEFAULT_METHOD, DEFAULT_OUT_DIR, check_models, check_seed, draw_seed, read_fit_parameters,
+    run_fit, run_validation,
 )
 
 if TYPE_CHECKING:
@@ -108,6 +109,10 @@ PARAMETERS = {
                "(avoidrl.hierarchical.EmpiricalBayes: one Gaussian population prior per model, "
                "MAP estimates with Laplace intervals), compared by integrated BIC and Laplace "
                "evidence; the same as 'avoidrl fit|validate --method eb'."),
+    "style": (_BOTH, "str", "'screen'",
+              "Not in the reference. The figures' style: 'screen' (sized for a monitor) or "
+              "'paper' (at most 7 inches wide, print font sizes, one-line titles, PNG at 300 "
+              "dpi); the same as 'avoidrl fit|validate --style'."),
     "multiprocessing": (_BOTH, "bool", "False",
                         "Use all cores (n_jobs=-1). Results do not depend on it."),
     "training": (_BOTH, "str", "'scipy'",
@@ -254,20 +259,26 @@ class Pipeline:
         self._refuse_torch(params)
         if "models" not in params:
             raise ValueError("the parameter 'models' is required (a list of model names)")
-        if params.get("method", "ml") == "eb":
-            # as 'avoidrl fit --method eb' refuses --start and --n-starts: they would be ignored
-            ignored = sorted(p for p in ("number_of_runs", "random_params")
-                             if p in params and (mode == "fit" or p == "number_of_runs"))
-            if ignored:
-                raise ValueError(f"{', '.join(ignored)} has no effect with method='eb' "
-                                 "(empirical Bayes starts its MAP searches from the "
-                                 "population prior); drop it")
+        self._refuse_unused_starts(params, mode)
         common = self._common(params)
         if mode == "fit":
             return self._fit(params, common)
         return self._validation(params, common)
 
     # ------------------------------------------------------------- helpers
+    @staticmethod
+    def _refuse_unused_starts(params, mode):
+        """As 'avoidrl fit --method eb' refuses --start and --n-starts: they would be ignored."""
+        method = params.get("method", DEFAULT_METHOD)
+        method_class = fit_methods().get(method) if isinstance(method, str) else None
+        if method_class is None or method_class.uses_starts:
+            return  # an unknown method is refused by the run, with the valid ones
+        ignored = sorted(p for p in ("number_of_runs", "random_params")
+                         if p in params and (mode == "fit" or p == "number_of_runs"))
+        if ignored:
+            raise ValueError(f"{', '.join(ignored)} has no effect with method={method!r} "
+                             f"({method_class.unused_starts_reason}); drop it")
+
     @staticmethod
     def _refuse_torch(params):
         torch_only = sorted(p for p in ("training_epochs", "optimizer_lr") if p in params)
@@ -296,7 +307,7 @@ class Pipeline:
             n_participants=n or None, bounds=params.get("bounds"), init=params.get("fixed"),
             n_starts=params.get("number_of_runs"), seed=self.seed, seed_drawn=self.seed_drawn,
             n_jobs=-1 if multiprocessing else None, overwrite=overwrite,
-            method=params.get("method", "ml"))
+            method=params.get("method", DEFAULT_METHOD), style=params.get("style", "screen"))
 
     def _fit(self, params, common):
         if params.get("generated", False) is not False:

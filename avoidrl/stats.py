@@ -22,7 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _stats
 
-from ._utils.fitted import BOUND_TOLERANCE, _model_dict, bound_counts
+from ._utils.fitted import (  # noqa: F401  (CRITERIA, _check_criterion: importers read them here)
+    BOUND_TOLERANCE, CRITERIA, _check_criterion, _model_dict, bound_counts,
+)
 
 #: Parameters the reference leaves untransformed. The reference's list says
 #: ``novel_factor`` (a typo, so it log-transformed ``novel_value``); this is
@@ -30,14 +32,18 @@ from ._utils.fitted import BOUND_TOLERANCE, _model_dict, bound_counts
 UNTRANSFORMED_PARAMETERS = ("novel_value", "mixing_factor", "valence_factor", "weighting_factor")
 #: Significance level of the assumption checks and of Tukey's ``reject``.
 ALPHA = 0.05
-#: information criteria the model-comparison tables accept
-CRITERIA = ("aic", "bic")
 
+# The reference's columns, then avoidrl's: ``note`` and the test used (``test``).
 LINEAR_COLUMNS = ["parameter", "F", "df_res", "df_model", "p_value", "r_squared", "normality",
-                  "homogeneity", "note"]
+                  "homogeneity", "note", "test"]
 TTEST_COLUMNS = ["parameter", "condition1", "condition2", "comparison", "t_value", "p_value",
-                 "cohens_d", "df", "homogeneity_assumption", "normality_assumption", "note"]
-POSTHOC_COLUMNS = ["parameter", "factor", "meandiff", "p-adj", "reject", "cohens_d", "note"]
+                 "cohens_d", "df", "homogeneity_assumption", "normality_assumption", "note",
+                 "test"]
+POSTHOC_COLUMNS = ["parameter", "factor", "meandiff", "p-adj", "reject", "cohens_d", "note",
+                   "test"]
+#: The ``test`` column's names.
+ANOVA_TEST, STUDENT_TEST, WELCH_TEST, TUKEY_TEST = (
+    "one-way ANOVA (F test)", "Student t-test", "Welch t-test", "Tukey HSD")
 
 
 # --------------------------------------------------------------------- helpers
@@ -105,6 +111,24 @@ def cohens_d(a, b):
     if not np.isfinite(sd) or sd == 0:
         return np.nan
     return float((a.mean() - b.mean()) / sd)
+
+
+def holm(p_values):
+    """Holm's step-down adjusted p-values (family-wise error); NaN stays NaN, out of the family.
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03, float("nan")]).round(2).tolist()
+    [0.03, 0.06, 0.06, nan]
+    """
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    order = finite[np.argsort(p[finite], kind="stable")]
+    m = len(order)
+    steps = np.maximum.accumulate((m - np.arange(m)) * p[order])  # monotone step-down
+    adjusted[order] = np.minimum(steps, 1.0)
+    return adjusted
 
 
 def _check_alignment(params_df, groups):
@@ -227,7 +251,8 @@ def group_linear_model(params_df, groups, reference_group=None):
         One row per parameter: parameter, F, df_res (N - g), df_model (g - 1),
         p_value, r_squared (SS_between / SS_total), normality ('met' if the
         Shapiro-Wilk p > .05 in every group), homogeneity ('met' if Levene's
-        p > .05), note (why a value is NaN, else empty).
+        p > .05), note (why a value is NaN, else empty), test ('one-way
+        ANOVA (F test)').
 
     Notes
     -----
@@ -253,7 +278,7 @@ def group_linear_model(params_df, groups, reference_group=None):
                    if len(s)}
         row = {"parameter": parameter, "F": np.nan, "df_res": np.nan, "df_model": np.nan,
                "p_value": np.nan, "r_squared": np.nan, "normality": np.nan,
-               "homogeneity": np.nan}
+               "homogeneity": np.nan, "test": ANOVA_TEST}
         notes = []
         n_groups = len(samples)
         n_total = sum(len(s) for s in samples.values())
@@ -316,8 +341,9 @@ def planned_comparisons(params_df, groups, reference_group=None):
         condition2"), t_value, p_value, cohens_d ((mean1 - mean2) / pooled
         SD, the sign of t), df (n1 + n2 - 2, or Welch's), homogeneity_assumption
         (Levene p >= .05), normality_assumption (Shapiro-Wilk p > .05 in both
-        groups), note. With a single group there is one row per parameter
-        with NaN statistics and a note.
+        groups), note, test ('Student t-test' or 'Welch t-test': which one
+        ran; NaN when none could). With a single group there is one row per
+        parameter with NaN statistics and a note.
 
     Examples
     --------
@@ -364,6 +390,7 @@ def planned_comparisons(params_df, groups, reference_group=None):
                 "cohens_d": cohens_d(first, second), "df": _finite_or_nan(result.df),
                 "homogeneity_assumption": _flag(levene, strict=False),
                 "normality_assumption": normality, "note": "; ".join(notes),
+                "test": STUDENT_TEST if equal_var else WELCH_TEST,
             })
     return pd.DataFrame(rows, columns=TTEST_COLUMNS)
 
@@ -373,7 +400,7 @@ def _empty_ttest(parameter, first, second, note):
     return {"parameter": parameter, "condition1": first, "condition2": second,
             "comparison": comparison, "t_value": np.nan, "p_value": np.nan,
             "cohens_d": np.nan, "df": np.nan, "homogeneity_assumption": np.nan,
-            "normality_assumption": np.nan, "note": note}
+            "normality_assumption": np.nan, "note": note, "test": np.nan}
 
 
 def tukey_posthoc(params_df, groups, reference_group=None, *, alpha=ALPHA):
@@ -398,7 +425,7 @@ def tukey_posthoc(params_df, groups, reference_group=None, *, alpha=ALPHA):
         appearance: parameter, factor ("g1 vs g2"), meandiff (mean(g2) -
         mean(g1), statsmodels' convention, as in the reference), p-adj
         (scipy.stats.tukey_hsd), reject (p-adj < alpha), cohens_d
-        ((mean(g1) - mean(g2)) / pooled SD), note.
+        ((mean(g1) - mean(g2)) / pooled SD), note, test ('Tukey HSD').
 
     Notes
     -----
@@ -428,7 +455,7 @@ def tukey_posthoc(params_df, groups, reference_group=None, *, alpha=ALPHA):
         if len(order) < 2:
             rows.append({"parameter": parameter, "factor": np.nan, "meandiff": np.nan,
                          "p-adj": np.nan, "reject": np.nan, "cohens_d": np.nan,
-                         "note": "needs at least 2 groups"})
+                         "note": "needs at least 2 groups", "test": TUKEY_TEST})
             continue
         valid = [g for g in order if len(samples[g]) >= 2]
         p_adj = None
@@ -441,7 +468,7 @@ def tukey_posthoc(params_df, groups, reference_group=None, *, alpha=ALPHA):
                 a, b = samples[first], samples[second]
                 row = {"parameter": parameter, "factor": f"{first} vs {second}",
                        "meandiff": np.nan, "p-adj": np.nan, "reject": np.nan,
-                       "cohens_d": np.nan, "note": ""}
+                       "cohens_d": np.nan, "note": "", "test": TUKEY_TEST}
                 if len(a) and len(b):
                     row["meandiff"] = float(b.mean() - a.mean())
                     row["cohens_d"] = cohens_d(a, b)
@@ -459,13 +486,6 @@ def tukey_posthoc(params_df, groups, reference_group=None, *, alpha=ALPHA):
 
 
 # ------------------------------------------------------------ fitted models
-def _check_criterion(criterion):
-    key = str(criterion).lower()
-    if key not in CRITERIA:
-        raise ValueError(f"criterion must be 'aic' or 'bic', got {criterion!r}")
-    return key
-
-
 def transformed_parameters(estimator):
     """The fitted parameters of an estimator with :func:`log_transform` applied.
 
@@ -579,6 +599,13 @@ def fit_statistics(models, *, transform=True, reference_group=None, bounds_tol=N
         values, and a pile-up on a bound is not one.
         Every ``cohens_d`` is (mean of the first group named - mean of the
         second) / pooled SD.
+        Then ``test`` (the test that ran: 'one-way ANOVA (F test)', 'Student
+        t-test' or 'Welch t-test' (by Levene's test), 'Tukey HSD'), ``scale``
+        ('log' when the parameter was log-transformed, so meandiff, cohens_d
+        and F are of log values; else 'natural') and ``p_holm``: Holm's
+        adjustment of the table's p (p_value; Tukey's p-adj, already adjusted
+        over the pairs of groups) over the model's rows of the table, the
+        family of one model's tests in one table.
     """
     tol = BOUND_TOLERANCE if bounds_tol is None else bounds_tol
     tables = {"linear": [], "ttest": [], "posthoc": []}
@@ -591,5 +618,19 @@ def fit_statistics(models, *, transform=True, reference_group=None, bounds_tol=N
             table = function(values, groups, reference_group=reference_group)
             table.insert(0, "model", name)
             order = list(pd.unique(groups.astype(object).to_numpy()))
-            tables[key].append(_add_bound_columns(key, table, counts, order))
+            table = _add_bound_columns(key, table, counts, order)
+            tables[key].append(_add_scale_and_holm(key, table, transform))
     return {key: pd.concat(parts, ignore_index=True) for key, parts in tables.items()}
+
+
+#: The p-value each table's ``p_holm`` adjusts (Tukey's p-adj is already adjusted per parameter).
+_P_COLUMNS = {"linear": "p_value", "ttest": "p_value", "posthoc": "p-adj"}
+
+
+def _add_scale_and_holm(key, table, transform):
+    """Move ``test`` after the bound counts, add ``scale`` and ``p_holm`` (one model's rows)."""
+    table = table[[c for c in table.columns if c != "test"] + ["test"]].copy()
+    table["scale"] = ["log" if transform and is_log_transformed(p) else "natural"
+                      for p in table["parameter"]]
+    table["p_holm"] = holm(table[_P_COLUMNS[key]])
+    return table

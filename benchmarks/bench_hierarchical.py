@@ -19,17 +19,25 @@ Three reports (choose with ``--report``):
     learning-rate gain is about .06 for Hybrid2012+novel), so the mean needs
     8-16 populations: its standard error is printed.
 ``identification``
-    ``--groups`` groups of ``--group-size`` participants from each generator,
-    every model fitted to every group: the share of groups where the
-    integrated BIC and random-effects BMS (protected exceedance probability,
-    on Laplace evidence and on -BIC/2) pick the generator, and the share of
-    participants whose own evidence (Laplace, and -BIC/2) picks it.
+    ``--groups`` groups of ``--group-size`` participants from each generator
+    (the five base models +novel; ``--hybrids`` adds the other three hybrids),
+    every model fitted to every group, ML and EmpiricalBayes (one prior per
+    group and model): per generator and criterion, how many groups pick the
+    generator (the integrated BIC, importance-sampled, and as estimated before
+    from plain prior samples; random-effects BMS, protected exceedance
+    probability, on Laplace evidence and on -BIC/2), and how many participants
+    their own evidence (Laplace, -BIC/2) assigns to it; what wins instead;
+    the groups where the group-level criteria disagree; and the iBIC's
+    Monte-Carlo standard error against the winners' leads. ``--out`` keeps the
+    fits' numbers in a CSV (``--resume`` continues an interrupted run),
+    ``--from-csv`` prints the tables again from one.
 
 Usage::
 
     python benchmarks/bench_hierarchical.py --report timing --models QLearning+novel Hybrid2012+novel --n 60 150 500
     python benchmarks/bench_hierarchical.py --report recovery --models Hybrid2012+novel --n 60 --seeds 16
-    python benchmarks/bench_hierarchical.py --report identification --groups 10 --group-size 30
+    python benchmarks/bench_hierarchical.py --report identification --groups 10 --group-size 30 --out identification.csv
+    python benchmarks/bench_hierarchical.py --report identification --from-csv identification.csv
 """
 
 from __future__ import annotations
@@ -38,18 +46,30 @@ import argparse
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from avoidrl import make_model
+from avoidrl._core.data import load_task_data
 from avoidrl.hierarchical import EmpiricalBayes
+from avoidrl.hierarchical._laplace import integrated_bic
 from avoidrl.model_selection import random_effects_bms
 
 TEMPERATURE = (0.1, 0.2)
-IDENTIFICATION_MODELS = ("QLearning+novel", "Relative+novel", "Advantage+novel",
-                         "Hybrid2012+novel")
+#: the five base models of issue 18's identification target
+IDENTIFICATION_MODELS = ("QLearning+novel", "ActorCritic+novel", "Relative+novel",
+                         "Advantage+novel", "Hybrid2012+novel")
+#: the other hybrids, added by --hybrids
+OTHER_HYBRIDS = ("Hybrid2021+novel", "StandardHybrid2012+novel", "StandardHybrid2021+novel")
+#: a generator's groups have seeds 10_000 + 100 x offset + group; fixed per model, so that
+#: adding a model leaves the other models' groups as they were (the first four are the
+#: offsets of the earlier four-model report)
+SEED_OFFSETS = {"QLearning+novel": 0, "Relative+novel": 1, "Advantage+novel": 2,
+                "Hybrid2012+novel": 3, "ActorCritic+novel": 4, "Hybrid2021+novel": 5,
+                "StandardHybrid2012+novel": 6, "StandardHybrid2021+novel": 7}
 
 
 def population(name, n, seed, prefix="p"):
@@ -138,42 +158,164 @@ def report_recovery(args):
             print()
 
 
+def _bms_winner(evidence):
+    result = random_effects_bms(evidence)["protected_exceedance_probability"]
+    return result.idxmax(), float(result.max())
+
+
+def _plain_ibic(eb, learning, transfer, seed):
+    """The iBIC as estimated before issue 18: plain prior samples, shared by all participants."""
+    settings = eb._settings()
+    return integrated_bic(settings["variant"], load_task_data(learning, transfer),
+                          eb.populations_[None], settings["low"], settings["high"],
+                          eb.n_ibic_samples, np.random.default_rng(seed), eb.covariance)
+
+
+def identification_groups(names, n_groups, group_size, jobs, out=None, resume=False):
+    """Fit every model to every group; one row per (generator, group, fitted model).
+
+    Also returns the per-participant winners. With ``out``, the rows so far are
+    written after every group (a long run keeps what it has measured); with
+    ``resume`` too, groups already in ``out`` are read, not fitted again (the
+    seeds make them the same).
+    """
+    rows, participants, done = [], [], set()
+    if resume and out is not None and Path(out).exists():
+        earlier = pd.read_csv(out)
+        earlier = earlier[earlier["generator"].isin(names) & earlier["group"].lt(n_groups)]
+        rows = earlier.to_dict("records")
+        people = pd.read_csv(_participants_path(out))
+        participants = [people[people["generator"].isin(names) & people["group"].lt(n_groups)]]
+        done = set(zip(earlier["generator"], earlier["group"]))
+    for generator in names:
+        offset = SEED_OFFSETS.get(generator, 10 + names.index(generator))
+        for group in range(n_groups):
+            if (generator, group) in done:
+                continue
+            seed = 10_000 + 100 * offset + group
+            _, learning, transfer = population(generator, group_size, seed=seed)
+            laplace, bic = {}, {}
+            for name in names:
+                ml = make_model(name, random_state=seed, n_jobs=jobs)
+                ml_seconds = quiet_fit(ml, learning, transfer)
+                eb = EmpiricalBayes(make_model(name), random_state=seed, n_jobs=jobs)
+                eb_seconds = quiet_fit(eb, learning, transfer)
+                laplace[name], bic[name] = eb.log_evidence_, -0.5 * ml.bic_
+                rows.append({"generator": generator, "group": group, "seed": seed, "model": name,
+                             "ibic": eb.ibic_, "ibic_se": eb.ibic_se_,
+                             "ibic_prior_samples": _plain_ibic(eb, learning, transfer, seed),
+                             "sum_log_evidence": float(eb.log_evidence_.sum()),
+                             "sum_minus_half_bic": float(bic[name].sum()),
+                             "em_iterations": eb.n_iter_, "em_converged": eb.converged_,
+                             "ml_seconds": ml_seconds, "eb_seconds": eb_seconds})
+            laplace, bic = pd.DataFrame(laplace), pd.DataFrame(bic)
+            for criterion, evidence in (("bms_laplace", laplace), ("bms_bic", bic)):
+                winner, pxp = _bms_winner(evidence)
+                for row in rows[-len(names):]:
+                    row[criterion], row[criterion + "_pxp"] = winner, pxp
+            participants.append(pd.DataFrame({
+                "generator": generator, "group": group, "participant_id": laplace.index,
+                "laplace": laplace.idxmax(axis=1).to_numpy(),
+                "bic": bic.idxmax(axis=1).to_numpy()}))
+            print(f"{generator} group {group}: iBIC "
+                  f"{min(names, key=lambda n: rows[-len(names) + names.index(n)]['ibic'])}, "
+                  f"BMS Laplace {rows[-1]['bms_laplace']}, BMS BIC {rows[-1]['bms_bic']}",
+                  file=sys.stderr, flush=True)
+            if out is not None:
+                pd.DataFrame(rows).to_csv(out, index=False)
+                pd.concat(participants).to_csv(_participants_path(out), index=False)
+    return pd.DataFrame(rows), pd.concat(participants, ignore_index=True)
+
+
+def _participants_path(out):
+    path = Path(out)
+    return path.with_name(path.stem + "_participants" + path.suffix)
+
+
+#: the group-level criteria: column of the winner, label
+GROUP_CRITERIA = {"ibic": "iBIC", "ibic_prior_samples": "iBIC, prior samples (before)",
+                  "bms_laplace": "BMS Laplace", "bms_bic": "BMS -BIC/2"}
+PARTICIPANT_CRITERIA = {"laplace": "participants Laplace", "bic": "participants BIC"}
+
+
+def identification_summary(rows, participants, names=None):
+    """The identification tables of :func:`identification_groups`' output.
+
+    Returns ``(table, wrong, winners)``: per generator and criterion how many
+    groups (and participants) pick the generator, as text with n; per
+    generator and criterion the models that won instead; and one row per
+    group with every criterion's winner and the iBIC margin.
+    """
+    names = names or list(pd.unique(rows["generator"]))
+    winners = []
+    for (generator, group), fits in rows.groupby(["generator", "group"], sort=False):
+        fits = fits.set_index("model")
+        ranked = fits["ibic"].sort_values()
+        winners.append({
+            "generator": generator, "group": group,
+            "ibic": ranked.index[0], "ibic_prior_samples": fits["ibic_prior_samples"].idxmin(),
+            "bms_laplace": fits["bms_laplace"].iloc[0], "bms_bic": fits["bms_bic"].iloc[0],
+            # how sure the iBIC's choice is: its lead over the runner-up, in standard errors
+            "ibic_margin": ranked.iloc[1] - ranked.iloc[0],
+            "ibic_margin_se": (ranked.iloc[1] - ranked.iloc[0]) / np.hypot(
+                fits.loc[ranked.index[0], "ibic_se"], fits.loc[ranked.index[1], "ibic_se"])})
+    winners = pd.DataFrame(winners)
+    table, wrong = {}, {}
+    for generator in names:
+        mine = winners[winners["generator"] == generator]
+        people = participants[participants["generator"] == generator]
+        line, instead = {}, {}
+        for column, label in GROUP_CRITERIA.items():
+            hits = int((mine[column] == generator).sum())
+            line[label] = f"{hits}/{len(mine)}"
+            others = mine.loc[mine[column] != generator, column].value_counts()
+            instead[label] = ", ".join(f"{m.split('+')[0]} {c}" for m, c in others.items()) or "-"
+        for column, label in PARTICIPANT_CRITERIA.items():
+            hits = int((people[column] == generator).sum())
+            line[label] = f"{hits / max(len(people), 1):.2f} ({hits}/{len(people)})"
+        table[generator] = line
+        wrong[generator] = instead
+    return (pd.DataFrame(table).T.rename_axis("generator"),
+            pd.DataFrame(wrong).T.rename_axis("generator"), winners)
+
+
+def print_identification(rows, participants, names=None):
+    table, wrong, winners = identification_summary(rows, participants, names)
+    print("groups (and participants) in which the generator wins, of n:")
+    print(table.to_string())
+    print("\nwhat wins instead:")
+    print(wrong.to_string())
+    group_level = ["ibic", "bms_laplace", "bms_bic"]
+    disagree = winners[winners[group_level].nunique(axis=1) > 1]
+    print(f"\ngroups where iBIC, BMS Laplace and BMS -BIC/2 disagree: {len(disagree)} of "
+          f"{len(winners)}")
+    if len(disagree):
+        print(disagree[["generator", "group", *group_level]].to_string(index=False))
+    se = rows["ibic_se"]
+    print(f"\niBIC Monte-Carlo standard error per fit: median {se.median():.2f}, largest "
+          f"{se.max():.2f}; the winner's lead over the runner-up: smallest "
+          f"{winners['ibic_margin'].min():.1f} ({winners['ibic_margin_se'].min():.1f} standard "
+          f"errors), median {winners['ibic_margin'].median():.1f}")
+    plain_error = (rows["ibic_prior_samples"] - rows["ibic"])
+    print(f"iBIC from plain prior samples minus importance-sampled: median "
+          f"{plain_error.median():.1f}, range {plain_error.min():.1f} to {plain_error.max():.1f}")
+
+
 def report_identification(args):
-    names = args.models or list(IDENTIFICATION_MODELS)
+    names = args.models or list(IDENTIFICATION_MODELS) + (list(OTHER_HYBRIDS) if args.hybrids
+                                                          else [])
+    if args.from_csv:
+        rows = pd.read_csv(args.from_csv)
+        print_identification(rows, pd.read_csv(_participants_path(args.from_csv)),
+                             [n for n in names if n in set(rows["generator"])])
+        return
     print(f"{args.groups} groups of {args.group_size} from each generator; every model fitted "
           "to every group (EB: one population per group and model)\n")
-    group_rows, participant_rows = [], []
-    for g_index, generator in enumerate(names):
-        for group in range(args.groups):
-            seed = 10_000 + 100 * g_index + group
-            _, learning, transfer = population(generator, args.group_size, seed=seed)
-            laplace, bic, ibic = {}, {}, {}
-            for name in names:
-                ml = make_model(name, random_state=seed, n_jobs=args.jobs)
-                quiet_fit(ml, learning, transfer)
-                eb = EmpiricalBayes(make_model(name), random_state=seed, n_jobs=args.jobs)
-                quiet_fit(eb, learning, transfer)
-                laplace[name], bic[name], ibic[name] = eb.log_evidence_, -0.5 * ml.bic_, eb.ibic_
-            laplace, bic = pd.DataFrame(laplace), pd.DataFrame(bic)
-            row = {"generator": generator, "group": group,
-                   "ibic": min(ibic, key=ibic.get),
-                   "bms_laplace": random_effects_bms(laplace)[
-                       "protected_exceedance_probability"].idxmax(),
-                   "bms_bic": random_effects_bms(bic)[
-                       "protected_exceedance_probability"].idxmax()}
-            group_rows.append(row)
-            participant_rows.append({"generator": generator,
-                                     "laplace": float((laplace.idxmax(axis=1) == generator).mean()),
-                                     "bic": float((bic.idxmax(axis=1) == generator).mean())})
-            print(row, file=sys.stderr)
-    groups = pd.DataFrame(group_rows)
-    correct = groups[["ibic", "bms_laplace", "bms_bic"]].eq(groups["generator"], axis=0)
-    summary = correct.groupby(groups["generator"]).sum().reindex(names)
-    summary.columns = ["iBIC", "BMS (Laplace)", "BMS (-BIC/2)"]
-    per_participant = pd.DataFrame(participant_rows).groupby("generator").mean().reindex(names)
-    per_participant.columns = ["p(right) Laplace", "p(right) BIC"]
-    print(f"groups (of {args.groups}) in which the generator wins:")
-    print(summary.join(per_participant.round(2)).to_string())
+    tic = time.perf_counter()
+    rows, participants = identification_groups(names, args.groups, args.group_size, args.jobs,
+                                               args.out, args.resume)
+    print_identification(rows, participants, names)
+    print(f"\n{time.perf_counter() - tic:.0f} s in all")
 
 
 def main(argv=None):
@@ -189,6 +331,18 @@ def main(argv=None):
     parser.add_argument("--groups", type=int, default=10)
     parser.add_argument("--group-size", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--hybrids", action="store_true",
+                        help="identification: also Hybrid2021, StandardHybrid2012 and "
+                             "StandardHybrid2021 (+novel)")
+    parser.add_argument("--out", default=None,
+                        help="identification: write one row per generator, group and fitted "
+                             "model to this CSV (and the participants' winners beside it), "
+                             "after every group")
+    parser.add_argument("--resume", action="store_true",
+                        help="identification: keep the groups already in --out, fit the rest")
+    parser.add_argument("--from-csv", default=None,
+                        help="identification: print the tables of an earlier --out file "
+                             "instead of fitting")
     args = parser.parse_args(argv)
     if args.report == "timing":
         args.models = args.models or ["QLearning+novel", "Hybrid2012+novel"]

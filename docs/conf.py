@@ -25,11 +25,14 @@ release = version = avoidrl.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "avoidrl_generated_pages",
+    "avoidrl_mathml",
 ]
+# math is converted to MathML while the pages are written (docs/_ext/avoidrl_mathml.py):
+# no MathJax script, so the pages render offline
+html_math_renderer = "mathml"
 
 exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
 templates_path = ["_templates"]
@@ -51,17 +54,21 @@ numpydoc_attributes_as_param_list = True
 sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],
     "gallery_dirs": ["auto_examples"],
-    "filename_pattern": (r"/(tutorial_fit|custom_asymmetric_q|custom_perseveration"
-                         r"|grid_search_bounds)\.py$"),
+    "filename_pattern": (r"/(tutorial_fit|parameter_recovery|custom_asymmetric_q"
+                         r"|custom_perseveration|grid_search_bounds)\.py$"),
     "ignore_pattern": r"__init__\.py",
     "within_subsection_order": "avoidrl_gallery.ExampleOrder",
     "image_scrapers": ("matplotlib", "avoidrl_gallery.saved_figures"),
     "reset_argv": "avoidrl_gallery.example_argv",
+    # warnings without the build machine's paths (matplotlib: the default reset)
+    "reset_modules": ("matplotlib", "avoidrl_gallery.short_warnings"),
     "backreferences_dir": None,
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": False,
     "show_memory": False,
+    # its timing pages load jQuery and DataTables from CDNs; the times are in examples/README.rst
+    "write_computation_times": False,
 }
 
 

@@ -40,10 +40,14 @@ BOUNDS = {"temperature": (0.01, 0.2)}
 SEED = 1251
 
 
-def save(figure, path):
+def save(figure, path, caption):
+    """Save a figure (made inside plotting.headless(), so nothing needs closing).
+
+    The caption goes into the PNG's metadata (the docs show it below the figure).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    print(f"  saved {path}")
+    figure.savefig(path, dpi=120, metadata={"Description": caption})
+    print(f"  saved figures/{path.name}")  # relative: no machine-specific path in the output
 
 
 def main(out_dir="tutorial_output", *, n_datasets=None, n_starts=None, n_templates=None,
@@ -99,9 +103,16 @@ def main(out_dir="tutorial_output", *, n_datasets=None, n_starts=None, n_templat
     print("\nFigures:")
     with plotting.headless():
         save(plotting.plot_parameter_recovery(parameter_recovery),
-             out_dir / "figures" / "recovery_correlation_plot.png")
+             out_dir / "figures" / "recovery_correlation_plot.png",
+             "Parameter recovery, one row per model: true (x) against fitted (y) values, "
+             "one point per synthetic participant. Grey dashed: the identity line; red "
+             "dashed: the bounds; open red circles: fits that end on a bound.")
         save(plotting.plot_model_recovery(model_recovery, normalized=True),
-             out_dir / "figures" / "model_recovery.png")
+             out_dir / "figures" / "model_recovery.png",
+             "Model recovery; rows: generating models, columns: fitting models. Left: "
+             "p(best fit by BIC | generating model); middle: p(generating model | best fit); "
+             "right: each fitting model's mean BIC difference from the best one on each "
+             "generator's data.")
 
     # 3. The VALIDATION folder (what `avoidrl validate --recovery both` writes).
     folder = None
@@ -109,7 +120,7 @@ def main(out_dir="tutorial_output", *, n_datasets=None, n_starts=None, n_templat
         folder = report.write_validation_report(
             out_dir / "validation", parameter_recovery=parameter_recovery,
             model_recovery=model_recovery, overwrite=True)
-        print(f"\nVALIDATION folder: {folder}")
+        print(f"\nVALIDATION folder: {Path(folder).name}/ in the output folder")
     return {"parameter_recovery": parameter_recovery, "model_recovery": model_recovery,
             "folder": folder}
 

@@ -27,8 +27,9 @@ model is compiled only once the numpy kernel has evaluated
 :data:`COMPILE_AFTER_ROWS` rows of it in this process. The generated source
 is written to a file under :func:`cache_dir` and numba keeps its machine code
 beside it, so later processes (joblib workers, the next run) load it instead
-of compiling. Set the environment variable ``AVOIDRL_COMPILE=0`` to never
-compile.
+of compiling; both are checked by their SHA-256 first (a modified file is
+rewritten or removed, and compiled again: see :mod:`avoidrl._core._cache_check`).
+Set the environment variable ``AVOIDRL_COMPILE=0`` to never compile.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ from collections import Counter
 
 import numpy as np
 
-from .data import N_PAIRS
+from . import _cache_check
+from .task import N_PAIRS
 
 
 def _numba_installed():
@@ -311,16 +313,23 @@ def _source_file(source):
     """The generated source saved under :func:`cache_dir`, named by its hash; None if unwritable.
 
     numba caches machine code only for functions defined in a file, so the
-    kernel is written to one (once, atomically: a file of that name always
-    holds exactly this source) and imported from it.
+    kernel is written to one (atomically) and named after it. A file whose
+    hash is not the source's (modified, or truncated) is rewritten, which also
+    makes numba recompile; the kernel is always run from ``source`` itself,
+    never from the file's text.
     """
     import hashlib
     import tempfile
 
     folder = cache_dir()
-    path = os.path.join(folder, f"kernel_{hashlib.sha256(source.encode()).hexdigest()[:20]}.py")
-    if os.path.isfile(path):
-        return path
+    digest = hashlib.sha256(source.encode()).hexdigest()
+    path = os.path.join(folder, f"kernel_{digest[:20]}.py")
+    try:
+        with open(path, "rb") as handle:
+            if hashlib.sha256(handle.read()).hexdigest() == digest:
+                return path
+    except OSError:
+        pass  # not written yet (or unreadable): write it
     try:
         os.makedirs(folder, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
@@ -345,13 +354,16 @@ def _compile(base):
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
             module.math = math
-            spec.loader.exec_module(module)
+            # the checked source, not the file (which could change after the check)
+            exec(compile(source, path, "exec"), module.__dict__)
             # registered, so that numba can find the module again when it loads
             # the cached machine code
             sys.modules.setdefault(name, module)
             # cached: the machine code is kept beside the file, so a model's kernel is
-            # compiled once per machine, not once per process
-            return _jit(numba, module.kernel, **options)
+            # compiled once per machine, not once per process (if its hashes are recorded)
+            if _cache_check.drop_untrusted(path):
+                _PATHS[base] = path
+                return _jit(numba, module.kernel, **options)
         except Exception:  # noqa: BLE001  (an unusable cache folder: compile in memory)
             pass
     namespace = {"math": math}
@@ -365,6 +377,8 @@ _KERNELS = {}
 _UNCHECKED = set()
 #: rows evaluated by the numpy kernel, per base model not compiled yet.
 _ROWS = Counter()
+#: base model -> its kernel's source file in the cache (machine code cached beside it).
+_PATHS = {}
 
 
 def kernel_for(base, n_rows):
@@ -403,6 +417,8 @@ def record_check(base, passed):
     _UNCHECKED.discard(base)
     if not passed:
         _KERNELS[base] = None
+    elif base in _PATHS:  # compiled (or loaded) by now: trust this machine code next time
+        _cache_check.record(_PATHS.pop(base))
 
 
 def learning_differences(kernel, params, owner, chose1, outcome, outcome_row, sign,

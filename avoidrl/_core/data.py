@@ -2,6 +2,9 @@
 
 This module is the only border between pandas and numpy: everything downstream
 (likelihood kernels, simulator, optimizer) sees the :class:`TaskData` arrays.
+It is the flow's first step: :func:`load_task_data` checks the rows here
+against the task's facts (:mod:`avoidrl._core.task`) and lays them out as
+arrays with :mod:`avoidrl._core._layout`.
 
 Conventions (see the reference's data loader):
 
@@ -18,10 +21,16 @@ The rules checked are listed in :func:`load_task_data`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from ._labels import _plain, check_codes_as_text, check_ids_as_text
+from ._layout import TaskData, learning_layout, transfer_layout
+from .task import (  # noqa: F401  (the task's facts, importable here as before)
+    N_PAIRS, N_STIMULI, PAIR_FEEDBACK, PAIR_NAMES, PAIR_VALUES, STIMULUS_LETTERS,
+    STIMULUS_NAMES, STIMULUS_VALUES, TRANSFER_PAIRS,
+)
 
 LEARNING_COLUMNS = (
     "participant_id", "group_code", "symbol_names", "symbol_L_value",
@@ -33,123 +42,17 @@ TRANSFER_COLUMNS = (
 )
 #: Columns read from CSV files as text (labels, never numbers).
 TEXT_COLUMNS = ("participant_id", "group_code")
+#: What ``load_task_data`` does with a missed trial (``choice_made`` missing):
+#: leave it out of the likelihood ('skip') or refuse the data ('error').
+MISSED_OPTIONS = ("skip", "error")
 LEARNING_TRIAL_TYPE = "learning-trials"
 TRANSFER_TRIAL_TYPE = "probe"
 #: Written by ``combine_phases``: each participant's number of learning and
 #: transfer rows, so that a frame whose trial rows were split is recognised.
 PARTICIPANT_TRIALS = "participant_trials"
 
-#: The four learning pairs, in state order (AB, CD, EF, GH).
-PAIR_NAMES = ("Reward1", "Reward2", "Punish1", "Punish2")
-#: Symbol values each pair may show (higher value = option 0).
-PAIR_VALUES = {"Reward1": {3, 4}, "Reward2": {3, 4}, "Punish1": {1, 2}, "Punish2": {1, 2}}
-#: Feedback each pair may give (reference-spec section 1.1): reward pairs win
-#: +10 or nothing, loss-avoidance pairs lose 10 or nothing.
-PAIR_FEEDBACK = {"Reward1": (0.0, 10.0), "Reward2": (0.0, 10.0),
-                 "Punish1": (-10.0, 0.0), "Punish2": (-10.0, 0.0)}
-#: Transfer stimuli, indexed as 2 * pair + option; the novel stimulus N last.
-STIMULUS_NAMES = ("75R1", "25R1", "75R2", "25R2", "25P1", "75P1", "25P2", "75P2", "Zero")
-STIMULUS_LETTERS = ("A", "B", "C", "D", "E", "F", "G", "H", "N")
-STIMULUS_VALUES = (4, 3, 4, 3, 2, 1, 2, 1, 0)
-N_STIMULI = len(STIMULUS_NAMES)
-N_PAIRS = len(PAIR_NAMES)
 _STIMULUS_INDEX = {name: i for i, name in enumerate(STIMULUS_NAMES)}
 _PAIR_INDEX = {name: i for i, name in enumerate(PAIR_NAMES)}
-#: Every unordered transfer pair as (higher-valued, lower-valued) stimulus index.
-#: The four equal-valued pairs (AC, BD, EG, FH) are never shown; keeping them
-#: makes the indexing a plain enumeration.
-TRANSFER_PAIRS = np.array(
-    [
-        (i, j) if STIMULUS_VALUES[i] >= STIMULUS_VALUES[j] else (j, i)
-        for i in range(N_STIMULI)
-        for j in range(i + 1, N_STIMULI)
-    ],
-    dtype=np.intp,
-)
-_TRANSFER_PAIR_INDEX = {tuple(sorted(p)): k for k, p in enumerate(TRANSFER_PAIRS)}
-
-
-@dataclass(frozen=True, eq=False)
-class TaskData:
-    """Per-participant arrays of both task phases.
-
-    Learning trials are laid out pair-parallel: the four pairs never interact,
-    so trial ``t`` of the chain of pair ``s`` for participant ``p`` sits at
-    ``[t, p, s]``. Missing trials (unequal counts) are padded and masked.
-
-    Attributes
-    ----------
-    participants : ndarray of object, shape (n_participants,)
-    groups : ndarray of object, shape (n_participants,)
-    choice : ndarray, shape (n_steps, n_participants, 4)
-        1.0 when option 1 was chosen.
-    outcome : ndarray, shape (n_steps, 2, n_participants, 4)
-        Outcomes of option 0 and option 1.
-    mask : ndarray of bool, shape (n_steps, n_participants, 4)
-    learning_row : ndarray of int, shape (n_steps, n_participants, 4)
-        Position of the trial in the participant's learning sequence (-1 = padding).
-    n_learning, n_transfer : ndarray of int, shape (n_participants,)
-    transfer_first, transfer_second : ndarray of int, shape (n_participants, n_probe)
-        Stimulus index (0-8, A-H then N) of the higher- and lower-valued symbol.
-    transfer_choice : ndarray of float, shape (n_participants, n_probe)
-        1.0 when the lower-valued symbol was chosen.
-    transfer_mask : ndarray of bool, shape (n_participants, n_probe)
-    transfer_pairs : ndarray of int, shape (n_shown, 2)
-        The stimulus pairs shown in transfer (to anyone), as
-        (higher-valued, lower-valued) stimulus indices.
-    transfer_counts : ndarray of float, shape (n_participants, 2 * n_shown)
-        For each shown pair, the number of trials on which the higher-valued
-        symbol was chosen (first ``n_shown`` columns), then the number on which
-        the lower-valued one was chosen (last ``n_shown`` columns).
-    padded : bool
-        Whether any learning chain is padded (unequal trial counts).
-    """
-
-    participants: np.ndarray
-    groups: np.ndarray
-    choice: np.ndarray
-    outcome: np.ndarray
-    mask: np.ndarray
-    learning_row: np.ndarray
-    n_learning: np.ndarray
-    transfer_first: np.ndarray
-    transfer_second: np.ndarray
-    transfer_choice: np.ndarray
-    transfer_mask: np.ndarray
-    transfer_pairs: np.ndarray
-    transfer_counts: np.ndarray
-    n_transfer: np.ndarray
-    padded: bool
-
-    @property
-    def n_participants(self):
-        return len(self.participants)
-
-    @property
-    def n_trials(self):
-        return self.n_learning + self.n_transfer
-
-    def subset(self, index):
-        """Return the data of the participants at positions ``index``."""
-        index = np.asarray(index, dtype=np.intp)
-        mask = self.mask[:, index]
-        return TaskData(
-            participants=self.participants[index],
-            groups=self.groups[index],
-            choice=self.choice[:, index],
-            outcome=self.outcome[:, :, index],
-            mask=mask,
-            learning_row=self.learning_row[:, index],
-            n_learning=self.n_learning[index],
-            transfer_first=self.transfer_first[index],
-            transfer_second=self.transfer_second[index],
-            transfer_choice=self.transfer_choice[index],
-            transfer_mask=self.transfer_mask[index],
-            transfer_pairs=self.transfer_pairs,
-            transfer_counts=self.transfer_counts[index],
-            n_transfer=self.n_transfer[index],
-            padded=not bool(mask.all()),
-        )
 
 
 def read_frame(X, what):
@@ -165,7 +68,8 @@ def read_frame(X, what):
             # such as 001 and 01 would both become 1 and be merged silently.
             # Columns named here but absent are ignored by pandas, so a missing
             # column still gets the contract's own message.
-            return pd.read_csv(path, dtype={column: str for column in TEXT_COLUMNS})
+            frame = pd.read_csv(path, dtype={column: str for column in TEXT_COLUMNS})
+            return _text_columns_as_written(frame, path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
                 OSError) as exc:
             raise ValueError(f"{what}: could not read {path!r} as CSV ({exc})") from exc
@@ -174,21 +78,41 @@ def read_frame(X, what):
     )
 
 
+def _text_columns_as_written(frame, path):
+    """Ids and group codes such as ``NA`` or ``null`` as the text they are.
+
+    pandas reads ``NA``, ``null``, ``NaN``... as missing; in a label column
+    they are a participant's id or a group's code. Only truly empty cells stay
+    missing (and an error, as a missing id or code is).
+    """
+    present = [column for column in TEXT_COLUMNS if column in frame.columns]
+    if present and len(frame):
+        text = pd.read_csv(path, dtype=str, usecols=present, keep_default_na=False,
+                           na_values=[""])
+        for column in present:
+            frame[column] = text[column].to_numpy(dtype=object)
+    return frame
+
+
 def split_phases(X, X_transfer=None):
     """Return ``(learning_frame, transfer_frame)`` from one or two inputs.
 
-    With ``X_transfer=None``, ``X`` must hold both phases in one long frame,
-    told apart by its ``trial_type`` column (``learning-trials`` / ``probe``);
-    rows of any other trial type are ignored.
+    With ``X_transfer=None``, ``X`` holds both phases in one long frame,
+    told apart by its ``trial_type`` column (``learning-trials`` / ``probe``;
+    rows of any other trial type are ignored), or learning trials only: a
+    frame without ``trial_type`` whose every row names a learning pair in
+    ``symbol_names``. The transfer frame is then empty (a learning-only fit).
     """
     if X_transfer is not None:
         return read_frame(X, "X_learning"), read_frame(X_transfer, "X_transfer")
     X = read_frame(X, "X")
     if "trial_type" not in X.columns:
+        if len(X) and "symbol_names" in X.columns and X["symbol_names"].isin(PAIR_NAMES).all():
+            return X, X.iloc[:0]  # learning trials only
         raise ValueError(
             "X_transfer was not given, so X must hold both phases with a 'trial_type' "
-            f"column ({LEARNING_TRIAL_TYPE!r} / {TRANSFER_TRIAL_TYPE!r}); column "
-            "'trial_type' is missing"
+            f"column ({LEARNING_TRIAL_TYPE!r} / {TRANSFER_TRIAL_TYPE!r}), or learning trials "
+            "only (every row's 'symbol_names' a learning pair); column 'trial_type' is missing"
         )
     trial_type = X["trial_type"]
     return (X.loc[trial_type == LEARNING_TRIAL_TYPE], X.loc[trial_type == TRANSFER_TRIAL_TYPE])
@@ -200,11 +124,6 @@ def _check_columns(frame, columns, phase):
         raise ValueError(
             f"{phase} data: missing column(s) {missing}; expected at least {list(columns)}"
         )
-
-
-def _plain(value):
-    """A numpy scalar as the Python value it holds, for readable messages."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _plain_list(values):
@@ -245,11 +164,53 @@ def _numeric(frame, column, phase):
     return values
 
 
-def _binary_choice(frame, phase):
-    choice = _numeric(frame, "choice_made", phase)
-    _first_bad(frame, ~np.isin(choice, (0.0, 1.0)), "choice_made", phase,
-               "0 (left) or 1 (right)")
-    return choice
+def _missed(frame):
+    """Rows whose ``choice_made`` is missing (NaN, None, empty or blank text): missed trials."""
+    raw = frame["choice_made"]
+    blank = _odd_values(raw, lambda v: isinstance(v, str) and not v.strip())
+    return raw.isna().to_numpy() | blank
+
+
+def _refuse_missed(frame, missed, phase):
+    """The error of ``missed='error'``: the first participant with missed trials and its rows."""
+    pos = int(np.flatnonzero(missed)[0])
+    pid = frame["participant_id"].iloc[pos]
+    rows = frame.index[missed & (frame["participant_id"] == pid).to_numpy()]
+    raise ValueError(
+        f"{phase} data: column 'choice_made' is missing on {int(missed.sum())} row(s) (missed "
+        f"trials, no choice made); first participant {_plain(pid)!r}, rows "
+        f"{_plain_list(rows[:10])}{' ...' if len(rows) > 10 else ''}; expected 0 (left) or "
+        "1 (right). To leave missed trials out of the likelihood (no term, no update), use "
+        "missed='skip' (the estimators' missed_trials='skip', the default)"
+    )
+
+
+def _binary_choice(frame, phase, missed="skip"):
+    """``(choice, made)``: 0/1 choices (NaN on missed trials) and the rows with a choice."""
+    absent = _missed(frame)
+    if missed == "error" and absent.any():
+        _refuse_missed(frame, absent, phase)
+    choice = _to_float(frame, "choice_made").copy()  # may be a read-only view
+    _first_bad(frame, ~absent & ~np.isin(choice, (0.0, 1.0)), "choice_made", phase,
+               "0 (left) or 1 (right), or empty for a missed trial")
+    choice[absent] = np.nan
+    return choice, ~absent
+
+
+def _feedback(frame, column, phase, made):
+    """The feedback column; a missed trial's feedback may be missing (it is not used)."""
+    values = _to_float(frame, column)
+    excused = frame[column].isna().to_numpy() & ~made
+    _first_bad(frame, np.isnan(values) & ~excused, column, phase,
+               "a number (no NaN; missing only on a missed trial)")
+    return values
+
+
+def check_missed_option(missed, name="missed"):
+    """``missed`` is one of :data:`MISSED_OPTIONS`."""
+    if not isinstance(missed, str) or missed not in MISSED_OPTIONS:
+        raise ValueError(f"{name} must be one of {list(MISSED_OPTIONS)}, got {missed!r}")
+    return missed
 
 
 def _check_order(frame, phase):
@@ -316,31 +277,6 @@ def _check_ids(frame, phase, missing_ok=False):
     _first_bad(frame, odd, "participant_id", phase, "a participant id (text or an integer)")
 
 
-def _check_ids_as_text(frames):
-    """Refuse two different ids that read the same as text (such as 1 and '1').
-
-    Both would print, and be written to CSV, as the same id, and a CSV read
-    back would merge them; the data must say which participant is meant.
-    """
-    by_text = {}
-    for frame, phase in frames:
-        ids = frame["participant_id"]
-        for pid in pd.unique(ids.to_numpy(dtype=object)):
-            other = by_text.setdefault(str(pid), (pid, frame, phase))
-            if other[0] == pid:
-                continue
-            where = [
-                f"{p} data row {_plain(f.index[(f['participant_id'] == v).to_numpy()][0])!r}"
-                for v, f, p in (other, (pid, frame, phase))
-            ]
-            raise ValueError(
-                f"column 'participant_id': ids {_plain(other[0])!r} ({type(other[0]).__name__}, "
-                f"{where[0]}) and {_plain(pid)!r} ({type(pid).__name__}, {where[1]}) differ "
-                "but read the same as text; expected one type of id for each participant "
-                "(convert the column, e.g. with .astype(str))"
-            )
-
-
 def check_participant_ids(frame, phase):
     """The ``participant_id`` column is present and every value can label a participant."""
     _check_columns(frame, ("participant_id",), phase)
@@ -358,7 +294,7 @@ def _check_groups(frame, phase):
                "a group code (not missing, not blank)")
 
 
-def _learning_arrays(frame):
+def _learning_arrays(frame, missed="skip"):
     phase = "learning"
     _check_columns(frame, LEARNING_COLUMNS, phase)
     _check_ids(frame, phase)
@@ -375,8 +311,9 @@ def _learning_arrays(frame):
     _first_bad(frame, left == right, "symbol_R_value", phase,
                "a value different from symbol_L_value (the pair's two symbols)")
     pair = np.array([_PAIR_INDEX[p] for p in pair_name], dtype=np.intp)
-    fb_left = _numeric(frame, "feedback_L", phase)
-    fb_right = _numeric(frame, "feedback_R", phase)
+    choice, made = _binary_choice(frame, phase, missed)
+    fb_left = _feedback(frame, "feedback_L", phase, made)
+    fb_right = _feedback(frame, "feedback_R", phase, made)
     # The sign is the pair's context: a -10 on a reward pair (or +10 on a
     # loss-avoidance pair) means mislabelled pairs or feedback, not data.
     low, high = np.array([PAIR_FEEDBACK[p] for p in PAIR_NAMES]).T[:, pair]
@@ -388,19 +325,26 @@ def _learning_arrays(frame):
         return f"{shown[0]} or {shown[1]} on pair {name!r} ({context})"
 
     for column, values in (("feedback_L", fb_left), ("feedback_R", fb_right)):
-        _first_bad(frame, (values != low) & (values != high), column, phase, expected)
-    choice = _binary_choice(frame, phase)
+        wrong = (values != low) & (values != high) & ~np.isnan(values)
+        _first_bad(frame, wrong, column, phase, expected)
     left_better = left > right
+    # a missed trial's outcomes and choice are never read (it is no trial of its chain)
+    fb_left, fb_right = np.nan_to_num(fb_left), np.nan_to_num(fb_right)
     return {
         "pair": pair,
         "outcome0": np.where(left_better, fb_left, fb_right) / 10.0,
         "outcome1": np.where(left_better, fb_right, fb_left) / 10.0,
         "choice": np.where(left_better, choice, 1.0 - choice),
+        "made": made,
     }
 
 
-def _transfer_arrays(frame):
+def _transfer_arrays(frame, missed="skip"):
     phase = "transfer"
+    if len(frame) == 0:  # a learning-only fit: no transfer trials (the columns may be absent)
+        empty = np.empty(0, dtype=np.intp)
+        return {"first": empty, "second": empty, "choice": np.empty(0),
+                "made": np.empty(0, dtype=bool)}
     _check_columns(frame, TRANSFER_COLUMNS, phase)
     _check_ids(frame, phase)
     _check_groups(frame, phase)
@@ -419,12 +363,13 @@ def _transfer_arrays(frame):
                    "the value of the row's symbol name (75R=4, 25R=3, 25P=2, 75P=1, Zero=0)")
     _first_bad(frame, values["L"] == values["R"], "symbol_R_value", phase,
                "a value different from symbol_L_value (pairs of equal value are never shown)")
-    choice = _binary_choice(frame, phase)
+    choice, made = _binary_choice(frame, phase, missed)
     left_higher = values["L"] > values["R"]
     return {
         "first": np.where(left_higher, index["symbol_L_name"], index["symbol_R_name"]),
         "second": np.where(left_higher, index["symbol_R_name"], index["symbol_L_name"]),
         "choice": np.where(left_higher, choice, 1.0 - choice),
+        "made": made,
     }
 
 
@@ -489,16 +434,26 @@ def _check_complete_participants(learning, transfer):
         )
 
 
-def load_task_data(X_learning, X_transfer=None):
+def load_task_data(X_learning, X_transfer=None, missed="skip"):
     """Validate task data and convert it to :class:`TaskData`.
 
     Parameters
     ----------
     X_learning : DataFrame or path
         Learning-phase trials, or both phases in one long frame when
-        ``X_transfer`` is None.
+        ``X_transfer`` is None (see :func:`split_phases`; a frame of
+        learning trials only, without ``trial_type``, is a learning-only
+        dataset).
     X_transfer : DataFrame or path, optional
-        Transfer-phase trials.
+        Transfer-phase trials. Empty, or absent, for learning-only data: the
+        likelihood then has no transfer terms.
+    missed : {'skip', 'error'}, default='skip'
+        What a missed trial (``choice_made`` missing: NaN, None, an empty
+        CSV cell) is. 'skip': no choice was made, so the trial has no
+        likelihood term and, in the learning phase, no update (it is left
+        out of its pair's chain); it is counted in ``n_missed_learning`` /
+        ``n_missed_transfer`` and not in the trial counts. 'error': a
+        ValueError naming the participant and rows.
 
     Returns
     -------
@@ -532,7 +487,8 @@ def load_task_data(X_learning, X_transfer=None):
     * transfer: the symbol names are stimuli of ``STIMULUS_NAMES``, each value
       matches its name, and the two values differ;
     * ``choice_made`` is 0 or 1 (numbers may be given as numeric text or
-      bools);
+      bools), or missing on a missed trial (see ``missed``); a missed
+      learning trial's feedback may be missing too;
     * ``trial_index``, when present, is a finite number on every row, never
       repeated within a participant's phase (duplicated rows) and never
       decreasing in row order. A phase whose ``trial_index`` is missing on
@@ -543,10 +499,35 @@ def load_task_data(X_learning, X_transfer=None):
       ``combine_phases``), every participant has all of the rows it counts: a
       frame whose trial rows were split by a cross-validator is an error
       that names the supported splitters;
-    * every participant has trials in both phases; in one long frame, every
+    * every participant has trials in both phases (or no one has transfer
+      trials: learning-only data); in one long frame, every
       participant has at least one learning or transfer row (rows of other
       trial types may lack an id, but not hold a bool or a container).
     """
+    check_missed_option(missed)
+    learning, transfer = _nonempty_phases(X_learning, X_transfer)
+    learn = _learning_arrays(learning, missed)
+    trans = _transfer_arrays(transfer, missed)
+    check_ids_as_text(((learning, "learning"), (transfer, "transfer")))
+    for frame, phase in ((learning, "learning"), (transfer, "transfer")):
+        _check_order(frame, phase)
+    participants = _participants_of(learning, transfer, X_learning, X_transfer)
+    groups = _groups_of(learning, transfer, participants)
+    check_codes_as_text(groups, participants)
+
+    n = len(participants)
+    position = {pid: i for i, pid in enumerate(participants)}
+    learn_ids = learning["participant_id"].to_numpy()
+    trans_ids = transfer["participant_id"].to_numpy()
+    learn_pos = np.fromiter((position[p] for p in learn_ids), dtype=np.intp, count=len(learn_ids))
+    trans_pos = np.fromiter((position[p] for p in trans_ids), dtype=np.intp, count=len(trans_ids))
+    return TaskData(participants=np.asarray(participants, dtype=object), groups=groups,
+                    **learning_layout(learn, learn_pos, n),
+                    **transfer_layout(trans, trans_pos, n))
+
+
+def _nonempty_phases(X_learning, X_transfer):
+    """The two phases' frames, neither empty, with no participant's trials split."""
     learning, transfer = split_phases(X_learning, X_transfer)
     if len(learning) == 0 and len(transfer) == 0:
         if X_transfer is None and len(read_frame(X_learning, "X")) > 0:
@@ -556,19 +537,27 @@ def load_task_data(X_learning, X_transfer=None):
             )
         raise ValueError("the data are empty: no learning and no transfer trials")
     _check_complete_participants(learning, transfer)
-    for frame, phase in ((learning, "learning"), (transfer, "transfer")):
-        if len(frame) == 0:
-            raise ValueError(f"the {phase} data are empty (no rows)")
-    learn = _learning_arrays(learning)
-    trans = _transfer_arrays(transfer)
-    _check_ids_as_text(((learning, "learning"), (transfer, "transfer")))
-    for frame, phase in ((learning, "learning"), (transfer, "transfer")):
-        _check_order(frame, phase)
+    if len(learning) == 0:
+        raise ValueError("the learning data are empty (no rows)")
+    if len(transfer) == 0:
+        # learning-only data: no transfer terms; an empty frame of the learning
+        # frame's columns, so that every later step reads it like any other
+        transfer = learning.iloc[:0]
+    return learning, transfer
 
+
+def _participants_of(learning, transfer, X_learning, X_transfer):
+    """The participants, in order of first learning row; each must have both phases
+    (unless no one has transfer trials: learning-only data).
+
+    In one long frame (``X_transfer`` None), every participant must also
+    have a learning or transfer row.
+    """
     learn_ids = learning["participant_id"].to_numpy()
     trans_ids = transfer["participant_id"].to_numpy()
     participants = pd.unique(learn_ids)
-    only_learning = _plain_list(sorted(set(participants) - set(trans_ids), key=str))
+    only_learning = _plain_list(sorted(set(participants) - set(trans_ids), key=str)) \
+        if len(trans_ids) else []
     only_transfer = _plain_list(sorted(set(pd.unique(trans_ids)) - set(participants), key=str))
     if only_learning or only_transfer:
         raise ValueError(
@@ -590,7 +579,14 @@ def load_task_data(X_learning, X_transfer=None):
                 f"participant(s) {without[:10]} have no learning or transfer trials "
                 f"(no rows with trial_type {LEARNING_TRIAL_TYPE!r} or {TRANSFER_TRIAL_TYPE!r})"
             )
+    return participants
+
+
+def _groups_of(learning, transfer, participants):
+    """Each participant's group_code (an object array), the same in both phases."""
     groups_learning = _groups_by_participant(learning, "learning")
+    if len(transfer) == 0:
+        return np.array([groups_learning[pid] for pid in participants], dtype=object)
     groups_transfer = _groups_by_participant(transfer, "transfer")
     for pid in participants:
         gl, gt = groups_learning[pid], groups_transfer[pid]
@@ -599,76 +595,4 @@ def load_task_data(X_learning, X_transfer=None):
                 f"participant {_plain(pid)!r} has group_code {_plain(gl)!r} in the learning "
                 f"data but {_plain(gt)!r} in the transfer data"
             )
-
-    n = len(participants)
-    position = {pid: i for i, pid in enumerate(participants)}
-    learn_pos = np.fromiter((position[p] for p in learn_ids), dtype=np.intp, count=len(learn_ids))
-    trans_pos = np.fromiter((position[p] for p in trans_ids), dtype=np.intp, count=len(trans_ids))
-
-    # Learning: rank of each trial within its participant and within its (participant, pair) chain.
-    order = np.argsort(learn_pos, kind="stable")
-    row_in_participant = np.empty(len(learn_pos), dtype=np.intp)
-    n_learning = np.bincount(learn_pos, minlength=n)
-    starts = np.concatenate(([0], np.cumsum(n_learning)[:-1]))
-    row_in_participant[order] = np.arange(len(order)) - np.repeat(starts, n_learning)
-    chain = learn_pos * N_PAIRS + learn["pair"]
-    order = np.argsort(chain, kind="stable")
-    chain_len = np.bincount(chain, minlength=n * N_PAIRS)
-    chain_starts = np.concatenate(([0], np.cumsum(chain_len)[:-1]))
-    step = np.empty(len(chain), dtype=np.intp)
-    step[order] = np.arange(len(order)) - np.repeat(chain_starts, chain_len)
-    n_steps = int(chain_len.max())
-
-    shape = (n_steps, n, N_PAIRS)
-    choice = np.zeros(shape)
-    outcome = np.zeros((n_steps, 2, n, N_PAIRS))
-    mask = np.zeros(shape, dtype=bool)
-    learning_row = np.full(shape, -1, dtype=np.intp)
-    where = (step, learn_pos, learn["pair"])
-    choice[where] = learn["choice"]
-    outcome[step, 0, learn_pos, learn["pair"]] = learn["outcome0"]
-    outcome[step, 1, learn_pos, learn["pair"]] = learn["outcome1"]
-    mask[where] = True
-    learning_row[where] = row_in_participant
-
-    # Transfer: per-participant sequences and pair counts.
-    n_transfer = np.bincount(trans_pos, minlength=n)
-    order = np.argsort(trans_pos, kind="stable")
-    t_starts = np.concatenate(([0], np.cumsum(n_transfer)[:-1]))
-    t_row = np.empty(len(trans_pos), dtype=np.intp)
-    t_row[order] = np.arange(len(order)) - np.repeat(t_starts, n_transfer)
-    n_probe = int(n_transfer.max())
-    first = np.zeros((n, n_probe), dtype=np.intp)
-    second = np.zeros((n, n_probe), dtype=np.intp)
-    t_choice = np.zeros((n, n_probe))
-    t_mask = np.zeros((n, n_probe), dtype=bool)
-    first[trans_pos, t_row] = trans["first"]
-    second[trans_pos, t_row] = trans["second"]
-    t_choice[trans_pos, t_row] = trans["choice"]
-    t_mask[trans_pos, t_row] = True
-    lo = np.minimum(trans["first"], trans["second"])
-    hi = np.maximum(trans["first"], trans["second"])
-    pair_index = np.array([_TRANSFER_PAIR_INDEX[(a, b)] for a, b in zip(lo, hi)], dtype=np.intp)
-    counts = np.zeros((n, 2, len(TRANSFER_PAIRS)))
-    np.add.at(counts, (trans_pos, trans["choice"].astype(np.intp), pair_index), 1.0)
-    shown = np.flatnonzero(counts.sum(axis=(0, 1)))
-    counts = counts[:, :, shown].reshape(n, 2 * len(shown))
-
-    groups = np.array([groups_learning[pid] for pid in participants], dtype=object)
-    return TaskData(
-        participants=np.asarray(participants, dtype=object),
-        groups=groups,
-        choice=choice,
-        outcome=outcome,
-        mask=mask,
-        learning_row=learning_row,
-        n_learning=n_learning,
-        transfer_first=first,
-        transfer_second=second,
-        transfer_choice=t_choice,
-        transfer_mask=t_mask,
-        transfer_pairs=TRANSFER_PAIRS[shown],
-        transfer_counts=counts,
-        n_transfer=n_transfer,
-        padded=not bool(mask.all()),
-    )
+    return np.array([groups_learning[pid] for pid in participants], dtype=object)

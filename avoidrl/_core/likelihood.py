@@ -6,6 +6,10 @@ pairs never interact, so 96 learning trials are 24 steps over arrays of shape
 (batch, 4). The transfer phase has no learning and reduces to choice counts
 per stimulus pair, so it costs one gather and no loop.
 
+Missed trials (no choice made) are in no chain and no transfer count
+(:mod:`avoidrl._core._layout`): they add no term and no update, so neither
+kernel needs to know of them.
+
 ``-log P(a)`` for a two-option temperature softmax is ``softplus(z / T)`` with
 ``z = v_unchosen - v_chosen``; it is computed in a stable form after the
 recursion, so no value can overflow whatever the temperature.

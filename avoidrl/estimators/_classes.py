@@ -26,6 +26,8 @@ _COMMON_DOC = """
 {options}
     bounds : dict, default=None
         ``{{parameter: (low, high)}}`` overriding the default bounds.
+        ``set_params(bounds__temperature=(0.01, 0.5))`` sets one entry (and
+        ``init__<parameter>`` one start value), e.g. in a grid search.
     init : dict, default=None
         ``{{parameter: value}}`` overriding the default start values (the
         reference's priors): the centre of 'normal' starts, the start itself
@@ -48,6 +50,15 @@ _COMMON_DOC = """
         ``max_starts=n_starts`` turns the extra rounds off. Models that nest a
         simpler model (Advantage and Hybrid2012/2021 nest QLearning) also start
         once from the simpler model's optimum, so they never fit worse than it.
+    screen_starts : int, default=4
+        In every round, each participant also descends from the best
+        ``screen_starts`` of 1,024 quasi-random points (a scrambled Sobol
+        sequence from its own stream) spread over the bounds' box, found by
+        one batched likelihood evaluation; they count towards
+        ``optimum_hits_`` but not towards ``max_starts``. A wide wrong basin
+        can hold most random or 'normal' starts (which then confirm each
+        other); the screen lands in the better basin elsewhere. 0 turns the
+        screen off (the fits of avoidrl 0.1); 'fixed' starts never screen.
     random_state : int, RandomState instance, Generator or None, default=None
         Seeds the starts. Each participant draws its starts from its own
         stream, derived from the seed and its participant_id, so a
@@ -62,6 +73,11 @@ _COMMON_DOC = """
     optimizer_options : dict, default=None
         L-BFGS-B settings: maxiter, maxfun, ftol, gtol, maxcor, maxls, eps
         (finite-difference step), backend. Defaults are scipy's.
+    missed_trials : {{'skip', 'error'}}, default='skip'
+        A missed trial (``choice_made`` missing: no choice was made) has no
+        likelihood term and, in learning, no update ('skip'; counted in
+        ``n_missed_``, left out of ``n_trials_``), or the data are refused
+        with a ValueError naming the participant and rows ('error').
 
     Attributes
     ----------
@@ -71,6 +87,9 @@ _COMMON_DOC = """
         Per participant; AIC = 2k + 2 NLL, BIC = k ln(n) + 2 NLL with n the
         participant's own number of learning + transfer trials.
     n_trials_ : Series
+        Trials with a choice per participant (missed trials excluded).
+    n_missed_ : Series
+        Missed trials (no choice made) per participant, both phases.
     groups_ : Series
         Each participant's group_code.
     converged_ : Series of bool
@@ -101,20 +120,15 @@ _BIAS = """    bias : bool, default=False
         Valence bias on outcomes (``valence_factor``)."""
 
 
-#: measured by benchmarks/fit_quality.py (all 15 tutorial participants, +novel):
-#: share of participants within 1 NLL of a 250-400-start best at the default
-_DEFAULT_QUALITY = {
-    "QLearning": "100 %", "ActorCritic": "99 %", "Relative": "91 %", "Advantage": "93 %",
-    "Hybrid2012": "98 %", "Hybrid2021": "96 %", "StandardHybrid2012": "98 %",
-    "StandardHybrid2021": "95 %",
-}
-
-
 def _document(cls, summary, options):
+    # the share of participants the default starts fit well, measured by
+    # benchmarks/fit_quality.py (all 15 tutorial participants, +novel), is
+    # declared with the model
+    quality = BASE_MODELS[cls._base_name]._fit_quality
     cls.__doc__ = summary + "\n" + _COMMON_DOC.format(
         options="\n".join(options), n_starts=cls._default_n_starts,
         start=cls._default_start,
-        quality=f"{_DEFAULT_QUALITY[cls._base_name]} of participants")
+        quality=f"{quality} of participants" if quality else "not measured yet")
     return cls
 
 
@@ -123,8 +137,10 @@ class _NoBiasModel(RLModelBase):
                  bounds: dict[str, tuple[float, float]] | None = None,
                  init: dict[str, float] | None = None, start: str | None = None,
                  n_starts: int | None = None, max_starts: int | None = None,
+                 screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
-                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
+                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
+                 missed_trials: str = "skip") -> None:
         self.novel = novel
         self.decay = decay
         self.bounds = bounds
@@ -132,10 +148,12 @@ class _NoBiasModel(RLModelBase):
         self.start = start
         self.n_starts = n_starts
         self.max_starts = max_starts
+        self.screen_starts = screen_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.optimizer_options = optimizer_options
+        self.missed_trials = missed_trials
 
 
 class _NoDecayModel(RLModelBase):
@@ -143,8 +161,10 @@ class _NoDecayModel(RLModelBase):
                  bounds: dict[str, tuple[float, float]] | None = None,
                  init: dict[str, float] | None = None, start: str | None = None,
                  n_starts: int | None = None, max_starts: int | None = None,
+                 screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
-                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
+                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
+                 missed_trials: str = "skip") -> None:
         self.bias = bias
         self.novel = novel
         self.bounds = bounds
@@ -152,10 +172,12 @@ class _NoDecayModel(RLModelBase):
         self.start = start
         self.n_starts = n_starts
         self.max_starts = max_starts
+        self.screen_starts = screen_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.optimizer_options = optimizer_options
+        self.missed_trials = missed_trials
 
 
 class _FullModel(RLModelBase):
@@ -163,8 +185,10 @@ class _FullModel(RLModelBase):
                  bounds: dict[str, tuple[float, float]] | None = None,
                  init: dict[str, float] | None = None, start: str | None = None,
                  n_starts: int | None = None, max_starts: int | None = None,
+                 screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
-                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
+                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
+                 missed_trials: str = "skip") -> None:
         self.bias = bias
         self.novel = novel
         self.decay = decay
@@ -173,10 +197,12 @@ class _FullModel(RLModelBase):
         self.start = start
         self.n_starts = n_starts
         self.max_starts = max_starts
+        self.screen_starts = screen_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.optimizer_options = optimizer_options
+        self.missed_trials = missed_trials
 
 
 class QLearning(_NoBiasModel):
@@ -193,31 +219,22 @@ class Advantage(_NoBiasModel):
 
 class ActorCritic(_NoDecayModel):
     _base_name = "ActorCritic"
-    _default_start = "random"
-    _default_n_starts = 30
 
 
 class Hybrid2012(_FullModel):
     _base_name = "Hybrid2012"
-    _default_start = "random"
-    _default_n_starts = 100
 
 
 class Hybrid2021(_FullModel):
     _base_name = "Hybrid2021"
-    _default_start = "random"
-    _default_n_starts = 100
 
 
 class StandardHybrid2012(_FullModel):
     _base_name = "StandardHybrid2012"
-    _default_start = "random"
-    _default_n_starts = 30
 
 
 class StandardHybrid2021(_FullModel):
     _base_name = "StandardHybrid2021"
-    _default_n_starts = 100
 
 
 ESTIMATORS = {cls._base_name: cls for cls in (
@@ -260,8 +277,8 @@ class CustomModel(RLModelBase):
     decay : bool, default=False
         Shrink Q values toward 0 before transfer (``decay_factor``); only for
         models with Q values (``has_q_values``).
-    bounds, init, start, n_starts, max_starts, random_state, n_jobs, verbose, \
-optimizer_options
+    bounds, init, start, n_starts, max_starts, screen_starts, random_state, n_jobs, \
+verbose, optimizer_options
         As for the built-in estimators (e.g. :class:`QLearning`). ``start``
         and ``n_starts`` default to the model's ``default_start`` and
         ``default_n_starts`` ('normal', 10 unless it sets them).
@@ -285,8 +302,10 @@ optimizer_options
                  bounds: dict[str, tuple[float, float]] | None = None,
                  init: dict[str, float] | None = None, start: str | None = None,
                  n_starts: int | None = None, max_starts: int | None = None,
+                 screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
-                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
+                 verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
+                 missed_trials: str = "skip") -> None:
         self.model = model
         self.bias = bias
         self.novel = novel
@@ -296,10 +315,12 @@ optimizer_options
         self.start = start
         self.n_starts = n_starts
         self.max_starts = max_starts
+        self.screen_starts = screen_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.optimizer_options = optimizer_options
+        self.missed_trials = missed_trials
 
     def _base_model(self):
         return check_declaration(self.model)

@@ -17,11 +17,18 @@ avoidrl did not write is ever replaced (see :mod:`avoidrl.report._folder`).
 
 This module only gathers the public names. Imports flow one way, with no
 circle: :mod:`avoidrl.plotting` imports the tables of :mod:`avoidrl._tables`;
-the writers in :mod:`avoidrl.report._write` import both, and :mod:`avoidrl.report._folder`
-(staging, the manifest, publishing; standard library only); this module
-imports :mod:`avoidrl._tables` and :mod:`avoidrl.report._write`.
+in this package, :mod:`._catalogue` (every output file: its README row, run
+kinds, inference methods, producer and step) imports both and
+:mod:`._files` (how a CSV, pickle, JSON or figure is written, with
+:mod:`._figures`); :mod:`._readme` and :mod:`._summary` build the README
+sections and the JSON summaries from the catalogue; the writers in
+:mod:`._write` compute a run's tables and walk the catalogue, then
+:mod:`._folder` publishes the staging folder (with :mod:`._manifest`,
+:mod:`._previous` and :mod:`._atomic`; these four standard library only); this module imports
+:mod:`avoidrl._tables` and :mod:`avoidrl.report._write`.
 """
 
+from ._catalogue import COLUMN_VOCABULARY
 from ._write import fit_files, validation_files, write_fit_report, write_validation_report
 from .._tables import (
     BINS, BOUND_TOLERANCE, COMPARISONS, CONTEXT_ORDER, CONTEXTS, CRITERIA, EMPIRICAL,
@@ -30,8 +37,8 @@ from .._tables import (
     criterion_distributions, criterion_label,
     criterion_values, em_history, fit_by_starts, fit_method, fit_tables, generated_data,
     group_best_fit_percentages, group_criteria, ibic_table, information_criteria,
-    interval_status_counts, learning_dynamics, model_evidence, model_recovery_fit_tables,
-    model_recovery_matrices, parameter_descriptives, parameter_intervals,
+    interval_status_counts, learning_dynamics, model_evidence, model_identification,
+    model_recovery_fit_tables, model_recovery_matrices, parameter_descriptives, parameter_intervals,
     parameter_of_interest_correlations, parameter_of_interest_values, parameter_outliers,
     parameter_recovery_correlations, parameter_recovery_tables, parameters_at_bounds,
     population_parameters, posterior_predictive, recovery_at_bounds, recovery_criterion,
@@ -39,7 +46,8 @@ from .._tables import (
 from ..stats import BOUND_SHARE_NOTE
 
 __all__ = [
-    "BINS", "BOUND_SHARE_NOTE", "BOUND_TOLERANCE", "COMPARISONS", "CONTEXT_ORDER", "CONTEXTS",
+    "BINS", "BOUND_SHARE_NOTE", "BOUND_TOLERANCE", "COLUMN_VOCABULARY", "COMPARISONS",
+    "CONTEXT_ORDER", "CONTEXTS",
     "CRITERIA",
     "EMPIRICAL", "EVIDENCE_LABELS", "INTERVAL_STATUSES", "METHODS", "PARAMETERS_OF_INTEREST",
     "START_TOLERANCE", "STIMULUS_TYPES", "bms_results", "bound_counts", "bound_sides",
@@ -47,7 +55,8 @@ __all__ = [
     "criterion_distributions", "criterion_label", "criterion_values", "em_history",
     "fit_by_starts", "fit_files", "fit_method", "fit_tables", "generated_data",
     "group_best_fit_percentages", "group_criteria", "ibic_table", "information_criteria",
-    "interval_status_counts", "learning_dynamics", "model_evidence", "model_recovery_fit_tables",
+    "interval_status_counts", "learning_dynamics", "model_evidence", "model_identification",
+    "model_recovery_fit_tables",
     "model_recovery_matrices", "parameter_descriptives", "parameter_intervals",
     "parameter_of_interest_correlations", "parameter_of_interest_values", "parameter_outliers",
     "parameter_recovery_correlations", "parameter_recovery_tables", "parameters_at_bounds",

@@ -30,6 +30,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from ..plotting._style import PAPER_WIDTH, STYLE_DPI
+
 #: Figure formats the writers can produce, in the order they are rendered.
 FORMATS = ("png", "svg", "pdf")
 #: The reference's figure files: a PNG of every figure, plus an SVG of the figures in these
@@ -77,11 +79,18 @@ def figure_files(stem, formats):
     return [f"{stem}.{fmt}" for fmt in figure_formats(stem, formats)]
 
 
-def describe_formats(formats, reference_svg):
+def describe_formats(formats, reference_svg, style="screen"):
     """The README paragraph saying which files each figure has.
 
-    ``reference_svg``: the run has figures the reference also wrote as SVG.
+    ``reference_svg``: the run has figures the reference also wrote as SVG;
+    ``style``: the figures' style (see :func:`avoidrl.plotting.figure_style`).
     """
+    if style == "paper":
+        return (f"Figures are in the 'paper' style: at most {PAPER_WIDTH:g} inches wide, print "
+                "font sizes and one-line titles (the explanations above are their captions), "
+                f"PNG at {STYLE_DPI['paper']} dpi" + ("; every figure is also written as "
+                + ", ".join(f.upper() for f in formats[1:]) if formats and len(formats) > 1
+                else "") + ".\n")
     if formats is None:
         extra = ("; those in " + " and ".join(f"{f}/" for f in REFERENCE_SVG_FOLDERS)
                  + " are also written as SVG, as the reference did") if reference_svg else ""
@@ -91,8 +100,8 @@ def describe_formats(formats, reference_svg):
             f"PNG at {DPI} dpi); the table names each figure's PNG file.\n")
 
 
-def save_figure(figure, stem, formats):
-    """Save ``figure`` as ``stem.<format>`` for each of ``formats``, in that order.
+def save_figure(figure, stem, formats, dpi=DPI):
+    """Save ``figure`` as ``stem.<format>`` for each of ``formats``, in that order (PNG at ``dpi``).
 
     The layout is computed once, for the first format: the others reuse it
     (it is set in figure units, so it does not depend on the resolution).
@@ -101,18 +110,21 @@ def save_figure(figure, stem, formats):
 
     for fmt in formats:
         with rc_context({"svg.hashsalt": _SVG_SALT}):
-            figure.savefig(f"{stem}.{fmt}", format=fmt, dpi=DPI, metadata=_METADATA[fmt])
+            figure.savefig(f"{stem}.{fmt}", format=fmt, dpi=dpi, metadata=_METADATA[fmt])
         figure.set_layout_engine("none")
 
 
-def _draw_and_save(draw, args, kwargs, stem, formats):
+def _draw_and_save(draw, args, kwargs, stem, formats, style="screen"):
     from .. import plotting
 
-    with plotting.headless():
-        save_figure(draw(*args, **kwargs), stem, formats)
+    with plotting.headless(), plotting.figure_style(style):
+        figure = draw(*args, **kwargs)
+        if style == "paper":
+            plotting.paper_fonts(figure)
+        save_figure(figure, stem, formats, dpi=STYLE_DPI[style])
 
 
-def _work(draw, args, kwargs, stem, formats, rc):
+def _work(draw, args, kwargs, stem, formats, style, rc):
     """A worker's job: draw and save one figure with the caller's settings.
 
     Returns the warnings raised, as (category, message), for the caller to
@@ -122,7 +134,7 @@ def _work(draw, args, kwargs, stem, formats, rc):
 
     with warnings.catch_warnings(record=True) as caught, rc_context(rc):
         warnings.simplefilter("always")
-        _draw_and_save(draw, args, kwargs, stem, formats)
+        _draw_and_save(draw, args, kwargs, stem, formats, style)
     return [(w.category, str(w.message)) for w in caught]
 
 
@@ -146,13 +158,16 @@ class FigureWriter:
     n_jobs : int or None
         Processes drawing figures, this one included, as in joblib (None
         and 1: only this one).
+    style : {'screen', 'paper'}
+        The figures' style (:func:`avoidrl.plotting.figure_style`).
     """
 
-    def __init__(self, folder, formats=None, n_jobs=None):
+    def __init__(self, folder, formats=None, n_jobs=None, style="screen"):
         from joblib import effective_n_jobs
 
         self.folder = Path(folder)
         self.formats = formats
+        self.style = style
         self.n_workers = effective_n_jobs(n_jobs) - 1
         self._executor = None
         self._rc = None
@@ -166,7 +181,7 @@ class FigureWriter:
         formats = figure_formats(stem, self.formats)
         path = self.folder / stem
         path.parent.mkdir(parents=True, exist_ok=True)  # here: workers never create folders
-        job = (draw, args, kwargs, str(path), formats)
+        job = (draw, args, kwargs, str(path), formats, self.style)
         if self.n_workers < 1:
             _draw_and_save(*job)
             return

@@ -1,0 +1,141 @@
+"""``methods.md`` of a FIT: a methods paragraph written from ``summary_FIT.json``.
+
+Everything it states (models, parameters and bounds, starts, method,
+comparison criteria, seed, software) is read from the summary dict the same
+run writes, so the paragraph and the summary cannot disagree; the references
+are those of the models' declarations and of the methods used.
+"""
+
+from __future__ import annotations
+
+import platform
+
+#: The references methods.md can cite, by key.
+CITATIONS = {
+    "palminteri2015": "Palminteri, S., Khamassi, M., Joffily, M., & Coricelli, G. (2015). "
+                      "Contextual modulation of value signals in reward and punishment "
+                      "learning. *Nature Communications*, 6, 8096.",
+    "gold2012": "Gold, J. M., Waltz, J. A., Matveeva, T. M., Kasanova, Z., Strauss, G. P., "
+                "Herbener, E. S., Collins, A. G. E., & Frank, M. J. (2012). Negative symptoms "
+                "and the failure to represent the expected reward value of actions. *Archives "
+                "of General Psychiatry*, 69(2), 129-138.",
+    "geana2021": "Geana, A., Barch, D. M., Gold, J. M., Carter, C. S., MacDonald, A. W., "
+                 "Ragland, J. D., Silverstein, S. M., & Frank, M. J. (2021). Using "
+                 "computational modeling to capture schizophrenia-specific reinforcement "
+                 "learning differences and their implications on patient classification. "
+                 "*Biological Psychiatry: Cognitive Neuroscience and Neuroimaging*, 7(10), "
+                 "1035-1046.",
+    "huys2011": "Huys, Q. J. M., Cools, R., Gölzer, M., Friedel, E., Heinz, A., Dolan, R. J., "
+                "& Dayan, P. (2011). Disentangling the roles of approach, activation and "
+                "valence in instrumental and Pavlovian responding. *PLoS Computational "
+                "Biology*, 7(4), e1002028.",
+    "stephan2009": "Stephan, K. E., Penny, W. D., Daunizeau, J., Moran, R. J., & Friston, "
+                   "K. J. (2009). Bayesian model selection for group studies. *NeuroImage*, "
+                   "46(4), 1004-1017.",
+    "rigoux2014": "Rigoux, L., Stephan, K. E., Friston, K. J., & Daunizeau, J. (2014). "
+                  "Bayesian model selection for group studies - revisited. *NeuroImage*, 84, "
+                  "971-985.",
+    "holm1979": "Holm, S. (1979). A simple sequentially rejective multiple test procedure. "
+                "*Scandinavian Journal of Statistics*, 6(2), 65-70.",
+    "avoidrl": "avoidrl {version}: scikit-learn-style reinforcement-learning models of "
+               "avoidance learning (reimplementing the pipeline petzschnerlab/"
+               "avoid_learning_rl_models).",
+}
+#: The references of each built-in model (by base name); the task's design is
+#: Palminteri et al.'s, so every model cites it.
+MODEL_CITATIONS = {
+    "QLearning": ("palminteri2015",), "Advantage": ("palminteri2015",),
+    "Relative": ("palminteri2015",), "ActorCritic": ("gold2012",),
+    "Hybrid2012": ("gold2012",), "StandardHybrid2012": ("gold2012",),
+    "Hybrid2021": ("geana2021",), "StandardHybrid2021": ("geana2021",),
+}
+_AUTHORS = {"palminteri2015": "Palminteri et al., 2015", "gold2012": "Gold et al., 2012",
+            "geana2021": "Geana et al., 2021", "huys2011": "Huys et al., 2011",
+            "stephan2009": "Stephan et al., 2009", "rigoux2014": "Rigoux et al., 2014",
+            "holm1979": "Holm, 1979"}
+
+
+def _base(name):
+    return str(name).split("+")[0]
+
+
+def _number(value):
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def _model_sentence(name, settings, k, cited):
+    """One model: its free parameters with their bounds, and its references."""
+    bounds = settings.get("estimator", settings).get("bounds") or {}
+    parts = ", ".join(f"{p} [{_number(lo)}, {_number(hi)}]" for p, (lo, hi) in bounds.items())
+    keys = MODEL_CITATIONS.get(_base(name), ())
+    cited.update(dict.fromkeys(keys))
+    source = "; ".join(_AUTHORS[key] for key in keys) or "a user-declared model"
+    return f"{name} ({source}; k = {k}: {parts})"
+
+
+def _fitting_sentences(summary, estimators):
+    """How the parameters were estimated, from the estimators' recorded settings."""
+    first = next(iter(estimators.values()))
+    seed = summary["settings"].get("random_state")
+    seed = f"Seed: {seed}." if isinstance(seed, int) else \
+        "The run was not seeded, so it cannot be repeated exactly."
+    if summary["method"] == "eb":
+        inner = first.get("estimator", {})
+        return (f"Parameters were estimated by empirical Bayes (Huys et al., 2011): "
+                f"expectation-maximisation of a {first.get('prior')} Gaussian prior "
+                f"({first.get('covariance')} covariance) in the logit space of the bounds, with "
+                f"Laplace approximations of each participant's posterior (at most "
+                f"{first.get('max_iter')} EM iterations, tolerance {_number(first.get('tol'))}; "
+                f"MAP searches from {inner.get('n_starts')} starts). {seed}")
+    starts = sorted({(e.get("start"), e.get("n_starts"), e.get("max_starts"))
+                     for e in estimators.values()}, key=str)
+    said = "; ".join(f"'{start}' starts, {n} per participant and up to {most} for participants "
+                     "whose best optimum was reached only once" for start, n, most in starts)
+    return ("Each participant's parameters were estimated by maximum likelihood with "
+            f"L-BFGS-B within the bounds ({said}; optimizer options: "
+            f"{first.get('optimizer_options') or 'scipy defaults'}). {seed}")
+
+
+def methods_text(summary):
+    """The Markdown of methods.md from the FIT's ``summary`` (summary_FIT.json's dict)."""
+    estimators = summary["settings"]["estimators"]
+    cited = {}
+    groups = ", ".join(f"{g} (n = {n})" for g, n in summary["groups"].items())
+    models = "; ".join(_model_sentence(name, estimators[name], summary["per_model"][name]["k"],
+                                       cited) for name in summary["models"])
+    criteria = "AIC and BIC (per participant, and their means over participants)" \
+        if summary["method"] == "ml" else ("-2 x the Laplace log evidence (per participant, "
+                                           "and its mean) and the integrated BIC (iBIC; Huys et "
+                                           "al., 2011)")
+    comparison = f"Models were compared by {criteria}"
+    if summary.get("bms") is not None:
+        comparison += (" and by random-effects Bayesian model selection (Stephan et al., 2009; "
+                       f"Rigoux et al., 2014) on each participant's {summary['evidence']} log "
+                       "evidence, reporting protected exceedance probabilities and the Bayesian "
+                       "omnibus risk")
+        cited.update(dict.fromkeys(("stephan2009", "rigoux2014")))
+    comparison += "."
+    cited["holm1979"] = None
+    if summary["method"] == "eb":
+        cited["huys2011"] = None
+    statistics = ("Groups were compared on each parameter (log-transformed, except novel_value, "
+                  "mixing_factor, valence_factor and weighting_factor) by a one-way ANOVA, "
+                  "t-tests against the reference group "
+                  f"({summary['settings'].get('reference_group')}; Student's or Welch's by "
+                  "Levene's test) and Tukey HSD tests, with Holm's correction over each model's "
+                  "tests (Holm, 1979). Posterior predictive checks simulated each participant "
+                  f"{summary['settings'].get('n_simulations')} time(s) per model at the fitted "
+                  "parameters.")
+    software = (f"Analyses used avoidrl {summary['avoidrl_version']} (Python "
+                f"{platform.python_version()}).")
+    paragraph = " ".join([
+        f"We fitted {len(summary['models'])} reinforcement-learning model(s) to the choices of "
+        f"{summary['n_participants']} participants in {len(summary['groups'])} group(s): "
+        f"{groups}. The models, with their free parameters and bounds: {models}.",
+        _fitting_sentences(summary, estimators), comparison, statistics, software])
+    references = [CITATIONS[key] for key in cited] + \
+        [CITATIONS["avoidrl"].format(version=summary["avoidrl_version"])]
+    return ("# Methods\n\nWritten by avoidrl from summary_FIT.json (the settings every "
+            "number here comes from); edit it into your paper's methods.\n\n"
+            + paragraph + "\n\n## References\n\n"
+            + "\n".join(f"- {ref}" for ref in references) + "\n")
