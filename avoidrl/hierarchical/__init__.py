@@ -1,5 +1,7 @@
-"""Hierarchical (empirical-Bayes) fitting: population priors, intervals and evidence."""
+"""Hierarchical fitting: empirical Bayes (population priors, intervals and evidence) and full
+hierarchical Bayes (posterior draws by Metropolis-within-Gibbs)."""
 
+from ._bayes import HierarchicalBayes
 from ._empirical_bayes import EmpiricalBayes
 
-__all__ = ["EmpiricalBayes"]
+__all__ = ["EmpiricalBayes", "HierarchicalBayes"]
