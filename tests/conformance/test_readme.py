@@ -46,7 +46,7 @@ def _example_csvs(folder):
     transfer.to_csv(folder / "transfer.csv", index=False)
 
 
-def _placeholder_figure(figure, stem, formats):
+def _placeholder_figure(figure, stem, formats, **options):
     for fmt in formats:
         Path(f"{stem}.{fmt}").write_text(f"a figure with {len(figure.axes)} axes\n")
 
