@@ -97,6 +97,12 @@ FINAL_SAMPLE_FACTOR = 4
 #: under the broad initial prior, are close to maximum likelihood): the data
 #: say participants differ, the prior says they are all alike
 COLLAPSE_FRACTION = 0.2
+#: ... or when it is still shrinking at the end: it fell by more than
+#: COLLAPSE_RATE per iteration in each of the last COLLAPSE_RUN iterations while
+#: below half that spread (a geometric slide toward 0 that the stopping rule on
+#: the prior's quantiles can take for convergence)
+COLLAPSE_RATE = 0.02
+COLLAPSE_RUN = 3
 #: draws of the population's mean and scale from their approximate sampling
 #: distribution, over which the reported intervals are averaged
 HYPER_DRAWS = 20
@@ -666,6 +672,7 @@ class EmpiricalBayes(BaseEstimator):
         population = _Population(np.zeros(k), INITIAL_VARIANCE * np.eye(k))
         previous, converged, iteration = None, False, 0
         moments, first_spread, estep = None, None, None
+        scales = [np.sqrt(np.diag(population.cov))]
         label = f"EM {settings['variant'].name}{'' if group is None else f' ({group})'}"
         # the bar's total is max_iter: EM usually stops earlier, when the prior settles
         with ProgressBar(self.max_iter, label, "iteration", self.verbose) as bar:
@@ -705,6 +712,7 @@ class EmpiricalBayes(BaseEstimator):
                          f"sum log evidence {evidence.sum():.1f}")
                 bar.update()
                 population = updated
+                scales.append(np.sqrt(np.diag(population.cov)))
                 if change < self.tol:
                     # settled on these draws; converged once fresh draws from proposals
                     # fitted to this prior do not move it either
@@ -717,7 +725,7 @@ class EmpiricalBayes(BaseEstimator):
         # the reported MAPs, intervals and evidences are those under the final prior
         estep = self._estep(data, seeds, settings, population, previous, iteration + 1,
                             moments=moments)
-        collapsed = np.sqrt(np.diag(population.cov)) < COLLAPSE_FRACTION * first_spread
+        collapsed = _collapsed(np.array(scales), first_spread)
         return {"population": population, "estep": estep, "n_iter": iteration,
                 "converged": converged, "collapsed": collapsed}
 
@@ -829,6 +837,17 @@ class EmpiricalBayes(BaseEstimator):
                               index=pd.Index([f"sim_{i}" for i in range(n_participants)],
                                              name="participant_id"))
         return self.estimator.sample(params=params, random_state=rng, **design)
+
+
+def _collapsed(scales, spread):
+    """Which parameters' population sd (``scales``, iterations x k) collapsed; see COLLAPSE_*."""
+    final = scales[-1]
+    low = final < COLLAPSE_FRACTION * spread
+    if len(scales) > COLLAPSE_RUN:
+        ratios = scales[-COLLAPSE_RUN:] / scales[-COLLAPSE_RUN - 1:-1]
+        sliding = np.all(ratios < 1.0 - COLLAPSE_RATE, axis=0) & (final < 0.5 * spread)
+        low = low | sliding
+    return low
 
 
 def _importance_evidence(estep, population):
