@@ -776,8 +776,15 @@ class EmpiricalBayes(BaseEstimator):
                 else:
                     draw = self.m_step != "importance"
         # the reported MAPs, intervals and evidences are those under the final prior
+        kept = estep
         estep = self._estep(data, seeds, settings, population, previous, iteration + 1,
                             moments=moments)
+        if self.m_step == "importance":
+            # the intervals' tails need every draw: EM's rounds join the final ones
+            for key in ("samples", "log_weight"):
+                estep[key] = np.concatenate([kept[key], estep[key]], axis=1)
+            estep["post_mean"], estep["post_cov"], _, estep["ess"] = _importance_moments(
+                estep["samples"], estep["log_weight"], population)
         collapsed = _collapsed(np.array(scales), first_spread)
         return {"population": population, "estep": estep, "n_iter": iteration,
                 "converged": converged, "collapsed": collapsed}
