@@ -29,9 +29,9 @@ import pandas as pd
 from scipy import integrate, special
 from sklearn.exceptions import ConvergenceWarning
 
+from ._utils.fitted import _check_criterion, _model_dict
 from ._utils.warnings import warn
-from .estimators._base import check_rng
-from .stats import _check_criterion, _model_dict
+from ._utils.validation import check_rng
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike

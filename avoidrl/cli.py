@@ -30,12 +30,13 @@ from pathlib import Path
 from . import __version__
 from .models._builtin import BASE_MODELS, OPTIONS
 from .report._folder import Terminated
-from ._utils.progress import report_to
+from ._utils.fitted import fit_methods
+from ._utils.progress import Progress, report_to
 from .report._figures import FORMATS, REFERENCE_SVG_FOLDERS
 from ._workflows import (
-    DEFAULT_MODELS, DEFAULT_N_SIMULATIONS, DEFAULT_OUT_DIR, METHODS, RECOVERY_KINDS, SAMPLERS,
-    START_MODES, Progress, check_models, default_starts_text, draw_seed, read_fit_parameters,
-    run_fit, run_validation,
+    DEFAULT_METHOD, DEFAULT_MODELS, DEFAULT_N_SIMULATIONS, DEFAULT_OUT_DIR, RECOVERY_KINDS,
+    SAMPLERS, SEED_RANGE, START_MODES, check_models, default_starts_text, draw_seed,
+    read_fit_parameters, run_fit, run_validation,
 )
 from .datasets import load_example
 
@@ -70,11 +71,12 @@ class _Parser(argparse.ArgumentParser):
 class ProgressBar(Progress):
     """A one-line text progress bar, redrawn in place on a terminal.
 
-    A step is a model fitted, a recovery or the report; within a step the bar
-    also moves with the step's own progress (starts descended, datasets
-    recovered, EM iterations), which :meth:`within` receives. Nothing is
-    drawn when ``enabled`` is False (``--quiet``, or stderr is not a
-    terminal).
+    The command line's :class:`~avoidrl._utils.progress.Progress`. A step is
+    a model fitted, a recovery or the report; within a step the bar also
+    moves with the step's own progress (starts descended, datasets
+    recovered, EM iterations), which :meth:`within` receives as the listener
+    of :func:`~avoidrl._utils.progress.report_to`. Nothing is drawn when
+    ``enabled`` is False (``--quiet``, or stderr is not a terminal).
     """
 
     #: seconds between redraws for progress within a step
@@ -110,7 +112,7 @@ class ProgressBar(Progress):
         self._draw()
 
     def within(self, done, total, description):
-        """Progress inside the current step (a listener of :func:`avoidrl._utils.progress.report_to`)."""
+        """Progress inside the current step (as the listener of :func:`report_to`)."""
         self.part = min(done / total, 1.0) if total else 0.0
         self.detail = f"{done}/{total}" if description == self.label else \
             f"{description} {done}/{total}"
@@ -167,7 +169,7 @@ def _seed(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") \
             from None
-    if not 0 <= value < 2 ** 32:
+    if not 0 <= value < SEED_RANGE:
         raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**32), got {text!r}")
     return value
 
@@ -204,7 +206,7 @@ def _add_common(parser, *, validate):
                             "start); the reference's random_params. Default: each model's "
                             f"own ({default_starts_text()})")
     fitted = "each synthetic population" if validate else "all participants"
-    model.add_argument("--method", choices=METHODS,
+    model.add_argument("--method", choices=tuple(fit_methods()),
                        help="'ml' (default): maximum likelihood per participant, models compared "
                             "by AIC/BIC; 'eb': empirical Bayes (avoidrl.hierarchical."
                             f"EmpiricalBayes), a population prior fitted to {fitted} by EM, "
@@ -375,13 +377,13 @@ def _config_value(name, value, path):
         return str(path.parent / value)
     if name in ("start", "sampler", "recovery", "method"):
         choices = {"start": START_MODES, "sampler": SAMPLERS, "recovery": RECOVERY_KINDS,
-                   "method": METHODS}[name]
+                   "method": tuple(fit_methods())}[name]
         if value not in choices:
             raise UsageError(f"{where} must be one of {list(choices)}, got {value!r}")
         return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise UsageError(f"{where} must be an integer, got {value!r}")
-    if name == "jobs" and value == 0 or name == "seed" and not 0 <= value < 2 ** 32 \
+    if name == "jobs" and value == 0 or name == "seed" and not 0 <= value < SEED_RANGE \
             or name in ("participants", "n_starts", "n_datasets", "n_simulations") and value < 1:
         raise UsageError(f"{where}: invalid value {value!r}")
     return value
@@ -403,12 +405,14 @@ def _settings(args):
 
 
 def _check_combinations(args, values):
-    if values["method"] == "eb":
-        # the config's start settings may serve ML runs too; explicit options would be ignored
+    method = values["method"] or DEFAULT_METHOD
+    if not fit_methods()[method].uses_starts:
+        # the config's start settings may serve other runs too; explicit options would be ignored
+        reason = fit_methods()[method].unused_starts_reason
         for option, key in (("--n-starts", "n_starts"), ("--start", "start")):
             if getattr(args, key) is not None:
-                raise UsageError(f"{option} has no effect with --method eb (empirical Bayes "
-                                 "starts its MAP searches from the population prior); drop it")
+                raise UsageError(f"{option} has no effect with --method {method} ({reason}); "
+                                 "drop it")
         values["n_starts"] = values["start"] = None
     if values["start"] == "fixed" and values["n_starts"] is not None:
         raise UsageError("--n-starts has no effect with --start fixed (a fixed start is "
@@ -454,7 +458,7 @@ def _run(args, values, progress):
         n_participants=values["participants"], bounds=values["bounds"], init=values["init"],
         start=values["start"], n_starts=values["n_starts"], seed=seed, seed_drawn=drawn,
         n_jobs=values["jobs"], overwrite=args.overwrite, progress=progress,
-        method=values["method"] or "ml", formats=values["formats"])
+        method=values["method"] or DEFAULT_METHOD, formats=values["formats"])
     if args.command == "fit":
         n_simulations = values["n_simulations"]
         return run_fit(**common, n_simulations=DEFAULT_N_SIMULATIONS if n_simulations is None
@@ -513,7 +517,7 @@ def main(argv=None):
             _check_combinations(args, values)
             progress = ProgressBar(enabled=not args.quiet and sys.stderr.isatty())
             try:
-                listening = report_to(progress.within) if progress.enabled else nullcontext()
+                listening = report_to(progress) if progress.enabled else nullcontext()
                 with listening:
                     result = _run(args, values, progress)
             finally:

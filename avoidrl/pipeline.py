@@ -52,9 +52,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._utils.fitted import fit_methods
 from ._workflows import (
-    DEFAULT_OUT_DIR, check_models, check_seed, draw_seed, read_fit_parameters, run_fit,
-    run_validation,
+    DEFAULT_METHOD, DEFAULT_OUT_DIR, check_models, check_seed, draw_seed, read_fit_parameters,
+    run_fit, run_validation,
 )
 
 if TYPE_CHECKING:
@@ -254,20 +255,26 @@ class Pipeline:
         self._refuse_torch(params)
         if "models" not in params:
             raise ValueError("the parameter 'models' is required (a list of model names)")
-        if params.get("method", "ml") == "eb":
-            # as 'avoidrl fit --method eb' refuses --start and --n-starts: they would be ignored
-            ignored = sorted(p for p in ("number_of_runs", "random_params")
-                             if p in params and (mode == "fit" or p == "number_of_runs"))
-            if ignored:
-                raise ValueError(f"{', '.join(ignored)} has no effect with method='eb' "
-                                 "(empirical Bayes starts its MAP searches from the "
-                                 "population prior); drop it")
+        self._refuse_unused_starts(params, mode)
         common = self._common(params)
         if mode == "fit":
             return self._fit(params, common)
         return self._validation(params, common)
 
     # ------------------------------------------------------------- helpers
+    @staticmethod
+    def _refuse_unused_starts(params, mode):
+        """As 'avoidrl fit --method eb' refuses --start and --n-starts: they would be ignored."""
+        method = params.get("method", DEFAULT_METHOD)
+        method_class = fit_methods().get(method) if isinstance(method, str) else None
+        if method_class is None or method_class.uses_starts:
+            return  # an unknown method is refused by the run, with the valid ones
+        ignored = sorted(p for p in ("number_of_runs", "random_params")
+                         if p in params and (mode == "fit" or p == "number_of_runs"))
+        if ignored:
+            raise ValueError(f"{', '.join(ignored)} has no effect with method={method!r} "
+                             f"({method_class.unused_starts_reason}); drop it")
+
     @staticmethod
     def _refuse_torch(params):
         torch_only = sorted(p for p in ("training_epochs", "optimizer_lr") if p in params)
@@ -296,7 +303,7 @@ class Pipeline:
             n_participants=n or None, bounds=params.get("bounds"), init=params.get("fixed"),
             n_starts=params.get("number_of_runs"), seed=self.seed, seed_drawn=self.seed_drawn,
             n_jobs=-1 if multiprocessing else None, overwrite=overwrite,
-            method=params.get("method", "ml"))
+            method=params.get("method", DEFAULT_METHOD))
 
     def _fit(self, params, common):
         if params.get("generated", False) is not False:

@@ -22,7 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _stats
 
-from ._utils.fitted import BOUND_TOLERANCE, _model_dict, bound_counts
+from ._utils.fitted import (  # noqa: F401  (CRITERIA, _check_criterion: importers read them here)
+    BOUND_TOLERANCE, CRITERIA, _check_criterion, _model_dict, bound_counts,
+)
 
 #: Parameters the reference leaves untransformed. The reference's list says
 #: ``novel_factor`` (a typo, so it log-transformed ``novel_value``); this is
@@ -30,8 +32,6 @@ from ._utils.fitted import BOUND_TOLERANCE, _model_dict, bound_counts
 UNTRANSFORMED_PARAMETERS = ("novel_value", "mixing_factor", "valence_factor", "weighting_factor")
 #: Significance level of the assumption checks and of Tukey's ``reject``.
 ALPHA = 0.05
-#: information criteria the model-comparison tables accept
-CRITERIA = ("aic", "bic")
 
 LINEAR_COLUMNS = ["parameter", "F", "df_res", "df_model", "p_value", "r_squared", "normality",
                   "homogeneity", "note"]
@@ -459,13 +459,6 @@ def tukey_posthoc(params_df, groups, reference_group=None, *, alpha=ALPHA):
 
 
 # ------------------------------------------------------------ fitted models
-def _check_criterion(criterion):
-    key = str(criterion).lower()
-    if key not in CRITERIA:
-        raise ValueError(f"criterion must be 'aic' or 'bic', got {criterion!r}")
-    return key
-
-
 def transformed_parameters(estimator):
     """The fitted parameters of an estimator with :func:`log_transform` applied.
 

@@ -157,7 +157,7 @@ def report_recovery(args):
 
 def z_of(frame, model, names):
     """Parameters in the unbounded space z of ``model``'s bounds."""
-    bounds = model._fit_settings()["bounds"]
+    bounds = model._fit_settings().bounds
     low = np.array([bounds[p][0] for p in names])
     high = np.array([bounds[p][1] for p in names])
     x = (frame[names].to_numpy() - low) / (high - low)

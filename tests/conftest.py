@@ -1,10 +1,25 @@
-"""Shared fixtures: the tutorial data (when ../shared is present) and a tiny synthetic task.
+"""Shared fixtures and the markers: data, session-wide study folders, the suite's checks.
 
 The tutorial data and the reference likelihoods live outside the project, in
-``../shared`` next to the project root. Tests that need them skip cleanly when
-that folder is absent; everything else runs on :func:`make_small_frames`.
+``../shared`` next to the project root. Tests that need them (through the
+``shared_dir`` fixture) are marked ``shared`` here and skip cleanly when that
+folder is absent; everything else runs on :func:`make_small_frames` or the
+bundled example data.
+
+Markers (registered in pyproject.toml, ``--strict-markers``):
+
+* ``slow``: whole CLI/Pipeline runs, the examples, anything over ~3 s. The default
+  selection (``addopts = -m "not slow"``) leaves them out; ``python -m pytest -m slow``
+  runs only them, ``python -m pytest -m ""`` everything (CI runs both parts).
+* ``shared``: needs ``../shared``; added here to every test that uses ``shared_dir``.
+
+Study folders that several tests only read are written once per session
+(``fit_ml_run``, ``fit_eb_run``, ``validate_run``); a test that changes one copies
+it first (``shutil.copytree(folder, tmp_path / ...)``).
 """
 
+import contextlib
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -85,6 +100,13 @@ def make_small_frames(seed=0):
     return pd.DataFrame(learning), pd.DataFrame(transfer)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Mark ``shared`` every test that needs the shared folder (``-m "not shared"`` skips them)."""
+    for item in items:
+        if "shared_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.shared)
+
+
 @pytest.fixture(scope="session")
 def shared_dir():
     """The shared folder (tutorial data, reference fixtures); skips when absent."""
@@ -138,3 +160,63 @@ def _reported_nll_is_the_nll_at_reported_params(monkeypatch):
         return result
 
     monkeypatch.setattr(RLModelBase, "_fit_data", checked)
+
+
+# ------------------------------------------------------- session-wide study folders
+#: The two models of the shared study folders.
+TWO_MODELS = ("QLearning+novel", "Relative+novel")
+
+
+def run_cli(argv):
+    """``avoidrl ARGV`` in this process, output captured by hand: (code, stdout, stderr)."""
+    from avoidrl import cli
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = cli.main(list(argv))
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.fixture(scope="session")
+def data_files(tmp_path_factory):
+    """Six example participants (two per group) as the reference's two CSVs (paths, str).
+
+    Read only: tests check that runs leave this folder as it is.
+    """
+    from ._helpers import small_example, write_csvs
+
+    return write_csvs(tmp_path_factory.mktemp("data"), *small_example())
+
+
+@pytest.fixture(scope="session")
+def fit_ml_run(data_files, tmp_path_factory):
+    """``avoidrl fit`` of TWO_MODELS on ``data_files``, 2 starts, seed 3 (not quiet).
+
+    (exit code, stdout, stderr, folder); read only.
+    """
+    out = tmp_path_factory.mktemp("fit_ml") / "modelling"
+    return (*run_cli(["fit", "--models", *TWO_MODELS, "--learning", data_files[0],
+                      "--transfer", data_files[1], "--n-starts", "2", "--seed", "3",
+                      "--out", str(out)]), out)
+
+
+@pytest.fixture(scope="session")
+def fit_eb_run(tmp_path_factory):
+    """``avoidrl fit --method eb`` of TWO_MODELS on 12 example participants, seed 1.
+
+    (exit code, stdout, stderr, folder); read only.
+    """
+    out = tmp_path_factory.mktemp("fit_eb") / "study"
+    return (*run_cli(["fit", "--method", "eb", "--models", *TWO_MODELS, "--participants",
+                      "12", "--seed", "1", "--out", str(out)]), out)
+
+
+@pytest.fixture(scope="session")
+def validate_run(data_files, tmp_path_factory):
+    """``avoidrl validate --recovery both`` of TWO_MODELS on ``data_files``: 6 datasets,
+    2 starts, seed 7 (not quiet). (exit code, stdout, stderr, folder); read only."""
+    out = tmp_path_factory.mktemp("validate") / "validation"
+    return (*run_cli(["validate", "--recovery", "both", "--models", *TWO_MODELS,
+                      "--learning", data_files[0], "--transfer", data_files[1],
+                      "--n-datasets", "6", "--n-starts", "2", "--seed", "7",
+                      "--out", str(out)]), out)

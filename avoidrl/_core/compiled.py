@@ -43,7 +43,7 @@ from collections import Counter
 
 import numpy as np
 
-from .data import N_PAIRS
+from .task import N_PAIRS
 
 
 def _numba_installed():

@@ -2,6 +2,9 @@
 
 This module is the only border between pandas and numpy: everything downstream
 (likelihood kernels, simulator, optimizer) sees the :class:`TaskData` arrays.
+It is the flow's first step: :func:`load_task_data` checks the rows here
+against the task's facts (:mod:`avoidrl._core.task`) and lays them out as
+arrays with :mod:`avoidrl._core._layout`.
 
 Conventions (see the reference's data loader):
 
@@ -18,10 +21,15 @@ The rules checked are listed in :func:`load_task_data`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from ._layout import TaskData, learning_layout, transfer_layout
+from .task import (  # noqa: F401  (the task's facts, importable here as before)
+    N_PAIRS, N_STIMULI, PAIR_FEEDBACK, PAIR_NAMES, PAIR_VALUES, STIMULUS_LETTERS,
+    STIMULUS_NAMES, STIMULUS_VALUES, TRANSFER_PAIRS,
+)
 
 LEARNING_COLUMNS = (
     "participant_id", "group_code", "symbol_names", "symbol_L_value",
@@ -39,117 +47,8 @@ TRANSFER_TRIAL_TYPE = "probe"
 #: transfer rows, so that a frame whose trial rows were split is recognised.
 PARTICIPANT_TRIALS = "participant_trials"
 
-#: The four learning pairs, in state order (AB, CD, EF, GH).
-PAIR_NAMES = ("Reward1", "Reward2", "Punish1", "Punish2")
-#: Symbol values each pair may show (higher value = option 0).
-PAIR_VALUES = {"Reward1": {3, 4}, "Reward2": {3, 4}, "Punish1": {1, 2}, "Punish2": {1, 2}}
-#: Feedback each pair may give (reference-spec section 1.1): reward pairs win
-#: +10 or nothing, loss-avoidance pairs lose 10 or nothing.
-PAIR_FEEDBACK = {"Reward1": (0.0, 10.0), "Reward2": (0.0, 10.0),
-                 "Punish1": (-10.0, 0.0), "Punish2": (-10.0, 0.0)}
-#: Transfer stimuli, indexed as 2 * pair + option; the novel stimulus N last.
-STIMULUS_NAMES = ("75R1", "25R1", "75R2", "25R2", "25P1", "75P1", "25P2", "75P2", "Zero")
-STIMULUS_LETTERS = ("A", "B", "C", "D", "E", "F", "G", "H", "N")
-STIMULUS_VALUES = (4, 3, 4, 3, 2, 1, 2, 1, 0)
-N_STIMULI = len(STIMULUS_NAMES)
-N_PAIRS = len(PAIR_NAMES)
 _STIMULUS_INDEX = {name: i for i, name in enumerate(STIMULUS_NAMES)}
 _PAIR_INDEX = {name: i for i, name in enumerate(PAIR_NAMES)}
-#: Every unordered transfer pair as (higher-valued, lower-valued) stimulus index.
-#: The four equal-valued pairs (AC, BD, EG, FH) are never shown; keeping them
-#: makes the indexing a plain enumeration.
-TRANSFER_PAIRS = np.array(
-    [
-        (i, j) if STIMULUS_VALUES[i] >= STIMULUS_VALUES[j] else (j, i)
-        for i in range(N_STIMULI)
-        for j in range(i + 1, N_STIMULI)
-    ],
-    dtype=np.intp,
-)
-_TRANSFER_PAIR_INDEX = {tuple(sorted(p)): k for k, p in enumerate(TRANSFER_PAIRS)}
-
-
-@dataclass(frozen=True, eq=False)
-class TaskData:
-    """Per-participant arrays of both task phases.
-
-    Learning trials are laid out pair-parallel: the four pairs never interact,
-    so trial ``t`` of the chain of pair ``s`` for participant ``p`` sits at
-    ``[t, p, s]``. Missing trials (unequal counts) are padded and masked.
-
-    Attributes
-    ----------
-    participants : ndarray of object, shape (n_participants,)
-    groups : ndarray of object, shape (n_participants,)
-    choice : ndarray, shape (n_steps, n_participants, 4)
-        1.0 when option 1 was chosen.
-    outcome : ndarray, shape (n_steps, 2, n_participants, 4)
-        Outcomes of option 0 and option 1.
-    mask : ndarray of bool, shape (n_steps, n_participants, 4)
-    learning_row : ndarray of int, shape (n_steps, n_participants, 4)
-        Position of the trial in the participant's learning sequence (-1 = padding).
-    n_learning, n_transfer : ndarray of int, shape (n_participants,)
-    transfer_first, transfer_second : ndarray of int, shape (n_participants, n_probe)
-        Stimulus index (0-8, A-H then N) of the higher- and lower-valued symbol.
-    transfer_choice : ndarray of float, shape (n_participants, n_probe)
-        1.0 when the lower-valued symbol was chosen.
-    transfer_mask : ndarray of bool, shape (n_participants, n_probe)
-    transfer_pairs : ndarray of int, shape (n_shown, 2)
-        The stimulus pairs shown in transfer (to anyone), as
-        (higher-valued, lower-valued) stimulus indices.
-    transfer_counts : ndarray of float, shape (n_participants, 2 * n_shown)
-        For each shown pair, the number of trials on which the higher-valued
-        symbol was chosen (first ``n_shown`` columns), then the number on which
-        the lower-valued one was chosen (last ``n_shown`` columns).
-    padded : bool
-        Whether any learning chain is padded (unequal trial counts).
-    """
-
-    participants: np.ndarray
-    groups: np.ndarray
-    choice: np.ndarray
-    outcome: np.ndarray
-    mask: np.ndarray
-    learning_row: np.ndarray
-    n_learning: np.ndarray
-    transfer_first: np.ndarray
-    transfer_second: np.ndarray
-    transfer_choice: np.ndarray
-    transfer_mask: np.ndarray
-    transfer_pairs: np.ndarray
-    transfer_counts: np.ndarray
-    n_transfer: np.ndarray
-    padded: bool
-
-    @property
-    def n_participants(self):
-        return len(self.participants)
-
-    @property
-    def n_trials(self):
-        return self.n_learning + self.n_transfer
-
-    def subset(self, index):
-        """Return the data of the participants at positions ``index``."""
-        index = np.asarray(index, dtype=np.intp)
-        mask = self.mask[:, index]
-        return TaskData(
-            participants=self.participants[index],
-            groups=self.groups[index],
-            choice=self.choice[:, index],
-            outcome=self.outcome[:, :, index],
-            mask=mask,
-            learning_row=self.learning_row[:, index],
-            n_learning=self.n_learning[index],
-            transfer_first=self.transfer_first[index],
-            transfer_second=self.transfer_second[index],
-            transfer_choice=self.transfer_choice[index],
-            transfer_mask=self.transfer_mask[index],
-            transfer_pairs=self.transfer_pairs,
-            transfer_counts=self.transfer_counts[index],
-            n_transfer=self.n_transfer[index],
-            padded=not bool(mask.all()),
-        )
 
 
 def read_frame(X, what):
@@ -547,6 +446,28 @@ def load_task_data(X_learning, X_transfer=None):
       participant has at least one learning or transfer row (rows of other
       trial types may lack an id, but not hold a bool or a container).
     """
+    learning, transfer = _nonempty_phases(X_learning, X_transfer)
+    learn = _learning_arrays(learning)
+    trans = _transfer_arrays(transfer)
+    _check_ids_as_text(((learning, "learning"), (transfer, "transfer")))
+    for frame, phase in ((learning, "learning"), (transfer, "transfer")):
+        _check_order(frame, phase)
+    participants = _participants_of(learning, transfer, X_learning, X_transfer)
+    groups = _groups_of(learning, transfer, participants)
+
+    n = len(participants)
+    position = {pid: i for i, pid in enumerate(participants)}
+    learn_ids = learning["participant_id"].to_numpy()
+    trans_ids = transfer["participant_id"].to_numpy()
+    learn_pos = np.fromiter((position[p] for p in learn_ids), dtype=np.intp, count=len(learn_ids))
+    trans_pos = np.fromiter((position[p] for p in trans_ids), dtype=np.intp, count=len(trans_ids))
+    return TaskData(participants=np.asarray(participants, dtype=object), groups=groups,
+                    **learning_layout(learn, learn_pos, n),
+                    **transfer_layout(trans, trans_pos, n))
+
+
+def _nonempty_phases(X_learning, X_transfer):
+    """The two phases' frames, neither empty, with no participant's trials split."""
     learning, transfer = split_phases(X_learning, X_transfer)
     if len(learning) == 0 and len(transfer) == 0:
         if X_transfer is None and len(read_frame(X_learning, "X")) > 0:
@@ -559,12 +480,15 @@ def load_task_data(X_learning, X_transfer=None):
     for frame, phase in ((learning, "learning"), (transfer, "transfer")):
         if len(frame) == 0:
             raise ValueError(f"the {phase} data are empty (no rows)")
-    learn = _learning_arrays(learning)
-    trans = _transfer_arrays(transfer)
-    _check_ids_as_text(((learning, "learning"), (transfer, "transfer")))
-    for frame, phase in ((learning, "learning"), (transfer, "transfer")):
-        _check_order(frame, phase)
+    return learning, transfer
 
+
+def _participants_of(learning, transfer, X_learning, X_transfer):
+    """The participants, in order of first learning row; each must have both phases.
+
+    In one long frame (``X_transfer`` None), every participant must also
+    have a learning or transfer row.
+    """
     learn_ids = learning["participant_id"].to_numpy()
     trans_ids = transfer["participant_id"].to_numpy()
     participants = pd.unique(learn_ids)
@@ -590,6 +514,11 @@ def load_task_data(X_learning, X_transfer=None):
                 f"participant(s) {without[:10]} have no learning or transfer trials "
                 f"(no rows with trial_type {LEARNING_TRIAL_TYPE!r} or {TRANSFER_TRIAL_TYPE!r})"
             )
+    return participants
+
+
+def _groups_of(learning, transfer, participants):
+    """Each participant's group_code (an object array), the same in both phases."""
     groups_learning = _groups_by_participant(learning, "learning")
     groups_transfer = _groups_by_participant(transfer, "transfer")
     for pid in participants:
@@ -599,76 +528,4 @@ def load_task_data(X_learning, X_transfer=None):
                 f"participant {_plain(pid)!r} has group_code {_plain(gl)!r} in the learning "
                 f"data but {_plain(gt)!r} in the transfer data"
             )
-
-    n = len(participants)
-    position = {pid: i for i, pid in enumerate(participants)}
-    learn_pos = np.fromiter((position[p] for p in learn_ids), dtype=np.intp, count=len(learn_ids))
-    trans_pos = np.fromiter((position[p] for p in trans_ids), dtype=np.intp, count=len(trans_ids))
-
-    # Learning: rank of each trial within its participant and within its (participant, pair) chain.
-    order = np.argsort(learn_pos, kind="stable")
-    row_in_participant = np.empty(len(learn_pos), dtype=np.intp)
-    n_learning = np.bincount(learn_pos, minlength=n)
-    starts = np.concatenate(([0], np.cumsum(n_learning)[:-1]))
-    row_in_participant[order] = np.arange(len(order)) - np.repeat(starts, n_learning)
-    chain = learn_pos * N_PAIRS + learn["pair"]
-    order = np.argsort(chain, kind="stable")
-    chain_len = np.bincount(chain, minlength=n * N_PAIRS)
-    chain_starts = np.concatenate(([0], np.cumsum(chain_len)[:-1]))
-    step = np.empty(len(chain), dtype=np.intp)
-    step[order] = np.arange(len(order)) - np.repeat(chain_starts, chain_len)
-    n_steps = int(chain_len.max())
-
-    shape = (n_steps, n, N_PAIRS)
-    choice = np.zeros(shape)
-    outcome = np.zeros((n_steps, 2, n, N_PAIRS))
-    mask = np.zeros(shape, dtype=bool)
-    learning_row = np.full(shape, -1, dtype=np.intp)
-    where = (step, learn_pos, learn["pair"])
-    choice[where] = learn["choice"]
-    outcome[step, 0, learn_pos, learn["pair"]] = learn["outcome0"]
-    outcome[step, 1, learn_pos, learn["pair"]] = learn["outcome1"]
-    mask[where] = True
-    learning_row[where] = row_in_participant
-
-    # Transfer: per-participant sequences and pair counts.
-    n_transfer = np.bincount(trans_pos, minlength=n)
-    order = np.argsort(trans_pos, kind="stable")
-    t_starts = np.concatenate(([0], np.cumsum(n_transfer)[:-1]))
-    t_row = np.empty(len(trans_pos), dtype=np.intp)
-    t_row[order] = np.arange(len(order)) - np.repeat(t_starts, n_transfer)
-    n_probe = int(n_transfer.max())
-    first = np.zeros((n, n_probe), dtype=np.intp)
-    second = np.zeros((n, n_probe), dtype=np.intp)
-    t_choice = np.zeros((n, n_probe))
-    t_mask = np.zeros((n, n_probe), dtype=bool)
-    first[trans_pos, t_row] = trans["first"]
-    second[trans_pos, t_row] = trans["second"]
-    t_choice[trans_pos, t_row] = trans["choice"]
-    t_mask[trans_pos, t_row] = True
-    lo = np.minimum(trans["first"], trans["second"])
-    hi = np.maximum(trans["first"], trans["second"])
-    pair_index = np.array([_TRANSFER_PAIR_INDEX[(a, b)] for a, b in zip(lo, hi)], dtype=np.intp)
-    counts = np.zeros((n, 2, len(TRANSFER_PAIRS)))
-    np.add.at(counts, (trans_pos, trans["choice"].astype(np.intp), pair_index), 1.0)
-    shown = np.flatnonzero(counts.sum(axis=(0, 1)))
-    counts = counts[:, :, shown].reshape(n, 2 * len(shown))
-
-    groups = np.array([groups_learning[pid] for pid in participants], dtype=object)
-    return TaskData(
-        participants=np.asarray(participants, dtype=object),
-        groups=groups,
-        choice=choice,
-        outcome=outcome,
-        mask=mask,
-        learning_row=learning_row,
-        n_learning=n_learning,
-        transfer_first=first,
-        transfer_second=second,
-        transfer_choice=t_choice,
-        transfer_mask=t_mask,
-        transfer_pairs=TRANSFER_PAIRS[shown],
-        transfer_counts=counts,
-        n_transfer=n_transfer,
-        padded=not bool(mask.all()),
-    )
+    return np.array([groups_learning[pid] for pid in participants], dtype=object)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import (
-    LEARNING_TRIAL_TYPE, N_PAIRS, PAIR_NAMES, STIMULUS_NAMES, STIMULUS_VALUES,
-    TRANSFER_TRIAL_TYPE, load_task_data,
-)
+from .data import LEARNING_TRIAL_TYPE, TRANSFER_TRIAL_TYPE, load_task_data
 from .likelihood import expand_parameters, softplus
+from .task import (
+    N_PAIRS, OUTCOME_PROBABILITY, OUTCOME_SIGN, PAIR_CONTEXTS, PAIR_NAMES, PAIR_SYMBOLS,
+    SHOWN_TRANSFER_PAIRS, STIMULUS_NAMES, STIMULUS_VALUES,
+)
 
 #: Columns of the reference's format that describe the task, kept from template
 #: rows; the rest (response times, questionnaire scores, age, ...) describe the
@@ -27,11 +28,11 @@ TASK_COLUMNS = (
     "binned_trial", "trial_number_symbol", "choice_made", "accuracy", "larger_value",
     "symbol_chosen", "symbol_ignored", "context", "paired_symbols",
 )
-_PAIR_SYMBOLS = ((0, 1), (2, 3), (4, 5), (6, 7))  # stimulus indices of each pair's options
-_CONTEXT = ("Reward", "Reward", "Loss Avoid", "Loss Avoid")
-#: probability that each option of a pair yields its outcome (+10 or -10)
-_OUTCOME_PROBABILITY = {0: (0.75, 0.25), 1: (0.75, 0.25), 2: (0.25, 0.75), 3: (0.25, 0.75)}
-_OUTCOME_SIGN = (10.0, 10.0, -10.0, -10.0)
+# the task's facts under their former names here (see avoidrl._core.task)
+_PAIR_SYMBOLS = PAIR_SYMBOLS
+_CONTEXT = PAIR_CONTEXTS
+_OUTCOME_PROBABILITY = dict(enumerate(OUTCOME_PROBABILITY))
+_OUTCOME_SIGN = OUTCOME_SIGN
 
 
 def _choice_probability(difference, inverse_temperature, noise):
@@ -210,25 +211,24 @@ def default_design(participant_ids, rng, *, trials_per_pair=24, transfer_repeats
     placement. Choices are placeholders (0) to be simulated.
     """
     learning_rows, transfer_rows = [], []
-    pairs = [(i, j) for i in range(len(STIMULUS_NAMES)) for j in range(i + 1, len(STIMULUS_NAMES))
-             if STIMULUS_VALUES[i] != STIMULUS_VALUES[j]]
+    pairs = SHOWN_TRANSFER_PAIRS
     for pid in participant_ids:
         trial_index = 0
         placements = {s: rng.permutation(np.arange(trials_per_pair) % 2) for s in range(N_PAIRS)}
         for block in range(trials_per_pair):
             for s in rng.permutation(N_PAIRS):
-                better, worse = _PAIR_SYMBOLS[s]
+                better, worse = PAIR_SYMBOLS[s]
                 left, right = (better, worse) if placements[s][block] == 0 else (worse, better)
-                p_better, p_worse = _OUTCOME_PROBABILITY[s]
-                outcome = {better: _OUTCOME_SIGN[s] * (rng.random_sample() < p_better),
-                           worse: _OUTCOME_SIGN[s] * (rng.random_sample() < p_worse)}
+                p_better, p_worse = OUTCOME_PROBABILITY[s]
+                outcome = {better: OUTCOME_SIGN[s] * (rng.random_sample() < p_better),
+                           worse: OUTCOME_SIGN[s] * (rng.random_sample() < p_worse)}
                 learning_rows.append({
                     "participant_id": pid, "group_code": group_code,
                     "trial_type": LEARNING_TRIAL_TYPE, "trial_index": trial_index,
                     "symbol_L_name": STIMULUS_NAMES[left], "symbol_R_name": STIMULUS_NAMES[right],
                     "symbol_L_value": STIMULUS_VALUES[left], "symbol_R_value": STIMULUS_VALUES[right],
                     "feedback_L": outcome[left] + 0.0, "feedback_R": outcome[right] + 0.0,
-                    "symbol_names": PAIR_NAMES[s], "context_val_name": _CONTEXT[s],
+                    "symbol_names": PAIR_NAMES[s], "context_val_name": PAIR_CONTEXTS[s],
                     "trial_number": block + 1, "choice_made": 0, "accuracy": 0,
                 })
                 trial_index += 1

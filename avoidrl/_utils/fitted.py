@@ -6,6 +6,9 @@ for itself; nothing outside a method's own code asks *which* method it was:
 ``fit_method`` (class attribute, str)
     The method's label: ``'ml'`` (maximum likelihood, the model estimators),
     ``'eb'`` (:class:`avoidrl.hierarchical.EmpiricalBayes`).
+``fit_method_name`` (class attribute, str)
+    The method as an adjective of "fit": ``'maximum-likelihood'``,
+    ``'empirical-Bayes'`` (error messages).
 ``fit_method_description`` (class attribute, str)
     One sentence naming the method, for summaries and folder READMEs.
 ``evidence_label`` (class attribute, str)
@@ -15,8 +18,25 @@ for itself; nothing outside a method's own code asks *which* method it was:
     order the report shows them, e.g. ``{'AIC': 'aic', 'BIC': 'bic'}``.
 ``recovery_criterion_label`` (class attribute, str)
     What model recovery minimises for this method (``'BIC'``, ...).
+``recovery_criterion`` (class attribute, str)
+    Its key in the report's tables (``'bic'``, ``'laplace'``).
 ``interval_description`` (class attribute, str)
     What ``params_ci_`` holds, in one sentence.
+``uses_starts``, ``unused_starts_reason`` (class attributes)
+    Whether the models' start settings apply; if not, why (the front ends'
+    refusal of ``--start``/``--n-starts``), else None.
+``fits_jointly`` (class attribute, bool)
+    Whether participants are fitted together, as one population (a
+    recovery then fits each group of synthetic participants jointly).
+``maximizes_likelihood`` (class attribute, bool)
+    Whether the estimates maximise the likelihood (a recovery fit ending
+    above the NLL of its generating parameters is then an optimizer failure).
+``group_criteria`` (class attribute, dict)
+    Model-level criteria of a fit, ``{label: fitted attribute}``, lower is
+    better (``{'iBIC': 'ibic_'}``; empty when there are none).
+``summary_suffix``, ``summary_evidence_label`` (class attributes, str)
+    The run summary's words: appended to "fitted N model(s) ...", and what
+    the mean of -2 x ``evidence_`` is called ("BIC", ...).
 ``evidence_`` (fitted)
     Per-participant log evidence, a Series indexed by participant.
 ``bounds_`` (fitted)
@@ -39,6 +59,15 @@ import pandas as pd
 #: Relative tolerance of :func:`parameters_at_bounds`: a value counts as on a
 #: bound when it is within this fraction of the parameter's range of it.
 BOUND_TOLERANCE = 1e-6
+#: Information criteria of maximum-likelihood fits, per participant (``aic_``, ``bic_``).
+CRITERIA = ("aic", "bic")
+
+
+def _check_criterion(criterion):
+    key = str(criterion).lower()
+    if key not in CRITERIA:
+        raise ValueError(f"criterion must be 'aic' or 'bic', got {criterion!r}")
+    return key
 
 
 def _model_dict(models):
@@ -97,11 +126,6 @@ def fit_method_of(estimator):
     if method is None:
         raise TypeError(f"{estimator!r} is not an avoidrl estimator (it has no fit_method)")
     return method
-
-
-def _model_of(estimator):
-    """The RL model estimator that simulates and replays a fit (see ``simulator``)."""
-    return estimator.simulator
 
 
 def _bounds_of(estimator):
@@ -189,7 +213,3 @@ def bound_counts(models, tol=BOUND_TOLERANCE):
                              "share_at_bound": (n_lower + n_upper) / n if n else np.nan})
     return pd.DataFrame(rows, columns=columns)
 
-
-def is_empirical_bayes(estimator):
-    """Whether ``estimator`` was fitted by empirical Bayes (``fit_method == 'eb'``)."""
-    return getattr(estimator, "fit_method", None) == "eb"

@@ -1,10 +1,19 @@
 """Progress of long computations: fits, recoveries and EM, in terminals and notebooks.
 
-Estimators show a bar when their ``verbose`` is positive, drawn by
-``tqdm.auto`` (a text bar on a terminal, a widget in Jupyter). A front end
-with a display of its own (the command line's bar) can instead receive the
-fraction done of the current step: :func:`report_to` installs a listener for
-the code run inside it, and every bar opened there reports to it as well.
+One protocol, :class:`Progress`, is what every front end implements and every
+run reports to. A run (:mod:`avoidrl._workflows`) is a sequence of steps:
+``start(total)``, then ``begin(label)`` and ``advance()`` per step, then
+``close()``; inside a step the computations' own bars report the fraction
+done to ``within(done, total, description)``; the report writers, which take
+a callable of one message, get :meth:`Progress.sub_steps`. The command
+line's bar (:class:`avoidrl.cli.ProgressBar`) is a :class:`Progress`; the
+base class reports nothing.
+
+Estimators show a bar of their own when their ``verbose`` is positive
+(:class:`ProgressBar`, drawn by ``tqdm.auto``: a text bar on a terminal, a
+widget in Jupyter). :func:`report_to` installs a :class:`Progress` as the
+listener of the code run inside it: every bar opened there reports to its
+``within`` as well.
 """
 
 from __future__ import annotations
@@ -16,16 +25,62 @@ import time
 _LISTENER = contextvars.ContextVar("avoidrl_progress_listener", default=None)
 
 
+class Progress:
+    """The progress protocol of a run; this base class reports nothing.
+
+    ``start(total)`` announces the number of steps, ``begin(label)`` names
+    the step now running, ``advance()`` marks it done, ``close()`` ends.
+    ``within(done, total, description)`` receives the progress inside the
+    current step (from the bars of :func:`report_to`).
+    """
+
+    def start(self, total):
+        pass
+
+    def begin(self, label):
+        pass
+
+    def advance(self):
+        pass
+
+    def within(self, done, total, description):
+        pass
+
+    def close(self):
+        pass
+
+    def sub_steps(self, prefix):
+        """A callable of one message that names sub-steps of the current step.
+
+        ``sub_steps(prefix)(message)`` is ``begin(f"{prefix}: {message}")``: the
+        report writers' ``progress`` argument.
+        """
+        return lambda message: self.begin(f"{prefix}: {message}")
+
+
+class _CallbackProgress(Progress):
+    """A plain ``listener(done, total, description)`` callable, as a :class:`Progress`."""
+
+    def __init__(self, listener):
+        self.listener = listener
+
+    def within(self, done, total, description):
+        self.listener(done, total, description)
+
+
 @contextlib.contextmanager
 def report_to(listener):
     """Send the progress of the bars opened inside the block to ``listener``.
 
     Parameters
     ----------
-    listener : callable
-        Called as ``listener(done, total, description)`` whenever a bar
-        advances (``total`` may grow, as when a fit adds rounds of starts).
+    listener : Progress or callable
+        A :class:`Progress`, whose ``within(done, total, description)`` is
+        called whenever a bar advances, or such a callable itself
+        (``total`` may grow, as when a fit adds rounds of starts).
     """
+    if not isinstance(listener, Progress):
+        listener = _CallbackProgress(listener)
     token = _LISTENER.set(listener)
     try:
         yield
@@ -44,7 +99,7 @@ def silenced():
 
 
 class ProgressBar:
-    """A progress bar that is a no-op unless shown or listened to.
+    """The bar of one computation: a no-op unless shown or listened to (see :func:`report_to`).
 
     Parameters
     ----------
@@ -73,7 +128,7 @@ class ProgressBar:
 
     def _notify(self):
         if self.listener is not None:
-            self.listener(self.done, self.total, self.description)
+            self.listener.within(self.done, self.total, self.description)
 
     def add_total(self, n):
         """Plan ``n`` more steps."""

@@ -1,309 +1,50 @@
-"""The shared estimator machinery: validation, multi-start fitting, scoring, sampling."""
+"""RLModelBase: the maximum-likelihood estimator every model's estimator class extends.
+
+The "fit" step of the flow for maximum likelihood, and what a fitted model
+answers afterwards. Here: the estimator's settings (checked by
+:mod:`._settings` into a :class:`~._settings.FitSettings`), ``fit`` (data
+from :mod:`avoidrl._core.data`, the multi-start search of :mod:`._multistart`,
+the Wald intervals of :mod:`._intervals`), ``score`` / ``bic`` /
+``negative_log_likelihood``, ``trial_values`` and ``sample`` (the simulator of
+:mod:`avoidrl._core.simulate`). The estimator classes of :mod:`._classes`
+only name their model and options.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import numbers
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
-from .._core.data import STIMULUS_LETTERS, load_task_data, split_phases
+from .._core.data import load_task_data, split_phases
 from .._core.likelihood import Objective, choice_nll, learning_recursion
-from ..models._builtin import BASE_MODELS, ModelVariant, check_options
-from .._core.optimize import minimize_lbfgsb_batch
-from .._utils.progress import ProgressBar, progress_listened
 from .._core.simulate import default_design, simulate_frames
-from .._core.transform import (
-    Z_LIMIT, hessian_from_values, hessian_points, interval_table, to_bounded, to_unbounded,
-)
+from .._core.task import PAIR_LETTERS, STIMULUS_LETTERS
 from .._utils.fitted import register_fit_method
+from .._utils.progress import progress_listened
+from .._utils.validation import (  # noqa: F401  (check_n_jobs, check_rng: importable here as before)
+    SEED_LIMIT, START_MODES, check_n_jobs, check_number, check_rng, effective_n_jobs,
+)
 from .._utils.warnings import warn
+from ..models._builtin import BASE_MODELS, ModelVariant, check_options
+from ..models._declare import BaseModel
+from ._intervals import wald_intervals
+from ._multistart import fit_participants, fits_table, participant_seeds
+from ._settings import FitSettings, check_optimizer_options, check_starts, resolve_bounds_init
 
 if TYPE_CHECKING:
     from typing import Self
 
     from .._utils.typing import FrameLike, RandomStateLike
 
-START_MODES = ("normal", "random", "fixed")
-OPTIMIZER_OPTIONS = ("maxiter", "maxfun", "ftol", "gtol", "maxcor", "maxls", "eps", "backend")
-_INTEGER_OPTIONS = ("maxiter", "maxfun", "maxcor", "maxls")
-_BACKENDS = ("auto", "setulb", "scipy")
-#: spread of 'normal' starts as a fraction of each parameter's range (the reference's 1/15)
-NORMAL_START_SPREAD = 1.0 / 15.0
-#: max_starts=None means this many times n_starts
-MAX_STARTS_FACTOR = 3
-#: two starts whose NLLs differ by less than this reached the same optimum
-OPTIMUM_TOLERANCE = 0.1
-#: a parameter within this share of its range from a bound is "at the bound"
-BOUND_TOLERANCE = 1e-6
-#: Hessian eigenvalues below this share of the largest are flat directions
-IDENTIFIED_CURVATURE = 1e-12
-#: a standard error in z above this leaves a parameter "not identified" (its 95 %
-#: interval would cover all but a sliver of the range)
-MAX_SD_Z = 5.0
-#: starts of the nested model's fit that gives the reference point (QLearning's default)
-NESTED_STARTS = ("normal", 10)
-_MAX_SEED = 2 ** 32
-#: with a progress display, participants are fitted in this many chunks per job
-PROGRESS_CHUNKS_PER_JOB = 4
-
-
-def _effective_n_jobs(n_jobs):
-    from joblib import effective_n_jobs
-
-    return effective_n_jobs(n_jobs if n_jobs is not None else 1)
-
-
-def check_n_jobs(n_jobs):
-    """None or a non-zero integer (joblib's meaning: -1 = all cores)."""
-    if n_jobs is None:
-        return None
-    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Integral) \
-            or n_jobs == 0:
-        raise ValueError(f"n_jobs must be None or a non-zero integer (-1 = all cores), got "
-                         f"{n_jobs!r}")
-    return int(n_jobs)
-
-
-def base_entropy(random_state):
-    """The integer a fit's random streams derive from, given ``random_state``.
-
-    One draw from ``check_random_state(random_state)``, so an int seed and a
-    fresh ``RandomState`` with that seed agree (as in scikit-learn), None
-    gives a different fit each time, and repeated fits with one RandomState
-    (or numpy Generator) instance differ.
-    """
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(_MAX_SEED))
-    return int(check_rng(random_state).randint(_MAX_SEED, dtype=np.uint64))
-
-
-def check_rng(random_state):
-    """``random_state`` as a RandomState, with an error that names it."""
-    if random_state is None or isinstance(random_state, np.random.RandomState):
-        return check_random_state(random_state)
-    if isinstance(random_state, numbers.Integral) \
-            and not isinstance(random_state, (bool, np.bool_)) and 0 <= random_state < _MAX_SEED:
-        return np.random.RandomState(int(random_state))
-    raise ValueError("random_state must be None, an integer in [0, 2**32) or a numpy "
-                     f"RandomState, got {random_state!r}")
-
-
-def _id_entropy(participant):
-    # str(): the id read from a CSV as text and the same id given as an int
-    # in a DataFrame ("7" and 7) get the same stream.
-    digest = hashlib.blake2b(str(participant).encode("utf-8"), digest_size=16).digest()
-    return int.from_bytes(digest, "little")
-
-
-def participant_seeds(random_state, participants):
-    """One SeedSequence per participant, from ``random_state`` and the participant's id.
-
-    A participant's starts depend on nothing else, so its fit is the same
-    alone, in any batch, in any order and with any ``n_jobs``.
-    """
-    base = base_entropy(random_state)
-    return [np.random.SeedSequence([base, _id_entropy(p)]) for p in participants]
-
-
-def _child_seed(seed, key):
-    """A fixed sub-stream of ``seed`` (spawn() would mutate the parent)."""
-    return np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + (key,))
-
-
-def _draw_starts(rng, n, settings):
-    """``n`` start points of one participant, shape (n, k)."""
-    bounds, init = settings["bounds"], settings["init"]
-    names = settings["variant"].parameter_names
-    low = np.array([bounds[p][0] for p in names])
-    high = np.array([bounds[p][1] for p in names])
-    centre = np.array([init[p] for p in names])
-    if settings["start"] == "fixed":
-        return np.broadcast_to(centre, (n, len(names))).copy()
-    if settings["start"] == "random":
-        return low + (high - low) * rng.random((n, len(names)))
-    draws = centre + (high - low) * NORMAL_START_SPREAD * rng.standard_normal((n, len(names)))
-    return np.clip(draws, low, high)
-
-
-def _starts_from_nested(settings):
-    """Whether the variant nests a simpler model within the fit's bounds."""
-    nested = settings["variant"].nested()
-    if nested is None:
-        return False
-    bounds = settings["bounds"]
-    return all(bounds[name][0] <= value <= bounds[name][1] for name, value in nested[1].items())
-
-
-def _nested_starts(data, seeds, settings):
-    """Start points at each participant's best fit of the nested simpler model.
-
-    Returns an (n_participants, k) array, or None when the variant nests no
-    simpler model (or its bounds exclude the reducing values). A fit that
-    also descends from this point never ends worse than the nested model.
-    """
-    variant, bounds, init = settings["variant"], settings["bounds"], settings["init"]
-    if not _starts_from_nested(settings):
-        return None
-    small, fixed = variant.nested()
-    start, n_starts = NESTED_STARTS
-    small_settings = {
-        "variant": small, "bounds": {n: bounds[n] for n in small.parameter_names},
-        "init": {n: init[n] for n in small.parameter_names}, "start": start,
-        "n_starts": n_starts, "max_starts": n_starts, "options": settings["options"]}
-    found = _multistart(data, [_child_seed(s, 1) for s in seeds], small_settings)
-    best = np.array([rec["x"][rec["best"]] for rec in found])
-    columns = []
-    for name in variant.parameter_names:
-        if name in fixed:
-            columns.append(np.full(len(best), fixed[name]))
-        elif name in small.parameter_names:
-            columns.append(best[:, small.parameter_names.index(name)])
-        else:
-            columns.append(np.full(len(best), init[name]))
-    return np.column_stack(columns)
-
-
-def _multistart(data, seeds, settings, bar=None):
-    """Robust multi-start maximum likelihood for every participant of ``data``.
-
-    Each participant draws starts from its own stream (``seeds``). After a
-    first round of ``n_starts`` starts (plus the nested model's optimum where
-    one exists), participants whose best NLL was reached by fewer than two
-    starts (within ``OPTIMUM_TOLERANCE``) get further rounds, up to
-    ``max_starts``. Every start's end point and start point are re-evaluated,
-    so reported NLLs are the NLLs at the reported parameters, and no start
-    ends above its own start point.
-
-    Returns one dict per participant with arrays ``start``, ``x``, ``nll``,
-    ``success``, ``nit``, ``nfev``, ``round``, lists ``message`` and ``kind``,
-    and ``best`` (index of the best start) and ``hits``. ``bar`` (a
-    :class:`~avoidrl._utils.progress.ProgressBar` counting starts) advances as
-    starts finish.
-    """
-    variant, options = settings["variant"], settings["options"]
-    names = variant.parameter_names
-    objective = Objective(variant, data)
-    box = np.array([settings["bounds"][n] for n in names])
-    n = data.n_participants
-    rngs = [np.random.default_rng(_child_seed(s, 0)) for s in seeds]
-    n_starts, max_starts = settings["n_starts"], settings["max_starts"]
-    parts = [[] for _ in range(n)]
-    pending = np.arange(n)
-    sizes = np.full(n, n_starts)
-    nested = _nested_starts(data, seeds, settings)
-    round_ = 0
-    while pending.size:
-        starts = [_draw_starts(rngs[p], sizes[p], settings) for p in pending]
-        owner = np.repeat(pending, sizes[pending])
-        kinds = [settings["start"]] * len(owner)
-        if nested is not None and round_ == 0:
-            starts.append(nested)
-            owner = np.concatenate([owner, np.arange(n)])
-            kinds += ["nested"] * n
-        starts = np.concatenate(starts)
-        progress = None
-        if bar is not None:
-            if round_ > 0:
-                bar.add_total(len(owner))
-            progress = (lambda finished, before=bar.done: bar.update_to(before + finished))
-        result = minimize_lbfgsb_batch(lambda X, prob: objective(X, owner[prob]), starts, box,
-                                       progress=progress, **options)
-        # Re-evaluate ends and starts in one call: the reported NLL is the NLL
-        # at the reported point, whatever the optimizer's exit.
-        values = objective(np.concatenate([result.x, starts]), np.concatenate([owner, owner]))
-        end_nll, start_nll = values[:len(owner)], values[len(owner):]
-        end_nll = np.where(np.isnan(end_nll), np.inf, end_nll)
-        worse = end_nll > start_nll
-        x = np.where(worse[:, None], starts, result.x)
-        nll = np.where(worse, start_nll, end_nll)
-        message = [m + " (ended above its start point; the start point is kept)" if w else m
-                   for m, w in zip(result.message, worse)]
-        for p in np.unique(owner):
-            rows = np.flatnonzero(owner == p)
-            parts[p].append({"start": starts[rows], "x": x[rows], "nll": nll[rows],
-                             "success": result.success[rows], "nit": result.nit[rows],
-                             "nfev": result.nfev[rows], "round": np.full(rows.size, round_),
-                             "message": [message[i] for i in rows],
-                             "kind": [kinds[i] for i in rows]})
-        still = []
-        for p in pending:
-            all_nll = np.concatenate([part["nll"] for part in parts[p]])
-            hits = int(np.sum(all_nll <= all_nll.min() + OPTIMUM_TOLERANCE))
-            used = sum(kind != "nested" for part in parts[p] for kind in part["kind"])
-            if hits < 2 and used < max_starts:
-                still.append(p)
-                sizes[p] = min(n_starts, max_starts - used)
-        pending = np.asarray(still, dtype=np.intp)
-        round_ += 1
-    records = []
-    for p in range(n):
-        rec = {key: np.concatenate([part[key] for part in parts[p]])
-               for key in ("start", "x", "nll", "success", "nit", "nfev", "round")}
-        rec["message"] = sum((part["message"] for part in parts[p]), [])
-        rec["kind"] = sum((part["kind"] for part in parts[p]), [])
-        rec["best"] = int(np.argmin(rec["nll"]))
-        rec["hits"] = int(np.sum(rec["nll"] <= rec["nll"][rec["best"]] + OPTIMUM_TOLERANCE))
-        records.append(rec)
-    return records
-
-
-def _ml_intervals(variant, data, params, bounds):
-    """Wald intervals of maximum-likelihood estimates, computed in the unbounded space.
-
-    The NLL Hessian in z (central differences, :data:`HESSIAN_STEP`) at each
-    participant's estimate is inverted over the parameters that are not at a
-    bound. Returns ``(cov, status)``: covariances in z of shape (n, k, k) with
-    NaN rows and columns for parameters without an interval, and an (n, k)
-    array of 'interior', 'at lower bound', 'at upper bound' or 'not
-    identified' (a flat direction of the likelihood: the interval would be
-    the whole range: see ``MAX_SD_Z``).
-    """
-    names = variant.parameter_names
-    low = np.array([bounds[n][0] for n in names])
-    high = np.array([bounds[n][1] for n in names])
-    n, k = params.shape
-    width = high - low
-    status = np.full((n, k), "interior", dtype=object)
-    status[params <= low + BOUND_TOLERANCE * width] = "at lower bound"
-    status[params >= high - BOUND_TOLERANCE * width] = "at upper bound"
-    z = np.clip(to_unbounded(params, low, high), -Z_LIMIT, Z_LIMIT)
-    points = hessian_points(z)
-    objective = Objective(variant, data)
-    values = objective(to_bounded(points.reshape(-1, k), low, high),
-                       np.repeat(np.arange(n), points.shape[1])).reshape(n, -1)
-    hessian = hessian_from_values(values, k)
-    cov = np.full((n, k, k), np.nan)
-    for i in range(n):
-        free = np.flatnonzero(status[i] == "interior")
-        if free.size == 0:
-            continue
-        sub = hessian[i][np.ix_(free, free)]
-        if not np.isfinite(sub).all():
-            status[i, free] = "not identified"
-            continue
-        eigenvalues, vectors = np.linalg.eigh(0.5 * (sub + sub.T))
-        flat = eigenvalues <= IDENTIFIED_CURVATURE * max(eigenvalues.max(), 1.0)
-        keep = ~flat
-        inverse = (vectors[:, keep] / eigenvalues[keep]) @ vectors[:, keep].T
-        # A parameter that moves along a flat (or downhill) direction, or whose interval
-        # in z spans more than +-2 x MAX_SD_Z (nearly the whole range), has no useful
-        # finite interval.
-        unidentified = (np.abs(vectors[:, flat]) > 1e-3).any(axis=1) \
-            | (np.diag(inverse) > MAX_SD_Z ** 2)
-        status[i, free[unidentified]] = "not identified"
-        identified = free[~unidentified]
-        cov[i][np.ix_(identified, identified)] = inverse[np.ix_(~unidentified, ~unidentified)]
-    return cov, status
+#: the former name of SEED_LIMIT here
+_MAX_SEED = SEED_LIMIT
+_effective_n_jobs = effective_n_jobs
 
 
 @register_fit_method
@@ -315,20 +56,29 @@ class RLModelBase(BaseEstimator):
     """
 
     _base_name = None
-    #: default start mode and number of starts per participant, chosen from
-    #: benchmarks/fit_quality.py: the fewest starts that bring most
-    #: participants within 1 NLL of a 250-400-start best on the tutorial data
-    _default_start = "normal"
-    _default_n_starts = 10
+    #: default start mode and number of starts per participant: the model
+    #: declaration's (``default_start`` / ``default_n_starts``, chosen for the
+    #: built-ins from benchmarks/fit_quality.py); a subclass naming a built-in
+    #: model gets its declaration's in ``__init_subclass__``
+    _default_start = BaseModel.default_start
+    _default_n_starts = BaseModel.default_n_starts
 
     # ------------------------------------------- the fitted-model protocol
     # (see avoidrl._utils.fitted): what this inference method is, answered by the
     # estimator itself so that tables, figures and writers never ask for its type.
     fit_method = "ml"
+    fit_method_name = "maximum-likelihood"
     evidence_label = "-BIC/2"
     comparison_criteria = {"AIC": "aic", "BIC": "bic"}
     recovery_criterion_label = "BIC"
+    recovery_criterion = "bic"
     uses_starts = True
+    unused_starts_reason = None
+    fits_jointly = False
+    maximizes_likelihood = True
+    group_criteria = {}
+    summary_suffix = ""
+    summary_evidence_label = "BIC"
     fit_method_description = (
         "Fitting method: maximum likelihood per participant (multi-start L-BFGS-B). Models "
           "are compared by AIC and BIC per participant; the Bayesian model selection uses "
@@ -337,6 +87,14 @@ class RLModelBase(BaseEstimator):
         "Wald intervals from the NLL's Hessian in the logit space of the bounds, mapped back (so within the bounds, possibly asymmetric); status 'at lower bound' / 'at upper bound' (the estimate sits on a bound) or 'not identified' (a flat direction of the likelihood, or an interval spanning nearly the whole range) have no interval (NaN)")
     evidence_description = (
         "`-BIC/2`: minus half each participant's BIC, the BIC approximation of the log evidence of the maximum-likelihood fit")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # a built-in model's start policy is declared with the model (models/_builtin.py)
+        if cls.__dict__.get("_base_name") is not None:
+            declaration = BASE_MODELS[cls._base_name]
+            cls._default_start = declaration.default_start
+            cls._default_n_starts = declaration.default_n_starts
 
     def __new__(cls, *args, **kwargs):
         # An option the model does not take would otherwise be a bare
@@ -389,95 +147,14 @@ class RLModelBase(BaseEstimator):
         return self._variant().n_parameters
 
     def _resolve_bounds_init(self, variant):
-        names = variant.parameter_names
-        declared = {p.name: p for p in variant.parameters}
-        bounds = {p.name: (float(p.low), float(p.high)) for p in variant.parameters}
-        init = {p.name: float(p.init) for p in variant.parameters}
-        for what, given in (("bounds", self.bounds), ("init", self.init)):
-            if given is None:
-                continue
-            if not hasattr(given, "items"):
-                raise ValueError(f"{what} must be a dict mapping parameter names, got {given!r}")
-            unknown = sorted(set(given) - set(names), key=str)
-            if unknown:
-                raise ValueError(
-                    f"{what}: unknown parameter(s) {unknown} for {variant.name}; its "
-                    f"parameters are {list(names)}")
-        for name, value in (self.bounds or {}).items():
-            try:
-                low, high = (float(v) for v in value)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"bounds[{name!r}] must be a (low, high) pair of numbers, got {value!r}"
-                ) from None
-            if not (np.isfinite(low) and np.isfinite(high)) or low >= high:
-                raise ValueError(
-                    f"bounds[{name!r}] = {value!r}: need finite low < high")
-            parameter = declared[name]
-            if parameter.outside_domain([low, high]).any():
-                raise ValueError(
-                    f"bounds[{name!r}] = {value!r} leave the valid domain of {name}, "
-                    f"{parameter.domain_text()}; choose bounds within it")
-            bounds[name] = (low, high)
-        for name, value in (self.init or {}).items():
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-                raise ValueError(f"init[{name!r}] must be a number, got {value!r}")
-            init[name] = float(value)
-        given_init = set(self.init or {})
-        for name in names:
-            low, high = bounds[name]
-            if low <= init[name] <= high:
-                continue
-            if name not in given_init:
-                # A default start value follows the user's narrower bounds.
-                init[name] = min(max(init[name], low), high)
-                continue
-            raise ValueError(
-                f"the start value of {name!r} ({init[name]}) is outside its bounds "
-                f"({low}, {high}); change init or bounds")
-        return bounds, init
+        """The fit's bounds and start values (see :func:`._settings.resolve_bounds_init`)."""
+        return resolve_bounds_init(variant, self.bounds, self.init)
 
     def _check_settings(self):
-        start = self._default_start if self.start is None else self.start
-        if not isinstance(start, str) or start not in START_MODES:
-            raise ValueError(f"start must be one of {list(START_MODES)}, got {self.start!r}")
-        n_starts = self._default_n_starts if self.n_starts is None else self.n_starts
-        if not isinstance(n_starts, numbers.Integral) or isinstance(n_starts, (bool, np.bool_)) \
-                or n_starts < 1:
-            raise ValueError(f"n_starts must be a positive integer, got {self.n_starts!r}")
-        n_starts = int(n_starts)
-        max_starts = self.max_starts
-        if max_starts is None:
-            max_starts = MAX_STARTS_FACTOR * n_starts
-        elif not isinstance(max_starts, numbers.Integral) \
-                or isinstance(max_starts, (bool, np.bool_)) or max_starts < n_starts:
-            raise ValueError(f"max_starts must be None or an integer >= n_starts ({n_starts}), "
-                             f"got {self.max_starts!r}")
+        start, n_starts, max_starts = check_starts(self.start, self.n_starts, self.max_starts,
+                                                   self._default_start, self._default_n_starts)
         check_n_jobs(self.n_jobs)
-        if self.optimizer_options is not None and not isinstance(self.optimizer_options, dict):
-            raise ValueError("optimizer_options must be None or a dict of L-BFGS-B settings "
-                             f"{list(OPTIMIZER_OPTIONS)}, got {self.optimizer_options!r}")
-        options = dict(self.optimizer_options or {})
-        unknown = sorted(set(options) - set(OPTIMIZER_OPTIONS), key=str)
-        if unknown:
-            raise ValueError(
-                f"optimizer_options: unknown option(s) {unknown}; valid options are "
-                f"{list(OPTIMIZER_OPTIONS)}")
-        for key, value in options.items():
-            if key == "backend":
-                ok = isinstance(value, str) and value in _BACKENDS
-                expected = f"one of {list(_BACKENDS)}"
-            elif key in _INTEGER_OPTIONS:
-                ok = isinstance(value, numbers.Integral) \
-                    and not isinstance(value, (bool, np.bool_)) and value > 0
-                expected = "a positive integer"
-            else:
-                ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) \
-                    and np.isfinite(value) and (value > 0 if key == "eps" else value >= 0)
-                expected = "a positive number" if key == "eps" else "a non-negative number"
-            if not ok:
-                raise ValueError(f"optimizer_options[{key!r}] must be {expected}, got {value!r}")
-        return start, n_starts, int(max_starts), options
+        return start, n_starts, max_starts, check_optimizer_options(self.optimizer_options)
 
     # -------------------------------------------------------------------- fit
     def fit(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> Self:
@@ -509,16 +186,22 @@ class RLModelBase(BaseEstimator):
         seeds = participant_seeds(self.random_state, data.participants)
         return self._fit_data(data, seeds, settings)
 
-    def _fit_settings(self):
+    def _fit_settings(self) -> FitSettings:
         """Validated settings of a fit: variant, bounds, start values, starts, options."""
         variant = self._variant()
         bounds, init = self._resolve_bounds_init(variant)
         start, n_starts, max_starts, options = self._check_settings()
+        screen_starts = check_number(getattr(self, "screen_starts", 0), "screen_starts",
+                                     integer=True, low=0,
+                                     expected="a non-negative integer (0: no screen)")
         if start == "fixed":
-            # L-BFGS-B is deterministic: repeated fixed starts are identical
+            # L-BFGS-B is deterministic: repeated fixed starts are identical,
+            # and the one start is the user's choice: no screen either
             n_starts = max_starts = 1
-        return {"variant": variant, "bounds": bounds, "init": init, "start": start,
-                "n_starts": n_starts, "max_starts": max_starts, "options": options}
+            screen_starts = 0
+        return FitSettings(variant=variant, bounds=bounds, init=init, start=start,
+                           n_starts=n_starts, max_starts=max_starts, options=options,
+                           screen_starts=int(screen_starts))
 
     def _fit_data(self, data, seeds, settings, warn=True, intervals=True):
         """Fit validated data, participant ``i`` drawing its starts from ``seeds[i]``.
@@ -526,42 +209,29 @@ class RLModelBase(BaseEstimator):
         ``intervals=False`` skips ``params_ci_`` and ``posterior_cov_`` (recovery
         fits do not report them).
         """
-        variant = settings["variant"]
-        names = list(variant.parameter_names)
-        n_jobs = min(_effective_n_jobs(self.n_jobs), data.n_participants)
-        # Participants are split into contiguous chunks; each participant's
-        # result depends only on its own data and stream, so any n_jobs and
-        # any batch give the same fit. With a progress display, smaller
-        # chunks let it advance while the workers run.
-        n_chunks = n_jobs if n_jobs == 1 or not self._shows_progress() else \
-            min(data.n_participants, PROGRESS_CHUNKS_PER_JOB * n_jobs)
-        chunks = [c for c in np.array_split(np.arange(data.n_participants), n_chunks) if c.size]
-        planned = data.n_participants * (settings["n_starts"] + _starts_from_nested(settings))
-        with threadpool_limits(1), ProgressBar(
-                planned, f"fitting {variant.name}", "start", self.verbose) as bar:
-            if len(chunks) == 1:
-                records = _multistart(data, seeds, settings, bar)
-            else:
-                parts = Parallel(n_jobs=n_jobs, return_as="generator")(
-                    delayed(_multistart)(data.subset(chunk), [seeds[i] for i in chunk], settings)
-                    for chunk in chunks)
-                records = []
-                for part in parts:
-                    records.extend(part)
-                    # the chunk's extra rounds were unplanned
-                    ran = sum(rec["nll"].size for rec in part)
-                    bar.add_total(max(0, bar.done + ran - bar.total))
-                    bar.update(ran)
-
-        ids = pd.Index(data.participants, name="participant_id")
+        n_jobs = min(effective_n_jobs(self.n_jobs), data.n_participants)
+        records = fit_participants(data, seeds, settings, n_jobs, self._shows_progress(),
+                                   self.verbose)
         best = np.array([rec["x"][rec["best"]] for rec in records]).reshape(len(records), -1)
+        self._set_fitted(data, settings, records, best)
+        if intervals:
+            self.posterior_cov_, self.params_ci_ = wald_intervals(settings.variant, data, best,
+                                                                  settings.bounds)
+        if warn:
+            self._warn_fit_problems(settings, data.n_participants)
+        return self
+
+    def _set_fitted(self, data, settings, records, best):
+        """The fitted attributes from the multi-start records and the best points ``best``."""
+        names = list(settings.variant.parameter_names)
+        ids = pd.Index(data.participants, name="participant_id")
         nll = np.array([rec["nll"][rec["best"]] for rec in records])
         k = len(names)
         n_trials = data.n_trials.astype(float)
-        self.model_name_ = variant.name
-        self.bounds_ = settings["bounds"]
-        self.init_ = settings["init"]
-        self.n_starts_ = settings["n_starts"]
+        self.model_name_ = settings.variant.name
+        self.bounds_ = settings.bounds
+        self.init_ = settings.init
+        self.n_starts_ = settings.n_starts
         self.params_ = pd.DataFrame(best, index=ids, columns=names)
         self.nll_ = pd.Series(nll, index=ids, name="nll")
         self.aic_ = pd.Series(2 * k + 2 * nll, index=ids, name="aic")
@@ -574,38 +244,7 @@ class RLModelBase(BaseEstimator):
                                         name="n_starts_used")
         self.optimum_hits_ = pd.Series([rec["hits"] for rec in records], index=ids,
                                        name="optimum_hits")
-        counts = [rec["nll"].size for rec in records]
-        fits = pd.DataFrame({
-            "participant_id": np.repeat(data.participants, counts),
-            "group_code": np.repeat(data.groups, counts),
-            "start": np.concatenate([np.arange(c) for c in counts]),
-            "round": np.concatenate([rec["round"] for rec in records]),
-            "kind": sum((rec["kind"] for rec in records), []),
-        })
-        start_points = np.concatenate([rec["start"] for rec in records])
-        end_points = np.concatenate([rec["x"] for rec in records])
-        for j, name in enumerate(names):
-            fits[f"start_{name}"] = start_points[:, j]
-        for j, name in enumerate(names):
-            fits[name] = end_points[:, j]
-        fits["nll"] = np.concatenate([rec["nll"] for rec in records])
-        fits["converged"] = np.concatenate([rec["success"] for rec in records]).astype(bool)
-        fits["best"] = np.concatenate([np.arange(c) == rec["best"]
-                                       for c, rec in zip(counts, records)])
-        fits["n_iter"] = np.concatenate([rec["nit"] for rec in records])
-        fits["n_fev"] = np.concatenate([rec["nfev"] for rec in records])
-        fits["message"] = sum((rec["message"] for rec in records), [])
-        self.fits_ = fits
-        if intervals:
-            cov, status = _ml_intervals(variant, data, best, settings["bounds"])
-            low = np.array([settings["bounds"][n][0] for n in names])
-            high = np.array([settings["bounds"][n][1] for n in names])
-            self.posterior_cov_ = cov
-            self.params_ci_ = interval_table(to_unbounded(best, low, high), cov, low, high,
-                                             data.participants, names, status, estimate=best)
-        if warn:
-            self._warn_fit_problems(settings, data.n_participants)
-        return self
+        self.fits_ = fits_table(data, records, names)
 
     def _shows_progress(self):
         """Whether a bar is drawn or a front end listens to this fit's progress."""
@@ -616,7 +255,7 @@ class RLModelBase(BaseEstimator):
         def shown(ids):
             return ", ".join(map(str, ids[:10])) + (" ..." if len(ids) > 10 else "")
 
-        name = settings["variant"].name
+        name = settings.variant.name
         failed = self.converged_.index[~self.converged_.to_numpy()]
         if len(failed):
             warn(
@@ -624,12 +263,12 @@ class RLModelBase(BaseEstimator):
                 f"{n_participants} participant(s): {shown(failed)}. See converged_ and "
                 "fits_['message']; more starts (n_starts) usually help.",
                 ConvergenceWarning)
-        if settings["start"] != "fixed":
+        if settings.start != "fixed":
             once = self.optimum_hits_.index[self.optimum_hits_.to_numpy() < 2]
             if len(once):
                 warn(
                     f"{name}: for {len(once)} of {n_participants} participant(s) the best "
-                    f"optimum was reached by only one of up to {settings['max_starts']} "
+                    f"optimum was reached by only one of up to {settings.max_starts} "
                     f"starts, so a better one may exist: {shown(once)}. See optimum_hits_; "
                     "raise max_starts (or n_starts) to search longer.",
                     ConvergenceWarning)
@@ -827,7 +466,7 @@ class RLModelBase(BaseEstimator):
         learning = {
             "participant_id": data.participants[p], "phase": "learning",
             "trial": data.learning_row[t, p, s],
-            "pair": np.asarray(["AB", "CD", "EF", "GH"])[s],
+            "pair": np.asarray(PAIR_LETTERS)[s],
             "choice": data.choice[t, p, s].astype(int), "p_choice": p_choice[t, p, s],
         }
         for key, values in record.items():
@@ -899,10 +538,7 @@ class RLModelBase(BaseEstimator):
             if params is None:
                 if n_participants is None:
                     raise ValueError("give params, template data or n_participants")
-                if isinstance(n_participants, (bool, np.bool_)) \
-                        or not isinstance(n_participants, numbers.Integral) or n_participants < 1:
-                    raise ValueError(f"n_participants must be a positive integer, got "
-                                     f"{n_participants!r}")
+                check_number(n_participants, "n_participants", integer=True, low=1)
                 init = getattr(self, "init_", None) or self._resolve_bounds_init(variant)[1]
                 params = pd.DataFrame([init] * int(n_participants),
                                       index=pd.Index([f"sim_{i}" for i in range(n_participants)],
@@ -911,9 +547,7 @@ class RLModelBase(BaseEstimator):
             matrix = self._params_matrix(params, ids, variant)
             for what, value in (("trials_per_pair", trials_per_pair),
                                 ("transfer_repeats", transfer_repeats)):
-                if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-                        or value < 1:
-                    raise ValueError(f"{what} must be a positive integer, got {value!r}")
+                check_number(value, what, integer=True, low=1)
             learning, transfer = default_design(ids, rng, trials_per_pair=trials_per_pair,
                                                 transfer_repeats=transfer_repeats)
             return simulate_frames(variant, matrix, ids, learning, transfer, ids, rng)

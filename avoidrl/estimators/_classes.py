@@ -48,6 +48,15 @@ _COMMON_DOC = """
         ``max_starts=n_starts`` turns the extra rounds off. Models that nest a
         simpler model (Advantage and Hybrid2012/2021 nest QLearning) also start
         once from the simpler model's optimum, so they never fit worse than it.
+    screen_starts : int, default=4
+        In every round, each participant also descends from the best
+        ``screen_starts`` of 1,024 quasi-random points (a scrambled Sobol
+        sequence from its own stream) spread over the bounds' box, found by
+        one batched likelihood evaluation; they count towards
+        ``optimum_hits_`` but not towards ``max_starts``. A wide wrong basin
+        can hold most random or 'normal' starts (which then confirm each
+        other); the screen lands in the better basin elsewhere. 0 turns the
+        screen off (the fits of avoidrl 0.1); 'fixed' starts never screen.
     random_state : int, RandomState instance, Generator or None, default=None
         Seeds the starts. Each participant draws its starts from its own
         stream, derived from the seed and its participant_id, so a
@@ -101,20 +110,15 @@ _BIAS = """    bias : bool, default=False
         Valence bias on outcomes (``valence_factor``)."""
 
 
-#: measured by benchmarks/fit_quality.py (all 15 tutorial participants, +novel):
-#: share of participants within 1 NLL of a 250-400-start best at the default
-_DEFAULT_QUALITY = {
-    "QLearning": "100 %", "ActorCritic": "99 %", "Relative": "91 %", "Advantage": "93 %",
-    "Hybrid2012": "98 %", "Hybrid2021": "96 %", "StandardHybrid2012": "98 %",
-    "StandardHybrid2021": "95 %",
-}
-
-
 def _document(cls, summary, options):
+    # the share of participants the default starts fit well, measured by
+    # benchmarks/fit_quality.py (all 15 tutorial participants, +novel), is
+    # declared with the model
+    quality = BASE_MODELS[cls._base_name]._fit_quality
     cls.__doc__ = summary + "\n" + _COMMON_DOC.format(
         options="\n".join(options), n_starts=cls._default_n_starts,
         start=cls._default_start,
-        quality=f"{_DEFAULT_QUALITY[cls._base_name]} of participants")
+        quality=f"{quality} of participants" if quality else "not measured yet")
     return cls
 
 
@@ -123,6 +127,7 @@ class _NoBiasModel(RLModelBase):
                  bounds: dict[str, tuple[float, float]] | None = None,
                  init: dict[str, float] | None = None, start: str | None = None,
                  n_starts: int | None = None, max_starts: int | None = None,
+                 screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
         self.novel = novel
@@ -132,6 +137,7 @@ class _NoBiasModel(RLModelBase):
         self.start = start
         self.n_starts = n_starts
         self.max_starts = max_starts
+        self.screen_starts = screen_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -143,6 +149,7 @@ class _NoDecayModel(RLModelBase):
                  bounds: dict[str, tuple[float, float]] | None = None,
                  init: dict[str, float] | None = None, start: str | None = None,
                  n_starts: int | None = None, max_starts: int | None = None,
+                 screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
         self.bias = bias
@@ -152,6 +159,7 @@ class _NoDecayModel(RLModelBase):
         self.start = start
         self.n_starts = n_starts
         self.max_starts = max_starts
+        self.screen_starts = screen_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -163,6 +171,7 @@ class _FullModel(RLModelBase):
                  bounds: dict[str, tuple[float, float]] | None = None,
                  init: dict[str, float] | None = None, start: str | None = None,
                  n_starts: int | None = None, max_starts: int | None = None,
+                 screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
         self.bias = bias
@@ -173,6 +182,7 @@ class _FullModel(RLModelBase):
         self.start = start
         self.n_starts = n_starts
         self.max_starts = max_starts
+        self.screen_starts = screen_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -193,31 +203,22 @@ class Advantage(_NoBiasModel):
 
 class ActorCritic(_NoDecayModel):
     _base_name = "ActorCritic"
-    _default_start = "random"
-    _default_n_starts = 30
 
 
 class Hybrid2012(_FullModel):
     _base_name = "Hybrid2012"
-    _default_start = "random"
-    _default_n_starts = 100
 
 
 class Hybrid2021(_FullModel):
     _base_name = "Hybrid2021"
-    _default_start = "random"
-    _default_n_starts = 100
 
 
 class StandardHybrid2012(_FullModel):
     _base_name = "StandardHybrid2012"
-    _default_start = "random"
-    _default_n_starts = 30
 
 
 class StandardHybrid2021(_FullModel):
     _base_name = "StandardHybrid2021"
-    _default_n_starts = 100
 
 
 ESTIMATORS = {cls._base_name: cls for cls in (
@@ -260,8 +261,8 @@ class CustomModel(RLModelBase):
     decay : bool, default=False
         Shrink Q values toward 0 before transfer (``decay_factor``); only for
         models with Q values (``has_q_values``).
-    bounds, init, start, n_starts, max_starts, random_state, n_jobs, verbose, \
-optimizer_options
+    bounds, init, start, n_starts, max_starts, screen_starts, random_state, n_jobs, \
+verbose, optimizer_options
         As for the built-in estimators (e.g. :class:`QLearning`). ``start``
         and ``n_starts`` default to the model's ``default_start`` and
         ``default_n_starts`` ('normal', 10 unless it sets them).
@@ -285,6 +286,7 @@ optimizer_options
                  bounds: dict[str, tuple[float, float]] | None = None,
                  init: dict[str, float] | None = None, start: str | None = None,
                  n_starts: int | None = None, max_starts: int | None = None,
+                 screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None) -> None:
         self.model = model
@@ -296,6 +298,7 @@ optimizer_options
         self.start = start
         self.n_starts = n_starts
         self.max_starts = max_starts
+        self.screen_starts = screen_starts
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose

@@ -23,35 +23,35 @@ rounds of draws EM reweights the same draws to each new prior; EM stops when
 the prior's quantiles stop moving (see ``tol``) and a fresh round of draws does
 not move them either. A last E-step under the final prior gives the reported
 MAPs, intervals and evidences.
+
+This module holds the estimator (settings, the EM loop, scoring, sampling);
+the numbers of each step are in :mod:`avoidrl.hierarchical._laplace`.
 """
 
 from __future__ import annotations
 
-import numbers
+from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from scipy.special import expit, gammaln, logsumexp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from .._core.data import load_task_data
-from .._core.likelihood import Objective
-from .._core.optimize import minimize_lbfgsb_batch
-from .._utils.progress import ProgressBar
-from .._core.transform import (
-    HESSIAN_STEP, Z95, Z_LIMIT, clamp_psd, hessian_from_values, hessian_points,
-    interval_table, to_bounded,
-)
+from .._core.transform import HESSIAN_STEP, Z_LIMIT, interval_table, to_bounded
 from .._utils.fitted import register_fit_method
+from .._utils.progress import ProgressBar
+from .._utils.validation import check_n_jobs, check_number, check_rng, effective_n_jobs
 from .._utils.warnings import warn
-from ..estimators._base import (
-    OPTIMUM_TOLERANCE, RLModelBase, _child_seed, _effective_n_jobs, base_entropy, check_n_jobs, check_rng,
-    participant_seeds,
+from ..estimators._base import RLModelBase
+from ..estimators._multistart import _child_seed, base_entropy, participant_seeds
+from ._laplace import (  # noqa: F401  (integrated_bic, population_table: importable here as before)
+    COLLAPSE_FRACTION, IMPORTANCE_DF, _collapsed, _importance_evidence, _importance_moments, _map_and_laplace, _Population,
+    _posterior_mean_x, _prior_change, _sampled_intervals, integrated_bic, population_table,
 )
 
 if TYPE_CHECKING:
@@ -84,187 +84,9 @@ FIRST_MAXITER = 20
 #: continues from these points); the final E-step runs to convergence
 INTERMEDIATE_MAXITER = 60
 M_STEPS = ("importance", "laplace")
-#: importance sampling of the posterior moments (m_step='importance'): the
-#: proposal is a multivariate t with IMPORTANCE_DF degrees of freedom (heavy
-#: tails: the hybrids' posteriors are skewed and cut by cliffs), mixed with the
-#: prior itself in the share DEFENSIVE_SHARE so that no region the prior allows
-#: is missed (the weights stay bounded by 1 / DEFENSIVE_SHARE x likelihood)
-IMPORTANCE_DF = 5.0
-DEFENSIVE_SHARE = 0.1
-#: the t's scale matrix: PROPOSAL_INFLATION x the participant's posterior
-#: covariance of the previous EM iteration (importance-sampled) plus its
-#: Laplace covariance; in the first iteration 2 x Laplace. Measured on
-#: Hybrid2012+novel, the Laplace covariance is 2-4 x too small in the actor and
-#: critic learning rates, so it alone would be a poor proposal
-PROPOSAL_INFLATION = 1.5
 #: the final E-step draws this many times ``n_importance`` per participant: its
 #: samples give the reported intervals (tail quantiles need more than moments)
 FINAL_SAMPLE_FACTOR = 4
-#: a parameter's population scale counts as collapsed when its prior sd in z
-#: ends below this fraction of the spread of the first E-step's MAPs (which,
-#: under the broad initial prior, are close to maximum likelihood): the data
-#: say participants differ, the prior says they are all alike
-COLLAPSE_FRACTION = 0.2
-#: ... or when it is still shrinking at the end: it fell by more than
-#: COLLAPSE_RATE per iteration in each of the last COLLAPSE_RUN iterations while
-#: below half that spread (a geometric slide toward 0 that the stopping rule on
-#: the prior's quantiles can take for convergence)
-COLLAPSE_RATE = 0.02
-COLLAPSE_RUN = 3
-#: draws of the population's mean and scale from their approximate sampling
-#: distribution, over which the reported intervals are averaged
-HYPER_DRAWS = 20
-
-
-def _map_and_laplace(variant, data, low, high, mean, precision, starts, screen, n_best,
-                     options, step, sampling=None):
-    """MAP estimates in z and their Laplace approximations, for every participant.
-
-    Round 0 descends from ``starts`` (n, s, k) and from the ``n_best`` points
-    of ``screen[:, 0]`` (``screen`` has shape (n, rounds, m, k)) with the
-    lowest posterior objective, found by one batched evaluation. A participant
-    whose best MAP was reached by fewer than two descents (within
-    ``OPTIMUM_TOLERANCE``) gets the next round, from the best points of the
-    next screen, as the maximum-likelihood fits do. Returns a dict of arrays:
-    ``z`` (n, k), ``nll`` (n,), ``hessian`` (n, k, k, the clamped NLL
-    Hessian), ``n_negative`` (n,), ``success`` (n,).
-
-    With ``sampling`` (see :meth:`EmpiricalBayes._sampling`) also
-    ``samples`` (n, S, k), importance draws from each participant's
-    proposal, and ``log_weight`` (n, S): ``-NLL - log q`` at each draw (the
-    prior's density is added by the caller, so the draws can be reweighted to
-    any prior without evaluating the likelihood again).
-    """
-    objective = Objective(variant, data)
-    n, _, k = starts.shape
-    n_rounds, m = screen.shape[1], screen.shape[2]
-
-    def nll(points, rows):
-        return objective(to_bounded(points, low, high), rows)
-
-    def penalty(points):
-        deviation = points - mean
-        return 0.5 * np.einsum("bi,ij,bj->b", deviation, precision, deviation)
-
-    box = np.tile([-Z_LIMIT, Z_LIMIT], (k, 1))
-    best_value = np.full(n, np.inf)
-    z = starts[:, 0].copy()
-    success = np.zeros(n, dtype=bool)
-    values_seen = [[] for _ in range(n)]
-    active = np.arange(n)
-    for round_ in range(n_rounds):
-        flat = screen[active, round_].reshape(-1, k)
-        rows = np.repeat(active, m)
-        screened = nll(flat, rows) + penalty(flat)
-        screened = np.where(np.isfinite(screened), screened, np.inf).reshape(len(active), m)
-        chosen = np.take_along_axis(screen[active, round_],
-                                    np.argsort(screened, axis=1)[:, :n_best, None], axis=1)
-        points = np.concatenate([starts[active], chosen], axis=1) if round_ == 0 else chosen
-        per = points.shape[1]
-        owner = np.repeat(active, per)
-        result = minimize_lbfgsb_batch(lambda x, problem: nll(x, owner[problem]) + penalty(x),
-                                       points.reshape(-1, k), box, **options)
-        # re-evaluate, so each descent's value is the value at its point
-        value = nll(result.x, owner) + penalty(result.x)
-        value = np.where(np.isfinite(value), value, np.inf).reshape(len(active), per)
-        for j, i in enumerate(active):
-            values_seen[i].extend(value[j])
-            b = int(value[j].argmin())
-            if value[j, b] < best_value[i]:
-                best_value[i] = value[j, b]
-                z[i] = result.x[j * per + b]
-                success[i] = result.success[j * per + b]
-        hits = np.array([np.sum(np.asarray(values_seen[i]) <= best_value[i] + OPTIMUM_TOLERANCE)
-                         for i in active])
-        active = active[hits < 2]
-        if active.size == 0:
-            break
-    points = hessian_points(z, step)
-    values = nll(points.reshape(-1, k), np.repeat(np.arange(n), points.shape[1]))
-    values = values.reshape(n, points.shape[1])
-    hessian, n_negative = clamp_psd(hessian_from_values(values, k, step))
-    out = {"z": z, "nll": values[:, 0], "hessian": hessian, "n_negative": n_negative,
-           "success": success}
-    if sampling is not None:
-        laplace = np.linalg.inv(hessian + precision)
-        center = z if sampling["center"] is None else sampling["center"]
-        if sampling["cov"] is None:
-            scale = 2.0 * laplace
-        else:
-            scale = PROPOSAL_INFLATION * sampling["cov"] + laplace
-        samples, log_q = _proposal_draws(center, scale, mean, sampling["prior_cov"],
-                                         sampling["normals"], sampling["chi"])
-        s_count = samples.shape[1]
-        values = nll(samples.reshape(-1, k), np.repeat(np.arange(n), s_count))
-        values = np.where(np.isfinite(values), values, np.inf).reshape(n, s_count)
-        out["samples"], out["log_weight"] = samples, -values - log_q
-    return out
-
-
-def _mvt_logpdf(x, center, chol, df):
-    """Log density of multivariate t's (one per participant) at draws x (n, S, k)."""
-    k = x.shape[-1]
-    solved = np.einsum("nij,nsj->nsi", np.linalg.inv(chol), x - center[:, None, :])
-    quad = np.einsum("nsk,nsk->ns", solved, solved)
-    log_det = np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-    return (gammaln((df + k) / 2) - gammaln(df / 2) - 0.5 * k * np.log(df * np.pi)
-            - log_det[:, None] - 0.5 * (df + k) * np.log1p(quad / df))
-
-
-def _gauss_logpdf(x, mean, cov):
-    """Log density of one Gaussian at draws x (..., k)."""
-    chol = np.linalg.cholesky(cov)
-    solved = np.linalg.solve(chol, (x - mean).reshape(-1, mean.size).T).T
-    return (-0.5 * np.einsum("sk,sk->s", solved, solved).reshape(x.shape[:-1])
-            - np.log(np.diag(chol)).sum() - 0.5 * mean.size * np.log(2 * np.pi))
-
-
-def _proposal_draws(center, scale, mean, prior_cov, normals, chi):
-    """Draws of the defensive mixture proposal and their log density.
-
-    ``normals`` (n, S, k) and ``chi`` (n, S) are fixed per participant for the
-    whole fit (common random numbers: the draws move smoothly with the
-    proposal, so EM's iterates do not jitter with fresh Monte-Carlo noise).
-    The last ``DEFENSIVE_SHARE`` of the draws come from the prior.
-    """
-    n, s_count, k = normals.shape
-    n_prior = max(1, int(round(DEFENSIVE_SHARE * s_count)))
-    scale = 0.5 * (scale + np.swapaxes(scale, 1, 2)) + 1e-9 * np.eye(k)
-    chol = np.linalg.cholesky(scale)
-    head = s_count - n_prior
-    t_part = center[:, None, :] + np.einsum("nij,nsj->nsi", chol, normals[:, :head]) \
-        / np.sqrt(chi[:, :head] / IMPORTANCE_DF)[..., None]
-    prior_part = mean + normals[:, head:] @ np.linalg.cholesky(prior_cov).T
-    samples = np.concatenate([t_part, prior_part], axis=1)
-    share = n_prior / s_count
-    log_q = np.logaddexp(np.log1p(-share) + _mvt_logpdf(samples, center, chol, IMPORTANCE_DF),
-                         np.log(share) + _gauss_logpdf(samples, mean, prior_cov))
-    return samples, log_q
-
-
-def _importance_moments(samples, log_weight, population):
-    """Posterior mean (n, k), covariance (n, k, k), normalised weights and ESS under ``population``."""
-    lw = log_weight + _gauss_logpdf(samples, population.mean, population.cov)
-    lw = np.where(np.isfinite(lw), lw, -np.inf)
-    weights = np.exp(lw - lw.max(axis=1, keepdims=True))
-    weights /= weights.sum(axis=1, keepdims=True)
-    mean = np.einsum("ns,nsk->nk", weights, samples)
-    deviation = samples - mean[:, None, :]
-    cov = np.einsum("ns,nsi,nsj->nij", weights, deviation, deviation)
-    return mean, cov, weights, 1.0 / np.sum(weights ** 2, axis=1)
-
-
-class _Population:
-    """A Gaussian prior in z: mean, covariance and their derived quantities."""
-
-    def __init__(self, mean, cov):
-        self.mean = np.asarray(mean, dtype=float)
-        self.cov = np.asarray(cov, dtype=float)
-        self.precision = np.linalg.inv(self.cov)
-        self.logdet = np.linalg.slogdet(self.cov)[1]
-
-    def draw(self, rng, size):
-        return rng.multivariate_normal(self.mean, self.cov, size=size, method="cholesky")
 
 
 @register_fit_method
@@ -427,14 +249,28 @@ class EmpiricalBayes(BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    def __setstate__(self, state):
+        # a fit pickled before m_step, n_importance and scale_prior existed was
+        # fitted by Laplace EM without a hyperprior: it keeps that method
+        state = {"m_step": "laplace", "n_importance": 200, "scale_prior": None, **state}
+        super().__setstate__(state)
+
     # ------------------------------------------- the fitted-model protocol
     # (see avoidrl._utils.fitted): what this inference method is, answered by the
     # estimator itself so that tables, figures and writers never ask for its type.
     fit_method = "eb"
+    fit_method_name = "empirical-Bayes"
     evidence_label = "Laplace"
     comparison_criteria = {"Laplace": "laplace"}
     recovery_criterion_label = "-2 log evidence (Laplace)"
+    recovery_criterion = "laplace"
     uses_starts = False
+    unused_starts_reason = "empirical Bayes starts its MAP searches from the population prior"
+    fits_jointly = True
+    maximizes_likelihood = False
+    group_criteria = {"iBIC": "ibic_"}
+    summary_suffix = " by empirical Bayes"
+    summary_evidence_label = "-2 x Laplace log evidence"
     fit_method_description = (
         "Fitting method: empirical Bayes (`avoidrl.hierarchical.EmpiricalBayes`, EM with a "
           "Gaussian population prior in the logit space of the bounds, Laplace approximations; "
@@ -463,7 +299,7 @@ class EmpiricalBayes(BaseEstimator):
         """The bounds of the fit, ``{parameter: (low, high)}`` (the wrapped model's)."""
         if not hasattr(self, "params_"):
             raise AttributeError("bounds_ exists once the model is fitted")
-        return self.estimator._fit_settings()["bounds"]
+        return self.estimator._fit_settings().bounds
 
     @property
     def simulator(self) -> RLModelBase:
@@ -472,8 +308,10 @@ class EmpiricalBayes(BaseEstimator):
 
     @classmethod
     def from_model(cls, estimator, random_state=None, n_jobs=None):
-        """An empirical-Bayes fit of a model estimator."""
-        return cls(estimator, random_state=random_state, n_jobs=n_jobs)
+        """An empirical-Bayes fit of a model estimator, its settings checked."""
+        fitter = cls(estimator, random_state=random_state, n_jobs=n_jobs)
+        fitter._settings()
+        return fitter
 
     @property
     def model_name(self) -> str:
@@ -512,24 +350,15 @@ class EmpiricalBayes(BaseEstimator):
         if self.scale_prior is not None:
             pair = self.scale_prior
             if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(
-                    isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+                    isinstance(v, Real) and not isinstance(v, (bool, np.bool_))
                     for v in pair) or not pair[0] >= 1 or not pair[1] > 0:
                 raise ValueError("scale_prior must be None or a pair (shape, rate) with "
                                  f"shape >= 1 and rate > 0, got {pair!r}")
         for name in ("max_iter", "n_ibic_samples", "n_importance"):
-            value = getattr(self, name)
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
-                    or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.tol, (bool, np.bool_)) or not isinstance(self.tol, numbers.Real) \
-                or not self.tol > 0:
-            raise ValueError(f"tol must be a positive number, got {self.tol!r}")
+            check_number(getattr(self, name), name, integer=True, low=1)
+        check_number(self.tol, "tol", low=0, open_low=True)
         check_n_jobs(self.n_jobs)
-        settings = self.estimator._fit_settings()
-        names = list(settings["variant"].parameter_names)
-        settings["low"] = np.array([settings["bounds"][n][0] for n in names])
-        settings["high"] = np.array([settings["bounds"][n][1] for n in names])
-        return settings
+        return self.estimator._fit_settings()
 
     # ----------------------------------------------------------------- fit
     def fit(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> EmpiricalBayes:
@@ -548,7 +377,7 @@ class EmpiricalBayes(BaseEstimator):
         data = load_task_data(X_learning, X_transfer)
         base = base_entropy(self.random_state)
         seeds = participant_seeds(base, data.participants)
-        variant = settings["variant"]
+        variant = settings.variant
         names = list(variant.parameter_names)
         if self.prior == "pooled":
             units = {None: np.arange(data.n_participants)}
@@ -569,7 +398,7 @@ class EmpiricalBayes(BaseEstimator):
             return np.concatenate([results[g]["estep"][key] for g in units])[inverse]
 
         z, nll, log_ev = stacked("z"), stacked("nll"), stacked("log_evidence")
-        low, high = settings["low"], settings["high"]
+        low, high = settings.low, settings.high
         self.model_name_ = variant.name
         self.params_ = pd.DataFrame(to_bounded(z, low, high), index=ids, columns=names)
         self.posterior_cov_ = stacked("cov")
@@ -670,14 +499,14 @@ class EmpiricalBayes(BaseEstimator):
             rows.append(population.draw(rng, n_random))
             starts[i] = np.clip(np.concatenate(rows), -Z_LIMIT, Z_LIMIT)
         n_best = SCREEN_STARTS * (2 if final else 1)
-        options = dict(settings["options"])
+        options = dict(settings.options)
         if not final:
             cap = FIRST_MAXITER if previous is None else INTERMEDIATE_MAXITER
             options["maxiter"] = min(options.get("maxiter", cap), cap)
-        n_jobs = min(_effective_n_jobs(self.n_jobs), n)
+        n_jobs = min(effective_n_jobs(self.n_jobs), n)
         chunks = [c for c in np.array_split(np.arange(n), n_jobs) if c.size]
-        args = (settings["variant"],)
-        tail = (settings["low"], settings["high"], population.mean, population.precision)
+        args = (settings.variant,)
+        tail = (settings.low, settings.high, population.mean, population.precision)
         sampling = self._sampling(seeds, population, moments, final) \
             if sample and self.m_step == "importance" else None
 
@@ -730,12 +559,12 @@ class EmpiricalBayes(BaseEstimator):
                 "cov": None if moments is None else moments["post_cov"]}
 
     def _em(self, data, seeds, settings, group, history):
-        k = settings["variant"].n_parameters
+        k = settings.variant.n_parameters
         population = _Population(np.zeros(k), INITIAL_VARIANCE * np.eye(k))
         previous, converged, iteration = None, False, 0
         moments, first_spread, estep = None, None, None
         scales = [np.sqrt(np.diag(population.cov))]
-        label = f"EM {settings['variant'].name}{'' if group is None else f' ({group})'}"
+        label = f"EM {settings.variant.name}{'' if group is None else f' ({group})'}"
         # the bar's total is max_iter: EM usually stops earlier, when the prior settles
         with ProgressBar(self.max_iter, label, "iteration", self.verbose) as bar:
             draw = True
@@ -848,9 +677,9 @@ class EmpiricalBayes(BaseEstimator):
         """
         check_is_fitted(self, "populations_")
         settings = self._settings()
-        if settings["variant"].name != self.model_name_:
+        if settings.variant.name != self.model_name_:
             raise ValueError(f"this estimator was fitted as {self.model_name_}, but its "
-                             f"estimator now describes {settings['variant'].name}; call fit "
+                             f"estimator now describes {settings.variant.name}; call fit "
                              "again")
         data = load_task_data(X_learning, X_transfer)
         seeds = participant_seeds(base_entropy(self.random_state), data.participants)
@@ -894,116 +723,13 @@ class EmpiricalBayes(BaseEstimator):
         if self.prior != "pooled":
             raise ValueError("drawing new participants needs prior='pooled' (with "
                              "prior='group', sample each group's participants from templates)")
-        if isinstance(n_participants, (bool, np.bool_)) \
-                or not isinstance(n_participants, numbers.Integral) or n_participants < 1:
-            raise ValueError(f"n_participants must be a positive integer, got {n_participants!r}")
+        check_number(n_participants, "n_participants", integer=True, low=1)
         rng = check_rng(random_state)
         population = self.populations_[None]
         z = rng.multivariate_normal(population.mean, population.cov, size=int(n_participants))
         settings = self._settings()
-        params = pd.DataFrame(to_bounded(z, settings["low"], settings["high"]),
+        params = pd.DataFrame(to_bounded(z, settings.low, settings.high),
                               columns=self.params_.columns,
                               index=pd.Index([f"sim_{i}" for i in range(n_participants)],
                                              name="participant_id"))
         return self.estimator.sample(params=params, random_state=rng, **design)
-
-
-def _collapsed(scales, spread):
-    """Which parameters' population sd (``scales``, iterations x k) collapsed; see COLLAPSE_*."""
-    final = scales[-1]
-    low = final < COLLAPSE_FRACTION * spread
-    if len(scales) > COLLAPSE_RUN:
-        ratios = scales[-COLLAPSE_RUN:] / scales[-COLLAPSE_RUN - 1:-1]
-        sliding = np.all(ratios < 1.0 - COLLAPSE_RATE, axis=0) & (final < 0.5 * spread)
-        low = low | sliding
-    return low
-
-
-def _importance_evidence(estep, population):
-    """Importance-sampled log marginal likelihood of each participant under ``population``."""
-    lw = estep["log_weight"] + _gauss_logpdf(estep["samples"], population.mean, population.cov)
-    lw = np.where(np.isfinite(lw), lw, -np.inf)
-    return logsumexp(lw, axis=1) - np.log(lw.shape[1])
-
-
-def _posterior_mean_x(estep, population, low, high):
-    """Each participant's posterior mean in natural units, from the importance draws."""
-    weights = _importance_moments(estep["samples"], estep["log_weight"], population)[2]
-    return np.einsum("ns,nsk->nk", weights, to_bounded(estep["samples"], low, high))
-
-
-def _sampled_intervals(estep, population, rng, level=0.95):
-    """Equal-tailed posterior intervals in z from the final E-step's importance draws.
-
-    The draws are reweighted to ``HYPER_DRAWS`` populations drawn from the
-    fitted one's approximate sampling distribution (mean: normal with the
-    prior's covariance / N; each sd: log-normal with sd 1 / sqrt(2N)), and the
-    normalised weights averaged, so the intervals account for the population
-    being estimated from N participants (a large-sample approximation: it
-    ignores how noisily each participant is measured, so it errs narrow).
-    Returns ``(lower, upper)``, each (n, k).
-    """
-    samples, log_weight = estep["samples"], estep["log_weight"]
-    n, _, k = samples.shape
-    chol = np.linalg.cholesky(population.cov / n)
-    weights = np.zeros(log_weight.shape)
-    for _ in range(HYPER_DRAWS):
-        mean = population.mean + chol @ rng.standard_normal(k)
-        factor = np.exp(rng.standard_normal(k) / np.sqrt(2.0 * n))
-        draw = _Population(mean, population.cov * np.outer(factor, factor))
-        weights += _importance_moments(samples, log_weight, draw)[2]
-    weights /= HYPER_DRAWS
-    tail = 0.5 * (1.0 - level)
-    lower, upper = np.empty((n, k)), np.empty((n, k))
-    for j in range(k):
-        order = np.argsort(samples[..., j], axis=1)
-        values = np.take_along_axis(samples[..., j], order, axis=1)
-        cumulative = np.cumsum(np.take_along_axis(weights, order, axis=1), axis=1)
-        lower[:, j] = values[np.arange(n), np.argmax(cumulative >= tail, axis=1)]
-        upper[:, j] = values[np.arange(n), np.argmax(cumulative >= 1.0 - tail, axis=1)]
-    return lower, upper
-
-
-def _prior_change(old, new):
-    """The largest move of the prior's 2.5 / 50 / 97.5 % quantiles, as 4 x share of the range.
-
-    Measured in natural units, so a population drifting ever further onto a
-    bound (its mean in z heading for -inf while x stays at the bound) counts
-    as settled; at mid-range it equals the move in z (dx/dz = range / 4).
-    """
-    def quantiles(population):
-        sd = np.sqrt(np.diag(population.cov))
-        return np.stack([expit(population.mean + c * Z95 * sd) for c in (-1.0, 0.0, 1.0)])
-
-    return float(4.0 * np.abs(quantiles(new) - quantiles(old)).max())
-
-
-def population_table(population, low, high, names):
-    """The prior's median and central 95 % range per parameter, in natural units."""
-    sd = np.sqrt(np.diag(population.cov))
-    return pd.DataFrame({
-        "parameter": names,
-        "median": to_bounded(population.mean, low, high),
-        "lower": to_bounded(population.mean - Z95 * sd, low, high),
-        "upper": to_bounded(population.mean + Z95 * sd, low, high),
-        "mean_z": population.mean, "sd_z": sd,
-    }).set_index("parameter")
-
-
-def integrated_bic(variant, data, population, low, high, n_samples, rng, covariance):
-    """Huys et al. (2011)'s integrated BIC of a population model.
-
-    ``-2 sum_n log (1/S) sum_s p(y_n | z_s)`` with z_s drawn from the prior,
-    plus (number of prior parameters) x ln(total trials).
-    """
-    k = population.mean.size
-    z = population.draw(rng, n_samples)
-    x = to_bounded(z, low, high)
-    objective = Objective(variant, data)
-    n = data.n_participants
-    log_mean = np.empty(n)
-    for i in range(n):
-        nll = objective(x, np.full(n_samples, i))
-        log_mean[i] = logsumexp(-nll) - np.log(n_samples)
-    n_prior = 2 * k if covariance == "diagonal" else k + k * (k + 1) // 2
-    return float(-2.0 * log_mean.sum() + n_prior * np.log(data.n_trials.sum()))

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._core.data import N_PAIRS
+from .._core.task import N_PAIRS
 from ._declare import (  # noqa: F401  (the public declaration API)
     N_STIMULI, OPTION_PARAMETERS, UNIT, BaseModel, Parameter, both_options, by_choice,
     decayed, delta_rule, learning_rate, stimulus_table, temperature,

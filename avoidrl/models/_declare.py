@@ -1,8 +1,9 @@
 """The model declaration API: parameters, the base class and the common pieces.
 
-Public through :mod:`avoidrl.models`; this private module sits below both the
-built-in models (:mod:`avoidrl.models._builtin`) and the public checks, so that data
-flows one way: ``_declare`` <- ``_models`` <- ``models``.
+Public through :mod:`avoidrl.models`; this private module sits below the
+model registry (:mod:`avoidrl.models._registry`), the built-in models
+(:mod:`avoidrl.models._builtin`) and the public checks, so that data flows one
+way: ``_declare`` <- ``_registry`` <- ``_builtin`` <- ``models``.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from .._core.data import N_PAIRS
+from .._core.task import N_PAIRS, N_STIMULI  # noqa: F401  (N_PAIRS: importable here as before)
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
 #: The unit interval, the valid domain of rates, weights and factors.
 UNIT = (0.0, 1.0)
-#: Transfer stimuli: A-H (the pairs' options, better first) and the novel N.
-N_STIMULI = 2 * N_PAIRS + 1
 #: Parameters the options add (+bias, +novel, +decay); a model must not declare them.
 OPTION_PARAMETERS = ("valence_factor", "novel_value", "decay_factor")
 
@@ -344,6 +343,9 @@ class BaseModel:
     default_start : {'normal', 'random', 'fixed'}, default='normal'
     default_n_starts : int, default=10
         The estimator's start mode and number of starts when not given.
+    pe_formula : str or None, default=None
+        The prediction error ``pe`` that :meth:`update` returns, as a short
+        formula for reports (e.g. ``'r - Q'``); None when not given.
 
     Notes
     -----
@@ -379,6 +381,7 @@ class BaseModel:
     nests: ClassVar[tuple | None] = None
     default_start: ClassVar[str] = "normal"
     default_n_starts: ClassVar[int] = 10
+    pe_formula: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -1,4 +1,9 @@
-"""Synthetic datasets and the fitting work units shared by the recovery objects."""
+"""Synthetic datasets, the fitting work units and the checks shared by the recovery objects.
+
+Below :mod:`._parameter` (ParameterRecovery) and :mod:`._model` (ModelRecovery):
+datasets are generated and fitted here, in work units whose results do not
+depend on ``n_jobs``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 from .._core.data import load_task_data, split_phases
 from .._utils.progress import silenced
+from .._utils.validation import DRAWN_SEED_LIMIT
+from .._utils.warnings import warn
 from .._core.simulate import default_design, simulate_frames
 
 SAMPLERS = ("random", "normal")
@@ -17,7 +25,7 @@ SAMPLERS = ("random", "normal")
 UNIT_SIZE = 16
 #: participants simulated when there are no template data and n_datasets is None
 DEFAULT_N_DATASETS = 15
-MAX_SEED = np.iinfo(np.int32).max
+MAX_SEED = DRAWN_SEED_LIMIT
 
 
 @dataclass(frozen=True)
@@ -99,7 +107,7 @@ def generating_model(estimator, generating_bounds):
     default start values (clipped into these bounds), so estimators that
     differ only in their bounds generate the same parameters.
     """
-    model = model_estimator(estimator)
+    model = estimator.simulator
     if generating_bounds is None:
         return model
     if not hasattr(generating_bounds, "items"):
@@ -188,32 +196,24 @@ def fit_unit(estimator, datasets, seeds):
     table["bic"] = estimator.bic_
     table["n_trials"] = estimator.n_trials_
     table["converged"] = estimator.converged_
-    table["evidence"] = -0.5 * estimator.bic_
+    table["evidence"] = estimator.evidence_
     table["optimum_hits"] = estimator.optimum_hits_
     table["confirmed"] = (estimator.optimum_hits_ >= 2) | (settings["start"] == "fixed")
     return table
 
 
-def is_hierarchical(estimator):
-    """Whether ``estimator`` fits a population jointly (EmpiricalBayes)."""
-    return hasattr(estimator, "log_evidence_") or type(estimator).__name__ == "EmpiricalBayes"
-
-
-def model_estimator(estimator):
-    """The model estimator that simulates data for ``estimator``."""
-    return estimator.estimator if is_hierarchical(estimator) else estimator
-
-
 def fit_population(estimator, datasets, seed):
-    """Fit a clone of a hierarchical ``estimator`` to datasets as one population.
+    """Fit a clone of an ``estimator`` that fits jointly to datasets as one population.
 
-    The population is the unit: one participant alone has no prior to learn.
+    The population is the unit: one participant alone has no prior to learn
+    (``fits_jointly``, e.g. EmpiricalBayes).
 
     Returns
     -------
     table : DataFrame indexed by dataset id (fitted parameters, nll,
         log_evidence, evidence, n_trials, converged = EM converged)
     ibic : float
+        The fit's integrated BIC (NaN for a method without one).
     """
     estimator = clone(estimator).set_params(random_state=int(seed), n_jobs=1, verbose=0)
     learning = pd.concat([d.learning for d in datasets], ignore_index=True)
@@ -222,14 +222,49 @@ def fit_population(estimator, datasets, seed):
         estimator.fit(learning, transfer)
     table = estimator.params_.copy()
     table["nll"] = estimator.nll_
-    table["log_evidence"] = estimator.log_evidence_
-    table["evidence"] = estimator.log_evidence_
+    table["log_evidence"] = estimator.evidence_
+    table["evidence"] = estimator.evidence_
     table["n_trials"] = estimator.n_trials_
     table["converged"] = bool(estimator.converged_)
     table["confirmed"] = True
-    return table, float(estimator.ibic_)
+    return table, float(getattr(estimator, "ibic_", np.nan))
 
 
 def units(items, size=UNIT_SIZE):
     """Split a list into consecutive groups of at most ``size``."""
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def dataset_count(n_datasets, learning, transfer):
+    """The number of datasets per model: ``n_datasets`` checked, or the default."""
+    if n_datasets is None:
+        if learning is None:
+            return DEFAULT_N_DATASETS
+        return len(pd.unique(learning["participant_id"]))
+    if isinstance(n_datasets, bool) or not isinstance(n_datasets, (int, np.integer)) \
+            or n_datasets < 1:
+        raise ValueError(f"n_datasets must be a positive integer, got {n_datasets!r}")
+    return int(n_datasets)
+
+
+def warn_unconverged(table, what):
+    """One ConvergenceWarning per kind of fit problem, naming the fits."""
+    for column, problem in (("converged", "the best start did not converge"),
+                            ("confirmed", "the best optimum was reached by only one start "
+                                          "(raise the estimator's max_starts)")):
+        failed = table.index[~table[column].to_numpy(bool)]
+        if len(failed):
+            warn(f"{what}: {problem} for {len(failed)} of {len(table)} fits "
+                 f"({', '.join(map(str, failed[:5]))}{' ...' if len(failed) > 5 else ''}); "
+                 f"see the {column!r} column of the results", ConvergenceWarning)
+
+
+def check_datasets(datasets):
+    """Given datasets, checked: a non-empty list of SyntheticDataset with unique ids."""
+    datasets = list(datasets)
+    if not datasets or not all(isinstance(d, SyntheticDataset) for d in datasets):
+        raise ValueError("datasets must be a non-empty list of SyntheticDataset")
+    ids = [d.id for d in datasets]
+    if len(set(ids)) != len(ids):
+        raise ValueError("dataset ids must be unique")
+    return datasets

@@ -17,9 +17,15 @@ avoidrl did not write is ever replaced (see :mod:`avoidrl.report._folder`).
 
 This module only gathers the public names. Imports flow one way, with no
 circle: :mod:`avoidrl.plotting` imports the tables of :mod:`avoidrl._tables`;
-the writers in :mod:`avoidrl.report._write` import both, and :mod:`avoidrl.report._folder`
-(staging, the manifest, publishing; standard library only); this module
-imports :mod:`avoidrl._tables` and :mod:`avoidrl.report._write`.
+in this package, :mod:`._catalogue` (every output file: its README row, run
+kinds, inference methods, producer and step) imports both and
+:mod:`._files` (how a CSV, pickle, JSON or figure is written, with
+:mod:`._figures`); :mod:`._readme` and :mod:`._summary` build the README
+sections and the JSON summaries from the catalogue; the writers in
+:mod:`._write` compute a run's tables and walk the catalogue, then
+:mod:`._folder` publishes the staging folder (with :mod:`._manifest` and
+:mod:`._atomic`; these three standard library only); this module imports
+:mod:`avoidrl._tables` and :mod:`avoidrl.report._write`.
 """
 
 from ._write import fit_files, validation_files, write_fit_report, write_validation_report

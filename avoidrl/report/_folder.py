@@ -68,377 +68,43 @@ into the folder rolls the journal forward; interrupts are blocked as above.
 
 A shell whose working directory is the output folder keeps pointing at the
 previous, removed folder after an exchange: ``cd .`` re-enters the new one.
+
+This module holds the checks and the publishing protocol (its named steps,
+:func:`staged`, :class:`Stage`, :func:`recover`); the ownership rules, the
+manifest and the README are in :mod:`avoidrl.report._manifest`, the
+operating-system steps (hashes, fsync, the atomic exchange, the lock, the
+signal handling) in :mod:`avoidrl.report._atomic`; their names used
+elsewhere are re-exported here. Standard library only.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import datetime
-import errno
-try:  # POSIX only; elsewhere publishing runs without the advisory lock
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
-import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
-import signal
 import stat
-import sys
-import threading
 import warnings
 from pathlib import Path
 
-MANIFEST = ".avoidrl-manifest.json"
-JOURNAL = ".avoidrl-journal.json"
-INDEX = "README.md"
-#: Kinds of runs, in the order their sections appear in README.md.
-KINDS = ("FIT", "PARAMETER", "MODEL")
-MANIFEST_FORMAT = 1
+from ._atomic import (  # noqa: F401 - re-exported: tests and the CLI use them from here
+    Terminated, _can_exchange_and_link, _exchange, _fsync, _locked, _now, _pid_alive, _record,
+    _signals_blocked, _unchanged, _write_json, files_under, terminate_raises,
+)
+from ._manifest import (  # noqa: F401 - re-exported
+    INDEX, JOURNAL, KINDS, MANIFEST, MANIFEST_FORMAT, _INNER_STAGE, _check_inputs,
+    _check_parent, _classify, _owners, _refuse, _target, read_manifest, write_index_and_manifest,
+)
+
 #: The named steps of publishing, in order; tests inject failures at each.
 EXCHANGE_STEPS = ("check", "link", "manifest", "sync", "exchange", "discard")
 JOURNAL_STEPS = ("check", "manifest", "sync", "journal", "move", "remove", "finish")
-_INNER_STAGE = re.compile(r"^\.avoidrl-stage-(\d+)-[0-9a-f]{8}$")
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-_INDEX_HEADER = """\
-# avoidrl study folder
-
-Written by avoidrl. This folder holds the results of one study: a FIT (fit_data_FIT.pkl,
-summary_FIT.json, ...) and the VALIDATION runs, parameter recovery (fit_data_PARAMETER.pkl,
-summary_PARAMETER.json, ...) and model recovery (fit_data_MODEL.pkl, summary_MODEL.json, ...),
-side by side, with the reference's `RL/modelling` file names. Each kind of run has its section
-below; this README is rewritten by every run.
-
-`.avoidrl-manifest.json` records which files avoidrl wrote (with their SHA-256), by kind. A run
-adds its files; it replaces files only with overwrite (`--overwrite`), and only files avoidrl
-wrote and nobody changed since. Files of your own are never replaced or removed, even with
-overwrite. With overwrite, files an earlier run of the same kind wrote and this run does not
-write any more are removed (if unchanged). Every run records its seed in its summary.
-"""
-
-
-class Terminated(KeyboardInterrupt):
-    """Raised by the SIGTERM handler installed while a report folder is written."""
 
 
 def _checkpoint(step):
     """Called before each publishing step (a hook for tests; does nothing)."""
-
-
-# ------------------------------------------------------------------ helpers
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _record(path):
-    return {"size": os.stat(path).st_size, "sha256": _sha256(path)}
-
-
-def _unchanged(path, record):
-    """True if ``path`` is a regular file with the size and hash of ``record``."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return False
-    if not stat.S_ISREG(info.st_mode) or info.st_size != record.get("size"):
-        return False
-    return _sha256(path) == record.get("sha256")
-
-
-def _pid_alive(pid):
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _fsync(path, directory=False):
-    try:
-        fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # some file systems cannot fsync folders
-        pass
-    finally:
-        os.close(fd)
-
-
-def files_under(root):
-    """Relative POSIX paths of every non-folder entry under ``root`` (symlinks not followed)."""
-    found = []
-
-    def walk(folder, prefix):
-        with os.scandir(folder) as entries:
-            for entry in sorted(entries, key=lambda e: e.name):
-                rel = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    walk(entry.path, rel + "/")
-                else:
-                    found.append(rel)
-
-    walk(root, "")
-    return found
-
-
-def _write_json(path, content):
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(content, indent=2) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _libc_renameat2():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        function = libc.renameat2
-    except (OSError, AttributeError):  # glibc < 2.28, or no C library to load
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                         ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
-
-
-_RENAMEAT2 = _libc_renameat2()
-
-
-def _exchange(first, second):
-    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``)."""
-    if _RENAMEAT2 is None:
-        raise OSError(errno.ENOSYS, "renameat2 is not available", str(first))
-    if _RENAMEAT2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
-                  _RENAME_EXCHANGE) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code), str(first), None, str(second))
-
-
-def _can_exchange_and_link(probe):
-    """Whether ``probe`` (an empty folder) supports an atomic exchange and hard links."""
-    a, b = probe / ".probe-a", probe / ".probe-b"
-    try:
-        a.mkdir()
-        b.mkdir()
-        (a / "f").write_bytes(b"")
-        _exchange(a, b)
-        os.link(b / "f", b / "g")
-        return True
-    except OSError:
-        return False
-    finally:
-        shutil.rmtree(a, ignore_errors=True)
-        shutil.rmtree(b, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _locked(folder):
-    """An exclusive lock on ``folder`` (best effort: not every file system has flock)."""
-    if fcntl is None:
-        yield
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        yield
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
-            pass
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-@contextlib.contextmanager
-def _signals_blocked():
-    """Hold SIGINT and SIGTERM back: their handlers run when the block ends.
-
-    Python runs signal handlers in the main thread between bytecodes, so
-    swapping the handlers for a recorder defers them whichever thread the
-    operating system delivers the signal to.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-
-    def record(signum, frame):
-        received.append(signum)
-
-    previous = {number: signal.signal(number, record)
-                for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        for number in dict.fromkeys(received):
-            signal.raise_signal(number)
-
-@contextlib.contextmanager
-def terminate_raises():
-    """Make SIGTERM raise :class:`Terminated` inside the block, so clean-up runs.
-
-    Installed only in the main thread and only if SIGTERM has its default
-    action (a program with its own handler keeps it); restored afterwards.
-    """
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        yield
-        return
-
-    def handler(signum, frame):
-        raise Terminated("terminated (SIGTERM)")
-
-    signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-# ------------------------------------------------------------------ manifest
-def read_manifest(target):
-    """The folder's manifest (an empty one if it has none or it is unreadable)."""
-    empty = {"format": MANIFEST_FORMAT, "runs": {}, "index": None}
-    path = Path(target) / MANIFEST
-    if not path.is_file() or path.is_symlink():
-        return empty
-    try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(content, dict) or not isinstance(content.get("runs"), dict):
-            raise ValueError("not a manifest")
-    except (OSError, ValueError):
-        warnings.warn(f"{path} is not a readable avoidrl manifest; every file in the folder "
-                      "is treated as the user's", stacklevel=3)
-        return empty
-    content.setdefault("index", None)
-    return content
-
-
-def _owners(manifest, rel):
-    return [kind for kind, run in manifest["runs"].items() if rel in run.get("files", {})]
-
-
-def _classify(target, manifest, rel, kinds, overwrite, new_path=None):
-    """How the run may write ``rel``: 'new', 'same', 'replace' or a refusal message."""
-    path = target / rel
-    parts = rel.split("/")
-    for depth in range(1, len(parts)):
-        parent = target.joinpath(*parts[:depth])
-        if os.path.lexists(parent) and (parent.is_symlink() or not parent.is_dir()):
-            return f"{'/'.join(parts[:depth])} is not a folder (it is in the way of {rel})"
-    if not os.path.lexists(path):
-        return "new"
-    if path.is_symlink() or not path.is_file():
-        return f"{rel} exists and is not a regular file"
-    if rel == INDEX:
-        record = manifest.get("index")
-        if not record:
-            return (f"{rel} is not avoidrl's (the manifest does not list it); move or rename "
-                    "it, avoidrl writes the folder's README.md")
-        if not _unchanged(path, record):
-            return (f"{rel} was changed since avoidrl wrote it; move or rename it, avoidrl "
-                    "rewrites the folder's README.md")
-        return "replace"
-    owners = _owners(manifest, rel)
-    if not owners:
-        return (f"{rel} is not avoidrl's (not in the folder's manifest); it is never replaced, "
-                "even with overwrite: move or rename it, or choose another folder")
-    record = manifest["runs"][owners[0]]["files"][rel]
-    if not _unchanged(path, record):
-        return (f"{rel} was changed since avoidrl wrote it; it is never replaced, even with "
-                "overwrite: move or rename it, or choose another folder")
-    if new_path is not None and _record(new_path) == {"size": record.get("size"),
-                                                      "sha256": record.get("sha256")}:
-        return "same"
-    if overwrite:
-        return "replace"
-    if new_path is None and not set(owners) & set(kinds):
-        return "same"  # written by another kind: compared by content when publishing
-    return (f"{rel} was written by an earlier avoidrl {'/'.join(owners)} run; pass overwrite "
-            "(--overwrite; overwrite=True in Python) to replace it")
-
-
-def _refuse(target, problems):
-    if problems:
-        shown = "; ".join(problems[:8]) + (f"; and {len(problems) - 8} more"
-                                           if len(problems) > 8 else "")
-        raise FileExistsError(f"output folder '{target}': {shown}")
-
-
-# ---------------------------------------------------------------- checking
-def _target(out_dir):
-    target = Path(os.fspath(out_dir)).expanduser().absolute()
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise FileExistsError(f"{target} exists and is not a plain folder (a file or a "
-                              "symbolic link); choose another out_dir")
-    return target
-
-
-def _check_inputs(target, inputs):
-    """Refuse an output folder that holds one of the run's input files."""
-    paths = [Path(os.fspath(p)).expanduser() for p in inputs
-             if isinstance(p, (str, os.PathLike))]
-    paths = [p for p in paths if p.exists()]
-    if not paths:
-        return
-    resolved = target.resolve()
-    identities = {}
-    for path in paths:
-        info = path.stat()
-        identities[(info.st_dev, info.st_ino)] = path
-        if path.resolve().is_relative_to(resolved):
-            raise ValueError(f"the output folder '{target}' holds the input file '{path}'; "
-                             "write the results to another folder")
-    if target.is_dir():
-        for root, _, names in os.walk(target):
-            for name in names:
-                try:
-                    info = os.stat(os.path.join(root, name))
-                except OSError:
-                    continue
-                if (info.st_dev, info.st_ino) in identities:
-                    raise ValueError(
-                        f"the output folder '{target}' holds the input file "
-                        f"'{identities[info.st_dev, info.st_ino]}' (as "
-                        f"'{os.path.join(root, name)}'); write the results to another folder")
-
-
-def _check_parent(target):
-    parent = target.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise NotADirectoryError(f"cannot create output folder '{target}': '{parent}' is not "
-                                 "a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot create output folder '{target}': no permission to "
-                              f"write in '{parent}'")
-
 
 def check(out_dir, kinds, planned=(), *, inputs=(), overwrite=False):
     """Check that a run of ``kinds`` may write ``planned`` files into ``out_dir``.
@@ -653,17 +319,6 @@ class Stage:
         ordered.update({k: v for k, v in runs.items() if k not in ordered and v["files"]})
         return {"format": MANIFEST_FORMAT, "runs": ordered}
 
-    def _write_index_and_manifest(self, folder, manifest):
-        parts = [_INDEX_HEADER]
-        for kind, run in manifest["runs"].items():
-            # no time stamp here, so that the same run gives the same bytes
-            parts.append(f"## {kind}\n\nWritten by avoidrl {run.get('avoidrl_version')} "
-                         f"with seed {run.get('seed')}.\n\n{run.get('readme', '').strip()}\n")
-        index = folder / INDEX
-        index.write_text("\n".join(parts), encoding="utf-8")
-        manifest["index"] = _record(index)
-        _write_json(folder / MANIFEST, manifest)
-
     def _publish_exchange(self, manifest, plan):
         records = {rel: _record(self.path / rel) for rel in plan["files"]}
         if self.mode == "exchange":
@@ -671,7 +326,7 @@ class Stage:
             self._link_kept(plan)
         _checkpoint("manifest")
         new_manifest = self._new_manifest(manifest, plan, records)
-        self._write_index_and_manifest(self.path, new_manifest)
+        write_index_and_manifest(self.path, new_manifest)
         _checkpoint("sync")
         for rel in [*plan["files"], INDEX, MANIFEST]:
             _fsync(self.path / rel)
@@ -751,7 +406,7 @@ class Stage:
         records = {rel: _record(self.path / rel) for rel in plan["files"]}
         _checkpoint("manifest")
         new_manifest = self._new_manifest(manifest, plan, records)
-        self._write_index_and_manifest(self.path, new_manifest)
+        write_index_and_manifest(self.path, new_manifest)
         moves = [rel for rel, v in plan["files"].items() if v != "same"] + [INDEX, MANIFEST]
         _checkpoint("sync")
         for rel in moves:

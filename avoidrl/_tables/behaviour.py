@@ -1,0 +1,308 @@
+"""Behaviour tables: posterior-predictive simulations and learning dynamics.
+
+The third family of :mod:`avoidrl._tables`: the fitted models simulated on
+each participant's own task (learning accuracy by context and quarter of
+trials, transfer choice rates), next to the data summarised the same way,
+and the models replaying the participants' own choices (prediction errors
+and values by trial).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_random_state
+
+from .._core.data import load_task_data, split_phases
+from .._core.task import PAIR_CONTEXTS, PAIR_LETTERS, PAIR_NAMES, STIMULUS_LETTERS, STIMULUS_NAMES
+from .._utils.fitted import _model_dict
+from .._utils.validation import DRAWN_SEED_LIMIT
+
+#: Posterior-predictive simulations per participant and model of a FIT. Five make the
+#: simulation noise of a group's mean learning curve about 0.9 percentage points (1.8 with
+#: one; the participants' own spread is several times larger), at about 0.07 s of CPU per
+#: model and simulation for 60 participants.
+DEFAULT_N_SIMULATIONS = 5
+#: Learning contexts of the four pairs, in pair order (Reward1, Reward2, Punish1, Punish2).
+CONTEXTS = dict(zip(PAIR_NAMES, PAIR_CONTEXTS))
+CONTEXT_ORDER = ("Reward", "Loss Avoid")
+#: Quarters of each pair's learning trials (1-6, 7-12, 13-18, 19-24 of 24).
+BINS = ("Early", "Mid-Early", "Mid-Late", "Late")
+#: Transfer stimulus types: high/low reward, low/high punishment, novel.
+STIMULUS_TYPES = {"HR": ("A", "C"), "LR": ("B", "D"), "LP": ("E", "G"), "HP": ("F", "H"),
+                  "N": ("N",)}
+EMPIRICAL = "empirical"
+_LETTER = dict(zip(STIMULUS_NAMES, STIMULUS_LETTERS))
+_TYPE_OF_LETTER = {letter: kind for kind, letters in STIMULUS_TYPES.items() for letter in letters}
+_MAX_SEED = DRAWN_SEED_LIMIT
+
+
+# ------------------------------------------------------- posterior predictive
+def _behaviour(learning, transfer):
+    """Per-participant learning accuracy (by context x bin) and transfer choice rates."""
+    learning = learning.reset_index(drop=True)
+    participant = learning["participant_id"].to_numpy(dtype=object)
+    pair = learning["symbol_names"].astype(object).to_numpy()
+    left_better = learning["symbol_L_value"].to_numpy(float) > \
+        learning["symbol_R_value"].to_numpy(float)
+    chose_left = learning["choice_made"].to_numpy(float) == 0
+    trial = learning.groupby([participant, pair], sort=False).cumcount().to_numpy() + 1
+    n_trials = learning.groupby([participant, pair], sort=False)["symbol_names"] \
+        .transform("size").to_numpy()
+    quarter = np.clip(np.ceil(4 * trial / n_trials).astype(int), 1, 4) - 1
+    frame = pd.DataFrame({
+        "participant": participant,
+        "group": learning["group_code"].to_numpy(dtype=object),
+        "context": pd.Series(pair).map(CONTEXTS).to_numpy(dtype=object),
+        "bin": np.asarray(BINS, dtype=object)[quarter],
+        "accuracy": 100.0 * (chose_left == left_better),
+    })
+    accuracy = (frame.groupby(["participant", "group", "context", "bin"], sort=False)["accuracy"]
+                .mean().reset_index())
+
+    transfer = transfer.reset_index(drop=True)
+    left = transfer["symbol_L_name"].astype(object).map(_LETTER).to_numpy(dtype=object)
+    right = transfer["symbol_R_name"].astype(object).map(_LETTER).to_numpy(dtype=object)
+    chosen = np.where(transfer["choice_made"].to_numpy(float) == 0, left, right)
+    ids = transfer["participant_id"].to_numpy(dtype=object)
+    codes = transfer["group_code"].to_numpy(dtype=object)
+    shown = pd.DataFrame({
+        "participant": np.concatenate([ids, ids]), "group": np.concatenate([codes, codes]),
+        "letter": np.concatenate([left, right]),
+        "chosen": 100.0 * np.concatenate([chosen == left, chosen == right]),
+    })
+    per_letter = (shown.groupby(["participant", "group", "letter"], sort=False)["chosen"]
+                  .mean().reset_index())
+    per_letter["stimulus"] = per_letter["letter"].map(_TYPE_OF_LETTER)
+    choice = (per_letter.groupby(["participant", "group", "stimulus"], sort=False)["chosen"]
+              .mean().rename("choice_rate").reset_index())
+    return accuracy, choice
+
+
+def _order_behaviour(accuracy, choice, participants):
+    """Sort rows by participant order, context, bin and stimulus type."""
+    rank = {p: i for i, p in enumerate(participants)}
+    accuracy = accuracy.assign(
+        _p=accuracy["participant"].map(rank),
+        _c=accuracy["context"].map({c: i for i, c in enumerate(CONTEXT_ORDER)}),
+        _b=accuracy["bin"].map({b: i for i, b in enumerate(BINS)}))
+    choice = choice.assign(
+        _p=choice["participant"].map(rank),
+        _s=choice["stimulus"].map({s: i for i, s in enumerate(STIMULUS_TYPES)}))
+    accuracy = accuracy.sort_values(["_p", "_c", "_b"]).drop(columns=["_p", "_c", "_b"])
+    choice = choice.sort_values(["_p", "_s"]).drop(columns=["_p", "_s"])
+    return accuracy.reset_index(drop=True), choice.reset_index(drop=True)
+
+
+def posterior_predictive(models, X_learning, X_transfer=None, random_state=None,
+                         n_simulations=1):
+    """Simulate the fitted models on each participant's own task and summarise behaviour.
+
+    Each fitted participant is simulated by ``estimator.sample`` with its own
+    best-fit parameters on its own learning sequence (the observed outcomes of
+    both options) and its own transfer pairs, as in the reference's
+    posterior-predictive step; the participants' observed behaviour is
+    summarised the same way.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    X_learning, X_transfer : DataFrame or path
+        The data the models were fitted to (as in ``fit``).
+    random_state : int, RandomState instance or None
+        Seeds every simulation.
+    n_simulations : int, default=1
+        Simulated runs per participant and model.
+
+    Returns
+    -------
+    accuracy : DataFrame
+        One row per (source, model, simulation, participant, context, bin):
+        source ('model' or 'empirical'), model (the model name, or
+        'empirical'), simulation (0-based; NA for the empirical rows),
+        participant, group, context ('Reward' / 'Loss Avoid'), bin ('Early',
+        'Mid-Early', 'Mid-Late', 'Late': quarters of the pair's trials, i.e.
+        trials 1-6 / 7-12 / 13-18 / 19-24 of 24), accuracy (% choices of the
+        better option).
+    choice : DataFrame
+        One row per (source, model, simulation, participant, stimulus):
+        stimulus ('HR' = A/C, 'LR' = B/D, 'LP' = E/G, 'HP' = F/H, 'N') and
+        choice_rate: the % of the transfer trials showing a stimulus on which
+        it was chosen, averaged over the two stimuli of a type (the reference's
+        rates, without its truncation to whole percents).
+
+    Notes
+    -----
+    Accuracy, context and trial position are computed from ``choice_made``,
+    the symbol values and ``symbol_names`` (row order = trial order), so the
+    raw CSVs' ``accuracy``, ``context_val_name`` and ``trial_number`` columns
+    are not needed (on the tutorial data they agree).
+    """
+    models = _model_dict(models)
+    if isinstance(n_simulations, bool) or not isinstance(n_simulations, (int, np.integer)) \
+            or n_simulations < 1:
+        raise ValueError(f"n_simulations must be a positive integer, got {n_simulations!r}")
+    learning, transfer = split_phases(X_learning, X_transfer)
+    in_data = set(pd.unique(learning["participant_id"]))
+    fitted = []
+    for name, estimator in models.items():
+        missing = [p for p in estimator.params_.index if p not in in_data]
+        if missing:
+            raise ValueError(f"model {name!r} was fitted to participant(s) {missing[:5]} that "
+                             "are not in the data given; pass the data it was fitted to")
+        fitted += [p for p in estimator.params_.index if p not in set(fitted)]
+    order = [p for p in pd.unique(learning["participant_id"]) if p in set(fitted)]
+    rng = check_random_state(random_state)
+
+    accuracy_parts, choice_parts = [], []
+    keep_l = learning[learning["participant_id"].isin(order)]
+    keep_t = transfer[transfer["participant_id"].isin(order)]
+    accuracy, choice = _order_behaviour(*_behaviour(keep_l, keep_t), order)
+    for table, parts in ((accuracy, accuracy_parts), (choice, choice_parts)):
+        parts.append(table.assign(source=EMPIRICAL, model=EMPIRICAL,
+                                  simulation=pd.array([pd.NA] * len(table), dtype="Int64")))
+    templates = load_task_data(learning, transfer)  # validated once for every simulation
+    for name, estimator in models.items():
+        for simulation in range(n_simulations):
+            seed = int(rng.randint(_MAX_SEED))
+            sim_l, sim_t = estimator.simulator._sample_on(
+                templates, learning, transfer, estimator.params_, seed)
+            accuracy, choice = _order_behaviour(*_behaviour(sim_l, sim_t), order)
+            for table, parts in ((accuracy, accuracy_parts), (choice, choice_parts)):
+                parts.append(table.assign(
+                    source="model", model=name,
+                    simulation=pd.array([simulation] * len(table), dtype="Int64")))
+    lead = ["source", "model", "simulation", "participant", "group"]
+    accuracy = pd.concat(accuracy_parts, ignore_index=True)
+    choice = pd.concat(choice_parts, ignore_index=True)
+    accuracy = accuracy[lead + ["context", "bin", "accuracy"]]
+    choice = choice[lead + ["stimulus", "choice_rate"]]
+    return accuracy, choice
+
+
+#: Learning pair of trial_values -> context.
+_PAIR_CONTEXT = dict(zip(PAIR_LETTERS, PAIR_CONTEXTS))
+#: A model without its own ``pe_formula`` (a declaration's formula of the
+#: prediction error in trial_values: r - Q, r - C - Q, the critic's r - V, ...).
+_UNNAMED_PE = "the model's own prediction error (pe)"
+#: The values that drive the learning choices, by the base model's value systems.
+_VALUE_FORMULAS = {("q",): "Q", ("w",): "W", ("w", "q"): "(1 - m) W + m Q"}
+
+
+def _choice_values(estimator, rows):
+    """Values of options 0 and 1 that drive the choice, from trial_values' learning rows.
+
+    With several value systems the model's own ``mix_values`` combines them
+    (it is linear in the systems' values, so it maps each option's values as
+    it maps their difference); for the hybrids that is H = (1 - m) W + m Q
+    (reference-spec 3.5).
+    """
+    variant = estimator.simulator._variant()
+    systems = tuple(variant.base.value_systems)
+    if len(systems) == 1:
+        (system,) = systems
+        return rows[f"{system}0"].to_numpy(float), rows[f"{system}1"].to_numpy(float), \
+            _VALUE_FORMULAS[systems]
+    params = estimator.params_.reindex(rows["participant_id"])
+    # the kernel's layout: theta[name] of shape (2, batch, 1) and values of (batch, 1)
+    theta = {name: np.broadcast_to(params[name].to_numpy(float)[None, :, None],
+                                   (2, len(rows), 1)).copy()
+             for name in variant.parameter_names}
+    values = [variant.base.mix_values(
+        [rows[f"{system}{o}"].to_numpy(float)[:, None].copy() for system in systems],
+        theta).ravel() for o in (0, 1)]
+    formula = _VALUE_FORMULAS.get(
+        systems, f"the model's mix_values of {', '.join(s.upper() for s in systems)}")
+    return values[0], values[1], formula
+
+
+def learning_dynamics(models, X_learning, X_transfer=None):
+    """Prediction errors and values of the fitted models, by trial within pair.
+
+    Each fitted participant's learning phase is replayed by
+    ``estimator.trial_values`` at its fitted parameters, on its own choices
+    and the outcomes of both options (not on simulated choices). The numbers
+    behind rows 2 and 3 of ``{group}_model_simulations.png``.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+    X_learning, X_transfer : DataFrame or path
+        The data the models were fitted to (as in ``fit``).
+
+    Returns
+    -------
+    DataFrame
+        One row per model, participant, context and trial: model,
+        participant, group (the data's group_code), context ('Reward' /
+        'Loss Avoid'), trial (1-based position within its pair), then the
+        averages over the context's two pairs of
+
+        * pe: the mean of both options' prediction errors of the trial's
+          update (every option learns every trial: complete feedback), as the
+          reference's ``averaged_pe``. Q-learning models: the Q error
+          (``r - Q``; Relative ``r - C - Q``, Advantage ``r - weighting_factor
+          * (r0 + r1) / 2 - Q``); ActorCritic and hybrids: the critic's error
+          ``r - V`` (the reference added the hybrids' Q errors to it);
+        * value0, value1: the values of option 0 (the better option: A/C in
+          Reward, E/G in Loss Avoid) and option 1 before the trial's update,
+          the ones the choice rule compares: Q for the Q-learning models, the
+          normalised actor weights W for ActorCritic, and
+          ``(1 - m) W + m Q`` (m = mixing_factor) for hybrids;
+
+        then pe_formula and value_formula, which say which of these a model's
+        rows hold. Rows are in model, participant (data order), context and
+        trial order.
+
+    Examples
+    --------
+    >>> import avoidrl
+    >>> from avoidrl.report import learning_dynamics
+    >>> model = avoidrl.make_model("QLearning+novel", n_starts=1)
+    >>> learning, transfer = model.sample(n_participants=2, random_state=0)
+    >>> table = learning_dynamics(model.fit(learning, transfer), learning, transfer)
+    >>> table.columns.tolist()[:8]
+    ['model', 'participant', 'group', 'context', 'trial', 'pe', 'value0', 'value1']
+    >>> int(table["trial"].max()), table["pe_formula"].iloc[0], table["value_formula"].iloc[0]
+    (24, 'r - Q', 'Q')
+    """
+    models = _model_dict(models)
+    learning, transfer = split_phases(X_learning, X_transfer)
+    groups = learning.groupby(learning["participant_id"].to_numpy(dtype=object),
+                              sort=False)["group_code"].first()
+    rank = {p: i for i, p in enumerate(groups.index)}
+    context_rank = {c: i for i, c in enumerate(CONTEXT_ORDER)}
+    columns = ["model", "participant", "group", "context", "trial", "pe", "value0", "value1",
+               "pe_formula", "value_formula"]
+    parts = []
+    for name, estimator in models.items():
+        ids = list(estimator.params_.index)
+        missing = [p for p in ids if p not in rank]
+        if missing:
+            raise ValueError(f"model {name!r} was fitted to participant(s) {missing[:5]} that "
+                             "are not in the data given; pass the data it was fitted to")
+        rows = estimator.simulator.trial_values(
+            learning[learning["participant_id"].isin(ids)],
+            transfer[transfer["participant_id"].isin(ids)], params=estimator.params_)
+        rows = rows[rows["phase"] == "learning"].reset_index(drop=True)
+        value0, value1, value_formula = _choice_values(estimator, rows)
+        base = estimator.simulator._variant().base
+        frame = pd.DataFrame({
+            "participant": rows["participant_id"].to_numpy(dtype=object),
+            "context": rows["pair"].map(_PAIR_CONTEXT).to_numpy(dtype=object),
+            "trial": rows.groupby(["participant_id", "pair"], sort=False).cumcount()
+            .to_numpy() + 1,
+            "pe": 0.5 * (rows["pe0"].to_numpy(float) + rows["pe1"].to_numpy(float)),
+            "value0": value0, "value1": value1,
+        })
+        table = (frame.groupby(["participant", "context", "trial"], sort=False)
+                 [["pe", "value0", "value1"]].mean().reset_index())
+        table = table.iloc[np.lexsort((table["trial"].to_numpy(),
+                                       table["context"].map(context_rank).to_numpy(),
+                                       table["participant"].map(rank).to_numpy()))]
+        table.insert(0, "model", name)
+        table.insert(2, "group", table["participant"].map(groups).to_numpy(dtype=object))
+        table["pe_formula"] = base.pe_formula if base.pe_formula is not None else _UNNAMED_PE
+        table["value_formula"] = value_formula
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)[columns]

@@ -1,0 +1,90 @@
+"""Wald intervals of maximum-likelihood estimates, computed in the unbounded space.
+
+The last part of the maximum-likelihood "fit" step: after the multi-start
+fit (:mod:`avoidrl.estimators._multistart`), the NLL Hessian at each
+participant's estimate, in the logit space of the bounds
+(:mod:`avoidrl._core.transform`), gives ``posterior_cov_`` and the
+``params_ci_`` table that the tables and figures read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._core.likelihood import Objective
+from .._core.transform import (
+    Z_LIMIT, hessian_from_values, hessian_points, interval_table, to_bounded, to_unbounded,
+)
+from .._utils.fitted import BOUND_TOLERANCE
+
+#: Hessian eigenvalues below this share of the largest are flat directions
+IDENTIFIED_CURVATURE = 1e-12
+#: a standard error in z above this leaves a parameter "not identified" (its 95 %
+#: interval would cover all but a sliver of the range)
+MAX_SD_Z = 5.0
+
+
+def _bound_status(params, low, high):
+    """'interior', 'at lower bound' or 'at upper bound' per estimate, shape (n, k)."""
+    width = high - low
+    status = np.full(params.shape, "interior", dtype=object)
+    status[params <= low + BOUND_TOLERANCE * width] = "at lower bound"
+    status[params >= high - BOUND_TOLERANCE * width] = "at upper bound"
+    return status
+
+
+def _ml_intervals(variant, data, params, bounds):
+    """Wald intervals of maximum-likelihood estimates, computed in the unbounded space.
+
+    The NLL Hessian in z (central differences, :data:`HESSIAN_STEP`) at each
+    participant's estimate is inverted over the parameters that are not at a
+    bound. Returns ``(cov, status)``: covariances in z of shape (n, k, k) with
+    NaN rows and columns for parameters without an interval, and an (n, k)
+    array of 'interior', 'at lower bound', 'at upper bound' or 'not
+    identified' (a flat direction of the likelihood: the interval would be
+    the whole range: see ``MAX_SD_Z``).
+    """
+    names = variant.parameter_names
+    low = np.array([bounds[n][0] for n in names])
+    high = np.array([bounds[n][1] for n in names])
+    n, k = params.shape
+    status = _bound_status(params, low, high)
+    z = np.clip(to_unbounded(params, low, high), -Z_LIMIT, Z_LIMIT)
+    points = hessian_points(z)
+    objective = Objective(variant, data)
+    values = objective(to_bounded(points.reshape(-1, k), low, high),
+                       np.repeat(np.arange(n), points.shape[1])).reshape(n, -1)
+    hessian = hessian_from_values(values, k)
+    cov = np.full((n, k, k), np.nan)
+    for i in range(n):
+        free = np.flatnonzero(status[i] == "interior")
+        if free.size == 0:
+            continue
+        sub = hessian[i][np.ix_(free, free)]
+        if not np.isfinite(sub).all():
+            status[i, free] = "not identified"
+            continue
+        eigenvalues, vectors = np.linalg.eigh(0.5 * (sub + sub.T))
+        flat = eigenvalues <= IDENTIFIED_CURVATURE * max(eigenvalues.max(), 1.0)
+        keep = ~flat
+        inverse = (vectors[:, keep] / eigenvalues[keep]) @ vectors[:, keep].T
+        # A parameter that moves along a flat (or downhill) direction, or whose interval
+        # in z spans more than +-2 x MAX_SD_Z (nearly the whole range), has no useful
+        # finite interval.
+        unidentified = (np.abs(vectors[:, flat]) > 1e-3).any(axis=1) \
+            | (np.diag(inverse) > MAX_SD_Z ** 2)
+        status[i, free[unidentified]] = "not identified"
+        identified = free[~unidentified]
+        cov[i][np.ix_(identified, identified)] = inverse[np.ix_(~unidentified, ~unidentified)]
+    return cov, status
+
+
+def wald_intervals(variant, data, params, bounds):
+    """``(posterior_cov_, params_ci_)`` of the estimates ``params`` (n, k) of ``data``."""
+    names = list(variant.parameter_names)
+    cov, status = _ml_intervals(variant, data, params, bounds)
+    low = np.array([bounds[n][0] for n in names])
+    high = np.array([bounds[n][1] for n in names])
+    table = interval_table(to_unbounded(params, low, high), cov, low, high, data.participants,
+                           names, status, estimate=params)
+    return cov, table

@@ -1,0 +1,201 @@
+"""Recovery figures: true vs fitted parameters, model-recovery matrices.
+
+Draws the tables of :mod:`avoidrl._tables.recovery`.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+
+from .._tables import (
+    BOUND_TOLERANCE, _recoveries, _recovery_bounds, _recovery_models, recovery_at_bounds,
+    recovery_criterion,
+)
+from ._style import _BOUND_COLOR, _PARTICIPANT_COLOR, _despine, _draw_bounds, _new_figure
+
+
+# ----------------------------------------------------------------- recovery
+def plot_parameter_recovery(parameter_recovery, tol=BOUND_TOLERANCE):
+    """True vs fitted parameters (correlations/recovery_correlation_plot.png).
+
+    Parameters
+    ----------
+    parameter_recovery : ParameterRecovery, list of them, or dict {name: ParameterRecovery}
+        Fitted recovery objects, one per model.
+    tol : float, default=1e-6
+        A fitted value within ``tol * (high - low)`` of a bound counts as on it.
+
+    Returns
+    -------
+    Figure
+        One row per model, one axis per parameter: the datasets' true vs
+        fitted values, the identity line (grey dashed), both axes spanning
+        the parameter's bounds, which are drawn (red dashed). Fits that end on
+        a bound are open red circles. The title gives Pearson r (of
+        ``correlations_``), n (datasets) and how many fits sit on a bound.
+    """
+    recoveries = _recoveries(parameter_recovery)
+    n_cols = max(len(r.true_params_.columns) for r in recoveries.values())
+    n_rows = len(recoveries)
+    figure = _new_figure(max(6.0, 2.6 * n_cols + 0.8), 2.9 * n_rows + 0.8)
+    axes = figure.subplots(n_rows, n_cols, squeeze=False)
+    any_on_bound = False
+    for row, (name, recovery) in enumerate(recoveries.items()):
+        bounds = _recovery_bounds(recovery)
+        at_bounds = recovery_at_bounds(recovery, tol)
+        parameters = list(recovery.true_params_.columns)
+        for column, parameter in enumerate(parameters):
+            ax = axes[row, column]
+            low, high = bounds[parameter]
+            pad = 0.04 * (high - low)
+            true = recovery.true_params_[parameter].to_numpy(float)
+            fitted = recovery.fitted_params_[parameter].reindex(
+                recovery.true_params_.index).to_numpy(float)
+            on_bound = at_bounds[parameter].to_numpy()
+            any_on_bound |= bool(on_bound.any())
+            ax.plot([low, high], [low, high], color="gray", linestyle="--", linewidth=1)
+            _draw_bounds(ax, low, high, axis="x")
+            _draw_bounds(ax, low, high, axis="y")
+            ax.scatter(true[~on_bound], fitted[~on_bound], s=14, alpha=0.65,
+                       color=_PARTICIPANT_COLOR, linewidth=0, gid="participants")
+            if on_bound.any():
+                ax.scatter(true[on_bound], fitted[on_bound], s=14, facecolors="white",
+                           edgecolors=_BOUND_COLOR, linewidths=0.9, gid="at_bound")
+            ax.set_xlim(low - pad, high + pad)
+            ax.set_ylim(low - pad, high + pad)
+            ax.set_aspect("equal", adjustable="box")
+            r = recovery.correlations_.get(parameter, np.nan)
+            n = int((np.isfinite(true) & np.isfinite(fitted)).sum())
+            bounded = f", {int(on_bound.sum())} on a bound" if on_bound.any() else ""
+            ax.set_title(f"{parameter.replace('_', ' ')}\nr = {r:.2f}, n = {n}{bounded}",
+                         fontsize=9)
+            ax.set_xlabel("true", fontsize=9)
+            if column == 0:
+                ax.set_ylabel(f"{name}\nfitted", fontsize=10, fontweight="bold")
+            else:
+                ax.set_ylabel("fitted", fontsize=9)
+            ax.tick_params(labelsize=8)
+            _despine(ax)
+        for column in range(len(parameters), n_cols):
+            axes[row, column].remove()
+    handles = [Line2D([], [], linestyle="none", marker="o", color=_PARTICIPANT_COLOR,
+                      label="dataset"),
+               Line2D([], [], color="gray", linestyle="--", label="identity"),
+               Line2D([], [], color=_BOUND_COLOR, linestyle="--", label="bounds")]
+    if any_on_bound:
+        handles.insert(1, Line2D([], [], linestyle="none", marker="o", markerfacecolor="white",
+                                 markeredgecolor=_BOUND_COLOR, label="fitted on a bound"))
+    figure.legend(handles=handles, loc="outside lower center", ncol=len(handles),
+                  frameon=False, fontsize=8)
+    figure.suptitle("Parameter recovery: fitted vs true (Pearson r, n datasets)", fontsize=12)
+    return figure
+
+
+def _heatmap(ax, matrix, *, cmap, vmin, vmax, fmt, box, title, colors=None):
+    """An annotated heatmap of a recovery matrix (rows = generating models).
+
+    ``colors``, when given, is what the colour shows (same shape as
+    ``matrix``); the cells are annotated with ``matrix``'s values.
+    """
+    values = matrix.to_numpy(dtype=float)
+    shade = values if colors is None else np.asarray(colors, dtype=float)
+    image = ax.imshow(shade, cmap=cmap, vmin=vmin, vmax=vmax, aspect="equal")
+    n_rows, n_cols = values.shape
+    # Box the best cell of each column (or row); ties are all boxed.
+    oriented = values.T if box.startswith("column") else values
+    best = np.nanmin if box.endswith("min") else np.nanmax
+    boxed = set()
+    for line, cells in enumerate(oriented):
+        if np.isfinite(cells).any():
+            for other in np.flatnonzero(np.isclose(cells, best(cells))):
+                boxed.add((int(other), line) if box.startswith("column") else (line, int(other)))
+    size = 10 if max(n_rows, n_cols) <= 5 else 8
+    for i in range(n_rows):
+        for j in range(n_cols):
+            value = values[i, j]
+            if np.isfinite(value):
+                red, green, blue, _ = image.cmap(image.norm(shade[i, j]))
+                dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+                text, color = format(value, fmt), "white" if dark else "black"
+                if float(text) == 0:
+                    text = text.lstrip("-")
+            else:
+                text, color = "–", "gray"
+            ax.text(j, i, text, ha="center", va="center", fontsize=size, color=color,
+                    fontweight="bold" if (i, j) in boxed else "normal")
+    for i, j in boxed:
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black",
+                               linewidth=2.2))
+    ax.set_xticks(np.arange(n_cols), [str(c) for c in matrix.columns], rotation=45,
+                  ha="right", rotation_mode="anchor")
+    ax.set_yticks(np.arange(n_rows), [str(r) for r in matrix.index])
+    ax.set_xlabel("fitting model")
+    ax.set_ylabel("generating model")
+    ax.set_title(title, fontsize=11)
+
+
+def plot_model_recovery(model_recovery, normalized=False):
+    """Model-recovery matrices as annotated heatmaps (model_recovery.png).
+
+    Parameters
+    ----------
+    model_recovery : fitted ModelRecovery
+    normalized : bool, default=False
+        Add a third heatmap: for each generating model, the difference of
+        each fitting model's mean BIC from the best one's on that generator's
+        data (0 = best, annotated), coloured by ``normalized_bic_`` (the same
+        difference scaled within the generating model: -100 = best, +100 =
+        worst), so that colours compare fitting models within a row only.
+        With empirical-Bayes estimators, the mean -2 x Laplace log evidence,
+        and so titled.
+
+    Returns
+    -------
+    Figure
+        Two (or three) axes, rows = generating models (labelled with their
+        number of datasets n), columns = fitting models (Wilson & Collins
+        2019). Confusion matrix p(best fit | generating model), each row
+        summing to 1: each generator's most frequent winner is boxed.
+        Inversion matrix p(generating model | best fit), each column summing
+        to 1: each winner's most likely generator (the column maximum) is
+        boxed. Mean criterion difference: each generator's best-fitting model
+        (the row minimum) is boxed.
+    """
+    if not hasattr(model_recovery, "confusion_"):
+        raise ValueError("the model recovery is not fitted (call fit)")
+    order = [n for n, _ in _recovery_models(model_recovery)]
+    panels = [
+        (model_recovery.confusion_, None, "Confusion matrix\np(best fit | generating model)",
+         dict(cmap="Blues", vmin=0, vmax=1, fmt=".2f", box="row_max")),
+        (model_recovery.inversion_, None, "Inversion matrix\np(generating model | best fit)",
+         dict(cmap="Purples", vmin=0, vmax=1, fmt=".2f", box="column_max")),
+    ]
+    if normalized:
+        label = recovery_criterion(model_recovery)[1]
+        criterion = model_recovery.criterion_
+        difference = criterion.sub(criterion.min(axis=1), axis=0)
+        panels.append((difference, model_recovery.normalized_bic_,
+                       f"Mean {textwrap.fill(label, 30)} minus the row's best\n"
+                       "(0 = best; colour scaled per row)",
+                       dict(cmap="RdYlGn_r", vmin=-100, vmax=100, fmt=".1f", box="row_min")))
+    n_datasets = model_recovery.fits_.groupby("generating_model")["dataset"].nunique()
+    n = len(order)
+    side = 0.7 * n + 2.6
+    figure = _new_figure(max(8.0, side * len(panels)), side + 0.8)
+    axes = figure.subplots(1, len(panels))
+    for ax, (matrix, colors, title, style) in zip(np.atleast_1d(axes), panels):
+        rows = [m for m in order if m in matrix.index]
+        columns = [m for m in order if m in matrix.columns]
+        shown = matrix.reindex(index=rows, columns=columns)
+        if colors is not None:
+            colors = colors.reindex(index=rows, columns=columns).to_numpy(dtype=float)
+        _heatmap(ax, shown, title=title, colors=colors, **style)
+        ax.set_yticks(np.arange(len(rows)),
+                      [f"{m}\n(n = {int(n_datasets.get(m, 0))})" for m in rows])
+    figure.suptitle("Model recovery (rows = generating model with its n datasets, columns = "
+                    "fitting model)", fontsize=12)
+    return figure

@@ -1,0 +1,1 @@
+"""Promises to users: sklearn conventions, public API, saved work, docs, README, examples."""

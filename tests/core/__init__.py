@@ -1,0 +1,1 @@
+"""Numbers only (avoidrl._core): data contract, likelihood kernel, optimizer, compiled kernels."""

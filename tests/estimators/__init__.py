@@ -1,0 +1,1 @@
+"""Maximum-likelihood estimators (avoidrl.estimators): fitted attributes, starts, checks."""

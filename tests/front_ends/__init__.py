@@ -1,0 +1,1 @@
+"""The front ends: the avoidrl command, Pipeline, progress bars and listeners."""

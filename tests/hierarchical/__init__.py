@@ -1,0 +1,1 @@
+"""Empirical-Bayes fitting (avoidrl.hierarchical) and the intervals of maximum-likelihood fits."""

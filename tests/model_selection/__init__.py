@@ -1,0 +1,1 @@
+"""Comparing models (avoidrl.model_selection): grid searches, cross-validation, group BMS."""

@@ -1,0 +1,1 @@
+"""Model declarations (avoidrl.models): built-in and user-declared models."""

@@ -1,0 +1,1 @@
+"""Parameter and model recovery (avoidrl.recovery)."""

@@ -1,0 +1,1 @@
+"""Tables, group statistics, figures and study folders (_tables, stats, plotting, report)."""

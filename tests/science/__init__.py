@@ -1,0 +1,1 @@
+"""Independent computations: results checked against code that shares nothing with avoidrl."""
