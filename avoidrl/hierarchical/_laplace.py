@@ -143,8 +143,8 @@ def _map_and_laplace(variant, data, low, high, mean, precision, starts, screen, 
 def _mvt_logpdf(x, center, chol, df):
     """Log density of multivariate t's (one per participant) at draws x (n, S, k)."""
     k = x.shape[-1]
-    solved = np.einsum("nij,nsj->nsi", np.linalg.inv(chol), x - center[:, None, :])
-    quad = np.einsum("nsk,nsk->ns", solved, solved)
+    solved = (x - center[:, None, :]) @ np.swapaxes(np.linalg.inv(chol), 1, 2)
+    quad = np.square(solved).sum(axis=-1)
     log_det = np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
     return (gammaln((df + k) / 2) - gammaln(df / 2) - 0.5 * k * np.log(df * np.pi)
             - log_det[:, None] - 0.5 * (df + k) * np.log1p(quad / df))
@@ -153,8 +153,9 @@ def _mvt_logpdf(x, center, chol, df):
 def _gauss_logpdf(x, mean, cov):
     """Log density of one Gaussian at draws x (..., k)."""
     chol = np.linalg.cholesky(cov)
-    solved = np.linalg.solve(chol, (x - mean).reshape(-1, mean.size).T).T
-    return (-0.5 * np.einsum("sk,sk->s", solved, solved).reshape(x.shape[:-1])
+    # one matrix product (BLAS) rather than a solve per draw: this runs every EM iteration
+    solved = (x - mean) @ np.linalg.inv(chol).T
+    return (-0.5 * np.square(solved).sum(axis=-1)
             - np.log(np.diag(chol)).sum() - 0.5 * mean.size * np.log(2 * np.pi))
 
 
@@ -171,7 +172,7 @@ def _proposal_draws(center, scale, mean, prior_cov, normals, chi):
     scale = 0.5 * (scale + np.swapaxes(scale, 1, 2)) + 1e-9 * np.eye(k)
     chol = np.linalg.cholesky(scale)
     head = s_count - n_prior
-    t_part = center[:, None, :] + np.einsum("nij,nsj->nsi", chol, normals[:, :head]) \
+    t_part = center[:, None, :] + normals[:, :head] @ np.swapaxes(chol, 1, 2) \
         / np.sqrt(chi[:, :head] / IMPORTANCE_DF)[..., None]
     prior_part = mean + normals[:, head:] @ np.linalg.cholesky(prior_cov).T
     samples = np.concatenate([t_part, prior_part], axis=1)
@@ -181,15 +182,20 @@ def _proposal_draws(center, scale, mean, prior_cov, normals, chi):
     return samples, log_q
 
 
-def _importance_moments(samples, log_weight, population):
-    """Posterior mean (n, k), covariance (n, k, k), normalised weights and ESS under ``population``."""
+def _importance_weights(samples, log_weight, population):
+    """Normalised importance weights (n, S) of the draws under ``population``."""
     lw = log_weight + _gauss_logpdf(samples, population.mean, population.cov)
     lw = np.where(np.isfinite(lw), lw, -np.inf)
     weights = np.exp(lw - lw.max(axis=1, keepdims=True))
-    weights /= weights.sum(axis=1, keepdims=True)
-    mean = np.einsum("ns,nsk->nk", weights, samples)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def _importance_moments(samples, log_weight, population):
+    """Posterior mean (n, k), covariance (n, k, k), normalised weights and ESS under ``population``."""
+    weights = _importance_weights(samples, log_weight, population)
+    mean = (weights[:, None, :] @ samples)[:, 0]
     deviation = samples - mean[:, None, :]
-    cov = np.einsum("ns,nsi,nsj->nij", weights, deviation, deviation)
+    cov = np.swapaxes(weights[..., None] * deviation, 1, 2) @ deviation
     return mean, cov, weights, 1.0 / np.sum(weights ** 2, axis=1)
 
 
@@ -271,8 +277,8 @@ def _importance_evidence(estep, population):
 
 def _posterior_mean_x(estep, population, low, high):
     """Each participant's posterior mean in natural units, from the importance draws."""
-    weights = _importance_moments(estep["samples"], estep["log_weight"], population)[2]
-    return np.einsum("ns,nsk->nk", weights, to_bounded(estep["samples"], low, high))
+    weights = _importance_weights(estep["samples"], estep["log_weight"], population)
+    return (weights[:, None, :] @ to_bounded(estep["samples"], low, high))[:, 0]
 
 
 def _sampled_intervals(estep, population, rng, level=0.95):
@@ -294,7 +300,7 @@ def _sampled_intervals(estep, population, rng, level=0.95):
         mean = population.mean + chol @ rng.standard_normal(k)
         factor = np.exp(rng.standard_normal(k) / np.sqrt(2.0 * n))
         draw = _Population(mean, population.cov * np.outer(factor, factor))
-        weights += _importance_moments(samples, log_weight, draw)[2]
+        weights += _importance_weights(samples, log_weight, draw)
     weights /= HYPER_DRAWS
     tail = 0.5 * (1.0 - level)
     lower, upper = np.empty((n, k)), np.empty((n, k))
