@@ -18,6 +18,20 @@ Three reports (choose with ``--report``):
     populations of 60 (the standard deviation of a population's mean
     learning-rate gain is about .06 for Hybrid2012+novel), so the mean needs
     8-16 populations: its standard error is printed.
+``collapse``
+    Whether EmpiricalBayes's population scale collapses: per parameter, the sd
+    of the EB estimates in z against the sd of the true values in z (mean and
+    minimum of the ratio over ``--seeds`` populations), Pearson r of EB's MAPs
+    (mean and minimum), of its posterior means (``posterior_mean_``) and of ML,
+    and how many fits report convergence. Issue 18's target: no ratio below 1/3.
+``coverage``
+    Share of true values inside the 95 % intervals (``params_ci_``), EB and ML,
+    per parameter over ``--replicates`` simulated replicates of 60.
+    QLearning+novel: the true population is the ML fit of the bundled example
+    (60 participants, simulated again per replicate); Hybrid2012+novel: the
+    benchmark's populations (seeds 1000, 1001, ...; the example was generated
+    by QLearning, so its Hybrid fit is not a population of hybrids). ML counts
+    interior estimates only (the others have no interval).
 ``identification``
     ``--groups`` groups of ``--group-size`` participants from each generator
     (the five base models +novel; ``--hybrids`` adds the other three hybrids),
@@ -38,6 +52,8 @@ Usage::
     python benchmarks/bench_hierarchical.py --report recovery --models Hybrid2012+novel --n 60 --seeds 16
     python benchmarks/bench_hierarchical.py --report identification --groups 10 --group-size 30 --out identification.csv
     python benchmarks/bench_hierarchical.py --report identification --from-csv identification.csv
+    python benchmarks/bench_hierarchical.py --report collapse --models Hybrid2012+novel --seeds 16
+    python benchmarks/bench_hierarchical.py --report coverage --replicates 10
 """
 
 from __future__ import annotations
@@ -54,6 +70,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from avoidrl import make_model
 from avoidrl._core.data import load_task_data
+from avoidrl.datasets import load_example
 from avoidrl.hierarchical import EmpiricalBayes
 from avoidrl.hierarchical._laplace import integrated_bic
 from avoidrl.model_selection import random_effects_bms
@@ -299,6 +316,113 @@ def print_identification(rows, participants, names=None):
     plain_error = (rows["ibic_prior_samples"] - rows["ibic"])
     print(f"iBIC from plain prior samples minus importance-sampled: median "
           f"{plain_error.median():.1f}, range {plain_error.min():.1f} to {plain_error.max():.1f}")
+def z_of(frame, model, names):
+    """Parameters in the unbounded space z of ``model``'s bounds."""
+    bounds = model._fit_settings().bounds
+    low = np.array([bounds[p][0] for p in names])
+    high = np.array([bounds[p][1] for p in names])
+    x = (frame[names].to_numpy() - low) / (high - low)
+    x = np.clip(x, 1e-6, 1 - 1e-6)  # ML estimates on a bound
+    return np.log(x / (1 - x))
+
+
+def report_collapse(args):
+    print(f"EmpiricalBayes population scale: sd of the estimates in z / sd of the truth in z, "
+          f"and Pearson r, over {args.seeds} populations (seeds 1000-{999 + args.seeds})\n")
+    for name in args.models:
+        for n in args.n:
+            ratio, eb_r, ml_r, mean_r, converged, seconds = [], [], [], [], 0, 0.0
+            for seed in range(args.seeds):
+                truth, learning, transfer = population(name, n, seed=1000 + seed)
+                names = list(truth.columns)
+                eb = EmpiricalBayes(make_model(name), random_state=seed, n_jobs=args.jobs)
+                seconds += quiet_fit(eb, learning, transfer)
+                converged += bool(eb.converged_)
+                model = make_model(name)
+                ratio.append(pd.Series(z_of(eb.params_, model, names).std(axis=0)
+                                       / z_of(truth, model, names).std(axis=0), index=names))
+                eb_r.append({p: pearson(eb.params_[p], truth[p]) for p in names})
+                if hasattr(eb, "posterior_mean_"):
+                    mean_r.append({p: pearson(eb.posterior_mean_[p], truth[p]) for p in names})
+                if not args.no_ml:
+                    ml = make_model(name, random_state=seed, n_jobs=args.jobs)
+                    quiet_fit(ml, learning, transfer)
+                    ml_r.append({p: pearson(ml.params_[p], truth[p]) for p in names})
+                print(seed, ratio[-1].round(2).to_dict(), file=sys.stderr)
+            ratio, eb_r = pd.DataFrame(ratio), pd.DataFrame(eb_r)
+            table = pd.DataFrame({"sd ratio mean": ratio.mean(), "sd ratio min": ratio.min(),
+                                  "min seed": 1000 + ratio.idxmin(),
+                                  "EB r": eb_r.mean(), "EB r min": eb_r.min()})
+            if mean_r:
+                # EB's posterior means (posterior_mean_) instead of its MAPs
+                table["EB mean r"] = pd.DataFrame(mean_r).mean()
+            if ml_r:
+                ml_r = pd.DataFrame(ml_r)
+                table["ML r"] = ml_r.mean()
+                table["gain"] = (eb_r - ml_r).mean()
+                table["worst gain"] = (eb_r - ml_r).min()
+            print(f"{name}, N = {n}: EB {seconds / args.seeds:.1f} s per population, "
+                  f"converged_ in {converged} of {args.seeds}")
+            print(table.round(3).to_string())
+            # issue 18's four learning rates: factual and counterfactual, critic and actor
+            rates = [p for p in names if p.startswith(("factual", "counterfactual"))]
+            line = f"mean EB r of {', '.join(rates)}: {eb_r[rates].mean(axis=1).mean():.3f}"
+            if mean_r:
+                line += f" (posterior means {pd.DataFrame(mean_r)[rates].mean(axis=1).mean():.3f})"
+            if len(ml_r):
+                line += f" (ML {ml_r[rates].mean(axis=1).mean():.3f})"
+            print(line)
+            print(f"populations with a ratio below 1/3: {int((ratio.min(axis=1) < 1 / 3).sum())}\n")
+
+
+def covered(fit, truth):
+    """Per parameter: (inside, counted) of the true values in ``fit.params_ci_``."""
+    ci = fit.params_ci_.reset_index()
+    ci["true"] = truth.stack().reindex(pd.MultiIndex.from_frame(
+        ci[["participant_id", "parameter"]])).to_numpy()
+    ci = ci[ci["status"] == "interior"]
+    inside = (ci["true"] >= ci["lower"]) & (ci["true"] <= ci["upper"])
+    return inside.groupby(ci["parameter"]).sum(), inside.groupby(ci["parameter"]).size()
+
+
+def report_coverage(args):
+    print(f"Coverage of the 95 % intervals (params_ci_), {args.replicates} replicates of 60\n")
+    for name in args.models:
+        if name.startswith("QLearning"):
+            learning, transfer = load_example()
+            example = make_model(name, random_state=0, n_jobs=args.jobs)
+            quiet_fit(example, learning, transfer)
+            base_truth = example.params_
+        counts = {"EB": [], "ML": []}
+        for replicate in range(args.replicates):
+            if name.startswith("QLearning"):
+                truth = base_truth.copy()
+                learning, transfer = make_model(name).sample(params=truth,
+                                                             random_state=5000 + replicate)
+            else:
+                truth, learning, transfer = population(name, 60, seed=1000 + replicate)
+            eb = EmpiricalBayes(make_model(name), random_state=replicate, n_jobs=args.jobs)
+            quiet_fit(eb, learning, transfer)
+            counts["EB"].append(covered(eb, truth))
+            if not args.no_ml:
+                ml = make_model(name, random_state=replicate, n_jobs=args.jobs)
+                quiet_fit(ml, learning, transfer)
+                counts["ML"].append(covered(ml, truth))
+            print(replicate, (counts["EB"][-1][0] / counts["EB"][-1][1]).round(2).to_dict(),
+                  file=sys.stderr)
+        table = {}
+        for method, parts in counts.items():
+            if not parts:
+                continue
+            inside = sum(p[0] for p in parts)
+            total = sum(p[1] for p in parts)
+            per_replicate = pd.DataFrame([p[0] / p[1] for p in parts])
+            table[f"{method} coverage"] = inside / total
+            table[f"{method} min replicate"] = per_replicate.min()
+            table[f"{method} n"] = total
+        print(f"{name}:")
+        print(pd.DataFrame(table).round(3).to_string())
+        print()
 
 
 def report_identification(args):
@@ -320,7 +444,8 @@ def report_identification(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--report", choices=("timing", "recovery", "identification"),
+    parser.add_argument("--report", choices=("timing", "recovery", "collapse", "coverage",
+                                                   "identification"),
                         default="timing")
     parser.add_argument("--models", nargs="*", default=None)
     parser.add_argument("--n", nargs="*", type=int, default=None)
@@ -328,6 +453,10 @@ def main(argv=None):
                         help="populations per model and N (seeds 1000, 1001, ...)")
     parser.add_argument("--per-population", action="store_true",
                         help="recovery: also print every population's gains")
+    parser.add_argument("--replicates", type=int, default=10,
+                        help="coverage: simulated replicates per model")
+    parser.add_argument("--no-ml", action="store_true",
+                        help="collapse, coverage: skip the maximum-likelihood fits")
     parser.add_argument("--groups", type=int, default=10)
     parser.add_argument("--group-size", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=2)
@@ -353,6 +482,13 @@ def main(argv=None):
                                       "ActorCritic+novel", "Hybrid2012+novel"]
         args.n = args.n or [60, 150]
         report_recovery(args)
+    elif args.report == "collapse":
+        args.models = args.models or ["Hybrid2012+novel", "QLearning+novel"]
+        args.n = args.n or [60]
+        report_collapse(args)
+    elif args.report == "coverage":
+        args.models = args.models or ["QLearning+novel", "Hybrid2012+novel"]
+        report_coverage(args)
     else:
         report_identification(args)
     return 0

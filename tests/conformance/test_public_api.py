@@ -146,9 +146,11 @@ def fresh():
     data = example_subset()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # screen_starts=0: the starts of the version that wrote the pickles
+        # screen_starts=0, m_step='laplace', scale_prior=None: the starts and the EB
+        # method of the version that wrote the pickles (before issue 18)
         ml = QLearning(novel=True, screen_starts=0, random_state=0).fit(*data)
-        eb = EmpiricalBayes(QLearning(novel=True, screen_starts=0), random_state=0).fit(*data)
+        eb = EmpiricalBayes(QLearning(novel=True, screen_starts=0), m_step="laplace",
+                            scale_prior=None, random_state=0).fit(*data)
     return {"ml": ml, "eb": eb, "data": data}
 
 

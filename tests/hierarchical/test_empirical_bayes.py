@@ -364,7 +364,9 @@ def test_eb_recovers_hybrid2012_a_small_version_of_the_benchmark():
         ml = Hybrid2012(novel=True, n_starts=30, random_state=0).fit(learning, transfer)
     eb_r = pd.Series({n: pearson(eb.params_[n], truth[n]) for n in names})
     ml_r = pd.Series({n: pearson(ml.params_[n], truth[n]) for n in names})
-    assert eb.converged_ and eb.n_iter_ <= 20
+    # with the importance-sampled M-step (issue 18) most EM iterations only reweight
+    # the same draws (no likelihood evaluations): the cost is in the rounds of draws
+    assert eb.converged_ and eb.history_["new_draws"].sum() <= 10 and eb.n_iter_ <= 30
     assert (eb_r[["factual_lr", "counterfactual_lr", "factual_actor_lr",
                   "counterfactual_actor_lr", "critic_lr"]] >= 0.4).all(), eb_r
     assert eb_r["temperature"] >= 0.7 and eb_r["mixing_factor"] >= 0.9
