@@ -50,6 +50,7 @@ from .parameters import (  # noqa: F401
 )
 from .recovery import (  # noqa: F401
     _recoveries, _recovery_bounds, _recovery_models, generated_data, model_recovery_fit_tables,
-    model_identification, model_recovery_matrices, parameter_recovery_correlations,
-    parameter_recovery_tables, recovery_at_bounds, recovery_criterion,
+    model_identification, model_recovery_matrices, parameter_recovery_correlation_matrix,
+    parameter_recovery_correlations, parameter_recovery_coverage, parameter_recovery_tables,
+    recovery_at_bounds, recovery_criterion,
 )

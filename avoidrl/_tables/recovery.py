@@ -136,6 +136,62 @@ def parameter_recovery_correlations(parameter_recovery):
     return pd.DataFrame(rows, columns=["Model", "Parameter", "Correlation"])
 
 
+def _calibrated(name, recovery):
+    if not hasattr(recovery, "coverage_"):
+        raise ValueError(f"the parameter recovery of {name!r} has no coverage_ (fit it with "
+                         "this version of avoidrl)")
+    return recovery
+
+
+def parameter_recovery_coverage(parameter_recovery):
+    """Coverage of the fits' intervals per model and parameter (parameter_recovery_coverage.csv).
+
+    Parameters
+    ----------
+    parameter_recovery : ParameterRecovery, list of them, or dict {name: ParameterRecovery}
+
+    Returns
+    -------
+    DataFrame
+        model, parameter, then the columns of ``coverage_``: nominal, n
+        (estimates with an interval), n_inside, coverage, lower, upper (its
+        95 % Clopper-Pearson interval), n_without_interval.
+    """
+    parts = []
+    for name, recovery in _recoveries(parameter_recovery).items():
+        table = _calibrated(name, recovery).coverage_.reset_index()
+        table.insert(0, "model", name)
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)
+
+
+def parameter_recovery_correlation_matrix(parameter_recovery):
+    """True x fitted correlations, long form (parameter_recovery_correlation_matrix.csv).
+
+    Parameters
+    ----------
+    parameter_recovery : ParameterRecovery, list of them, or dict {name: ParameterRecovery}
+
+    Returns
+    -------
+    DataFrame
+        model, true_parameter, fitted_parameter, r (Pearson r over the
+        datasets; ``correlation_``): where the two names are equal it is the
+        recovery r, elsewhere a trade-off between two parameters.
+    """
+    parts = []
+    for name, recovery in _recoveries(parameter_recovery).items():
+        matrix = _calibrated(name, recovery).correlation_
+        parts.append(pd.DataFrame({
+            "model": name,
+            "true_parameter": np.repeat(np.asarray(matrix.index, dtype=object),
+                                        len(matrix.columns)),
+            "fitted_parameter": np.tile(np.asarray(matrix.columns, dtype=object),
+                                        len(matrix.index)),
+            "r": matrix.to_numpy(dtype=float).ravel()}))
+    return pd.concat(parts, ignore_index=True)
+
+
 def _recovery_models(model_recovery):
     """[(name, estimator)] of a ModelRecovery, in its order."""
     return named_estimators(model_recovery.estimators)

@@ -21,7 +21,7 @@ from ._comparison import plot_bms, plot_fit_distributions, plot_model_comparison
 from ._parameters import (
     plot_fit_by_starts, plot_parameter_fits, plot_parameter_of_interest_comparisons,
 )
-from ._recovery import plot_model_recovery, plot_parameter_recovery
+from ._recovery import plot_model_recovery, plot_parameter_recovery, plot_recovery_calibration
 from ._style import (  # noqa: F401  (tests read the labels)
     STYLES, _OPTION_LABELS, _OPTION_TYPES, check_style, figure_style, headless, paper_fonts,
 )
@@ -31,5 +31,5 @@ __all__ = [
     "plot_model_comparison", "plot_bms", "plot_fit_distributions",
     "plot_fit_by_starts", "plot_parameter_of_interest_comparisons", "plot_model_behaviour",
     "plot_model_simulations", "plot_parameter_fits", "plot_parameter_recovery",
-    "plot_model_recovery",
+    "plot_model_recovery", "plot_recovery_calibration",
 ]

@@ -1,4 +1,4 @@
-"""Recovery figures: true vs fitted parameters, model-recovery matrices.
+"""Recovery figures: true vs fitted parameters, their calibration, model-recovery matrices.
 
 Draws the tables of :mod:`avoidrl._tables.recovery`.
 """
@@ -92,6 +92,91 @@ def plot_parameter_recovery(parameter_recovery, tol=BOUND_TOLERANCE):
     figure.legend(handles=handles, loc="outside lower center", ncol=len(handles),
                   frameon=False, fontsize=8)
     figure.suptitle("Parameter recovery: fitted vs true (Pearson r, n datasets)", fontsize=12)
+    return figure
+
+
+def _coverage_panel(ax, name, coverage):
+    """Coverage per parameter as points with their interval; the nominal level dashed."""
+    x = np.arange(len(coverage))
+    values = coverage["coverage"].to_numpy(float)
+    shown = np.isfinite(values)
+    low = coverage["lower"].to_numpy(float)
+    high = coverage["upper"].to_numpy(float)
+    nominal = float(coverage["nominal"].iloc[0])
+    ax.axhline(nominal, color="gray", linestyle="--", linewidth=1, gid="nominal",
+               label=f"nominal level ({nominal:.0%})")
+    ax.errorbar(x[shown], values[shown], yerr=[values[shown] - low[shown],
+                                               high[shown] - values[shown]],
+                fmt="o", color=_PARTICIPANT_COLOR, capsize=3, gid="coverage",
+                label="coverage (95 % Clopper-Pearson interval)")
+    for i in x:
+        n = int(coverage["n"].iloc[i])
+        label = f"{int(coverage['n_inside'].iloc[i])}/{n}" if n else "no\ninterval"
+        ax.annotate(label, (i, high[i] if n else nominal), xytext=(0, 4),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=7)
+    ax.legend(loc="lower left", frameon=False, fontsize=7)
+    bottom = np.nanmin(np.append(low[shown], nominal))
+    ax.set_ylim(max(0.0, bottom - 0.08), 1.06)
+    ax.set_xlim(-0.6, len(coverage) - 0.4)
+    ax.set_xticks(x, [p.replace("_", " ") for p in coverage.index], rotation=30, ha="right",
+                  rotation_mode="anchor", fontsize=8)
+    ax.set_ylabel(f"{name}\ncoverage of the {nominal:.0%} intervals", fontsize=9)
+    _despine(ax)
+
+
+def plot_recovery_calibration(recovery):
+    """Interval coverage and the true x fitted correlation matrix of a parameter recovery.
+
+    Parameters
+    ----------
+    recovery : ParameterRecovery, list of them, or dict {name: ParameterRecovery}
+        Fitted recovery objects, one per model
+        (parameter_recovery_calibration.png).
+
+    Returns
+    -------
+    Figure
+        One row per model. Left: per parameter, the share of true values
+        inside the fits' intervals (``coverage_``) as a point with its 95 %
+        Clopper-Pearson interval, annotated n_inside/n (estimates with an
+        interval), and the intervals' nominal level (grey dashed). Right:
+        ``correlation_`` as a heatmap (rows true, columns fitted parameters;
+        diverging colours centred at 0, from -1 to 1; values annotated): the
+        diagonal is the recovery r, the off-diagonal cells show trade-offs.
+        The titles give n datasets.
+    """
+    recoveries = _recoveries(recovery)
+    for name, item in recoveries.items():
+        if not hasattr(item, "coverage_"):
+            raise ValueError(f"the parameter recovery of {name!r} has no coverage_ (fit it "
+                             "with this version of avoidrl)")
+    k = max(len(r.true_params_.columns) for r in recoveries.values())
+    side = 0.75 * k + 2.2
+    figure = _new_figure(2 * side + 1.5, side * len(recoveries) + 0.9)
+    axes = figure.subplots(len(recoveries), 2, squeeze=False)
+    for row, (name, item) in enumerate(recoveries.items()):
+        n = len(item.true_params_)
+        _coverage_panel(axes[row, 0], name, item.coverage_)
+        axes[row, 0].set_title(f"Interval coverage (n = {n} datasets)", fontsize=10)
+        ax = axes[row, 1]
+        matrix = item.correlation_
+        image = ax.imshow(matrix.to_numpy(float), cmap="RdBu_r", vmin=-1, vmax=1,
+                          aspect="equal")
+        for (i, j), value in np.ndenumerate(matrix.to_numpy(float)):
+            text = "–" if not np.isfinite(value) else format(value, ".2f").replace("-0.00",
+                                                                                  "0.00")
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="white" if np.isfinite(value) and abs(value) > 0.6 else "black")
+        labels = [[p.replace("_", " ") for p in axis] for axis in (matrix.columns, matrix.index)]
+        ax.set_xticks(np.arange(matrix.shape[1]), labels[0], rotation=30, ha="right",
+                      rotation_mode="anchor", fontsize=8)
+        ax.set_yticks(np.arange(matrix.shape[0]), labels[1], fontsize=8)
+        ax.set_xlabel("fitted parameter", fontsize=9)
+        ax.set_ylabel("true parameter", fontsize=9)
+        ax.set_title(f"True x fitted Pearson r (n = {n} datasets)", fontsize=10)
+        figure.colorbar(image, ax=ax, shrink=0.8, label="Pearson r")
+    figure.suptitle("Parameter recovery calibration: do the intervals cover the truth, which "
+                    "parameters trade off?", fontsize=11)
     return figure
 
 

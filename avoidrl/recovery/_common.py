@@ -169,7 +169,7 @@ def resolve_templates(X_learning, X_transfer):
     return learning, transfer
 
 
-def fit_unit(estimator, datasets, seeds):
+def fit_unit(estimator, datasets, seeds, intervals=False):
     """Fit a clone of ``estimator`` to a group of datasets (one work unit).
 
     Each dataset's starts come from its own seed, so the result does not
@@ -180,7 +180,8 @@ def fit_unit(estimator, datasets, seeds):
     DataFrame indexed by dataset id: the fitted parameters, nll, bic, aic,
     n_trials, converged, evidence (-BIC/2, the log-evidence approximation that
     model comparison uses), optimum_hits (starts that reached the best optimum)
-    and confirmed.
+    and confirmed. With ``intervals=True``, ``(table, params_ci_)``: the
+    fits' intervals too (a parameter recovery measures their coverage).
     """
     estimator = clone(estimator).set_params(n_jobs=1, verbose=0)
     learning = pd.concat([d.learning for d in datasets], ignore_index=True)
@@ -189,7 +190,7 @@ def fit_unit(estimator, datasets, seeds):
     settings = estimator._fit_settings()
     with silenced():  # the recovery reports its own progress, by dataset
         estimator._fit_data(data, [np.random.SeedSequence(int(seed)) for seed in seeds],
-                            settings, warn=False, intervals=False)
+                            settings, warn=False, intervals=intervals)
     table = estimator.params_.copy()
     table["nll"] = estimator.nll_
     table["aic"] = estimator.aic_
@@ -199,10 +200,10 @@ def fit_unit(estimator, datasets, seeds):
     table["evidence"] = estimator.evidence_
     table["optimum_hits"] = estimator.optimum_hits_
     table["confirmed"] = (estimator.optimum_hits_ >= 2) | (settings["start"] == "fixed")
-    return table
+    return (table, estimator.params_ci_) if intervals else table
 
 
-def fit_population(estimator, datasets, seed):
+def fit_population(estimator, datasets, seed, intervals=False):
     """Fit a clone of an ``estimator`` that fits jointly to datasets as one population.
 
     The population is the unit: one participant alone has no prior to learn
@@ -214,6 +215,9 @@ def fit_population(estimator, datasets, seed):
         log_evidence, evidence, n_trials, converged = EM converged)
     ibic : float
         The fit's integrated BIC (NaN for a method without one).
+    intervals : DataFrame
+        With ``intervals=True`` only: the fit's ``params_ci_``, indexed by
+        (dataset id, parameter).
     """
     estimator = clone(estimator).set_params(random_state=int(seed), n_jobs=1, verbose=0)
     learning = pd.concat([d.learning for d in datasets], ignore_index=True)
@@ -227,7 +231,8 @@ def fit_population(estimator, datasets, seed):
     table["n_trials"] = estimator.n_trials_
     table["converged"] = bool(estimator.converged_)
     table["confirmed"] = True
-    return table, float(getattr(estimator, "ibic_", np.nan))
+    ibic = float(getattr(estimator, "ibic_", np.nan))
+    return (table, ibic, estimator.params_ci_) if intervals else (table, ibic)
 
 
 def units(items, size=UNIT_SIZE):

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._utils.progress import ProgressBar
 from .._utils.warnings import warn
+from ._calibration import NOMINAL_LEVEL, coverage_table, cross_correlations, pearson
 from ._common import (
     MAX_SEED, SyntheticDataset, check_datasets, check_run_settings, dataset_count,
     estimator_name, fit_population, fit_unit, generate_datasets, generating_model,
@@ -91,6 +92,22 @@ class ParameterRecovery(BaseEstimator):
         With EmpiricalBayes only: the integrated BIC of the population fit.
     correlations_ : Series
         Pearson r of true vs fitted values, per parameter.
+    correlation_ : DataFrame
+        Pearson r of every true parameter (rows, index ``true``) with every
+        fitted one (columns, ``fitted``): the diagonal is ``correlations_``,
+        an off-diagonal cell far from 0 a trade-off between two parameters.
+    intervals_ : DataFrame
+        The fits' ``params_ci_`` (estimate, lower, upper, status), indexed by
+        (dataset, parameter).
+    coverage_ : DataFrame
+        Per parameter (index): ``nominal`` (the intervals' level, 0.95), ``n``
+        (datasets whose estimate has an interval: status 'interior'),
+        ``n_inside`` (of them, intervals that contain the true value),
+        ``coverage`` (= n_inside / n), ``lower``, ``upper`` (its 95 %
+        Clopper-Pearson interval: is the nominal level plausible?) and
+        ``n_without_interval`` (estimates on a bound or not identified).
+        Read through the fitted-model protocol, so it means the same for
+        maximum-likelihood (Wald) and empirical-Bayes intervals.
     recoverability_ : Series
         Per parameter, ``1 - sum((fitted - true)^2) / sum((true - mean true)^2)``:
         the share of the true values' variance that the fitted values
@@ -190,18 +207,21 @@ class ParameterRecovery(BaseEstimator):
         if self.estimator.fits_jointly:
             # the synthetic participants are one population, fitted jointly
             estimator = clone(self.estimator).set_params(n_jobs=self.n_jobs)
-            fits, self.ibic_ = fit_population(estimator, datasets, seeds[0])
+            fits, self.ibic_, intervals = fit_population(estimator, datasets, seeds[0],
+                                                         intervals=True)
         else:
             groups = units(list(zip(datasets, seeds)))
-            tables = []
+            tables, cis = [], []
             with ProgressBar(len(datasets), f"recovering {estimator_name(self.estimator)}",
                              "dataset", self.verbose) as bar:
                 for table in Parallel(n_jobs=self.n_jobs, return_as="generator")(
-                        delayed(fit_unit)(self.estimator, [d for d, _ in g], [s for _, s in g])
+                        delayed(fit_unit)(self.estimator, [d for d, _ in g], [s for _, s in g],
+                                          intervals=True)
                         for g in groups):
-                    tables.append(table)
-                    bar.update(len(table))
-            fits = pd.concat(tables)
+                    tables.append(table[0])
+                    cis.append(table[1])
+                    bar.update(len(table[0]))
+            fits, intervals = pd.concat(tables), pd.concat(cis)
         names = list(datasets[0].true_params.index)
         self.templates_ = templates
         self.datasets_ = datasets
@@ -210,8 +230,11 @@ class ParameterRecovery(BaseEstimator):
         self.fits_ = fits.rename_axis("dataset")
         self.fitted_params_ = self.fits_[names].copy()
         self.correlations_ = pd.Series(
-            {p: _pearson(self.true_params_[p], self.fitted_params_[p]) for p in names},
+            {p: pearson(self.true_params_[p], self.fitted_params_[p]) for p in names},
             name="r")
+        self.correlation_ = cross_correlations(self.true_params_, self.fitted_params_)
+        self.intervals_ = intervals.rename_axis(["dataset", "parameter"])
+        self.coverage_ = coverage_table(self.true_params_, self.intervals_, NOMINAL_LEVEL)
         self.recoverability_ = pd.Series(
             {p: _identity_r2(self.true_params_[p], self.fitted_params_[p]) for p in names},
             name="recoverability")
@@ -309,10 +332,3 @@ def _identity_r2(true, fitted):
         return np.nan
     return float(1.0 - np.sum((fitted - true) ** 2) / spread)
 
-
-def _pearson(a, b):
-    a = np.asarray(a, float)
-    b = np.asarray(b, float)
-    if a.std() == 0 or b.std() == 0:
-        return np.nan
-    return float(np.corrcoef(a, b)[0, 1])

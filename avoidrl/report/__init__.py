@@ -40,7 +40,8 @@ from .._tables import (
     interval_status_counts, learning_dynamics, model_evidence, model_identification,
     model_recovery_fit_tables, model_recovery_matrices, parameter_descriptives, parameter_intervals,
     parameter_of_interest_correlations, parameter_of_interest_values, parameter_outliers,
-    parameter_recovery_correlations, parameter_recovery_tables, parameters_at_bounds,
+    parameter_recovery_correlation_matrix, parameter_recovery_correlations,
+    parameter_recovery_coverage, parameter_recovery_tables, parameters_at_bounds,
     population_parameters, posterior_predictive, recovery_at_bounds, recovery_criterion,
 )
 from ..stats import BOUND_SHARE_NOTE
@@ -59,7 +60,8 @@ __all__ = [
     "model_recovery_fit_tables",
     "model_recovery_matrices", "parameter_descriptives", "parameter_intervals",
     "parameter_of_interest_correlations", "parameter_of_interest_values", "parameter_outliers",
-    "parameter_recovery_correlations", "parameter_recovery_tables", "parameters_at_bounds",
+    "parameter_recovery_correlation_matrix", "parameter_recovery_correlations",
+    "parameter_recovery_coverage", "parameter_recovery_tables", "parameters_at_bounds",
     "population_parameters", "posterior_predictive", "recovery_at_bounds", "recovery_criterion", "validation_files",
     "write_fit_report",
     "write_validation_report",

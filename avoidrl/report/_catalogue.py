@@ -37,7 +37,8 @@ from .._tables import (
     LAPLACE, _n_parameters, criterion_differences, criterion_values, em_history,
     group_best_fit_percentages, information_criteria, interval_status_counts, model_evidence,
     model_identification, model_recovery_matrices, parameter_descriptives, parameter_intervals,
-    parameter_recovery_correlations, population_parameters,
+    parameter_recovery_correlation_matrix, parameter_recovery_correlations,
+    parameter_recovery_coverage, population_parameters,
 )
 from ._files import figure
 from ._methods import methods_text
@@ -216,6 +217,10 @@ COLUMN_VOCABULARY = {
     "ibic_n_correct": "groups iBIC identifies", "ibic_correct": "their share",
     "ibic_correct_lower": "its 95 % lower limit", "ibic_correct_upper": "its 95 % upper limit",
     "mean_bms_pxp": "mean BMS pxp", "mean_bor": "mean BOR",
+    "nominal": "an interval's nominal level", "n_inside": "intervals containing the true value",
+    "coverage": "n_inside / n", "n_without_interval": "estimates without an interval",
+    "true_parameter": "a generating parameter", "fitted_parameter": "a fitted parameter",
+    "r": "Pearson r",
 }
 #: Columns of avoidrl's own tables renamed into the vocabulary when written
 #: (the table functions keep their names for code that reads them).
@@ -473,6 +478,20 @@ VALIDATION_CATALOGUE = (
         'true vs fitted scatter plots, one row per model, both axes spanning the bounds (drawn red dashed), identity dashed grey; fits that end on a bound are open red circles; each title gives Pearson r, n datasets and how many fits sit on a bound',
         files=("correlations/recovery_correlation_plot.png",),
         producer=lambda run: figure(plotting.plot_parameter_recovery, run.recoveries),
+        step=PARAMETER_STEP),
+    PARAMETER('parameter_recovery_coverage.csv',
+        "per model and parameter: model, parameter, nominal (the intervals' level), n (fits with an interval: status 'interior'), n_inside (intervals containing the true value), coverage (n_inside / n), lower, upper (its 95 % Clopper-Pearson interval: is the nominal level plausible?), n_without_interval (on a bound or not identified); the intervals are the fits' `params_ci_` (Wald intervals of maximum-likelihood fits, posterior intervals of empirical-Bayes ones)",
+        files=("parameter_recovery_coverage.csv",),
+        producer=lambda run: parameter_recovery_coverage(run.recoveries), step=PARAMETER_STEP),
+    PARAMETER('parameter_recovery_correlation_matrix.csv',
+        'per model, the Pearson r over datasets of every true parameter with every fitted one: model, true_parameter, fitted_parameter, r (equal names: the recovery r; the others: trade-offs)',
+        files=("parameter_recovery_correlation_matrix.csv",),
+        producer=lambda run: parameter_recovery_correlation_matrix(run.recoveries),
+        step=PARAMETER_STEP),
+    PARAMETER('parameter_recovery_calibration.png',
+        "one row per model: the coverage per parameter as a point with its 95 % Clopper-Pearson interval (n_inside/n above it) and the nominal level dashed; the true x fitted correlation matrix as a heatmap (-1 blue .. 0 white .. 1 red, values annotated); n datasets in the titles",
+        files=("parameter_recovery_calibration.png",),
+        producer=lambda run: figure(plotting.plot_recovery_calibration, run.recoveries),
         step=PARAMETER_STEP),
     PARAMETER('summary_PARAMETER.json',
         'seed, models, datasets, correlations, per parameter the fits that end on a bound (`n_fitted_on_a_bound`, within 1e-06 x (high - low)), settings',

@@ -156,11 +156,11 @@ def test_validation_report_in_parallel(small, tmp_path):
                                            n_jobs=n_jobs)
     planned = report.validation_files(["QLearning+novel"], formats=["svg"])
     assert "correlations/recovery_correlation_plot.svg" in planned
+    figures = {"correlations/recovery_correlation_plot.svg", "parameter_recovery_calibration.svg"}
     for n_jobs in (1, 2):
-        assert _figures(tmp_path / f"jobs{n_jobs}") == \
-            {"correlations/recovery_correlation_plot.svg"}
-    assert _digests(tmp_path / "jobs1")["correlations/recovery_correlation_plot.svg"] == \
-        _digests(tmp_path / "jobs2")["correlations/recovery_correlation_plot.svg"]
+        assert _figures(tmp_path / f"jobs{n_jobs}") == figures
+    for name in figures:
+        assert _digests(tmp_path / "jobs1")[name] == _digests(tmp_path / "jobs2")[name]
 
 
 @pytest.mark.slow

@@ -1,0 +1,122 @@
+"""Calibration in every parameter recovery: coverage_, correlation_, their tables and figure."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from avoidrl import QLearning, plotting, report
+from avoidrl.hierarchical import EmpiricalBayes
+from avoidrl.recovery import ParameterRecovery
+
+BOUNDS = {"temperature": (0.01, 0.2)}
+
+
+def _fit(estimator, n_datasets, seed):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ParameterRecovery(estimator, n_datasets=n_datasets, random_state=seed).fit()
+
+
+@pytest.fixture(scope="module")
+def ml():
+    # fixed starts: deterministic fits, so refitting the datasets at once must agree
+    return _fit(QLearning(novel=True, bounds=BOUNDS, start="fixed"), 12, 3)
+
+
+def test_coverage_is_a_hand_count_of_the_fits_intervals(ml):
+    learning = pd.concat([d.learning for d in ml.datasets_], ignore_index=True)
+    transfer = pd.concat([d.transfer for d in ml.datasets_], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        direct = QLearning(novel=True, bounds=BOUNDS, start="fixed").fit(learning, transfer)
+    # the kept intervals are the fits' own params_ci_
+    kept = ml.intervals_.rename_axis(["participant_id", "parameter"])
+    pd.testing.assert_frame_equal(kept.loc[direct.params_ci_.index], direct.params_ci_,
+                                  rtol=1e-6)
+    assert list(ml.coverage_.columns) == ["nominal", "n", "n_inside", "coverage", "lower",
+                                          "upper", "n_without_interval"]
+    for parameter in ml.true_params_.columns:
+        n = inside = without = 0
+        for dataset, true in ml.true_params_[parameter].items():
+            row = direct.params_ci_.loc[(dataset, parameter)]
+            if row["status"] != "interior":
+                without += 1
+                continue
+            n += 1
+            inside += int(row["lower"] <= true <= row["upper"])
+        got = ml.coverage_.loc[parameter]
+        assert (got["n"], got["n_inside"], got["n_without_interval"]) == (n, inside, without)
+        assert got["nominal"] == 0.95
+        assert got["coverage"] == pytest.approx(inside / n)
+        exact = stats.binomtest(inside, n).proportion_ci(0.95, method="exact")
+        assert (got["lower"], got["upper"]) == pytest.approx((exact.low, exact.high))
+
+
+def test_correlation_matrix_diagonal_is_the_recovery_r(ml):
+    matrix = ml.correlation_
+    names = list(ml.true_params_.columns)
+    assert matrix.index.tolist() == names and matrix.columns.tolist() == names
+    assert (matrix.index.name, matrix.columns.name) == ("true", "fitted")
+    np.testing.assert_allclose(np.diag(matrix.to_numpy()), ml.correlations_[names].to_numpy())
+    a, b = names[0], names[-1]
+    assert matrix.loc[a, b] == pytest.approx(
+        np.corrcoef(ml.true_params_[a], ml.fitted_params_[b])[0, 1])
+
+
+def test_empirical_bayes_recovery_has_coverage_through_the_protocol():
+    eb = _fit(EmpiricalBayes(QLearning(novel=True, bounds=BOUNDS)), 10, 0)
+    assert (eb.coverage_["n"] + eb.coverage_["n_without_interval"] == 10).all()
+    assert (eb.coverage_["n"] == 10).all()  # every EB estimate has an interval
+    assert eb.coverage_["coverage"].between(0, 1).all()
+    assert set(eb.intervals_.index.get_level_values("dataset")) == set(eb.true_params_.index)
+
+
+def test_tables_lay_out_coverage_and_correlations(ml):
+    coverage = report.parameter_recovery_coverage(ml)
+    assert coverage.columns[:2].tolist() == ["model", "parameter"]
+    assert set(coverage["model"]) == {"QLearning+novel"}
+    np.testing.assert_allclose(coverage["coverage"], ml.coverage_["coverage"])
+    long = report.parameter_recovery_correlation_matrix({"Q": ml})
+    assert long.columns.tolist() == ["model", "true_parameter", "fitted_parameter", "r"]
+    wide = long.pivot(index="true_parameter", columns="fitted_parameter", values="r")
+    np.testing.assert_allclose(wide.loc[ml.correlation_.index, ml.correlation_.columns],
+                               ml.correlation_)
+    columns = set(coverage.columns) | set(long.columns)
+    assert columns <= set(report.COLUMN_VOCABULARY)
+
+
+def test_calibration_figure_draws_headless(ml):
+    with plotting.headless():
+        figure = plotting.plot_recovery_calibration(ml)
+        figure.canvas.draw()
+    coverage_ax, matrix_ax = figure.axes[:2]
+    assert any(line.get_gid() == "nominal" and line.get_ydata()[0] == 0.95
+               for line in coverage_ax.get_lines())
+    image = matrix_ax.get_images()[0]
+    assert image.get_clim() == (-1, 1)
+    assert image.get_cmap().name == "RdBu_r"
+    assert matrix_ax.get_xlabel() == "fitted parameter"
+    assert matrix_ax.get_ylabel() == "true parameter"
+    assert "n = 12" in matrix_ax.get_title()
+    assert len(matrix_ax.texts) == len(ml.true_params_.columns) ** 2
+
+
+def test_validation_folder_plans_the_calibration_files():
+    planned = report.validation_files(["QLearning+novel"])
+    for name in ("parameter_recovery_coverage.csv", "parameter_recovery_correlation_matrix.csv",
+                 "parameter_recovery_calibration.png"):
+        assert name in planned
+
+
+@pytest.mark.slow
+def test_validation_folder_writes_the_calibration_files(ml, tmp_path):
+    out = report.write_validation_report(tmp_path / "val", parameter_recovery=ml)
+    for name in ("parameter_recovery_coverage.csv", "parameter_recovery_correlation_matrix.csv",
+                 "parameter_recovery_calibration.png"):
+        assert (out / name).is_file(), name
+        assert name in (out / "README.md").read_text()
+    written = pd.read_csv(out / "parameter_recovery_coverage.csv")
+    np.testing.assert_allclose(written["coverage"], ml.coverage_["coverage"])
