@@ -176,12 +176,12 @@ def parameter_recovery_correlation_matrix(parameter_recovery):
     -------
     DataFrame
         model, true_parameter, fitted_parameter, r (Pearson r over the
-        datasets; ``correlation_``): where the two names are equal it is the
+        datasets; ``correlation_matrix_``): where the two names are equal it is the
         recovery r, elsewhere a trade-off between two parameters.
     """
     parts = []
     for name, recovery in _recoveries(parameter_recovery).items():
-        matrix = _calibrated(name, recovery).correlation_
+        matrix = _calibrated(name, recovery).correlation_matrix_
         parts.append(pd.DataFrame({
             "model": name,
             "true_parameter": np.repeat(np.asarray(matrix.index, dtype=object),

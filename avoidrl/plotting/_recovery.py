@@ -140,7 +140,7 @@ def plot_recovery_calibration(recovery):
         inside the fits' intervals (``coverage_``) as a point with its 95 %
         Clopper-Pearson interval, annotated n_inside/n (estimates with an
         interval), and the intervals' nominal level (grey dashed). Right:
-        ``correlation_`` as a heatmap (rows true, columns fitted parameters;
+        ``correlation_matrix_`` as a heatmap (rows true, columns fitted parameters;
         diverging colours centred at 0, from -1 to 1; values annotated): the
         diagonal is the recovery r, the off-diagonal cells show trade-offs.
         The titles give n datasets.
@@ -159,7 +159,7 @@ def plot_recovery_calibration(recovery):
         _coverage_panel(axes[row, 0], name, item.coverage_)
         axes[row, 0].set_title(f"Interval coverage (n = {n} datasets)", fontsize=10)
         ax = axes[row, 1]
-        matrix = item.correlation_
+        matrix = item.correlation_matrix_
         image = ax.imshow(matrix.to_numpy(float), cmap="RdBu_r", vmin=-1, vmax=1,
                           aspect="equal")
         for (i, j), value in np.ndenumerate(matrix.to_numpy(float)):

@@ -4,7 +4,7 @@ What a reviewer asks after r (Wilson & Collins 2019): do the fits' intervals
 cover the true values as often as they claim, and which parameters trade off?
 Read through the fitted-model protocol (``params_ci_``), so it works for
 every inference method. Below :mod:`._parameter`, which sets ``coverage_``
-and ``correlation_`` from these.
+and ``correlation_matrix_`` from these.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ class ParameterRecovery(BaseEstimator):
         With EmpiricalBayes only: the integrated BIC of the population fit.
     correlations_ : Series
         Pearson r of true vs fitted values, per parameter.
-    correlation_ : DataFrame
+    correlation_matrix_ : DataFrame
         Pearson r of every true parameter (rows, index ``true``) with every
         fitted one (columns, ``fitted``): the diagonal is ``correlations_``,
         an off-diagonal cell far from 0 a trade-off between two parameters.
@@ -232,7 +232,7 @@ class ParameterRecovery(BaseEstimator):
         self.correlations_ = pd.Series(
             {p: pearson(self.true_params_[p], self.fitted_params_[p]) for p in names},
             name="r")
-        self.correlation_ = cross_correlations(self.true_params_, self.fitted_params_)
+        self.correlation_matrix_ = cross_correlations(self.true_params_, self.fitted_params_)
         self.intervals_ = intervals.rename_axis(["dataset", "parameter"])
         self.coverage_ = coverage_table(self.true_params_, self.intervals_, NOMINAL_LEVEL)
         self.recoverability_ = pd.Series(

@@ -1,4 +1,4 @@
-"""Calibration in every parameter recovery: coverage_, correlation_, their tables and figure."""
+"""Calibration in every parameter recovery: coverage_, correlation_matrix_, their tables and figure."""
 
 import warnings
 
@@ -56,7 +56,7 @@ def test_coverage_is_a_hand_count_of_the_fits_intervals(ml):
 
 
 def test_correlation_matrix_diagonal_is_the_recovery_r(ml):
-    matrix = ml.correlation_
+    matrix = ml.correlation_matrix_
     names = list(ml.true_params_.columns)
     assert matrix.index.tolist() == names and matrix.columns.tolist() == names
     assert (matrix.index.name, matrix.columns.name) == ("true", "fitted")
@@ -82,8 +82,8 @@ def test_tables_lay_out_coverage_and_correlations(ml):
     long = report.parameter_recovery_correlation_matrix({"Q": ml})
     assert long.columns.tolist() == ["model", "true_parameter", "fitted_parameter", "r"]
     wide = long.pivot(index="true_parameter", columns="fitted_parameter", values="r")
-    np.testing.assert_allclose(wide.loc[ml.correlation_.index, ml.correlation_.columns],
-                               ml.correlation_)
+    np.testing.assert_allclose(wide.loc[ml.correlation_matrix_.index, ml.correlation_matrix_.columns],
+                               ml.correlation_matrix_)
     columns = set(coverage.columns) | set(long.columns)
     assert columns <= set(report.COLUMN_VOCABULARY)
 
