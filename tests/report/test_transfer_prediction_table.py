@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 import avoidrl
-from avoidrl.report import transfer_prediction
 from avoidrl._core.task import PAIR_NAMES, STIMULUS_NAMES
+from avoidrl.report import transfer_prediction
 
-SETTINGS = dict(start="fixed", random_state=5)
+SETTINGS = {"start": "fixed", "random_state": 5}
 BOUNDS = {"temperature": (0.02, 0.5)}
 
 
