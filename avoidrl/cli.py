@@ -41,6 +41,7 @@ from ._workflows import (
     read_fit_parameters, run_fit, run_validation,
 )
 from .datasets import load_example
+from ._tables import TRANSFER_PREDICTION_METHODS
 
 PROG = "avoidrl"
 EXIT_USAGE = 2
@@ -274,11 +275,17 @@ def build_parser():
         epilog="Example: avoidrl fit --models QLearning+novel Relative+novel --learning "
                "learning.csv --transfer transfer.csv --seed 1 --out modelling")
     _add_common(fit, validate=False)
-    fit.add_argument_group("report").add_argument(
+    report = fit.add_argument_group("report")
+    report.add_argument(
         "--n-simulations", metavar="N", type=_positive_int, dest="n_simulations",
         help="posterior-predictive simulations per participant and model (the model curves "
              "of the behaviour figures and modelsimulation_*.csv). Default: "
              f"{DEFAULT_N_SIMULATIONS}")
+    report.add_argument(
+        "--transfer-prediction", action="store_true", dest="transfer_prediction",
+        help="also write transfer_prediction.csv: every model (without +novel/+decay) "
+             "refitted to the learning phase alone, scored on the transfer choices it never "
+             "saw. Fits every model again; maximum likelihood only")
     validate = commands.add_parser(
         "validate", help="parameter or model recovery on simulated data",
         description="Simulate datasets from each model and fit them again: parameter "
@@ -429,6 +436,9 @@ def _check_combinations(args, values):
         raise UsageError(f"{given} was given without {missing}; give both (or neither, for "
                          "the bundled example data)")
     if args.command != "validate":
+        if args.transfer_prediction and method not in TRANSFER_PREDICTION_METHODS:
+            raise UsageError(f"--transfer-prediction refits maximum-likelihood fits on the "
+                             f"learning phase; it cannot be combined with --method {method}")
         return
     if args.default_design and values["learning"] is not None:
         raise UsageError("--default-design simulates on the standard task design; it cannot "
@@ -469,7 +479,7 @@ def _run(args, values, progress):
     if args.command == "fit":
         n_simulations = values["n_simulations"]
         return run_fit(**common, n_simulations=DEFAULT_N_SIMULATIONS if n_simulations is None
-                       else n_simulations)
+                       else n_simulations, transfer_prediction=args.transfer_prediction)
     learning, transfer = common.pop("learning"), common.pop("transfer")
     if learning is None and not args.default_design:
         learning, transfer = load_example()

@@ -20,7 +20,7 @@ The tables come in four families, one module each:
     descriptives, fit tables, starts, bounds, outliers, parameters of
     interest, intervals;
 :mod:`~avoidrl._tables.behaviour`
-    posterior predictive, learning dynamics;
+    posterior predictive, learning dynamics, transfer prediction;
 :mod:`~avoidrl._tables.recovery`
     recovery tables and matrices, generated data;
 
@@ -33,8 +33,9 @@ from .._utils.fitted import (  # noqa: F401  (re-exported: importers read them f
 )
 from ._common import _group_filenames, _n_parameters, _t_ci  # noqa: F401
 from .behaviour import (  # noqa: F401
-    BINS, CONTEXT_ORDER, CONTEXTS, DEFAULT_N_SIMULATIONS, EMPIRICAL, STIMULUS_TYPES, _behaviour,
-    learning_dynamics, posterior_predictive,
+    BINS, CHANCE_LOG_LOSS, CONTEXT_ORDER, CONTEXTS, DEFAULT_N_SIMULATIONS, EMPIRICAL,
+    STIMULUS_TYPES, TRANSFER_PREDICTION_METHODS, _behaviour, learning_dynamics,
+    posterior_predictive, transfer_prediction,
 )
 from .comparison import (  # noqa: F401
     COMPARISONS, EVIDENCE_LABELS, LAPLACE, METHODS, _check_comparison, bms_results,

@@ -3,19 +3,21 @@
 The third family of :mod:`avoidrl._tables`: the fitted models simulated on
 each participant's own task (learning accuracy by context and quarter of
 trials, transfer choice rates), next to the data summarised the same way,
-and the models replaying the participants' own choices (prediction errors
-and values by trial).
+the models replaying the participants' own choices (prediction errors
+and values by trial), and how well learning-phase fits predict the transfer
+phase.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.utils import check_random_state
 
-from .._core.data import load_task_data, split_phases
+from .._core.data import _missed, load_task_data, split_phases
 from .._core.task import PAIR_CONTEXTS, PAIR_LETTERS, PAIR_NAMES, STIMULUS_LETTERS, STIMULUS_NAMES
-from .._utils.fitted import _model_dict
+from .._utils.fitted import _model_dict, fit_method_of
 from .._utils.validation import DRAWN_SEED_LIMIT
 
 #: Posterior-predictive simulations per participant and model of a FIT. Five make the
@@ -305,4 +307,131 @@ def learning_dynamics(models, X_learning, X_transfer=None):
         table["pe_formula"] = base.pe_formula if base.pe_formula is not None else _UNNAMED_PE
         table["value_formula"] = value_formula
         parts.append(table)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+# ------------------------------------------------------- transfer prediction
+#: The inference methods whose fits :func:`transfer_prediction` refits on the learning
+#: phase: per-participant maximum likelihood (an empirical-Bayes fit's prior is fitted
+#: to both phases, so a learning-only refit would not be its out-of-sample twin).
+TRANSFER_PREDICTION_METHODS = ("ml",)
+#: The per-trial log loss of a coin flip, ln 2 (natural log).
+CHANCE_LOG_LOSS = float(np.log(2.0))
+#: The options that act only in the transfer phase: a learning-only fit cannot inform them.
+_TRANSFER_OPTIONS = ("novel", "decay")
+#: |P - 0.5| up to which a prediction is a tie (equal values give 0.5 up to rounding).
+_TIE = 1e-9
+
+
+def _learning_only_clone(estimator):
+    """An unfitted copy of ``estimator.simulator`` without the transfer-only options.
+
+    Same settings and seed; the bounds the full fit used for the parameters both
+    share (and the start values given for them).
+    """
+    model = clone(estimator.simulator)
+    params = model.get_params(deep=False)
+    model.set_params(**{option: False for option in _TRANSFER_OPTIONS if option in params})
+    names = set(model.parameter_names)
+    bounds = {name: tuple(value) for name, value in estimator.simulator.bounds_.items()
+              if name in names}
+    init = params.get("init")
+    model.set_params(bounds=bounds, init=None if init is None else
+                     {name: value for name, value in init.items() if name in names})
+    return model
+
+
+def _transfer_accuracy(proba, rows):
+    """Per participant: the share of its transfer choices the more likely option predicted.
+
+    A tie (equal values: P = 0.5 up to rounding) counts as half a hit, a coin
+    flip's expected accuracy.
+    """
+    made = ~_missed(rows)
+    choice = pd.to_numeric(rows["choice_made"].where(made), errors="coerce").to_numpy(float)
+    p_chosen = np.where(choice == 1, proba[:, 1], proba[:, 0])
+    tie = np.abs(p_chosen - 0.5) <= _TIE
+    hit = np.where(tie, 0.5, (p_chosen > 0.5).astype(float))
+    ids = rows["participant_id"].to_numpy(dtype=object)
+    return pd.Series(hit[made]).groupby(ids[made], sort=False).mean()
+
+
+def transfer_prediction(models, learning, transfer=None):
+    """How well learning-phase fits predict each participant's transfer choices.
+
+    For each fitted model, a copy of it (``estimator.simulator``, cloned) with
+    the ``novel`` and ``decay`` options off is fitted to the learning phase
+    alone, with the same settings, seed and bounds of the shared parameters;
+    its values after learning then predict the transfer choices, which that
+    fit never saw (:meth:`~avoidrl.estimators.RLModelBase.predict_proba`).
+    The learning phase cannot inform the options (they act only in transfer,
+    so they would not be identified): the novel stimulus N then has value 0
+    and the values do not decay before transfer, as in the models without the
+    options (``ModelVariant.transfer_values`` passes ``novel = 0`` and no
+    decay). The full fit's own transfer log loss is given for comparison.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators, or one
+        Maximum-likelihood fits (``fit_method`` 'ml'), fitted to both phases.
+    learning, transfer : DataFrame or path
+        The data the models were fitted to (``transfer`` None for one long
+        frame, as in ``fit``).
+
+    Returns
+    -------
+    DataFrame
+        One row per model and participant (model order, then the fit's
+        participant order): model, participant_id, group, n_trials (transfer
+        trials with a choice), log_loss (mean ``-ln P(choice)`` per trial
+        under the learning-only fit), accuracy (share of those choices of the
+        option it predicted more likely; a tie counts 0.5), chance_log_loss
+        (ln 2 = 0.693, a coin flip) and in_sample_log_loss (the same trials'
+        mean log loss under the full fit's parameters, which saw them).
+        log_loss and accuracy are NaN for a participant without a transfer
+        choice.
+
+    Raises
+    ------
+    ValueError
+        If a model is not a maximum-likelihood fit, was fitted to participants
+        not in the data, or the data have no transfer trials.
+    """
+    models = _model_dict(models)
+    for name, estimator in models.items():
+        method = fit_method_of(estimator)
+        if method not in TRANSFER_PREDICTION_METHODS:
+            raise ValueError(
+                f"model {name!r} is not a maximum-likelihood fit (fit_method {method!r}: "
+                f"{getattr(estimator, 'fit_method_name', method)}); transfer prediction refits "
+                f"maximum-likelihood fits (fit_method {list(TRANSFER_PREDICTION_METHODS)}) on "
+                "the learning phase: pass those")
+    learning, transfer = split_phases(learning, transfer)
+    if len(transfer) == 0:
+        raise ValueError("the transfer data are empty: transfer prediction needs the transfer "
+                         "trials to predict (give transfer, or probe rows of a long frame)")
+    in_data = set(pd.unique(learning["participant_id"]))
+    columns = ["model", "participant_id", "group", "n_trials", "log_loss", "accuracy",
+               "chance_log_loss", "in_sample_log_loss"]
+    parts = []
+    for name, estimator in models.items():
+        ids = list(estimator.params_.index)
+        missing = [p for p in ids if p not in in_data]
+        if missing:
+            raise ValueError(f"model {name!r} was fitted to participant(s) {missing[:5]} that "
+                             "are not in the data given; pass the data it was fitted to")
+        own_l = learning[learning["participant_id"].isin(ids)]
+        own_t = transfer[transfer["participant_id"].isin(ids)]
+        learned = _learning_only_clone(estimator).fit(own_l, own_t.iloc[:0])
+        scores = learned.transfer_log_loss(own_l, own_t).reindex(ids)
+        accuracy = _transfer_accuracy(learned.predict_proba(own_l, own_t), own_t)
+        in_sample = estimator.simulator.transfer_log_loss(own_l, own_t).reindex(ids)
+        parts.append(pd.DataFrame({
+            "model": name, "participant_id": pd.Index(ids, dtype=object),
+            "group": estimator.groups_.reindex(ids).to_numpy(dtype=object),
+            "n_trials": scores["n_trials"].to_numpy(int),
+            "log_loss": scores["log_loss"].to_numpy(float),
+            "accuracy": accuracy.reindex(ids).to_numpy(float),
+            "chance_log_loss": CHANCE_LOG_LOSS,
+            "in_sample_log_loss": in_sample["log_loss"].to_numpy(float)}))
     return pd.concat(parts, ignore_index=True)[columns]

@@ -189,7 +189,7 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
             n_participants=None, bounds=None, init=None, start=None, n_starts=None,
             seed=None, n_jobs=None, overwrite=False, progress=None, seed_drawn=False,
             method=DEFAULT_METHOD, n_simulations=DEFAULT_N_SIMULATIONS, formats=None,
-            style="screen"):
+            style="screen", transfer_prediction=False):
     """Fit every model to the data and write the FIT into the study folder.
 
     Parameters
@@ -229,6 +229,10 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
         drawn by ``n_jobs`` processes.
     style : {'screen', 'paper'}
         The figures' style; see :func:`avoidrl.report.write_fit_report`.
+    transfer_prediction : bool, default=False
+        Also refit every model to the learning phase alone and write
+        transfer_prediction.csv (maximum likelihood only); see
+        :func:`avoidrl.report.write_fit_report`.
 
     Returns
     -------
@@ -241,6 +245,7 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     seed = check_seed(seed)
     n_simulations = check_count(n_simulations, "n_simulations", allow_none=False)
     formats, style = check_formats(formats), check_style(style)  # before any fitting
+    transfer_prediction = _report().check_transfer_prediction(transfer_prediction, method)
     estimators = method_estimators(method_class, models, bounds=bounds, init=init, start=start,
                                    n_starts=check_count(n_starts, "n_starts"),
                                    random_state=seed, n_jobs=n_jobs)
@@ -249,7 +254,8 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     groups = pd.unique(learning["group_code"]) if "group_code" in learning.columns else []
     out_dir = check_out_dir(out_dir, ("FIT",),
                             _report().fit_files(estimators, groups, method=method,
-                                                formats=formats),
+                                                formats=formats,
+                                                transfer_prediction=transfer_prediction),
                             inputs=inputs, overwrite=overwrite)
     progress.start(len(estimators) + 1)
     _fit_models(estimators, learning, transfer, progress)
@@ -257,7 +263,7 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
                             learning, transfer, random_state=seed, overwrite=overwrite,
                             inputs=inputs, run_info={"seed": seed, "seed_drawn": seed_drawn},
                             n_simulations=n_simulations, formats=formats, n_jobs=n_jobs,
-                            style=style)
+                            style=style, transfer_prediction=transfer_prediction)
     first = next(iter(estimators.values()))
     return FitRun(out_dir=out_dir, models=estimators, n_participants=len(first.params_),
                   groups=list(pd.unique(first.groups_)), method=method)

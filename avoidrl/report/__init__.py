@@ -43,6 +43,7 @@ from .._tables import (
     parameter_recovery_correlation_matrix, parameter_recovery_correlations,
     parameter_recovery_coverage, parameter_recovery_tables, parameters_at_bounds,
     population_parameters, posterior_predictive, recovery_at_bounds, recovery_criterion,
+    transfer_prediction,
 )
 from ..stats import BOUND_SHARE_NOTE
 
@@ -62,7 +63,7 @@ __all__ = [
     "parameter_of_interest_correlations", "parameter_of_interest_values", "parameter_outliers",
     "parameter_recovery_correlation_matrix", "parameter_recovery_correlations",
     "parameter_recovery_coverage", "parameter_recovery_tables", "parameters_at_bounds",
-    "population_parameters", "posterior_predictive", "recovery_at_bounds", "recovery_criterion", "validation_files",
-    "write_fit_report",
+    "population_parameters", "posterior_predictive", "recovery_at_bounds", "recovery_criterion",
+    "transfer_prediction", "validation_files", "write_fit_report",
     "write_validation_report",
 ]

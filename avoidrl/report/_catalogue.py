@@ -35,7 +35,8 @@ import pandas as pd
 from .. import plotting
 from .._tables import (
     LAPLACE, _n_parameters, criterion_differences, criterion_values, em_history,
-    group_best_fit_percentages, information_criteria, interval_status_counts, model_evidence,
+    TRANSFER_PREDICTION_METHODS, group_best_fit_percentages, information_criteria,
+    interval_status_counts, model_evidence,
     model_identification, model_recovery_matrices, parameter_descriptives, parameter_intervals,
     parameter_recovery_correlation_matrix, parameter_recovery_correlations,
     parameter_recovery_coverage, population_parameters,
@@ -126,8 +127,10 @@ EVIDENCE = "writing intervals and model evidence"
 BMS = "comparing models by random-effects Bayesian model selection"
 POSTERIOR = "simulating the fitted models (posterior predictive)"
 REPLAY = "replaying the fitted models (prediction errors and values)"
+TRANSFER = "refitting the learning phase alone to predict the transfer phase"
 SUMMARY = "writing the summary"
-FIT_STEPS = (TABLES, COMPARE, CHECK, DESCRIBE, EVIDENCE, BMS, POSTERIOR, REPLAY, SUMMARY)
+FIT_STEPS = (TABLES, COMPARE, CHECK, DESCRIBE, EVIDENCE, BMS, POSTERIOR, REPLAY, TRANSFER,
+             SUMMARY)
 PARAMETER_STEP = "writing parameter recovery"
 MODEL_STEP = "writing model recovery"
 GENERATED = "writing the generated data"
@@ -221,6 +224,9 @@ COLUMN_VOCABULARY = {
     "coverage": "n_inside / n", "n_without_interval": "estimates without an interval",
     "true_parameter": "a generating parameter", "fitted_parameter": "a fitted parameter",
     "r": "Pearson r",
+    "log_loss": "mean -ln P(choice) per trial", "chance_log_loss": "a coin flip's log loss, ln 2",
+    "accuracy": "share of choices of the option predicted more likely",
+    "in_sample_log_loss": "log_loss under the full fit, which saw the trials",
 }
 #: Columns of avoidrl's own tables renamed into the vocabulary when written
 #: (the table functions keep their names for code that reads them).
@@ -374,6 +380,13 @@ FIT_CATALOGUE = (
         "per model, participant, context and trial within pair (1-based): the mean of both options' prediction errors (`pe`) and the values of option 0 (the better option) and option 1 before the trial's update (`value0`, `value1`), averaged over the context's two pairs, from each model replaying the participant's own choices and outcomes at its fitted parameters (`avoidrl.report.learning_dynamics`). `pe_formula`: r - Q (QLearning), r - C - Q (Relative), r - weighting_factor * (r0 + r1) / 2 - Q (Advantage), the critic's r - V (ActorCritic and hybrids; the reference added the hybrids' Q errors to it); `value_formula`: Q, the normalised actor weights W, or (1 - m) W + m Q (hybrids, m = mixing_factor)",
         files=("modelsimulation_dynamics_data.csv",),
         producer=lambda run: own_columns(run.dynamics), step=REPLAY),
+    FIT('transfer_prediction.csv',
+        "written only on request (`write_fit_report(..., transfer_prediction=True)`, `avoidrl fit --transfer-prediction`: it refits every model): how well the learning phase predicts the transfer phase (`avoidrl.report.transfer_prediction`). Each model, without its +novel and +decay options (the learning phase cannot inform them: N is valued 0 and nothing decays), is refitted to the learning phase alone with the same settings, seed and bounds, and predicts the transfer choices it never saw. Per model and participant: participant_id, group, n_trials (transfer trials with a choice), log_loss (mean -ln P(choice) per trial), accuracy (share of choices of the option predicted more likely, a tie counting 0.5), chance_log_loss (ln 2 = 0.693), in_sample_log_loss (the same trials under the full fit, which saw them)",
+        methods=TRANSFER_PREDICTION_METHODS, files=("transfer_prediction.csv",),
+        producer=lambda run: run.transfer_table, step=TRANSFER, when="transfer_prediction"),
+    FIT('transfer_prediction.csv',
+        '**not written**: transfer prediction refits maximum-likelihood fits on the learning phase (an empirical-Bayes prior is fitted to both phases); fit with --method ml for it',
+        methods=EB),
     FIT('model_behaviours/{{model}}_model_behaviours.png',
         'posterior predictive behaviour of each model against the data, per group',
         files=("model_behaviours/{model}_model_behaviours.png",),

@@ -135,6 +135,7 @@ def fit_summary(run):
         "settings": {
             "random_state": UNSEEDED if run.random_state is None else jsonable(run.random_state),
             "n_simulations": int(run.n_simulations), "figure_style": run.style,
+            "transfer_prediction": bool(run.transfer_prediction),
             "bound_tolerance": BOUND_TOLERANCE, "start_tolerance": START_TOLERANCE,
             "reference_group": jsonable(run.reference),
             "estimators": {name: estimator_settings(est) for name, est in run.models.items()},

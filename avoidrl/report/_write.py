@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from .. import plotting
@@ -34,10 +35,11 @@ from ._files import Keys, Staging, entry_files, notify, safe_filename, write_ste
 from ._readme import fit_section, validation_section
 from .._core.data import split_phases
 from .._tables import (
-    BOUND_TOLERANCE, DEFAULT_N_SIMULATIONS, _group_filenames, _recoveries, _recovery_models,
-    bms_results, bound_counts, fit_method, fit_tables, generated_data, group_criteria,
-    ibic_table, learning_dynamics, model_recovery_fit_tables, parameter_of_interest_correlations,
-    parameter_outliers, parameter_recovery_tables, posterior_predictive, recovery_criterion,
+    BOUND_TOLERANCE, DEFAULT_N_SIMULATIONS, TRANSFER_PREDICTION_METHODS, _group_filenames,
+    _recoveries, _recovery_models, bms_results, bound_counts, fit_method, fit_tables,
+    generated_data, group_criteria, ibic_table, learning_dynamics, model_recovery_fit_tables,
+    parameter_of_interest_correlations, parameter_outliers, parameter_recovery_tables,
+    posterior_predictive, recovery_criterion, transfer_prediction,
 )
 from .._utils.fitted import fit_method_of, fit_methods
 from ..stats import _model_dict, fit_statistics
@@ -50,12 +52,26 @@ def _check_method(method):
     return method
 
 
+def check_transfer_prediction(transfer_prediction, method):
+    """``transfer_prediction`` is a bool, and true only for a method it can refit."""
+    if not isinstance(transfer_prediction, (bool, np.bool_)):
+        raise ValueError(f"transfer_prediction must be True or False, got "
+                         f"{transfer_prediction!r}")
+    if transfer_prediction and method not in TRANSFER_PREDICTION_METHODS:
+        raise ValueError(
+            f"transfer_prediction=True refits maximum-likelihood fits (method "
+            f"{list(TRANSFER_PREDICTION_METHODS)}) on the learning phase; the models are "
+            f"{method!r} fits: fit them by maximum likelihood, or leave it off")
+    return bool(transfer_prediction)
+
+
 class _FitPlan:
     """What a FIT will write, known before fitting (its ``when`` conditions and patterns)."""
 
     has_interest = False  # known once the models are fitted: not planned
 
-    def __init__(self, names, groups, method):
+    def __init__(self, names, groups, method, transfer_prediction=False):
+        self.transfer_prediction = transfer_prediction
         self.model_keys = [(safe_filename(name), name) for name in names]
         self.label_keys = [(label, label) for label in fit_methods()[method].comparison_criteria]
         self.group_keys = [(stem, group) for group, stem in _group_filenames(groups).items()]
@@ -63,18 +79,20 @@ class _FitPlan:
         self.keys = Keys(self)
 
 
-def fit_files(models, groups, method="ml", formats=None):
+def fit_files(models, groups, method="ml", formats=None, transfer_prediction=False):
     """The files a FIT of ``models`` on data with ``groups`` writes (relative paths).
 
     ``method`` is the label of the inference method ('ml', maximum
     likelihood; 'eb', empirical Bayes: no AIC/BIC or starts files, its
     Laplace-evidence and population files instead). ``formats`` are the
-    figure formats, as in :func:`write_fit_report`.
+    figure formats and ``transfer_prediction`` adds transfer_prediction.csv,
+    as in :func:`write_fit_report`.
     ``parameter_of_interest_comparisons``, written only when the models share
     parameters of interest, is left out.
     """
     names = list(models)
-    plan = _FitPlan(names, groups, _check_method(method))
+    method = _check_method(method)
+    plan = _FitPlan(names, groups, method, check_transfer_prediction(transfer_prediction, method))
     entries = [entry for entry in select(FIT_CATALOGUE, FIT_KIND, {method})
                if entry.files and (entry.when is None or getattr(plan, entry.when))]
     return entry_files(entries, plan.keys, formats)
@@ -123,7 +141,7 @@ class _FitRun:
     bound_tol = BOUND_TOLERANCE
 
     def __init__(self, models, X_learning, X_transfer, *, random_state, n_simulations,
-                 reference_group, formats, info, style="screen"):
+                 reference_group, formats, info, style="screen", transfer_prediction=False):
         self.models = models
         self.method = fit_method(models)
         self.names = list(models)
@@ -135,6 +153,8 @@ class _FitRun:
         self.random_state, self.n_simulations = random_state, n_simulations
         self.reference_group, self.formats, self.info = reference_group, formats, info
         self.style = style
+        #: whether transfer_prediction.csv is written (it refits every model)
+        self.transfer_prediction = check_transfer_prediction(transfer_prediction, self.method)
         self.means = {}
         self.keys = Keys(self)
         self.model_keys = [(safe_filename(name), name) for name in self.names]
@@ -192,6 +212,11 @@ class _FitRun:
         return learning_dynamics(self.models, self.learning, self.transfer)
 
     @cached_property
+    def transfer_table(self):
+        """transfer_prediction.csv: learning-only refits scored on the transfer phase."""
+        return transfer_prediction(self.models, self.learning, self.transfer)
+
+    @cached_property
     def group_keys(self):
         groups = pd.unique(self.posterior[0]["group"].to_numpy(dtype=object))
         return [(stem, group) for group, stem in _group_filenames(groups).items()]
@@ -225,7 +250,8 @@ class _FitRun:
 def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=None,
                      overwrite=False, progress=None, n_simulations=DEFAULT_N_SIMULATIONS,
                      reference_group=None,
-                     inputs=(), run_info=None, formats=None, n_jobs=None, style="screen"):
+                     inputs=(), run_info=None, formats=None, n_jobs=None, style="screen",
+                     transfer_prediction=False):
     """Write a FIT into a study folder (the reference's ``RL/modelling`` after a fit).
 
     The files are staged and published so that the folder holds either its
@@ -278,6 +304,11 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         The figures' style (:func:`avoidrl.plotting.figure_style`): 'screen',
         sized for a monitor (the usual files), or 'paper': at most 7 inches
         wide, print font sizes, one-line titles, PNG at 300 dpi.
+    transfer_prediction : bool, default=False
+        Also write transfer_prediction.csv (:func:`avoidrl.report.transfer_prediction`):
+        every model refitted to the learning phase alone, predicting the
+        transfer phase. Off by default because it fits every model again;
+        maximum-likelihood fits only.
 
     Returns
     -------
@@ -291,14 +322,18 @@ def write_fit_report(out_dir, models, X_learning, X_transfer, *, random_state=No
         message), or ``out_dir`` is not a folder.
     ValueError
         If ``out_dir`` holds one of the input files, some models are
-        empirical-Bayes fits and others are not, or a format is unknown.
+        empirical-Bayes fits and others are not, a format is unknown, or
+        ``transfer_prediction`` is asked of fits that are not by maximum
+        likelihood.
     """
     formats, style = _figures.check_formats(formats), plotting.check_style(style)
     run = _FitRun(_model_dict(models), X_learning, X_transfer, random_state=random_state,
                   n_simulations=n_simulations, reference_group=reference_group,
-                  formats=formats, info=_summary.run_info(random_state, run_info), style=style)
+                  formats=formats, info=_summary.run_info(random_state, run_info), style=style,
+                  transfer_prediction=transfer_prediction)
     planned = fit_files(run.names, pd.unique(run.first.groups_.to_numpy(dtype=object)),
-                        method=run.method, formats=formats)
+                        method=run.method, formats=formats,
+                        transfer_prediction=run.transfer_prediction)
     with _staging(out_dir, (FIT_KIND,), planned, overwrite=overwrite,
                   inputs=[*inputs, X_learning, X_transfer], info=run.info, formats=formats,
                   n_jobs=n_jobs, style=style) as (stage, staging):
