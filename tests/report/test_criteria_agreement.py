@@ -91,3 +91,93 @@ def test_the_table_refuses_one_model_and_mixed_methods():
              "H": Fitted("H", np.zeros(6), ibic=1.0, ibic_se=1.0)}
     with pytest.raises(ValueError, match="fit every model of a report the same way"):
         report.model_comparison_criteria(mixed)
+
+
+# --------------------------------------------------- summary block and README line
+def test_summary_block_says_whether_the_criteria_agree():
+    from avoidrl.report._summary import comparison_summary
+
+    assert comparison_summary(None) is None  # one model: nothing to compare
+    block = comparison_summary(report.model_comparison_criteria(
+        eb({"Q": 110.0, "H": 100.0}, {"Q": 500.0, "H": 501.0})))
+    assert block["winners"] == {"ibic": "Q", "mean_laplace": "H", "bms": "H"}
+    assert block["agree"] is False
+    assert block["recommended"] == "ibic" and block["recommended_winner"] == "Q"
+    assert block["recommended_lead"] == 1.0 and block["lead_within_2_se"] is True
+    assert 0 <= block["bms_bor"] <= 1 and block["evidence"] == "Laplace"
+    json.dumps(block)  # plain JSON values
+    clear = comparison_summary(report.model_comparison_criteria(
+        eb({"Q": 100.0, "H": 110.0}, {"Q": 500.0, "H": 540.0})))
+    assert clear["agree"] is True and clear["lead_within_2_se"] is False
+    # an iBIC without its standard error (a fit saved before it existed): no telling
+    models = eb({"Q": 100.0, "H": 110.0}, {"Q": 500.0, "H": 540.0})
+    for model in models.values():
+        model.ibic_se_ = np.nan
+    old = comparison_summary(report.model_comparison_criteria(models))
+    assert old["recommended_lead_in_se"] is None and old["lead_within_2_se"] is None
+
+
+def test_readme_line_names_the_recommended_criterion_and_the_disagreement():
+    from avoidrl.report._readme import recommendation_text
+
+    assert recommendation_text(None) == ""
+    line = recommendation_text(report.model_comparison_criteria(
+        eb({"Q": 110.0, "H": 100.0}, {"Q": 500.0, "H": 501.0})))
+    assert line.strip().count("\n") == 0  # one line
+    assert "recommended criterion is the integrated BIC" in line and "nested" in line
+    assert "Which criterion for group-level comparison" in line
+    assert "the criteria disagree (ibic: Q; mean_laplace, bms: H)" in line
+    assert "do not separate" in line
+    values = {"A": np.arange(6) + 100.0, "B": np.arange(6) * 3 + 99.0}
+    line = recommendation_text(report.model_comparison_criteria(
+        {name: Fitted(name, v) for name, v in values.items()}))
+    assert "recommended criterion is the mean BIC" in line and "`--method eb`" in line
+    assert "ActorCritic on 10/10 Hybrid2012 groups" in line
+    assert "all criteria pick A" in line and "do not separate" not in line
+
+
+# ------------------------------------------------------------------ the folders
+@pytest.mark.slow
+def test_fit_folders_write_the_table_the_block_and_the_line(tmp_path):
+    import avoidrl
+    from avoidrl.hierarchical import EmpiricalBayes
+
+    model = avoidrl.make_model("QLearning+novel")
+    learning, transfer = model.sample(n_participants=6, random_state=3)
+    names = ("QLearning+novel", "Relative+novel")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = {
+            "eb": {n: EmpiricalBayes(avoidrl.make_model(n), random_state=0, max_iter=5)
+                   .fit(learning, transfer) for n in names},
+            "ml": {n: avoidrl.make_model(n, n_starts=1, random_state=0).fit(learning, transfer)
+                   for n in names},
+        }
+    for method, models in fits.items():
+        out = tmp_path / method
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            report.write_fit_report(out, models, learning, transfer, random_state=0,
+                                    n_simulations=1)
+        assert "model_comparison_criteria.csv" in report.fit_files(names, ["0"], method=method)
+        table = pd.read_csv(out / "model_comparison_criteria.csv")
+        expected = report.model_comparison_criteria(models)
+        assert table["criterion"].tolist() == expected["criterion"].tolist()
+        assert table["winner"].tolist() == expected["winner"].tolist()
+        summary = json.loads((out / "summary_FIT.json").read_text())["model_comparison"]
+        recommended = "ibic" if method == "eb" else "mean_bic"
+        assert summary["recommended"] == recommended
+        assert summary["winners"] == dict(zip(expected["criterion"], expected["winner"]))
+        readme = (out / "README.md").read_text()
+        assert readme.count("Model comparison: the recommended criterion is") == 1
+        assert "| model_comparison_criteria.csv |" in readme
+    # one model: no table, no block, no line
+    one = {names[0]: fits["ml"][names[0]]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report.write_fit_report(tmp_path / "one", one, learning, transfer, random_state=0,
+                                n_simulations=1)
+    assert not (tmp_path / "one" / "model_comparison_criteria.csv").exists()
+    summary = json.loads((tmp_path / "one" / "summary_FIT.json").read_text())
+    assert summary["model_comparison"] is None
+    assert "Model comparison:" not in (tmp_path / "one" / "README.md").read_text()
