@@ -559,7 +559,7 @@ def model_comparison_criteria(models):
         errors = {name: float(getattr(e, attribute[:-1] + "_se_", np.nan))
                   for name, e in models.items()}
         rows.append(_lead_row(attribute.rstrip("_"), values,
-                              lambda a, b: np.hypot(errors[a], errors[b])))
+                              lambda a, b, errors=errors: np.hypot(errors[a], errors[b])))
     for key in first.comparison_criteria.values():
         wide, _, _ = _criterion_matrix(models, key)
 

@@ -11,6 +11,8 @@ attributes (:mod:`avoidrl._utils.fitted`).
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._tables import PARAMETERS_OF_INTEREST, SEPARATION_SE, START_TOLERANCE, _interest_items
 from ..stats import BOUND_SHARE_NOTE
 from . import _catalogue, _figures
@@ -128,7 +130,7 @@ def recommendation_text(table):
              "the criteria disagree (" + "; ".join(f"{criteria}: {winner}" for winner, criteria
                                                    in by_winner.items()) + ")")
     lead = best["lead_in_se"]
-    separated = "" if lead != lead else (
+    separated = "" if np.isnan(lead) else (
         f"; {best['winner']} leads by {lead:.1f} standard errors"
         + (f", under {SEPARATION_SE:g}: the data do not separate it from the runner-up"
            if lead < SEPARATION_SE else ""))
