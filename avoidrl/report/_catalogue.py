@@ -434,7 +434,7 @@ FIT_CATALOGUE = (
         files=("BMS_model_comparison.png",),
         producer=lambda run: figure(plotting.plot_bms, run.bms), step=BMS, when="compares_models"),
     FIT('model_comparison_criteria.csv',
-        "do the group-level criteria agree (`avoidrl.report.model_comparison_criteria`)? One row per criterion: criterion ({criteria_text}), winner, statistic (the winner's value: iBIC, mean criterion, or protected exceedance probability for `bms`), lead (over the runner-up), lead_in_se (lead / its standard error: for iBIC sqrt(ibic_se of both models squared), for means the paired standard error over participants; below {separation_se:g} the data do not separate the two models), recommended (the criterion the avoidrl README recommends; see the line above the table)",
+        "do the group-level criteria agree (`avoidrl.report.model_comparison_criteria`)? One row per criterion: criterion ({criteria_text}), winner, statistic (the winner's value: iBIC, mean criterion, or protected exceedance probability for `bms`), lead (over the runner-up), lead_in_se (lead / its standard error: for iBIC the root of the sum of both models' squared ibic_se, for means the paired standard error over participants; below {separation_se:g} the data do not separate the two models), recommended (the criterion the avoidrl README recommends; see the line above the table)",
         methods=ML + EB, files=("model_comparison_criteria.csv",),
         producer=lambda run: run.agreement, step=BMS, when="compares_models",
         row_needs_files=True),
