@@ -15,7 +15,8 @@ table works with one model and with one group.
 The tables come in four families, one module each:
 
 :mod:`~avoidrl._tables.comparison`
-    criteria, group criteria and differences, evidence, BMS, iBIC, EM history;
+    criteria, group criteria and differences, evidence, BMS, iBIC, EM history,
+    whether the group-level criteria agree;
 :mod:`~avoidrl._tables.parameters`
     descriptives, fit tables, starts, bounds, outliers, parameters of
     interest, intervals;
@@ -40,8 +41,9 @@ from .behaviour import (  # noqa: F401
 from .comparison import (  # noqa: F401
     COMPARISONS, EVIDENCE_LABELS, LAPLACE, METHODS, _check_comparison, bms_results,
     criterion_differences, criterion_distributions, criterion_label, criterion_values,
-    em_history, fit_method, group_best_fit_percentages, group_criteria, ibic_table,
-    information_criteria, model_evidence, population_parameters,
+    SEPARATION_SE, em_history, fit_method, group_best_fit_percentages, group_criteria,
+    ibic_table, information_criteria, model_comparison_criteria, model_evidence,
+    population_parameters,
 )
 from .parameters import (  # noqa: F401
     INTERVAL_STATUSES, PARAMETERS_OF_INTEREST, START_TOLERANCE, _interest_at_bound,

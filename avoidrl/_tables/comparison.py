@@ -496,3 +496,90 @@ def em_history(models):
         table.insert(0, "model", name)
         parts.append(table)
     return pd.concat(parts, ignore_index=True)
+
+
+# ------------------------------------------------ do the criteria agree?
+#: A recommended winner leading by less than this many standard errors of its
+#: lead is not separated from the runner-up by the data.
+SEPARATION_SE = 2.0
+_COMPARISON_COLUMNS = ["criterion", "winner", "statistic", "lead", "lead_in_se", "recommended"]
+
+
+def _lead_row(criterion, values, se_of_lead):
+    """The row of a lower-is-better criterion: ``values`` {model: value}."""
+    ranked = sorted(values, key=values.get)
+    winner = ranked[0]
+    lead = values[ranked[1]] - values[winner] if len(ranked) > 1 else np.nan
+    se = se_of_lead(winner, ranked[1]) if len(ranked) > 1 else np.nan
+    return {"criterion": criterion, "winner": winner, "statistic": float(values[winner]),
+            "lead": float(lead), "lead_in_se": float(lead / se) if se > 0 else np.nan}
+
+
+def model_comparison_criteria(models):
+    """The winner of every group-level comparison criterion, and the recommended one.
+
+    Read through the fitted-model protocol: each group criterion of the
+    estimators (``group_criteria``, e.g. ``'ibic'``: lowest wins, its lead
+    over the runner-up divided by the standard error of that difference,
+    ``sqrt(se_winner**2 + se_runner**2)`` from the ``<criterion>_se_``
+    attributes); each per-participant criterion's mean over participants
+    (``comparison_criteria``, as ``'mean_<key>'``: lowest mean wins, lead
+    divided by the paired standard error of the participants' differences);
+    and random-effects BMS on ``evidence_`` (``'bms'``: highest protected
+    exceedance probability wins, lead = its margin in that probability,
+    ``attrs['bor']`` = the Bayesian omnibus risk).
+
+    The recommended criterion (the avoidrl README, "Which criterion for
+    group-level comparison") is the first group criterion when the fits have
+    one (the iBIC handles nested models), else the mean BIC, else the first
+    per-participant criterion.
+
+    Parameters
+    ----------
+    models : dict {name: fitted estimator}, list of fitted estimators
+        At least two models fitted to the same participants by one method.
+
+    Returns
+    -------
+    DataFrame
+        One row per criterion: criterion, winner, statistic (the winner's
+        iBIC, mean criterion or protected exceedance probability), lead (over
+        the runner-up), lead_in_se (NaN for BMS, or without a standard
+        error), recommended (True on one row). ``attrs``: ``agree`` (one
+        winner for all), ``recommended``, ``bor``, ``evidence``.
+    """
+    models = _model_dict(models)
+    if len(models) < 2:
+        raise ValueError(f"comparing criteria needs at least 2 models; got {len(models)}")
+    first = next(iter(models.values()))  # one method for all: its protocol answers
+    fit_method(models)
+    rows = []
+    for attribute in first.group_criteria.values():
+        values = {name: float(getattr(e, attribute)) for name, e in models.items()}
+        errors = {name: float(getattr(e, attribute[:-1] + "_se_", np.nan))
+                  for name, e in models.items()}
+        rows.append(_lead_row(attribute.rstrip("_"), values,
+                              lambda a, b, errors=errors: np.hypot(errors[a], errors[b])))
+    for key in first.comparison_criteria.values():
+        wide, _, _ = _criterion_matrix(models, key)
+
+        def paired_se(a, b, wide=wide):
+            difference = (wide[b] - wide[a]).to_numpy(dtype=float)
+            return np.std(difference, ddof=1) / np.sqrt(len(difference)) \
+                if len(difference) > 1 else np.nan
+        rows.append(_lead_row(f"mean_{key}", wide.mean().to_dict(), paired_se))
+    ids = first.params_.index
+    bms = random_effects_bms(pd.DataFrame(
+        {name: pd.Series(e.evidence_, dtype=float).reindex(ids) for name, e in models.items()}))
+    # stable sort: a tie goes to the first model, as everywhere in the report
+    pxp = bms["protected_exceedance_probability"].sort_values(ascending=False, kind="stable")
+    rows.append({"criterion": "bms", "winner": pxp.index[0], "statistic": float(pxp.iloc[0]),
+                 "lead": float(pxp.iloc[0] - pxp.iloc[1]), "lead_in_se": np.nan})
+    table = pd.DataFrame(rows)
+    keys = table["criterion"].tolist()
+    recommended = keys[0] if first.group_criteria else \
+        "mean_bic" if "mean_bic" in keys else keys[0]
+    table["recommended"] = table["criterion"] == recommended
+    table.attrs.update(agree=bool(table["winner"].nunique() == 1), recommended=recommended,
+                       bor=float(bms.attrs["bor"]), evidence=first.evidence_label)
+    return table[_COMPARISON_COLUMNS]

@@ -11,7 +11,9 @@ attributes (:mod:`avoidrl._utils.fitted`).
 
 from __future__ import annotations
 
-from .._tables import PARAMETERS_OF_INTEREST, START_TOLERANCE, _interest_items
+import numpy as np
+
+from .._tables import PARAMETERS_OF_INTEREST, SEPARATION_SE, START_TOLERANCE, _interest_items
 from ..stats import BOUND_SHARE_NOTE
 from . import _catalogue, _figures
 from ._catalogue import BMS_FIGURE_TEXT, BMS_TEXT, NO_BMS_TEXT
@@ -22,7 +24,7 @@ Written by `avoidrl.report.write_fit_report`. The layout follows the reference p
 groups are the data's `group_code` values, in order of first appearance.
 
 {method}
-
+{recommendation}
 | file | content |
 |---|---|
 {rows}
@@ -60,6 +62,23 @@ pipeline's `RL/modelling` folder.
 {rows}
 """
 
+#: Which criterion to trust and why (keys of model_comparison_criteria.csv), from the avoidrl
+#: README's section "Which criterion for group-level comparison" and its measured table.
+_TABLE = ('the avoidrl README, section "Which criterion for group-level comparison", and its '
+          'measured identification table')
+RECOMMENDATIONS = {
+    "ibic": "the recommended criterion is the integrated BIC (`ibic`, ibic.csv), because it "
+            "handles nested models (Hybrid2012 contains ActorCritic and QLearning, Advantage "
+            "contains QLearning): it picked the generator in 10/10 groups of 30 for each of "
+            "five base models, and BMS on the Laplace evidence is a check, not the decision "
+            f"({_TABLE})",
+    "mean_bic": "the recommended criterion is the mean BIC (`mean_bic`), for models that do "
+                "not contain one another only: nested models (Hybrid2012 contains ActorCritic "
+                "and QLearning, Advantage contains QLearning) need empirical Bayes "
+                "(`--method eb`, `EmpiricalBayes`) and its iBIC, since BMS on -BIC/2 picked "
+                f"ActorCritic on 10/10 Hybrid2012 groups ({_TABLE})",
+}
+
 #: What each kind of VALIDATION is, in its section's first line.
 _WHAT = {"PARAMETER": "parameter recovery", "MODEL": "model recovery"}
 
@@ -85,14 +104,38 @@ def fit_section(run):
         "bms_text": BMS_TEXT if two else NO_BMS_TEXT,
         "bms_figure_text": BMS_FIGURE_TEXT if two else NO_BMS_TEXT,
         "reference_files": _catalogue.reference_files(),
+        "criteria_text": ", ".join(f"`{c}`" for c in run.agreement["criterion"]) if two else "",
+        "separation_se": SEPARATION_SE,
     }
     entries = _catalogue.shown(_catalogue.select(_catalogue.FIT_CATALOGUE, _catalogue.FIT_KIND,
                                                  {run.method}), run)
     return FIT_README.format(method=method.fit_method_description,
+                             recommendation=recommendation_text(run.agreement),
                              rows=_rows(entries).format(**values),
                              bound_tol=values["bound_tol"], bound_share=BOUND_SHARE_NOTE) \
         + "\n" + _figures.describe_formats(run.formats, reference_svg=True,
                                                 style=run.style)
+
+
+def recommendation_text(table):
+    """The README's line on the recommended comparison criterion, and whether the criteria
+    agree in this run ("" with one model; ``table``: model_comparison_criteria.csv's)."""
+    if table is None:
+        return ""
+    best = table.loc[table["recommended"]].iloc[0]
+    why = RECOMMENDATIONS.get(best["criterion"],
+                              f"the recommended criterion is `{best['criterion']}`")
+    by_winner = table.groupby("winner", sort=False)["criterion"].agg(", ".join)
+    found = (f"all criteria pick {best['winner']}" if table.attrs["agree"] else
+             "the criteria disagree (" + "; ".join(f"{criteria}: {winner}" for winner, criteria
+                                                   in by_winner.items()) + ")")
+    lead = best["lead_in_se"]
+    separated = "" if np.isnan(lead) else (
+        f"; {best['winner']} leads by {lead:.1f} standard errors"
+        + (f", under {SEPARATION_SE:g}: the data do not separate it from the runner-up"
+           if lead < SEPARATION_SE else ""))
+    return (f"\nModel comparison: {why}. In this run {found}{separated} "
+            "(model_comparison_criteria.csv, `model_comparison` in summary_FIT.json).\n")
 
 
 def validation_section(kind, run, entries):

@@ -14,7 +14,7 @@ import datetime
 import numpy as np
 
 from .._tables import (
-    BOUND_TOLERANCE, START_TOLERANCE, model_identification, recovery_at_bounds,
+    BOUND_TOLERANCE, SEPARATION_SE, START_TOLERANCE, model_identification, recovery_at_bounds,
 )
 from .._utils.fitted import fit_method_of
 from ..recovery._common import generating_model
@@ -123,6 +123,7 @@ def fit_summary(run):
         "groups": {str(g): int(n) for g, n in groups.value_counts(sort=False).items()},
         "best_model": best_model,
         "bms": bms_summary(run.bms),
+        "model_comparison": comparison_summary(run.agreement),
         "parameters_at_bounds": bounds_summary(run.at_bounds),
         "parameters_mostly_on_a_bound": mostly_on_a_bound(run.at_bounds),
         "participants_with_a_parameter_on_a_bound": {
@@ -173,6 +174,22 @@ def bms_summary(bms):
             "evidence": table["evidence"].iloc[0],
             "expected_frequency": table["expected_frequency"].to_dict(),
             "protected_exceedance_probability": pxp.to_dict()}
+
+
+def comparison_summary(table):
+    """summary_FIT.json's ``model_comparison``: do the criteria agree, and the recommended one's
+    winner (None with one model; ``table``: :func:`~avoidrl.report.model_comparison_criteria`)."""
+    if table is None:
+        return None
+    best = table.loc[table["recommended"]].iloc[0]
+    in_se = None if np.isnan(best["lead_in_se"]) else float(best["lead_in_se"])
+    return {"winners": dict(zip(table["criterion"], table["winner"])),
+            "agree": table.attrs["agree"],
+            "recommended": best["criterion"], "recommended_winner": best["winner"],
+            "recommended_lead": float(best["lead"]), "recommended_lead_in_se": in_se,
+            # None: no standard error, so no telling
+            "lead_within_2_se": None if in_se is None else bool(in_se < SEPARATION_SE),
+            "bms_bor": table.attrs["bor"], "evidence": table.attrs["evidence"]}
 
 
 def parameter_summary(run):

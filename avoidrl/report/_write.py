@@ -37,9 +37,9 @@ from .._core.data import split_phases
 from .._tables import (
     BOUND_TOLERANCE, DEFAULT_N_SIMULATIONS, TRANSFER_PREDICTION_METHODS, _group_filenames,
     _recoveries, _recovery_models, bms_results, bound_counts, fit_method, fit_tables,
-    generated_data, group_criteria, ibic_table, learning_dynamics, model_recovery_fit_tables,
-    parameter_of_interest_correlations, parameter_outliers, parameter_recovery_tables,
-    posterior_predictive, recovery_criterion, transfer_prediction,
+    generated_data, group_criteria, ibic_table, learning_dynamics, model_comparison_criteria,
+    model_recovery_fit_tables, parameter_of_interest_correlations, parameter_outliers,
+    parameter_recovery_tables, posterior_predictive, recovery_criterion, transfer_prediction,
 )
 from .._utils.fitted import fit_method_of, fit_methods
 from ..stats import _model_dict, fit_statistics
@@ -195,6 +195,11 @@ class _FitRun:
     @cached_property
     def bms(self):
         return bms_results(self.models) if self.compares_models else None
+
+    @cached_property
+    def agreement(self):
+        """model_comparison_criteria.csv: does each group-level criterion pick the same model?"""
+        return model_comparison_criteria(self.models) if self.compares_models else None
 
     @cached_property
     def ibic(self):
