@@ -9,7 +9,6 @@ model recovery against QLearning at fixed seeds and stated thresholds.
 """
 
 import inspect
-import math
 import pickle
 import sys
 import textwrap
@@ -22,7 +21,6 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import avoidrl
 from avoidrl import cli, load_example, make_model, report
 from avoidrl.models._builtin import BASE_MODELS, parse_model_name
 from avoidrl.estimators import CustomModel
