@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _stats
 
 from .._utils.fitted import BOUND_TOLERANCE, _check_tolerance, fit_methods
+from ..recovery._calibration import clopper_pearson
 from ..recovery._common import named_estimators
 
 
@@ -288,16 +288,6 @@ def model_recovery_matrices(model_recovery):
 IDENTIFICATION_LEVEL = 0.95
 
 
-def _clopper_pearson(k, n, level=IDENTIFICATION_LEVEL):
-    """Exact (Clopper-Pearson) interval of a share k / n; NaN for n = 0."""
-    if not n:
-        return np.nan, np.nan
-    tail = (1 - level) / 2
-    lower = _stats.beta.ppf(tail, k, n - k + 1) if k > 0 else 0.0
-    upper = _stats.beta.ppf(1 - tail, k + 1, n - k) if k < n else 1.0
-    return float(lower), float(upper)
-
-
 def model_identification(model_recovery):
     """Group-level model identification with its n and uncertainty.
 
@@ -319,7 +309,7 @@ def model_identification(model_recovery):
             winners = part[f"{key}_winner"]
             judged = winners.notna() if key == "ibic" else np.ones(len(part), bool)
             n, k = int(judged.sum()), int((winners[judged] == generator).sum())
-            lower, upper = _clopper_pearson(k, n)
+            lower, upper = clopper_pearson(k, n, IDENTIFICATION_LEVEL)
             row.update({f"{key}_n_correct": k if n else np.nan,
                         f"{key}_correct": k / n if n else np.nan,
                         f"{key}_correct_lower": lower, f"{key}_correct_upper": upper})
