@@ -24,8 +24,9 @@ the prior's quantiles stop moving (see ``tol``) and a fresh round of draws does
 not move them either. A last E-step under the final prior gives the reported
 MAPs, intervals and evidences.
 
-This module holds the estimator (settings, the EM loop, scoring, sampling);
-the numbers of each step are in :mod:`avoidrl.hierarchical._laplace`.
+This module holds the estimator (settings, outputs, scoring, sampling); the EM
+loop is in :mod:`avoidrl.hierarchical._em`, the numbers of each step in
+:mod:`avoidrl.hierarchical._laplace`.
 """
 
 from __future__ import annotations
@@ -35,22 +36,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
-from .._core.transform import HESSIAN_STEP, Z_LIMIT, interval_table, to_bounded
+from .._core.transform import interval_table, to_bounded
 from .._utils.fitted import register_fit_method
-from .._utils.progress import ProgressBar
-from .._utils.validation import check_n_jobs, check_number, check_rng, effective_n_jobs
+from .._utils.validation import check_n_jobs, check_number, check_rng
 from .._utils.warnings import warn
 from ..estimators._base import RLModelBase
-from ..estimators._multistart import _child_seed, base_entropy, participant_seeds
+from ..estimators._multistart import base_entropy, participant_seeds
 from ._laplace import (  # noqa: F401  (integrated_bic, population_table: importable here as before)
     COLLAPSE_FRACTION, IMPORTANCE_DF, _collapsed, _importance_evidence, _importance_moments, _map_and_laplace, _Population,
     _posterior_mean_x, _prior_change, _sampled_intervals, integrated_bic, population_table,
+)
+from ._em import (  # noqa: F401  (the EM settings: importable here as before)
+    FINAL_ROUNDS, FINAL_SAMPLE_FACTOR, FIRST_MAXITER, FIRST_STARTS_PER_PARAMETER, INITIAL_VARIANCE,
+    INTERMEDIATE_MAXITER, MIN_VARIANCE, SCREEN_PER_PARAMETER, SCREEN_STARTS, ExpectationMaximisation,
 )
 
 if TYPE_CHECKING:
@@ -58,38 +60,11 @@ if TYPE_CHECKING:
 
 COVARIANCES = ("diagonal", "full")
 PRIORS = ("pooled", "group")
-#: prior of the first E-step: mean 0 (mid-range) and variance 4 in z, broad
-#: enough that the first MAPs are close to maximum likelihood
-INITIAL_VARIANCE = 4.0
-#: smallest prior variance in z: keeps the prior proper when every MAP agrees
-MIN_VARIANCE = 1e-4
-#: E-step starts per participant: its previous MAP, the prior mean, and the best
-#: of a screen of prior draws, evaluated in one batch (a cheap guard against
-#: descending only into poor optima): SCREEN_PER_PARAMETER x k draws, the best
-#: SCREEN_STARTS of them descended from (twice both in the final E-step)
-SCREEN_PER_PARAMETER = 10
-SCREEN_STARTS = 2
-#: rounds of the final E-step: a participant whose MAP was reached by only one
-#: descent gets up to this many rounds in all, each from a fresh screen
-FINAL_ROUNDS = 3
-#: prior draws per parameter descended from without screening in the first
-#: E-step: under the broad initial prior the MAP is close to maximum likelihood,
-#: and a basin found here is carried through EM by the warm starts
-FIRST_STARTS_PER_PARAMETER = 3
-#: L-BFGS-B iterations of the first E-step's descents: enough to settle into a
-#: basin, which the next E-step descends further from the best point found
-FIRST_MAXITER = 20
-#: L-BFGS-B iterations of an intermediate E-step (generalised EM: the next E-step
-#: continues from these points); the final E-step runs to convergence
-INTERMEDIATE_MAXITER = 60
 M_STEPS = ("importance", "laplace")
-#: the final E-step draws this many times ``n_importance`` per participant: its
-#: samples give the reported intervals (tail quantiles need more than moments)
-FINAL_SAMPLE_FACTOR = 4
 
 
 @register_fit_method
-class EmpiricalBayes(BaseEstimator):
+class EmpiricalBayes(ExpectationMaximisation, BaseEstimator):
     """Hierarchical fitting of an avoidrl model by empirical-Bayes EM.
 
     Participants' parameters, mapped to an unbounded space through their
@@ -408,8 +383,6 @@ class EmpiricalBayes(BaseEstimator):
         data = self.estimator._load(X_learning, X_transfer)  # its missed_trials
         base = base_entropy(self.random_state)
         seeds = participant_seeds(base, data.participants)
-        variant = settings.variant
-        names = list(variant.parameter_names)
         if self.prior == "pooled":
             units = {None: np.arange(data.n_participants)}
         else:
@@ -420,7 +393,6 @@ class EmpiricalBayes(BaseEstimator):
         for group, index in units.items():
             results[group] = self._em(data.subset(index), [seeds[i] for i in index], settings,
                                       group, history)
-        ids = pd.Index(data.participants, name="participant_id")
         order = np.concatenate(list(units.values()))
         inverse = np.empty_like(order)
         inverse[order] = np.arange(order.size)
@@ -428,9 +400,19 @@ class EmpiricalBayes(BaseEstimator):
         def stacked(key):
             return np.concatenate([results[g]["estep"][key] for g in units])[inverse]
 
+        self._store_participants(data, settings, results, units, inverse, stacked, base)
+        self._store_population(settings, results, history)
+        self._store_ibic(data, settings, results, units, base)
+        self._warn_fit_problems(settings.variant.name, results)
+        return self
+
+    def _store_participants(self, data, settings, results, units, inverse, stacked, base):
+        """Each participant's estimates, intervals, evidence and counts."""
+        names = list(settings.variant.parameter_names)
+        ids = pd.Index(data.participants, name="participant_id")
         z, nll, log_ev = stacked("z"), stacked("nll"), stacked("log_evidence")
         low, high = settings.low, settings.high
-        self.model_name_ = variant.name
+        self.model_name_ = settings.variant.name
         self.params_ = pd.DataFrame(to_bounded(z, low, high), index=ids, columns=names)
         self.posterior_cov_ = stacked("cov")
         self.nll_ = pd.Series(nll, index=ids, name="nll")
@@ -458,7 +440,11 @@ class EmpiricalBayes(BaseEstimator):
             self.posterior_mean_ = pd.DataFrame(np.concatenate([
                 _posterior_mean_x(results[g]["estep"], results[g]["population"], low, high)
                 for g in units])[inverse], index=ids, columns=names)
-        populations = {g: results[g]["population"] for g in units}
+
+    def _store_population(self, settings, results, history):
+        """The fitted prior(s), EM's iterations and its convergence."""
+        names = list(settings.variant.parameter_names)
+        populations = {g: r["population"] for g, r in results.items()}
         self.populations_ = populations
         if self.prior == "pooled":
             population = populations[None]
@@ -470,7 +456,7 @@ class EmpiricalBayes(BaseEstimator):
             self.group_cov_ = {g: pd.DataFrame(p.cov, index=names, columns=names)
                                for g, p in populations.items()}
         self.group_params_ = pd.concat(
-            [population_table(p, low, high, names).assign(group=g)
+            [population_table(p, settings.low, settings.high, names).assign(group=g)
              for g, p in populations.items()])
         if self.prior == "pooled":
             self.group_params_ = self.group_params_.drop(columns="group")
@@ -485,220 +471,30 @@ class EmpiricalBayes(BaseEstimator):
         self.history_ = pd.DataFrame(history)
         if self.prior == "pooled":
             self.history_ = self.history_.drop(columns="group")
+
+    def _store_ibic(self, data, settings, results, units, base):
+        """The integrated BIC and its Monte-Carlo standard error."""
         rng = np.random.default_rng(np.random.SeedSequence([base, 0x1B1C]))
         # importance-sampled around each participant's Laplace posterior: plain prior
         # samples made the iBIC too noisy to tell nested models apart
-        terms = [integrated_bic(variant, data.subset(index), populations[g], low, high,
-                                self.n_ibic_samples, rng, self.covariance,
-                                posterior_mean=results[g]["estep"]["z"],
+        terms = [integrated_bic(settings.variant, data.subset(index), results[g]["population"],
+                                settings.low, settings.high, self.n_ibic_samples, rng,
+                                self.covariance, posterior_mean=results[g]["estep"]["z"],
                                 posterior_cov=results[g]["estep"]["cov"], return_se=True)
                  for g, index in units.items()]
         self.ibic_ = float(sum(t[0] for t in terms))
         self.ibic_se_ = float(np.sqrt(sum(t[1] ** 2 for t in terms)))
+
+    def _warn_fit_problems(self, name, results):
         if not all(r["converged"] for r in results.values()):
-            warn(f"{variant.name}: EM did not converge within max_iter={self.max_iter} "
+            warn(f"{name}: EM did not converge within max_iter={self.max_iter} "
                  f"iterations (tol={self.tol}); see history_", ConvergenceWarning)
         if self.collapsed_:
-            warn(f"{variant.name}: the population scale of {', '.join(self.collapsed_)} "
+            warn(f"{name}: the population scale of {', '.join(self.collapsed_)} "
                  f"shrank toward 0 (prior sd in z below {COLLAPSE_FRACTION:g} x the spread of "
                  "the first E-step's estimates): every participant's estimate is pulled onto "
                  "the population mean. See group_params_ and collapsed_; m_step='importance' "
                  "and a scale_prior guard against it", ConvergenceWarning)
-        return self
-
-    def _estep(self, data, seeds, settings, population, previous, iteration, final=True,
-               moments=None, sample=True):
-        """MAPs and Laplace approximations of every participant under ``population``.
-
-        An intermediate E-step (``final=False``) caps the optimizer's
-        iterations and screens half as many prior draws; the first one (no
-        ``previous``) also descends from ``FIRST_STARTS_PER_PARAMETER`` x k
-        unscreened prior draws. With ``m_step='importance'`` (and ``sample``)
-        the posterior moments the M-step uses (``post_mean``, ``post_cov``)
-        are importance-sampled, from proposals centred on the previous
-        iteration's ``moments`` (the MAPs in the first); otherwise they are
-        the MAPs and Laplace covariances.
-        """
-        n = data.n_participants
-        k = population.mean.size
-        size = SCREEN_PER_PARAMETER * k * (2 if final else 1)
-        rounds = FINAL_ROUNDS if final else 1
-        n_random = FIRST_STARTS_PER_PARAMETER * k if previous is None and not final else 0
-        starts = np.empty((n, (previous is not None) + 1 + n_random, k))
-        screen = np.empty((n, rounds, size, k))
-        for i, seed in enumerate(seeds):
-            rng = np.random.default_rng(_child_seed(_child_seed(seed, 2), iteration))
-            rows = [population.mean[None, :]]
-            if previous is not None:
-                rows.insert(0, previous[i][None, :])
-            screen[i] = np.clip(population.draw(rng, rounds * size), -Z_LIMIT,
-                                Z_LIMIT).reshape(rounds, size, k)
-            rows.append(population.draw(rng, n_random))
-            starts[i] = np.clip(np.concatenate(rows), -Z_LIMIT, Z_LIMIT)
-        n_best = SCREEN_STARTS * (2 if final else 1)
-        options = dict(settings.options)
-        if not final:
-            cap = FIRST_MAXITER if previous is None else INTERMEDIATE_MAXITER
-            options["maxiter"] = min(options.get("maxiter", cap), cap)
-        n_jobs = min(effective_n_jobs(self.n_jobs), n)
-        chunks = [c for c in np.array_split(np.arange(n), n_jobs) if c.size]
-        args = (settings.variant,)
-        tail = (settings.low, settings.high, population.mean, population.precision)
-        sampling = self._sampling(seeds, population, moments, final) \
-            if sample and self.m_step == "importance" else None
-
-        def part(c):
-            if sampling is None:
-                return None
-            return {key: (value if value is None or key == "prior_cov" else value[c])
-                    for key, value in sampling.items()}
-
-        with threadpool_limits(1):
-            if len(chunks) == 1:
-                parts = [_map_and_laplace(*args, data, *tail, starts, screen, n_best, options,
-                                          HESSIAN_STEP, sampling)]
-            else:
-                parts = Parallel(n_jobs=len(chunks))(
-                    delayed(_map_and_laplace)(*args, data.subset(c), *tail, starts[c],
-                                              screen[c], n_best, options, HESSIAN_STEP,
-                                              part(c))
-                    for c in chunks)
-        keys = ("z", "nll", "hessian", "n_negative", "success")
-        keys += ("samples", "log_weight") if sampling is not None else ()
-        out = {key: np.concatenate([p[key] for p in parts]) for key in keys}
-        precision_post = out["hessian"] + population.precision
-        out["cov"] = np.linalg.inv(precision_post)
-        if sampling is not None:
-            out["post_mean"], out["post_cov"], _, out["ess"] = _importance_moments(
-                out["samples"], out["log_weight"], population)
-        else:
-            out["post_mean"], out["post_cov"] = out["z"], out["cov"]
-        logdet_post = np.linalg.slogdet(precision_post)[1]
-        deviation = out["z"] - population.mean
-        quadratic = np.einsum("ni,ij,nj->n", deviation, population.precision, deviation)
-        out["log_evidence"] = -out["nll"] - 0.5 * quadratic \
-            - 0.5 * (population.logdet + logdet_post)
-        return out
-
-    def _sampling(self, seeds, population, moments, final):
-        """The importance draws' fixed random numbers and proposal centres of an E-step."""
-        k = population.mean.size
-        size = self.n_importance * (FINAL_SAMPLE_FACTOR if final else 1)
-        normals = np.empty((len(seeds), size, k))
-        chi = np.empty((len(seeds), size))
-        for i, seed in enumerate(seeds):
-            # the same numbers in every intermediate E-step (common random numbers)
-            rng = np.random.default_rng(_child_seed(_child_seed(seed, 3), int(final)))
-            normals[i] = rng.standard_normal((size, k))
-            chi[i] = rng.chisquare(IMPORTANCE_DF, size)
-        return {"normals": normals, "chi": chi, "prior_cov": population.cov,
-                "center": None if moments is None else moments["post_mean"],
-                "cov": None if moments is None else moments["post_cov"]}
-
-    def _em(self, data, seeds, settings, group, history):
-        k = settings.variant.n_parameters
-        population = _Population(np.zeros(k), INITIAL_VARIANCE * np.eye(k))
-        previous, converged, iteration = None, False, 0
-        moments, first_spread, estep = None, None, None
-        scales = [np.sqrt(np.diag(population.cov))]
-        label = f"EM {settings.variant.name}{'' if group is None else f' ({group})'}"
-        # the bar's total is max_iter: EM usually stops earlier, when the prior settles
-        with ProgressBar(self.max_iter, label, "iteration", self.verbose) as bar:
-            draw = True
-            for iteration in range(1, self.max_iter + 1):
-                if draw:
-                    kept = estep if moments is not None and self.m_step == "importance" else None
-                    estep = self._estep(data, seeds, settings, population, previous, iteration,
-                                        final=False, moments=moments)
-                    previous = estep["z"]
-                    evidence = estep["log_evidence"]
-                    if kept is not None:
-                        # earlier draws are kept (each weighted against its own proposal),
-                        # so the Monte-Carlo error shrinks with every round of draws
-                        for key in ("samples", "log_weight"):
-                            estep[key] = np.concatenate([kept[key], estep[key]], axis=1)
-                        estep["post_mean"], estep["post_cov"], _, estep["ess"] = \
-                            _importance_moments(estep["samples"], estep["log_weight"],
-                                                population)
-                else:
-                    # importance EM between draws: the same draws reweighted to the
-                    # current prior (no likelihood evaluations, no Monte-Carlo jitter)
-                    estep["post_mean"], estep["post_cov"], _, estep["ess"] = \
-                        _importance_moments(estep["samples"], estep["log_weight"], population)
-                if self.m_step == "importance":
-                    evidence = _importance_evidence(estep, population)
-                moments = {"post_mean": estep["post_mean"], "post_cov": estep["post_cov"]}
-                if first_spread is None:
-                    # what the data alone say about how participants differ
-                    first_spread = estep["z"].std(axis=0)
-                updated = self._m_step(estep)
-                change = _prior_change(population, updated)
-                history.append({"group": group, "iteration": iteration, "change": change,
-                                "sum_nll": float(estep["nll"].sum()),
-                                "sum_log_evidence": float(evidence.sum()), "new_draws": draw})
-                bar.note(f"prior change {change:.4f} (tol {self.tol:g}), "
-                         f"sum log evidence {evidence.sum():.1f}")
-                bar.update()
-                population = updated
-                scales.append(np.sqrt(np.diag(population.cov)))
-                if change < self.tol:
-                    # settled on these draws; converged once fresh draws from proposals
-                    # fitted to this prior do not move it either
-                    if draw or self.m_step != "importance":
-                        converged = True
-                        break
-                    draw = True
-                else:
-                    draw = self.m_step != "importance"
-        # the reported MAPs, intervals and evidences are those under the final prior
-        kept = estep
-        estep = self._estep(data, seeds, settings, population, previous, iteration + 1,
-                            moments=moments)
-        if self.m_step == "importance":
-            # the intervals' tails need every draw: EM's rounds join the final ones
-            for key in ("samples", "log_weight"):
-                estep[key] = np.concatenate([kept[key], estep[key]], axis=1)
-            estep["post_mean"], estep["post_cov"], _, estep["ess"] = _importance_moments(
-                estep["samples"], estep["log_weight"], population)
-        collapsed = _collapsed(np.array(scales), first_spread)
-        return {"population": population, "estep": estep, "n_iter": iteration,
-                "converged": converged, "collapsed": collapsed}
-
-    def _m_step(self, estep):
-        """The prior maximising the expected complete-data log posterior.
-
-        ``mu`` is the mean of the posterior means; the covariance is the summed
-        second moment ``S = sum_n E[(z_n - mu)(z_n - mu)']`` (posterior means
-        and covariances from importance sampling or Laplace, see ``m_step``)
-        over ``N``, or with ``scale_prior=(a, b)`` (a Gamma(a, rate b) prior
-        on each population precision) its MAP ``(S + 2 b I) / (N + 2 a - 2)``.
-        """
-        z, cov = estep["post_mean"], estep["post_cov"]
-        mean = z.mean(axis=0)
-        deviation = z - mean
-        second = np.einsum("ni,nj->ij", deviation, deviation) + cov.sum(axis=0)
-        if self.scale_prior is None:
-            second = second / len(z)
-        else:
-            shape, rate = self.scale_prior
-            second = (second + 2.0 * rate * np.eye(len(mean))) / (len(z) + 2.0 * shape - 2.0)
-        if self.covariance == "diagonal":
-            second = np.diag(np.diag(second))
-        second = second + MIN_VARIANCE * np.eye(len(mean))
-        return _Population(mean, second)
-
-    # ------------------------------------------------------------- scoring
-    def _population_of(self, groups):
-        check_is_fitted(self, "populations_")
-        if self.prior == "pooled":
-            return {None: np.arange(len(groups))}
-        units = {}
-        for g in pd.unique(groups):
-            if g not in self.populations_:
-                raise ValueError(f"group_code {g!r} has no fitted prior (prior='group' was "
-                                 f"fitted to groups {list(self.populations_)})")
-            units[g] = np.flatnonzero(groups == g)
-        return units
 
     def log_evidence(self, X_learning: FrameLike,
                      X_transfer: FrameLike | None = None) -> pd.Series:
