@@ -17,7 +17,7 @@ from sklearn.utils import check_random_state
 
 from .._core.data import _missed, load_task_data, split_phases
 from .._core.task import PAIR_CONTEXTS, PAIR_LETTERS, PAIR_NAMES, STIMULUS_LETTERS, STIMULUS_NAMES
-from .._utils.fitted import _model_dict, fit_method_of
+from .._utils.fitted import _model_dict, fit_method_of, fit_methods
 from .._utils.validation import DRAWN_SEED_LIMIT
 
 #: Posterior-predictive simulations per participant and model of a FIT. Five make the
@@ -312,9 +312,11 @@ def learning_dynamics(models, X_learning, X_transfer=None):
 
 # ------------------------------------------------------- transfer prediction
 #: The inference methods whose fits :func:`transfer_prediction` refits on the learning
-#: phase: per-participant maximum likelihood (an empirical-Bayes fit's prior is fitted
-#: to both phases, so a learning-only refit would not be its out-of-sample twin).
-TRANSFER_PREDICTION_METHODS = ("ml",)
+#: phase: those whose estimators say ``predicts_transfer`` (per-participant maximum
+#: likelihood; an empirical-Bayes fit's prior is fitted to both phases, so a
+#: learning-only refit would not be its out-of-sample twin).
+TRANSFER_PREDICTION_METHODS = tuple(method for method, cls in fit_methods().items()
+                                    if getattr(cls, "predicts_transfer", False))
 #: The per-trial log loss of a coin flip, ln 2 (natural log).
 CHANCE_LOG_LOSS = float(np.log(2.0))
 #: The options that act only in the transfer phase: a learning-only fit cannot inform them.

@@ -36,6 +36,9 @@ class MaximumLikelihood:
     evidence_description = (
         "`-BIC/2`: minus half each participant's BIC, the BIC approximation of the log evidence of the maximum-likelihood fit")
 
+    #: refitting the learning phase alone predicts the transfer phase out of sample
+    #: (avoidrl.report.transfer_prediction)
+    predicts_transfer = True
     #: methods.md (avoidrl.report): the comparison criteria and the references they need
     methods_criteria_text = "AIC and BIC (per participant, and their means over participants)"
     methods_citations = ()

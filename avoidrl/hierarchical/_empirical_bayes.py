@@ -279,6 +279,8 @@ class EmpiricalBayes(ExpectationMaximisation, BaseEstimator):
     evidence_description = (
         "`Laplace`: the Laplace approximation of each participant's log marginal likelihood under the fitted population prior (`log_evidence_`)")
 
+    #: its prior is fitted to both phases: a learning-only refit is no out-of-sample test
+    predicts_transfer = False
     #: methods.md (avoidrl.report): the comparison criteria and the references they need
     methods_criteria_text = ("-2 x the Laplace log evidence (per participant, and its mean) "
                              "and the integrated BIC (iBIC; Huys et al., 2011)")
