@@ -73,16 +73,23 @@ class NotTraceable(Exception):
 
 
 class _Tape:
-    """The recorded operations: one assignment per operation, in order."""
+    """The recorded operations: one assignment per operation, in order.
+
+    ``lines`` hold the source text, ``ops`` the same operations as
+    ``(target, operator, operands)`` for the derivative generator
+    (:mod:`avoidrl._core._tangent_source`).
+    """
 
     def __init__(self):
         self.lines = []
+        self.ops = []
         self.count = 0
 
-    def emit(self, expression):
+    def emit(self, expression, operator, operands):
         name = f"_v{self.count}"
         self.count += 1
         self.lines.append(f"{name} = {expression}")
+        self.ops.append((name, operator, tuple(operands)))
         return _Symbol(name, self)
 
 
@@ -109,7 +116,7 @@ class _Symbol:
 
     def _binary(self, operator, other, reflected=False):
         left, right = (_operand(other), self.name) if reflected else (self.name, _operand(other))
-        return self.tape.emit(f"{left} {operator} {right}")
+        return self.tape.emit(f"{left} {operator} {right}", operator, (left, right))
 
     def __add__(self, other):
         return self._binary("+", other)
@@ -136,23 +143,24 @@ class _Symbol:
         return self._binary("/", other, True)
 
     def __neg__(self):
-        return self.tape.emit(f"-{self.name}")
+        return self.tape.emit(f"-{self.name}", "neg", (self.name,))
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return self.tape.emit(f"abs({self.name})")
+        return self.tape.emit(f"abs({self.name})", "abs", (self.name,))
 
     def select_if_zero(self, if_zero, otherwise):
         """``if_zero`` where this scalar is exactly 0, else ``otherwise`` (see ``divide_or``)."""
-        return self.tape.emit(
-            f"{_operand(if_zero)} if {self.name} == 0.0 else {_operand(otherwise)}")
+        operands = (self.name, _operand(if_zero), _operand(otherwise))
+        return self.tape.emit(f"{operands[1]} if {self.name} == 0.0 else {operands[2]}",
+                              "select_if_zero", operands)
 
     # numpy's object ufunc loops call these methods; exp and log are left out
     # on purpose: numba's differ from numpy's in the last bit
     def sqrt(self):
-        return self.tape.emit(f"math.sqrt({self.name})")
+        return self.tape.emit(f"math.sqrt({self.name})", "sqrt", (self.name,))
 
     def _refuse(self, *args):
         raise NotTraceable("a value-dependent branch or comparison")
@@ -184,6 +192,81 @@ def _per_trial(array, what):
     return array
 
 
+def trace(base):
+    """Trace the declaration of ``base`` into scalar code: the pieces of the kernels.
+
+    Returns a dict: ``names`` (parameters), ``states``, the source lines and
+    the operations (see :class:`_Tape`) of ``prepare`` (both choices), of the
+    choice (``difference_value``) and of ``update``; ``select``, the step
+    entries ``(name, when_false, when_true)``; ``difference``, the operand of
+    ``difference_value``; ``assign``, the new state entries ``(name, operand)``.
+
+    Raises
+    ------
+    NotTraceable
+        When the declaration cannot be traced.
+    """
+    tape = _Tape()
+    names = base.parameter_names
+    theta = {name: _symbols(tape, (2, 1, 1), lambda i, k=k: f"theta_{k}")
+             for k, name in enumerate(names)}
+    pair_theta = {name: value[0] for name, value in theta.items()}
+    outcome = _symbols(tape, (1, 2, 1, 1), lambda i: f"outcome_{i[1]}")
+
+    # prepare, once per choice; its step entries become the symbols step_k_i,
+    # chosen between the two branches' values without a jump
+    steps, lines, ops, values = {}, [], [], {}
+    for chosen in (False, True):
+        tape.lines, tape.ops = [], []
+        step = base.prepare(pair_theta, np.full((1, 1, 1), chosen), outcome)
+        if not hasattr(step, "items"):
+            raise NotTraceable("prepare does not return a dict")
+        flat = {key: _per_trial(value, f"step[{key!r}]") for key, value in step.items()}
+        lines += tape.lines
+        ops += tape.ops
+        values[chosen] = [_expression(element) for value in flat.values()
+                          for element in value.reshape(-1)]
+        steps[chosen] = {key: value.shape for key, value in flat.items()}
+    if steps[False] != steps[True]:
+        raise NotTraceable("prepare returns different entries for the two choices")
+    select = [(f"step_{i}", when_false, when_true)
+              for i, (when_false, when_true) in enumerate(zip(values[False], values[True]))]
+    prepare_lines = lines + [
+        f"{name} = {when_true}" if when_true == when_false
+        else f"{name} = {when_true} if chosen else {when_false}"
+        for name, when_false, when_true in select]
+    step, offset = {}, 0
+    for key, shape in steps[True].items():
+        step[key] = _symbols(tape, shape, lambda i, offset=offset, shape=shape:
+                             f"step_{offset + int(np.ravel_multi_index(i, shape))}")
+        offset += int(np.prod(shape))
+
+    # the choice before the update, then the update
+    tape.lines, tape.ops = [], []
+    states = base.state_names
+    state = {name: _symbols(tape, (2, 1, 1), lambda i, s=s: f"state_{s}_{i[0]}")
+             for s, name in enumerate(states)}
+    index = {name: s for s, name in enumerate(states)}
+    differences = [state[name][1:2] - state[name][0:1] for name in base.value_systems]
+    mixed = _per_trial(np.asarray(base.mix_values(differences, theta))[None], "mix_values")
+    difference = _expression(mixed.reshape(-1)[0])
+    choice_lines = tape.lines + [f"difference_value = {difference}"]
+    choice_ops = tape.ops
+
+    tape.lines, tape.ops = [], []
+    arrays = dict(state)
+    base.update(state, step, 0, theta, np.empty((2, 1, 1), dtype=object), False)
+    if any(state[name] is not arrays[name] for name in states):
+        raise NotTraceable("update replaced a state entry instead of changing it in place")
+    assign = [(f"state_{index[name]}_{o}", _expression(state[name][o, 0, 0]))
+              for name in states for o in (0, 1)]
+    update_lines = tape.lines + [f"{name} = {value}" for name, value in assign]
+    return {"names": names, "states": states, "prepare_lines": prepare_lines,
+            "prepare_ops": ops, "select": select, "choice_lines": choice_lines,
+            "choice_ops": choice_ops, "difference": difference, "update_lines": update_lines,
+            "update_ops": tape.ops, "assign": assign}
+
+
 def generate_source(base):
     """Python source of the compiled recursion of ``base`` (a BaseModel instance).
 
@@ -200,56 +283,10 @@ def generate_source(base):
     NotTraceable
         When the declaration cannot be traced.
     """
-    tape = _Tape()
-    names = base.parameter_names
-    theta = {name: _symbols(tape, (2, 1, 1), lambda i, k=k: f"theta_{k}")
-             for k, name in enumerate(names)}
-    pair_theta = {name: value[0] for name, value in theta.items()}
-    outcome = _symbols(tape, (1, 2, 1, 1), lambda i: f"outcome_{i[1]}")
-
-    # prepare, once per choice; its step entries become the symbols step_k_i,
-    # chosen between the two branches' values without a jump
-    steps, lines, values = {}, [], {}
-    for chosen in (False, True):
-        tape.lines = []
-        step = base.prepare(pair_theta, np.full((1, 1, 1), chosen), outcome)
-        if not hasattr(step, "items"):
-            raise NotTraceable("prepare does not return a dict")
-        flat = {key: _per_trial(value, f"step[{key!r}]") for key, value in step.items()}
-        lines += tape.lines
-        values[chosen] = [_expression(element) for value in flat.values()
-                          for element in value.reshape(-1)]
-        steps[chosen] = {key: value.shape for key, value in flat.items()}
-    if steps[False] != steps[True]:
-        raise NotTraceable("prepare returns different entries for the two choices")
-    prepare_lines = lines + [
-        f"step_{i} = {when_true}" if when_true == when_false
-        else f"step_{i} = {when_true} if chosen else {when_false}"
-        for i, (when_false, when_true) in enumerate(zip(values[False], values[True]))]
-    step, offset = {}, 0
-    for key, shape in steps[True].items():
-        step[key] = _symbols(tape, shape, lambda i, offset=offset, shape=shape:
-                             f"step_{offset + int(np.ravel_multi_index(i, shape))}")
-        offset += int(np.prod(shape))
-
-    # the choice before the update, then the update
-    tape.lines = []
-    states = base.state_names
-    state = {name: _symbols(tape, (2, 1, 1), lambda i, s=s: f"state_{s}_{i[0]}")
-             for s, name in enumerate(states)}
-    index = {name: s for s, name in enumerate(states)}
-    differences = [state[name][1:2] - state[name][0:1] for name in base.value_systems]
-    mixed = _per_trial(np.asarray(base.mix_values(differences, theta))[None], "mix_values")
-    choice_lines = tape.lines + [f"difference_value = {_expression(mixed.reshape(-1)[0])}"]
-
-    tape.lines = []
-    arrays = dict(state)
-    base.update(state, step, 0, theta, np.empty((2, 1, 1), dtype=object), False)
-    if any(state[name] is not arrays[name] for name in states):
-        raise NotTraceable("update replaced a state entry instead of changing it in place")
-    update_lines = tape.lines + [
-        f"state_{index[name]}_{o} = {_expression(state[name][o, 0, 0])}"
-        for name in states for o in (0, 1)]
+    traced = trace(base)
+    names, states = traced["names"], traced["states"]
+    prepare_lines, choice_lines = traced["prepare_lines"], traced["choice_lines"]
+    update_lines = traced["update_lines"]
 
     def block(lines, depth):
         return ["    " * depth + line for line in lines] or ["    " * depth + "pass"]
@@ -341,10 +378,15 @@ def _source_file(source):
     return path
 
 
-def _compile(base):
+def _compile(base, source=None, key=None):
+    """The jitted kernel of ``source`` (default: ``base``'s value kernel).
+
+    ``key`` (default ``base``) names it in :data:`_PATHS` until its check.
+    """
     import numba
 
-    source = generate_source(base)
+    source = generate_source(base) if source is None else source
+    key = base if key is None else key
     options = {"error_model": "numpy", "nogil": True}
     # error_model="numpy": 0 / 0 gives NaN (redone by the guarded numpy kernel), no exception
     path = _source_file(source)
@@ -362,7 +404,7 @@ def _compile(base):
             # cached: the machine code is kept beside the file, so a model's kernel is
             # compiled once per machine, not once per process (if its hashes are recorded)
             if _cache_check.drop_untrusted(path):
-                _PATHS[base] = path
+                _PATHS[key] = path
                 return _jit(numba, module.kernel, **options)
         except Exception:  # noqa: BLE001  (an unusable cache folder: compile in memory)
             pass
@@ -407,6 +449,41 @@ def kernel_for(base, n_rows):
     return kernel
 
 
+#: (base model, bias) -> compiled tangent kernel (see avoidrl._core._tangent_source), or None.
+_TANGENT_KERNELS = {}
+
+
+def tangent_kernel_for(variant, n_rows):
+    """The compiled tangent kernel of ``variant``, or None to use the numpy duals.
+
+    Compiled once the variant's gradient has been evaluated for
+    :data:`COMPILE_AFTER_ROWS` rows, each counted ``1 + k`` times (what its
+    finite-difference gradient would have cost); checked against the numpy
+    duals before its first use (:func:`record_check` with its key).
+    """
+    if not ENABLED:
+        return None
+    key = (variant.base, bool(variant.bias))
+    try:
+        if key in _TANGENT_KERNELS:
+            return _TANGENT_KERNELS[key]
+    except TypeError:  # an unhashable user model
+        return None
+    _ROWS[key] += n_rows * (1 + variant.n_parameters)
+    if _ROWS[key] < COMPILE_AFTER_ROWS:
+        return None
+    from . import _tangent_source
+
+    try:
+        kernel = _compile(variant.base, _tangent_source.generate(variant.base, variant.bias), key)
+    except Exception:  # noqa: BLE001  (whatever the tracer meets in user code: keep numpy)
+        kernel = None
+    _TANGENT_KERNELS[key] = kernel
+    if kernel is not None:
+        _UNCHECKED.add(key)
+    return kernel
+
+
 def needs_check(base):
     """Whether ``base``'s kernel has not been compared with the numpy kernel yet."""
     return base in _UNCHECKED
@@ -416,7 +493,7 @@ def record_check(base, passed):
     """Keep the kernel of ``base`` if it agreed with the numpy kernel, else drop it."""
     _UNCHECKED.discard(base)
     if not passed:
-        _KERNELS[base] = None
+        (_TANGENT_KERNELS if isinstance(base, tuple) else _KERNELS)[base] = None
     elif base in _PATHS:  # compiled (or loaded) by now: trust this machine code next time
         _cache_check.record(_PATHS.pop(base))
 

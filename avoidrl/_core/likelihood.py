@@ -390,6 +390,29 @@ class Objective:
                 self.variant, _Batch(self._arrays, owner[rows]), params[rows])
         return learning, transfer
 
+    def value_and_gradient(self, params, owner=None):
+        """Total NLL of each row and its exact gradient in natural units.
+
+        Returns ``(nll, gradient)`` of shapes (batch,) and (batch, k), the
+        gradient's columns in ``variant.parameter_names`` order; ``nll`` is
+        bit-identical to ``self(params, owner)``. See
+        :mod:`avoidrl._core._gradient` (forward mode from the declaration).
+        """
+        from . import _gradient
+
+        params = _check_params(self.variant, params)
+        batch = params.shape[0]
+        owner = np.arange(batch) if owner is None else np.asarray(owner, dtype=np.intp)
+        if owner.shape != (batch,):
+            raise ValueError(f"owner must have shape ({batch},), got {owner.shape}")
+        value = np.empty(batch)
+        gradient = np.empty((batch, self.variant.n_parameters))
+        for start in range(0, batch, CHUNK_SIZE):
+            rows = slice(start, start + CHUNK_SIZE)
+            value[rows], gradient[rows] = _gradient.value_and_gradient(
+                self.variant, _Batch(self._arrays, owner[rows]), params[rows])
+        return value, gradient
+
     def __call__(self, params, owner=None):
         learning, transfer = self.phases(params, owner)
         return learning + transfer

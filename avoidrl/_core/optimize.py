@@ -281,6 +281,31 @@ def _evaluate(fun, prob, idx, xc, extra=None):
     return f0, g, extra_vals
 
 
+def _evaluate_exact(fun, prob, idx, xc, extra=None):
+    """f and the exact gradient of problems ``idx`` at compact ``xc``: one point each.
+
+    ``fun(X, owner)`` returns ``(f, g)`` with ``g`` in full coordinates; the
+    gradient of variables fixed by ``lo == hi`` is dropped, as those
+    variables are. Same returns as :func:`_evaluate`.
+    """
+    pts = prob.to_full(idx, xc, None)
+    owner = idx
+    n_main = pts.shape[0]
+    if extra is not None:
+        pts = np.concatenate([pts, extra[0]])
+        owner = np.concatenate([owner, extra[1]])
+    vals, grad = fun(pts, owner)
+    vals = np.asarray(vals, dtype=np.float64).reshape(-1)
+    grad = np.asarray(grad, dtype=np.float64)
+    if vals.shape[0] != pts.shape[0] or grad.shape != pts.shape:
+        raise ValueError(f"fun returned values of shape {vals.shape} and a gradient of shape "
+                         f"{grad.shape} for {pts.shape[0]} points of {pts.shape[1]} variables.")
+    g = grad[:n_main]
+    if prob.any_fixed:
+        g = np.take_along_axis(g, prob.pos[idx], axis=1)
+    return vals[:n_main], g, (vals[n_main:] if extra is not None else None)
+
+
 # --------------------------------------------------------------------------
 # Guard for the private setulb API
 # --------------------------------------------------------------------------
@@ -359,8 +384,10 @@ def _no_progress(n_finished):
     pass
 
 
-def _minimize_setulb(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, progress=None):
+def _minimize_setulb(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, progress=None,
+                     jac=False):
     setulb, status_messages, task_messages = _load_setulb()
+    evaluate = _evaluate_exact if jac else _evaluate
     progress = progress or _no_progress
     m = int(maxcor)
     maxls = int(maxls)
@@ -434,10 +461,10 @@ def _minimize_setulb(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, p
     Glast = np.zeros((n_prob, kk))
     f_fixed = None
     if live.size or fixed_idx.size:
-        f0, g0, f_fixed = _evaluate(fun, prob, live, X[live], extra)
+        f0, g0, f_fixed = evaluate(fun, prob, live, X[live], extra)
         Flast[live] = f0
         Glast[live] = g0
-        nfev[live] = 1 + nfree[live]
+        nfev[live] = 1 if jac else 1 + nfree[live]
         njev[live] = 1
 
     pend = drive(live)
@@ -447,11 +474,11 @@ def _minimize_setulb(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, p
         new = ~np.all(xr == Xlast[pend], axis=1)
         ev = pend[new]
         if ev.size:
-            f0, g0, _ = _evaluate(fun, prob, ev, xr[new])
+            f0, g0, _ = evaluate(fun, prob, ev, xr[new])
             Xlast[ev] = xr[new]
             Flast[ev] = f0
             Glast[ev] = g0
-            nfev[ev] += 1 + nfree[ev]
+            nfev[ev] += 1 if jac else 1 + nfree[ev]
             njev[ev] += 1
         F[pend] = Flast[pend]
         G[pend] = Glast[pend]
@@ -489,9 +516,11 @@ def _minimize_setulb(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, p
 # --------------------------------------------------------------------------
 # Backend 2: public scipy.optimize.minimize per problem
 # --------------------------------------------------------------------------
-def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, progress=None):
+def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, progress=None,
+                    jac=False):
     from scipy.optimize import minimize
 
+    evaluate = _evaluate_exact if jac else _evaluate
     progress = progress or _no_progress
     n_prob, k = prob.n, prob.k
     x_out = np.empty((n_prob, k))
@@ -506,7 +535,8 @@ def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, pr
     fixed_idx = np.flatnonzero(prob.all_fixed)
     if fixed_idx.size:
         x_out[fixed_idx] = prob.lo[fixed_idx]
-        fun_out[fixed_idx] = _call_fun(fun, prob.lo[fixed_idx], fixed_idx)
+        fun_out[fixed_idx] = (fun(prob.lo[fixed_idx], fixed_idx)[0] if jac
+                              else _call_fun(fun, prob.lo[fixed_idx], fixed_idx))
         nfev[fixed_idx] = 1
 
     finished = n_prob - prob.live.size
@@ -519,7 +549,7 @@ def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, pr
         def f_only(x, idx=idx, n=n, memo=memo):
             xc = np.zeros((1, prob.kk))
             xc[0, :n] = x
-            f0, g0, _ = _evaluate(fun, prob, idx, xc)
+            f0, g0, _ = evaluate(fun, prob, idx, xc)
             memo["x"] = np.array(x, copy=True)
             memo["g"] = g0[0, :n].copy()
             return f0[0]
@@ -536,11 +566,12 @@ def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, pr
         # With a callable jac scipy counts one evaluation per point; its
         # maxfun test ``nfev > maxfun`` on the finite-difference count
         # (1 + n per point) equals ``points > maxfun // (1 + n)``.
+        per_point = 1 if jac else 1 + n
         res = minimize(f_only, prob.xc[i, :n], jac=g_only, method="L-BFGS-B",
                        bounds=bounds,
                        options=dict(maxcor=maxcor, ftol=ftol, gtol=gtol,
                                     maxiter=maxiter,
-                                    maxfun=int(maxfun) // (1 + n),
+                                    maxfun=int(maxfun) // per_point,
                                     maxls=maxls))
         xf = prob.to_full(idx, np.pad(res.x, (0, prob.kk - n))[None, :], None)
         x_out[i] = xf[0]
@@ -550,7 +581,7 @@ def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, pr
         fun_out[i] = res.fun
         status[i] = res.status
         nit[i] = res.nit
-        nfev[i] = res.nfev * (1 + n)
+        nfev[i] = res.nfev * per_point
         njev[i] = res.njev
         message[i] = res.message
         finished += 1
@@ -567,7 +598,7 @@ def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, pr
 def minimize_lbfgsb_batch(fun, x0, bounds, *, eps=1e-8, maxcor=10,
                           ftol=2.220446049250313e-09, gtol=1e-5,
                           maxiter=15000, maxfun=15000, maxls=20,
-                          backend="auto", progress=None):
+                          backend="auto", progress=None, jac=False):
     """Minimise many independent bounded problems with batched L-BFGS-B.
 
     Each problem follows exactly the iterates of
@@ -602,6 +633,11 @@ def minimize_lbfgsb_batch(fun, x0, bounds, *, eps=1e-8, maxcor=10,
         Called as ``progress(n_finished)`` as problems finish, with the
         number of problems finished so far (for progress bars; it must not
         change anything the optimizer reads).
+    jac : bool, optional
+        When True, ``fun(X, owner)`` returns ``(f, g)``, the values and the
+        exact gradients (M, k), and each point costs one row instead of the
+        ``1 + k`` of forward differences (``eps`` is then unused); ``nfev``
+        counts points. The default reproduces SciPy's finite-difference path.
 
     Returns
     -------
@@ -630,7 +666,7 @@ def minimize_lbfgsb_batch(fun, x0, bounds, *, eps=1e-8, maxcor=10,
         if not ok:
             raise RuntimeError(f"setulb backend unavailable: {reason}")
     opts = dict(maxcor=maxcor, ftol=ftol, gtol=gtol, maxiter=maxiter,
-                maxfun=maxfun, maxls=maxls, progress=progress)
+                maxfun=maxfun, maxls=maxls, progress=progress, jac=bool(jac))
     if backend == "setulb":
         return _minimize_setulb(fun, prob, **opts)
     return _minimize_scipy(fun, prob, **opts)

@@ -39,7 +39,8 @@ from ._method import MaximumLikelihood
 from ._multistart import fit_participants, fits_table, participant_seeds
 from ._prediction import TransferPrediction
 from ._settings import (
-    FitSettings, check_optimizer_options, check_starts, merge_per_parameter, resolve_bounds_init,
+    FitSettings, check_gradient, check_optimizer_options, check_starts, merge_per_parameter,
+    resolve_bounds_init,
 )
 
 if TYPE_CHECKING:
@@ -78,7 +79,8 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
 
     #: constructor parameters added after avoidrl 0.1, with the value that gives an
     #: estimator unpickled from an older version its old behaviour (on refit too)
-    _ADDED_PARAMETERS = {"screen_starts": 0, "missed_trials": "skip"}
+    _ADDED_PARAMETERS = {"screen_starts": 0, "missed_trials": "skip",
+                         "gradient": "finite-difference"}
 
     def __setstate__(self, state):
         for name, value in self._ADDED_PARAMETERS.items():
@@ -207,7 +209,8 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
             screen_starts = 0
         return FitSettings(variant=variant, bounds=bounds, init=init, start=start,
                            n_starts=n_starts, max_starts=max_starts, options=options,
-                           screen_starts=int(screen_starts))
+                           screen_starts=int(screen_starts),
+                           gradient=check_gradient(getattr(self, "gradient", "exact")))
 
     def _fit_data(self, data, seeds, settings, warn=True, intervals=True):
         """Fit validated data, participant ``i`` drawing its starts from ``seeds[i]``.

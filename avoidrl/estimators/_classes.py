@@ -78,6 +78,13 @@ _COMMON_DOC = """
         likelihood term and, in learning, no update ('skip'; counted in
         ``n_missed_``, left out of ``n_trials_``), or the data are refused
         with a ValueError naming the participant and rows ('error').
+    gradient : {{'exact', 'finite-difference'}}, default='exact'
+        The gradient L-BFGS-B descends with: 'exact' is derived from the
+        model's declaration (forward mode; one likelihood evaluation per
+        point, user models included); 'finite-difference' is SciPy's
+        forward-difference gradient (``1 + k`` evaluations per point), the
+        reference's optimizer path, reproduced exactly. An estimator
+        unpickled from a version before 'exact' keeps 'finite-difference'.
 
     Attributes
     ----------
@@ -140,7 +147,7 @@ class _NoBiasModel(RLModelBase):
                  screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
-                 missed_trials: str = "skip") -> None:
+                 missed_trials: str = "skip", gradient: str = "exact") -> None:
         self.novel = novel
         self.decay = decay
         self.bounds = bounds
@@ -154,6 +161,7 @@ class _NoBiasModel(RLModelBase):
         self.verbose = verbose
         self.optimizer_options = optimizer_options
         self.missed_trials = missed_trials
+        self.gradient = gradient
 
 
 class _NoDecayModel(RLModelBase):
@@ -164,7 +172,7 @@ class _NoDecayModel(RLModelBase):
                  screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
-                 missed_trials: str = "skip") -> None:
+                 missed_trials: str = "skip", gradient: str = "exact") -> None:
         self.bias = bias
         self.novel = novel
         self.bounds = bounds
@@ -178,6 +186,7 @@ class _NoDecayModel(RLModelBase):
         self.verbose = verbose
         self.optimizer_options = optimizer_options
         self.missed_trials = missed_trials
+        self.gradient = gradient
 
 
 class _FullModel(RLModelBase):
@@ -188,7 +197,7 @@ class _FullModel(RLModelBase):
                  screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
-                 missed_trials: str = "skip") -> None:
+                 missed_trials: str = "skip", gradient: str = "exact") -> None:
         self.bias = bias
         self.novel = novel
         self.decay = decay
@@ -203,6 +212,7 @@ class _FullModel(RLModelBase):
         self.verbose = verbose
         self.optimizer_options = optimizer_options
         self.missed_trials = missed_trials
+        self.gradient = gradient
 
 
 class QLearning(_NoBiasModel):
@@ -305,7 +315,7 @@ verbose, optimizer_options
                  screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
-                 missed_trials: str = "skip") -> None:
+                 missed_trials: str = "skip", gradient: str = "exact") -> None:
         self.model = model
         self.bias = bias
         self.novel = novel
@@ -321,6 +331,7 @@ verbose, optimizer_options
         self.verbose = verbose
         self.optimizer_options = optimizer_options
         self.missed_trials = missed_trials
+        self.gradient = gradient
 
     def _base_model(self):
         return check_declaration(self.model)

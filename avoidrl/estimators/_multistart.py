@@ -133,15 +133,22 @@ def _nested_starts(data, seeds, settings):
 
 
 # ------------------------------------------------------------------ rounds
-def _descend(objective, starts, owner, box, options, progress):
+def _descend(objective, starts, owner, box, options, progress, exact=False):
     """Descend from every start; returns end points, their NLLs and the optimizer's messages.
 
-    Ends and starts are re-evaluated in one call, so the reported NLL is the
-    NLL at the reported point whatever the optimizer's exit, and a start that
-    ended above its start point keeps the start point.
+    ``exact``: the optimizer takes the likelihood's exact gradient (else
+    SciPy's forward differences). Ends and starts are re-evaluated in one
+    call, so the reported NLL is the NLL at the reported point whatever the
+    optimizer's exit, and a start that ended above its start point keeps the
+    start point.
     """
-    result = minimize_lbfgsb_batch(lambda X, prob: objective(X, owner[prob]), starts, box,
-                                   progress=progress, **options)
+    if exact:
+        result = minimize_lbfgsb_batch(
+            lambda X, prob: objective.value_and_gradient(X, owner[prob]), starts, box,
+            progress=progress, jac=True, **options)
+    else:
+        result = minimize_lbfgsb_batch(lambda X, prob: objective(X, owner[prob]), starts, box,
+                                       progress=progress, **options)
     values = objective(np.concatenate([result.x, starts]), np.concatenate([owner, owner]))
     end_nll, start_nll = values[:len(owner)], values[len(owner):]
     end_nll = np.where(np.isnan(end_nll), np.inf, end_nll)
@@ -250,7 +257,7 @@ def _multistart(data, seeds, settings, bar=None):
                 bar.add_total(len(owner))
             progress = (lambda finished, before=bar.done: bar.update_to(before + finished))
         result, x, nll, message = _descend(objective, starts, owner, box, settings.options,
-                                           progress)
+                                           progress, settings.exact_gradient)
         for p in np.unique(owner):
             rows = np.flatnonzero(owner == p)
             parts[p].append({"start": starts[rows], "x": x[rows], "nll": nll[rows],

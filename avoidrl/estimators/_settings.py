@@ -44,6 +44,8 @@ class FitSettings:
         quasi-random screen of the box (0: no screen).
     options : dict
         The L-BFGS-B settings (``optimizer_options``).
+    gradient : {'exact', 'finite-difference'}
+        The gradient the optimizer descends with (see :func:`check_gradient`).
 
     Notes
     -----
@@ -59,6 +61,12 @@ class FitSettings:
     max_starts: int
     options: dict
     screen_starts: int = 0
+    gradient: str = "finite-difference"
+
+    @property
+    def exact_gradient(self) -> bool:
+        """Whether the optimizer takes the likelihood's exact gradient."""
+        return self.gradient == "exact"
 
     @property
     def low(self) -> np.ndarray:
@@ -201,6 +209,17 @@ def check_starts(start, n_starts, max_starts, default_start, default_n_starts):
         check_number(max_starts, "max_starts", integer=True, low=count,
                      expected=f"None or an integer >= n_starts ({count})")
     return chosen, count, int(max_starts)
+
+
+#: the optimizer's gradient: derived from the declaration, or SciPy's forward differences
+GRADIENTS = ("exact", "finite-difference")
+
+
+def check_gradient(gradient):
+    """``gradient`` checked: one of :data:`GRADIENTS`."""
+    if not (isinstance(gradient, str) and gradient in GRADIENTS):
+        raise ValueError(f"gradient must be one of {list(GRADIENTS)}, got {gradient!r}")
+    return gradient
 
 
 def check_optimizer_options(optimizer_options):

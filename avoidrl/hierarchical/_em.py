@@ -86,6 +86,7 @@ class ExpectationMaximisation:
             starts[i] = np.clip(np.concatenate(rows), -Z_LIMIT, Z_LIMIT)
         n_best = SCREEN_STARTS * (2 if final else 1)
         options = dict(settings.options)
+        options["exact_gradient"] = settings.exact_gradient
         if not final:
             cap = FIRST_MAXITER if previous is None else INTERMEDIATE_MAXITER
             options["maxiter"] = min(options.get("maxiter", cap), cap)

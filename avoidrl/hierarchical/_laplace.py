@@ -86,6 +86,24 @@ def _map_and_laplace(variant, data, low, high, mean, precision, starts, screen, 
         deviation = points - mean
         return 0.5 * np.einsum("bi,ij,bj->b", deviation, precision, deviation)
 
+    def posterior(points, rows):
+        """The posterior objective in z and its exact gradient (chain rule through x(z))."""
+        value, gradient = objective.value_and_gradient(to_bounded(points, low, high), rows)
+        slope = expit(points)
+        slope *= 1.0 - slope
+        gradient *= (high - low) * slope
+        gradient += (points - mean) @ precision
+        return value + penalty(points), gradient
+
+    options = dict(options)
+    if options.pop("exact_gradient", False):
+        def descent_objective(x, problem):
+            return posterior(x, owner[problem])
+        options["jac"] = True
+    else:
+        def descent_objective(x, problem):
+            return nll(x, owner[problem]) + penalty(x)
+
     box = np.tile([-Z_LIMIT, Z_LIMIT], (k, 1))
     best_value = np.full(n, np.inf)
     z = starts[:, 0].copy()
@@ -102,8 +120,8 @@ def _map_and_laplace(variant, data, low, high, mean, precision, starts, screen, 
         points = np.concatenate([starts[active], chosen], axis=1) if round_ == 0 else chosen
         per = points.shape[1]
         owner = np.repeat(active, per)
-        result = minimize_lbfgsb_batch(lambda x, problem: nll(x, owner[problem]) + penalty(x),
-                                       points.reshape(-1, k), box, **options)
+        result = minimize_lbfgsb_batch(descent_objective, points.reshape(-1, k), box,
+                                       **options)
         # re-evaluate, so each descent's value is the value at its point
         value = nll(result.x, owner) + penalty(result.x)
         value = np.where(np.isfinite(value), value, np.inf).reshape(len(active), per)

@@ -260,7 +260,8 @@ def stimulus_table(values: np.ndarray, novel: float | np.ndarray) -> np.ndarray:
     ndarray, shape (batch, 9)
     """
     batch = values.shape[1]
-    table = np.empty((batch, N_STIMULI))
+    # empty_like: a dual-number state (exact gradients) gets a dual table
+    table = np.empty_like(values, shape=(batch, N_STIMULI))
     table[:, 0:-1:2] = values[0]
     table[:, 1:-1:2] = values[1]
     table[:, -1:] = novel

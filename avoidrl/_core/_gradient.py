@@ -1,0 +1,251 @@
+"""Exact gradients of the negative log-likelihood, from the model's own declaration.
+
+Forward mode, in both kernels:
+
+* numpy: the declaration's ``prepare`` / ``update`` / ``mix_values`` /
+  ``transfer_values`` run on :class:`~avoidrl._core._dual.Dual` arrays (value
+  + one derivative per parameter), so any declaration gets its gradient,
+  user models included, with or without numba;
+* compiled: the tape that :mod:`avoidrl._core.compiled` traces from the same
+  declaration is differentiated line by line into a second numba kernel
+  (:mod:`avoidrl._core._tangent_source`) that carries the tangents of the
+  state along the recursion. Only the tangents that are not identically zero
+  are generated (a Q value never depends on the actor's learning rates), so
+  the kernel does a few times the work of the value kernel, not ``k`` times.
+
+Both hand over the same things to one shared tail here: the signed,
+temperature-scaled choice differences ``x`` of the learning trials and their
+derivatives, and the final state as duals. The tail differentiates the choice
+rule (softplus, and the lapse mixture) and the transfer phase (the final
+state through ``transfer_values`` on duals). The value it returns is computed
+by the likelihood's own functions on the same ``x`` and state, so it is
+bit-identical to :class:`~avoidrl._core.likelihood.Objective`'s.
+
+Gradients are with respect to the parameters in natural units, in
+``variant.parameter_names`` order. Where the likelihood has a kink the
+one-sided choice is documented in :mod:`avoidrl._core._dual`: at the actor's
+L1 normalisation with both weights exactly 0 (weights restarted at 0.5) the
+derivative of the restarted weights is 0, and ``|w|`` at ``w = 0`` has
+derivative 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from . import _dual, compiled, likelihood
+
+
+def _softplus_slope(x):
+    """d softplus(x) / dx."""
+    return expit(x)
+
+
+def _lapse_slopes(x, noise, nll):
+    """d nll / dx and d nll / dε of ``nll = -log((1 - ε) sigmoid(-x) + ε / 2)``."""
+    with np.errstate(divide="ignore", over="ignore"):
+        # share of the softmax in P, in log space (P itself may underflow)
+        share = expit(np.log1p(-noise) - likelihood.softplus(x) - np.log(noise / 2.0))
+        by_noise = (expit(-x) - 0.5) * np.exp(nll)
+    return share * expit(x), by_noise
+
+
+def _learning(variant, batch, theta, x, dx=None):
+    """Learning NLL of each row and (given ``dx = dx / dθ``) its gradient."""
+    lapse = variant.base.lapse
+    noise = np.repeat(theta["noise_factor"], x.shape[2], axis=1) if lapse else None
+    terms = likelihood.choice_nll(x.copy(), noise)
+    if dx is None:
+        if batch.padding is not None:
+            terms[batch.padding] = 0.0
+        return terms.sum(axis=0).sum(axis=1)
+    if lapse:
+        slope, by_noise = _lapse_slopes(x, noise, terms)
+    else:
+        slope = _softplus_slope(x)
+    if batch.padding is not None:
+        terms[batch.padding] = 0.0
+        slope[batch.padding] = 0.0
+        if lapse:
+            by_noise[batch.padding] = 0.0
+    value = terms.sum(axis=0).sum(axis=1)
+    gradient = np.einsum("tbp,tbpk->bk", slope, dx)
+    if lapse:
+        gradient[:, variant.parameter_names.index("noise_factor")] += \
+            by_noise.sum(axis=0).sum(axis=1)
+    return value, gradient
+
+
+def _transfer(variant, batch, params, state):
+    """Transfer NLL of each row and its gradient, from the final state (duals)."""
+    names = variant.parameter_names
+    theta = _dual.seed(variant.theta(params))
+    values = variant.transfer_values(state, theta)
+    if not isinstance(values, _dual.Dual):  # the values depend on no parameter
+        values = _dual.Dual(np.asarray(values, dtype=float),
+                            np.zeros(np.shape(values) + (len(names),)))
+    inverse_temperature = 1.0 / params[:, names.index("temperature"), None]
+    noise = params[:, names.index("noise_factor"), None] if variant.base.lapse else None
+    value = likelihood._transfer_nll(batch, values.value, inverse_temperature, noise)
+    pairs = batch.transfer_pairs
+    x = (values.value[:, pairs[:, 1]] - values.value[:, pairs[:, 0]]) * inverse_temperature
+    counts = batch.transfer_counts
+    higher, lower = counts[:, :len(pairs)], counts[:, len(pairs):]
+    if noise is None:
+        slope = higher * _softplus_slope(x) - lower * _softplus_slope(-x)
+    else:
+        slope_higher, noise_higher = _lapse_slopes(x, noise, likelihood.choice_nll(x, noise))
+        slope_lower, noise_lower = _lapse_slopes(-x, noise, likelihood.choice_nll(-x, noise))
+        slope = higher * slope_higher - lower * slope_lower
+    # the chain rule from the far end: the slope of each stimulus's value,
+    # then one contraction with the values' tangents (no (batch, pairs, k) array)
+    by_value = slope @ _pair_matrix(pairs, values.shape[1]).T
+    by_value *= inverse_temperature
+    gradient = np.einsum("bi,bik->bk", by_value, values.tangent)
+    gradient[:, names.index("temperature")] -= (slope * x).sum(axis=1) * inverse_temperature[:, 0]
+    if noise is not None:
+        gradient[:, names.index("noise_factor")] += \
+            (higher * noise_higher + lower * noise_lower).sum(axis=1)
+    return value, gradient
+
+
+def _pair_matrix(pairs, n_values):
+    """(n_values, n_pairs) matrix of ``x_j = v[pairs[j, 1]] - v[pairs[j, 0]]``."""
+    matrix = np.zeros((n_values, len(pairs)))
+    columns = np.arange(len(pairs))
+    np.add.at(matrix, (pairs[:, 1], columns), 1.0)
+    np.add.at(matrix, (pairs[:, 0], columns), -1.0)
+    return matrix
+
+
+def _scaled(variant, params, difference, d_difference, sign):
+    """``x = sign * D / T`` and ``dx / dθ`` from the mixed differences ``D`` and their tangents."""
+    index = variant.parameter_names.index("temperature")
+    inverse_temperature = np.repeat(1.0 / params[:, index, None], difference.shape[2], axis=1)
+    x = difference * sign  # the numpy kernel's order of operations: same bits
+    x *= inverse_temperature
+    dx = d_difference * (sign * inverse_temperature)[..., None]
+    dx[..., index] -= x * inverse_temperature
+    return x, dx
+
+
+def _numpy_parts(variant, batch, params):
+    """``x``, ``dx`` and the final state (duals) by the numpy recursion on duals."""
+    base = variant.base
+    theta = _dual.seed(variant.theta(params))
+    n_steps, size, n_pairs = batch.chose1.shape
+    k = variant.n_parameters
+    shape = (2, size, n_pairs)
+    expanded = {}
+    for name, column in theta.items():
+        value = np.empty(shape)
+        value[...] = column.value
+        expanded[name] = _dual.Dual(value, np.array(np.broadcast_to(
+            column.tangent, shape + (k,))))
+    inputs = variant.prepare({name: v[0] for name, v in expanded.items()}, batch.chose1,
+                             batch.outcome)
+    state = {name: _dual.Dual(value, np.zeros(value.shape + (k,)))
+             for name, value in base.initial_state(shape[1:]).items()}
+    scratch = _dual.Dual(np.empty(shape), np.zeros(shape + (k,)))
+    systems = [(state[s], _dual.Dual(np.empty((n_steps, size, n_pairs)),
+                                     np.zeros((n_steps, size, n_pairs, k))))
+               for s in base.value_systems]
+    final = None
+    if batch.chain_length is not None:
+        final = {name: value.copy() for name, value in state.items()}
+    for t in range(n_steps):
+        for values, out in systems:
+            np.subtract(values[1], values[0], out[t])
+        base.update(state, inputs, t, expanded, scratch, True)
+        if final is not None:
+            ended = batch.chain_length == t + 1
+            if ended.any():
+                for name, value in state.items():
+                    final[name][:, ended] = value[:, ended]
+    difference = base.mix_values([out for _, out in systems], expanded)
+    if not isinstance(difference, _dual.Dual):
+        raise TypeError(f"{base.name}.mix_values dropped the derivatives")
+    x, dx = _scaled(variant, params, difference.value, difference.tangent, batch.sign)
+    return x, dx, (state if final is None else final)
+
+
+def value_and_gradient(variant, batch, params):
+    """Total NLL of each row of one chunk and its gradient, shape (batch,) and (batch, k).
+
+    The compiled tangent kernel runs when the declaration could be traced and
+    the variant's gradient has been evaluated often enough (see
+    :func:`compiled.tangent_kernel_for`); otherwise the numpy recursion on duals.
+    """
+    theta = variant.theta(params)
+    parts = None
+    kernel = compiled.tangent_kernel_for(variant, len(params))
+    key = (variant.base, bool(variant.bias))
+    if kernel is not None and compiled.needs_check(key):
+        _checked(kernel, variant, batch, params, key)
+    elif kernel is not None:
+        parts = compiled_parts(kernel, variant, batch, params)
+    if parts is None:
+        x, dx, state = _numpy_parts(variant, batch, params)
+        learning, g_learning = _learning(variant, batch, theta, x, dx)
+    else:
+        x, g_learning, state = parts
+        learning = _learning(variant, batch, theta, x)
+    transfer, g_transfer = _transfer(variant, batch, params, state)
+    return learning + transfer, g_learning + g_transfer
+
+
+def _checked(kernel, variant, batch, params, key):
+    """Compare a new tangent kernel with the numpy duals on this batch; keep it if they agree.
+
+    The values (``x`` and the final state) must be bit-identical, the
+    derivatives equal to round-off (the two add the chain rule's terms in
+    different orders).
+    """
+    x, dx, state = _numpy_parts(variant, batch, params)
+    _, gradient = _learning(variant, batch, variant.theta(params), x, dx)
+    try:
+        got = compiled_parts(kernel, variant, batch, params)
+    except Exception:  # noqa: BLE001  (e.g. a type numba refuses in user code: keep numpy)
+        got = None
+    passed = got is not None and np.array_equal(got[0], x) and all(
+        np.array_equal(got[2][name].value, state[name].value) for name in state)
+    if passed:
+        pairs = [(got[1], gradient)] + [(got[2][n].tangent, state[n].tangent) for n in state]
+        passed = all(np.allclose(a, b, rtol=1e-9, atol=1e-12 * max(1.0, np.abs(b).max()))
+                     for a, b in pairs)
+    compiled.record_check(key, passed)
+
+
+def compiled_parts(kernel, variant, batch, params):
+    """``x``, the learning phase's gradient and the final state (duals), compiled.
+
+    None when a row came out NaN (NaN parameters): the numpy recursion then
+    runs the chunk.
+    """
+    arrays, base = batch.arrays, variant.base
+    data = arrays.data
+    n_steps, _, n_pairs = arrays.chose1.shape
+    size, k = len(params), variant.n_parameters
+    if variant.bias:
+        # as the value kernel biases outcomes (same bits); d/db of (1 - b) r or b r
+        theta = {name: np.repeat(v, n_pairs, axis=1) for name, v in variant.theta(params).items()}
+        raw = batch.outcome
+        outcome = variant.transform_outcomes(theta, raw)
+        d_outcome = np.where(raw > 0, -raw, raw)
+        outcome_row = np.arange(size)
+    else:
+        outcome, outcome_row = data.outcome, batch.owner
+        d_outcome = np.zeros((1, 2, 1, n_pairs))
+    initial = base.initial_state((size, n_pairs))
+    initial = np.stack([initial[name] for name in base.state_names])
+    x = np.empty((n_steps, size, n_pairs))
+    final = np.empty(initial.shape)
+    d_final = np.zeros(initial.shape + (k,))
+    gradient = np.zeros((size, k))
+    kernel(np.ascontiguousarray(params), batch.owner, arrays.chose1, outcome, d_outcome,
+           outcome_row, arrays.sign, arrays.chain_length, initial, x, final, d_final, gradient)
+    if np.isnan(x).any():
+        return None
+    state = {name: _dual.Dual(final[s], d_final[s]) for s, name in enumerate(base.state_names)}
+    return x, gradient, state

@@ -1,0 +1,256 @@
+"""Source of the compiled tangent kernel: the traced recursion, differentiated line by line.
+
+:func:`avoidrl._core.compiled.trace` turns a declaration into scalar
+operations. Here each operation ``c = f(a, b)`` gets, for every parameter
+``j`` that ``a`` or ``b`` depends on, a line ``c__dj = ...`` (forward mode:
+the product rule for ``*``, the quotient rule for ``/``, ``sign(a)`` for
+``abs``, the chosen branch's tangent for a select). Which tangents are not
+identically zero is known when the code is generated, so only those are
+written: the state's are found as a fixed point over one trial's update
+(a Q value never depends on an actor learning rate, so no line carries
+that). Nothing here knows any model: a user's traceable declaration gets
+its kernel the same way.
+
+The generated ``kernel(params, owner, chose1, outcome, d_outcome,
+outcome_row, chain_length, initial, difference, d_difference, final,
+d_final)`` fills ``difference[t, b, p]`` with the unscaled choice difference
+(``mix_values``'s, as the value kernel computes it, same bits),
+``d_difference[t, b, p, j]`` with its derivative by parameter ``j``, and
+``final`` / ``d_final`` with each chain's last state and its derivatives.
+The derivative arrays must be zeroed by the caller: entries that are
+identically zero are never written. Under +bias the outcomes are the biased
+ones and ``d_outcome`` their derivative by the valence factor (parameter
+``len(base.parameters)``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .task import N_PAIRS
+
+_LOCAL = re.compile(
+    r"\b((?:state_\d+_\d|step_\d+|_v\d+|outcome_\d|difference_value|chosen)(?:__d\d+)?)\b")
+
+
+def _dependencies(traced, outcome_deps, state_deps):
+    """``{name: set of parameters}`` after one trial, from the state's dependencies."""
+    deps = {f"theta_{k}": {k} for k in range(len(traced["names"]))}
+    deps.update({f"outcome_{i}": set(outcome_deps) for i in (0, 1)})
+    deps.update(state_deps)
+
+    def of(operand):
+        return deps.get(operand, set())
+
+    for target, _, operands in traced["prepare_ops"]:
+        deps[target] = set().union(*(of(o) for o in operands))
+    for name, when_false, when_true in traced["select"]:
+        deps[name] = of(when_false) | of(when_true)
+    for target, _, operands in traced["choice_ops"] + traced["update_ops"]:
+        deps[target] = set().union(*(of(o) for o in operands))
+    deps["difference_value"] = of(traced["difference"])
+    return deps
+
+
+def _state_dependencies(traced, outcome_deps):
+    """The parameters each state entry depends on at some trial: a fixed point."""
+    state = {name: set() for name, _ in traced["assign"]}
+    while True:
+        deps = _dependencies(traced, outcome_deps, state)
+        new = {name: state[name] | deps.get(operand, set())
+               for name, operand in traced["assign"]}
+        if new == state:
+            return state, deps
+        state = new
+
+
+def _tangent_lines(op, deps):
+    """The tangent lines of one traced operation ``(target, operator, operands)``."""
+    target, operator, operands = op
+
+    def d(operand, j):
+        return f"{operand}__d{j}" if j in deps.get(operand, ()) else None
+
+    lines = []
+    for j in sorted(deps[target]):
+        if operator in ("+", "-"):
+            a, b = d(operands[0], j), d(operands[1], j)
+            if b is None:
+                expression = a
+            elif a is None:
+                expression = f"-{b}" if operator == "-" else b
+            else:
+                expression = f"{a} {operator} {b}"
+        elif operator == "*":
+            a, b = d(operands[0], j), d(operands[1], j)
+            terms = [f"{a} * {operands[1]}" if a else None,
+                     f"{operands[0]} * {b}" if b else None]
+            expression = " + ".join(t for t in terms if t)
+        elif operator == "/":
+            a, b = d(operands[0], j), d(operands[1], j)
+            numerator = a if b is None else (
+                f"-({target} * {b})" if a is None else f"{a} - {target} * {b}")
+            expression = f"({numerator}) / {operands[1]}"
+        elif operator == "neg":
+            expression = f"-{d(operands[0], j)}"
+        elif operator == "abs":
+            a, x = d(operands[0], j), operands[0]
+            expression = f"({a} if {x} > 0.0 else (-{a} if {x} < 0.0 else 0.0))"
+        elif operator == "sqrt":
+            expression = f"{d(operands[0], j)} / (2.0 * {target})"
+        elif operator == "select_if_zero":
+            condition, if_zero, otherwise = operands
+            expression = (f"{d(if_zero, j) or '0.0'} if {condition} == 0.0 "
+                          f"else {d(otherwise, j) or '0.0'}")
+        else:  # pragma: no cover - the tracer records no other operator
+            raise ValueError(f"no derivative of {operator!r}")
+        lines.append(f"{target}__d{j} = {expression}")
+    return lines
+
+
+def _with_tangents(ops, deps):
+    lines = []
+    for op in ops:
+        target, operator, operands = op
+        lines.append(_value_line(op))
+        lines += _tangent_lines(op, deps)
+    return lines
+
+
+def _value_line(op):
+    """The value line of an operation, as :class:`~avoidrl._core.compiled._Tape` wrote it."""
+    target, operator, operands = op
+    if operator in ("+", "-", "*", "/"):
+        return f"{target} = {operands[0]} {operator} {operands[1]}"
+    if operator == "neg":
+        return f"{target} = -{operands[0]}"
+    if operator == "abs":
+        return f"{target} = abs({operands[0]})"
+    if operator == "sqrt":
+        return f"{target} = math.sqrt({operands[0]})"
+    condition, if_zero, otherwise = operands
+    return f"{target} = {if_zero} if {condition} == 0.0 else {otherwise}"
+
+
+def _copy(name, operand, deps, targets):
+    """``name = operand`` and its tangents ``targets`` (0 where ``operand`` has none)."""
+    lines = [f"{name} = {operand}"]
+    for j in sorted(targets):
+        source = f"{operand}__d{j}" if j in deps.get(operand, ()) else "0.0"
+        lines.append(f"{name}__d{j} = {source}")
+    return lines
+
+
+def _choice_rule(dependencies, temperature, noise):
+    """Lines adding one learning choice's NLL gradient to the row's ``gradient_j``.
+
+    ``x = sign (v1 - v0) / T`` as the value kernel computes it (same bits, it
+    is the value's input too); its NLL is ``softplus(x)``, of slope
+    ``sigmoid(x)``, or with lapse ``-log((1 - ε) sigmoid(-x) + ε / 2)``. A
+    lapse probability that underflows to 0 (ε = 0 and |x| > ~745, which
+    bounded parameters never reach) takes the ε = 0 slope and a huge ε slope.
+    """
+    lines = [
+        "scale = sign[t, data_row, PAIR] * inverse_temperature[b]",
+        "x = difference_value * sign[t, data_row, PAIR] * inverse_temperature[b]",
+        "difference[t, b, PAIR] = x",
+        "tail = math.exp(-abs(x))",
+        "slope = 1.0 / (1.0 + tail) if x >= 0.0 else tail / (1.0 + tail)",
+    ]
+    if noise is not None:
+        lines += [
+            f"keep = 1.0 - theta_{noise}",
+            "chosen_p = tail / (1.0 + tail) if x >= 0.0 else 1.0 / (1.0 + tail)",
+            f"lapse_p = keep * chosen_p + 0.5 * theta_{noise}",
+            "if lapse_p > 0.0:",
+            f"    gradient_{noise} += (chosen_p - 0.5) / lapse_p",
+            "    slope = keep * chosen_p * slope / lapse_p",
+            "else:",
+            f"    gradient_{noise} += -1e300",
+        ]
+    lines += [f"gradient_{j} += slope * (scale * difference_value__d{j})" for j in
+              sorted(dependencies - {temperature})]
+    # d x / d T = -x / T, plus T's share through v1 - v0 (none in the built-in models)
+    extra = f" + scale * difference_value__d{temperature}" if temperature in dependencies else ""
+    lines += [f"gradient_{temperature} += slope * (-x * inverse_temperature[b]{extra})"]
+    return lines
+
+
+def generate(base, bias):
+    """Python source of the tangent kernel of ``base`` (+bias when ``bias``).
+
+    Raises
+    ------
+    NotTraceable
+        When the declaration cannot be traced (see :func:`compiled.trace`).
+    """
+    from .compiled import trace
+
+    traced = trace(base)
+    names = traced["names"]
+    valence = len(names)
+    outcome_deps = {valence} if bias else set()
+    state_deps, deps = _state_dependencies(traced, outcome_deps)
+    entries = [name for name, _ in traced["assign"]]
+
+    temperature = names.index("temperature")
+    noise = names.index("noise_factor") if base.lapse else None
+    gradient = sorted(deps["difference_value"] | {temperature} | (
+        set() if noise is None else {noise}))
+    body = _with_tangents(traced["choice_ops"], deps)
+    body += _copy("difference_value", traced["difference"], deps, deps["difference_value"])
+    body += _choice_rule(deps["difference_value"], temperature, noise)
+    for i in (0, 1):
+        body += [f"outcome_{i} = outcome[t, {i}, row, PAIR]"]
+        if bias:
+            body += [f"outcome_{i}__d{valence} = d_outcome[t, {i}, row, PAIR]"]
+    body += ["chosen = chose1[t, data_row, PAIR]"]
+    body += _with_tangents(traced["prepare_ops"], deps)
+    for name, when_false, when_true in traced["select"]:
+        body += [f"{name} = {when_true}" if when_true == when_false
+                 else f"{name} = {when_true} if chosen else {when_false}"]
+        for j in sorted(deps[name]):
+            true = f"{when_true}__d{j}" if j in deps.get(when_true, ()) else "0.0"
+            false = f"{when_false}__d{j}" if j in deps.get(when_false, ()) else "0.0"
+            body += [f"{name}__d{j} = {true} if chosen else {false}"]
+    body += _with_tangents(traced["update_ops"], deps)
+    # values first, then tangents: both read the operands of this trial
+    body += [f"{name} = {operand}" for name, operand in traced["assign"]]
+    for name, operand in traced["assign"]:
+        body += _copy(name, operand, deps, state_deps[name])[1:]
+
+    def for_pair(lines, p):
+        return [_LOCAL.sub(rf"\1_p{p}", line).replace("PAIR", str(p)) for line in lines]
+
+    source = [
+        "def kernel(params, owner, chose1, outcome, d_outcome, outcome_row, sign, chain_length,",
+        "           initial, difference, final, d_final, gradient):",
+        "    n_steps = chose1.shape[0]",
+        f"    inverse_temperature = 1.0 / params[:, {temperature}]",
+        "    for b in range(params.shape[0]):",
+        "        row, data_row = outcome_row[b], owner[b]",
+        *[f"        gradient_{j} = 0.0" for j in gradient],
+        *[f"        theta_{k} = params[b, {k}]" for k in range(len(names))],
+        # each parameter's derivative by itself (a constant numba folds away)
+        *[f"        theta_{k}__d{k} = 1.0" for k in range(len(names))],
+    ]
+    for p in range(N_PAIRS):
+        for s, name in enumerate(entries):
+            state, option = divmod(s, 2)
+            source += [f"        {name}_p{p} = initial[{state}, {option}, b, {p}]"]
+            source += [f"        {name}__d{j}_p{p} = 0.0" for j in sorted(state_deps[name])]
+        source += [f"        length_p{p} = chain_length[data_row, {p}]"]
+    source += ["        for t in range(n_steps):"]
+    for p in range(N_PAIRS):
+        source += [f"            if t < length_p{p}:",
+                   *["                " + line for line in for_pair(body, p)],
+                   "            else:",
+                   f"                difference[t, b, {p}] = 0.0"]
+    source += [f"        gradient[b, {j}] = gradient_{j}" for j in gradient]
+    for p in range(N_PAIRS):
+        for s, name in enumerate(entries):
+            state, option = divmod(s, 2)
+            source += [f"        final[{state}, {option}, b, {p}] = {name}_p{p}"]
+            source += [f"        d_final[{state}, {option}, b, {p}, {j}] = {name}__d{j}_p{p}"
+                       for j in sorted(state_deps[name])]
+    return "\n".join(source) + "\n"
