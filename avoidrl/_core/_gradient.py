@@ -31,6 +31,8 @@ derivative 0.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.special import expit
 
@@ -38,8 +40,12 @@ from . import _dual, compiled, likelihood
 
 
 def _softplus_slope(x):
-    """d softplus(x) / dx."""
-    return expit(x)
+    """d softplus(x) / dx = 1 / (1 + exp(-x)), with numpy's vectorised exp (inf gives 0)."""
+    slope = np.negative(x)
+    with np.errstate(over="ignore"):
+        np.exp(slope, out=slope)
+    slope += 1.0
+    return np.reciprocal(slope, out=slope)
 
 
 def _lapse_slopes(x, noise, nll):
@@ -51,15 +57,72 @@ def _lapse_slopes(x, noise, nll):
     return share * expit(x), by_noise
 
 
-def _learning(variant, batch, theta, x, dx=None):
-    """Learning NLL of each row and (given ``dx = dx / dθ``) its gradient."""
+def _contract_numpy(weight, tangent, out):
+    """``out[b, j] += sum over t, p of weight[t, b, p] * tangent[t, b, p, j]``, t then p.
+
+    The fixed order (and elementwise operations only) makes the result the
+    same bits for any batch and the same as :func:`_contract_compiled`'s.
+    """
+    for t in range(weight.shape[0]):
+        for p in range(weight.shape[2]):
+            out += weight[t, :, p, None] * tangent[t, :, p, :]
+
+
+def _contract_loops(weight, tangent, out):
+    for b in range(weight.shape[1]):
+        for t in range(weight.shape[0]):
+            for p in range(weight.shape[2]):
+                w = weight[t, b, p]
+                for j in range(tangent.shape[3]):
+                    out[b, j] += w * tangent[t, b, p, j]
+
+
+def _by_value_numpy(slope, pairs, tangent, inverse_temperature, out):
+    """``out[b, j] += sum over stimuli i of (dNLL / dv_i) dv_i / dθ_j`` from the pairs' slopes.
+
+    In a fixed order of elementwise operations, as :func:`_by_value_loops`.
+    """
+    by_value = np.zeros(tangent.shape[:2])
+    for j in range(len(pairs)):
+        by_value[:, pairs[j, 1]] += slope[:, j]
+        by_value[:, pairs[j, 0]] -= slope[:, j]
+    by_value *= inverse_temperature
+    for i in range(tangent.shape[1]):
+        out += by_value[:, i, None] * tangent[:, i, :]
+
+
+def _by_value_loops(slope, pairs, tangent, inverse_temperature, out):
+    by_value = np.zeros(tangent.shape[1])
+    for b in range(tangent.shape[0]):
+        by_value[:] = 0.0
+        for j in range(pairs.shape[0]):
+            by_value[pairs[j, 1]] += slope[b, j]
+            by_value[pairs[j, 0]] -= slope[b, j]
+        for i in range(tangent.shape[1]):
+            weight = by_value[i] * inverse_temperature[b, 0]
+            for k in range(tangent.shape[2]):
+                out[b, k] += weight * tangent[b, i, k]
+
+
+@functools.cache
+def _compiled_helpers():
+    """The two contractions, compiled (the numpy versions give the same bits)."""
+    import numba
+
+    return (compiled._jit(numba, _contract_loops, nogil=True),
+            compiled._jit(numba, _by_value_loops, nogil=True))
+
+
+def _learning(variant, batch, theta, x, d_difference, weight, use_compiled):
+    """Learning NLL of each row and its gradient.
+
+    ``x = sign D / T`` per trial, ``d_difference`` (n_steps, batch, 4, k) the
+    derivatives of ``D`` (``mix_values``'s difference) and ``weight`` is
+    ``sign / T``; so ``dx / dθ_j = weight dD_j``, plus ``-x / T`` for T.
+    """
     lapse = variant.base.lapse
     noise = np.repeat(theta["noise_factor"], x.shape[2], axis=1) if lapse else None
     terms = likelihood.choice_nll(x.copy(), noise)
-    if dx is None:
-        if batch.padding is not None:
-            terms[batch.padding] = 0.0
-        return terms.sum(axis=0).sum(axis=1)
     if lapse:
         slope, by_noise = _lapse_slopes(x, noise, terms)
     else:
@@ -70,14 +133,22 @@ def _learning(variant, batch, theta, x, dx=None):
         if lapse:
             by_noise[batch.padding] = 0.0
     value = terms.sum(axis=0).sum(axis=1)
-    gradient = np.einsum("tbp,tbpk->bk", slope, dx)
+    gradient = np.zeros((x.shape[1], d_difference.shape[3]))
+    weight *= slope
+    if use_compiled:
+        _compiled_helpers()[0](weight, d_difference, gradient)
+    else:
+        _contract_numpy(weight, d_difference, gradient)
+    names = variant.parameter_names
+    slope *= x
+    gradient[:, names.index("temperature")] -= \
+        slope.sum(axis=0).sum(axis=1) / theta["temperature"][:, 0]
     if lapse:
-        gradient[:, variant.parameter_names.index("noise_factor")] += \
-            by_noise.sum(axis=0).sum(axis=1)
+        gradient[:, names.index("noise_factor")] += by_noise.sum(axis=0).sum(axis=1)
     return value, gradient
 
 
-def _transfer(variant, batch, params, state):
+def _transfer(variant, batch, params, state, use_compiled=False):
     """Transfer NLL of each row and its gradient, from the final state (duals)."""
     names = variant.parameter_names
     theta = _dual.seed(variant.theta(params))
@@ -98,11 +169,11 @@ def _transfer(variant, batch, params, state):
         slope_higher, noise_higher = _lapse_slopes(x, noise, likelihood.choice_nll(x, noise))
         slope_lower, noise_lower = _lapse_slopes(-x, noise, likelihood.choice_nll(-x, noise))
         slope = higher * slope_higher - lower * slope_lower
-    # the chain rule from the far end: the slope of each stimulus's value,
-    # then one contraction with the values' tangents (no (batch, pairs, k) array)
-    by_value = slope @ _pair_matrix(pairs, values.shape[1]).T
-    by_value *= inverse_temperature
-    gradient = np.einsum("bi,bik->bk", by_value, values.tangent)
+    # the chain rule from the far end: the slope of each stimulus's value, then
+    # its tangent; in a fixed order, so any batch gives the same bits
+    gradient = np.zeros((len(params), len(names)))
+    contract = _compiled_helpers()[1] if use_compiled else _by_value_numpy
+    contract(slope, pairs, np.ascontiguousarray(values.tangent), inverse_temperature, gradient)
     gradient[:, names.index("temperature")] -= (slope * x).sum(axis=1) * inverse_temperature[:, 0]
     if noise is not None:
         gradient[:, names.index("noise_factor")] += \
@@ -110,28 +181,17 @@ def _transfer(variant, batch, params, state):
     return value, gradient
 
 
-def _pair_matrix(pairs, n_values):
-    """(n_values, n_pairs) matrix of ``x_j = v[pairs[j, 1]] - v[pairs[j, 0]]``."""
-    matrix = np.zeros((n_values, len(pairs)))
-    columns = np.arange(len(pairs))
-    np.add.at(matrix, (pairs[:, 1], columns), 1.0)
-    np.add.at(matrix, (pairs[:, 0], columns), -1.0)
-    return matrix
-
-
-def _scaled(variant, params, difference, d_difference, sign):
-    """``x = sign * D / T`` and ``dx / dθ`` from the mixed differences ``D`` and their tangents."""
+def _scaled(variant, params, difference, sign):
+    """``x = sign * D / T`` (the numpy kernel's operations: same bits) and ``sign / T``."""
     index = variant.parameter_names.index("temperature")
     inverse_temperature = np.repeat(1.0 / params[:, index, None], difference.shape[2], axis=1)
-    x = difference * sign  # the numpy kernel's order of operations: same bits
+    x = difference * sign
     x *= inverse_temperature
-    dx = d_difference * (sign * inverse_temperature)[..., None]
-    dx[..., index] -= x * inverse_temperature
-    return x, dx
+    return x, sign * inverse_temperature
 
 
 def _numpy_parts(variant, batch, params):
-    """``x``, ``dx`` and the final state (duals) by the numpy recursion on duals."""
+    """``D``, ``dD`` and the final state (duals) by the numpy recursion on duals."""
     base = variant.base
     theta = _dual.seed(variant.theta(params))
     n_steps, size, n_pairs = batch.chose1.shape
@@ -166,8 +226,10 @@ def _numpy_parts(variant, batch, params):
     difference = base.mix_values([out for _, out in systems], expanded)
     if not isinstance(difference, _dual.Dual):
         raise TypeError(f"{base.name}.mix_values dropped the derivatives")
-    x, dx = _scaled(variant, params, difference.value, difference.tangent, batch.sign)
-    return x, dx, (state if final is None else final)
+    tangent = difference.tangent
+    if batch.padding is not None:  # as the compiled kernel leaves them
+        tangent[batch.padding] = 0.0
+    return difference.value, tangent, (state if final is None else final)
 
 
 def value_and_gradient(variant, batch, params):
@@ -175,9 +237,9 @@ def value_and_gradient(variant, batch, params):
 
     The compiled tangent kernel runs when the declaration could be traced and
     the variant's gradient has been evaluated often enough (see
-    :func:`compiled.tangent_kernel_for`); otherwise the numpy recursion on duals.
+    :func:`compiled.tangent_kernel_for`); otherwise the numpy recursion on
+    duals. Both give the same bits.
     """
-    theta = variant.theta(params)
     parts = None
     kernel = compiled.tangent_kernel_for(variant, len(params))
     key = (variant.base, bool(variant.bias))
@@ -185,40 +247,34 @@ def value_and_gradient(variant, batch, params):
         _checked(kernel, variant, batch, params, key)
     elif kernel is not None:
         parts = compiled_parts(kernel, variant, batch, params)
+    use_compiled = parts is not None
     if parts is None:
-        x, dx, state = _numpy_parts(variant, batch, params)
-        learning, g_learning = _learning(variant, batch, theta, x, dx)
-    else:
-        x, g_learning, state = parts
-        learning = _learning(variant, batch, theta, x)
-    transfer, g_transfer = _transfer(variant, batch, params, state)
+        parts = _numpy_parts(variant, batch, params)
+    difference, d_difference, state = parts
+    x, weight = _scaled(variant, params, difference, np.take(batch.arrays.sign, batch.owner,
+                                                             axis=1))
+    learning, g_learning = _learning(variant, batch, variant.theta(params), x, d_difference,
+                                     weight, use_compiled)
+    transfer, g_transfer = _transfer(variant, batch, params, state, use_compiled)
     return learning + transfer, g_learning + g_transfer
 
 
 def _checked(kernel, variant, batch, params, key):
-    """Compare a new tangent kernel with the numpy duals on this batch; keep it if they agree.
-
-    The values (``x`` and the final state) must be bit-identical, the
-    derivatives equal to round-off (the two add the chain rule's terms in
-    different orders).
-    """
-    x, dx, state = _numpy_parts(variant, batch, params)
-    _, gradient = _learning(variant, batch, variant.theta(params), x, dx)
+    """Compare a new tangent kernel with the numpy duals on this batch; keep it if bit-equal."""
+    expected = _numpy_parts(variant, batch, params)
     try:
         got = compiled_parts(kernel, variant, batch, params)
     except Exception:  # noqa: BLE001  (e.g. a type numba refuses in user code: keep numpy)
         got = None
-    passed = got is not None and np.array_equal(got[0], x) and all(
-        np.array_equal(got[2][name].value, state[name].value) for name in state)
-    if passed:
-        pairs = [(got[1], gradient)] + [(got[2][n].tangent, state[n].tangent) for n in state]
-        passed = all(np.allclose(a, b, rtol=1e-9, atol=1e-12 * max(1.0, np.abs(b).max()))
-                     for a, b in pairs)
+    passed = got is not None and all(
+        np.array_equal(a, b) for a, b in zip(got[:2], expected[:2])) and all(
+        np.array_equal(got[2][n].value, expected[2][n].value)
+        and np.array_equal(got[2][n].tangent, expected[2][n].tangent) for n in expected[2])
     compiled.record_check(key, passed)
 
 
 def compiled_parts(kernel, variant, batch, params):
-    """``x``, the learning phase's gradient and the final state (duals), compiled.
+    """``D``, ``dD`` and the final state (duals) by the compiled tangent kernel.
 
     None when a row came out NaN (NaN parameters): the numpy recursion then
     runs the chunk.
@@ -239,13 +295,13 @@ def compiled_parts(kernel, variant, batch, params):
         d_outcome = np.zeros((1, 2, 1, n_pairs))
     initial = base.initial_state((size, n_pairs))
     initial = np.stack([initial[name] for name in base.state_names])
-    x = np.empty((n_steps, size, n_pairs))
+    difference = np.empty((n_steps, size, n_pairs))
+    d_difference = np.zeros((n_steps, size, n_pairs, k))
     final = np.empty(initial.shape)
     d_final = np.zeros(initial.shape + (k,))
-    gradient = np.zeros((size, k))
     kernel(np.ascontiguousarray(params), batch.owner, arrays.chose1, outcome, d_outcome,
-           outcome_row, arrays.sign, arrays.chain_length, initial, x, final, d_final, gradient)
-    if np.isnan(x).any():
+           outcome_row, arrays.chain_length, initial, difference, d_difference, final, d_final)
+    if np.isnan(difference).any():
         return None
     state = {name: _dual.Dual(final[s], d_final[s]) for s, name in enumerate(base.state_names)}
-    return x, gradient, state
+    return difference, d_difference, state

@@ -141,41 +141,6 @@ def _copy(name, operand, deps, targets):
     return lines
 
 
-def _choice_rule(dependencies, temperature, noise):
-    """Lines adding one learning choice's NLL gradient to the row's ``gradient_j``.
-
-    ``x = sign (v1 - v0) / T`` as the value kernel computes it (same bits, it
-    is the value's input too); its NLL is ``softplus(x)``, of slope
-    ``sigmoid(x)``, or with lapse ``-log((1 - ε) sigmoid(-x) + ε / 2)``. A
-    lapse probability that underflows to 0 (ε = 0 and |x| > ~745, which
-    bounded parameters never reach) takes the ε = 0 slope and a huge ε slope.
-    """
-    lines = [
-        "scale = sign[t, data_row, PAIR] * inverse_temperature[b]",
-        "x = difference_value * sign[t, data_row, PAIR] * inverse_temperature[b]",
-        "difference[t, b, PAIR] = x",
-        "tail = math.exp(-abs(x))",
-        "slope = 1.0 / (1.0 + tail) if x >= 0.0 else tail / (1.0 + tail)",
-    ]
-    if noise is not None:
-        lines += [
-            f"keep = 1.0 - theta_{noise}",
-            "chosen_p = tail / (1.0 + tail) if x >= 0.0 else 1.0 / (1.0 + tail)",
-            f"lapse_p = keep * chosen_p + 0.5 * theta_{noise}",
-            "if lapse_p > 0.0:",
-            f"    gradient_{noise} += (chosen_p - 0.5) / lapse_p",
-            "    slope = keep * chosen_p * slope / lapse_p",
-            "else:",
-            f"    gradient_{noise} += -1e300",
-        ]
-    lines += [f"gradient_{j} += slope * (scale * difference_value__d{j})" for j in
-              sorted(dependencies - {temperature})]
-    # d x / d T = -x / T, plus T's share through v1 - v0 (none in the built-in models)
-    extra = f" + scale * difference_value__d{temperature}" if temperature in dependencies else ""
-    lines += [f"gradient_{temperature} += slope * (-x * inverse_temperature[b]{extra})"]
-    return lines
-
-
 def generate(base, bias):
     """Python source of the tangent kernel of ``base`` (+bias when ``bias``).
 
@@ -193,13 +158,11 @@ def generate(base, bias):
     state_deps, deps = _state_dependencies(traced, outcome_deps)
     entries = [name for name, _ in traced["assign"]]
 
-    temperature = names.index("temperature")
-    noise = names.index("noise_factor") if base.lapse else None
-    gradient = sorted(deps["difference_value"] | {temperature} | (
-        set() if noise is None else {noise}))
     body = _with_tangents(traced["choice_ops"], deps)
     body += _copy("difference_value", traced["difference"], deps, deps["difference_value"])
-    body += _choice_rule(deps["difference_value"], temperature, noise)
+    body += ["difference[t, b, PAIR] = difference_value"]
+    body += [f"d_difference[t, b, PAIR, {j}] = difference_value__d{j}"
+             for j in sorted(deps["difference_value"])]
     for i in (0, 1):
         body += [f"outcome_{i} = outcome[t, {i}, row, PAIR]"]
         if bias:
@@ -223,13 +186,11 @@ def generate(base, bias):
         return [_LOCAL.sub(rf"\1_p{p}", line).replace("PAIR", str(p)) for line in lines]
 
     source = [
-        "def kernel(params, owner, chose1, outcome, d_outcome, outcome_row, sign, chain_length,",
-        "           initial, difference, final, d_final, gradient):",
+        "def kernel(params, owner, chose1, outcome, d_outcome, outcome_row, chain_length,",
+        "           initial, difference, d_difference, final, d_final):",
         "    n_steps = chose1.shape[0]",
-        f"    inverse_temperature = 1.0 / params[:, {temperature}]",
         "    for b in range(params.shape[0]):",
         "        row, data_row = outcome_row[b], owner[b]",
-        *[f"        gradient_{j} = 0.0" for j in gradient],
         *[f"        theta_{k} = params[b, {k}]" for k in range(len(names))],
         # each parameter's derivative by itself (a constant numba folds away)
         *[f"        theta_{k}__d{k} = 1.0" for k in range(len(names))],
@@ -246,7 +207,6 @@ def generate(base, bias):
                    *["                " + line for line in for_pair(body, p)],
                    "            else:",
                    f"                difference[t, b, {p}] = 0.0"]
-    source += [f"        gradient[b, {j}] = gradient_{j}" for j in gradient]
     for p in range(N_PAIRS):
         for s, name in enumerate(entries):
             state, option = divmod(s, 2)

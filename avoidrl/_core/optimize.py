@@ -520,7 +520,8 @@ def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, pr
                     jac=False):
     from scipy.optimize import minimize
 
-    evaluate = _evaluate_exact if jac else _evaluate
+    exact = bool(jac)  # (``jac`` is the result's gradient array below)
+    evaluate = _evaluate_exact if exact else _evaluate
     progress = progress or _no_progress
     n_prob, k = prob.n, prob.k
     x_out = np.empty((n_prob, k))
@@ -535,7 +536,7 @@ def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, pr
     fixed_idx = np.flatnonzero(prob.all_fixed)
     if fixed_idx.size:
         x_out[fixed_idx] = prob.lo[fixed_idx]
-        fun_out[fixed_idx] = (fun(prob.lo[fixed_idx], fixed_idx)[0] if jac
+        fun_out[fixed_idx] = (fun(prob.lo[fixed_idx], fixed_idx)[0] if exact
                               else _call_fun(fun, prob.lo[fixed_idx], fixed_idx))
         nfev[fixed_idx] = 1
 
@@ -566,7 +567,7 @@ def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, pr
         # With a callable jac scipy counts one evaluation per point; its
         # maxfun test ``nfev > maxfun`` on the finite-difference count
         # (1 + n per point) equals ``points > maxfun // (1 + n)``.
-        per_point = 1 if jac else 1 + n
+        per_point = 1 if exact else 1 + n
         res = minimize(f_only, prob.xc[i, :n], jac=g_only, method="L-BFGS-B",
                        bounds=bounds,
                        options=dict(maxcor=maxcor, ftol=ftol, gtol=gtol,

@@ -56,6 +56,23 @@ COLLAPSE_RATE = 0.02
 COLLAPSE_RUN = 3
 
 
+def posterior_and_gradient(objective, points, rows, low, high, mean, precision):
+    """The E-step's objective in z, ``NLL(x(z)) + (z - mean)' P (z - mean) / 2``, and its gradient.
+
+    The NLL's exact gradient in natural units (``objective.value_and_gradient``)
+    times ``dx / dz = (high - low) sigmoid(z) (1 - sigmoid(z))``, plus the
+    prior's ``P (z - mean)``. The value is the one the finite-difference path
+    minimises, to the bit.
+    """
+    value, gradient = objective.value_and_gradient(to_bounded(points, low, high), rows)
+    slope = expit(points)
+    slope *= 1.0 - slope
+    gradient *= (high - low) * slope
+    deviation = points - mean
+    gradient += deviation @ precision
+    return value + 0.5 * np.einsum("bi,ij,bj->b", deviation, precision, deviation), gradient
+
+
 def _map_and_laplace(variant, data, low, high, mean, precision, starts, screen, n_best,
                      options, step, sampling=None):
     """MAP estimates in z and their Laplace approximations, for every participant.
@@ -86,19 +103,11 @@ def _map_and_laplace(variant, data, low, high, mean, precision, starts, screen, 
         deviation = points - mean
         return 0.5 * np.einsum("bi,ij,bj->b", deviation, precision, deviation)
 
-    def posterior(points, rows):
-        """The posterior objective in z and its exact gradient (chain rule through x(z))."""
-        value, gradient = objective.value_and_gradient(to_bounded(points, low, high), rows)
-        slope = expit(points)
-        slope *= 1.0 - slope
-        gradient *= (high - low) * slope
-        gradient += (points - mean) @ precision
-        return value + penalty(points), gradient
-
     options = dict(options)
     if options.pop("exact_gradient", False):
         def descent_objective(x, problem):
-            return posterior(x, owner[problem])
+            return posterior_and_gradient(objective, x, owner[problem], low, high, mean,
+                                          precision)
         options["jac"] = True
     else:
         def descent_objective(x, problem):

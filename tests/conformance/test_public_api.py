@@ -147,9 +147,11 @@ def fresh():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # screen_starts=0, m_step='laplace', scale_prior=None: the starts and the EB
-        # method of the version that wrote the pickles (before issue 18)
-        ml = QLearning(novel=True, screen_starts=0, random_state=0).fit(*data)
-        eb = EmpiricalBayes(QLearning(novel=True, screen_starts=0), m_step="laplace",
+        # method of the version that wrote the pickles (before issue 18);
+        # gradient='finite-difference': its optimizer path (before issue 21)
+        old = dict(screen_starts=0, gradient="finite-difference")
+        ml = QLearning(novel=True, random_state=0, **old).fit(*data)
+        eb = EmpiricalBayes(QLearning(novel=True, **old), m_step="laplace",
                             scale_prior=None, random_state=0).fit(*data)
     return {"ml": ml, "eb": eb, "data": data}
 
@@ -175,6 +177,7 @@ def test_a_pickled_maximum_likelihood_fit_still_works(fresh):
     assert old.fit_method == "ml" and old.uses_starts and old.simulator is old
     # a constructor parameter added since keeps the old behaviour on refit
     assert old.get_params()["screen_starts"] == 0
+    assert old.get_params()["gradient"] == "finite-difference"
 
 
 def test_a_pickled_empirical_bayes_fit_still_works_and_answers_the_protocol(fresh):

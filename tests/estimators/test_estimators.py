@@ -269,9 +269,11 @@ def fit_quality_cases(source, name, n_participants, n_starts, request):
         transfer = transfer[transfer["participant_id"].isin(pids)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            # one round (no extra starts): every start is compared with its own scipy run
+            # one round (no extra starts): every start is compared with its own scipy run,
+            # on scipy's own (finite-difference) path
             model = make_model(name, n_starts=n_starts, max_starts=n_starts,
-                               random_state=3).fit(learning, transfer)
+                               random_state=3, gradient="finite-difference").fit(
+                                   learning, transfer)
         names = model.parameter_names
         results = []
         for _, row in model.fits_.iterrows():
