@@ -328,7 +328,13 @@ def _sum_axis(a, axis=None, **kwargs):
     return Dual(np.sum(a.value, axis=axis), np.sum(a.tangent, axis=_axis(axis, a.ndim)))
 
 
-_FUNCTIONS = {np.where: _where, np.stack: _stack, np.concatenate: _concatenate,
+def _copyto(dst, src, casting="same_kind", where=True):
+    if where is not True:
+        raise TypeError("np.copyto of duals takes no where=")
+    dst[...] = src
+
+
+_FUNCTIONS = {np.copyto: _copyto, np.where: _where, np.stack: _stack, np.concatenate: _concatenate,
               np.repeat: _repeat, np.take: _take, np.broadcast_to: _broadcast_to,
               np.empty_like: _empty_like, np.zeros_like: _zeros_like, np.sum: _sum_axis}
 

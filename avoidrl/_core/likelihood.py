@@ -374,6 +374,7 @@ class Objective:
         self.variant = variant
         self.data = data
         self._arrays = _TaskArrays(data)
+        self._duals_work = True
 
     def phases(self, params, owner=None):
         """Return ``(learning, transfer)`` NLL arrays of shape (batch,)."""
@@ -405,13 +406,32 @@ class Objective:
         owner = np.arange(batch) if owner is None else np.asarray(owner, dtype=np.intp)
         if owner.shape != (batch,):
             raise ValueError(f"owner must have shape ({batch},), got {owner.shape}")
+        if not self._duals_work:
+            return self._forward_differences(params, owner)
         value = np.empty(batch)
         gradient = np.empty((batch, self.variant.n_parameters))
         for start in range(0, batch, CHUNK_SIZE):
             rows = slice(start, start + CHUNK_SIZE)
-            value[rows], gradient[rows] = _gradient.value_and_gradient(
-                self.variant, _Batch(self._arrays, owner[rows]), params[rows])
+            try:
+                value[rows], gradient[rows] = _gradient.value_and_gradient(
+                    self.variant, _Batch(self._arrays, owner[rows]), params[rows])
+            except TypeError:
+                # a user declaration doing what dual numbers do not take (an
+                # unsupported numpy function): forward differences from now on
+                self._duals_work = False
+                return self._forward_differences(params, owner)
         return value, gradient
+
+    #: step of the fallback's forward differences (SciPy's default absolute step)
+    _STEP = 1e-8
+
+    def _forward_differences(self, params, owner):
+        """``(nll, gradient)`` by forward differences, for declarations duals cannot run."""
+        k = params.shape[1]
+        points = np.repeat(params[:, None, :], k + 1, axis=1)
+        points[:, 1:, :] += self._STEP * np.eye(k)
+        values = self(points.reshape(-1, k), np.repeat(owner, k + 1)).reshape(-1, k + 1)
+        return values[:, 0], (values[:, 1:] - values[:, :1]) / self._STEP
 
     def __call__(self, params, owner=None):
         learning, transfer = self.phases(params, owner)

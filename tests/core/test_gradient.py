@@ -33,6 +33,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 if str(EXAMPLES) not in sys.path:
     sys.path.insert(0, str(EXAMPLES))
 from custom_asymmetric_q import AsymmetricQ  # noqa: E402
+from custom_perseveration import PerseverationQ  # noqa: E402
 
 
 def _variants():
@@ -243,9 +244,10 @@ class OneRateQ(BaseModel):
         return decayed(stimulus_table(state["q"], novel), decay)
 
 
-@pytest.mark.parametrize("model", [AsymmetricQ(), OneRateQ()], ids=["AsymmetricQ", "OneRateQ"])
+@pytest.mark.parametrize("model", [AsymmetricQ(), PerseverationQ(), OneRateQ()],
+                         ids=["AsymmetricQ", "PerseverationQ", "OneRateQ"])
 def test_a_user_model_gets_its_gradient(model, data, monkeypatch):
-    """AsymmetricQ branches on values (numpy duals only); OneRateQ is also compiled."""
+    """The examples branch on values or copy (numpy duals only); OneRateQ is also compiled."""
     from avoidrl.models._registry import ModelVariant
 
     variant = ModelVariant(model, novel=True, decay=True)
@@ -262,6 +264,27 @@ def test_a_user_model_gets_its_gradient(model, data, monkeypatch):
         objective.value_and_gradient(x)
         assert compiled._TANGENT_KERNELS[(model, False)] is not None
         assert np.array_equal(objective.value_and_gradient(x)[1], gradient)
+
+
+class ClippedQ(OneRateQ):
+    """Uses a numpy function dual numbers do not take (np.clip): forward differences."""
+
+    def update(self, state, step, t, theta, scratch, guard=True):
+        errors = step["target"][t] - state["q"]
+        state["q"] += np.multiply(step["lr"][t], np.clip(errors, -0.9, 0.9), scratch)
+        return {"pe": errors}
+
+
+def test_a_declaration_duals_cannot_run_falls_back_to_forward_differences(data, numpy_kernel):
+    from avoidrl.models._registry import ModelVariant
+
+    variant = ModelVariant(ClippedQ(), novel=True)
+    objective = Objective(variant, data)
+    low, high = box(variant)
+    x = low + (high - low) * np.random.default_rng(2).uniform(0.1, 0.9, (3, len(low)))
+    value, gradient = objective.value_and_gradient(x)
+    assert np.array_equal(value, objective(x)) and not objective._duals_work
+    assert_gradient_close(gradient, central_differences(objective, x, 1e-6 * (high - low)), 1e-4)
 
 
 # ------------------------------------------------------------------ optimizer
