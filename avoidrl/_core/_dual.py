@@ -179,10 +179,13 @@ class Dual:
             target.value[...] = value
             target.tangent[...] = 0.0 if tangent is None else tangent
             return target
+        shape = np.shape(value) + (k,)
         if tangent is None:
-            tangent = np.zeros(np.shape(value) + (k,))
-        else:
-            tangent = np.array(np.broadcast_to(tangent, np.shape(value) + (k,)))
+            tangent = np.zeros(shape)
+        elif tangent.shape != shape or any(
+                tangent is getattr(x, "tangent", None) for x in inputs):
+            # broadcast, or an operand's own tangent (x + constant): a new array
+            tangent = np.array(np.broadcast_to(tangent, shape))
         return Dual(value, tangent)
 
     def __add__(self, other):

@@ -30,6 +30,10 @@ beside it, so later processes (joblib workers, the next run) load it instead
 of compiling; both are checked by their SHA-256 first (a modified file is
 rewritten or removed, and compiled again: see :mod:`avoidrl._core._cache_check`).
 Set the environment variable ``AVOIDRL_COMPILE=0`` to never compile.
+
+The same trace (:func:`trace`) also gives the exact gradient's kernel
+(:mod:`avoidrl._core._tangent_source`, :func:`tangent_kernel_for`), compiled
+and checked the same way.
 """
 
 from __future__ import annotations

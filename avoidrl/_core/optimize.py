@@ -23,6 +23,12 @@ Two backends are provided:
 ``"auto"`` uses ``"setulb"`` when the private API passes a guard (SciPy
 version, call signature and a bit-for-bit self-test against
 ``scipy.optimize.minimize``) and ``"scipy"`` otherwise.
+
+With ``jac=True`` the objective returns exact gradients with its values
+(``fun(X, owner) -> (f, g)``, see
+:meth:`avoidrl._core.likelihood.Objective.value_and_gradient`): one point per
+evaluation instead of ``1 + k``, each problem then following
+``scipy.optimize.minimize(..., jac=True)``.
 """
 
 from __future__ import annotations
