@@ -1,6 +1,6 @@
 """Source of the compiled tangent kernel: the traced recursion, differentiated line by line.
 
-:func:`avoidrl._core.compiled.trace` turns a declaration into scalar
+:func:`avoidrl._core._trace.trace` turns a declaration into scalar
 operations. Here each operation ``c = f(a, b)`` gets, for every parameter
 ``j`` that ``a`` or ``b`` depends on, a line ``c__dj = ...`` (forward mode:
 the product rule for ``*``, the quotient rule for ``/``, ``sign(a)`` for
@@ -111,14 +111,13 @@ def _tangent_lines(op, deps):
 def _with_tangents(ops, deps):
     lines = []
     for op in ops:
-        target, operator, operands = op
         lines.append(_value_line(op))
         lines += _tangent_lines(op, deps)
     return lines
 
 
 def _value_line(op):
-    """The value line of an operation, as :class:`~avoidrl._core.compiled._Tape` wrote it."""
+    """The value line of an operation, as :class:`~avoidrl._core._trace._Tape` wrote it."""
     target, operator, operands = op
     if operator in ("+", "-", "*", "/"):
         return f"{target} = {operands[0]} {operator} {operands[1]}"
@@ -147,9 +146,9 @@ def generate(base, bias):
     Raises
     ------
     NotTraceable
-        When the declaration cannot be traced (see :func:`compiled.trace`).
+        When the declaration cannot be traced (see :func:`avoidrl._core._trace.trace`).
     """
-    from .compiled import trace
+    from ._trace import trace
 
     traced = trace(base)
     names = traced["names"]

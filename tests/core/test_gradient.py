@@ -20,20 +20,27 @@ import pytest
 from scipy.optimize import minimize
 
 from avoidrl import load_example, make_model
-from avoidrl._core import _gradient, compiled, likelihood
+from avoidrl._core import compiled, likelihood
 from avoidrl._core.data import load_task_data
 from avoidrl._core.likelihood import Objective
 from avoidrl._core.optimize import minimize_lbfgsb_batch
 from avoidrl._core.transform import to_bounded
 from avoidrl.hierarchical._laplace import posterior_and_gradient
-from avoidrl.models import BaseModel, by_choice, decayed, learning_rate, stimulus_table, temperature
+from avoidrl.models import (
+    BaseModel,
+    by_choice,
+    decayed,
+    learning_rate,
+    stimulus_table,
+    temperature,
+)
 from avoidrl.models._builtin import BASE_MODELS, make_variant
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 if str(EXAMPLES) not in sys.path:
     sys.path.insert(0, str(EXAMPLES))
-from custom_asymmetric_q import AsymmetricQ  # noqa: E402
-from custom_perseveration import PerseverationQ  # noqa: E402
+from custom_asymmetric_q import AsymmetricQ
+from custom_perseveration import PerseverationQ
 
 
 def _variants():
