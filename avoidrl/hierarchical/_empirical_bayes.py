@@ -285,8 +285,8 @@ class EmpiricalBayes(ExpectationMaximisation, BaseEstimator):
           "Gaussian population prior in the logit space of the bounds, Huys et al. 2011; the "
           "M-step uses importance-sampled posterior moments and a weak Gamma hyperprior on the "
           "population precisions, so a population's scale cannot collapse unnoticed). "
-          "Parameters are MAP estimates under the fitted prior (posterior means in "
-          "`posterior_mean_`). EB fits have "
+          "Parameters are posterior means under the fitted prior (from the importance draws; "
+          "they track the truth better than the MAPs, which are in `map_params_`). EB fits have "
           "no AIC/BIC: models are compared per participant by -2 x the Laplace log evidence "
           "(files named `Laplace`; on the scale of BIC, lower is better, but not a BIC), at "
           "the group level by the integrated BIC (ibic.csv, the recommended criterion: it "
@@ -294,7 +294,7 @@ class EmpiricalBayes(ExpectationMaximisation, BaseEstimator):
           "and by random-effects BMS on the Laplace log evidence. The models' start values, start mode and number of starts are "
           "not used: each E-step's MAP search starts from the previous MAP, the prior mean and "
           "two screened prior draws (the first E-step also from 3 x k draws of the broad "
-          "initial prior, so that rarely reached basins are found). The group statistics (pain_fits_*) and figures use the MAPs; with "
+          "initial prior, so that rarely reached basins are found). The group statistics (pain_fits_*) and figures use these posterior means; with "
           "a pooled prior (the default) shrinkage pulls every group toward the same mean, so "
           "it does not make group differences (with prior='group' it may).")
     interval_description = (

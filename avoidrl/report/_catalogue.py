@@ -196,7 +196,7 @@ FIT_CATALOGUE = (
         methods=ML, files=("fit_data_FIT.pkl",),
         producer=lambda run: run.fit_tables[0], step=TABLES),
     FIT('fit_data_FIT.pkl',
-        'pickled dict {{model: DataFrame[participant, pain_group, run, fit, <parameters>]}}: the MAP estimates per participant; fit = the negative log-likelihood at the MAP (without the prior); run = NaN (EB has no starts)',
+        'pickled dict {{model: DataFrame[participant, pain_group, run, fit, <parameters>]}}: the posterior-mean estimates per participant (`params_`); fit = the negative log-likelihood there (without the prior); run = NaN (EB has no starts)',
         methods=EB, files=("fit_data_FIT.pkl",),
         producer=lambda run: run.fit_tables[0], step=TABLES),
     FIT('full_fit_data_FIT.pkl',
@@ -231,7 +231,7 @@ FIT_CATALOGUE = (
         methods=ML, files=("information_criteria.csv",),
         producer=lambda run: own_columns(information_criteria(run.models)), step=COMPARE),
     FIT('information_criteria.csv',
-        '**not written** (no AIC/BIC); the per-participant Laplace log evidences are in model_evidence.csv, the NLL at each MAP in fit_data_FIT.pkl',
+        '**not written** (no AIC/BIC); the per-participant Laplace log evidences are in model_evidence.csv, the NLL at each estimate in fit_data_FIT.pkl',
         methods=EB),
     FIT('parameter_bounds.csv',
         'per model, parameter and group: lower, upper (the bounds of the fit), n (participants), n_at_lower, n_at_upper (fits on each bound), n_at_bound, share_at_bound',
@@ -343,7 +343,7 @@ FIT_CATALOGUE = (
         methods=ML, files=("parameter_outlier_results.pkl",),
         producer=lambda run: run.outliers, step=CHECK),
     FIT('parameter_outlier_results.pkl',
-        'the reference\'s parameter-at-bound outlier analysis on the MAP estimates (the logit transform keeps MAPs inside the bounds, so few or none should be on one): `participant_outliers` {{model: Series participant -> number of parameters on a bound}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound. "On a bound" = within {bound_tol:g} x (high - low) of a bound of the model\'s estimator',
+        'the reference\'s parameter-at-bound outlier analysis on the EB estimates (posterior means under a prior in the logit space lie inside the bounds, so few or none should be on one): `participant_outliers` {{model: Series participant -> number of parameters on a bound}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound. "On a bound" = within {bound_tol:g} x (high - low) of a bound of the model\'s estimator',
         methods=EB, files=("parameter_outlier_results.pkl",),
         producer=lambda run: run.outliers, step=CHECK),
     FIT('parameter_of_interest_comparisons.png',
@@ -376,7 +376,7 @@ FIT_CATALOGUE = (
         methods=ML, files=("summary_FIT.json",),
         producer=lambda run: run.summary(FIT_KIND), step=SUMMARY),
     FIT('summary_FIT.json',
-        'seed, method, models, participants, groups, per model the mean -2 x Laplace log evidence, mean NLL at the MAP, iBIC, EM iterations and convergence, interval statuses; the best model by Laplace evidence and by iBIC; the BMS winner (highest protected exceedance probability) and BOR; `model_comparison` (as model_comparison_criteria.csv: the winner of each criterion, whether they agree, the recommended criterion (iBIC), its winner and lead, and `lead_within_2_se`); `parameters_at_bounds` ({{model: {{parameter: {{group: {{n, lower, upper}}}}}}}}), `participants_with_a_parameter_on_a_bound`, `parameter_outliers`; settings',
+        'seed, method, models, participants, groups, per model the mean -2 x Laplace log evidence, mean NLL at the estimates, iBIC, EM iterations and convergence, interval statuses; the best model by Laplace evidence and by iBIC; the BMS winner (highest protected exceedance probability) and BOR; `model_comparison` (as model_comparison_criteria.csv: the winner of each criterion, whether they agree, the recommended criterion (iBIC), its winner and lead, and `lead_within_2_se`); `parameters_at_bounds` ({{model: {{parameter: {{group: {{n, lower, upper}}}}}}}}), `participants_with_a_parameter_on_a_bound`, `parameter_outliers`; settings',
         methods=EB, files=("summary_FIT.json",),
         producer=lambda run: run.summary(FIT_KIND), step=SUMMARY),
     FIT('methods.md',
@@ -486,8 +486,8 @@ VALIDATION_CATALOGUE = (
           step=GENERATED, when="has_separate", row_needs_files=True),
     PARAMETER(None,
               "\nEmpirical-Bayes estimators (`EmpiricalBayes`) fit each model's synthetic "
-              "participants jointly, as one population: the fitted values are MAP estimates "
-              "under the fitted prior and `fit` is the NLL at the MAP.", methods=EB),
+              "participants jointly, as one population: the fitted values are posterior means "
+              "under the fitted prior and `fit` is the NLL there.", methods=EB),
     MODEL(None,
           "\nThe estimators are empirical-Bayes fits (`EmpiricalBayes`): each one fits every group "
           "of a generator's datasets jointly, as a population. They have no BIC, so "
@@ -496,7 +496,7 @@ VALIDATION_CATALOGUE = (
           "datasets' winners (confusion, inversion) are by Laplace evidence, and model_recovery.png's "
           "third matrix is the mean -2 x Laplace log evidence minus each generating model's best. "
           "fit_data_MODEL.pkl's `fit` "
-          "is the NLL at the MAP.", methods=EB, mixed=False),
+          "is the NLL at the estimates (posterior means).", methods=EB, mixed=False),
     MODEL(None,
           "\nThe estimators mix maximum-likelihood and "
           "empirical-Bayes fits: model_recovery_matrices.csv holds "
