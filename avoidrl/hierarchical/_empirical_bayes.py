@@ -51,6 +51,7 @@ from ._laplace import (  # noqa: F401  (integrated_bic, population_table: import
     COLLAPSE_FRACTION, IMPORTANCE_DF, _collapsed, _importance_evidence, _importance_moments, _map_and_laplace, _Population,
     _posterior_mean_x, _prior_change, _sampled_intervals, integrated_bic, population_table,
 )
+from ._wrapped import WrappedModel
 from ._em import (  # noqa: F401  (the EM settings: importable here as before)
     FINAL_ROUNDS, FINAL_SAMPLE_FACTOR, FIRST_MAXITER, FIRST_STARTS_PER_PARAMETER, INITIAL_VARIANCE,
     INTERMEDIATE_MAXITER, MIN_VARIANCE, SCREEN_PER_PARAMETER, SCREEN_STARTS, ExpectationMaximisation,
@@ -66,7 +67,7 @@ POINT_ESTIMATES = ("posterior_mean", "map")
 
 
 @register_fit_method
-class EmpiricalBayes(ExpectationMaximisation, BaseEstimator):
+class EmpiricalBayes(WrappedModel, ExpectationMaximisation, BaseEstimator):
     """Hierarchical fitting of an avoidrl model by empirical-Bayes EM.
 
     Participants' parameters, mapped to an unbounded space through their
@@ -325,52 +326,9 @@ class EmpiricalBayes(ExpectationMaximisation, BaseEstimator):
         """Per-participant log evidence: the Laplace approximation (``log_evidence_``)."""
         return self.log_evidence_
 
-    @property
-    def bounds_(self) -> dict:
-        """The bounds of the fit, ``{parameter: (low, high)}`` (the wrapped model's)."""
-        if not hasattr(self, "params_"):
-            raise AttributeError("bounds_ exists once the model is fitted")
-        return self.estimator._fit_settings().bounds
-
-    @property
-    def simulator(self) -> RLModelBase:
-        """The estimator that simulates and replays this fit: the wrapped model."""
-        return self.estimator
-
-    @classmethod
-    def from_model(cls, estimator, random_state=None, n_jobs=None):
-        """An empirical-Bayes fit of a model estimator, its settings checked."""
-        fitter = cls(estimator, random_state=random_state, n_jobs=n_jobs)
-        fitter._settings()
-        return fitter
-
-    @property
-    def model_name(self) -> str:
-        """The fitted model's reference-style name (e.g. ``Hybrid2012+novel``)."""
-        return self.estimator.model_name
-
-    @property
-    def parameter_names(self) -> list[str]:
-        """Free parameter names of the fitted model, in the reference's order."""
-        return self.estimator.parameter_names
-
-    # The model's declaration and settings, so that code generating data from
-    # a model (recovery, reports) treats EmpiricalBayes like the model it wraps.
-    def _variant(self):
-        return self.estimator._variant()
-
-    def _fit_settings(self):
-        return self.estimator._fit_settings()
-
-    def sample_model(self) -> RLModelBase:
-        """The wrapped model estimator (what simulates data)."""
-        return self.estimator
-
     # ------------------------------------------------------------ settings
     def _settings(self):
-        if not isinstance(self.estimator, RLModelBase):
-            raise ValueError("estimator must be an avoidrl model estimator such as "
-                             f"QLearning(novel=True), got {self.estimator!r}")
+        settings = self._check_estimator()
         if self.covariance not in COVARIANCES:
             raise ValueError(f"covariance must be one of {list(COVARIANCES)}, got "
                              f"{self.covariance!r}")
@@ -392,7 +350,7 @@ class EmpiricalBayes(ExpectationMaximisation, BaseEstimator):
             check_number(getattr(self, name), name, integer=True, low=1)
         check_number(self.tol, "tol", low=0, open_low=True)
         check_n_jobs(self.n_jobs)
-        return self.estimator._fit_settings()
+        return settings
 
     # ----------------------------------------------------------------- fit
     def fit(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> EmpiricalBayes:

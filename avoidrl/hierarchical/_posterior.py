@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._core.likelihood import Objective
 from .._core.transform import Z95, to_bounded
 
 
@@ -178,3 +179,10 @@ def diagnose(fit, az, ids, names):
         ["quantity", "group", "parameter"])
     fit.elpd_loo_ = pd.Series(np.asarray(loo.loo_i), index=ids, name="elpd_loo")
     fit.pareto_k_ = pd.Series(np.asarray(loo.pareto_k), index=ids, name="pareto_k")
+
+
+def nll_at(params, variant, data):
+    """Each participant's negative log-likelihood at ``params`` (a participants x k frame)."""
+    objective = Objective(variant, data)
+    values = objective(params.to_numpy(dtype=float), np.arange(len(params)))
+    return pd.Series(values, index=params.index, name="nll")
