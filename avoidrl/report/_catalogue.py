@@ -30,25 +30,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+import numpy as np
 import pandas as pd
 
 from .. import plotting
 from .._tables import (
-    LAPLACE, _n_parameters, criterion_differences, criterion_values, em_history,
+    LAPLACE, LOO, _n_parameters, criterion_differences, criterion_values, em_history,
     TRANSFER_PREDICTION_METHODS, group_best_fit_percentages, information_criteria,
     interval_status_counts, model_evidence,
     model_identification, model_recovery_matrices, parameter_descriptives, parameter_intervals,
     parameter_recovery_correlation_matrix, parameter_recovery_correlations,
-    parameter_recovery_coverage, population_parameters,
+    parameter_recovery_coverage, parameter_recovery_sbc, population_parameters,
+    population_posterior,
+    posterior_diagnostics, posterior_group_differences, posterior_summary,
 )
 from ._columns import (  # noqa: F401  (importers read them here too)
     COLUMN_VOCABULARY, REFERENCE_LAYOUT, VOCABULARY_TEXT, own_columns, reference_files,
 )
+from .._tables.posterior import PARETO_K_LIMIT, RHAT_LIMIT
 from ._files import figure
 from ._methods import methods_text
 
 #: The inference-method labels of the entries that apply to one method only.
-ML, EB = ("ml",), ("eb",)
+ML, EB, BAYES = ("ml",), ("eb",), ("bayes",)
 #: The kinds of run that can share a folder (the suffixes of ``fit_data_*.pkl``).
 FIT_KIND, PARAMETER_KIND, MODEL_KIND = "FIT", "PARAMETER", "MODEL"
 VALIDATION_KINDS = (PARAMETER_KIND, MODEL_KIND)
@@ -199,6 +203,10 @@ FIT_CATALOGUE = (
         'pickled dict {{model: DataFrame[participant, pain_group, run, fit, <parameters>]}}: the posterior-mean estimates per participant (`params_`); fit = the negative log-likelihood there (without the prior); run = NaN (EB has no starts)',
         methods=EB, files=("fit_data_FIT.pkl",),
         producer=lambda run: run.fit_tables[0], step=TABLES),
+    FIT('fit_data_FIT.pkl',
+        'pickled dict {{model: DataFrame[participant, pain_group, run, fit, <parameters>]}}: the posterior means per participant; fit = the negative log-likelihood at the posterior means; run = NaN (full Bayes has no starts)',
+        methods=BAYES, files=("fit_data_FIT.pkl",),
+        producer=lambda run: run.fit_tables[0], step=TABLES),
     FIT('full_fit_data_FIT.pkl',
         'the same layout with every start',
         methods=ML, files=("full_fit_data_FIT.pkl",),
@@ -206,6 +214,9 @@ FIT_CATALOGUE = (
     FIT('full_fit_data_FIT.pkl',
         '**not written**: EB has no starts, so there is no table of every start (fit_data_FIT.pkl holds the estimates)',
         methods=EB),
+    FIT('full_fit_data_FIT.pkl',
+        '**not written**: full Bayes has no starts (its chains are in bayes_trace_rank/ and bayes_diagnostics.csv; fit_data_FIT.pkl holds the estimates)',
+        methods=BAYES),
     FIT('group_AIC.csv, group_BIC.csv',
         'mean AIC / BIC per group (rows; `full` = all participants) and model (columns), `best_model` = lowest',
         methods=ML, files=("group_{label}.csv",),
@@ -213,6 +224,9 @@ FIT_CATALOGUE = (
     FIT('group_AIC.csv, group_BIC.csv',
         '**not written**: EB fits have no AIC/BIC (their MAPs are not maximum-likelihood estimates and their effective number of parameters is not k); see group_Laplace.csv and ibic.csv',
         methods=EB),
+    FIT('group_AIC.csv, group_BIC.csv',
+        '**not written**: full-Bayes fits have no AIC/BIC (posterior means are not maximum-likelihood estimates); see group_LOO.csv',
+        methods=BAYES),
     FIT('group_AIC_percentages.csv, group_BIC_percentages.csv',
         '% of participants of each group best fit by each model',
         methods=ML, files=("group_{label}_percentages.csv",),
@@ -220,12 +234,18 @@ FIT_CATALOGUE = (
     FIT('group_AIC_percentages.csv, group_BIC_percentages.csv',
         '**not written** (no AIC/BIC); see group_Laplace_percentages.csv',
         methods=EB),
+    FIT('group_AIC_percentages.csv, group_BIC_percentages.csv',
+        '**not written** (no AIC/BIC); see group_LOO_percentages.csv',
+        methods=BAYES),
     FIT('group_AIC_differences.csv, group_BIC_differences.csv',
         'per model: mean, sd, n and 95 % t-CI half-width (`ci`) of the per-participant difference from the best model',
         methods=ML, files=("group_{label}_differences.csv",), producer=_differences, step=COMPARE),
     FIT('group_AIC_differences.csv, group_BIC_differences.csv',
         '**not written** (no AIC/BIC); see group_Laplace_differences.csv',
         methods=EB),
+    FIT('group_AIC_differences.csv, group_BIC_differences.csv',
+        '**not written** (no AIC/BIC); see group_LOO_differences.csv',
+        methods=BAYES),
     FIT('information_criteria.csv',
         'per participant and model: participant_id, group, model, nll, aic, bic, k, n_trials (trials with a choice, the n of the BIC), n_missed (missed trials, no choice made)',
         methods=ML, files=("information_criteria.csv",),
@@ -233,6 +253,9 @@ FIT_CATALOGUE = (
     FIT('information_criteria.csv',
         '**not written** (no AIC/BIC); the per-participant Laplace log evidences are in model_evidence.csv, the NLL at each estimate in fit_data_FIT.pkl',
         methods=EB),
+    FIT('information_criteria.csv',
+        '**not written** (no AIC/BIC); the per-participant PSIS-LOO elpd are in model_evidence.csv, the NLL at the posterior means in fit_data_FIT.pkl',
+        methods=BAYES),
     FIT('parameter_bounds.csv',
         'per model, parameter and group: lower, upper (the bounds of the fit), n (participants), n_at_lower, n_at_upper (fits on each bound), n_at_bound, share_at_bound',
         files=("parameter_bounds.csv",), producer=lambda run: own_columns(run.at_bounds),
@@ -268,6 +291,9 @@ FIT_CATALOGUE = (
     FIT('AIC_model_comparisons.png, BIC_model_comparisons.png',
         '**not written** (no AIC/BIC); see Laplace_model_comparisons.png',
         methods=EB),
+    FIT('AIC_model_comparisons.png, BIC_model_comparisons.png',
+        '**not written** (no AIC/BIC); see LOO_model_comparisons.png',
+        methods=BAYES),
     FIT('group_Laplace.csv',
         "mean -2 x Laplace log evidence per group (rows; `full` = all participants) and model (columns), `best_model` = lowest. Not a BIC: the Laplace approximation of each participant's log marginal likelihood under the model's fitted population prior",
         methods=EB, files=("group_{label}.csv",),
@@ -294,6 +320,49 @@ FIT_CATALOGUE = (
         "every EM iteration: model, (group), iteration, change (largest move of the prior's 2.5/50/97.5 % quantiles, x 4 / range; EM stops below tol), sum_nll (at the MAPs), sum_log_evidence (Laplace)",
         methods=EB, files=("em_history.csv",),
         producer=lambda run: em_history(run.models), step=EVIDENCE),
+    FIT('group_LOO.csv',
+        "mean -2 x PSIS-LOO elpd per group (rows; `full` = all participants) and model (columns), `best_model` = lowest. Each participant's elpd is the Pareto-smoothed importance-sampling estimate of the log predictive density of its data left out (ArviZ); not a BIC",
+        methods=BAYES, files=("group_{label}.csv",),
+        producer=lambda run, label: run.mean(label), index=True, step=COMPARE),
+    FIT('group_LOO_percentages.csv',
+        '% of participants of each group whose PSIS-LOO elpd is highest for each model',
+        methods=BAYES, files=("group_{label}_percentages.csv",),
+        producer=_percentages, index=True, step=COMPARE),
+    FIT('group_LOO_differences.csv',
+        'per model: mean, sd, n and 95 % t-CI half-width (`ci`) of the per-participant difference in -2 x PSIS-LOO elpd from the best model',
+        methods=BAYES, files=("group_{label}_differences.csv",), producer=_differences,
+        step=COMPARE),
+    FIT('LOO_model_comparisons.png',
+        '(A) mean -2 x PSIS-LOO elpd per model as a point with its 95 % t-CI over participants, the best filled; (B) bars from 0: mean +- 95 % CI of the per-participant difference from the best model',
+        methods=BAYES, files=("{label}_model_comparisons.png",),
+        producer=_comparison_figure, step=COMPARE),
+    FIT('bayes_posterior_summary.csv',
+        "every participant's posterior (`avoidrl.report.posterior_summary`): model, participant_id, group, parameter, mean (the estimate), median, lower, upper (equal-tailed 95 % credible interval), r_hat (rank-normalised split R-hat, ArviZ), ess_bulk, ess_tail (effective sample sizes)",
+        methods=BAYES, files=("bayes_posterior_summary.csv",),
+        producer=lambda run: posterior_summary(run.models), step=EVIDENCE),
+    FIT('bayes_population.csv',
+        "each model's population posterior (`avoidrl.report.population_posterior`): model, prior ('pooled': one population; 'group': a mean per group_code, a shared sd), group, parameter, median, lower, upper (the population's median and central 95 % range in natural units, at the posterior means of its mean and sd), mean_z, mean_z_lower, mean_z_upper (the population mean in the logit space, 95 % credible interval), sd_z, sd_z_lower, sd_z_upper (its sd)",
+        methods=BAYES, files=("bayes_population.csv",),
+        producer=lambda run: population_posterior(run.models), step=EVIDENCE),
+    FIT('bayes_group_differences.csv',
+        "written with two or more groups: the posterior of every pair of groups' difference a - b per model and parameter, in natural units (`avoidrl.report.posterior_group_differences`; the Bayesian counterpart of pain_fits_*): model, quantity ('sample': the difference of the groups' mean parameter over their participants, drawn draw by draw; 'population': of the groups' population medians, prior='group' only), parameter, group_a, group_b, n_a, n_b, mean, lower, upper (95 % credible interval), p_direction (posterior probability of the difference's more probable sign). With a pooled prior (the default) both groups shrink toward one population, so 'sample' differences are conservative",
+        methods=BAYES, files=("bayes_group_differences.csv",),
+        producer=lambda run: posterior_group_differences(run.models), step=EVIDENCE,
+        when="has_groups"),
+    FIT('bayes_group_differences.png',
+        "written with two or more groups: bayes_group_differences.csv as a forest plot, one panel per model: each difference's posterior mean (filled: population, open: sample) with its 95 % credible interval, zero dashed, the probability of direction beside it",
+        methods=BAYES, files=("bayes_group_differences.png",),
+        producer=lambda run: figure(plotting.plot_group_differences, run.models),
+        step=EVIDENCE, when="has_groups"),
+    FIT('bayes_diagnostics.csv',
+        "convergence and mixing (`avoidrl.report.posterior_diagnostics`), per model, quantity ('participants': every participant's parameter; 'mu': the population mean, per group with prior='group'; 'sigma': the population sd) and parameter: model, quantity, group, parameter, n, max_r_hat, n_r_hat_above and share_r_hat_above (R-hat above 1.05: the chains disagree), min_ess_bulk, median_ess_bulk, min_ess_tail, n_low_ess (bulk or tail ESS below 100 per chain: poor mixing), n_pareto_k_above (participants whose PSIS-LOO Pareto k exceeds 0.7: their elpd is unreliable), converged (no R-hat above 1.05). The sampler has no divergent transitions (a Hamiltonian sampler's diagnostic), so there is no such column",
+        methods=BAYES, files=("bayes_diagnostics.csv",),
+        producer=lambda run: posterior_diagnostics(run.models), step=EVIDENCE),
+    FIT('bayes_trace_rank/{{model}}_trace_rank.png',
+        "per model, one row per parameter: (A) the population mean along each chain (logit space), rank histograms of each chain's draws among all chains' of (B) the population mean, (C) the population sd and (D) the participant with the highest R-hat for that parameter (named, with its R-hat); dashed = the uniform count. Overlapping traces and flat rank histograms mean the chains mix",
+        methods=BAYES, files=("bayes_trace_rank/{model}_trace_rank.png",),
+        producer=lambda run, name: figure(plotting.plot_trace_rank, run.models[name], name),
+        step=EVIDENCE),
     FIT('modelsimulation_dynamics_data.csv',
         "per model, participant, context and trial within pair (1-based): the mean of both options' prediction errors (`pe`) and the values of option 0 (the better option) and option 1 before the trial's update (`value0`, `value1`), averaged over the context's two pairs, from each model replaying the participant's own choices and outcomes at its fitted parameters (`avoidrl.report.learning_dynamics`). `pe_formula`: r - Q (QLearning), r - C - Q (Relative), r - weighting_factor * (r0 + r1) / 2 - Q (Advantage), the critic's r - V (ActorCritic and hybrids; the reference added the hybrids' Q errors to it); `value_formula`: Q, the normalised actor weights W, or (1 - m) W + m Q (hybrids, m = mixing_factor)",
         files=("modelsimulation_dynamics_data.csv",),
@@ -305,6 +374,9 @@ FIT_CATALOGUE = (
     FIT('transfer_prediction.csv',
         '**not written**: transfer prediction refits maximum-likelihood fits on the learning phase (an empirical-Bayes prior is fitted to both phases); fit with --method ml for it',
         methods=EB),
+    FIT('transfer_prediction.csv',
+        '**not written**: transfer prediction refits maximum-likelihood fits on the learning phase (a full-Bayes population is fitted to both phases); fit with --method ml for it',
+        methods=BAYES),
     FIT('model_behaviours/{{model}}_model_behaviours.png',
         'posterior predictive behaviour of each model against the data, per group',
         files=("model_behaviours/{model}_model_behaviours.png",),
@@ -331,6 +403,11 @@ FIT_CATALOGUE = (
         methods=EB, files=("model_fits_distributions.png",),
         producer=lambda run: figure(plotting.plot_fit_distributions, run.models, LAPLACE),
         step=CHECK),
+    FIT('model_fits_distributions.png',
+        "per model: histogram (density) of the participants' -2 x PSIS-LOO elpd with the normal curve of the same mean and sd (dashed line = mean); skewness and excess kurtosis (bias-corrected) in the titles",
+        methods=BAYES, files=("model_fits_distributions.png",),
+        producer=lambda run: figure(plotting.plot_fit_distributions, run.models, LOO),
+        step=CHECK),
     FIT('fit-by-runs.png',
         "per model: for r = 1 .. number of starts, the mean over participants of the best NLL among each participant's first r starts, computed from every start (the reference plotted the best-start table, so its curve was not this); the dashed line marks the first r from which every participant is within {start_tol} NLL of its best",
         methods=ML, files=("fit-by-runs.png",),
@@ -338,6 +415,9 @@ FIT_CATALOGUE = (
     FIT('fit-by-runs.png',
         '**not written**: EB has no starts (its convergence is in em_history.csv)',
         methods=EB),
+    FIT('fit-by-runs.png',
+        '**not written**: full Bayes has no starts (its chains: bayes_diagnostics.csv, bayes_trace_rank/)',
+        methods=BAYES),
     FIT('parameter_outlier_results.pkl',
         'pickled dict: `participant_outliers` {{model: Series participant -> number of parameters on a bound, participants with at least one, most first}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (DataFrame, models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound (numpy rounding, half to even: k = 3 -> 2, 4 -> 2, 5 -> 2, 7 -> 4). "On a bound" = within {bound_tol:g} x (high - low) of a bound the model was fitted with (the reference: exactly equal to a default bound). accuracy = share of learning choices of the better option (1 - mean choice of the worse one); A, B, E, F = transfer choice rates (0-1) averaged over A/C, B/D, E/G, F/H; N = the novel stimulus. k = the model\'s free parameters (the reference counted every parameter its base model can have)',
         methods=ML, files=("parameter_outlier_results.pkl",),
@@ -345,6 +425,10 @@ FIT_CATALOGUE = (
     FIT('parameter_outlier_results.pkl',
         'the reference\'s parameter-at-bound outlier analysis on the EB estimates (posterior means under a prior in the logit space lie inside the bounds, so few or none should be on one): `participant_outliers` {{model: Series participant -> number of parameters on a bound}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound. "On a bound" = within {bound_tol:g} x (high - low) of a bound of the model\'s estimator',
         methods=EB, files=("parameter_outlier_results.pkl",),
+        producer=lambda run: run.outliers, step=CHECK),
+    FIT('parameter_outlier_results.pkl',
+        'the reference\'s parameter-at-bound outlier analysis on the posterior means (means of draws inside the bounds, so none should be on one): `participant_outliers`, `model_outliers`, `outliers_summary`, `model_params`, `outlier_data`, laid out as with maximum likelihood. "On a bound" = within {bound_tol:g} x (high - low) of a bound of the model\'s estimator',
+        methods=BAYES, files=("parameter_outlier_results.pkl",),
         producer=lambda run: run.outliers, step=CHECK),
     FIT('parameter_of_interest_comparisons.png',
         '{interest}',
@@ -368,7 +452,7 @@ FIT_CATALOGUE = (
         producer=lambda run: figure(plotting.plot_bms, run.bms), step=BMS, when="compares_models"),
     FIT('model_comparison_criteria.csv',
         "do the group-level criteria agree (`avoidrl.report.model_comparison_criteria`)? One row per criterion: criterion ({criteria_text}), winner, statistic (the winner's value: iBIC, mean criterion, or protected exceedance probability for `bms`), lead (over the runner-up), lead_in_se (lead / its standard error: for iBIC the root of the sum of both models' squared ibic_se, for means the paired standard error over participants; below {separation_se:g} the data do not separate the two models), recommended (the criterion the avoidrl README recommends; see the line above the table)",
-        methods=ML + EB, files=("model_comparison_criteria.csv",),
+        methods=ML + EB + BAYES, files=("model_comparison_criteria.csv",),
         producer=lambda run: run.agreement, step=BMS, when="compares_models",
         row_needs_files=True),
     FIT('summary_FIT.json',
@@ -378,6 +462,10 @@ FIT_CATALOGUE = (
     FIT('summary_FIT.json',
         'seed, method, models, participants, groups, per model the mean -2 x Laplace log evidence, mean NLL at the estimates, iBIC, EM iterations and convergence, interval statuses; the best model by Laplace evidence and by iBIC; the BMS winner (highest protected exceedance probability) and BOR; `model_comparison` (as model_comparison_criteria.csv: the winner of each criterion, whether they agree, the recommended criterion (iBIC), its winner and lead, and `lead_within_2_se`); `parameters_at_bounds` ({{model: {{parameter: {{group: {{n, lower, upper}}}}}}}}), `participants_with_a_parameter_on_a_bound`, `parameter_outliers`; settings',
         methods=EB, files=("summary_FIT.json",),
+        producer=lambda run: run.summary(FIT_KIND), step=SUMMARY),
+    FIT('summary_FIT.json',
+        'seed, method, models, participants, groups, per model the mean -2 x PSIS-LOO elpd, mean NLL at the posterior means, the participants with a Pareto k above 0.7, the largest R-hat and the share of R-hats above 1.05, convergence, the sampler settings and interval statuses; the best model by mean -2 x PSIS-LOO elpd; the BMS winner (highest protected exceedance probability) and BOR; `model_comparison` (as model_comparison_criteria.csv); `parameters_at_bounds`, `participants_with_a_parameter_on_a_bound`, `parameter_outliers`; settings',
+        methods=BAYES, files=("summary_FIT.json",),
         producer=lambda run: run.summary(FIT_KIND), step=SUMMARY),
     FIT('methods.md',
         "a methods paragraph written from summary_FIT.json: the models with their free parameters, bounds and references, the fitting method with its starts and seed, the comparison criteria, the group statistics and the software version, then the references (of the models, the methods and avoidrl)",
@@ -416,9 +504,14 @@ VALIDATION_CATALOGUE = (
         producer=lambda run: figure(plotting.plot_parameter_recovery, run.recoveries),
         step=PARAMETER_STEP),
     PARAMETER('parameter_recovery_coverage.csv',
-        "per model and parameter: model, parameter, nominal (the intervals' level), n (fits with an interval: status 'interior'), n_inside (intervals containing the true value), coverage (n_inside / n), lower, upper (its 95 % Clopper-Pearson interval: is the nominal level plausible?), n_without_interval (on a bound or not identified); the intervals are the fits' `params_ci_` (Wald intervals of maximum-likelihood fits, posterior intervals of empirical-Bayes ones)",
+        "per model and parameter: model, parameter, nominal (the intervals' level), n (fits with an interval: status 'interior'), n_inside (intervals containing the true value), coverage (n_inside / n), lower, upper (its 95 % Clopper-Pearson interval: is the nominal level plausible?), n_without_interval (on a bound or not identified); the intervals are the fits' `params_ci_` (Wald intervals of maximum-likelihood fits, posterior intervals of empirical-Bayes ones, credible intervals of full-Bayes ones)",
         files=("parameter_recovery_coverage.csv",),
         producer=lambda run: parameter_recovery_coverage(run.recoveries), step=PARAMETER_STEP),
+    PARAMETER('parameter_recovery_sbc.csv',
+        "written when the fits give posterior draws (full Bayes): the simulation-based-calibration rank of every true value among n_draws evenly thinned posterior draws (Talts et al. 2018): model, dataset, parameter, rank (0..n_draws), n_draws. Uniform ranks mean calibrated posteriors, but only when the true values were drawn from the fitted model's prior (the 'random' and 'normal' samplers do not; see the avoidrl docs, full Bayes)",
+        files=("parameter_recovery_sbc.csv",),
+        producer=lambda run: parameter_recovery_sbc(run.recoveries), step=PARAMETER_STEP,
+        when="has_sbc", row_needs_files=True),
     PARAMETER('parameter_recovery_correlation_matrix.csv',
         'per model, the Pearson r over datasets of every true parameter with every fitted one: model, true_parameter, fitted_parameter, r (equal names: the recovery r; the others: trade-offs)',
         files=("parameter_recovery_correlation_matrix.csv",),
@@ -497,11 +590,28 @@ VALIDATION_CATALOGUE = (
           "third matrix is the mean -2 x Laplace log evidence minus each generating model's best. "
           "fit_data_MODEL.pkl's `fit` "
           "is the NLL at the estimates (posterior means).", methods=EB, mixed=False),
+    PARAMETER(None,
+              "\nFull-Bayes estimators (`HierarchicalBayes`) fit each model's synthetic "
+              "participants jointly, as one population: the fitted values are posterior means, "
+              "`fit` is the NLL at them, the intervals of parameter_recovery_coverage.csv are "
+              "95 % credible intervals, and parameter_recovery_sbc.csv holds the "
+              "simulation-based-calibration ranks of the true values among the posterior draws.",
+              methods=BAYES),
+    MODEL(None,
+          "\nThe estimators are full-Bayes fits (`HierarchicalBayes`): each one fits every group "
+          "of a generator's datasets jointly, as a population. They have no BIC, so "
+          "model_recovery_matrices.csv holds `mean_loo` and `normalized_loo` (the mean -2 x "
+          "PSIS-LOO elpd, lower is better) instead of mean_bic and normalized_bic, the datasets' "
+          "winners (confusion, inversion) are by PSIS-LOO elpd, and model_recovery.png's third "
+          "matrix is the mean -2 x PSIS-LOO elpd minus each generating model's best. "
+          "fit_data_MODEL.pkl's `fit` is the NLL at the posterior means.", methods=BAYES,
+          mixed=False),
     MODEL(None,
           "\nThe estimators mix maximum-likelihood and "
           "empirical-Bayes fits: model_recovery_matrices.csv holds "
           "mean_criterion and normalized_criterion (BIC of the ML "
-          "fits, -2 x Laplace log evidence of the EB fits).", mixed=True),
+          "fits, -2 x Laplace log evidence of the EB fits, -2 x PSIS-LOO elpd of full-Bayes "
+          "fits).", mixed=True),
     Entry(None, VOCABULARY_TEXT, VALIDATION_KINDS),
 )
 
@@ -529,7 +639,16 @@ MODEL_SUMMARY = (
     ("ibic", EB, lambda e: float(e.ibic_)),
     ("em_iterations", EB, lambda e: int(e.n_iter_)),
     ("em_converged", EB, lambda e: bool(e.converged_)),
-    ("prior", EB, lambda e: e.prior),
+    ("mean_loo", BAYES, lambda e: float(criterion_values(e, LOO).mean())),
+    ("mean_elpd_loo", BAYES, lambda e: float(e.elpd_loo_.mean())),
+    ("n_pareto_k_above", BAYES, lambda e: int((e.pareto_k_ > PARETO_K_LIMIT).sum())),
+    ("max_r_hat", BAYES, lambda e: float(np.nanmax(e.rhat_.to_numpy()))),
+    ("share_r_hat_above", BAYES,
+     lambda e: float(np.mean(e.rhat_.to_numpy() > RHAT_LIMIT))),
+    ("converged", BAYES, lambda e: bool(e.converged_)),
+    ("sampler", BAYES, lambda e: {k: int(getattr(e, k)) for k in
+                                  ("n_chains", "n_warmup", "n_samples", "thin")}),
+    ("prior", EB + BAYES, lambda e: e.prior),
     ("covariance", EB, lambda e: e.covariance),
 )
 #: summary_FIT.json's best models besides the one of each comparison criterion:
