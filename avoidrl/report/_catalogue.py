@@ -1,14 +1,16 @@
 """The report catalogue: every file of a FIT and a VALIDATION folder, in one list.
 
 Step 5 of the flow (data -> kernel -> fit -> tables -> figures -> **folder**):
-each :class:`Entry` is one row of a folder's ``README.md`` and says which
+each :class:`~avoidrl.report._entries.Entry` is one row of a folder's ``README.md`` and says which
 files it stands for (path patterns, see :mod:`avoidrl.report._files`), the
 kind of run that writes them (``FIT``, ``PARAMETER``, ``MODEL``), the
 inference methods it applies to (``'ml'``, ``'eb'``, or all), what produces
 them (a table function, a figure, a pickle or a JSON summary, from the run's
 tables) and, as its progress step, when they are written. ``fit_files`` /
 ``validation_files``, the writers and the README all walk this list, so a new
-table, figure or inference method is an entry here.
+table, figure or inference method is an entry here (full Bayes's own posterior
+files in :mod:`avoidrl.report._catalogue_bayes`; what a row is, and which rows a
+run shows, in :mod:`avoidrl.report._entries`).
 
 The README rows are ``str.format`` templates: the writers fill in the run's
 values (``{reference}``, ``{bound_tol}``, ...; see :mod:`avoidrl.report._readme`),
@@ -27,9 +29,6 @@ its files are then not written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Optional
-
 import numpy as np
 import pandas as pd
 
@@ -41,109 +40,21 @@ from .._tables import (
     model_identification, model_recovery_matrices, parameter_descriptives, parameter_intervals,
     parameter_recovery_correlation_matrix, parameter_recovery_correlations,
     parameter_recovery_coverage, parameter_recovery_sbc, population_parameters,
-    population_posterior,
-    posterior_diagnostics, posterior_group_differences, posterior_summary,
 )
 from ._columns import (  # noqa: F401  (importers read them here too)
     COLUMN_VOCABULARY, REFERENCE_LAYOUT, VOCABULARY_TEXT, own_columns, reference_files,
 )
 from .._tables.posterior import PARETO_K_LIMIT, RHAT_LIMIT
+from ._catalogue_bayes import POSTERIOR_ENTRIES
 from ._files import figure
 from ._methods import methods_text
 
-#: The inference-method labels of the entries that apply to one method only.
-ML, EB, BAYES = ("ml",), ("eb",), ("bayes",)
-#: The kinds of run that can share a folder (the suffixes of ``fit_data_*.pkl``).
-FIT_KIND, PARAMETER_KIND, MODEL_KIND = "FIT", "PARAMETER", "MODEL"
-VALIDATION_KINDS = (PARAMETER_KIND, MODEL_KIND)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One row of a folder's README.md and the files it stands for."""
-
-    #: The README's file column (a template); None: ``readme`` is a paragraph
-    name: Optional[str]
-    #: The README's content column (a template); None: ``name`` is the whole row
-    readme: Optional[str]
-    #: The kinds of run whose folder section lists it
-    runs: tuple
-    #: The inference methods it applies to (None: all)
-    methods: Optional[tuple] = None
-    #: The files written: path patterns, figures named ``.png``
-    files: tuple = ()
-    #: ``producer(run)`` or ``producer(run, argument)`` (patterns): the content
-    producer: Optional[Callable] = None
-    #: The progress step that writes it (the writers' order of steps)
-    step: Optional[str] = None
-    #: Tables: write the DataFrame's index too
-    index: bool = False
-    #: The name of a run attribute that must be true for the files to be written
-    when: Optional[str] = None
-    #: None: any estimators; True: only a mix of methods; False: only one method
-    mixed: Optional[bool] = None
-    #: Leave the row out of the README when ``when`` fails (else it is shown)
-    row_needs_files: bool = False
-
-
-def applies(entry, methods):
-    """Whether ``entry`` applies to a run whose estimators use ``methods`` (labels)."""
-    methods = set(methods)
-    if entry.methods is not None and not methods & set(entry.methods):
-        return False
-    return entry.mixed is None or entry.mixed == (len(methods) > 1)
-
-
-def select(catalogue, kind, methods):
-    """The entries of ``catalogue`` a run of ``kind`` with ``methods`` shows, in order."""
-    return [entry for entry in catalogue if kind in entry.runs and applies(entry, methods)]
-
-
-def shown(entries, run):
-    """The entries of ``entries`` whose README row ``run`` shows."""
-    return [entry for entry in entries
-            if not entry.row_needs_files or getattr(run, entry.when)]
-
-
-def written(entries, run):
-    """The entries that write files in ``run`` (their condition holds)."""
-    return [entry for entry in entries
-            if entry.files and (entry.when is None or getattr(run, entry.when))]
-
-
-def FIT(name, readme, **fields):
-    return Entry(name, readme, (FIT_KIND,), **fields)
-
-
-def PARAMETER(name, readme, **fields):
-    return Entry(name, readme, (PARAMETER_KIND,), **fields)
-
-
-def MODEL(name, readme, **fields):
-    return Entry(name, readme, (MODEL_KIND,), **fields)
-
-
-# ----------------------------------------------------------- progress steps
-# The writers write the entries step by step, in these orders, and tell the
-# ``progress`` callback each step's message.
-TABLES = "writing fit tables"
-COMPARE = "comparing models by {label}"
-CHECK = "checking the fits (distributions, starts, parameters on bounds)"
-DESCRIBE = "describing and testing parameters"
-EVIDENCE = "writing intervals and model evidence"
-BMS = "comparing models by random-effects Bayesian model selection"
-POSTERIOR = "simulating the fitted models (posterior predictive)"
-REPLAY = "replaying the fitted models (prediction errors and values)"
-TRANSFER = "refitting the learning phase alone to predict the transfer phase"
-SUMMARY = "writing the summary"
-FIT_STEPS = (TABLES, COMPARE, CHECK, DESCRIBE, EVIDENCE, BMS, POSTERIOR, REPLAY, TRANSFER,
-             SUMMARY)
-PARAMETER_STEP = "writing parameter recovery"
-MODEL_STEP = "writing model recovery"
-GENERATED = "writing the generated data"
-SUMMARIES = ""  # the summaries of a VALIDATION, without a message of their own
-VALIDATION_STEPS = (PARAMETER_STEP, MODEL_STEP, GENERATED, SUMMARIES)
-
+from ._entries import (  # noqa: F401  (importers read them here too)
+    BAYES, BMS, CHECK, COMPARE, DESCRIBE, EB, EVIDENCE, FIT, FIT_KIND, FIT_STEPS, GENERATED,
+    MODEL, MODEL_KIND, MODEL_STEP, ML, PARAMETER, PARAMETER_KIND, PARAMETER_STEP, POSTERIOR,
+    REPLAY, SUMMARIES, SUMMARY, TABLES, TRANSFER, VALIDATION_KINDS, VALIDATION_STEPS, Entry,
+    applies, select, shown, written,
+)
 
 # ---------------------------------------------------------------- producers
 def _percentages(run, label):
@@ -336,33 +247,7 @@ FIT_CATALOGUE = (
         '(A) mean -2 x PSIS-LOO elpd per model as a point with its 95 % t-CI over participants, the best filled; (B) bars from 0: mean +- 95 % CI of the per-participant difference from the best model',
         methods=BAYES, files=("{label}_model_comparisons.png",),
         producer=_comparison_figure, step=COMPARE),
-    FIT('bayes_posterior_summary.csv',
-        "every participant's posterior (`avoidrl.report.posterior_summary`): model, participant_id, group, parameter, mean (the estimate), median, lower, upper (equal-tailed 95 % credible interval), r_hat (rank-normalised split R-hat, ArviZ), ess_bulk, ess_tail (effective sample sizes)",
-        methods=BAYES, files=("bayes_posterior_summary.csv",),
-        producer=lambda run: posterior_summary(run.models), step=EVIDENCE),
-    FIT('bayes_population.csv',
-        "each model's population posterior (`avoidrl.report.population_posterior`): model, prior ('pooled': one population; 'group': a mean per group_code, a shared sd), group, parameter, median, lower, upper (the population's median and central 95 % range in natural units, at the posterior means of its mean and sd), mean_z, mean_z_lower, mean_z_upper (the population mean in the logit space, 95 % credible interval), sd_z, sd_z_lower, sd_z_upper (its sd)",
-        methods=BAYES, files=("bayes_population.csv",),
-        producer=lambda run: population_posterior(run.models), step=EVIDENCE),
-    FIT('bayes_group_differences.csv',
-        "written with two or more groups: the posterior of every pair of groups' difference a - b per model and parameter, in natural units (`avoidrl.report.posterior_group_differences`; the Bayesian counterpart of pain_fits_*): model, quantity ('sample': the difference of the groups' mean parameter over their participants, drawn draw by draw; 'population': of the groups' population medians, prior='group' only), parameter, group_a, group_b, n_a, n_b, mean, lower, upper (95 % credible interval), p_direction (posterior probability of the difference's more probable sign). With a pooled prior (the default) both groups shrink toward one population, so 'sample' differences are conservative",
-        methods=BAYES, files=("bayes_group_differences.csv",),
-        producer=lambda run: posterior_group_differences(run.models), step=EVIDENCE,
-        when="has_groups"),
-    FIT('bayes_group_differences.png',
-        "written with two or more groups: bayes_group_differences.csv as a forest plot, one panel per model: each difference's posterior mean (filled: population, open: sample) with its 95 % credible interval, zero dashed, the probability of direction beside it",
-        methods=BAYES, files=("bayes_group_differences.png",),
-        producer=lambda run: figure(plotting.plot_group_differences, run.models),
-        step=EVIDENCE, when="has_groups"),
-    FIT('bayes_diagnostics.csv',
-        "convergence and mixing (`avoidrl.report.posterior_diagnostics`), per model, quantity ('participants': every participant's parameter; 'mu': the population mean, per group with prior='group'; 'sigma': the population sd) and parameter: model, quantity, group, parameter, n, max_r_hat, n_r_hat_above and share_r_hat_above (R-hat above 1.05: the chains disagree), min_ess_bulk, median_ess_bulk, min_ess_tail, n_low_ess (bulk or tail ESS below 100 per chain: poor mixing), n_pareto_k_above (participants whose PSIS-LOO Pareto k exceeds 0.7: their elpd is unreliable), converged (no R-hat above 1.05). The sampler has no divergent transitions (a Hamiltonian sampler's diagnostic), so there is no such column",
-        methods=BAYES, files=("bayes_diagnostics.csv",),
-        producer=lambda run: posterior_diagnostics(run.models), step=EVIDENCE),
-    FIT('bayes_trace_rank/{{model}}_trace_rank.png',
-        "per model, one row per parameter: (A) the population mean along each chain (logit space), rank histograms of each chain's draws among all chains' of (B) the population mean, (C) the population sd and (D) the participant with the highest R-hat for that parameter (named, with its R-hat); dashed = the uniform count. Overlapping traces and flat rank histograms mean the chains mix",
-        methods=BAYES, files=("bayes_trace_rank/{model}_trace_rank.png",),
-        producer=lambda run, name: figure(plotting.plot_trace_rank, run.models[name], name),
-        step=EVIDENCE),
+    *POSTERIOR_ENTRIES,
     FIT('modelsimulation_dynamics_data.csv',
         "per model, participant, context and trial within pair (1-based): the mean of both options' prediction errors (`pe`) and the values of option 0 (the better option) and option 1 before the trial's update (`value0`, `value1`), averaged over the context's two pairs, from each model replaying the participant's own choices and outcomes at its fitted parameters (`avoidrl.report.learning_dynamics`). `pe_formula`: r - Q (QLearning), r - C - Q (Relative), r - weighting_factor * (r0 + r1) / 2 - Q (Advantage), the critic's r - V (ActorCritic and hybrids; the reference added the hybrids' Q errors to it); `value_formula`: Q, the normalised actor weights W, or (1 - m) W + m Q (hybrids, m = mixing_factor)",
         files=("modelsimulation_dynamics_data.csv",),
