@@ -174,10 +174,29 @@ def test_cli_fit_method_bayes_writes_a_complete_described_folder(tmp_path, data,
     summary = json.loads((out / "summary_FIT.json").read_text())
     assert summary["method"] == "bayes" and summary["evidence"] == "PSIS-LOO"
     entry = summary["per_model"]["QLearning+novel"]
-    assert entry["sampler"] == {"n_chains": 2, "n_warmup": 40, "n_samples": 20, "thin": 5}
+    thin = HierarchicalBayes(QLearning()).thin  # not a front-end setting: the default
+    assert entry["sampler"] == {"n_chains": 2, "n_warmup": 40, "n_samples": 20, "thin": thin}
     group = pd.read_csv(out / "group_LOO.csv", index_col=0)
     assert group.loc["full", "QLearning+novel"] == pytest.approx(entry["mean_loo"])
     assert "Vehtari" in (out / "methods.md").read_text()
+
+
+@pytest.mark.slow
+def test_cli_default_sampler_converges_on_the_example_data(tmp_path, capsys):
+    """The full default run of the sampler (the class's chains, warm-up and draws)."""
+    out = tmp_path / "out"
+    code = cli.main(["fit", "--method", "bayes", "--models", "QLearning+novel", "--seed", "0",
+                     "--jobs", "2", "--n-simulations", "1", "--out", str(out), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    diagnostics = pd.read_csv(out / "bayes_diagnostics.csv")
+    # measured: largest R-hat 1.003 over the 60 participants' and the population's
+    assert diagnostics["max_r_hat"].max() <= 1.05 and diagnostics["converged"].all()
+    summary = pd.read_csv(out / "bayes_posterior_summary.csv")
+    assert len(summary) == 60 * 4 and (summary["lower"] <= summary["mean"]).all()
+    entry = json.loads((out / "summary_FIT.json").read_text())["per_model"]["QLearning+novel"]
+    defaults = HierarchicalBayes(QLearning()).get_params()  # the class's, whatever they are
+    assert entry["sampler"] == {k: defaults[k] for k in ("n_chains", "n_warmup", "n_samples",
+                                                         "thin")}
 
 
 def test_sampler_settings_are_refused_for_other_methods(capsys):
