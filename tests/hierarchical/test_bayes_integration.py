@@ -223,7 +223,7 @@ def test_pipeline_method_bayes_passes_the_sampler_settings(tmp_path, data):
 
 
 # ------------------------------------------------------------------ recoveries
-def test_parameter_recovery_gives_coverage_and_sbc_ranks():
+def test_parameter_recovery_gives_coverage_and_sbc_ranks(tmp_path):
     fitter = HierarchicalBayes(QLearning(novel=False), **QUICK)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -240,6 +240,12 @@ def test_parameter_recovery_gives_coverage_and_sbc_ranks():
     assert recovery.coverage_.loc["temperature", "n"] == 5
     table = report.parameter_recovery_sbc({"QLearning": recovery})
     assert len(table) == 15 and set(table["n_draws"]) == {n_draws}
+    out = report.write_validation_report(tmp_path / "v", parameter_recovery={
+        "QLearning": recovery})
+    written = pd.read_csv(out / "parameter_recovery_sbc.csv")
+    assert written["rank"].tolist() == table["rank"].tolist()
+    readme = (out / "README.md").read_text()
+    assert "| parameter_recovery_sbc.csv |" in readme and "Full-Bayes estimators" in readme
     # another method's refit has no ranks
     recovery.set_params(estimator=QLearning(novel=False, n_starts=1)).fit()
     assert not hasattr(recovery, "sbc_ranks_")
