@@ -15,13 +15,12 @@ import numpy as np
 import pandas as pd
 
 from .._utils.fitted import _model_dict
+from ..model_selection import PARETO_K_LIMIT
 
 #: R-hat above which a quantity counts as not converged (Vehtari et al. 2021).
 RHAT_LIMIT = 1.05
 #: Bulk and tail ESS below this many per chain count as too few (Vehtari et al. 2021: 100).
 ESS_PER_CHAIN = 100
-#: PSIS-LOO's Pareto k above which a participant's elpd is unreliable (Vehtari et al. 2017).
-PARETO_K_LIMIT = 0.7
 #: The credible level of every interval of these tables.
 LEVEL = 0.95
 

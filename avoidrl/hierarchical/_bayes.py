@@ -39,6 +39,7 @@ from ..estimators._base import RLModelBase
 from ..estimators._multistart import base_entropy
 from . import _posterior
 from ._bayes_method import FullBayes
+from ._posterior import PARETO_K_LIMIT
 from ._mcmc import Hyperpriors, Moves, draw_samples, mixture_of, warm_up
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ RHAT_THRESHOLD = 1.05
 CHAIN_KEY = 0xBA7E5
 #: spawn key of :meth:`HierarchicalBayes.log_predictive`'s stream
 SCORE_KEY = 0x5C0E
+#: spawn key of the integrated PSIS-LOO's inner importance draws
+LOO_KEY = 0x100
 #: most posterior draws used by :meth:`HierarchicalBayes.score`
 SCORE_DRAWS = 4000
 
@@ -164,14 +167,20 @@ class HierarchicalBayes(FullBayes, BaseEstimator):
         acceptance rate during sampling; ``independence_acceptance_`` the same
         for the mixture's independence step.
     elpd_loo_ : Series
-        Per participant, the PSIS-LOO estimate of the log predictive density
-        of its data left out (ArviZ ``loo`` with the participant's total
-        log-likelihood as one observation); ``pareto_k_`` its Pareto k
-        diagnostics. Above 0.7 the estimate is unreliable, and with ~500
-        trials per participant it usually is (measured: k about 1 for most
-        participants, because leaving a participant out moves its own
-        parameters from its posterior to the population): use it with care
-        for model comparison; an integrated LOO is future work.
+        Per participant, the integrated PSIS-LOO estimate of the log
+        predictive density of its data left out: ArviZ ``loo`` on the
+        participant's log-likelihood with its parameters integrated over the
+        population at each posterior draw (importance-sampled, see
+        ``_posterior.integrated_log_likelihood``; Vehtari et al. 2016), so
+        that leaving it out moves only the population. ``pareto_k_``: its
+        Pareto k diagnostics (above 0.7 the estimate is unreliable).
+    elpd_loo_conditional_, pareto_k_conditional_ : Series
+        The same from the conditional log-likelihood (``log_likelihood_``, at
+        the participant's own draws), as ``az.loo(fit.to_inference_data())``
+        gives it: with ~500 trials per participant its Pareto k is about 1
+        for most participants (leaving a participant out moves its own
+        parameters from its posterior to the population), so it is not used
+        for comparison.
     converged_ : bool
         Whether every R-hat is at most 1.05.
     groups_, n_trials_ : Series
@@ -182,6 +191,8 @@ class HierarchicalBayes(FullBayes, BaseEstimator):
     ConvergenceWarning
         When any participant's parameter or population quantity has R-hat
         above 1.05, naming the parameters (and how many participants).
+    UserWarning
+        When any participant's integrated PSIS-LOO has Pareto k above 0.7.
 
     Notes
     -----
@@ -279,6 +290,8 @@ class HierarchicalBayes(FullBayes, BaseEstimator):
         -----
         ConvergenceWarning
             When any R-hat exceeds 1.05.
+        UserWarning
+            When any participant's integrated PSIS-LOO has Pareto k above 0.7.
         """
         az = _posterior.import_arviz()
         settings = self._settings()
@@ -309,8 +322,13 @@ class HierarchicalBayes(FullBayes, BaseEstimator):
                                                      index=ids, columns=chains)
         _posterior.summarise(self, ids, names, settings["low"], settings["high"])
         self.nll_ = _posterior.nll_at(self.params_, variant, data)
-        _posterior.diagnose(self, az, ids, names)
+        loo_rng = np.random.default_rng(np.random.SeedSequence(base, spawn_key=(LOO_KEY,)))
+        with threadpool_limits(1):  # small matrix products: threads only contend
+            integrated = _posterior.integrated_log_likelihood(
+                self, variant, data, settings["low"], settings["high"], group_index, loo_rng)
+        _posterior.diagnose(self, az, ids, names, integrated)
         self._check_convergence(names)
+        self._check_loo()
         return self
 
     def _run(self, data, settings, group_index, n_groups, seeds):
@@ -343,6 +361,15 @@ class HierarchicalBayes(FullBayes, BaseEstimator):
                     parts = parallel(delayed(draw_samples)(*args, b, mixture, self.n_samples,
                                                            self.thin, moves) for b in blocks)
         return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+    def _check_loo(self):
+        high = self.pareto_k_[self.pareto_k_ > PARETO_K_LIMIT]
+        if len(high):
+            shown = ", ".join(str(p) for p in high.index[:5]) + (", ..." if len(high) > 5 else "")
+            warn(f"{self.model_name_}: the PSIS-LOO estimate (elpd_loo_) is unreliable for "
+                 f"{len(high)} of {len(self.pareto_k_)} participants (Pareto k > "
+                 f"{PARETO_K_LIMIT}: {shown}); model comparisons by LOO that rest on them are "
+                 "uncertain (see pareto_k_)", UserWarning)
 
     def _check_convergence(self, names):
         bad = {}

@@ -51,12 +51,14 @@ class FullBayes(WrappedModel):
         "draws in natural units); every estimate is 'interior'")
     evidence_description = (
         "`PSIS-LOO`: each participant's Pareto-smoothed importance-sampling leave-one-out "
-        "log predictive density (`elpd_loo_`, ArviZ; the participant's data left out as one "
-        "observation: check `pareto_k_`)")
+        "log predictive density (`elpd_loo_`, ArviZ), from its likelihood integrated over "
+        "the population at each posterior draw (integrated importance sampling, so leaving "
+        "a participant out moves only the population; check `pareto_k_`)")
     methods_criteria_text = (
         "-2 x the PSIS-LOO expected log predictive density of each participant (Vehtari et "
-        "al., 2017; computed with ArviZ), and its mean over participants")
-    methods_citations = ("vehtari2017", "vehtari2021")
+        "al., 2017; computed with ArviZ) from its likelihood integrated over the population "
+        "(integrated importance sampling, Vehtari et al., 2016), and its mean over participants")
+    methods_citations = ("vehtari2016", "vehtari2017", "vehtari2021")
 
     @staticmethod
     def methods_fitting_text(estimators, first):
