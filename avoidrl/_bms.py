@@ -369,7 +369,9 @@ def log_evidence_table(estimators: Mapping[str, Any] | Sequence[Any], *,
     For maximum-likelihood estimators the evidence is approximated by
     ``-BIC / 2`` (or ``-AIC / 2`` with ``criterion="aic"``) per participant.
     An estimator with a ``log_evidence_`` Series (e.g. from a hierarchical
-    fit) contributes that Series as is, whatever ``criterion``.
+    fit) contributes that Series as is, whatever ``criterion``; one with
+    neither that nor the criterion (a full-Bayes fit) its ``evidence_``
+    (the PSIS-LOO log predictive density).
 
     Parameters
     ----------
@@ -395,6 +397,10 @@ def log_evidence_table(estimators: Mapping[str, Any] | Sequence[Any], *,
     columns = {}
     for name, estimator in models.items():
         evidence = getattr(estimator, "log_evidence_", None)
+        if evidence is None and getattr(estimator, f"{key}_", None) is None \
+                and hasattr(estimator, "evidence_"):
+            # a method without AIC/BIC gives its own (full Bayes: the PSIS-LOO elpd)
+            evidence = estimator.evidence_
         if evidence is None:
             evidence = -0.5 * getattr(estimator, f"{key}_")
         elif not isinstance(evidence, pd.Series):

@@ -54,7 +54,11 @@ CONFIG_KEYS = {
     "seed": ("fit", "validate"), "out": ("fit", "validate"), "method": ("fit", "validate"),
     "formats": ("fit", "validate"), "n_simulations": ("fit",), "recovery": ("validate",),
     "n_datasets": ("validate",), "sampler": ("validate",),
+    "n_chains": ("fit", "validate"), "n_warmup": ("fit", "validate"),
+    "n_samples": ("fit", "validate"),
 }
+#: the options of one inference method's own settings (its ``front_end_settings``)
+METHOD_SETTINGS = ("n_chains", "n_warmup", "n_samples")
 CONFIG_SECTIONS = ("bounds", "init")
 _PATH_KEYS = ("learning", "transfer", "out")
 
@@ -215,8 +219,20 @@ def _add_common(parser, *, validate):
                             f"EmpiricalBayes), a population prior fitted to {fitted} by EM, "
                             "models compared by Laplace evidence"
                             + ("" if validate else " and iBIC")
-                            + ". With 'eb', start values and starts are not used (--start and "
-                              "--n-starts are refused; the config's are ignored)")
+                            + "; 'bayes': full hierarchical Bayes (avoidrl.hierarchical."
+                              "HierarchicalBayes), posterior draws by Metropolis-within-Gibbs, "
+                              "models compared by PSIS-LOO. With 'eb' and 'bayes', start values "
+                              "and starts are not used (--start and --n-starts are refused; the "
+                              "config's are ignored)")
+    model.add_argument("--n-chains", metavar="N", type=_positive_int, dest="n_chains",
+                       help="--method bayes: independent chains (default: HierarchicalBayes's, 4)")
+    model.add_argument("--n-warmup", metavar="N", type=_positive_int, dest="n_warmup",
+                       help="--method bayes: warm-up sweeps per chain, discarded (default: "
+                            "HierarchicalBayes's)")
+    model.add_argument("--n-samples", metavar="N", type=_positive_int, dest="n_samples",
+                       help="--method bayes: kept draws per chain (default: "
+                            "HierarchicalBayes's); few warm-up sweeps and draws give a quick "
+                            "look, not converged chains (see bayes_diagnostics.csv)")
     model.add_argument("--config", metavar="FILE",
                        help="JSON or TOML file with sections 'bounds' ({Base: {param: [low, "
                             "high]}}) and 'init' ({Base: {param: value}}), keyed by base model "
@@ -271,7 +287,8 @@ def build_parser():
                     "L-BFGS-B), compare the models by AIC/BIC and random-effects Bayesian model "
                     "selection and write the results, intervals, group statistics and "
                     "posterior-predictive simulations to the output folder (the reference's FIT "
-                    "mode). --method eb fits them by empirical Bayes instead.",
+                    "mode). --method eb fits them by empirical Bayes instead, --method bayes by "
+                    "full hierarchical Bayes.",
         epilog="Example: avoidrl fit --models QLearning+novel Relative+novel --learning "
                "learning.csv --transfer transfer.csv --seed 1 --out modelling")
     _add_common(fit, validate=False)
@@ -397,7 +414,8 @@ def _config_value(name, value, path):
     if isinstance(value, bool) or not isinstance(value, int):
         raise UsageError(f"{where} must be an integer, got {value!r}")
     if name == "jobs" and value == 0 or name == "seed" and not 0 <= value < SEED_RANGE \
-            or name in ("participants", "n_starts", "n_datasets", "n_simulations") and value < 1:
+            or name in ("participants", "n_starts", "n_datasets", "n_simulations",
+                        *METHOD_SETTINGS) and value < 1:
         raise UsageError(f"{where}: invalid value {value!r}")
     return value
 
@@ -427,6 +445,13 @@ def _check_combinations(args, values):
                 raise UsageError(f"{option} has no effect with --method {method} ({reason}); "
                                  "drop it")
         values["n_starts"] = values["start"] = None
+    allowed = getattr(fit_methods()[method], "front_end_settings", ())
+    for key in METHOD_SETTINGS:
+        if key not in allowed and getattr(args, key) is not None:
+            raise UsageError(f"--{key.replace('_', '-')} is a setting of --method bayes; it "
+                             f"has no effect with --method {method}: drop it")
+        if key not in allowed:
+            values[key] = None  # the config's may serve other runs
     if values["start"] == "fixed" and values["n_starts"] is not None:
         raise UsageError("--n-starts has no effect with --start fixed (a fixed start is "
                          "deterministic: one start per participant); drop one of them")
@@ -475,7 +500,7 @@ def _run(args, values, progress):
         start=values["start"], n_starts=values["n_starts"], seed=seed, seed_drawn=drawn,
         n_jobs=values["jobs"], overwrite=args.overwrite, progress=progress,
         method=values["method"] or DEFAULT_METHOD, formats=values["formats"],
-        style=args.style)
+        style=args.style, method_settings={key: values[key] for key in METHOD_SETTINGS})
     if args.command == "fit":
         n_simulations = values["n_simulations"]
         return run_fit(**common, n_simulations=DEFAULT_N_SIMULATIONS if n_simulations is None

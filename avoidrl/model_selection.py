@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 
     from ._utils.typing import FrameLike
 
+#: Pareto k above which a participant's PSIS-LOO estimate is unreliable (Vehtari et al. 2017)
+PARETO_K_LIMIT = 0.7
+
 
 def combine_phases(X_learning: FrameLike, X_transfer: FrameLike) -> pd.DataFrame:
     """Concatenate the two phases into one long frame that ``fit(X)`` accepts.

@@ -108,7 +108,19 @@ PARAMETERS = {
                "BIC (the reference's method). 'eb': empirical-Bayes hierarchical fitting "
                "(avoidrl.hierarchical.EmpiricalBayes: one Gaussian population prior per model, "
                "MAP estimates with Laplace intervals), compared by integrated BIC and Laplace "
-               "evidence; the same as 'avoidrl fit|validate --method eb'."),
+               "evidence; the same as 'avoidrl fit|validate --method eb'. 'bayes': full "
+               "hierarchical Bayes (avoidrl.hierarchical.HierarchicalBayes: posterior draws, "
+               "credible intervals, group differences), compared by PSIS-LOO; the same as "
+               "'avoidrl fit|validate --method bayes'."),
+    "n_chains": (_BOTH, "int | None", "None",
+                 "Not in the reference. method='bayes' only: independent chains (None: "
+                 "HierarchicalBayes's default); as 'avoidrl fit --n-chains'."),
+    "n_warmup": (_BOTH, "int | None", "None",
+                 "Not in the reference. method='bayes' only: warm-up sweeps per chain (None: "
+                 "HierarchicalBayes's default); as 'avoidrl fit --n-warmup'."),
+    "n_samples": (_BOTH, "int | None", "None",
+                  "Not in the reference. method='bayes' only: kept draws per chain (None: "
+                  "HierarchicalBayes's default); as 'avoidrl fit --n-samples'."),
     "style": (_BOTH, "str", "'screen'",
               "Not in the reference. The figures' style: 'screen' (sized for a monitor) or "
               "'paper' (at most 7 inches wide, print font sizes, one-line titles, PNG at 300 "
@@ -307,7 +319,9 @@ class Pipeline:
             n_participants=n or None, bounds=params.get("bounds"), init=params.get("fixed"),
             n_starts=params.get("number_of_runs"), seed=self.seed, seed_drawn=self.seed_drawn,
             n_jobs=-1 if multiprocessing else None, overwrite=overwrite,
-            method=params.get("method", DEFAULT_METHOD), style=params.get("style", "screen"))
+            method=params.get("method", DEFAULT_METHOD), style=params.get("style", "screen"),
+            method_settings={key: params.get(key) for key in ("n_chains", "n_warmup",
+                                                              "n_samples")})
 
     def _fit(self, params, common):
         if params.get("generated", False) is not False:

@@ -55,7 +55,7 @@ sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],
     "gallery_dirs": ["auto_examples"],
     "filename_pattern": (r"/(tutorial_fit|parameter_recovery|custom_asymmetric_q"
-                         r"|custom_perseveration|grid_search_bounds)\.py$"),
+                         r"|custom_perseveration|grid_search_bounds|full_bayes)\.py$"),
     "ignore_pattern": r"__init__\.py",
     "within_subsection_order": "avoidrl_gallery.ExampleOrder",
     "image_scrapers": ("matplotlib", "avoidrl_gallery.saved_figures"),

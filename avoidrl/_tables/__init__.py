@@ -12,7 +12,7 @@ analysis code can read them. Participants are always matched by id, groups
 come from the data (``group_code``, in order of first appearance) and every
 table works with one model and with one group.
 
-The tables come in four families, one module each:
+The tables come in five families, one module each:
 
 :mod:`~avoidrl._tables.comparison`
     criteria, group criteria and differences, evidence, BMS, iBIC, EM history,
@@ -24,6 +24,8 @@ The tables come in four families, one module each:
     posterior predictive, learning dynamics, transfer prediction;
 :mod:`~avoidrl._tables.recovery`
     recovery tables and matrices, generated data;
+:mod:`~avoidrl._tables.posterior`
+    full-Bayes posterior summaries, populations, group differences, diagnostics;
 
 and :mod:`~avoidrl._tables._common` holds the helpers they share. This
 package re-exports every name its importers use.
@@ -39,7 +41,7 @@ from .behaviour import (  # noqa: F401
     posterior_predictive, transfer_prediction,
 )
 from .comparison import (  # noqa: F401
-    COMPARISONS, EVIDENCE_LABELS, LAPLACE, METHODS, _check_comparison, bms_results,
+    COMPARISONS, EVIDENCE_LABELS, LAPLACE, LOO, METHODS, _check_comparison, bms_results,
     criterion_differences, criterion_distributions, criterion_label, criterion_values,
     SEPARATION_SE, em_history, fit_method, group_best_fit_percentages, group_criteria,
     ibic_table, information_criteria, model_comparison_criteria, model_evidence,
@@ -51,9 +53,13 @@ from .parameters import (  # noqa: F401
     parameter_intervals, parameter_of_interest_correlations, parameter_of_interest_values,
     parameter_outliers, parameters_at_bounds,
 )
+from .posterior import (  # noqa: F401
+    population_posterior, posterior_diagnostics, posterior_group_differences,
+    posterior_summary,
+)
 from .recovery import (  # noqa: F401
     _recoveries, _recovery_bounds, _recovery_models, generated_data, model_recovery_fit_tables,
     model_identification, model_recovery_matrices, parameter_recovery_correlation_matrix,
-    parameter_recovery_correlations, parameter_recovery_coverage, parameter_recovery_tables,
+    parameter_recovery_correlations, parameter_recovery_coverage, parameter_recovery_sbc, parameter_recovery_tables,
     recovery_at_bounds, recovery_criterion,
 )

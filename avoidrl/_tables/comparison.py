@@ -20,23 +20,31 @@ from ._common import _t_ci
 
 #: -2 x the Laplace log evidence of an empirical-Bayes fit, compared like AIC/BIC.
 LAPLACE = "laplace"
-COMPARISONS = CRITERIA + (LAPLACE,)
-_CRITERION_LABELS = {"aic": "AIC", "bic": "BIC", LAPLACE: "-2 log evidence (Laplace)"}
+#: -2 x the PSIS-LOO log predictive density of a full-Bayes fit, compared like AIC/BIC.
+LOO = "loo"
+COMPARISONS = CRITERIA + (LAPLACE, LOO)
+_CRITERION_LABELS = {"aic": "AIC", "bic": "BIC", LAPLACE: "-2 log evidence (Laplace)",
+                     LOO: "-2 elpd (PSIS-LOO)"}
+#: The per-participant quantity behind each -2 x log criterion, and which fits have it.
+_LOG_CRITERIA = {LAPLACE: ("log_evidence_", "Laplace log evidence", "empirical-Bayes"),
+                 LOO: ("elpd_loo_", "PSIS-LOO log predictive density", "full-Bayes")}
 # The registry of inference methods is complete here: importing avoidrl (which
 # happens before this module runs) registers every built-in method.
-#: How models can be fitted, in the order the methods were registered: ('ml', 'eb'),
-#: maximum likelihood per participant, or empirical Bayes.
+#: How models can be fitted, in the order the methods were registered: ('ml', 'eb',
+#: 'bayes'), maximum likelihood per participant, empirical Bayes or full hierarchical Bayes.
 METHODS = tuple(fit_methods())
-#: The log evidence each method's model comparison uses: {'ml': '-BIC/2', 'eb': 'Laplace'}.
+#: The log evidence each method's model comparison uses: {'ml': '-BIC/2', 'eb': 'Laplace',
+#: 'bayes': 'PSIS-LOO'}.
 EVIDENCE_LABELS = {method: cls.evidence_label for method, cls in fit_methods().items()}
 
 
 # ------------------------------------------------------------------ helpers
 def _check_comparison(criterion):
-    """The criterion of a model comparison: 'aic', 'bic' or 'laplace'."""
+    """The criterion of a model comparison: 'aic', 'bic', 'laplace' or 'loo'."""
     key = str(criterion).lower()
     if key not in COMPARISONS:
-        raise ValueError(f"criterion must be 'aic', 'bic' or 'laplace', got {criterion!r}")
+        raise ValueError(f"criterion must be 'aic', 'bic', 'laplace' or 'loo', got "
+                         f"{criterion!r}")
     return key
 
 
@@ -51,10 +59,11 @@ def criterion_values(estimator, criterion, name=None):
     Parameters
     ----------
     estimator : fitted estimator
-    criterion : {'aic', 'bic', 'laplace'}
+    criterion : {'aic', 'bic', 'laplace', 'loo'}
         'laplace' is ``-2 * log_evidence_`` (the Laplace approximation of an
-        empirical-Bayes fit's log evidence), on the same scale as AIC and
-        BIC (lower is better) but a different quantity.
+        empirical-Bayes fit's log evidence), 'loo' is ``-2 * elpd_loo_`` (a
+        full-Bayes fit's PSIS-LOO log predictive density): on the same scale
+        as AIC and BIC (lower is better) but different quantities.
     name : str, optional
         The model's name in error messages.
 
@@ -66,22 +75,26 @@ def criterion_values(estimator, criterion, name=None):
     Raises
     ------
     ValueError
-        If the estimator has no such values (an empirical-Bayes fit has no
-        AIC/BIC, a maximum-likelihood fit no Laplace evidence).
+        If the estimator has no such values (an empirical-Bayes or full-Bayes
+        fit has no AIC/BIC, a maximum-likelihood fit no Laplace evidence or
+        PSIS-LOO).
     """
     key = _check_comparison(criterion)
     name = name if name is not None else getattr(estimator, "model_name", repr(estimator))
-    if key == LAPLACE:
-        evidence = getattr(estimator, "log_evidence_", None)
-        if evidence is None:
-            raise ValueError(f"model {name!r} has no Laplace log evidence (log_evidence_; "
-                             "only empirical-Bayes fits have one): compare it by 'aic' or "
-                             "'bic'")
-        return -2.0 * pd.Series(evidence, dtype=float)
+    if key in _LOG_CRITERIA:
+        attribute, what, kind = _LOG_CRITERIA[key]
+        values = getattr(estimator, attribute, None)
+        if values is None:
+            own = ", ".join(f"{k!r}" for k in getattr(estimator, "comparison_criteria", {})
+                            .values()) or "its own criteria"
+            raise ValueError(f"model {name!r} has no {what} ({attribute}; only {kind} fits "
+                             f"have one): compare it by {own}")
+        return -2.0 * pd.Series(values, dtype=float)
     values = getattr(estimator, f"{key}_", None)
     if values is None:
-        raise ValueError(f"model {name!r} has no {key.upper()} ({key}_; an empirical-Bayes "
-                         "fit has none): compare it by 'laplace'")
+        own = ", ".join(f"{k!r}" for k in estimator.comparison_criteria.values())
+        raise ValueError(f"model {name!r} has no {key.upper()} ({key}_; only "
+                         f"maximum-likelihood fits have one): compare it by {own}")
     return values
 
 
@@ -214,8 +227,9 @@ def group_criteria(models, criterion="bic"):
     ----------
     models : dict {name: fitted estimator}, list of fitted estimators, or one
         Models fitted to the same participants.
-    criterion : {'bic', 'aic', 'laplace'}
-        'laplace' compares empirical-Bayes fits by -2 x their Laplace log evidence.
+    criterion : {'bic', 'aic', 'laplace', 'loo'}
+        'laplace' compares empirical-Bayes fits by -2 x their Laplace log evidence,
+        'loo' full-Bayes fits by -2 x their PSIS-LOO log predictive density.
 
     Returns
     -------
@@ -242,8 +256,9 @@ def group_best_fit_percentages(models, criterion="bic"):
     Parameters
     ----------
     models : dict {name: fitted estimator}, list of fitted estimators, or one
-    criterion : {'bic', 'aic', 'laplace'}
-        'laplace' compares empirical-Bayes fits by -2 x their Laplace log evidence.
+    criterion : {'bic', 'aic', 'laplace', 'loo'}
+        'laplace' compares empirical-Bayes fits by -2 x their Laplace log evidence,
+        'loo' full-Bayes fits by -2 x their PSIS-LOO log predictive density.
 
     Returns
     -------
@@ -274,8 +289,9 @@ def criterion_differences(models, criterion="bic"):
     Parameters
     ----------
     models : dict {name: fitted estimator}, list of fitted estimators, or one
-    criterion : {'bic', 'aic', 'laplace'}
-        'laplace' compares empirical-Bayes fits by -2 x their Laplace log evidence.
+    criterion : {'bic', 'aic', 'laplace', 'loo'}
+        'laplace' compares empirical-Bayes fits by -2 x their Laplace log evidence,
+        'loo' full-Bayes fits by -2 x their PSIS-LOO log predictive density.
 
     Returns
     -------
@@ -308,8 +324,9 @@ def criterion_distributions(models, criterion="bic"):
     Parameters
     ----------
     models : dict {name: fitted estimator}, list of fitted estimators, or one
-    criterion : {'bic', 'aic', 'laplace'}
-        'laplace' compares empirical-Bayes fits by -2 x their Laplace log evidence.
+    criterion : {'bic', 'aic', 'laplace', 'loo'}
+        'laplace' compares empirical-Bayes fits by -2 x their Laplace log evidence,
+        'loo' full-Bayes fits by -2 x their PSIS-LOO log predictive density.
 
     Returns
     -------

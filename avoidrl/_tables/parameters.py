@@ -84,8 +84,8 @@ def fit_tables(models):
     fit_data : dict {model name: DataFrame}
         One row per participant (its best start): participant, pain_group
         (the group_code), run (index of the start), fit (the NLL), then the
-        parameters in the model's order. For an empirical-Bayes fit: its MAP
-        estimates, fit = the NLL at the MAP and run = NaN (it has no starts).
+        parameters in the model's order. For an empirical-Bayes fit: its
+        estimates (``params_``), fit = the NLL there and run = NaN (it has no starts).
     full_fit_data : dict {model name: DataFrame}
         The same layout with one row per participant and start (an
         empirical-Bayes fit: the same table as fit_data).
@@ -94,7 +94,7 @@ def fit_tables(models):
     for name, estimator in _model_dict(models).items():
         # a table source that does not say (no uses_starts) is read like one with starts
         if not getattr(estimator, "uses_starts", True):
-            # no starts (empirical Bayes): one row per participant, its MAP and the NLL there
+            # no starts (empirical Bayes): one row per participant, its estimates and the NLL there
             ids = estimator.params_.index
             table = pd.DataFrame({
                 "participant": ids.to_numpy(dtype=object),

@@ -165,6 +165,35 @@ def parameter_recovery_coverage(parameter_recovery):
     return pd.concat(parts, ignore_index=True)
 
 
+def parameter_recovery_sbc(parameter_recovery):
+    """Simulation-based-calibration ranks of the recoveries whose fits give posterior draws.
+
+    Parameters
+    ----------
+    parameter_recovery : ParameterRecovery, list of them, or dict {name: ParameterRecovery}
+
+    Returns
+    -------
+    DataFrame
+        model, dataset, parameter, rank (of the true value among n_draws
+        thinned posterior draws, 0..n_draws), n_draws; only the recoveries
+        with ``sbc_ranks_`` (empty when none has them).
+    """
+    parts = []
+    for name, recovery in _recoveries(parameter_recovery).items():
+        ranks = getattr(recovery, "sbc_ranks_", None)
+        if ranks is None:
+            continue
+        table = ranks.rename_axis(index="dataset", columns="parameter").stack() \
+            .rename("rank").reset_index()
+        table.insert(0, "model", name)
+        table["n_draws"] = int(ranks.attrs.get("n_draws", 0))
+        parts.append(table)
+    columns = ["model", "dataset", "parameter", "rank", "n_draws"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts \
+        else pd.DataFrame(columns=columns)
+
+
 def parameter_recovery_correlation_matrix(parameter_recovery):
     """True x fitted correlations, long form (parameter_recovery_correlation_matrix.csv).
 

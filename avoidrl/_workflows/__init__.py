@@ -39,15 +39,16 @@ from ._runs import FitRun, ValidationRun, run_fit, run_validation
 from ._settings import (
     DEFAULT_METHOD, DEFAULT_MODELS, DEFAULT_OUT_DIR, DERIVED_SEED_RANGE, RECOVERY_KINDS,
     SEED_RANGE, START_MODES, build_estimators, check_base_table, check_choice, check_count,
-    check_method, check_models, check_seed, default_starts_text, draw_seed, method_estimators,
-    model_settings, recovery_seed,
+    check_method, check_method_settings, check_models, check_seed, default_starts_text,
+    draw_seed, method_estimators, model_settings, recovery_seed,
 )
 
 __all__ = [
     "DEFAULT_METHOD", "DEFAULT_MODELS", "DEFAULT_N_SIMULATIONS", "DEFAULT_OUT_DIR",
     "DERIVED_SEED_RANGE", "N_TRANSFER_PAIRS", "RECOVERY_KINDS", "SAMPLERS", "SEED_RANGE",
     "START_MODES", "FitRun", "Progress", "ValidationRun", "build_estimators", "check_base_table",
-    "check_choice", "check_count", "check_method", "check_models", "check_out_dir", "check_seed",
+    "check_choice", "check_count", "check_method", "check_method_settings", "check_models",
+    "check_out_dir", "check_seed",
     "default_starts_text", "draw_seed", "given_parameter_datasets", "load_data",
     "method_estimators", "model_settings", "parameter_datasets", "read_fit_parameters",
     "recovery_seed", "recovery_templates", "run_fit", "run_validation", "task_design_templates",

@@ -189,7 +189,7 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
             n_participants=None, bounds=None, init=None, start=None, n_starts=None,
             seed=None, n_jobs=None, overwrite=False, progress=None, seed_drawn=False,
             method=DEFAULT_METHOD, n_simulations=DEFAULT_N_SIMULATIONS, formats=None,
-            style="screen", transfer_prediction=False):
+            style="screen", transfer_prediction=False, method_settings=None):
     """Fit every model to the data and write the FIT into the study folder.
 
     Parameters
@@ -218,9 +218,10 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
         The inference method, a label of ``avoidrl._utils.fitted.fit_methods()``.
         'ml': maximum likelihood per participant. 'eb': each model is fitted
         by ``EmpiricalBayes(make_model(name, bounds=...), random_state=seed,
-        n_jobs=n_jobs)``; ``init``, ``start`` and ``n_starts`` are checked but
-        not used by a method that does not use starts (EB starts its MAP
-        searches from the prior).
+        n_jobs=n_jobs)``, 'bayes' by ``HierarchicalBayes`` likewise (with
+        ``method_settings``); ``init``, ``start`` and ``n_starts`` are checked
+        but not used by a method that does not use starts (EB starts its MAP
+        searches from the prior, full Bayes its chains from random points).
     n_simulations : int
         Posterior-predictive simulations per participant and model.
     formats : list of str, optional
@@ -233,6 +234,10 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
         Also refit every model to the learning phase alone and write
         transfer_prediction.csv (maximum likelihood only); see
         :func:`avoidrl.report.write_fit_report`.
+    method_settings : dict, optional
+        The inference method's own settings (its ``front_end_settings``):
+        with 'bayes', ``n_chains``, ``n_warmup`` and ``n_samples`` of
+        ``HierarchicalBayes`` (None or missing: the class's defaults).
 
     Returns
     -------
@@ -248,7 +253,8 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     transfer_prediction = _report().check_transfer_prediction(transfer_prediction, method)
     estimators = method_estimators(method_class, models, bounds=bounds, init=init, start=start,
                                    n_starts=check_count(n_starts, "n_starts"),
-                                   random_state=seed, n_jobs=n_jobs)
+                                   random_state=seed, n_jobs=n_jobs,
+                                   method_settings=method_settings)
     inputs = _paths(learning, transfer)
     learning, transfer = load_data(learning, transfer, n_participants)
     groups = pd.unique(learning["group_code"]) if "group_code" in learning.columns else []
@@ -275,7 +281,7 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
                    seed=None, n_jobs=None, task_design=None, parameters=None,
                    datasets=None, keep_parameter_recovery=None, overwrite=False,
                    progress=None, seed_drawn=False, method=DEFAULT_METHOD, formats=None,
-                   style="screen"):
+                   style="screen", method_settings=None):
     """Parameter and/or model recovery, written to a VALIDATION folder.
 
     Parameters
@@ -328,6 +334,8 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
         :func:`avoidrl.report.write_validation_report`.
     style : {'screen', 'paper'}
         The figures' style; see :func:`avoidrl.report.write_fit_report`.
+    method_settings : dict, optional
+        The inference method's own settings, as in :func:`run_fit`.
 
     Returns
     -------
@@ -345,7 +353,8 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
     n_datasets = check_count(n_datasets, "the number of datasets")
     formats, style = check_formats(formats), check_style(style)  # before any fitting
     fitters = method_estimators(method_class, models, bounds=bounds, init=init, start=start,
-                                n_starts=check_count(n_starts, "n_starts"))
+                                n_starts=check_count(n_starts, "n_starts"),
+                                method_settings=method_settings)
     inputs = _paths(learning, transfer)
     learning, transfer = recovery_templates(learning, transfer, n_participants=n_participants,
                                             task_design=task_design, n_datasets=n_datasets,

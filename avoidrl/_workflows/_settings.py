@@ -96,6 +96,23 @@ def check_method(method):
     return methods[method]
 
 
+def check_method_settings(method_class, settings):
+    """The inference method's own settings given to a run, checked: ``{name: int}``.
+
+    Only the names the method lists in ``front_end_settings`` (full Bayes:
+    ``n_chains``, ``n_warmup``, ``n_samples``), each a positive integer;
+    None values are left out (the method's default).
+    """
+    given = {k: v for k, v in (settings or {}).items() if v is not None}
+    allowed = tuple(getattr(method_class, "front_end_settings", ()))
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: no such setting of method "
+                         f"{method_class.fit_method!r} (its settings: "
+                         f"{list(allowed) if allowed else 'none'})")
+    return {name: check_count(value, name, allow_none=False) for name, value in given.items()}
+
+
 def check_base_table(table, what, *, pairs):
     """Validate a ``{Base: {parameter: value}}`` table (``bounds`` or ``init``).
 
@@ -191,15 +208,17 @@ def build_estimators(models, *, bounds=None, init=None, start=None, n_starts=Non
 
 
 def method_estimators(method_class, models, *, bounds=None, init=None, start=None,
-                      n_starts=None, random_state=None, n_jobs=None):
+                      n_starts=None, random_state=None, n_jobs=None, method_settings=None):
     """The inference method's estimator of every model (settings checked): ``{name: estimator}``.
 
     Every setting is checked first, ``init``, ``start`` and ``n_starts`` too.
     A method that does not use the models' starts (``uses_starts`` False)
     gets models built without them, so the recorded settings are the ones
     used; each is then wrapped by ``method_class.from_model`` (which, for
-    maximum likelihood, is the model estimator itself).
+    maximum likelihood, is the model estimator itself), with the method's own
+    ``method_settings`` (see :func:`check_method_settings`).
     """
+    own = check_method_settings(method_class, method_settings)
     estimators = build_estimators(models, bounds=bounds, init=init, start=start,
                                   n_starts=n_starts, random_state=random_state, n_jobs=n_jobs)
     if not method_class.uses_starts:
@@ -209,7 +228,7 @@ def method_estimators(method_class, models, *, bounds=None, init=None, start=Non
     for name, estimator in estimators.items():
         try:
             fitters[name] = method_class.from_model(estimator, random_state=random_state,
-                                                    n_jobs=n_jobs)
+                                                    n_jobs=n_jobs, **own)
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from None
     return fitters

@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 from .._core.data import load_task_data
 from .._core.likelihood import Objective
 from .._core.transform import to_bounded
+from .._utils.fitted import register_fit_method
 from .._utils.progress import ProgressBar
 from .._utils.warnings import warn
 from .._utils.validation import check_n_jobs, check_rng
@@ -37,6 +38,8 @@ from .._utils.validation import effective_n_jobs as _effective_n_jobs
 from ..estimators._base import RLModelBase
 from ..estimators._multistart import base_entropy
 from . import _posterior
+from ._bayes_method import FullBayes
+from ._posterior import PARETO_K_LIMIT
 from ._mcmc import Hyperpriors, Moves, draw_samples, mixture_of, warm_up
 
 if TYPE_CHECKING:
@@ -49,19 +52,19 @@ RHAT_THRESHOLD = 1.05
 CHAIN_KEY = 0xBA7E5
 #: spawn key of :meth:`HierarchicalBayes.log_predictive`'s stream
 SCORE_KEY = 0x5C0E
+#: spawn key of the integrated PSIS-LOO's inner importance draws
+LOO_KEY = 0x100
 #: most posterior draws used by :meth:`HierarchicalBayes.score`
 SCORE_DRAWS = 4000
 
 
-# Not registered as a fit method yet (avoidrl._utils.fitted.register_fit_method): the
-# command line, Pipeline, the report folder and the recoveries do not offer it until its
-# catalogue entries and tables exist (issue 19). From Python it answers the protocol.
-class HierarchicalBayes(BaseEstimator):
+@register_fit_method
+class HierarchicalBayes(FullBayes, BaseEstimator):
     """Full hierarchical Bayesian fit of an avoidrl model by Metropolis-within-Gibbs.
 
-    Not yet offered by ``avoidrl fit --method``, :class:`avoidrl.pipeline.Pipeline`,
-    the report folder or the recoveries; its calibration and speed on the issue's
-    benchmark populations are still being measured (``benchmarks/bench_bayes.py``).
+    A fit method like maximum likelihood and :class:`EmpiricalBayes`:
+    ``avoidrl fit --method bayes``, ``Pipeline(method='bayes')``, the report
+    folder and the recoveries offer it (see ``docs/bayes.rst``).
 
     Participants' parameters, mapped to an unbounded space through their
     bounds (``z = logit((x - low) / (high - low))``), are drawn from a
@@ -135,6 +138,9 @@ class HierarchicalBayes(BaseEstimator):
         Draws of the population sd, in z.
     log_likelihood_ : ndarray (n_chains, n_samples, n_participants)
         Each participant's log-likelihood at each draw.
+    nll_ : Series
+        The negative log-likelihood at the posterior means (``params_``), per
+        participant (the report's ``fit`` column).
     group_mean_, group_sd_ : Series (dict of Series by group for ``group_mean_``
         with ``prior='group'``)
         Posterior means of the population mean(s) and sd, in z.
@@ -161,14 +167,20 @@ class HierarchicalBayes(BaseEstimator):
         acceptance rate during sampling; ``independence_acceptance_`` the same
         for the mixture's independence step.
     elpd_loo_ : Series
-        Per participant, the PSIS-LOO estimate of the log predictive density
-        of its data left out (ArviZ ``loo`` with the participant's total
-        log-likelihood as one observation); ``pareto_k_`` its Pareto k
-        diagnostics. Above 0.7 the estimate is unreliable, and with ~500
-        trials per participant it usually is (measured: k about 1 for most
-        participants, because leaving a participant out moves its own
-        parameters from its posterior to the population): use it with care
-        for model comparison; an integrated LOO is future work.
+        Per participant, the integrated PSIS-LOO estimate of the log
+        predictive density of its data left out: ArviZ ``loo`` on the
+        participant's log-likelihood with its parameters integrated over the
+        population at each posterior draw (importance-sampled, see
+        ``_posterior.integrated_log_likelihood``; Vehtari et al. 2016), so
+        that leaving it out moves only the population. ``pareto_k_``: its
+        Pareto k diagnostics (above 0.7 the estimate is unreliable).
+    elpd_loo_conditional_, pareto_k_conditional_ : Series
+        The same from the conditional log-likelihood (``log_likelihood_``, at
+        the participant's own draws), as ``az.loo(fit.to_inference_data())``
+        gives it: with ~500 trials per participant its Pareto k is about 1
+        for most participants (leaving a participant out moves its own
+        parameters from its posterior to the population), so it is not used
+        for comparison.
     converged_ : bool
         Whether every R-hat is at most 1.05.
     groups_, n_trials_ : Series
@@ -179,6 +191,8 @@ class HierarchicalBayes(BaseEstimator):
     ConvergenceWarning
         When any participant's parameter or population quantity has R-hat
         above 1.05, naming the parameters (and how many participants).
+    UserWarning
+        When any participant's integrated PSIS-LOO has Pareto k above 0.7.
 
     Notes
     -----
@@ -208,75 +222,11 @@ class HierarchicalBayes(BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    # ------------------------------------------- the fitted-model protocol
-    # (see avoidrl._utils.fitted)
-    fit_method = "bayes"
-    evidence_label = "PSIS-LOO"
-    comparison_criteria = {"PSIS-LOO": "loo"}
-    recovery_criterion_label = "-2 elpd (PSIS-LOO)"
-    uses_starts = False
-    fit_method_description = (
-        "Fitting method: full hierarchical Bayes (`avoidrl.hierarchical.HierarchicalBayes`, a "
-        "Gaussian population in the logit space of the bounds with weakly-informative "
-        "hyperpriors, sampled by Metropolis-within-Gibbs on the batched likelihood). "
-        "Parameters are posterior means; models are compared per participant by -2 x the "
-        "PSIS-LOO log predictive density (`elpd_loo_`, lower is better). The models' start "
-        "values, start mode and number of starts are not used: chains start from "
-        "over-dispersed random points.")
-    interval_description = (
-        "equal-tailed 95 % credible intervals of the full hierarchical posterior; every "
-        "estimate is 'interior'")
-    evidence_description = (
-        "`PSIS-LOO`: each participant's Pareto-smoothed importance-sampling leave-one-out "
-        "log predictive density (`elpd_loo_`, computed by ArviZ; check `pareto_k_`)")
-
-    @property
-    def evidence_(self) -> pd.Series:
-        """Per-participant log evidence: the PSIS-LOO log predictive density (``elpd_loo_``)."""
-        return self.elpd_loo_.rename("log_evidence")
-
-    @property
-    def bounds_(self) -> dict:
-        """The bounds of the fit, ``{parameter: (low, high)}`` (the wrapped model's)."""
-        if not hasattr(self, "params_"):
-            raise AttributeError("bounds_ exists once the model is fitted")
-        return self.estimator._fit_settings()["bounds"]
-
-    @property
-    def simulator(self) -> RLModelBase:
-        """The estimator that simulates and replays this fit: the wrapped model."""
-        return self.estimator
-
-    @classmethod
-    def from_model(cls, estimator, random_state=None, n_jobs=None):
-        """A full hierarchical Bayesian fit of a model estimator."""
-        return cls(estimator, random_state=random_state, n_jobs=n_jobs)
-
-    @property
-    def model_name(self) -> str:
-        """The fitted model's reference-style name (e.g. ``Hybrid2012+novel``)."""
-        return self.estimator.model_name
-
-    @property
-    def parameter_names(self) -> list[str]:
-        """Free parameter names of the fitted model, in the reference's order."""
-        return self.estimator.parameter_names
-
-    def _variant(self):
-        return self.estimator._variant()
-
-    def _fit_settings(self):
-        return self.estimator._fit_settings()
-
-    def sample_model(self) -> RLModelBase:
-        """The wrapped model estimator (what simulates data)."""
-        return self.estimator
+    # the fitted-model protocol: FullBayes (_bayes_method.py)
 
     # ------------------------------------------------------------ settings
     def _settings(self):
-        if not isinstance(self.estimator, RLModelBase):
-            raise ValueError("estimator must be an avoidrl model estimator such as "
-                             f"QLearning(novel=True), got {self.estimator!r}")
+        model = self._check_estimator()
         if self.prior not in PRIORS:
             raise ValueError(f"prior must be one of {list(PRIORS)}, got {self.prior!r}")
         for name, least in (("n_chains", 1), ("n_warmup", 0), ("n_samples", 1), ("thin", 1),
@@ -286,7 +236,6 @@ class HierarchicalBayes(BaseEstimator):
                     or value < least:
                 raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
         check_n_jobs(self.n_jobs)
-        model = self.estimator._fit_settings()
         # the model's settings, plus the sampler's own entries
         settings = {"variant": model.variant, "bounds": model.bounds, "init": model.init,
                     "options": model.options}
@@ -326,12 +275,23 @@ class HierarchicalBayes(BaseEstimator):
 
         Parameters
         ----------
-        X_learning, X_transfer : DataFrame or path
-            As in the estimators' ``fit``.
+        X_learning : DataFrame or path
+            Learning-phase trials, or both phases in one long frame (as the
+            model estimators' ``fit`` takes them).
+        X_transfer : DataFrame or path, optional
+            Transfer-phase trials.
 
         Returns
         -------
-        self
+        self : HierarchicalBayes
+            With the draws, their summaries and diagnostics (see Attributes).
+
+        Warns
+        -----
+        ConvergenceWarning
+            When any R-hat exceeds 1.05.
+        UserWarning
+            When any participant's integrated PSIS-LOO has Pareto k above 0.7.
         """
         az = _posterior.import_arviz()
         settings = self._settings()
@@ -361,8 +321,14 @@ class HierarchicalBayes(BaseEstimator):
         self.independence_acceptance_ = pd.DataFrame(out["independence_acceptance"].T,
                                                      index=ids, columns=chains)
         _posterior.summarise(self, ids, names, settings["low"], settings["high"])
-        _posterior.diagnose(self, az, ids, names)
+        self.nll_ = _posterior.nll_at(self.params_, variant, data)
+        loo_rng = np.random.default_rng(np.random.SeedSequence(base, spawn_key=(LOO_KEY,)))
+        with threadpool_limits(1):  # small matrix products: threads only contend
+            integrated = _posterior.integrated_log_likelihood(
+                self, variant, data, settings["low"], settings["high"], group_index, loo_rng)
+        _posterior.diagnose(self, az, ids, names, integrated)
         self._check_convergence(names)
+        self._check_loo()
         return self
 
     def _run(self, data, settings, group_index, n_groups, seeds):
@@ -395,6 +361,15 @@ class HierarchicalBayes(BaseEstimator):
                     parts = parallel(delayed(draw_samples)(*args, b, mixture, self.n_samples,
                                                            self.thin, moves) for b in blocks)
         return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+    def _check_loo(self):
+        high = self.pareto_k_[self.pareto_k_ > PARETO_K_LIMIT]
+        if len(high):
+            shown = ", ".join(str(p) for p in high.index[:5]) + (", ..." if len(high) > 5 else "")
+            warn(f"{self.model_name_}: the PSIS-LOO estimate (elpd_loo_) is unreliable for "
+                 f"{len(high)} of {len(self.pareto_k_)} participants (Pareto k > "
+                 f"{PARETO_K_LIMIT}: {shown}); model comparisons by LOO that rest on them are "
+                 "uncertain (see pareto_k_)", UserWarning)
 
     def _check_convergence(self, names):
         bad = {}

@@ -11,8 +11,9 @@ window or changes the user's backend.
 
 The figures draw the tables of :mod:`avoidrl._tables` and come in the same
 families, one module each: :mod:`~avoidrl.plotting._comparison`,
-:mod:`~avoidrl.plotting._parameters`, :mod:`~avoidrl.plotting._behaviour` and
-:mod:`~avoidrl.plotting._recovery`; :mod:`~avoidrl.plotting._style` holds the
+:mod:`~avoidrl.plotting._parameters`, :mod:`~avoidrl.plotting._behaviour`,
+:mod:`~avoidrl.plotting._recovery` and :mod:`~avoidrl.plotting._posterior` (full-Bayes
+fits); :mod:`~avoidrl.plotting._style` holds the
 colours, the figure factory and the axis helpers they share.
 """
 
@@ -21,6 +22,7 @@ from ._comparison import plot_bms, plot_fit_distributions, plot_model_comparison
 from ._parameters import (
     plot_fit_by_starts, plot_parameter_fits, plot_parameter_of_interest_comparisons,
 )
+from ._posterior import plot_group_differences, plot_trace_rank
 from ._recovery import plot_model_recovery, plot_parameter_recovery, plot_recovery_calibration
 from ._style import (  # noqa: F401  (tests read the labels)
     STYLES, _OPTION_LABELS, _OPTION_TYPES, check_style, figure_style, headless, paper_fonts,
@@ -31,5 +33,6 @@ __all__ = [
     "plot_model_comparison", "plot_bms", "plot_fit_distributions",
     "plot_fit_by_starts", "plot_parameter_of_interest_comparisons", "plot_model_behaviour",
     "plot_model_simulations", "plot_parameter_fits", "plot_parameter_recovery",
-    "plot_model_recovery", "plot_recovery_calibration",
+    "plot_model_recovery", "plot_recovery_calibration", "plot_group_differences",
+    "plot_trace_rank",
 ]

@@ -215,7 +215,8 @@ def plot_fit_distributions(models, criterion="bic"):
         _despine(ax)
     what = {"bic": "k ln(n) + 2 NLL, n = the participant's own trial count",
             "aic": "2k + 2 NLL",
-            LAPLACE: "-2 x the Laplace log evidence under the fitted population prior"}[key]
+            LAPLACE: "-2 x the Laplace log evidence under the fitted population prior",
+            "loo": "-2 x the PSIS-LOO log predictive density of the participant's data"}[key]
     _suptitle(figure, f"Distribution of the participants' {label} ({what})\ncurve = normal "
               "with the same mean and sd, dashed = mean; kurtosis = excess kurtosis")
     return figure

@@ -17,6 +17,8 @@ from scipy import stats
 NOMINAL_LEVEL = 0.95
 #: The level of the Clopper-Pearson interval of a measured coverage.
 COVERAGE_INTERVAL_LEVEL = 0.95
+#: Most posterior draws a simulation-based-calibration rank is counted among.
+SBC_DRAWS = 99
 #: The columns of ``coverage_``.
 COVERAGE_COLUMNS = ["nominal", "n", "n_inside", "coverage", "lower", "upper",
                     "n_without_interval"]
@@ -93,3 +95,37 @@ def cross_correlations(true_params, fitted_params):
         index=pd.Index(true_params.columns, name="true"),
         columns=pd.Index(fitted.columns, name="fitted"))
     return matrix
+
+
+def sbc_ranks(fit, true_params, n_draws=SBC_DRAWS):
+    """Simulation-based-calibration ranks of the true values among a fit's posterior draws.
+
+    Talts et al. (2018): when the generating parameters are drawn from the
+    fitted model's prior and the sampler is correct, the rank of each true
+    value among L posterior draws is uniform on 0..L. The draws are
+    ``fit.draws_`` (chains x draws x participants x k), chains one after
+    another, thinned evenly to at most ``n_draws`` (thinning reduces their
+    autocorrelation, which makes ranks pile up at the ends).
+
+    Parameters
+    ----------
+    fit : fitted estimator with ``draws_`` (HierarchicalBayes)
+    true_params : DataFrame
+        The generating values, indexed like ``fit.params_`` (datasets x parameters).
+    n_draws : int
+        L at most.
+
+    Returns
+    -------
+    DataFrame
+        Datasets x parameters, the ranks (int, 0..L); ``attrs['n_draws']`` = L.
+    """
+    flat = fit.draws_.reshape(-1, *fit.draws_.shape[2:])
+    keep = np.unique(np.linspace(0, len(flat) - 1, min(n_draws, len(flat))).astype(int))
+    draws = flat[keep]                                               # (L, n, k)
+    true = true_params.reindex(index=fit.params_.index,
+                               columns=fit.params_.columns).to_numpy(float)
+    ranks = pd.DataFrame((draws < true[None]).sum(axis=0), index=fit.params_.index,
+                         columns=fit.params_.columns)
+    ranks.attrs["n_draws"] = int(len(keep))
+    return ranks

@@ -203,7 +203,7 @@ def fit_unit(estimator, datasets, seeds, intervals=False):
     return (table, estimator.params_ci_) if intervals else table
 
 
-def fit_population(estimator, datasets, seed, intervals=False):
+def fit_population(estimator, datasets, seed, intervals=False, keep=False):
     """Fit a clone of an ``estimator`` that fits jointly to datasets as one population.
 
     The population is the unit: one participant alone has no prior to learn
@@ -218,6 +218,8 @@ def fit_population(estimator, datasets, seed, intervals=False):
     intervals : DataFrame
         With ``intervals=True`` only: the fit's ``params_ci_``, indexed by
         (dataset id, parameter).
+    fitted : estimator
+        With ``keep=True`` only: the fitted clone (its posterior draws, ...).
     """
     estimator = clone(estimator).set_params(random_state=int(seed), n_jobs=1, verbose=0)
     learning = pd.concat([d.learning for d in datasets], ignore_index=True)
@@ -232,7 +234,9 @@ def fit_population(estimator, datasets, seed, intervals=False):
     table["converged"] = bool(estimator.converged_)
     table["confirmed"] = True
     ibic = float(getattr(estimator, "ibic_", np.nan))
-    return (table, ibic, estimator.params_ci_) if intervals else (table, ibic)
+    out = (table, ibic) + ((estimator.params_ci_,) if intervals else ()) \
+        + ((estimator,) if keep else ())
+    return out
 
 
 def units(items, size=UNIT_SIZE):

@@ -18,7 +18,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._utils.progress import ProgressBar
 from .._utils.warnings import warn
-from ._calibration import NOMINAL_LEVEL, coverage_table, cross_correlations, pearson
+from ._calibration import (
+    NOMINAL_LEVEL, coverage_table, cross_correlations, pearson, sbc_ranks,
+)
 from ._common import (
     MAX_SEED, SyntheticDataset, check_datasets, check_run_settings, dataset_count,
     estimator_name, fit_population, fit_unit, generate_datasets, generating_model,
@@ -44,12 +46,13 @@ class ParameterRecovery(BaseEstimator):
 
     Parameters
     ----------
-    estimator : avoidrl estimator or EmpiricalBayes
+    estimator : avoidrl estimator, EmpiricalBayes or HierarchicalBayes
         The model that generates and fits; its bounds are the range of the
         generating parameters (unless ``generating_bounds`` is given) and of
         every recovery fit, its starts (``n_starts``, ``start``) are used by
-        every recovery fit. An ``EmpiricalBayes`` fits all synthetic
-        participants jointly, as one population (its model generates).
+        every recovery fit. An ``EmpiricalBayes`` or ``HierarchicalBayes``
+        fits all synthetic participants jointly, as one population (its model
+        generates).
     n_datasets : int, default=None
         Simulated participants. None means one per template participant (or
         15 on the default task design).
@@ -107,7 +110,17 @@ class ParameterRecovery(BaseEstimator):
         Clopper-Pearson interval: is the nominal level plausible?) and
         ``n_without_interval`` (estimates on a bound or not identified).
         Read through the fitted-model protocol, so it means the same for
-        maximum-likelihood (Wald) and empirical-Bayes intervals.
+        maximum-likelihood (Wald), empirical-Bayes and full-Bayes (credible)
+        intervals.
+    sbc_ranks_ : DataFrame
+        Only when the fits give posterior draws (``HierarchicalBayes``):
+        datasets x parameters, the simulation-based-calibration rank of each
+        true value among L evenly thinned posterior draws (0..L, L in
+        ``attrs['n_draws']``, at most 99; Talts et al. 2018). Uniform when the
+        sampler is correct *and* the true values are drawn from the fitted
+        model's prior (its population and hyperpriors): the 'random' and
+        'normal' samplers do not do that, so for a calibration check pass
+        ``datasets`` generated from the prior (see ``docs/bayes.rst``).
     recoverability_ : Series
         Per parameter, ``1 - sum((fitted - true)^2) / sum((true - mean true)^2)``:
         the share of the true values' variance that the fitted values
@@ -207,9 +220,10 @@ class ParameterRecovery(BaseEstimator):
         if self.estimator.fits_jointly:
             # the synthetic participants are one population, fitted jointly
             estimator = clone(self.estimator).set_params(n_jobs=self.n_jobs)
-            fits, self.ibic_, intervals = fit_population(estimator, datasets, seeds[0],
-                                                         intervals=True)
+            fits, self.ibic_, intervals, fitted = fit_population(
+                estimator, datasets, seeds[0], intervals=True, keep=True)
         else:
+            fitted = None
             groups = units(list(zip(datasets, seeds)))
             tables, cis = [], []
             with ProgressBar(len(datasets), f"recovering {estimator_name(self.estimator)}",
@@ -235,6 +249,10 @@ class ParameterRecovery(BaseEstimator):
         self.correlation_matrix_ = cross_correlations(self.true_params_, self.fitted_params_)
         self.intervals_ = intervals.rename_axis(["dataset", "parameter"])
         self.coverage_ = coverage_table(self.true_params_, self.intervals_, NOMINAL_LEVEL)
+        if hasattr(fitted, "draws_"):  # a method with posterior draws: SBC ranks too
+            self.sbc_ranks_ = sbc_ranks(fitted, self.true_params_).rename_axis("dataset")
+        else:
+            self.__dict__.pop("sbc_ranks_", None)  # a refit by another method has none
         self.recoverability_ = pd.Series(
             {p: _identity_r2(self.true_params_[p], self.fitted_params_[p]) for p in names},
             name="recoverability")

@@ -41,9 +41,11 @@ from .._tables import (
     model_identification, model_recovery_fit_tables, model_recovery_matrices, parameter_descriptives, parameter_intervals,
     parameter_of_interest_correlations, parameter_of_interest_values, parameter_outliers,
     parameter_recovery_correlation_matrix, parameter_recovery_correlations,
-    parameter_recovery_coverage, parameter_recovery_tables, parameters_at_bounds,
-    population_parameters, posterior_predictive, recovery_at_bounds, recovery_criterion,
-    transfer_prediction,
+    parameter_recovery_coverage, parameter_recovery_sbc, parameter_recovery_tables,
+    parameters_at_bounds,
+    population_parameters, population_posterior, posterior_diagnostics,
+    posterior_group_differences, posterior_predictive, posterior_summary, recovery_at_bounds,
+    recovery_criterion, transfer_prediction,
 )
 from ..stats import BOUND_SHARE_NOTE
 
@@ -63,8 +65,11 @@ __all__ = [
     "model_recovery_matrices", "parameter_descriptives", "parameter_intervals",
     "parameter_of_interest_correlations", "parameter_of_interest_values", "parameter_outliers",
     "parameter_recovery_correlation_matrix", "parameter_recovery_correlations",
-    "parameter_recovery_coverage", "parameter_recovery_tables", "parameters_at_bounds",
-    "population_parameters", "posterior_predictive", "recovery_at_bounds", "recovery_criterion",
+    "parameter_recovery_coverage", "parameter_recovery_sbc", "parameter_recovery_tables",
+    "parameters_at_bounds",
+    "population_parameters", "population_posterior", "posterior_diagnostics",
+    "posterior_group_differences", "posterior_predictive", "posterior_summary",
+    "recovery_at_bounds", "recovery_criterion",
     "transfer_prediction", "validation_files", "write_fit_report",
     "write_validation_report",
 ]

@@ -1,14 +1,16 @@
 """The report catalogue: every file of a FIT and a VALIDATION folder, in one list.
 
 Step 5 of the flow (data -> kernel -> fit -> tables -> figures -> **folder**):
-each :class:`Entry` is one row of a folder's ``README.md`` and says which
+each :class:`~avoidrl.report._entries.Entry` is one row of a folder's ``README.md`` and says which
 files it stands for (path patterns, see :mod:`avoidrl.report._files`), the
 kind of run that writes them (``FIT``, ``PARAMETER``, ``MODEL``), the
 inference methods it applies to (``'ml'``, ``'eb'``, or all), what produces
 them (a table function, a figure, a pickle or a JSON summary, from the run's
 tables) and, as its progress step, when they are written. ``fit_files`` /
 ``validation_files``, the writers and the README all walk this list, so a new
-table, figure or inference method is an entry here.
+table, figure or inference method is an entry here (full Bayes's own posterior
+files in :mod:`avoidrl.report._catalogue_bayes`; what a row is, and which rows a
+run shows, in :mod:`avoidrl.report._entries`).
 
 The README rows are ``str.format`` templates: the writers fill in the run's
 values (``{reference}``, ``{bound_tol}``, ...; see :mod:`avoidrl.report._readme`),
@@ -27,119 +29,32 @@ its files are then not written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Optional
-
+import numpy as np
 import pandas as pd
 
 from .. import plotting
 from .._tables import (
-    LAPLACE, _n_parameters, criterion_differences, criterion_values, em_history,
+    LAPLACE, LOO, _n_parameters, criterion_differences, criterion_values, em_history,
     TRANSFER_PREDICTION_METHODS, group_best_fit_percentages, information_criteria,
     interval_status_counts, model_evidence,
     model_identification, model_recovery_matrices, parameter_descriptives, parameter_intervals,
     parameter_recovery_correlation_matrix, parameter_recovery_correlations,
-    parameter_recovery_coverage, population_parameters,
+    parameter_recovery_coverage, parameter_recovery_sbc, population_parameters,
 )
 from ._columns import (  # noqa: F401  (importers read them here too)
     COLUMN_VOCABULARY, REFERENCE_LAYOUT, VOCABULARY_TEXT, own_columns, reference_files,
 )
+from .._tables.posterior import PARETO_K_LIMIT, RHAT_LIMIT
+from ._catalogue_bayes import POSTERIOR_ENTRIES
 from ._files import figure
 from ._methods import methods_text
 
-#: The inference-method labels of the entries that apply to one method only.
-ML, EB = ("ml",), ("eb",)
-#: The kinds of run that can share a folder (the suffixes of ``fit_data_*.pkl``).
-FIT_KIND, PARAMETER_KIND, MODEL_KIND = "FIT", "PARAMETER", "MODEL"
-VALIDATION_KINDS = (PARAMETER_KIND, MODEL_KIND)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One row of a folder's README.md and the files it stands for."""
-
-    #: The README's file column (a template); None: ``readme`` is a paragraph
-    name: Optional[str]
-    #: The README's content column (a template); None: ``name`` is the whole row
-    readme: Optional[str]
-    #: The kinds of run whose folder section lists it
-    runs: tuple
-    #: The inference methods it applies to (None: all)
-    methods: Optional[tuple] = None
-    #: The files written: path patterns, figures named ``.png``
-    files: tuple = ()
-    #: ``producer(run)`` or ``producer(run, argument)`` (patterns): the content
-    producer: Optional[Callable] = None
-    #: The progress step that writes it (the writers' order of steps)
-    step: Optional[str] = None
-    #: Tables: write the DataFrame's index too
-    index: bool = False
-    #: The name of a run attribute that must be true for the files to be written
-    when: Optional[str] = None
-    #: None: any estimators; True: only a mix of methods; False: only one method
-    mixed: Optional[bool] = None
-    #: Leave the row out of the README when ``when`` fails (else it is shown)
-    row_needs_files: bool = False
-
-
-def applies(entry, methods):
-    """Whether ``entry`` applies to a run whose estimators use ``methods`` (labels)."""
-    methods = set(methods)
-    if entry.methods is not None and not methods & set(entry.methods):
-        return False
-    return entry.mixed is None or entry.mixed == (len(methods) > 1)
-
-
-def select(catalogue, kind, methods):
-    """The entries of ``catalogue`` a run of ``kind`` with ``methods`` shows, in order."""
-    return [entry for entry in catalogue if kind in entry.runs and applies(entry, methods)]
-
-
-def shown(entries, run):
-    """The entries of ``entries`` whose README row ``run`` shows."""
-    return [entry for entry in entries
-            if not entry.row_needs_files or getattr(run, entry.when)]
-
-
-def written(entries, run):
-    """The entries that write files in ``run`` (their condition holds)."""
-    return [entry for entry in entries
-            if entry.files and (entry.when is None or getattr(run, entry.when))]
-
-
-def FIT(name, readme, **fields):
-    return Entry(name, readme, (FIT_KIND,), **fields)
-
-
-def PARAMETER(name, readme, **fields):
-    return Entry(name, readme, (PARAMETER_KIND,), **fields)
-
-
-def MODEL(name, readme, **fields):
-    return Entry(name, readme, (MODEL_KIND,), **fields)
-
-
-# ----------------------------------------------------------- progress steps
-# The writers write the entries step by step, in these orders, and tell the
-# ``progress`` callback each step's message.
-TABLES = "writing fit tables"
-COMPARE = "comparing models by {label}"
-CHECK = "checking the fits (distributions, starts, parameters on bounds)"
-DESCRIBE = "describing and testing parameters"
-EVIDENCE = "writing intervals and model evidence"
-BMS = "comparing models by random-effects Bayesian model selection"
-POSTERIOR = "simulating the fitted models (posterior predictive)"
-REPLAY = "replaying the fitted models (prediction errors and values)"
-TRANSFER = "refitting the learning phase alone to predict the transfer phase"
-SUMMARY = "writing the summary"
-FIT_STEPS = (TABLES, COMPARE, CHECK, DESCRIBE, EVIDENCE, BMS, POSTERIOR, REPLAY, TRANSFER,
-             SUMMARY)
-PARAMETER_STEP = "writing parameter recovery"
-MODEL_STEP = "writing model recovery"
-GENERATED = "writing the generated data"
-SUMMARIES = ""  # the summaries of a VALIDATION, without a message of their own
-VALIDATION_STEPS = (PARAMETER_STEP, MODEL_STEP, GENERATED, SUMMARIES)
-
+from ._entries import (  # noqa: F401  (importers read them here too)
+    BAYES, BMS, CHECK, COMPARE, DESCRIBE, EB, EVIDENCE, FIT, FIT_KIND, FIT_STEPS, GENERATED,
+    MODEL, MODEL_KIND, MODEL_STEP, ML, PARAMETER, PARAMETER_KIND, PARAMETER_STEP, POSTERIOR,
+    REPLAY, SUMMARIES, SUMMARY, TABLES, TRANSFER, VALIDATION_KINDS, VALIDATION_STEPS, Entry,
+    applies, select, shown, written,
+)
 
 # ---------------------------------------------------------------- producers
 def _percentages(run, label):
@@ -196,8 +111,12 @@ FIT_CATALOGUE = (
         methods=ML, files=("fit_data_FIT.pkl",),
         producer=lambda run: run.fit_tables[0], step=TABLES),
     FIT('fit_data_FIT.pkl',
-        'pickled dict {{model: DataFrame[participant, pain_group, run, fit, <parameters>]}}: the MAP estimates per participant; fit = the negative log-likelihood at the MAP (without the prior); run = NaN (EB has no starts)',
+        'pickled dict {{model: DataFrame[participant, pain_group, run, fit, <parameters>]}}: the posterior-mean estimates per participant (`params_`); fit = the negative log-likelihood there (without the prior); run = NaN (EB has no starts)',
         methods=EB, files=("fit_data_FIT.pkl",),
+        producer=lambda run: run.fit_tables[0], step=TABLES),
+    FIT('fit_data_FIT.pkl',
+        'pickled dict {{model: DataFrame[participant, pain_group, run, fit, <parameters>]}}: the posterior means per participant; fit = the negative log-likelihood at the posterior means; run = NaN (full Bayes has no starts)',
+        methods=BAYES, files=("fit_data_FIT.pkl",),
         producer=lambda run: run.fit_tables[0], step=TABLES),
     FIT('full_fit_data_FIT.pkl',
         'the same layout with every start',
@@ -206,6 +125,9 @@ FIT_CATALOGUE = (
     FIT('full_fit_data_FIT.pkl',
         '**not written**: EB has no starts, so there is no table of every start (fit_data_FIT.pkl holds the estimates)',
         methods=EB),
+    FIT('full_fit_data_FIT.pkl',
+        '**not written**: full Bayes has no starts (its chains are in bayes_trace_rank/ and bayes_diagnostics.csv; fit_data_FIT.pkl holds the estimates)',
+        methods=BAYES),
     FIT('group_AIC.csv, group_BIC.csv',
         'mean AIC / BIC per group (rows; `full` = all participants) and model (columns), `best_model` = lowest',
         methods=ML, files=("group_{label}.csv",),
@@ -213,6 +135,9 @@ FIT_CATALOGUE = (
     FIT('group_AIC.csv, group_BIC.csv',
         '**not written**: EB fits have no AIC/BIC (their MAPs are not maximum-likelihood estimates and their effective number of parameters is not k); see group_Laplace.csv and ibic.csv',
         methods=EB),
+    FIT('group_AIC.csv, group_BIC.csv',
+        '**not written**: full-Bayes fits have no AIC/BIC (posterior means are not maximum-likelihood estimates); see group_LOO.csv',
+        methods=BAYES),
     FIT('group_AIC_percentages.csv, group_BIC_percentages.csv',
         '% of participants of each group best fit by each model',
         methods=ML, files=("group_{label}_percentages.csv",),
@@ -220,19 +145,28 @@ FIT_CATALOGUE = (
     FIT('group_AIC_percentages.csv, group_BIC_percentages.csv',
         '**not written** (no AIC/BIC); see group_Laplace_percentages.csv',
         methods=EB),
+    FIT('group_AIC_percentages.csv, group_BIC_percentages.csv',
+        '**not written** (no AIC/BIC); see group_LOO_percentages.csv',
+        methods=BAYES),
     FIT('group_AIC_differences.csv, group_BIC_differences.csv',
         'per model: mean, sd, n and 95 % t-CI half-width (`ci`) of the per-participant difference from the best model',
         methods=ML, files=("group_{label}_differences.csv",), producer=_differences, step=COMPARE),
     FIT('group_AIC_differences.csv, group_BIC_differences.csv',
         '**not written** (no AIC/BIC); see group_Laplace_differences.csv',
         methods=EB),
+    FIT('group_AIC_differences.csv, group_BIC_differences.csv',
+        '**not written** (no AIC/BIC); see group_LOO_differences.csv',
+        methods=BAYES),
     FIT('information_criteria.csv',
         'per participant and model: participant_id, group, model, nll, aic, bic, k, n_trials (trials with a choice, the n of the BIC), n_missed (missed trials, no choice made)',
         methods=ML, files=("information_criteria.csv",),
         producer=lambda run: own_columns(information_criteria(run.models)), step=COMPARE),
     FIT('information_criteria.csv',
-        '**not written** (no AIC/BIC); the per-participant Laplace log evidences are in model_evidence.csv, the NLL at each MAP in fit_data_FIT.pkl',
+        '**not written** (no AIC/BIC); the per-participant Laplace log evidences are in model_evidence.csv, the NLL at each estimate in fit_data_FIT.pkl',
         methods=EB),
+    FIT('information_criteria.csv',
+        '**not written** (no AIC/BIC); the per-participant PSIS-LOO elpd are in model_evidence.csv, the NLL at the posterior means in fit_data_FIT.pkl',
+        methods=BAYES),
     FIT('parameter_bounds.csv',
         'per model, parameter and group: lower, upper (the bounds of the fit), n (participants), n_at_lower, n_at_upper (fits on each bound), n_at_bound, share_at_bound',
         files=("parameter_bounds.csv",), producer=lambda run: own_columns(run.at_bounds),
@@ -268,6 +202,9 @@ FIT_CATALOGUE = (
     FIT('AIC_model_comparisons.png, BIC_model_comparisons.png',
         '**not written** (no AIC/BIC); see Laplace_model_comparisons.png',
         methods=EB),
+    FIT('AIC_model_comparisons.png, BIC_model_comparisons.png',
+        '**not written** (no AIC/BIC); see LOO_model_comparisons.png',
+        methods=BAYES),
     FIT('group_Laplace.csv',
         "mean -2 x Laplace log evidence per group (rows; `full` = all participants) and model (columns), `best_model` = lowest. Not a BIC: the Laplace approximation of each participant's log marginal likelihood under the model's fitted population prior",
         methods=EB, files=("group_{label}.csv",),
@@ -294,6 +231,23 @@ FIT_CATALOGUE = (
         "every EM iteration: model, (group), iteration, change (largest move of the prior's 2.5/50/97.5 % quantiles, x 4 / range; EM stops below tol), sum_nll (at the MAPs), sum_log_evidence (Laplace)",
         methods=EB, files=("em_history.csv",),
         producer=lambda run: em_history(run.models), step=EVIDENCE),
+    FIT('group_LOO.csv',
+        "mean -2 x PSIS-LOO elpd per group (rows; `full` = all participants) and model (columns), `best_model` = lowest. Each participant's elpd is the Pareto-smoothed importance-sampling estimate of the log predictive density of its data left out (ArviZ); not a BIC",
+        methods=BAYES, files=("group_{label}.csv",),
+        producer=lambda run, label: run.mean(label), index=True, step=COMPARE),
+    FIT('group_LOO_percentages.csv',
+        '% of participants of each group whose PSIS-LOO elpd is highest for each model',
+        methods=BAYES, files=("group_{label}_percentages.csv",),
+        producer=_percentages, index=True, step=COMPARE),
+    FIT('group_LOO_differences.csv',
+        'per model: mean, sd, n and 95 % t-CI half-width (`ci`) of the per-participant difference in -2 x PSIS-LOO elpd from the best model',
+        methods=BAYES, files=("group_{label}_differences.csv",), producer=_differences,
+        step=COMPARE),
+    FIT('LOO_model_comparisons.png',
+        '(A) mean -2 x PSIS-LOO elpd per model as a point with its 95 % t-CI over participants, the best filled; (B) bars from 0: mean +- 95 % CI of the per-participant difference from the best model',
+        methods=BAYES, files=("{label}_model_comparisons.png",),
+        producer=_comparison_figure, step=COMPARE),
+    *POSTERIOR_ENTRIES,
     FIT('modelsimulation_dynamics_data.csv',
         "per model, participant, context and trial within pair (1-based): the mean of both options' prediction errors (`pe`) and the values of option 0 (the better option) and option 1 before the trial's update (`value0`, `value1`), averaged over the context's two pairs, from each model replaying the participant's own choices and outcomes at its fitted parameters (`avoidrl.report.learning_dynamics`). `pe_formula`: r - Q (QLearning), r - C - Q (Relative), r - weighting_factor * (r0 + r1) / 2 - Q (Advantage), the critic's r - V (ActorCritic and hybrids; the reference added the hybrids' Q errors to it); `value_formula`: Q, the normalised actor weights W, or (1 - m) W + m Q (hybrids, m = mixing_factor)",
         files=("modelsimulation_dynamics_data.csv",),
@@ -305,6 +259,9 @@ FIT_CATALOGUE = (
     FIT('transfer_prediction.csv',
         '**not written**: transfer prediction refits maximum-likelihood fits on the learning phase (an empirical-Bayes prior is fitted to both phases); fit with --method ml for it',
         methods=EB),
+    FIT('transfer_prediction.csv',
+        '**not written**: transfer prediction refits maximum-likelihood fits on the learning phase (a full-Bayes population is fitted to both phases); fit with --method ml for it',
+        methods=BAYES),
     FIT('model_behaviours/{{model}}_model_behaviours.png',
         'posterior predictive behaviour of each model against the data, per group',
         files=("model_behaviours/{model}_model_behaviours.png",),
@@ -331,6 +288,11 @@ FIT_CATALOGUE = (
         methods=EB, files=("model_fits_distributions.png",),
         producer=lambda run: figure(plotting.plot_fit_distributions, run.models, LAPLACE),
         step=CHECK),
+    FIT('model_fits_distributions.png',
+        "per model: histogram (density) of the participants' -2 x PSIS-LOO elpd with the normal curve of the same mean and sd (dashed line = mean); skewness and excess kurtosis (bias-corrected) in the titles",
+        methods=BAYES, files=("model_fits_distributions.png",),
+        producer=lambda run: figure(plotting.plot_fit_distributions, run.models, LOO),
+        step=CHECK),
     FIT('fit-by-runs.png',
         "per model: for r = 1 .. number of starts, the mean over participants of the best NLL among each participant's first r starts, computed from every start (the reference plotted the best-start table, so its curve was not this); the dashed line marks the first r from which every participant is within {start_tol} NLL of its best",
         methods=ML, files=("fit-by-runs.png",),
@@ -338,13 +300,20 @@ FIT_CATALOGUE = (
     FIT('fit-by-runs.png',
         '**not written**: EB has no starts (its convergence is in em_history.csv)',
         methods=EB),
+    FIT('fit-by-runs.png',
+        '**not written**: full Bayes has no starts (its chains: bayes_diagnostics.csv, bayes_trace_rank/)',
+        methods=BAYES),
     FIT('parameter_outlier_results.pkl',
         'pickled dict: `participant_outliers` {{model: Series participant -> number of parameters on a bound, participants with at least one, most first}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (DataFrame, models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound (numpy rounding, half to even: k = 3 -> 2, 4 -> 2, 5 -> 2, 7 -> 4). "On a bound" = within {bound_tol:g} x (high - low) of a bound the model was fitted with (the reference: exactly equal to a default bound). accuracy = share of learning choices of the better option (1 - mean choice of the worse one); A, B, E, F = transfer choice rates (0-1) averaged over A/C, B/D, E/G, F/H; N = the novel stimulus. k = the model\'s free parameters (the reference counted every parameter its base model can have)',
         methods=ML, files=("parameter_outlier_results.pkl",),
         producer=lambda run: run.outliers, step=CHECK),
     FIT('parameter_outlier_results.pkl',
-        'the reference\'s parameter-at-bound outlier analysis on the MAP estimates (the logit transform keeps MAPs inside the bounds, so few or none should be on one): `participant_outliers` {{model: Series participant -> number of parameters on a bound}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound. "On a bound" = within {bound_tol:g} x (high - low) of a bound of the model\'s estimator',
+        'the reference\'s parameter-at-bound outlier analysis on the EB estimates (posterior means under a prior in the logit space lie inside the bounds, so few or none should be on one): `participant_outliers` {{model: Series participant -> number of parameters on a bound}}, `model_outliers` {{model: Series number on a bound -> participants}}, `outliers_summary` (models x number on a bound, then `total`), `model_params` {{model: k}}, `outlier_data` {{model: DataFrame[participant, accuracy, A, B, E, F, N]}} of the participants with more than round(0.5 k) parameters on a bound. "On a bound" = within {bound_tol:g} x (high - low) of a bound of the model\'s estimator',
         methods=EB, files=("parameter_outlier_results.pkl",),
+        producer=lambda run: run.outliers, step=CHECK),
+    FIT('parameter_outlier_results.pkl',
+        'the reference\'s parameter-at-bound outlier analysis on the posterior means (means of draws inside the bounds, so none should be on one): `participant_outliers`, `model_outliers`, `outliers_summary`, `model_params`, `outlier_data`, laid out as with maximum likelihood. "On a bound" = within {bound_tol:g} x (high - low) of a bound of the model\'s estimator',
+        methods=BAYES, files=("parameter_outlier_results.pkl",),
         producer=lambda run: run.outliers, step=CHECK),
     FIT('parameter_of_interest_comparisons.png',
         '{interest}',
@@ -368,7 +337,7 @@ FIT_CATALOGUE = (
         producer=lambda run: figure(plotting.plot_bms, run.bms), step=BMS, when="compares_models"),
     FIT('model_comparison_criteria.csv',
         "do the group-level criteria agree (`avoidrl.report.model_comparison_criteria`)? One row per criterion: criterion ({criteria_text}), winner, statistic (the winner's value: iBIC, mean criterion, or protected exceedance probability for `bms`), lead (over the runner-up), lead_in_se (lead / its standard error: for iBIC the root of the sum of both models' squared ibic_se, for means the paired standard error over participants; below {separation_se:g} the data do not separate the two models), recommended (the criterion the avoidrl README recommends; see the line above the table)",
-        methods=ML + EB, files=("model_comparison_criteria.csv",),
+        methods=ML + EB + BAYES, files=("model_comparison_criteria.csv",),
         producer=lambda run: run.agreement, step=BMS, when="compares_models",
         row_needs_files=True),
     FIT('summary_FIT.json',
@@ -376,8 +345,12 @@ FIT_CATALOGUE = (
         methods=ML, files=("summary_FIT.json",),
         producer=lambda run: run.summary(FIT_KIND), step=SUMMARY),
     FIT('summary_FIT.json',
-        'seed, method, models, participants, groups, per model the mean -2 x Laplace log evidence, mean NLL at the MAP, iBIC, EM iterations and convergence, interval statuses; the best model by Laplace evidence and by iBIC; the BMS winner (highest protected exceedance probability) and BOR; `model_comparison` (as model_comparison_criteria.csv: the winner of each criterion, whether they agree, the recommended criterion (iBIC), its winner and lead, and `lead_within_2_se`); `parameters_at_bounds` ({{model: {{parameter: {{group: {{n, lower, upper}}}}}}}}), `participants_with_a_parameter_on_a_bound`, `parameter_outliers`; settings',
+        'seed, method, models, participants, groups, per model the mean -2 x Laplace log evidence, mean NLL at the estimates, iBIC, EM iterations and convergence, interval statuses; the best model by Laplace evidence and by iBIC; the BMS winner (highest protected exceedance probability) and BOR; `model_comparison` (as model_comparison_criteria.csv: the winner of each criterion, whether they agree, the recommended criterion (iBIC), its winner and lead, and `lead_within_2_se`); `parameters_at_bounds` ({{model: {{parameter: {{group: {{n, lower, upper}}}}}}}}), `participants_with_a_parameter_on_a_bound`, `parameter_outliers`; settings',
         methods=EB, files=("summary_FIT.json",),
+        producer=lambda run: run.summary(FIT_KIND), step=SUMMARY),
+    FIT('summary_FIT.json',
+        'seed, method, models, participants, groups, per model the mean -2 x PSIS-LOO elpd, mean NLL at the posterior means, the participants with a Pareto k above 0.7, the largest R-hat and the share of R-hats above 1.05, convergence, the sampler settings and interval statuses; the best model by mean -2 x PSIS-LOO elpd; the BMS winner (highest protected exceedance probability) and BOR; `model_comparison` (as model_comparison_criteria.csv); `parameters_at_bounds`, `participants_with_a_parameter_on_a_bound`, `parameter_outliers`; settings',
+        methods=BAYES, files=("summary_FIT.json",),
         producer=lambda run: run.summary(FIT_KIND), step=SUMMARY),
     FIT('methods.md',
         "a methods paragraph written from summary_FIT.json: the models with their free parameters, bounds and references, the fitting method with its starts and seed, the comparison criteria, the group statistics and the software version, then the references (of the models, the methods and avoidrl)",
@@ -416,9 +389,14 @@ VALIDATION_CATALOGUE = (
         producer=lambda run: figure(plotting.plot_parameter_recovery, run.recoveries),
         step=PARAMETER_STEP),
     PARAMETER('parameter_recovery_coverage.csv',
-        "per model and parameter: model, parameter, nominal (the intervals' level), n (fits with an interval: status 'interior'), n_inside (intervals containing the true value), coverage (n_inside / n), lower, upper (its 95 % Clopper-Pearson interval: is the nominal level plausible?), n_without_interval (on a bound or not identified); the intervals are the fits' `params_ci_` (Wald intervals of maximum-likelihood fits, posterior intervals of empirical-Bayes ones)",
+        "per model and parameter: model, parameter, nominal (the intervals' level), n (fits with an interval: status 'interior'), n_inside (intervals containing the true value), coverage (n_inside / n), lower, upper (its 95 % Clopper-Pearson interval: is the nominal level plausible?), n_without_interval (on a bound or not identified); the intervals are the fits' `params_ci_` (Wald intervals of maximum-likelihood fits, posterior intervals of empirical-Bayes ones, credible intervals of full-Bayes ones)",
         files=("parameter_recovery_coverage.csv",),
         producer=lambda run: parameter_recovery_coverage(run.recoveries), step=PARAMETER_STEP),
+    PARAMETER('parameter_recovery_sbc.csv',
+        "written when the fits give posterior draws (full Bayes): the simulation-based-calibration rank of every true value among n_draws evenly thinned posterior draws (Talts et al. 2018): model, dataset, parameter, rank (0..n_draws), n_draws. Uniform ranks mean calibrated posteriors, but only when the true values were drawn from the fitted model's prior (the 'random' and 'normal' samplers do not; see the avoidrl docs, full Bayes)",
+        files=("parameter_recovery_sbc.csv",),
+        producer=lambda run: parameter_recovery_sbc(run.recoveries), step=PARAMETER_STEP,
+        when="has_sbc", row_needs_files=True),
     PARAMETER('parameter_recovery_correlation_matrix.csv',
         'per model, the Pearson r over datasets of every true parameter with every fitted one: model, true_parameter, fitted_parameter, r (equal names: the recovery r; the others: trade-offs)',
         files=("parameter_recovery_correlation_matrix.csv",),
@@ -486,8 +464,8 @@ VALIDATION_CATALOGUE = (
           step=GENERATED, when="has_separate", row_needs_files=True),
     PARAMETER(None,
               "\nEmpirical-Bayes estimators (`EmpiricalBayes`) fit each model's synthetic "
-              "participants jointly, as one population: the fitted values are MAP estimates "
-              "under the fitted prior and `fit` is the NLL at the MAP.", methods=EB),
+              "participants jointly, as one population: the fitted values are posterior means "
+              "under the fitted prior and `fit` is the NLL there.", methods=EB),
     MODEL(None,
           "\nThe estimators are empirical-Bayes fits (`EmpiricalBayes`): each one fits every group "
           "of a generator's datasets jointly, as a population. They have no BIC, so "
@@ -496,12 +474,29 @@ VALIDATION_CATALOGUE = (
           "datasets' winners (confusion, inversion) are by Laplace evidence, and model_recovery.png's "
           "third matrix is the mean -2 x Laplace log evidence minus each generating model's best. "
           "fit_data_MODEL.pkl's `fit` "
-          "is the NLL at the MAP.", methods=EB, mixed=False),
+          "is the NLL at the estimates (posterior means).", methods=EB, mixed=False),
+    PARAMETER(None,
+              "\nFull-Bayes estimators (`HierarchicalBayes`) fit each model's synthetic "
+              "participants jointly, as one population: the fitted values are posterior means, "
+              "`fit` is the NLL at them, the intervals of parameter_recovery_coverage.csv are "
+              "95 % credible intervals, and parameter_recovery_sbc.csv holds the "
+              "simulation-based-calibration ranks of the true values among the posterior draws.",
+              methods=BAYES),
+    MODEL(None,
+          "\nThe estimators are full-Bayes fits (`HierarchicalBayes`): each one fits every group "
+          "of a generator's datasets jointly, as a population. They have no BIC, so "
+          "model_recovery_matrices.csv holds `mean_loo` and `normalized_loo` (the mean -2 x "
+          "PSIS-LOO elpd, lower is better) instead of mean_bic and normalized_bic, the datasets' "
+          "winners (confusion, inversion) are by PSIS-LOO elpd, and model_recovery.png's third "
+          "matrix is the mean -2 x PSIS-LOO elpd minus each generating model's best. "
+          "fit_data_MODEL.pkl's `fit` is the NLL at the posterior means.", methods=BAYES,
+          mixed=False),
     MODEL(None,
           "\nThe estimators mix maximum-likelihood and "
           "empirical-Bayes fits: model_recovery_matrices.csv holds "
           "mean_criterion and normalized_criterion (BIC of the ML "
-          "fits, -2 x Laplace log evidence of the EB fits).", mixed=True),
+          "fits, -2 x Laplace log evidence of the EB fits, -2 x PSIS-LOO elpd of full-Bayes "
+          "fits).", mixed=True),
     Entry(None, VOCABULARY_TEXT, VALIDATION_KINDS),
 )
 
@@ -529,7 +524,16 @@ MODEL_SUMMARY = (
     ("ibic", EB, lambda e: float(e.ibic_)),
     ("em_iterations", EB, lambda e: int(e.n_iter_)),
     ("em_converged", EB, lambda e: bool(e.converged_)),
-    ("prior", EB, lambda e: e.prior),
+    ("mean_loo", BAYES, lambda e: float(criterion_values(e, LOO).mean())),
+    ("mean_elpd_loo", BAYES, lambda e: float(e.elpd_loo_.mean())),
+    ("n_pareto_k_above", BAYES, lambda e: int((e.pareto_k_ > PARETO_K_LIMIT).sum())),
+    ("max_r_hat", BAYES, lambda e: float(np.nanmax(e.rhat_.to_numpy()))),
+    ("share_r_hat_above", BAYES,
+     lambda e: float(np.mean(e.rhat_.to_numpy() > RHAT_LIMIT))),
+    ("converged", BAYES, lambda e: bool(e.converged_)),
+    ("sampler", BAYES, lambda e: {k: int(getattr(e, k)) for k in
+                                  ("n_chains", "n_warmup", "n_samples", "thin")}),
+    ("prior", EB + BAYES, lambda e: e.prior),
     ("covariance", EB, lambda e: e.covariance),
 )
 #: summary_FIT.json's best models besides the one of each comparison criterion:

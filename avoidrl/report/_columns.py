@@ -67,6 +67,18 @@ COLUMN_VOCABULARY = {
     "criterion": "a comparison criterion's key", "winner": "the model it picks",
     "statistic": "the winner's value of it", "lead": "the winner's lead over the runner-up",
     "lead_in_se": "lead / its standard error", "recommended": "the README's recommended one",
+    "r_hat": "rank-normalised split R-hat", "ess_bulk": "bulk effective sample size",
+    "ess_tail": "tail effective sample size", "mean_z_lower": "its 95 % lower limit",
+    "mean_z_upper": "its 95 % upper limit", "sd_z_lower": "its 95 % lower limit",
+    "sd_z_upper": "its 95 % upper limit", "quantity": "which posterior quantity",
+    "group_a": "the first group of a difference", "group_b": "the second group",
+    "n_a": "participants of group_a", "n_b": "participants of group_b",
+    "p_direction": "posterior probability of the more probable sign",
+    "max_r_hat": "the largest R-hat", "n_r_hat_above": "R-hats above 1.05",
+    "share_r_hat_above": "n_r_hat_above / n", "min_ess_bulk": "the smallest bulk ESS",
+    "median_ess_bulk": "the median bulk ESS", "min_ess_tail": "the smallest tail ESS",
+    "n_low_ess": "ESS below 100 per chain", "n_pareto_k_above": "Pareto k above 0.7",
+    "rank": "a true value's rank among posterior draws", "n_draws": "posterior draws ranked",
 }
 #: Columns of avoidrl's own tables renamed into the vocabulary when written
 #: (the table functions keep their names for code that reads them).

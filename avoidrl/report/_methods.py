@@ -39,6 +39,15 @@ CITATIONS = {
                   "971-985.",
     "holm1979": "Holm, S. (1979). A simple sequentially rejective multiple test procedure. "
                 "*Scandinavian Journal of Statistics*, 6(2), 65-70.",
+    "vehtari2017": "Vehtari, A., Gelman, A., & Gabry, J. (2017). Practical Bayesian model "
+                   "evaluation using leave-one-out cross-validation and WAIC. *Statistics and "
+                   "Computing*, 27(5), 1413-1432.",
+    "vehtari2016": "Vehtari, A., Mononen, T., Tolvanen, V., Sivula, T., & Winther, O. (2016). "
+                   "Bayesian leave-one-out cross-validation approximations for Gaussian latent "
+                   "variable models. *Journal of Machine Learning Research*, 17(103), 1-38.",
+    "vehtari2021": "Vehtari, A., Gelman, A., Simpson, D., Carpenter, B., & Bürkner, P.-C. "
+                   "(2021). Rank-normalization, folding, and localization: An improved R-hat "
+                   "for assessing convergence of MCMC. *Bayesian Analysis*, 16(2), 667-718.",
     "avoidrl": "avoidrl {version}: scikit-learn-style reinforcement-learning models of "
                "avoidance learning (reimplementing the pipeline petzschnerlab/"
                "avoid_learning_rl_models).",
@@ -54,7 +63,9 @@ MODEL_CITATIONS = {
 _AUTHORS = {"palminteri2015": "Palminteri et al., 2015", "gold2012": "Gold et al., 2012",
             "geana2021": "Geana et al., 2021", "huys2011": "Huys et al., 2011",
             "stephan2009": "Stephan et al., 2009", "rigoux2014": "Rigoux et al., 2014",
-            "holm1979": "Holm, 1979"}
+            "holm1979": "Holm, 1979", "vehtari2016": "Vehtari et al., 2016",
+            "vehtari2017": "Vehtari et al., 2017",
+            "vehtari2021": "Vehtari et al., 2021"}
 
 
 def _base(name):

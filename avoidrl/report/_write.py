@@ -72,6 +72,7 @@ class _FitPlan:
 
     def __init__(self, names, groups, method, transfer_prediction=False):
         self.transfer_prediction = transfer_prediction
+        self.has_groups = len(groups) > 1
         self.model_keys = [(safe_filename(name), name) for name in names]
         self.label_keys = [(label, label) for label in fit_methods()[method].comparison_criteria]
         self.group_keys = [(stem, group) for group, stem in _group_filenames(groups).items()]
@@ -103,6 +104,7 @@ class _ValidationPlan:
 
     has_group_results = has_identification = True  # planned whenever a model recovery is
     has_separate = False  # known once both recoveries ran: not planned
+    has_sbc = False  # known once the recoveries ran (posterior draws): not planned
 
     def __init__(self, parameter_models, model_models):
         self.kinds = ((PARAMETER_KIND,) if parameter_models else ()) + \
@@ -183,6 +185,11 @@ class _FitRun:
     @property
     def has_interest(self):
         return len(self.interest) > 0
+
+    @property
+    def has_groups(self):
+        """Whether the participants come from two or more groups (group differences)."""
+        return self.groups.nunique() > 1
 
     @cached_property
     def at_bounds(self):
@@ -386,6 +393,12 @@ class _ValidationRun:
     @cached_property
     def model_tables(self):
         return model_recovery_fit_tables(self.model_recovery)
+
+    @property
+    def has_sbc(self):
+        """Whether a parameter recovery's fits gave posterior draws (SBC ranks)."""
+        return self.recoveries is not None and any(
+            hasattr(r, "sbc_ranks_") for r in self.recoveries.values())
 
     @property
     def has_group_results(self):

@@ -22,7 +22,7 @@ from pathlib import Path
 #: Examples that take an output folder as their first command-line argument.
 TAKES_OUTPUT_FOLDER = ("tutorial_fit.py", "tutorial_validation.py", "parameter_recovery.py",
                        "grid_search_bounds.py", "custom_asymmetric_q.py",
-                       "custom_perseveration.py")
+                       "custom_perseveration.py", "full_bayes.py")
 
 
 def output_folder(gallery_conf, src_file) -> Path:
@@ -87,8 +87,8 @@ def short_warnings(gallery_conf, fname, when=None) -> None:
 
 #: Gallery order: the tutorials first; examples not listed come last, by name.
 ORDER = ("tutorial_fit.py", "tutorial_validation.py", "parameter_recovery.py",
-         "grid_search_bounds.py", "custom_asymmetric_q.py", "custom_perseveration.py",
-         "make_example_data.py")
+         "grid_search_bounds.py", "full_bayes.py", "custom_asymmetric_q.py",
+         "custom_perseveration.py", "make_example_data.py")
 
 
 class ExampleOrder:

@@ -207,7 +207,7 @@ def test_every_example_in_the_gallery_has_a_title(gallery_conf):
 def test_the_gallery_runs_examples_that_exist_and_take_the_documented_arguments(gallery_conf):
     executed = [p.name for p in sorted(EXAMPLES.glob("*.py"))
                 if re.search(gallery_conf["filename_pattern"], str(p))]
-    assert executed == ["custom_asymmetric_q.py", "custom_perseveration.py",
+    assert executed == ["custom_asymmetric_q.py", "custom_perseveration.py", "full_bayes.py",
                         "grid_search_bounds.py", "parameter_recovery.py", "tutorial_fit.py"]
     hooks = load(DOCS / "_ext" / "avoidrl_gallery.py", "avoidrl_gallery")
     for name in hooks.TAKES_OUTPUT_FOLDER:

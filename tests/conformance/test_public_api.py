@@ -189,6 +189,9 @@ def test_a_pickled_empirical_bayes_fit_still_works_and_answers_the_protocol(fres
                       "interval_description", "evidence_description"):
         assert getattr(old, attribute) == getattr(new, attribute), attribute
     assert old.fit_method == "eb" and not old.uses_starts
+    # it reported MAPs, and refits as it was fitted
+    assert old.get_params()["point_estimate"] == "map"
+    assert old.get_params()["m_step"] == "laplace" and old.get_params()["scale_prior"] is None
     assert type(old.simulator) is type(new.simulator)
     assert old.simulator.get_params() == new.simulator.get_params()
     assert type(old).from_model(old.simulator).fit_method == "eb"

@@ -96,7 +96,8 @@ def test_parser_values():
     (["validate", "--recovery", "both", "--models", "QLearning"], ["at least 2"]),
     (["validate", "--default-design", "--participants", "3"], ["--n-datasets"]),
     (["fit", "--config", "no/such.toml"], ["does not exist"]),
-    (["fit", "--method", "bayes"], ["--method"]),
+    (["fit", "--method", "map"], ["--method"]),
+    (["fit", "--method", "eb", "--n-samples", "3"], ["--n-samples", "--method eb"]),
     (["fit", "--method", "eb", "--n-starts", "3"], ["--n-starts", "--method eb"]),
     (["validate", "--method", "eb", "--start", "random"], ["--start", "--method eb"]),
     (["fit", "--formats", "png", "jpg"], ["--formats", "jpg"]),
@@ -479,8 +480,9 @@ def test_method_in_a_config_file(tmp_path, capsys):
     path = tmp_path / "settings.toml"
     path.write_text('method = "eb"\nn_starts = 3\n', encoding="utf-8")
     assert cli.read_config(path) == {"method": "eb", "n_starts": 3}
-    path.write_text('method = "bayes"\n', encoding="utf-8")
-    assert_one_line_error(*run(["fit", "--config", str(path)], capsys), "'method'", "eb")
+    path.write_text('method = "map"\n', encoding="utf-8")
+    assert_one_line_error(*run(["fit", "--config", str(path)], capsys), "'method'", "eb",
+                          "bayes")
 
 
 @pytest.mark.slow

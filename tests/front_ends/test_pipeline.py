@@ -299,7 +299,7 @@ def test_method_eb_gives_the_cli_folder(data_files, tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     assert_same_folder(tmp_path / "pipeline", tmp_path / "cli")
     with pytest.raises(ValueError, match="method must be one of"):
-        Pipeline(seed=4).run(mode="fit", models=["QLearning+novel"], method="bayes",
+        Pipeline(seed=4).run(mode="fit", models=["QLearning+novel"], method="map",
                              out_dir=tmp_path / "never")
     with pytest.raises(ValueError, match="number_of_runs has no effect with method='eb'"):
         Pipeline(seed=4).run(mode="validation", models=["QLearning+novel"], method="eb",

@@ -140,6 +140,34 @@ def test_eb_recovers_qlearning_at_least_as_well_as_ml(ql_data, ql_eb):
     assert pearson(ql_eb.params_["temperature"], truth["temperature"]) >= 0.8
 
 
+def test_eb_point_estimate_posterior_mean_or_map(ql_data, ql_eb):
+    learning, transfer, truth = ql_data
+    eb = ql_eb
+    # the default reports the importance-sampled posterior means; the MAPs are kept
+    pd.testing.assert_frame_equal(eb.params_, eb.posterior_mean_)
+    assert not np.allclose(eb.params_.to_numpy(), eb.map_params_.to_numpy())
+    np.testing.assert_allclose(eb.params_ci_["estimate"].unstack().loc[eb.params_.index,
+                                                                       eb.params_.columns],
+                               eb.params_.to_numpy())
+    ci = eb.params_ci_
+    assert ((ci["lower"] <= ci["estimate"]) & (ci["estimate"] <= ci["upper"])).all()
+    # both are recoveries of the truth (which tracks it better is measured by
+    # benchmarks/bench_hierarchical.py --report collapse, over 16 populations)
+    for name in truth.columns:
+        assert pearson(eb.params_[name], truth[name]) > 0.7, name
+    # point_estimate='map' reports the same fit's MAPs (the same EM, the same draws)
+    by_map = EmpiricalBayes(QLearning(novel=True), point_estimate="map",
+                            random_state=0).fit(learning, transfer)
+    pd.testing.assert_frame_equal(by_map.params_, eb.map_params_)
+    pd.testing.assert_frame_equal(by_map.posterior_mean_, eb.posterior_mean_)
+    np.testing.assert_allclose(
+        QLearning(novel=True).negative_log_likelihood(learning, transfer,
+                                                      params=by_map.params_)["total"],
+        by_map.nll_, rtol=1e-12)
+    with pytest.raises(ValueError, match="point_estimate must be one of"):
+        EmpiricalBayes(QLearning(novel=True), point_estimate="median").fit(learning, transfer)
+
+
 def test_eb_attributes_are_consistent(ql_data, ql_eb):
     learning, transfer, _ = ql_data
     eb = ql_eb
