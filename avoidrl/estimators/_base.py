@@ -210,7 +210,7 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
         return FitSettings(variant=variant, bounds=bounds, init=init, start=start,
                            n_starts=n_starts, max_starts=max_starts, options=options,
                            screen_starts=int(screen_starts),
-                           gradient=check_gradient(getattr(self, "gradient", "exact")))
+                           gradient=check_gradient(getattr(self, "gradient", "finite-difference")))
 
     def _fit_data(self, data, seeds, settings, warn=True, intervals=True):
         """Fit validated data, participant ``i`` drawing its starts from ``seeds[i]``.

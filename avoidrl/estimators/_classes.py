@@ -78,13 +78,14 @@ _COMMON_DOC = """
         likelihood term and, in learning, no update ('skip'; counted in
         ``n_missed_``, left out of ``n_trials_``), or the data are refused
         with a ValueError naming the participant and rows ('error').
-    gradient : {{'exact', 'finite-difference'}}, default='exact'
-        The gradient L-BFGS-B descends with: 'exact' is derived from the
-        model's declaration (forward mode; one likelihood evaluation per
-        point, user models included); 'finite-difference' is SciPy's
+    gradient : {{'finite-difference', 'exact'}}, default='finite-difference'
+        The gradient L-BFGS-B descends with: 'finite-difference' is SciPy's
         forward-difference gradient (``1 + k`` evaluations per point), the
-        reference's optimizer path, reproduced exactly. An estimator
-        unpickled from a version before 'exact' keeps 'finite-difference'.
+        reference's optimizer path, reproduced exactly; 'exact' is derived
+        from the model's declaration (forward mode; one evaluation per point,
+        user models included). 'exact' is not the default because it did not
+        make whole fits faster (the optimizer's own step dominates) and
+        matched, not beat, their quality (see the README's Speed section).
 
     Attributes
     ----------
@@ -147,7 +148,7 @@ class _NoBiasModel(RLModelBase):
                  screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
-                 missed_trials: str = "skip", gradient: str = "exact") -> None:
+                 missed_trials: str = "skip", gradient: str = "finite-difference") -> None:
         self.novel = novel
         self.decay = decay
         self.bounds = bounds
@@ -172,7 +173,7 @@ class _NoDecayModel(RLModelBase):
                  screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
-                 missed_trials: str = "skip", gradient: str = "exact") -> None:
+                 missed_trials: str = "skip", gradient: str = "finite-difference") -> None:
         self.bias = bias
         self.novel = novel
         self.bounds = bounds
@@ -197,7 +198,7 @@ class _FullModel(RLModelBase):
                  screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
-                 missed_trials: str = "skip", gradient: str = "exact") -> None:
+                 missed_trials: str = "skip", gradient: str = "finite-difference") -> None:
         self.bias = bias
         self.novel = novel
         self.decay = decay
@@ -315,7 +316,7 @@ verbose, optimizer_options
                  screen_starts: int = 4,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,
                  verbose: int = 0, optimizer_options: dict[str, Any] | None = None,
-                 missed_trials: str = "skip", gradient: str = "exact") -> None:
+                 missed_trials: str = "skip", gradient: str = "finite-difference") -> None:
         self.model = model
         self.bias = bias
         self.novel = novel
