@@ -6,8 +6,11 @@ the default design). Per population: Pearson r of the true parameters against
 ML's estimates, EmpiricalBayes's MAPs and HierarchicalBayes's posterior means;
 the share of true values inside HierarchicalBayes's 90 % equal-tailed credible
 intervals; the share of participant-parameters with R-hat <= 1.05 (and <= 1.01);
-wall seconds of each fit with ``--jobs`` workers (HierarchicalBayes's first fit
-in a process includes starting the workers and loading the compiled kernel).
+wall and CPU seconds of each fit with ``--jobs`` workers (CPU: this process and
+its worker processes, through psutil when installed; HierarchicalBayes's first
+fit in a process includes starting the workers and loading the compiled kernel);
+HierarchicalBayes's median bulk ESS per participant-parameter, and the load
+average at the start of each population.
 
 Usage::
 
@@ -34,12 +37,29 @@ from avoidrl import make_model  # noqa: E402
 from avoidrl.hierarchical import EmpiricalBayes, HierarchicalBayes  # noqa: E402
 
 
+def cpu_seconds():
+    """CPU seconds of this process and its live children (joblib's workers)."""
+    try:
+        import psutil
+    except ImportError:
+        return time.process_time()
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def timed_fit(estimator, learning, transfer):
+    """Fit; returns (wall seconds, CPU seconds)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        tic = time.perf_counter()
+        cpu, tic = cpu_seconds(), time.perf_counter()
         estimator.fit(learning, transfer)
-        return time.perf_counter() - tic
+        return time.perf_counter() - tic, cpu_seconds() - cpu
 
 
 def one_population(name, n, seed, args):
@@ -48,13 +68,13 @@ def one_population(name, n, seed, args):
     fits, times = {}, {}
     if args.ml:
         fits["ML"] = make_model(name, random_state=seed, n_jobs=args.jobs)
-        times["ML"] = timed_fit(fits["ML"], learning, transfer)
+        times["ML"], times["ML cpu"] = timed_fit(fits["ML"], learning, transfer)
     fits["EB"] = EmpiricalBayes(make_model(name), random_state=seed, n_jobs=args.jobs)
-    times["EB"] = timed_fit(fits["EB"], learning, transfer)
+    times["EB"], times["EB cpu"] = timed_fit(fits["EB"], learning, transfer)
     options = {k: v for k, v in (("n_warmup", args.warmup), ("n_samples", args.samples),
                                  ("thin", args.thin)) if v is not None}
     hb = HierarchicalBayes(make_model(name), random_state=seed, n_jobs=args.jobs, **options)
-    times["HB"] = timed_fit(hb, learning, transfer)
+    times["HB"], times["HB cpu"] = timed_fit(hb, learning, transfer)
     fits["HB"] = hb
     rows = {}
     for method, fit in fits.items():
@@ -67,6 +87,7 @@ def one_population(name, n, seed, args):
     rows["HB cover90"] = inside.to_dict()
     rows["HB Rhat<=1.05"] = (hb.rhat_ <= 1.05).mean().to_dict()
     rows["HB Rhat<=1.01"] = (hb.rhat_ <= 1.01).mean().to_dict()
+    rows["HB ESS bulk"] = hb.ess_bulk_.median().to_dict()
     table = pd.DataFrame(rows).loc[list(truth.columns)]
     population_rhat = float(hb.population_diagnostics_["r_hat"].max())
     return table, times, population_rhat, hb
@@ -76,11 +97,12 @@ def report(name, n, args):
     tables, all_times = [], []
     for s in range(args.seeds):
         seed = 1000 + s
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         table, times, population_rhat, hb = one_population(name, n, seed, args)
         tables.append(table)
-        all_times.append(times)
+        all_times.append({**times, "load": load})
         rates = [p for p in table.index if p.startswith(("factual", "counterfactual"))]
-        line = {"seed": seed, **{k: round(v, 1) for k, v in times.items()},
+        line = {"seed": seed, "load": round(load, 2), **{k: round(v, 1) for k, v in times.items()},
                 "HB lr r": round(table.loc[rates, "HB r"].mean(), 3) if rates else None,
                 "EB lr r": round(table.loc[rates, "EB r"].mean(), 3) if rates else None,
                 "share Rhat<=1.05": round(float((hb.rhat_ <= 1.05).to_numpy().mean()), 4),
@@ -103,8 +125,9 @@ def report(name, n, args):
     print(f"share of participant-parameters with R-hat <= 1.05: {np.mean(shares):.4f} "
           f"(worst population {min(shares):.4f})")
     times = pd.DataFrame(all_times)
-    print("wall seconds per population (median, max): " + ", ".join(
-        f"{m} {times[m].median():.1f} / {times[m].max():.1f}" for m in times.columns))
+    print("seconds per population (median / max): " + ", ".join(
+        f"{m} {times[m].median():.1f} / {times[m].max():.1f}" for m in times.columns
+        if m != "load") + f"; load average {times['load'].min():.1f}-{times['load'].max():.1f}")
 
 
 def main(argv=None):
