@@ -397,7 +397,7 @@ class Moves:
     """
 
     population_every: int = 5
-    jump_every: int = 20
+    jump_every: int = 40
     n_tries: int = 32
     independence: bool = True
 
