@@ -2,8 +2,10 @@
 
 Sits between the batched likelihood (:class:`avoidrl._core.likelihood.Objective`)
 and the estimator :class:`avoidrl.hierarchical.HierarchicalBayes`
-(``_bayes.py``), which validates settings, runs :func:`run_chains` on joblib
-workers and summarises the draws. Nothing here knows about data frames.
+(``_bayes.py``), which validates settings, runs :func:`warm_up` and
+:func:`draw_samples` on joblib workers and summarises the draws. Nothing here
+knows about data frames. The arithmetic of the moves between kernel calls is
+in ``_mcmc_steps.py`` (numpy, or compiled by numba for long chains).
 
 The model, in the logit space of the bounds (``z = logit((x - low) / (high -
 low))``), parameter ``k`` and participant ``i`` of group ``g(i)``::
@@ -245,7 +247,7 @@ class ChainBlock:
 
     def random_walk(self):
         """One adaptive random-walk Metropolis step of every participant; returns acceptances."""
-        c, n, k = self.shape
+        n, k = self.shape[1:]
         proposal = self.steps.walk_proposal(self.z, self.chol, self.log_scale,
                                             self._normals((n, k)))
         return self._accept(proposal)

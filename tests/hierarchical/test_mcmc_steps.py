@@ -1,6 +1,7 @@
 """The sampler's per-sweep arithmetic: numpy against scipy's densities, numba against numpy."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from scipy.special import logsumexp
@@ -118,3 +119,72 @@ def test_compiled_steps_agree_with_numpy(arrays):
 def test_short_chains_use_numpy_long_ones_compile_when_numba_is_there():
     assert steps_for(100) is NUMPY
     assert (steps_for(10**7) is not NUMPY) == compiled.ENABLED
+
+
+# ------------------------------------------------------- within the sampler
+def _small_data():
+    from avoidrl import QLearning
+    from avoidrl._core.data import load_task_data
+
+    model = QLearning(novel=False)
+    rng = np.random.RandomState(3)
+    truth = pd.DataFrame({"factual_lr": rng.uniform(0.1, 0.9, 6),
+                          "counterfactual_lr": rng.uniform(0.1, 0.9, 6),
+                          "temperature": rng.uniform(0.1, 0.3, 6)},
+                         index=pd.Index([f"s{i}" for i in range(6)], name="participant_id"))
+    learning, transfer = model.sample(params=truth, random_state=rng, trials_per_pair=6,
+                                      transfer_repeats=2)
+    return model, learning, transfer, load_task_data(learning, transfer)
+
+
+@pytest.mark.skipif(not compiled.ENABLED, reason="numba is not installed (or disabled)")
+def test_compiled_sweeps_follow_the_numpy_sweeps():
+    """Same seeds, every move (walk, population and multiple-try jumps, mixture steps): the
+    two implementations' chains stay together (they differ by rounding only)."""
+    from avoidrl._core.likelihood import Objective
+    from avoidrl.hierarchical import _mcmc
+
+    model, _, _, data = _small_data()
+    settings = model._fit_settings()
+    names = list(settings["variant"].parameter_names)
+    low = np.array([settings["bounds"][p][0] for p in names])
+    high = np.array([settings["bounds"][p][1] for p in names])
+    hyper = _mcmc.Hyperpriors(np.zeros(3), np.full(3, 2.0), np.full(3, 1.5))
+    seeds = [np.random.SeedSequence(5, spawn_key=(0, c)) for c in range(2)]
+    blocks = [_mcmc.ChainBlock(Objective(settings["variant"], data), low, high,
+                               np.zeros(6, dtype=np.intp), 1, hyper, seeds, compiled=flag)
+              for flag in (False, True)]
+    moves = _mcmc.Moves(population_every=3, jump_every=4, n_tries=8)
+    mixture = None
+    for sweep in range(1, 61):
+        if sweep == 31:
+            mixture = _mcmc.MixtureProposal(np.concatenate([blocks[0].z, blocks[0].z + 0.3]),
+                                            np.broadcast_to(0.2 * np.eye(3), (4, 6, 3, 3)))
+        for block in blocks:
+            accepted, _ = _mcmc._sweep(block, sweep, moves, 10, mixture)
+            block.adapt(accepted, accumulate=False)
+    np.testing.assert_allclose(blocks[1].z, blocks[0].z, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(blocks[1].sigma, blocks[0].sigma, rtol=1e-9)
+    assert not np.array_equal(blocks[0].z, _mcmc.ChainBlock(
+        Objective(settings["variant"], data), low, high, np.zeros(6, dtype=np.intp), 1, hyper,
+        seeds).z)  # the chains moved
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not compiled.ENABLED, reason="numba is not installed (or disabled)")
+def test_compiled_fit_is_the_same_whatever_n_jobs():
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from avoidrl.hierarchical import HierarchicalBayes
+
+    model, learning, transfer, data = _small_data()
+    settings = {"n_chains": 2, "n_warmup": 4000, "n_samples": 100, "thin": 3, "random_state": 2}
+    assert steps_for((4000 + 300) * data.n_participants) is not NUMPY  # long enough to compile
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        one = HierarchicalBayes(model, n_jobs=1, **settings).fit(learning, transfer)
+        two = HierarchicalBayes(model, n_jobs=2, **settings).fit(learning, transfer)
+    np.testing.assert_array_equal(one.draws_, two.draws_)
+    np.testing.assert_array_equal(one.mu_draws_, two.mu_draws_)
