@@ -12,6 +12,19 @@ fit in a process includes starting the workers and loading the compiled kernel);
 HierarchicalBayes's median bulk ESS per participant-parameter, and the load
 average at the start of each population.
 
+Measured 2026 (branch bayesspeed, defaults 2500 warm-up sweeps + 500 draws thinned
+by 8, n_jobs=2, the machine shared: load average 5.7-10.3 on 2 cores, so wall
+seconds are 2-3x the CPU seconds / 2):
+
+* Hybrid2012+novel, seeds 1000-1007: mean r of the four learning rates ML .585,
+  EB .700, HB .746 (HB - EB +.046, SE .009, min +.014); critic_lr .608; 90 %
+  coverage .827 (critic_lr) to .910; R-hat <= 1.05 for 98.9 % of
+  participant-parameters (worst population 97.1 %); HB 40 s wall, 17 CPU s
+  median (the former 5000 + 5000 sweeps: 59 s wall, 28 CPU s; side by side
+  at load 8: 55 s / 29.5 CPU s before, 28 s / 13.7 CPU s after).
+* QLearning+novel: r within .001 of EB, R-hat <= 1.01 everywhere, 90 %
+  coverage .873-.917; HB 20 s wall, 10 CPU s median (before: 41 s, 21 CPU s).
+
 Usage::
 
     python benchmarks/bench_bayes.py --models Hybrid2012+novel --seeds 8
