@@ -6,8 +6,24 @@ the default design). Per population: Pearson r of the true parameters against
 ML's estimates, EmpiricalBayes's MAPs and HierarchicalBayes's posterior means;
 the share of true values inside HierarchicalBayes's 90 % equal-tailed credible
 intervals; the share of participant-parameters with R-hat <= 1.05 (and <= 1.01);
-wall seconds of each fit with ``--jobs`` workers (HierarchicalBayes's first fit
-in a process includes starting the workers and loading the compiled kernel).
+wall and CPU seconds of each fit with ``--jobs`` workers (CPU: this process and
+its worker processes, through psutil when installed; HierarchicalBayes's first
+fit in a process includes starting the workers and loading the compiled kernel);
+HierarchicalBayes's median bulk ESS per participant-parameter, and the load
+average at the start of each population.
+
+Measured 2026 (branch bayesspeed, defaults 2500 warm-up sweeps + 500 draws thinned
+by 8, n_jobs=2, the machine shared: load average 5.7-10.3 on 2 cores, so wall
+seconds are 2-3x the CPU seconds / 2):
+
+* Hybrid2012+novel, seeds 1000-1007: mean r of the four learning rates ML .585,
+  EB .700, HB .746 (HB - EB +.046, SE .009, min +.014); critic_lr .608; 90 %
+  coverage .827 (critic_lr) to .910; R-hat <= 1.05 for 98.9 % of
+  participant-parameters (worst population 97.1 %); HB 40 s wall, 17 CPU s
+  median (the former 5000 + 5000 sweeps: 59 s wall, 28 CPU s; side by side
+  at load 8: 55 s / 29.5 CPU s before, 28 s / 13.7 CPU s after).
+* QLearning+novel: r within .001 of EB, R-hat <= 1.01 everywhere, 90 %
+  coverage .873-.917; HB 20 s wall, 10 CPU s median (before: 41 s, 21 CPU s).
 
 Usage::
 
@@ -34,12 +50,29 @@ from avoidrl import make_model  # noqa: E402
 from avoidrl.hierarchical import EmpiricalBayes, HierarchicalBayes  # noqa: E402
 
 
+def cpu_seconds():
+    """CPU seconds of this process and its live children (joblib's workers)."""
+    try:
+        import psutil
+    except ImportError:
+        return time.process_time()
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def timed_fit(estimator, learning, transfer):
+    """Fit; returns (wall seconds, CPU seconds)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        tic = time.perf_counter()
+        cpu, tic = cpu_seconds(), time.perf_counter()
         estimator.fit(learning, transfer)
-        return time.perf_counter() - tic
+        return time.perf_counter() - tic, cpu_seconds() - cpu
 
 
 def one_population(name, n, seed, args):
@@ -48,13 +81,13 @@ def one_population(name, n, seed, args):
     fits, times = {}, {}
     if args.ml:
         fits["ML"] = make_model(name, random_state=seed, n_jobs=args.jobs)
-        times["ML"] = timed_fit(fits["ML"], learning, transfer)
+        times["ML"], times["ML cpu"] = timed_fit(fits["ML"], learning, transfer)
     fits["EB"] = EmpiricalBayes(make_model(name), random_state=seed, n_jobs=args.jobs)
-    times["EB"] = timed_fit(fits["EB"], learning, transfer)
+    times["EB"], times["EB cpu"] = timed_fit(fits["EB"], learning, transfer)
     options = {k: v for k, v in (("n_warmup", args.warmup), ("n_samples", args.samples),
                                  ("thin", args.thin)) if v is not None}
     hb = HierarchicalBayes(make_model(name), random_state=seed, n_jobs=args.jobs, **options)
-    times["HB"] = timed_fit(hb, learning, transfer)
+    times["HB"], times["HB cpu"] = timed_fit(hb, learning, transfer)
     fits["HB"] = hb
     rows = {}
     for method, fit in fits.items():
@@ -67,6 +100,7 @@ def one_population(name, n, seed, args):
     rows["HB cover90"] = inside.to_dict()
     rows["HB Rhat<=1.05"] = (hb.rhat_ <= 1.05).mean().to_dict()
     rows["HB Rhat<=1.01"] = (hb.rhat_ <= 1.01).mean().to_dict()
+    rows["HB ESS bulk"] = hb.ess_bulk_.median().to_dict()
     table = pd.DataFrame(rows).loc[list(truth.columns)]
     population_rhat = float(hb.population_diagnostics_["r_hat"].max())
     return table, times, population_rhat, hb
@@ -76,11 +110,12 @@ def report(name, n, args):
     tables, all_times = [], []
     for s in range(args.seeds):
         seed = 1000 + s
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         table, times, population_rhat, hb = one_population(name, n, seed, args)
         tables.append(table)
-        all_times.append(times)
+        all_times.append({**times, "load": load})
         rates = [p for p in table.index if p.startswith(("factual", "counterfactual"))]
-        line = {"seed": seed, **{k: round(v, 1) for k, v in times.items()},
+        line = {"seed": seed, "load": round(load, 2), **{k: round(v, 1) for k, v in times.items()},
                 "HB lr r": round(table.loc[rates, "HB r"].mean(), 3) if rates else None,
                 "EB lr r": round(table.loc[rates, "EB r"].mean(), 3) if rates else None,
                 "share Rhat<=1.05": round(float((hb.rhat_ <= 1.05).to_numpy().mean()), 4),
@@ -103,8 +138,9 @@ def report(name, n, args):
     print(f"share of participant-parameters with R-hat <= 1.05: {np.mean(shares):.4f} "
           f"(worst population {min(shares):.4f})")
     times = pd.DataFrame(all_times)
-    print("wall seconds per population (median, max): " + ", ".join(
-        f"{m} {times[m].median():.1f} / {times[m].max():.1f}" for m in times.columns))
+    print("seconds per population (median / max): " + ", ".join(
+        f"{m} {times[m].median():.1f} / {times[m].max():.1f}" for m in times.columns
+        if m != "load") + f"; load average {times['load'].min():.1f}-{times['load'].max():.1f}")
 
 
 def main(argv=None):

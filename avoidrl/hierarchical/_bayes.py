@@ -97,11 +97,11 @@ class HierarchicalBayes(FullBayes, BaseEstimator):
         group difference (``group_differences_``).
     n_chains : int, default=4
         Independent chains (R-hat needs at least 2).
-    n_warmup : int, default=5000
+    n_warmup : int, default=2500
         Warm-up sweeps per chain (discarded).
-    n_samples : int, default=1000
+    n_samples : int, default=500
         Kept draws per chain.
-    thin : int, default=5
+    thin : int, default=8
         Sweeps between kept draws (``n_samples * thin`` sampling sweeps).
     mu_prior_mean, mu_prior_sd : float or dict, default=0.0, 2.0
         ``mu[k] ~ Normal(mu_prior_mean, mu_prior_sd)`` in z: 0 is mid-range,
@@ -197,13 +197,13 @@ class HierarchicalBayes(FullBayes, BaseEstimator):
     Notes
     -----
     Measured (``benchmarks/bench_bayes.py``): on Hybrid2012+novel, N = 60, the
-    defaults (4 chains, 5000 warm-up sweeps, 1000 draws thinned by 5)
+    defaults (4 chains, 2500 warm-up sweeps, 500 draws thinned by 8)
     recovered the learning rates better than EmpiricalBayes; see the
     benchmark for the numbers and the time.
     """
 
     def __init__(self, estimator: RLModelBase, *, prior: str = "pooled", n_chains: int = 4,
-                 n_warmup: int = 5000, n_samples: int = 1000, thin: int = 5,
+                 n_warmup: int = 2500, n_samples: int = 500, thin: int = 8,
                  mu_prior_mean: float | dict = 0.0, mu_prior_sd: float | dict = 2.0,
                  sigma_prior_scale: float | dict = 1.5, population_every: int = 5,
                  random_state: RandomStateLike = None, n_jobs: int | None = None,

@@ -2,8 +2,10 @@
 
 Sits between the batched likelihood (:class:`avoidrl._core.likelihood.Objective`)
 and the estimator :class:`avoidrl.hierarchical.HierarchicalBayes`
-(``_bayes.py``), which validates settings, runs :func:`run_chains` on joblib
-workers and summarises the draws. Nothing here knows about data frames.
+(``_bayes.py``), which validates settings, runs :func:`warm_up` and
+:func:`draw_samples` on joblib workers and summarises the draws. Nothing here
+knows about data frames. The arithmetic of the moves between kernel calls is
+in ``_mcmc_steps.py`` (numpy, or compiled by numba for long chains).
 
 The model, in the logit space of the bounds (``z = logit((x - low) / (high -
 low))``), parameter ``k`` and participant ``i`` of group ``g(i)``::
@@ -52,6 +54,7 @@ from scipy.special import gammaln, logsumexp
 from .._core import compiled
 from .._core.likelihood import Objective
 from .._core.transform import Z_LIMIT, to_bounded
+from ._mcmc_steps import NUMPY, compiled_steps, steps_for
 
 #: acceptance rate the random-walk scale is adapted toward (Roberts et al. 1997)
 TARGET_ACCEPTANCE = 0.234
@@ -181,9 +184,14 @@ class ChainBlock:
     hyper : Hyperpriors
     seeds : list of numpy SeedSequence
         One per chain; each chain draws only from its own stream.
+    compiled : bool
+        Whether the per-sweep arithmetic is the numba-compiled one
+        (:mod:`._mcmc_steps`); every block of a fit must agree.
     """
 
-    def __init__(self, objective, low, high, group_index, n_groups, hyper, seeds):
+    def __init__(self, objective, low, high, group_index, n_groups, hyper, seeds,
+                 compiled=False):
+        self.compiled = compiled
         self.objective, self.low, self.high = objective, low, high
         self.group_index, self.n_groups, self.hyper = group_index, n_groups, hyper
         self.membership = (np.arange(n_groups)[:, None] == group_index[None, :]).astype(float)
@@ -194,6 +202,7 @@ class ChainBlock:
         self.z = np.stack([rng.uniform(-START_SPREAD, START_SPREAD, (n, k)) for rng in self.rngs])
         self.mu = np.stack([rng.normal(0.0, 1.0, (n_groups, k)) for rng in self.rngs])
         self.sigma = np.full((c, k), 2.0)
+        self._no_extra = np.zeros((c, n))
         self.nll = self._nll(self.z)
         self.chol = np.broadcast_to(np.sqrt(INITIAL_VARIANCE) * np.eye(k), (c, n, k, k)).copy()
         self.log_scale = np.full((c, n), np.log(2.38 / np.sqrt(k)))
@@ -207,6 +216,11 @@ class ChainBlock:
         state["objective"] = None
         return state
 
+    @property
+    def steps(self):
+        """The per-sweep arithmetic (:class:`._mcmc_steps.Steps`)."""
+        return compiled_steps() if self.compiled else NUMPY
+
     def _nll(self, z):
         values = self.objective(to_bounded(z.reshape(-1, self.shape[2]), self.low, self.high),
                                 self.owner).reshape(self.shape[:2])
@@ -218,22 +232,25 @@ class ChainBlock:
     def _uniforms(self, size):
         return np.stack([rng.random(size) for rng in self.rngs])
 
-    def _log_prior(self, z):
-        mean = self.mu[:, self.group_index]                 # (c, n, k)
-        deviation = (z - mean) / self.sigma[:, None, :]
-        return -0.5 * np.einsum("cnk,cnk->cn", deviation, deviation)
+    def _accept(self, proposal, extra=None, with_prior=True):
+        """Metropolis-Hastings acceptance of ``proposal`` (z and nll updated in place).
+
+        ``extra``: the proposal's log density ratio, q(z) / q(proposal), when
+        it is not symmetric; ``with_prior``: whether the population prior's
+        ratio enters (not when the proposal is the population itself).
+        """
+        nll = self._nll(proposal)
+        log_u = np.log(self._uniforms(self.shape[1]))
+        return self.steps.metropolis(self.z, self.nll, proposal, nll, self.mu, self.group_index,
+                                     self.sigma, log_u,
+                                     self._no_extra if extra is None else extra, with_prior)
 
     def random_walk(self):
         """One adaptive random-walk Metropolis step of every participant; returns acceptances."""
-        c, n, k = self.shape
-        step = np.matmul(self.chol, self._normals((n, k))[..., None])[..., 0]
-        proposal = np.clip(self.z + np.exp(self.log_scale)[..., None] * step, -Z_LIMIT, Z_LIMIT)
-        nll = self._nll(proposal)
-        log_ratio = self.nll - nll + self._log_prior(proposal) - self._log_prior(self.z)
-        accepted = np.log(self._uniforms(n)) < log_ratio
-        self.z = np.where(accepted[..., None], proposal, self.z)
-        self.nll = np.where(accepted, nll, self.nll)
-        return accepted
+        n, k = self.shape[1:]
+        proposal = self.steps.walk_proposal(self.z, self.chol, self.log_scale,
+                                            self._normals((n, k)))
+        return self._accept(proposal)
 
     def population_jump(self):
         """Propose one coordinate per participant from the population; accept by likelihood."""
@@ -245,11 +262,7 @@ class ChainBlock:
         mean = self.mu[chains, self.group_index[None, :], coordinate]
         proposal[chains, rows, coordinate] = np.clip(
             mean + self.sigma[chains, coordinate] * fresh, -Z_LIMIT, Z_LIMIT)
-        nll = self._nll(proposal)
-        accepted = np.log(self._uniforms(n)) < self.nll - nll
-        self.z = np.where(accepted[..., None], proposal, self.z)
-        self.nll = np.where(accepted, nll, self.nll)
-        return accepted
+        return self._accept(proposal, with_prior=False)
 
     def multiple_try_jump(self, n_tries):
         """Multiple-try independence Metropolis step of every participant's whole vector.
@@ -279,21 +292,17 @@ class ChainBlock:
         others = np.where(np.arange(m) == pick[..., None], -np.inf, log_w)
         reverse = np.logaddexp(logsumexp(others, axis=2), -self.nll)
         accepted = (np.log(self._uniforms(n)) < total - reverse) & np.isfinite(chosen)
-        self.z = np.where(accepted[..., None], candidates[chains, rows, pick], self.z)
-        self.nll = np.where(accepted, -chosen, self.nll)
+        self.z[accepted] = candidates[chains, rows, pick][accepted]
+        self.nll[accepted] = -chosen[accepted]
         return accepted
 
     def independence_step(self, mixture):
         """Independence Metropolis-Hastings step of every participant from ``mixture``."""
-        n = self.shape[1]
+        c = self.shape[0]
         proposal = np.stack([mixture.draw(rng) for rng in self.rngs])
-        nll = self._nll(proposal)
-        log_ratio = self.nll - nll + self._log_prior(proposal) - self._log_prior(self.z) \
-            + mixture.log_density(self.z) - mixture.log_density(proposal)
-        accepted = np.log(self._uniforms(n)) < log_ratio
-        self.z = np.where(accepted[..., None], proposal, self.z)
-        self.nll = np.where(accepted, nll, self.nll)
-        return accepted
+        # both densities in one pass: the current rows, then the proposals
+        density = mixture.log_density(np.concatenate([self.z, proposal]), self.steps)
+        return self._accept(proposal, density[:c] - density[c:])
 
     def population_step(self):
         """Gibbs draw of the group means, then the MH step of the population sds."""
@@ -373,14 +382,9 @@ class MixtureProposal:
         step = np.matmul(self.chol[component, rows], normal[..., None])[..., 0]
         return self.means[component, rows] + scale[:, None] * step
 
-    def log_density(self, z):
-        """Log density of z (..., n, k); shape (..., n)."""
-        k = self.means.shape[-1]
-        deviation = z[..., None, :, :] - self.means                      # (..., m, n, k)
-        white = np.matmul(self.inverse, deviation[..., None])[..., 0]
-        distance = np.einsum("...k,...k->...", white, white)
-        terms = self.constant - 0.5 * (DF + k) * np.log1p(distance / DF)
-        return logsumexp(terms, axis=-2)
+    def log_density(self, z, steps=NUMPY):
+        """Log density of z (c, n, k); shape (c, n)."""
+        return steps.mixture_log_density(z, self.means, self.inverse, self.constant, DF)
 
 
 @dataclass
@@ -395,7 +399,7 @@ class Moves:
     """
 
     population_every: int = 5
-    jump_every: int = 20
+    jump_every: int = 40
     n_tries: int = 32
     independence: bool = True
 
@@ -432,7 +436,9 @@ def warm_up(variant, data, low, high, group_index, n_groups, hyper, seeds, n_war
     """
     objective = _objective(variant, data,
                            (n_warmup + n_planned) * len(seeds) * data.n_participants)
-    block = ChainBlock(objective, low, high, group_index, n_groups, hyper, seeds)
+    # from the fit's size per chain, so every worker of a fit chooses alike
+    compiled = steps_for((n_warmup + n_planned) * data.n_participants) is not NUMPY
+    block = ChainBlock(objective, low, high, group_index, n_groups, hyper, seeds, compiled)
     start, window_ends = adaptation_windows(n_warmup)
     ends = set(window_ends)
     last = window_ends[-1] if window_ends else 0
