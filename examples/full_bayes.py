@@ -13,7 +13,7 @@ every group difference comes with it.
 seconds, the chains are short: 2 chains, 300 warm-up sweeps and 150 draws
 each. That is enough to show the outputs, not to trust them: some R-hats
 exceed 1.05 and ``fit`` warns about them. For real analyses keep the defaults
-(4 chains, 5000 warm-up sweeps, 1000 draws thinned by 5) and check
+(4 chains, 2500 warm-up sweeps, 500 draws thinned by 8) and check
 ``rhat_`` and the ESS before reading the estimates. Run it::
 
     python examples/full_bayes.py [OUTPUT_FOLDER]
