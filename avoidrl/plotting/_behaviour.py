@@ -14,7 +14,7 @@ from matplotlib.patches import Patch
 from .._tables import BINS, CONTEXT_ORDER, EMPIRICAL, STIMULUS_TYPES, _t_ci
 from ._style import (
     _CONTEXT_COLORS, _EMPIRICAL_COLOR, _OPTION_LABELS, _OPTION_TYPES, _STIMULUS_COLORS,
-    _despine, _new_figure, _suptitle,
+    _despine, _fixed_layout, _new_figure, _suptitle,
 )
 
 
@@ -25,9 +25,14 @@ def _participant_means(table, keys, value):
 
 
 def _summary(table, key, value, order):
-    rows = {k: table.loc[table[key] == k, value].to_numpy(dtype=float) for k in order}
-    means = np.array([v.mean() if len(v) else np.nan for v in rows.values()])
-    cis = np.array([_t_ci(v) for v in rows.values()])
+    """Mean and 95 % t-CI half-width of ``value`` for each ``key`` in ``order`` (NaN if none)."""
+    values = table[value].to_numpy(dtype=float)
+    # one grouping instead of a filter per key (a figure has hundreds of keys); each
+    # group's rows keep the table's order, so the sums are those of a filter
+    where = table.groupby(key, sort=False).indices if len(table) else {}
+    rows = [values[where[k]] if k in where else values[:0] for k in order]
+    means = np.array([v.mean() if len(v) else np.nan for v in rows])
+    cis = np.array([_t_ci(v) for v in rows])
     return means, cis
 
 
@@ -116,9 +121,9 @@ def plot_model_behaviour(accuracy_table, choice_table, model):
                   # six entries fit one row only from three groups' width on (else clipped)
                   loc="outside lower center", ncol=3 if n_groups < 3 else 6, fontsize=9,
                   frameon=False)
-    _suptitle(figure, f"{model}: posterior predictive behaviour\n(lines and bars = model, "
-              "diamonds = data; mean ± 95% CI)", fontsize=12, wrap=False)
-    return figure
+    title = _suptitle(figure, f"{model}: posterior predictive behaviour\n(lines and bars = "
+                      "model, diamonds = data; mean ± 95% CI)", fontsize=12, wrap=False)
+    return _fixed_layout(figure, title)
 
 
 # ------------------------------------------------------ model simulations plot
@@ -199,12 +204,13 @@ def plot_model_simulations(accuracy_table, choice_table, dynamics, group):
             ax.tick_params(labelsize=8)
             _despine(ax)
     _finish_simulations(figure, axes, lowest, largest)
-    _suptitle(figure, f"{group}: model simulations (n = {n_participants} participants)\n"
-              "Rows 1 and 4: posterior-predictive simulations at each participant's fitted "
-              "parameters against the data. Rows 2-3: each model replaying the participants' "
-              "own choices and outcomes. Lines and bars: means; bands and error bars: 95% CI.",
-              fontsize=11)
-    return figure
+    title = _suptitle(
+        figure, f"{group}: model simulations (n = {n_participants} participants)\n"
+        "Rows 1 and 4: posterior-predictive simulations at each participant's fitted "
+        "parameters against the data. Rows 2-3: each model replaying the participants' "
+        "own choices and outcomes. Lines and bars: means; bands and error bars: 95% CI.",
+        fontsize=11)
+    return _fixed_layout(figure, title)
 
 
 def _simulation_tables(accuracy_table, choice_table, dynamics, group):

@@ -16,7 +16,9 @@ from .._tables import (
     criterion_label, criterion_values, group_criteria,
 )
 from .._utils.fitted import _model_dict
-from ._style import _BAR_COLOR, _despine, _grid, _new_figure, _number, _rotate, _suptitle
+from ._style import (
+    _BAR_COLOR, _despine, _fixed_layout, _grid, _new_figure, _number, _rotate, _suptitle,
+)
 
 
 # ------------------------------------------------------------ model comparison
@@ -91,7 +93,7 @@ def plot_model_comparison(models, criterion="bic"):
                    loc="left", fontsize=11)
     for ax in (ax_a, ax_b):
         _despine(ax)
-    return figure
+    return _fixed_layout(figure)
 
 
 def plot_bms(bms):
@@ -163,9 +165,9 @@ def plot_bms(bms):
     parts = [f"evidence: {evidence}" if evidence is not None else None,
              f"n = {n} participants" if n is not None else None,
              f"BOR = {_number(bor, '.3f')}" if bor is not None else None]
-    _suptitle(figure, "Random-effects Bayesian model selection\n"
-              + "; ".join(p for p in parts if p))
-    return figure
+    title = _suptitle(figure, "Random-effects Bayesian model selection\n"
+                      + "; ".join(p for p in parts if p))
+    return _fixed_layout(figure, title)
 
 
 # ------------------------------------------------- criterion distributions
@@ -217,6 +219,7 @@ def plot_fit_distributions(models, criterion="bic"):
             "aic": "2k + 2 NLL",
             LAPLACE: "-2 x the Laplace log evidence under the fitted population prior",
             "loo": "-2 x the PSIS-LOO log predictive density of the participant's data"}[key]
-    _suptitle(figure, f"Distribution of the participants' {label} ({what})\ncurve = normal "
-              "with the same mean and sd, dashed = mean; kurtosis = excess kurtosis")
-    return figure
+    title = _suptitle(figure, f"Distribution of the participants' {label} ({what})\ncurve = "
+                      "normal with the same mean and sd, dashed = mean; kurtosis = excess "
+                      "kurtosis")
+    return _fixed_layout(figure, title)

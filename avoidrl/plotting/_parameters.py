@@ -17,8 +17,8 @@ from .._tables import (
 from .._utils.fitted import _model_dict
 from ._style import (
     _BOUND_COLOR, _PARTICIPANT_COLOR, _POINT_GIDS, _POINT_LABELS, _POINT_STYLES, _despine,
-    _draw_bounds, _grid, _log_axis, _new_figure, _number, _paper, _plain_log_axis, _rotate,
-    _suptitle, _wrap,
+    _draw_bounds, _fixed_layout, _grid, _log_axis, _new_figure, _number, _paper,
+    _plain_log_axis, _rotate, _suptitle, _wrap,
 )
 
 
@@ -76,9 +76,9 @@ def plot_fit_by_starts(models, tol=START_TOLERANCE):
         ax.tick_params(labelsize=8)
         ax.margins(x=0.08)
         _despine(ax)
-    _suptitle(figure, f"Fit by number of starts (mean over participants; dashed = every "
-              f"participant within {tol:g} NLL of its best)")
-    return figure
+    title = _suptitle(figure, f"Fit by number of starts (mean over participants; dashed = "
+                      f"every participant within {tol:g} NLL of its best)")
+    return _fixed_layout(figure, title)
 
 
 def _p_text(p_value):
@@ -179,9 +179,10 @@ def plot_parameter_of_interest_comparisons(models, parameters=PARAMETERS_OF_INTE
                       label="least squares, off-bound participants")]
     figure.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False,
                   fontsize=8)
-    _suptitle(figure, "Parameters of interest across models (Pearson r of the log values on "
-              "log axes; 'off bounds' leaves out participants with either value on a bound)")
-    return figure
+    title = _suptitle(figure, "Parameters of interest across models (Pearson r of the log "
+                      "values on log axes; 'off bounds' leaves out participants with either "
+                      "value on a bound)")
+    return _fixed_layout(figure, title)
 
 
 # ---------------------------------------------------------- parameter fits
@@ -257,10 +258,10 @@ def plot_parameter_fits(estimator, tol=BOUND_TOLERANCE):
     _parameter_fits_legend(figure, shown)
     title = f"{name}: fitted parameters by group (n = {len(params)} participants"
     # on paper the axis labels say "(log axis)": the title stays on one line
-    _suptitle(figure, title + (")" if _paper() else
-                               "; log axes where the statistics log-transform)"),
-              fontsize=12, wrap=False)
-    return figure
+    title = _suptitle(figure, title + (")" if _paper() else
+                                       "; log axes where the statistics log-transform)"),
+                      fontsize=12, wrap=False)
+    return _fixed_layout(figure, title)
 
 
 def _point_kinds(sides, intervals, parameter, index):

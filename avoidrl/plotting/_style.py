@@ -13,6 +13,7 @@ import contextvars
 import textwrap
 from contextlib import contextmanager
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -96,6 +97,8 @@ def paper_fonts(figure):
                                and hasattr(artist, "get_text")):
         size = text.get_fontsize()
         text.set_fontsize(max(PAPER_MIN_FONT, min(size, 0.75 * size + 0.5)))
+    if hasattr(figure, "_avoidrl_fixed_layout"):  # smaller text, smaller margins
+        _fixed_layout(figure, figure._avoidrl_fixed_layout)
     return figure
 
 
@@ -124,16 +127,22 @@ def _paper():
     return _STYLE.get() == "paper"
 
 
-def _new_figure(width, height):
+def _new_figure(width, height, layout=None):
+    """A figure ``width`` x ``height`` inches (narrower on paper), with no layout engine by default.
+
+    Figures without an engine are laid out once, by :func:`_fixed_layout`;
+    ``layout='constrained'`` is for the figures it cannot lay out (equal
+    aspects, colour bars).
+    """
     if _STYLE.get() == "paper" and width > PAPER_WIDTH:
         width, height = PAPER_WIDTH, height * PAPER_WIDTH / width
     if _HEADLESS.get():
-        figure = Figure(figsize=(width, height), layout="constrained")
+        figure = Figure(figsize=(width, height), layout=layout)
         FigureCanvasAgg(figure)
         return figure
     from matplotlib import pyplot as plt
 
-    return plt.figure(figsize=(width, height), layout="constrained")
+    return plt.figure(figsize=(width, height), layout=layout)
 
 
 def _wrap(label, width=12):
@@ -170,16 +179,15 @@ def _suptitle(figure, text, fontsize=11, wrap=True):
     """A figure title wrapped to the figure's width (each line break in text is kept).
 
     'paper' figures keep the first line only, unwrapped (the rest is the caption's).
+    Returns the title's Text.
     """
     if _STYLE.get() == "paper":
-        figure.suptitle(text.split("\n")[0], fontsize=min(fontsize, 10))
-        return
+        return figure.suptitle(text.split("\n")[0], fontsize=min(fontsize, 10))
     if not wrap:
-        figure.suptitle(text, fontsize=fontsize)
-        return
+        return figure.suptitle(text, fontsize=fontsize)
     width = int(figure.get_figwidth() * 120 / fontsize)
     lines = [textwrap.fill(line, max(width, 30)) for line in text.split("\n")]
-    figure.suptitle("\n".join(lines), fontsize=fontsize)
+    return figure.suptitle("\n".join(lines), fontsize=fontsize)
 
 
 def _number(value, fmt=".2f"):
@@ -209,3 +217,122 @@ def _plain_log_axis(ax, axis="y"):
     (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+
+
+# ---------------------------------------------------------------- fixed layout
+#: Fixed layout: space (inches) between the figure's edge and what is drawn, and between
+#: the decorations of neighbouring panels (a little over constrained layout's, since text
+#: is measured at the figure's dpi and rendered at the file's, with its own hinting).
+_EDGE = 0.06
+_GAP = 0.12
+
+
+def _fixed_layout(figure, title=None):
+    """Place the figure's grid of axes so that every title, label and legend fits.
+
+    The layout constrained layout would find, computed once when the figure
+    is built: each panel's decorations (tick labels, titles, axis labels, an
+    axes legend beside it) are measured, each column of the grid gets the
+    room its widest decorations need on either side (each row likewise), the
+    axes share what is left equally, the figure ``title`` goes at the top and
+    the figure legends at the bottom. Measuring twice lets rotated tick
+    labels and legends placed in axes units settle. Saving then needs no
+    layout engine, which ran at every save (and with any engine matplotlib
+    draws a figure twice per file).
+
+    Every axes must come from one GridSpec (``figure.subplots``) and span one
+    cell. :func:`paper_fonts` lays the figure out again after changing its
+    fonts; after other changes, call ``figure.set_layout_engine('constrained')``.
+    """
+    axes = [ax for ax in figure.axes if ax.get_subplotspec() is not None]
+    if not axes:
+        return figure
+    n_rows, n_cols = axes[0].get_subplotspec().get_gridspec().get_geometry()
+    cells = {ax: (ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
+             for ax in axes}
+    width, height = figure.get_size_inches()
+    top = height - _EDGE
+    if title is not None:
+        title.set(y=1 - _EDGE / height, verticalalignment="top")
+        top -= title.get_window_extent().height / figure.dpi + _GAP
+    bottom = max([_EDGE] + [legend.get_window_extent().y1 / figure.dpi + _GAP
+                            for legend in figure.legends])
+    for _ in range(2):  # the second pass sees rotated tick labels at their final place
+        need = {side: np.zeros(n) for side, n in
+                (("left", n_cols), ("right", n_cols), ("below", n_rows), ("above", n_rows))}
+        label_offsets = {}
+        for ax, (row, column) in cells.items():
+            (left, right, below, above), label_offsets[ax] = _decorations(ax)
+            need["left"][column] = max(need["left"][column], left)
+            need["right"][column] = max(need["right"][column], right)
+            need["below"][row] = max(need["below"][row], below)
+            need["above"][row] = max(need["above"][row], above)
+        panel_width = max(0.2, (width - 2 * _EDGE - need["left"].sum() - need["right"].sum()
+                                - _GAP * (n_cols - 1)) / n_cols)
+        panel_height = max(0.2, (top - bottom - need["below"].sum() - need["above"].sum()
+                                 - _GAP * (n_rows - 1)) / n_rows)
+        x0 = _EDGE + np.cumsum(need["left"]) + np.r_[0, np.cumsum(
+            need["right"] + panel_width + _GAP)[:-1]]
+        y1 = top - np.cumsum(need["above"]) - np.r_[0, np.cumsum(
+            need["below"] + panel_height + _GAP)[:-1]]
+        for ax, (row, column) in cells.items():
+            ax.set_position([x0[column] / width, (y1[row] - panel_height) / height,
+                             panel_width / width, panel_height / height])
+    for ax, (beside, below) in label_offsets.items():
+        # where matplotlib would put the axis labels, fixed: it need not measure the tick
+        # labels again for them at every draw (their offsets do not depend on the size)
+        ax.yaxis.set_label_coords(-beside / figure.dpi / panel_width,
+                                  ax.yaxis.label.get_position()[1])
+        ax.xaxis.set_label_coords(ax.xaxis.label.get_position()[0],
+                                  -below / figure.dpi / panel_height)
+    figure._avoidrl_fixed_layout = title  # paper_fonts lays the figure out again
+    return figure
+
+
+def _decorations(ax):
+    """How far (inches) ax's decorations reach beyond its box, and where its axis labels go.
+
+    Returns ((left, right, below, above), (y label, x label)): the axis labels'
+    distances (display units) from the box, beyond the tick labels by their
+    label pad, as matplotlib places them. Tick labels, titles and an axes
+    legend are measured where they are.
+    """
+    box, dpi = ax.get_window_extent(), ax.get_figure(root=True).dpi
+    reach = [box.x0, box.x1, box.y0, box.y1]  # min x, max x, min y, max y
+    edges = {}
+    for axis in (ax.xaxis, ax.yaxis):
+        extents = [label.get_window_extent() for tick in axis._update_ticks()  # those drawn
+                   for label in (tick.label1, tick.label2)
+                   if label.get_visible() and label.get_text()]
+        tick = mpl.rcParams[f"{axis.axis_name}tick.major.size"] * dpi / 72
+        edges[axis.axis_name] = (min([e.x0 for e in extents] + [box.x0 - tick]),
+                                 min([e.y0 for e in extents] + [box.y0 - tick]))
+        _grow(reach, [(e.x0, e.x1, e.y0, e.y1) for e in extents])
+    if not ax.yaxis.get_major_formatter().get_offset():
+        # nothing is drawn above the axes, so its titles stay at y = 1: matplotlib need
+        # not look for decorations to lift them above at every draw
+        ax._autotitlepos = False
+    shown = [t for t in (ax.title, ax._left_title, ax._right_title) if t.get_text()]
+    if ax.get_legend() is not None:
+        shown.append(ax.get_legend())
+    _grow(reach, [(e.x0, e.x1, e.y0, e.y1) for e in (a.get_window_extent() for a in shown)])
+    beside = box.x0 - edges["y"][0] + ax.yaxis.labelpad * dpi / 72
+    below = box.y0 - edges["x"][1] + ax.xaxis.labelpad * dpi / 72
+    label = ax.yaxis.label
+    if label.get_visible() and label.get_text():
+        size = label.get_window_extent()
+        spill = max(0.0, (size.height - box.height) / 2)  # centred beside the axes
+        _grow(reach, [(box.x0 - beside - size.width, box.x1, box.y0 - spill, box.y1 + spill)])
+    label = ax.xaxis.label
+    if label.get_visible() and label.get_text():
+        size = label.get_window_extent()
+        spill = max(0.0, (size.width - box.width) / 2)  # centred below the axes
+        _grow(reach, [(box.x0 - spill, box.x1 + spill, box.y0 - below - size.height, box.y1)])
+    return (((box.x0 - reach[0]) / dpi, (reach[1] - box.x1) / dpi,
+             (box.y0 - reach[2]) / dpi, (reach[3] - box.y1) / dpi), (beside, below))
+
+
+def _grow(reach, boxes):
+    """Extend ``reach`` ([min x, max x, min y, max y]) over ``boxes`` (x0, x1, y0, y1)."""
+    for x0, x1, y0, y1 in boxes:
+        reach[:] = [min(reach[0], x0), max(reach[1], x1), min(reach[2], y0), max(reach[3], y1)]
