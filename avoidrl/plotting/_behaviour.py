@@ -14,7 +14,7 @@ from matplotlib.patches import Patch
 from .._tables import BINS, CONTEXT_ORDER, EMPIRICAL, STIMULUS_TYPES, _t_ci
 from ._style import (
     _CONTEXT_COLORS, _EMPIRICAL_COLOR, _OPTION_LABELS, _OPTION_TYPES, _STIMULUS_COLORS,
-    _despine, _fixed_layout, _new_figure, _suptitle,
+    _despine, _fixed_layout, _legend_columns, _new_figure, _suptitle,
 )
 
 
@@ -117,10 +117,9 @@ def plot_model_behaviour(accuracy_table, choice_table, model):
         _despine(ax)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     more_handles, more_labels = axes[1, 0].get_legend_handles_labels()
-    figure.legend(handles + more_handles, labels + [f"transfer ({s})" for s in more_labels],
-                  # six entries fit one row only from three groups' width on (else clipped)
-                  loc="outside lower center", ncol=3 if n_groups < 3 else 6, fontsize=9,
-                  frameon=False)
+    labels += [f"transfer ({s})" for s in more_labels]
+    figure.legend(handles + more_handles, labels, loc="outside lower center", frameon=False,
+                  ncol=_legend_columns(figure, labels, 9), fontsize=9)
     title = _suptitle(figure, f"{model}: posterior predictive behaviour\n(lines and bars = "
                       "model, diamonds = data; mean ± 95% CI)", fontsize=12, wrap=False)
     return _fixed_layout(figure, title)

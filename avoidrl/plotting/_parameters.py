@@ -17,7 +17,7 @@ from .._tables import (
 from .._utils.fitted import _model_dict
 from ._style import (
     _BOUND_COLOR, _PARTICIPANT_COLOR, _POINT_GIDS, _POINT_LABELS, _POINT_STYLES, _despine,
-    _draw_bounds, _fixed_layout, _grid, _log_axis, _new_figure, _number, _paper,
+    _draw_bounds, _fixed_layout, _grid, _legend_columns, _log_axis, _new_figure, _number, _paper,
     _plain_log_axis, _rotate, _suptitle, _wrap,
 )
 
@@ -333,7 +333,5 @@ def _parameter_fits_legend(figure, shown):
                        label="participant's 95% interval"),
                 Line2D([], [], color=_BOUND_COLOR, linestyle="--", label="bounds of the fit")]
     # as many columns as fit the figure's width (one row of all was clipped on narrow figures)
-    entry = max(len(h.get_label()) for h in handles) * 0.55 * 8 / 72 + 0.8  # inches
-    ncol = max(1, min(len(handles), int(figure.get_figwidth() / entry)))
-    figure.legend(handles=handles, loc="outside lower center", ncol=ncol,
-                  frameon=False, fontsize=8)
+    figure.legend(handles=handles, loc="outside lower center", frameon=False, fontsize=8,
+                  ncol=_legend_columns(figure, [h.get_label() for h in handles], 8))

@@ -17,7 +17,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FixedFormatter, FuncFormatter
 
 from ..stats import is_log_transformed
 
@@ -93,10 +93,17 @@ def paper_fonts(figure):
     The screen figures' sizes (7 to 12 points) on a figure shrunk to the page
     width would collide; these keep their order and stay readable in print.
     """
+    def smaller(size):
+        return max(PAPER_MIN_FONT, min(size, 0.75 * size + 0.5))
+
+    # tick labels made later (at draw time) take the axis' size, not the first tick's
+    axes = [(axis, smaller(axis.get_major_ticks()[0].label1.get_fontsize()))
+            for ax in figure.axes for axis in (ax.xaxis, ax.yaxis)]
     for text in figure.findobj(lambda artist: hasattr(artist, "set_fontsize")
                                and hasattr(artist, "get_text")):
-        size = text.get_fontsize()
-        text.set_fontsize(max(PAPER_MIN_FONT, min(size, 0.75 * size + 0.5)))
+        text.set_fontsize(smaller(text.get_fontsize()))
+    for axis, size in axes:
+        axis.set_tick_params(which="both", labelsize=size)
     if hasattr(figure, "_avoidrl_fixed_layout"):  # smaller text, smaller margins
         _fixed_layout(figure, figure._avoidrl_fixed_layout)
     return figure
@@ -225,6 +232,15 @@ def _plain_log_axis(ax, axis="y"):
 #: is measured at the figure's dpi and rendered at the file's, with its own hinting).
 _EDGE = 0.06
 _GAP = 0.12
+#: The lowest a panel may be (inches): a shorter figure grows (a 'paper' figure keeps the
+#: screen figure's aspect ratio, too flat for its decorations at print sizes).
+_MIN_PANEL_HEIGHT = 1.1
+
+
+def _legend_columns(figure, labels, fontsize):
+    """As many legend columns as fit the figure's width (one row of all may not)."""
+    entry = max(len(str(label)) for label in labels) * 0.55 * fontsize / 72 + 0.8  # inches
+    return max(1, min(len(labels), int(figure.get_figwidth() / entry)))
 
 
 def _fixed_layout(figure, title=None):
@@ -235,10 +251,11 @@ def _fixed_layout(figure, title=None):
     axes legend beside it) are measured, each column of the grid gets the
     room its widest decorations need on either side (each row likewise), the
     axes share what is left equally, the figure ``title`` goes at the top and
-    the figure legends at the bottom. Measuring twice lets rotated tick
-    labels and legends placed in axes units settle. Saving then needs no
-    layout engine, which ran at every save (and with any engine matplotlib
-    draws a figure twice per file).
+    the figure legends at the bottom. A centred title or an axis label
+    longer than its panel is wrapped; a figure too low for panels of :data:`_MIN_PANEL_HEIGHT` grows.
+    Measuring twice lets rotated tick labels and legends placed in axes units
+    settle. Saving then needs no layout engine, which ran at every save (and
+    with any engine matplotlib draws a figure twice per file).
 
     Every axes must come from one GridSpec (``figure.subplots``) and span one
     cell. :func:`paper_fonts` lays the figure out again after changing its
@@ -247,46 +264,99 @@ def _fixed_layout(figure, title=None):
     axes = [ax for ax in figure.axes if ax.get_subplotspec() is not None]
     if not axes:
         return figure
-    n_rows, n_cols = axes[0].get_subplotspec().get_gridspec().get_geometry()
+    wrapped = getattr(figure, "_avoidrl_wrapped", {})
+    for text, content in wrapped.items():  # laid out again: wrap anew for today's fonts
+        text.set_text(content)
+    figure._avoidrl_wrapped = wrapped = {}
+    shape = axes[0].get_subplotspec().get_gridspec().get_geometry()
     cells = {ax: (ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
              for ax in axes}
-    width, height = figure.get_size_inches()
-    top = height - _EDGE
-    if title is not None:
-        title.set(y=1 - _EDGE / height, verticalalignment="top")
-        top -= title.get_window_extent().height / figure.dpi + _GAP
-    bottom = max([_EDGE] + [legend.get_window_extent().y1 / figure.dpi + _GAP
-                            for legend in figure.legends])
-    for _ in range(2):  # the second pass sees rotated tick labels at their final place
-        need = {side: np.zeros(n) for side, n in
-                (("left", n_cols), ("right", n_cols), ("below", n_rows), ("above", n_rows))}
-        label_offsets = {}
+    for settle in (False, True):  # the second pass sees everything at its final place
+        measured = {ax: _decorations(ax) for ax in axes}
+        need = {side: np.zeros(shape[index]) for index, side in
+                ((1, "left"), (1, "right"), (0, "below"), (0, "above"))}
         for ax, (row, column) in cells.items():
-            (left, right, below, above), label_offsets[ax] = _decorations(ax)
-            need["left"][column] = max(need["left"][column], left)
-            need["right"][column] = max(need["right"][column], right)
-            need["below"][row] = max(need["below"][row], below)
-            need["above"][row] = max(need["above"][row], above)
-        panel_width = max(0.2, (width - 2 * _EDGE - need["left"].sum() - need["right"].sum()
-                                - _GAP * (n_cols - 1)) / n_cols)
-        panel_height = max(0.2, (top - bottom - need["below"].sum() - need["above"].sum()
-                                 - _GAP * (n_rows - 1)) / n_rows)
-        x0 = _EDGE + np.cumsum(need["left"]) + np.r_[0, np.cumsum(
-            need["right"] + panel_width + _GAP)[:-1]]
-        y1 = top - np.cumsum(need["above"]) - np.r_[0, np.cumsum(
-            need["below"] + panel_height + _GAP)[:-1]]
-        for ax, (row, column) in cells.items():
-            ax.set_position([x0[column] / width, (y1[row] - panel_height) / height,
-                             panel_width / width, panel_height / height])
-    for ax, (beside, below) in label_offsets.items():
+            for index, side in enumerate(("left", "right", "below", "above")):
+                at = column if index < 2 else row
+                need[side][at] = max(need[side][at], measured[ax][0][index])
+        panel = _place(figure, cells, need, title, shape)
+        if not settle:
+            for ax in axes:
+                _wrap_long_texts(ax, panel, wrapped)
+    for ax, (_, (beside, below)) in measured.items():
         # where matplotlib would put the axis labels, fixed: it need not measure the tick
         # labels again for them at every draw (their offsets do not depend on the size)
-        ax.yaxis.set_label_coords(-beside / figure.dpi / panel_width,
+        ax.yaxis.set_label_coords(-beside / figure.dpi / panel[0],
                                   ax.yaxis.label.get_position()[1])
         ax.xaxis.set_label_coords(ax.xaxis.label.get_position()[0],
-                                  -below / figure.dpi / panel_height)
+                                  -below / figure.dpi / panel[1])
     figure._avoidrl_fixed_layout = title  # paper_fonts lays the figure out again
     return figure
+
+
+def _place(figure, cells, need, title, shape):
+    """Position the axes given the room their decorations ``need``; (panel width, height).
+
+    The figure grows when its panels would be lower than :data:`_MIN_PANEL_HEIGHT`.
+    """
+    n_rows, n_cols = shape
+    width, height = figure.get_size_inches()
+    title_room = 0.0 if title is None else title.get_window_extent().height / figure.dpi
+    bottom = max([_EDGE] + [legend.get_window_extent().y1 / figure.dpi + _GAP
+                            for legend in figure.legends])
+    fixed = (_EDGE + (title_room + _GAP if title is not None else 0.0) + bottom
+             + need["below"].sum() + need["above"].sum() + _GAP * (n_rows - 1))
+    if (height - fixed) / n_rows < _MIN_PANEL_HEIGHT:
+        height = fixed + n_rows * _MIN_PANEL_HEIGHT
+        figure.set_size_inches(width, height)
+    if title is not None:
+        title.set(y=1 - _EDGE / height, verticalalignment="top")
+    panel_width = max(0.2, (width - 2 * _EDGE - need["left"].sum() - need["right"].sum()
+                            - _GAP * (n_cols - 1)) / n_cols)
+    panel_height = (height - fixed) / n_rows
+    x0 = _EDGE + np.cumsum(need["left"]) + np.r_[0, np.cumsum(
+        need["right"] + panel_width + _GAP)[:-1]]
+    top = height - _EDGE - (title_room + _GAP if title is not None else 0.0)
+    y1 = top - np.cumsum(need["above"]) - np.r_[0, np.cumsum(
+        need["below"] + panel_height + _GAP)[:-1]]
+    for ax, (row, column) in cells.items():
+        ax.set_position([x0[column] / width, (y1[row] - panel_height) / height,
+                         panel_width / width, panel_height / height])
+    return panel_width, panel_height
+
+
+def _wrap_long_texts(ax, panel, wrapped):
+    """Wrap ax's title and axis labels where longer than the panel (``panel``: width, height).
+
+    ``wrapped`` gets the texts changed: {Text: its text before}.
+    """
+    dpi = ax.get_figure(root=True).dpi
+    for text, along, room in ((ax.title, "width", panel[0]), (ax.xaxis.label, "width", panel[0]),
+                              (ax.yaxis.label, "height", panel[1])):
+        content = text.get_text()
+        if not (text.get_visible() and content):
+            continue
+        length = getattr(text.get_window_extent(), along) / dpi
+        if length > room:
+            longest = max(len(line) for line in content.split("\n"))
+            fits = max(8, int(longest * room / length))
+            wrapped[text] = content
+            text.set_text("\n".join(textwrap.fill(line, fits, break_on_hyphens=False)
+                                     for line in content.split("\n")))
+    labels = [tick.label1 for tick in ax.xaxis._update_ticks()
+              if tick.label1.get_visible() and tick.label1.get_text()
+              and tick.label1.get_rotation() == 0]
+    extents = [label.get_window_extent() for label in labels]
+    if any(left.x1 > right.x0 for left, right in zip(extents, extents[1:])):
+        # x tick labels that collide in a narrow panel: turned as _rotate turns long ones,
+        # on one line each
+        formatter = ax.xaxis.get_major_formatter()
+        if isinstance(formatter, FixedFormatter):
+            ax.xaxis.set_major_formatter(FixedFormatter([str(label).replace("\n", " ")
+                                                         for label in formatter.seq]))
+        for label in labels:
+            label.set(rotation=45, horizontalalignment="right", rotation_mode="anchor")
+        ax.xaxis.set_tick_params(labelrotation=45)
 
 
 def _decorations(ax):
@@ -295,7 +365,8 @@ def _decorations(ax):
     Returns ((left, right, below, above), (y label, x label)): the axis labels'
     distances (display units) from the box, beyond the tick labels by their
     label pad, as matplotlib places them. Tick labels, titles and an axes
-    legend are measured where they are.
+    legend are measured where they are. A centred title or an axis label
+    longer than its side of the box is left to :func:`_wrap_long_texts`.
     """
     box, dpi = ax.get_window_extent(), ax.get_figure(root=True).dpi
     reach = [box.x0, box.x1, box.y0, box.y1]  # min x, max x, min y, max y
@@ -312,22 +383,21 @@ def _decorations(ax):
         # nothing is drawn above the axes, so its titles stay at y = 1: matplotlib need
         # not look for decorations to lift them above at every draw
         ax._autotitlepos = False
-    shown = [t for t in (ax.title, ax._left_title, ax._right_title) if t.get_text()]
+    if ax.title.get_text():  # centred: one wider than the panel is wrapped instead
+        extent = ax.title.get_window_extent()
+        _grow(reach, [(box.x0, box.x1, extent.y0, extent.y1)])
+    shown = [t for t in (ax._left_title, ax._right_title) if t.get_text()]
     if ax.get_legend() is not None:
         shown.append(ax.get_legend())
     _grow(reach, [(e.x0, e.x1, e.y0, e.y1) for e in (a.get_window_extent() for a in shown)])
     beside = box.x0 - edges["y"][0] + ax.yaxis.labelpad * dpi / 72
     below = box.y0 - edges["x"][1] + ax.xaxis.labelpad * dpi / 72
-    label = ax.yaxis.label
-    if label.get_visible() and label.get_text():
-        size = label.get_window_extent()
-        spill = max(0.0, (size.height - box.height) / 2)  # centred beside the axes
-        _grow(reach, [(box.x0 - beside - size.width, box.x1, box.y0 - spill, box.y1 + spill)])
-    label = ax.xaxis.label
-    if label.get_visible() and label.get_text():
-        size = label.get_window_extent()
-        spill = max(0.0, (size.width - box.width) / 2)  # centred below the axes
-        _grow(reach, [(box.x0 - spill, box.x1 + spill, box.y0 - below - size.height, box.y1)])
+    if ax.yaxis.label.get_visible() and ax.yaxis.label.get_text():
+        _grow(reach, [(box.x0 - beside - ax.yaxis.label.get_window_extent().width, box.x1,
+                       box.y0, box.y1)])
+    if ax.xaxis.label.get_visible() and ax.xaxis.label.get_text():
+        _grow(reach, [(box.x0, box.x1,
+                       box.y0 - below - ax.xaxis.label.get_window_extent().height, box.y1)])
     return (((box.x0 - reach[0]) / dpi, (reach[1] - box.x1) / dpi,
              (box.y0 - reach[2]) / dpi, (reach[3] - box.y1) / dpi), (beside, below))
 
