@@ -71,9 +71,9 @@ def figure_style(style="screen"):
     """Build figures in ``style`` ('screen' or 'paper') inside this block.
 
     'paper' figures are at most :data:`PAPER_WIDTH` (7) inches wide (the
-    aspect ratio kept) and have one-line titles; pass a finished figure to
-    :func:`paper_fonts` for print font sizes. 'screen' figures are
-    avoidrl's usual ones.
+    aspect ratio kept, taller where the panels need it), have one-line titles
+    and print font sizes (:func:`paper_fonts`; pass it a figure of your own).
+    'screen' figures are avoidrl's usual ones.
 
     Examples
     --------
@@ -92,7 +92,19 @@ def paper_fonts(figure):
 
     The screen figures' sizes (7 to 12 points) on a figure shrunk to the page
     width would collide; these keep their order and stay readable in print.
+    avoidrl's figures built in the 'paper' style have them already (and are
+    laid out for them): they are left as they are.
     """
+    if getattr(figure, "_avoidrl_paper_fonts", False):
+        return figure
+    _shrink_fonts(figure)
+    if hasattr(figure, "_avoidrl_fixed_layout"):  # smaller text, smaller margins
+        _fixed_layout(figure, figure._avoidrl_fixed_layout)
+    return figure
+
+
+def _shrink_fonts(figure):
+    """The print sizes of :func:`paper_fonts`, once per figure."""
     def smaller(size):
         return max(PAPER_MIN_FONT, min(size, 0.75 * size + 0.5))
 
@@ -104,9 +116,7 @@ def paper_fonts(figure):
         text.set_fontsize(smaller(text.get_fontsize()))
     for axis, size in axes:
         axis.set_tick_params(which="both", labelsize=size)
-    if hasattr(figure, "_avoidrl_fixed_layout"):  # smaller text, smaller margins
-        _fixed_layout(figure, figure._avoidrl_fixed_layout)
-    return figure
+    figure._avoidrl_paper_fonts = True
 
 
 @contextmanager
@@ -257,13 +267,17 @@ def _fixed_layout(figure, title=None):
     settle. Saving then needs no layout engine, which ran at every save (and
     with any engine matplotlib draws a figure twice per file).
 
-    Every axes must come from one GridSpec (``figure.subplots``) and span one
-    cell. :func:`paper_fonts` lays the figure out again after changing its
-    fonts; after other changes, call ``figure.set_layout_engine('constrained')``.
+    In the 'paper' style the figure gets its print font sizes (:func:`paper_fonts`)
+    first. Every axes must come from one GridSpec (``figure.subplots``) and
+    span one cell. :func:`paper_fonts` lays the figure out again after
+    changing its fonts; after other changes, call
+    ``figure.set_layout_engine('constrained')``.
     """
     axes = [ax for ax in figure.axes if ax.get_subplotspec() is not None]
     if not axes:
         return figure
+    if _paper() and not getattr(figure, "_avoidrl_paper_fonts", False):
+        _shrink_fonts(figure)  # laid out once, for the print sizes
     wrapped = getattr(figure, "_avoidrl_wrapped", {})
     for text, content in wrapped.items():  # laid out again: wrap anew for today's fonts
         text.set_text(content)

@@ -103,15 +103,43 @@ def describe_formats(formats, reference_svg, style="screen"):
 def save_figure(figure, stem, formats, dpi=DPI):
     """Save ``figure`` as ``stem.<format>`` for each of ``formats``, in that order (PNG at ``dpi``).
 
-    The layout is computed once, for the first format: the others reuse it
-    (it is set in figure units, so it does not depend on the resolution).
+    A figure with a layout engine has its layout computed once, for the first
+    format: the others reuse it (it is set in figure units, so it does not
+    depend on the resolution).
     """
     from matplotlib import rc_context
 
     for fmt in formats:
+        if fmt == "png" and figure.get_layout_engine() is None and _save_png(figure, stem, dpi):
+            continue
         with rc_context({"svg.hashsalt": _SVG_SALT}):
             figure.savefig(f"{stem}.{fmt}", format=fmt, dpi=dpi, metadata=_METADATA[fmt])
         figure.set_layout_engine("none")
+
+
+def _save_png(figure, stem, dpi):
+    """Write ``stem.png`` as savefig would, in RGB when opaque; False if it cannot here.
+
+    An opaque figure's alpha channel is all 255: without it, and at zlib
+    level 3, the PNG encoder needs about half the CPU for the same pixels and
+    a file of the same size.
+    """
+    import numpy as np
+    from PIL import Image
+
+    if not hasattr(figure.canvas, "print_to_buffer"):  # not an Agg canvas
+        return False
+    kept = figure.dpi
+    try:
+        figure.set_dpi(dpi)
+        buffer, size = figure.canvas.print_to_buffer()
+    finally:
+        figure.set_dpi(kept)
+    image = Image.frombuffer("RGBA", size, buffer, "raw", "RGBA", 0, 1)
+    if np.frombuffer(buffer, np.uint8)[3::4].min() == 255:
+        image = image.convert("RGB")
+    image.save(f"{stem}.png", format="png", dpi=(dpi, dpi), compress_level=3)
+    return True
 
 
 def _draw_and_save(draw, args, kwargs, stem, formats, style="screen"):

@@ -156,10 +156,18 @@ def test_the_check_finds_overlaps():
 
 def test_paper_fonts_lay_the_figure_out_again(fitted):
     models = fitted[0]
-    with plotting.headless(), plotting.figure_style("paper"):
+    with plotting.headless():
         figure = plotting.plot_parameter_fits(models[NAMES[2]])
     before = np.array([ax.get_position().bounds for ax in figure.axes])
     plotting.paper_fonts(figure)
     after = np.array([ax.get_position().bounds for ax in figure.axes])
     # smaller text needs less room: the panels grow
     assert (after[:, 2] > before[:, 2]).all() and (after[:, 3] > before[:, 3]).all()
+    assert layout_problems(figure, STYLE_DPI["screen"]) == []
+    # a 'paper' figure has its print sizes already: paper_fonts leaves it alone
+    with plotting.headless(), plotting.figure_style("paper"):
+        paper = plotting.plot_parameter_fits(models[NAMES[2]])
+    sizes = [t.get_fontsize() for t in paper.findobj(Text)]
+    assert max(sizes) <= 9.5 and min(sizes) >= 7.0
+    plotting.paper_fonts(paper)
+    assert [t.get_fontsize() for t in paper.findobj(Text)] == sizes
