@@ -1,7 +1,10 @@
 """Figures of fits, posterior-predictive behaviour and recovery.
 
 Every function returns a matplotlib Figure (nothing is shown or saved), so
-notebook users can adjust and combine them. Groups come from the data
+notebook users can adjust and combine them. The figures of fits are laid out
+once, when built, for their content (no layout engine runs at each save);
+after resizing one or adding to it, ``figure.set_layout_engine('constrained')``
+lays it out again. Groups come from the data
 (``group_code``, in order of first appearance) and every figure works with one
 model and one group.
 

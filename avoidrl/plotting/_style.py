@@ -10,6 +10,7 @@ figures' style: 'screen' (the default, sized for a monitor) or 'paper'.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import textwrap
 from contextlib import contextmanager
 
@@ -145,7 +146,7 @@ def _paper():
 
 
 def _new_figure(width, height, layout=None):
-    """A figure ``width`` x ``height`` inches (narrower on paper), with no layout engine by default.
+    """A ``width`` x ``height`` inch figure (narrower on paper), without layout engine by default.
 
     Figures without an engine are laid out once, by :func:`_fixed_layout`;
     ``layout='constrained'`` is for the figures it cannot lay out (equal
@@ -262,7 +263,8 @@ def _fixed_layout(figure, title=None):
     room its widest decorations need on either side (each row likewise), the
     axes share what is left equally, the figure ``title`` goes at the top and
     the figure legends at the bottom. A centred title or an axis label
-    longer than its panel is wrapped; a figure too low for panels of :data:`_MIN_PANEL_HEIGHT` grows.
+    longer than its panel is wrapped; a figure too low for panels of
+    :data:`_MIN_PANEL_HEIGHT` grows.
     Measuring twice lets rotated tick labels and legends placed in axes units
     settle. Saving then needs no layout engine, which ran at every save (and
     with any engine matplotlib draws a figure twice per file).
@@ -361,7 +363,7 @@ def _wrap_long_texts(ax, panel, wrapped):
               if tick.label1.get_visible() and tick.label1.get_text()
               and tick.label1.get_rotation() == 0]
     extents = [label.get_window_extent() for label in labels]
-    if any(left.x1 > right.x0 for left, right in zip(extents, extents[1:])):
+    if any(left.x1 > right.x0 for left, right in itertools.pairwise(extents)):
         # x tick labels that collide in a narrow panel: turned as _rotate turns long ones,
         # on one line each
         formatter = ax.xaxis.get_major_formatter()

@@ -101,7 +101,7 @@ def describe_formats(formats, reference_svg, style="screen"):
 
 
 def save_figure(figure, stem, formats, dpi=DPI):
-    """Save ``figure`` as ``stem.<format>`` for each of ``formats``, in that order (PNG at ``dpi``).
+    """Save ``figure`` as ``stem.<format>`` for each of ``formats``, in that order, PNG at ``dpi``.
 
     A figure with a layout engine has its layout computed once, for the first
     format: the others reuse it (it is set in figure units, so it does not

@@ -5,6 +5,7 @@ The figures with the most panels and groups are built without a layout engine
 drawn at their style's resolution; the bounding boxes come from the renderer.
 """
 
+import itertools
 import warnings
 
 import numpy as np
@@ -110,7 +111,7 @@ def layout_problems(figure, dpi):
                      if tick.label1.get_visible() and tick.label1.get_text()
                      and tick.label1.get_rotation() == 0]
             problems += [f"tick labels overlap on {ax.get_title()[:30]!r}"
-                         for a, b in zip(drawn, drawn[1:]) if _overlap(a, b)]
+                         for a, b in itertools.pairwise(drawn) if _overlap(a, b)]
     shared = [figure._suptitle] if figure._suptitle is not None else []
     for artist in shared + list(figure.legends):
         box = artist.get_window_extent(renderer)
