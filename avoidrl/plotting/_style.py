@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+import re
 import textwrap
 from contextlib import contextmanager
 
@@ -265,8 +266,8 @@ def _fixed_layout(figure, title=None):
     the figure legends at the bottom. A centred title or an axis label
     longer than its panel is wrapped; a figure too low for panels of
     :data:`_MIN_PANEL_HEIGHT` grows.
-    Measuring twice lets rotated tick labels and legends placed in axes units
-    settle. Saving then needs no layout engine, which ran at every save (and
+    Measuring twice lets wrapped and turned texts and legends placed in axes
+    units settle. Saving then needs no layout engine, which ran at every save (and
     with any engine matplotlib draws a figure twice per file).
 
     In the 'paper' style the figure gets its print font sizes (:func:`paper_fonts`)
@@ -288,7 +289,7 @@ def _fixed_layout(figure, title=None):
     cells = {ax: (ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
              for ax in axes}
     for settle in (False, True):  # the second pass sees everything at its final place
-        measured = {ax: _decorations(ax) for ax in axes}
+        measured = {ax: _decorations(ax, overhang=settle) for ax in axes}
         need = {side: np.zeros(shape[index]) for index, side in
                 ((1, "left"), (1, "right"), (0, "below"), (0, "above"))}
         for ax, (row, column) in cells.items():
@@ -357,8 +358,7 @@ def _wrap_long_texts(ax, panel, wrapped):
             longest = max(len(line) for line in content.split("\n"))
             fits = max(8, int(longest * room / length))
             wrapped[text] = content
-            text.set_text("\n".join(textwrap.fill(line, fits, break_on_hyphens=False)
-                                     for line in content.split("\n")))
+            text.set_text("\n".join(_fill(line, fits) for line in content.split("\n")))
     labels = [tick.label1 for tick in ax.xaxis._update_ticks()
               if tick.label1.get_visible() and tick.label1.get_text()
               and tick.label1.get_rotation() == 0]
@@ -375,14 +375,29 @@ def _wrap_long_texts(ax, panel, wrapped):
         ax.xaxis.set_tick_params(labelrotation=45)
 
 
-def _decorations(ax):
+def _fill(line, width):
+    """``line`` in lines of at most ``width`` characters, broken after spaces, '+', '_' or '/'.
+
+    (Model and parameter names break at their parts: 'QLearning+' 'novel'.)
+    """
+    lines = [""]
+    for word in re.split(r"(?<=[ +_/])", line):
+        if lines[-1] and len(lines[-1]) + len(word.rstrip()) > width:
+            lines.append("")
+        lines[-1] += word
+    return "\n".join(part.rstrip() for part in lines)
+
+
+def _decorations(ax, overhang=True):
     """How far (inches) ax's decorations reach beyond its box, and where its axis labels go.
 
     Returns ((left, right, below, above), (y label, x label)): the axis labels'
     distances (display units) from the box, beyond the tick labels by their
     label pad, as matplotlib places them. Tick labels, titles and an axes
-    legend are measured where they are. A centred title or an axis label
-    longer than its side of the box is left to :func:`_wrap_long_texts`.
+    legend are measured where they are. How far a centred title or an axis
+    label longer than its side of the box overhangs counts with ``overhang``
+    only (it is wrapped first, by :func:`_wrap_long_texts`; a word longer
+    than the box is left whole).
     """
     box, dpi = ax.get_window_extent(), ax.get_figure(root=True).dpi
     reach = [box.x0, box.x1, box.y0, box.y1]  # min x, max x, min y, max y
@@ -399,9 +414,10 @@ def _decorations(ax):
         # nothing is drawn above the axes, so its titles stay at y = 1: matplotlib need
         # not look for decorations to lift them above at every draw
         ax._autotitlepos = False
-    if ax.title.get_text():  # centred: one wider than the panel is wrapped instead
+    if ax.title.get_text():
         extent = ax.title.get_window_extent()
-        _grow(reach, [(box.x0, box.x1, extent.y0, extent.y1)])
+        _grow(reach, [(extent.x0 if overhang else box.x0, extent.x1 if overhang else box.x1,
+                       extent.y0, extent.y1)])
     shown = [t for t in (ax._left_title, ax._right_title) if t.get_text()]
     if ax.get_legend() is not None:
         shown.append(ax.get_legend())
@@ -409,11 +425,13 @@ def _decorations(ax):
     beside = box.x0 - edges["y"][0] + ax.yaxis.labelpad * dpi / 72
     below = box.y0 - edges["x"][1] + ax.xaxis.labelpad * dpi / 72
     if ax.yaxis.label.get_visible() and ax.yaxis.label.get_text():
-        _grow(reach, [(box.x0 - beside - ax.yaxis.label.get_window_extent().width, box.x1,
-                       box.y0, box.y1)])
+        size = ax.yaxis.label.get_window_extent()
+        spill = max(0.0, (size.height - box.height) / 2) if overhang else 0.0  # centred
+        _grow(reach, [(box.x0 - beside - size.width, box.x1, box.y0 - spill, box.y1 + spill)])
     if ax.xaxis.label.get_visible() and ax.xaxis.label.get_text():
-        _grow(reach, [(box.x0, box.x1,
-                       box.y0 - below - ax.xaxis.label.get_window_extent().height, box.y1)])
+        size = ax.xaxis.label.get_window_extent()
+        spill = max(0.0, (size.width - box.width) / 2) if overhang else 0.0
+        _grow(reach, [(box.x0 - spill, box.x1 + spill, box.y0 - below - size.height, box.y1)])
     return (((box.x0 - reach[0]) / dpi, (reach[1] - box.x1) / dpi,
              (box.y0 - reach[2]) / dpi, (reach[3] - box.y1) / dpi), (beside, below))
 
