@@ -66,7 +66,7 @@ def plot_model_behaviour(accuracy_table, choice_table, model):
     obs_choice = choice_table[choice_table["source"] == EMPIRICAL]
 
     n_groups = len(groups)
-    figure = _new_figure(max(7.0, 4.3 * n_groups), 8.0)
+    figure = _new_figure(max(7.0, 4.3 * n_groups), 8.0, layout=None)  # _fixed_layout
     axes = figure.subplots(2, n_groups, squeeze=False)
     stimuli = list(STIMULUS_TYPES)
     x_bins = np.arange(len(BINS))
@@ -182,7 +182,7 @@ def plot_model_simulations(accuracy_table, choice_table, dynamics, group):
     ticks = sorted({1, *[int(round(quarter * q)) for q in range(1, len(BINS) + 1)]})
 
     n = len(names)
-    figure = _new_figure(max(8.0, 3.5 * n + 2.6), 13.0)
+    figure = _new_figure(max(8.0, 3.5 * n + 2.6), 13.0, layout=None)  # _fixed_layout
     axes = figure.subplots(4, n, squeeze=False, sharey="row")
     # y ranges follow the means, not the confidence bands (very wide with few participants)
     lowest, largest = 100.0, [0.0, 0.0]

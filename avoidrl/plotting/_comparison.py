@@ -55,7 +55,7 @@ def plot_model_comparison(models, criterion="bic"):
     cis = np.array([_t_ci(values[name]) for name in names])
 
     n = len(names)
-    figure = _new_figure(max(8.0, 1.6 * n + 4.0), 4.8)
+    figure = _new_figure(max(8.0, 1.6 * n + 4.0), 4.8, layout=None)  # _fixed_layout
     ax_a, ax_b = figure.subplots(1, 2)
     x = np.arange(n)
     is_best = np.array([name == best for name in names])
@@ -137,7 +137,7 @@ def plot_bms(bms):
 
     k = len(names)
     x = np.arange(k)
-    figure = _new_figure(max(8.0, 1.6 * k + 4.0), 4.8)
+    figure = _new_figure(max(8.0, 1.6 * k + 4.0), 4.8, layout=None)  # _fixed_layout
     ax_a, ax_b = figure.subplots(1, 2)
     ax_a.bar(x, frequency, color=_BAR_COLOR, width=0.7)
     ax_a.errorbar(x, frequency, yerr=[frequency - lower, upper - frequency], fmt="none",
@@ -193,7 +193,7 @@ def plot_fit_distributions(models, criterion="bic"):
     label = criterion_label(key)
     summary = criterion_distributions(models, key)
     models = _model_dict(models)
-    figure, axes = _grid(3.6, 3.2, len(models))
+    figure, axes = _grid(3.6, 3.2, len(models), layout=None)  # _fixed_layout
     for ax, (name, estimator) in zip(axes, models.items()):
         values = pd.Series(criterion_values(estimator, key, name), dtype=float).dropna() \
             .to_numpy()

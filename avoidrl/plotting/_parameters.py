@@ -46,7 +46,7 @@ def plot_fit_by_starts(models, tol=START_TOLERANCE):
     """
     table = fit_by_starts(models, tol=tol)
     names = list(_model_dict(models))
-    figure, axes = _grid(3.8, 3.2, len(names))
+    figure, axes = _grid(3.8, 3.2, len(names), layout=None)  # _fixed_layout
     for ax, name in zip(axes, names):
         part = table[table["model"] == name]
         r = part["starts"].to_numpy()
@@ -131,7 +131,7 @@ def plot_parameter_of_interest_comparisons(models, parameters=PARAMETERS_OF_INTE
         ax.set_axis_off()
         return figure
     at_bound = _interest_at_bound(models, values, tol)
-    figure, axes = _grid(3.7, 4.0, len(correlations))
+    figure, axes = _grid(3.7, 4.0, len(correlations), layout=None)  # _fixed_layout
     for ax, row in zip(axes, correlations.itertuples()):
         first, second = (row.model_x, row.parameter_x), (row.model_y, row.parameter_y)
         ids = values[[first, second]].dropna().index
@@ -231,7 +231,8 @@ def plot_parameter_fits(estimator, tol=BOUND_TOLERANCE):
     n_cols = min(4, len(parameters))
     n_rows = int(np.ceil(len(parameters) / n_cols))
     width = max(2.4, 0.9 * len(order) + 1.4)
-    figure = _new_figure(max(6.0, width * n_cols + 0.5), 3.6 * n_rows + 0.8)
+    figure = _new_figure(max(6.0, width * n_cols + 0.5), 3.6 * n_rows + 0.8,
+                         layout=None)  # _fixed_layout
     axes = figure.subplots(n_rows, n_cols, squeeze=False).ravel()
     jitter = np.random.RandomState(0)  # one stream for every panel, in parameter order
     shown = set()

@@ -41,7 +41,7 @@ def plot_parameter_recovery(parameter_recovery, tol=BOUND_TOLERANCE):
     recoveries = _recoveries(parameter_recovery)
     n_cols = max(len(r.true_params_.columns) for r in recoveries.values())
     n_rows = len(recoveries)
-    figure = _new_figure(max(6.0, 2.6 * n_cols + 0.8), 2.9 * n_rows + 0.8, layout="constrained")
+    figure = _new_figure(max(6.0, 2.6 * n_cols + 0.8), 2.9 * n_rows + 0.8)
     axes = figure.subplots(n_rows, n_cols, squeeze=False)
     any_on_bound = False
     for row, (name, recovery) in enumerate(recoveries.items()):
@@ -152,7 +152,7 @@ def plot_recovery_calibration(recovery):
                              "with this version of avoidrl)")
     k = max(len(r.true_params_.columns) for r in recoveries.values())
     side = 0.75 * k + 2.2
-    figure = _new_figure(2 * side + 1.5, side * len(recoveries) + 0.9, layout="constrained")
+    figure = _new_figure(2 * side + 1.5, side * len(recoveries) + 0.9)
     axes = figure.subplots(len(recoveries), 2, squeeze=False)
     for row, (name, item) in enumerate(recoveries.items()):
         n = len(item.true_params_)
@@ -270,7 +270,7 @@ def plot_model_recovery(model_recovery, normalized=False):
     n_datasets = model_recovery.fits_.groupby("generating_model")["dataset"].nunique()
     n = len(order)
     side = 0.7 * n + 2.6
-    figure = _new_figure(max(8.0, side * len(panels)), side + 0.8, layout="constrained")
+    figure = _new_figure(max(8.0, side * len(panels)), side + 0.8)
     axes = figure.subplots(1, len(panels))
     for ax, (matrix, colors, title, style) in zip(np.atleast_1d(axes), panels):
         rows = [m for m in order if m in matrix.index]

@@ -146,12 +146,12 @@ def _paper():
     return _STYLE.get() == "paper"
 
 
-def _new_figure(width, height, layout=None):
-    """A ``width`` x ``height`` inch figure (narrower on paper), without layout engine by default.
+def _new_figure(width, height, layout="constrained"):
+    """A ``width`` x ``height`` inch figure (narrower on paper).
 
-    Figures without an engine are laid out once, by :func:`_fixed_layout`;
-    ``layout='constrained'`` is for the figures it cannot lay out (equal
-    aspects, colour bars).
+    ``layout=None``: no layout engine, for figures laid out once by
+    :func:`_fixed_layout` (constrained layout runs at every save); the
+    others (equal aspects, colour bars) keep constrained layout.
     """
     if _STYLE.get() == "paper" and width > PAPER_WIDTH:
         width, height = PAPER_WIDTH, height * PAPER_WIDTH / width
@@ -183,11 +183,11 @@ def _despine(ax):
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def _grid(figure_width_per_axis, height_per_axis, n, max_columns=4):
+def _grid(figure_width_per_axis, height_per_axis, n, max_columns=4, layout="constrained"):
     n_cols = max(1, min(max_columns, n))
     n_rows = int(np.ceil(n / n_cols))
     figure = _new_figure(max(6.0, figure_width_per_axis * n_cols + 0.5),
-                         height_per_axis * n_rows + 0.9)
+                         height_per_axis * n_rows + 0.9, layout=layout)
     axes = figure.subplots(n_rows, n_cols, squeeze=False).ravel()
     for ax in axes[n:]:
         ax.remove()
