@@ -111,8 +111,10 @@ def _shrink_fonts(figure):
         return max(PAPER_MIN_FONT, min(size, 0.75 * size + 0.5))
 
     # tick labels made later (at draw time) take the axis' size, not the first tick's
-    axes = [(axis, smaller(axis.get_major_ticks()[0].label1.get_fontsize()))
-            for ax in figure.axes for axis in (ax.xaxis, ax.yaxis)]
+    # (an axis without ticks, e.g. an empty panel, has no size to take)
+    axes = [(axis, smaller(ticks[0].label1.get_fontsize()))
+            for ax in figure.axes for axis in (ax.xaxis, ax.yaxis)
+            if (ticks := axis.get_major_ticks())]
     for text in figure.findobj(lambda artist: hasattr(artist, "set_fontsize")
                                and hasattr(artist, "get_text")):
         text.set_fontsize(smaller(text.get_fontsize()))

@@ -172,3 +172,19 @@ def test_paper_fonts_lay_the_figure_out_again(fitted):
     assert max(sizes) <= 9.5 and min(sizes) >= 7.0
     plotting.paper_fonts(paper)
     assert [t.get_fontsize() for t in paper.findobj(Text)] == sizes
+
+
+def test_paper_fonts_take_panels_without_ticks():
+    # an empty panel (no ticks), as a comparison figure with nothing to show draws it
+    with plotting.headless():
+        figure = _new_figure(6.0, 3.0)
+        left, right = figure.subplots(1, 2)
+        left.plot([0, 1], [0, 1])
+        right.set_xticks([])
+        right.set_yticks([])
+        right.text(0.5, 0.5, "no data", ha="center")
+        title = figure.suptitle("a title")
+        figure = _fixed_layout(figure, title)
+    plotting.paper_fonts(figure)
+    assert all(t.get_fontsize() <= 9.5 for t in figure.findobj(Text) if t.get_text())
+    assert layout_problems(figure, STYLE_DPI["paper"]) == []
