@@ -36,7 +36,8 @@ import functools
 import numpy as np
 from scipy.special import expit
 
-from . import _dual, compiled, likelihood
+from . import _dual, compiled
+from ._choice import _transfer_nll, choice_nll, softplus
 
 
 def _softplus_slope(x):
@@ -52,7 +53,7 @@ def _lapse_slopes(x, noise, nll):
     """d nll / dx and d nll / dε of ``nll = -log((1 - ε) sigmoid(-x) + ε / 2)``."""
     with np.errstate(divide="ignore", over="ignore"):
         # share of the softmax in P, in log space (P itself may underflow)
-        share = expit(np.log1p(-noise) - likelihood.softplus(x) - np.log(noise / 2.0))
+        share = expit(np.log1p(-noise) - softplus(x) - np.log(noise / 2.0))
         by_noise = (expit(-x) - 0.5) * np.exp(nll)
     return share * expit(x), by_noise
 
@@ -122,7 +123,7 @@ def _learning(variant, batch, theta, x, d_difference, weight, use_compiled):
     """
     lapse = variant.base.lapse
     noise = np.repeat(theta["noise_factor"], x.shape[2], axis=1) if lapse else None
-    terms = likelihood.choice_nll(x.copy(), noise)
+    terms = choice_nll(x.copy(), noise)
     if lapse:
         slope, by_noise = _lapse_slopes(x, noise, terms)
     else:
@@ -158,7 +159,7 @@ def _transfer(variant, batch, params, state, use_compiled=False):
                             np.zeros(np.shape(values) + (len(names),)))
     inverse_temperature = 1.0 / params[:, names.index("temperature"), None]
     noise = params[:, names.index("noise_factor"), None] if variant.base.lapse else None
-    value = likelihood._transfer_nll(batch, values.value, inverse_temperature, noise)
+    value = _transfer_nll(batch, values.value, inverse_temperature, noise)
     pairs = batch.transfer_pairs
     x = (values.value[:, pairs[:, 1]] - values.value[:, pairs[:, 0]]) * inverse_temperature
     counts = batch.transfer_counts
@@ -166,8 +167,8 @@ def _transfer(variant, batch, params, state, use_compiled=False):
     if noise is None:
         slope = higher * _softplus_slope(x) - lower * _softplus_slope(-x)
     else:
-        slope_higher, noise_higher = _lapse_slopes(x, noise, likelihood.choice_nll(x, noise))
-        slope_lower, noise_lower = _lapse_slopes(-x, noise, likelihood.choice_nll(-x, noise))
+        slope_higher, noise_higher = _lapse_slopes(x, noise, choice_nll(x, noise))
+        slope_lower, noise_lower = _lapse_slopes(-x, noise, choice_nll(-x, noise))
         slope = higher * slope_higher - lower * slope_lower
     # the chain rule from the far end: the slope of each stimulus's value, then
     # its tangent; in a fixed order, so any batch gives the same bits
