@@ -303,18 +303,18 @@ def _log_mean_exp(log_w):
     return np.log(mean) + top[..., 0], se
 
 
-def _importance_draws(population, location, scale, n_samples, rng):
+def _importance_draws(population, location, scale, n_samples, rng,
+                      floor=IBIC_PROPOSAL_FLOOR):
     """Draws of the defensive mixture proposal of one participant, and its log density.
 
     ``round(IBIC_PRIOR_SHARE x n_samples)`` draws (at least 1) come from the
     prior, the rest from a Student-t (``IBIC_PROPOSAL_DF``) centred at
-    ``location`` with scale matrix ``scale + IBIC_PROPOSAL_FLOOR x`` the
-    prior's covariance. Drawn in fixed proportions and weighted by the whole
+    ``location`` with scale matrix ``scale + floor x`` the prior's covariance. Drawn in fixed proportions and weighted by the whole
     mixture's density (the balance heuristic), the estimate stays unbiased.
     """
     n_prior = max(1, round(IBIC_PRIOR_SHARE * n_samples))
     share = n_prior / n_samples
-    proposal = stats.multivariate_t(location, scale + IBIC_PROPOSAL_FLOOR * population.cov,
+    proposal = stats.multivariate_t(location, scale + floor * population.cov,
                                     df=IBIC_PROPOSAL_DF)
     z = population.draw(rng, n_prior)
     if n_samples > n_prior:

@@ -14,21 +14,18 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from scipy import stats
-
 from .._core.likelihood import Objective
-from ..model_selection import PARETO_K_LIMIT  # noqa: F401  (read by _bayes.py)
 from .._core.transform import Z95, Z_LIMIT, to_bounded, to_unbounded
+from ..model_selection import PARETO_K_LIMIT  # noqa: F401  (read by _bayes.py)
+from ._laplace import _gauss_logpdf, _importance_draws, _Population
 
 #: integrated PSIS-LOO (:func:`integrated_log_likelihood`): inner importance draws per
 #: participant, the posterior draws of the population used (thinned evenly per
-#: chain), the proposal's t degrees of freedom, its covariance inflation, and the
-#: share of inner draws taken from the population itself (a defensive mixture)
+#: chain), and the inflation of the participant's own posterior covariance in the
+#: proposal (the iBIC's defensive t mixture, ``_laplace._importance_draws``)
 LOO_INNER_DRAWS = 1000
 LOO_MAX_DRAWS = 500
-LOO_PROPOSAL_DF = 5.0
 LOO_INFLATION = 1.5
-LOO_POPULATION_SHARE = 0.1
 
 
 def import_arviz():
@@ -197,23 +194,18 @@ def integrated_log_likelihood(fit, variant, data, low, high, group_index, rng,
     z_draws = np.clip(to_unbounded(fit.draws_, low, high), -Z_LIMIT, Z_LIMIT)
     objective = Objective(variant, data)
     n, k = data.n_participants, len(low)
-    n_population = max(1, int(round(LOO_POPULATION_SHARE * n_inner)))
     out = np.empty((flat_sigma.shape[0], n))
     for i in range(n):
         own = z_draws[:, :, i].reshape(-1, k)
-        center = own.mean(axis=0)
         scale = LOO_INFLATION * np.cov(own, rowvar=False).reshape(k, k) + 1e-6 * np.eye(k)
         g = group_index[i]
-        pop_mean = flat_mu[:, g].mean(axis=0)
-        pop_cov = np.diag((flat_sigma ** 2).mean(axis=0) + flat_mu[:, g].var(axis=0))
-        proposal = stats.multivariate_t(center, scale, df=LOO_PROPOSAL_DF)
-        z = np.concatenate([
-            proposal.rvs(size=n_inner - n_population, random_state=rng).reshape(-1, k),
-            rng.multivariate_normal(pop_mean, pop_cov, size=n_population)])
-        share = n_population / n_inner
-        log_q = np.logaddexp(np.log1p(-share) + proposal.logpdf(z),
-                             np.log(share) + stats.multivariate_normal(pop_mean, pop_cov)
-                             .logpdf(z))
+        population = _Population(flat_mu[:, g].mean(axis=0), np.diag(
+            (flat_sigma ** 2).mean(axis=0) + flat_mu[:, g].var(axis=0)))
+        # the iBIC's defensive mixture: a t around the participant's own draws, and
+        # a share from the population averaged over the posterior
+        z, log_ratio = _importance_draws(population, own.mean(axis=0), scale, n_inner, rng,
+                                         floor=0.0)
+        log_q = _gauss_logpdf(z, population.mean, population.cov) - log_ratio
         log_lik = -objective(to_bounded(np.clip(z, -Z_LIMIT, Z_LIMIT), low, high),
                              np.full(n_inner, i))
         log_lik = np.where(np.isfinite(log_lik), log_lik, -np.inf)
