@@ -51,6 +51,21 @@ def drop_untrusted(path):
     return True
 
 
+def is_warm(path):
+    """Whether numba has machine code for ``path`` whose hashes :func:`record` recorded.
+
+    Loading such code takes milliseconds, not the compiler's second, so a
+    kernel that is warm on disk is worth using from its first call.
+    """
+    recorded = _recorded(path)
+    files = _numba_files(path)
+    try:
+        return bool(files) and all(recorded.get(os.path.basename(f)) == _sha256(f)
+                                   for f in files)
+    except OSError:
+        return False
+
+
 def record(path):
     """Record the hashes of the machine code numba cached for ``path`` (best effort)."""
     try:

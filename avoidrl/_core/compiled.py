@@ -29,6 +29,8 @@ is written to a file under :func:`cache_dir` and numba keeps its machine code
 beside it, so later processes (joblib workers, the next run) load it instead
 of compiling; both are checked by their SHA-256 first (a modified file is
 rewritten or removed, and compiled again: see :mod:`avoidrl._core._cache_check`).
+A kernel whose checked machine code is on disk already is loaded after
+:data:`WARM_AFTER_ROWS` rows instead: loading it takes milliseconds.
 Set the environment variable ``AVOIDRL_COMPILE=0`` to never compile.
 
 The same trace (:func:`trace`) also gives the exact gradient's kernel
@@ -39,6 +41,7 @@ and checked the same way.
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import math
 import os
@@ -71,6 +74,11 @@ ENABLED = AVAILABLE and os.environ.get("AVOIDRL_COMPILE", "1") != "0"
 #: each), so a job never spends more than about twice what the better choice in
 #: hindsight would have (a small fit never compiles, a large one soon does).
 COMPILE_AFTER_ROWS = 250_000
+#: Rows after which a kernel whose machine code is already cached on disk (by an
+#: earlier process: a joblib worker, the last run) is loaded. Loading takes
+#: milliseconds (plus numba's import, ~0.3 s once per process), so waiting for
+#: COMPILE_AFTER_ROWS would cost each worker about a second per model.
+WARM_AFTER_ROWS = 20_000
 
 
 def generate_source(base):
@@ -152,6 +160,39 @@ def cache_dir():
     return os.path.join(root, "kernels")
 
 
+def _digest(source):
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+def _written_source(source):
+    """The file under :func:`cache_dir` that holds exactly ``source``, or None."""
+    digest = _digest(source)
+    path = os.path.join(cache_dir(), f"kernel_{digest[:20]}.py")
+    try:
+        with open(path, "rb") as handle:
+            if hashlib.sha256(handle.read()).hexdigest() == digest:
+                return path
+    except OSError:
+        pass  # not written yet (or unreadable)
+    return None
+
+
+def _warm_on_disk(key, make_source):
+    """Whether the kernel of ``key`` has trusted machine code cached on disk (checked once).
+
+    ``make_source()`` gives its source. Any failure (an untraceable user model,
+    an unreadable folder) counts as not warm: the kernel then waits for
+    :data:`COMPILE_AFTER_ROWS` as before.
+    """
+    if key not in _WARM:
+        try:
+            path = _written_source(make_source())
+            _WARM[key] = path is not None and _cache_check.is_warm(path)
+        except Exception:  # noqa: BLE001  (tracing user code, reading the folder)
+            _WARM[key] = False
+    return _WARM[key]
+
+
 def _source_file(source):
     """The generated source saved under :func:`cache_dir`, named by its hash; None if unwritable.
 
@@ -161,18 +202,13 @@ def _source_file(source):
     makes numba recompile; the kernel is always run from ``source`` itself,
     never from the file's text.
     """
-    import hashlib
     import tempfile
 
     folder = cache_dir()
-    digest = hashlib.sha256(source.encode()).hexdigest()
-    path = os.path.join(folder, f"kernel_{digest[:20]}.py")
-    try:
-        with open(path, "rb") as handle:
-            if hashlib.sha256(handle.read()).hexdigest() == digest:
-                return path
-    except OSError:
-        pass  # not written yet (or unreadable): write it
+    path = _written_source(source)
+    if path is not None:
+        return path
+    path = os.path.join(folder, f"kernel_{_digest(source)[:20]}.py")
     try:
         os.makedirs(folder, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
@@ -225,6 +261,8 @@ _KERNELS = {}
 _UNCHECKED = set()
 #: rows evaluated by the numpy kernel, per base model not compiled yet.
 _ROWS = Counter()
+#: key -> whether its kernel's machine code was cached on disk when first asked.
+_WARM = {}
 #: base model -> its kernel's source file in the cache (machine code cached beside it).
 _PATHS = {}
 
@@ -243,7 +281,9 @@ def kernel_for(base, n_rows):
     except TypeError:  # an unhashable user model: not compiled
         return None
     _ROWS[base] += n_rows
-    if _ROWS[base] < COMPILE_AFTER_ROWS:
+    if _ROWS[base] < COMPILE_AFTER_ROWS and not (
+            _ROWS[base] >= WARM_AFTER_ROWS
+            and _warm_on_disk(base, functools.partial(generate_source, base))):
         return None
     try:
         kernel = _compile(base)
@@ -275,10 +315,13 @@ def tangent_kernel_for(variant, n_rows):
             return _TANGENT_KERNELS[key]
     except TypeError:  # an unhashable user model
         return None
-    _ROWS[key] += n_rows * (1 + variant.n_parameters)
-    if _ROWS[key] < COMPILE_AFTER_ROWS:
-        return None
     from . import _tangent_source
+
+    _ROWS[key] += n_rows * (1 + variant.n_parameters)
+    if _ROWS[key] < COMPILE_AFTER_ROWS and not (
+            _ROWS[key] >= WARM_AFTER_ROWS and _warm_on_disk(
+                key, functools.partial(_tangent_source.generate, variant.base, variant.bias))):
+        return None
 
     try:
         kernel = _compile(variant.base, _tangent_source.generate(variant.base, variant.bias), key)

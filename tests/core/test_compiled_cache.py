@@ -55,3 +55,50 @@ def test_unwritable_cache_folder_compiles_in_memory(tmp_path):
     result = _run(blocker)
     assert result["compiled"] and result["hits"] == 0
     assert blocker.read_text() == "a file where the cache folder would be"
+
+
+def _fresh_registry(monkeypatch, compile_after, warm_after):
+    from avoidrl._core import compiled as _compiled
+
+    monkeypatch.setattr(_compiled, "ENABLED", True)
+    monkeypatch.setattr(_compiled, "COMPILE_AFTER_ROWS", compile_after)
+    monkeypatch.setattr(_compiled, "WARM_AFTER_ROWS", warm_after)
+    for name in ("_KERNELS", "_WARM"):
+        monkeypatch.setattr(_compiled, name, {})
+    monkeypatch.setattr(_compiled, "_ROWS", _compiled.Counter())
+    monkeypatch.setattr(_compiled, "_UNCHECKED", set())
+    return _compiled
+
+
+def test_a_kernel_warm_on_disk_is_loaded_without_waiting_for_compile_after_rows(
+        tmp_path, monkeypatch):
+    """Machine code a past process cached and recorded is used after WARM_AFTER_ROWS rows."""
+    import numpy as np
+
+    from avoidrl import load_example
+    from avoidrl._core.data import load_task_data
+    from avoidrl._core.likelihood import negative_log_likelihood
+    from avoidrl.models._builtin import make_variant
+
+    monkeypatch.setenv("AVOIDRL_CACHE_DIR", str(tmp_path))
+    data = load_task_data(*load_example())
+    variant = make_variant("Relative+novel")
+    params = np.tile([0.3, 0.2, 0.4, 0.1, 0.2], (60, 1))
+    owner = np.arange(60)
+    # a cold cache: 60 rows are far below COMPILE_AFTER_ROWS, numpy runs
+    compiled = _fresh_registry(monkeypatch, 10**9, 50)
+    numpy_nll = negative_log_likelihood(variant, data, params, owner)
+    negative_log_likelihood(variant, data, params, owner)
+    assert variant.base not in compiled._KERNELS
+    # a process that compiles it (and checks it on first use: the hashes are recorded)
+    compiled = _fresh_registry(monkeypatch, 0, 50)
+    negative_log_likelihood(variant, data, params, owner)
+    assert compiled._KERNELS[variant.base] is not None
+    # the next process finds it warm: loaded once WARM_AFTER_ROWS rows have run
+    compiled = _fresh_registry(monkeypatch, 10**9, 100)
+    first = negative_log_likelihood(variant, data, params, owner)
+    assert variant.base not in compiled._KERNELS  # 60 rows < 100
+    second = negative_log_likelihood(variant, data, params, owner)
+    assert compiled._KERNELS[variant.base] is not None
+    for nll in (first, second):
+        assert all(np.array_equal(a, b) for a, b in zip(nll, numpy_nll))
