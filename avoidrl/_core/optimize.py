@@ -600,6 +600,39 @@ def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, pr
 
 
 # --------------------------------------------------------------------------
+# Backend 3: avoidrl's compiled BFGS-B (exact gradients only)
+# --------------------------------------------------------------------------
+def _bfgsb_fits(x0, bounds):
+    """Whether 'auto' takes the compiled BFGS-B: numba is there and every bound is finite."""
+    from . import _bfgsb
+
+    return _bfgsb.available() and bounds is not None and bool(
+        np.all(np.isfinite(np.asarray(bounds, dtype=np.float64))))
+
+
+def _minimize_bfgsb(fun, x0, bounds, *, progress=None, **options):
+    from . import _bfgsb
+
+    if not _bfgsb.available():
+        raise RuntimeError("the 'bfgsb' backend needs numba (the 'fast' extra).")
+    if x0.ndim == 1:
+        x0 = x0[None, :]
+    box = np.broadcast_to(np.asarray(bounds, dtype=np.float64), x0.shape + (2,))
+    if not np.all(np.isfinite(box)):
+        raise ValueError("the 'bfgsb' backend needs finite bounds.")
+    if np.any(box[..., 1] < box[..., 0]):
+        raise ValueError("An upper bound is less than the corresponding lower bound.")
+    x, f, g, status, nit, nfev = _bfgsb.minimize_bfgsb_batch(
+        fun, x0, box[..., 0], box[..., 1], progress=progress, **options)
+    code = np.where(np.isin(status, (_bfgsb.CONVERGED_F, _bfgsb.CONVERGED_PG, _bfgsb.STALLED)), 0,
+                    np.where(np.isin(status, (_bfgsb.MAX_ITER, _bfgsb.MAX_FUN)), 1, 2))
+    return BatchOptimizeResult(
+        x=x, fun=f, success=code == 0, status=code,
+        message=[_bfgsb.MESSAGES[s] for s in status.tolist()], nit=nit, nfev=nfev,
+        njev=nfev.copy(), jac=g, backend="bfgsb")
+
+
+# --------------------------------------------------------------------------
 # Public-in-package entry point
 # --------------------------------------------------------------------------
 def minimize_lbfgsb_batch(fun, x0, bounds, *, eps=1e-8, maxcor=10,
@@ -631,11 +664,16 @@ def minimize_lbfgsb_batch(fun, x0, bounds, *, eps=1e-8, maxcor=10,
         Absolute finite-difference step.
     maxcor, ftol, gtol, maxiter, maxfun, maxls : optional
         L-BFGS-B options, with SciPy's defaults and meaning.
-    backend : {"auto", "setulb", "scipy"}, optional
+    backend : {"auto", "setulb", "scipy", "bfgsb"}, optional
         ``"setulb"`` drives SciPy's private L-BFGS-B routine for all problems
         at once; ``"scipy"`` calls ``scipy.optimize.minimize`` per problem
-        (one objective call per point); ``"auto"`` picks ``"setulb"`` when
-        :func:`setulb_available` and ``"scipy"`` otherwise.
+        (one objective call per point); ``"bfgsb"`` (exact gradients and
+        finite bounds only) is avoidrl's compiled BFGS-B
+        (:mod:`avoidrl._core._bfgsb`), which steps every problem in one
+        compiled call per round (its iterates are its own, not SciPy's).
+        ``"auto"`` picks ``"bfgsb"`` for exact gradients when numba is
+        installed and the bounds are finite, else ``"setulb"`` when
+        :func:`setulb_available`, else ``"scipy"``.
     progress : callable, optional
         Called as ``progress(n_finished)`` as problems finish, with the
         number of problems finished so far (for progress bars; it must not
@@ -644,7 +682,9 @@ def minimize_lbfgsb_batch(fun, x0, bounds, *, eps=1e-8, maxcor=10,
         When True, ``fun(X, owner)`` returns ``(f, g)``, the values and the
         exact gradients (M, k), and each point costs one row instead of the
         ``1 + k`` of forward differences (``eps`` is then unused); ``nfev``
-        counts points. The default reproduces SciPy's finite-difference path.
+        counts points. The default reproduces SciPy's finite-difference path
+        (with the ``"setulb"`` or ``"scipy"`` backend, ``jac=True`` follows
+        ``scipy.optimize.minimize(..., jac=True)``).
 
     Returns
     -------
@@ -661,8 +701,16 @@ def minimize_lbfgsb_batch(fun, x0, bounds, *, eps=1e-8, maxcor=10,
     RuntimeError
         If ``backend="setulb"`` is requested but the guard fails.
     """
-    if backend not in ("auto", "setulb", "scipy"):
+    if backend not in ("auto", "setulb", "scipy", "bfgsb"):
         raise ValueError(f"unknown backend {backend!r}.")
+    if backend == "auto" and jac and _bfgsb_fits(x0, bounds):
+        backend = "bfgsb"
+    if backend == "bfgsb":
+        if not jac:
+            raise ValueError("the 'bfgsb' backend needs exact gradients (jac=True).")
+        return _minimize_bfgsb(fun, np.asarray(x0, dtype=np.float64), bounds, maxcor=maxcor,
+                               ftol=ftol, gtol=gtol, maxiter=maxiter, maxfun=maxfun, maxls=maxls,
+                               progress=progress)
     if not maxls > 0:
         raise ValueError("maxls must be positive.")
     prob = _Problems(x0, bounds, eps)

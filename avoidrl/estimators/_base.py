@@ -207,10 +207,13 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
             # and the one start is the user's choice: no screen either
             n_starts = max_starts = 1
             screen_starts = 0
+        gradient = check_gradient(getattr(self, "gradient", "finite-difference"))
+        if options.get("backend") == "bfgsb" and gradient != "exact":
+            raise ValueError("optimizer_options['backend'] = 'bfgsb' needs gradient='exact' "
+                             f"(it descends with exact gradients), got gradient={gradient!r}")
         return FitSettings(variant=variant, bounds=bounds, init=init, start=start,
                            n_starts=n_starts, max_starts=max_starts, options=options,
-                           screen_starts=int(screen_starts),
-                           gradient=check_gradient(getattr(self, "gradient", "finite-difference")))
+                           screen_starts=int(screen_starts), gradient=gradient)
 
     def _fit_data(self, data, seeds, settings, warn=True, intervals=True):
         """Fit validated data, participant ``i`` drawing its starts from ``seeds[i]``.

@@ -136,8 +136,9 @@ def _nested_starts(data, seeds, settings):
 def _descend(objective, starts, owner, box, options, progress, exact=False):
     """Descend from every start; returns end points, their NLLs and the optimizer's messages.
 
-    ``exact``: the optimizer takes the likelihood's exact gradient (else
-    SciPy's forward differences). Ends and starts are re-evaluated in one
+    ``exact``: the optimizer takes the likelihood's exact gradient (the
+    compiled BFGS-B where numba is installed; else SciPy's L-BFGS-B with
+    forward differences, the reference's path). Ends and starts are re-evaluated in one
     call, so the reported NLL is the NLL at the reported point whatever the
     optimizer's exit, and a start that ended above its start point keeps the
     start point.

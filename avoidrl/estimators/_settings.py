@@ -18,7 +18,7 @@ from .._utils.validation import START_MODES, check_number, is_number
 
 OPTIMIZER_OPTIONS = ("maxiter", "maxfun", "ftol", "gtol", "maxcor", "maxls", "eps", "backend")
 _INTEGER_OPTIONS = ("maxiter", "maxfun", "maxcor", "maxls")
-_BACKENDS = ("auto", "setulb", "scipy")
+_BACKENDS = ("auto", "setulb", "scipy", "bfgsb")
 #: max_starts=None means this many times n_starts
 MAX_STARTS_FACTOR = 3
 
