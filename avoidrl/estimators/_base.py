@@ -207,7 +207,7 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
             # and the one start is the user's choice: no screen either
             n_starts = max_starts = 1
             screen_starts = 0
-        gradient = check_gradient(getattr(self, "gradient", "finite-difference"))
+        gradient = check_gradient(getattr(self, "gradient", "exact"))
         if options.get("backend") == "bfgsb" and gradient != "exact":
             raise ValueError("optimizer_options['backend'] = 'bfgsb' needs gradient='exact' "
                              f"(it descends with exact gradients), got gradient={gradient!r}")

@@ -61,7 +61,7 @@ class FitSettings:
     max_starts: int
     options: dict
     screen_starts: int = 0
-    gradient: str = "finite-difference"
+    gradient: str = "exact"
 
     @property
     def exact_gradient(self) -> bool:

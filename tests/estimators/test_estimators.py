@@ -316,11 +316,31 @@ def test_fit_follows_scipy_bit_for_bit(source, name, n_participants, n_starts, r
     assert not differ, f"{name}: not bitwise equal to scipy for (participant, start) {differ}"
 
 
-def test_scipy_backend_gives_the_same_fit(fitted_ql, sim_ql):
-    model = make_model("QLearning+novel", n_starts=4, random_state=0,
-                       optimizer_options={"backend": "scipy"}).fit(*sim_ql)
-    assert np.array_equal(model.params_.to_numpy(), fitted_ql.params_.to_numpy())
-    pd.testing.assert_frame_equal(model.fits_, fitted_ql.fits_)
+@pytest.mark.parametrize("gradient", ["finite-difference", "exact"])
+def test_scipy_backend_gives_the_same_fit(sim_ql, gradient):
+    """Both SciPy backends follow scipy.optimize.minimize: the same fits, either gradient."""
+    fits = [make_model("QLearning+novel", n_starts=4, random_state=0, gradient=gradient,
+                       optimizer_options={"backend": backend}).fit(*sim_ql)
+            for backend in ("scipy", "setulb")]
+    assert np.array_equal(fits[0].params_.to_numpy(), fits[1].params_.to_numpy())
+    pd.testing.assert_frame_equal(fits[0].fits_, fits[1].fits_)
+
+
+def test_the_compiled_bfgsb_reaches_scipys_optima(sim_ql):
+    """The default exact-gradient fit (compiled BFGS-B) ends where SciPy's L-BFGS-B ends."""
+    pytest.importorskip("numba")
+    fits = {backend: make_model("QLearning+novel", n_starts=4, random_state=0,
+                                optimizer_options={"backend": backend}).fit(*sim_ql)
+            for backend in ("auto", "setulb")}
+    assert set(fits["auto"].fits_["message"]) <= set(_bfgsb_messages())
+    np.testing.assert_allclose(fits["auto"].nll_, fits["setulb"].nll_, atol=1e-4)
+    np.testing.assert_allclose(fits["auto"].params_, fits["setulb"].params_, atol=2e-3)
+
+
+def _bfgsb_messages():
+    from avoidrl._core import _bfgsb
+
+    return list(_bfgsb.MESSAGES.values())
 
 
 # ------------------------------------------------------------------- reproducibility
