@@ -16,8 +16,10 @@ Forward mode, in both kernels:
 Both hand over the same things to one shared tail here: the signed,
 temperature-scaled choice differences ``x`` of the learning trials and their
 derivatives, and the final state as duals. The tail differentiates the choice
-rule (softplus, and the lapse mixture) and the transfer phase (the final
-state through ``transfer_values`` on duals). The value it returns is computed
+rule (softplus, and the lapse mixture) and the transfer phase: the final
+state through ``transfer_values`` on duals, or, on the compiled path, through
+the variant's transfer kernel (``transfer_values`` traced and differentiated
+the same way, :func:`~avoidrl._core._tangent_source.generate_transfer`). The value it returns is computed
 by the likelihood's own functions on the same ``x`` and state, so it is
 bit-identical to :class:`~avoidrl._core.likelihood.Objective`'s.
 
@@ -38,6 +40,7 @@ from scipy.special import expit
 
 from . import _dual, compiled
 from ._choice import _transfer_nll, choice_nll, softplus
+from .task import N_STIMULI
 
 
 def _softplus_slope(x):
@@ -149,14 +152,65 @@ def _learning(variant, batch, theta, x, d_difference, weight, use_compiled):
     return value, gradient
 
 
-def _transfer(variant, batch, params, state, use_compiled=False):
-    """Transfer NLL of each row and its gradient, from the final state (duals)."""
-    names = variant.parameter_names
+def _dual_transfer_values(variant, params, state):
+    """The nine transfer values of each row and their tangents, by ``transfer_values`` on duals."""
     theta = _dual.seed(variant.theta(params))
     values = variant.transfer_values(state, theta)
     if not isinstance(values, _dual.Dual):  # the values depend on no parameter
         values = _dual.Dual(np.asarray(values, dtype=float),
-                            np.zeros(np.shape(values) + (len(names),)))
+                            np.zeros(np.shape(values) + (variant.n_parameters,)))
+    return values
+
+
+def _compiled_transfer_values(kernel, params, final):
+    """The same by the compiled transfer kernel, from the stacked final state ``(final, d_final)``."""
+    size, k = params.shape
+    values = np.zeros((size, N_STIMULI))
+    tangent = np.zeros((size, N_STIMULI, k))
+    kernel(np.ascontiguousarray(params), final[0], final[1], values, tangent)
+    return _dual.Dual(values, tangent)
+
+
+def _stacked(variant, state):
+    """The final state (duals) as the tangent kernel leaves it: ``(final, d_final)``."""
+    names = variant.base.state_names
+    return (np.stack([state[name].value for name in names]),
+            np.stack([state[name].tangent for name in names]))
+
+
+def _transfer_values(variant, params, state, final):
+    """Transfer values and tangents: compiled when ``final`` (the stacked state) is given.
+
+    A new transfer kernel is first compared with the duals on this chunk (and
+    dropped unless every bit agrees); the duals' values are used meanwhile.
+    """
+    kernel = compiled.transfer_kernel_for(variant, len(params))
+    key = compiled.transfer_key(variant)
+    if kernel is not None and compiled.needs_check(key):
+        expected = _dual_transfer_values(variant, params, state)
+        try:
+            got = _compiled_transfer_values(
+                kernel, params, _stacked(variant, state) if final is None else final)
+        except Exception:  # noqa: BLE001  (e.g. a type numba refuses in user code: keep numpy)
+            got = None
+        compiled.record_check(key, got is not None
+                              and np.array_equal(got.value, expected.value)
+                              and np.array_equal(got.tangent, expected.tangent))
+        return expected
+    if kernel is not None and final is not None:
+        return _compiled_transfer_values(kernel, params, final)
+    return _dual_transfer_values(variant, params, state)
+
+
+def _transfer(variant, batch, params, state, final=None):
+    """Transfer NLL of each row and its gradient, from the final state.
+
+    ``state`` holds duals; ``final``, the same stacked as the tangent kernel
+    leaves it, when the compiled path runs (None on the numpy path).
+    """
+    names = variant.parameter_names
+    values = _transfer_values(variant, params, state, final)
+    use_compiled = final is not None
     inverse_temperature = 1.0 / params[:, names.index("temperature"), None]
     noise = params[:, names.index("noise_factor"), None] if variant.base.lapse else None
     value = _transfer_nll(batch, values.value, inverse_temperature, noise)
@@ -250,13 +304,13 @@ def value_and_gradient(variant, batch, params):
         parts = compiled_parts(kernel, variant, batch, params)
     use_compiled = parts is not None
     if parts is None:
-        parts = _numpy_parts(variant, batch, params)
-    difference, d_difference, state = parts
+        parts = _numpy_parts(variant, batch, params) + (None,)
+    difference, d_difference, state, final = parts
     x, weight = _scaled(variant, params, difference, np.take(batch.arrays.sign, batch.owner,
                                                              axis=1))
     learning, g_learning = _learning(variant, batch, variant.theta(params), x, d_difference,
                                      weight, use_compiled)
-    transfer, g_transfer = _transfer(variant, batch, params, state, use_compiled)
+    transfer, g_transfer = _transfer(variant, batch, params, state, final)
     return learning + transfer, g_learning + g_transfer
 
 
@@ -275,7 +329,10 @@ def _checked(kernel, variant, batch, params, key):
 
 
 def compiled_parts(kernel, variant, batch, params):
-    """``D``, ``dD`` and the final state (duals) by the compiled tangent kernel.
+    """``D``, ``dD``, the final state (duals) by the compiled tangent kernel, and the same stacked.
+
+    The last, ``(final, d_final)`` of shape (n_states, 2, batch, 4[, k]), is
+    what the transfer kernel reads.
 
     None when a row came out NaN (NaN parameters): the numpy recursion then
     runs the chunk.
@@ -305,4 +362,4 @@ def compiled_parts(kernel, variant, batch, params):
     if np.isnan(difference).any():
         return None
     state = {name: _dual.Dual(final[s], d_final[s]) for s, name in enumerate(base.state_names)}
-    return difference, d_difference, state
+    return difference, d_difference, state, (final, d_final)

@@ -213,3 +213,69 @@ def generate(base, bias):
             source += [f"        d_final[{state}, {option}, b, {p}, {j}] = {name}__d{j}_p{p}"
                        for j in sorted(state_deps[name])]
     return "\n".join(source) + "\n"
+
+
+def _transfer_dependencies(variant, traced):
+    """``{name: set of parameters}`` of the transfer trace's symbols and operations.
+
+    A state entry depends on what the learning recursion lets it depend on
+    (:func:`_state_dependencies`, +bias through the outcomes, as in
+    :func:`generate`); the option parameters only enter here.
+    """
+    from ._trace import trace
+
+    learning = trace(variant.base)
+    outcome_deps = {len(learning["names"])} if variant.bias else set()
+    state_deps, _ = _state_dependencies(learning, outcome_deps)
+    deps = {f"theta_{k}": {k} for k in range(len(traced["names"]))}
+    for name, depends in state_deps.items():
+        deps.update({f"{name}_p{p}": depends for p in range(N_PAIRS)})
+    for target, _, operands in traced["ops"]:
+        deps[target] = set().union(*(deps.get(o, set()) for o in operands))
+    return deps
+
+
+def _transfer_reads(traced, deps):
+    """The lines that load the parameters and the state entries the trace reads."""
+    used = {o for _, _, operands in traced["ops"] for o in operands} | set(traced["values"])
+    lines = []
+    for k in range(len(traced["names"])):
+        if f"theta_{k}" in used:
+            lines += [f"theta_{k} = params[b, {k}]", f"theta_{k}__d{k} = 1.0"]
+    for name in sorted(n for n in used if n.startswith("state_")):
+        state, option, pair = re.fullmatch(r"state_(\d+)_(\d)_p(\d)", name).groups()
+        lines += [f"{name} = final[{state}, {option}, b, {pair}]"]
+        lines += [f"{name}__d{j} = d_final[{state}, {option}, b, {pair}, {j}]"
+                  for j in sorted(deps[name])]
+    return lines
+
+
+def generate_transfer(variant):
+    """Python source of the transfer kernel of ``variant`` (its options included).
+
+    The generated ``transfer_kernel(params, final, d_final, values, d_values)``
+    fills ``values[b, i]`` with the nine stimulus values of
+    ``variant.transfer_values`` (same bits) and ``d_values[b, i, j]`` with
+    their derivatives by parameter ``j``, from the final state ``final``
+    (n_states, 2, batch, 4) and its tangents ``d_final`` (as the tangent
+    kernel leaves them). ``d_values`` must be zeroed by the caller: entries
+    that are identically zero are never written.
+
+    Raises
+    ------
+    NotTraceable
+        When ``transfer_values`` or the learning recursion cannot be traced.
+    """
+    from ._trace import trace_transfer
+
+    traced = trace_transfer(variant)
+    deps = _transfer_dependencies(variant, traced)
+    body = _transfer_reads(traced, deps) + _with_tangents(traced["ops"], deps)
+    for i, operand in enumerate(traced["values"]):
+        body += [f"values[b, {i}] = {operand}"]
+        body += [f"d_values[b, {i}, {j}] = {operand}__d{j}"
+                 for j in sorted(deps.get(operand, ()))]
+    source = ["def transfer_kernel(params, final, d_final, values, d_values):",
+              "    for b in range(params.shape[0]):",
+              *["        " + line for line in body]]
+    return "\n".join(source) + "\n"

@@ -6,7 +6,9 @@ once on numpy object arrays of one batch row and one pair whose elements are
 as one line of scalar code and as a structured operation. The value kernel
 (:func:`avoidrl._core.compiled.generate_source`) is generated from the
 lines, the gradient's tangent kernel (:mod:`avoidrl._core._tangent_source`)
-from the operations. See :mod:`avoidrl._core.compiled` for what is traceable.
+from the operations. :func:`trace_transfer` records a variant's
+``transfer_values`` the same way, for the gradient's transfer kernel. See
+:mod:`avoidrl._core.compiled` for what is traceable.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from .task import N_PAIRS, N_STIMULI
 
 
 class NotTraceable(Exception):
@@ -213,3 +217,42 @@ def trace(base):
             "prepare_ops": ops, "select": select, "choice_lines": choice_lines,
             "choice_ops": choice_ops, "difference": difference, "update_lines": update_lines,
             "update_ops": tape.ops, "assign": assign}
+
+
+def trace_transfer(variant):
+    """Trace ``variant.transfer_values`` (options included) into scalar operations.
+
+    The state entries are object arrays of shape (2, 1, N_PAIRS) whose symbols
+    are named ``state_{s}_{option}_p{pair}`` (``s`` in ``base.state_names``
+    order), the parameters (1, 1) columns ``theta_{k}`` in
+    ``variant.parameter_names`` order.
+
+    Returns
+    -------
+    dict
+        ``names`` (parameters), ``ops`` (see :class:`_Tape`) and ``values``,
+        the operand (a symbol's name or a float literal) of each of the nine
+        stimulus values.
+
+    Raises
+    ------
+    NotTraceable
+        When the transfer values cannot be traced.
+    """
+    tape = _Tape()
+    names = variant.parameter_names
+    theta = {name: _symbols(tape, (1, 1), lambda i, k=k: f"theta_{k}")
+             for k, name in enumerate(names)}
+    state = {name: _symbols(tape, (2, 1, N_PAIRS),
+                            lambda i, s=s: f"state_{s}_{i[0]}_p{i[2]}")
+             for s, name in enumerate(variant.base.state_names)}
+    try:
+        values = np.asarray(variant.transfer_values(state, theta))
+    except NotTraceable:
+        raise
+    except Exception as exc:  # noqa: BLE001  (a ufunc symbols lack, np.where on them, ...)
+        raise NotTraceable(f"transfer_values: {type(exc).__name__}: {exc}") from None
+    if values.shape != (1, N_STIMULI):
+        raise NotTraceable(f"transfer_values has shape {values.shape}")
+    return {"names": names, "ops": tape.ops,
+            "values": [_expression(value) for value in values[0]]}

@@ -220,10 +220,11 @@ def _source_file(source):
     return path
 
 
-def _compile(base, source=None, key=None):
+def _compile(base, source=None, key=None, function="kernel"):
     """The jitted kernel of ``source`` (default: ``base``'s value kernel).
 
-    ``key`` (default ``base``) names it in :data:`_PATHS` until its check.
+    ``key`` (default ``base``) names it in :data:`_PATHS` until its check;
+    ``function`` is the name the source defines.
     """
     import numba
 
@@ -247,12 +248,12 @@ def _compile(base, source=None, key=None):
             # compiled once per machine, not once per process (if its hashes are recorded)
             if _cache_check.drop_untrusted(path):
                 _PATHS[key] = path
-                return _jit(numba, module.kernel, **options)
+                return _jit(numba, getattr(module, function), **options)
         except Exception:  # noqa: BLE001  (an unusable cache folder: compile in memory)
             pass
     namespace = {"math": math}
     exec(compile(source, f"<avoidrl kernel {base.name}>", "exec"), namespace)
-    return numba.njit(**options)(namespace["kernel"])
+    return numba.njit(**options)(namespace[function])
 
 
 #: base model -> compiled kernel, or None when it cannot be compiled or failed its check.
@@ -295,8 +296,35 @@ def kernel_for(base, n_rows):
     return kernel
 
 
-#: (base model, bias) -> compiled tangent kernel (see avoidrl._core._tangent_source), or None.
+#: (base model, bias) -> compiled tangent kernel (see avoidrl._core._tangent_source), and
+#: :func:`transfer_key` -> compiled transfer kernel; None when it cannot be compiled or failed
+#: its check.
 _TANGENT_KERNELS = {}
+
+
+def _gradient_kernel(key, base, rows, make_source, function="kernel"):
+    """The compiled gradient kernel of ``key`` once ``rows`` more rows are counted, or None.
+
+    Compiled from ``make_source()`` after :data:`COMPILE_AFTER_ROWS` counted
+    rows (:data:`WARM_AFTER_ROWS` when its machine code is cached on disk).
+    """
+    try:
+        if key in _TANGENT_KERNELS:
+            return _TANGENT_KERNELS[key]
+    except TypeError:  # an unhashable user model
+        return None
+    _ROWS[key] += rows
+    if _ROWS[key] < COMPILE_AFTER_ROWS and not (
+            _ROWS[key] >= WARM_AFTER_ROWS and _warm_on_disk(key, make_source)):
+        return None
+    try:
+        kernel = _compile(base, make_source(), key, function)
+    except Exception:  # noqa: BLE001  (whatever the tracer meets in user code: keep numpy)
+        kernel = None
+    _TANGENT_KERNELS[key] = kernel
+    if kernel is not None:
+        _UNCHECKED.add(key)
+    return kernel
 
 
 def tangent_kernel_for(variant, n_rows):
@@ -309,28 +337,32 @@ def tangent_kernel_for(variant, n_rows):
     """
     if not ENABLED:
         return None
-    key = (variant.base, bool(variant.bias))
-    try:
-        if key in _TANGENT_KERNELS:
-            return _TANGENT_KERNELS[key]
-    except TypeError:  # an unhashable user model
+    from . import _tangent_source
+
+    return _gradient_kernel(
+        (variant.base, bool(variant.bias)), variant.base, n_rows * (1 + variant.n_parameters),
+        functools.partial(_tangent_source.generate, variant.base, variant.bias))
+
+
+def transfer_key(variant):
+    """The key of ``variant``'s transfer kernel (its options change its source)."""
+    return variant.base, bool(variant.bias), bool(variant.novel), bool(variant.decay), "transfer"
+
+
+def transfer_kernel_for(variant, n_rows):
+    """The compiled transfer kernel of ``variant``, or None to use the numpy duals.
+
+    ``transfer_values`` and its derivatives (:func:`avoidrl._core._tangent_source.
+    generate_transfer`), compiled after as many rows as :func:`tangent_kernel_for`
+    and checked against the numpy duals before its first use (key :func:`transfer_key`).
+    """
+    if not ENABLED:
         return None
     from . import _tangent_source
 
-    _ROWS[key] += n_rows * (1 + variant.n_parameters)
-    if _ROWS[key] < COMPILE_AFTER_ROWS and not (
-            _ROWS[key] >= WARM_AFTER_ROWS and _warm_on_disk(
-                key, functools.partial(_tangent_source.generate, variant.base, variant.bias))):
-        return None
-
-    try:
-        kernel = _compile(variant.base, _tangent_source.generate(variant.base, variant.bias), key)
-    except Exception:  # noqa: BLE001  (whatever the tracer meets in user code: keep numpy)
-        kernel = None
-    _TANGENT_KERNELS[key] = kernel
-    if kernel is not None:
-        _UNCHECKED.add(key)
-    return kernel
+    return _gradient_kernel(
+        transfer_key(variant), variant.base, n_rows * (1 + variant.n_parameters),
+        functools.partial(_tangent_source.generate_transfer, variant), "transfer_kernel")
 
 
 def needs_check(base):

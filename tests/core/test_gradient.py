@@ -10,6 +10,7 @@ there is checked to be finite, the same on both kernels, and right in the
 directions that do not move the kink.
 """
 
+import contextlib
 import itertools
 import sys
 import warnings
@@ -20,7 +21,7 @@ import pytest
 from scipy.optimize import minimize
 
 from avoidrl import load_example, make_model
-from avoidrl._core import compiled, likelihood
+from avoidrl._core import _gradient, compiled, likelihood
 from avoidrl._core.data import load_task_data
 from avoidrl._core.likelihood import Objective
 from avoidrl._core.optimize import minimize_lbfgsb_batch
@@ -193,9 +194,21 @@ def compiled_and_numpy(name, data, monkeypatch, x=None):
     monkeypatch.setattr(compiled, "COMPILE_AFTER_ROWS", 0)
     objective.value_and_gradient(x[:5], owner[:5])  # compiles, and checks on these rows
     assert compiled._TANGENT_KERNELS[(variant.base, variant.bias)] is not None, name
-    got = objective.value_and_gradient(x, owner)
+    assert compiled._TANGENT_KERNELS[compiled.transfer_key(variant)] is not None, name
+    with _duals_forbidden(monkeypatch):  # the transfer kernel runs, not the duals
+        got = objective.value_and_gradient(x, owner)
     monkeypatch.setattr(compiled, "ENABLED", False)
     return got, objective.value_and_gradient(x, owner)
+
+
+@contextlib.contextmanager
+def _duals_forbidden(monkeypatch):
+    def refuse(*args):
+        raise AssertionError("transfer_values ran on duals")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_gradient, "_dual_transfer_values", refuse)
+        yield
 
 
 QUICK = ["Hybrid2012+novel", "Hybrid2021+bias+novel+decay"]
@@ -214,6 +227,61 @@ def test_compiled_gradient_is_the_numpy_one_for_every_variant(name, data, monkey
     pytest.importorskip("numba")
     got, expected = compiled_and_numpy(name, data, monkeypatch)
     assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+
+
+# ---------------------------------------------------------- transfer kernel
+def final_state(variant, data, seed, n=30):
+    """Random parameters and the final state they reach (numpy duals)."""
+    objective = Objective(variant, data)
+    low, high = box(variant)
+    x = low + (high - low) * np.random.default_rng(seed).uniform(0.05, 0.95, (n, len(low)))
+    batch = likelihood._Batch(objective._arrays, np.arange(n) % data.n_participants)
+    return x, _gradient._numpy_parts(variant, batch, x)[2]
+
+
+@pytest.mark.parametrize("name", ["QLearning+novel+decay", "Relative", "ActorCritic+bias+novel",
+                                  "Hybrid2021+bias+novel+decay", "StandardHybrid2012+decay"])
+def test_transfer_kernel_is_transfer_values_and_its_duals(name, data, monkeypatch):
+    """Values: plain numpy ``transfer_values`` to the bit; tangents: the duals' to the bit.
+
+    The option parameters do not reach the state, so their columns are also
+    checked against central differences of the plain values.
+    """
+    pytest.importorskip("numba")
+    variant = make_variant(name)
+    x, state = final_state(variant, data, len(name))
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    monkeypatch.setattr(compiled, "COMPILE_AFTER_ROWS", 0)
+    kernel = compiled.transfer_kernel_for(variant, len(x))
+    assert kernel is not None
+    got = _gradient._compiled_transfer_values(kernel, x, _gradient._stacked(variant, state))
+    plain = {n: s.value for n, s in state.items()}
+
+    def values(points):
+        return variant.transfer_values(plain, variant.theta(points))
+
+    assert np.array_equal(got.value, values(x))
+    assert np.array_equal(got.tangent, _gradient._dual_transfer_values(variant, x, state).tangent)
+    for j, parameter in enumerate(variant.parameter_names):
+        if parameter in ("novel_value", "decay_factor"):
+            shift = np.zeros_like(x)
+            shift[:, j] = 1e-6
+            numeric = (values(x + shift) - values(x - shift)) / 2e-6
+            np.testing.assert_allclose(got.tangent[:, :, j], numeric, atol=1e-8)
+
+
+def test_actor_critic_transfer_kernel_only_copies():
+    """ActorCritic's transfer values are the weights and N itself: no operation, no parameter.
+
+    Without +novel nothing depends on a parameter through N, so N's tangent is never written.
+    """
+    from avoidrl._core._tangent_source import generate_transfer
+
+    source = generate_transfer(make_variant("ActorCritic"))
+    assert " _v" not in source and "params[" not in source
+    assert "values[b, 8] = 0.0" in source and "d_values[b, 8," not in source
+    assert "d_values[b, 0, 0] = state_0_0_p0__d0" in source
+    assert "d_values[b, 8, 4] = theta_4__d4" in generate_transfer(make_variant("ActorCritic+novel"))
 
 
 def test_gradient_is_the_same_for_any_batch(data, numpy_kernel):
@@ -254,7 +322,11 @@ class OneRateQ(BaseModel):
 @pytest.mark.parametrize("model", [AsymmetricQ(), PerseverationQ(), OneRateQ()],
                          ids=["AsymmetricQ", "PerseverationQ", "OneRateQ"])
 def test_a_user_model_gets_its_gradient(model, data, monkeypatch):
-    """The examples branch on values or copy (numpy duals only); OneRateQ is also compiled."""
+    """Numpy duals for all; compiled learning and transfer kernels where traceable.
+
+    AsymmetricQ branches on values: neither kernel (the transfer kernel needs
+    the learning trace's state dependencies).
+    """
     from avoidrl.models._registry import ModelVariant
 
     variant = ModelVariant(model, novel=True, decay=True)
@@ -265,12 +337,49 @@ def test_a_user_model_gets_its_gradient(model, data, monkeypatch):
     value, gradient = objective.value_and_gradient(x)
     assert np.array_equal(value, objective(x))
     assert_gradient_close(gradient, central_differences(objective, x, 1e-6 * (high - low)))
-    if isinstance(model, OneRateQ) and compiled.AVAILABLE:
-        monkeypatch.setattr(compiled, "ENABLED", True)
-        monkeypatch.setattr(compiled, "COMPILE_AFTER_ROWS", 0)
-        objective.value_and_gradient(x)
-        assert compiled._TANGENT_KERNELS[(model, False)] is not None
+    if not compiled.AVAILABLE:
+        return
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    monkeypatch.setattr(compiled, "COMPILE_AFTER_ROWS", 0)
+    objective.value_and_gradient(x)
+    learning = compiled._TANGENT_KERNELS[(model, False)]
+    transfer = compiled._TANGENT_KERNELS[compiled.transfer_key(variant)]
+    # AsymmetricQ branches on values: no trace, so no state dependencies for a transfer kernel
+    assert (learning is None) == (transfer is None) == isinstance(model, AsymmetricQ)
+    with _duals_forbidden(monkeypatch) if transfer else contextlib.nullcontext():
         assert np.array_equal(objective.value_and_gradient(x)[1], gradient)
+
+
+class ExpTransferQ(OneRateQ):
+    """Traceable learning; a transfer phase the tracer refuses (numba's exp is not numpy's)."""
+
+    name = "ExpTransferQ"
+
+    def transfer_values(self, state, theta, novel, decay):
+        return np.exp(decayed(stimulus_table(state["q"], novel), decay))
+
+
+def test_an_untraceable_transfer_phase_keeps_the_duals(data, monkeypatch):
+    pytest.importorskip("numba")
+    from avoidrl._core._trace import NotTraceable, trace_transfer
+    from avoidrl.models._registry import ModelVariant
+
+    variant = ModelVariant(ExpTransferQ(), novel=True, decay=True)
+    with pytest.raises(NotTraceable, match="transfer_values"):
+        trace_transfer(variant)
+    objective = Objective(variant, data)
+    low, high = box(variant)
+    x = low + (high - low) * np.random.default_rng(4).uniform(0.1, 0.9,
+                                                              (data.n_participants, len(low)))
+    monkeypatch.setattr(compiled, "ENABLED", False)
+    expected = objective.value_and_gradient(x)
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    monkeypatch.setattr(compiled, "COMPILE_AFTER_ROWS", 0)
+    objective.value_and_gradient(x)
+    assert compiled._TANGENT_KERNELS[(variant.base, False)] is not None
+    assert compiled._TANGENT_KERNELS[compiled.transfer_key(variant)] is None
+    got = objective.value_and_gradient(x)
+    assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
 
 
 class ClippedQ(OneRateQ):
