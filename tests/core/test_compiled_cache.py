@@ -63,7 +63,7 @@ def _fresh_registry(monkeypatch, compile_after, warm_after):
     monkeypatch.setattr(_compiled, "ENABLED", True)
     monkeypatch.setattr(_compiled, "COMPILE_AFTER_ROWS", compile_after)
     monkeypatch.setattr(_compiled, "WARM_AFTER_ROWS", warm_after)
-    for name in ("_KERNELS", "_WARM"):
+    for name in ("_KERNELS", "_TANGENT_KERNELS", "_WARM"):
         monkeypatch.setattr(_compiled, name, {})
     monkeypatch.setattr(_compiled, "_ROWS", _compiled.Counter())
     monkeypatch.setattr(_compiled, "_UNCHECKED", set())
@@ -102,3 +102,36 @@ def test_a_kernel_warm_on_disk_is_loaded_without_waiting_for_compile_after_rows(
     assert compiled._KERNELS[variant.base] is not None
     for nll in (first, second):
         assert all(np.array_equal(a, b) for a, b in zip(nll, numpy_nll))
+
+
+def test_a_transfer_kernel_warm_on_disk_is_loaded_after_warm_after_rows(tmp_path, monkeypatch):
+    """The gradient's transfer kernel is cached, recorded and loaded warm like the others."""
+    import numpy as np
+
+    from avoidrl import load_example
+    from avoidrl._core.data import load_task_data
+    from avoidrl._core.likelihood import Objective
+    from avoidrl.models._builtin import make_variant
+
+    monkeypatch.setenv("AVOIDRL_CACHE_DIR", str(tmp_path))
+    variant = make_variant("Relative+novel")
+    objective = Objective(variant, load_task_data(*load_example()))
+    params = np.tile([0.3, 0.2, 0.4, 0.1, 0.2], (60, 1))
+    owner = np.arange(60)
+    key = ("Relative", False, True, False, "transfer")
+    compiled = _fresh_registry(monkeypatch, 10**9, 500)
+    expected = objective.value_and_gradient(params, owner)  # numpy duals, cold cache
+    assert compiled.transfer_key(variant) not in compiled._TANGENT_KERNELS
+    # a process that compiles it and checks it: its hashes are recorded
+    compiled = _fresh_registry(monkeypatch, 0, 500)
+    objective.value_and_gradient(params, owner)
+    assert compiled._TANGENT_KERNELS[compiled.transfer_key(variant)] is not None
+    # the next: 60 rows count 60 (1 + k) = 360 < 500, then 720; loaded warm, checked, used
+    compiled = _fresh_registry(monkeypatch, 10**9, 500)
+    results = [objective.value_and_gradient(params, owner)]
+    assert compiled.transfer_key(variant) not in compiled._TANGENT_KERNELS
+    results += [objective.value_and_gradient(params, owner) for _ in range(2)]
+    kernels = {(k[0].name,) + k[1:]: v for k, v in compiled._TANGENT_KERNELS.items()}
+    assert kernels[key] is not None and kernels[("Relative", False)] is not None
+    for got in results:
+        assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
