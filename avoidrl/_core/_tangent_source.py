@@ -21,6 +21,10 @@ The derivative arrays must be zeroed by the caller: entries that are
 identically zero are never written. Under +bias the outcomes are the biased
 ones and ``d_outcome`` their derivative by the valence factor (parameter
 ``len(base.parameters)``).
+
+:func:`generate_transfer` does the same for a variant's ``transfer_values``
+(traced by :func:`avoidrl._core._trace.trace_transfer`): a kernel that turns
+the final state and its tangents into the nine stimulus values and theirs.
 """
 
 from __future__ import annotations

@@ -34,8 +34,9 @@ A kernel whose checked machine code is on disk already is loaded after
 Set the environment variable ``AVOIDRL_COMPILE=0`` to never compile.
 
 The same trace (:func:`trace`) also gives the exact gradient's kernel
-(:mod:`avoidrl._core._tangent_source`, :func:`tangent_kernel_for`), compiled
-and checked the same way.
+(:mod:`avoidrl._core._tangent_source`, :func:`tangent_kernel_for`), and the
+trace of a variant's ``transfer_values`` its transfer kernel
+(:func:`transfer_kernel_for`), compiled and checked the same way.
 """
 
 from __future__ import annotations
