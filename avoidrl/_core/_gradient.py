@@ -19,9 +19,10 @@ derivatives, and the final state as duals. The tail differentiates the choice
 rule (softplus, and the lapse mixture) and the transfer phase: the final
 state through ``transfer_values`` on duals, or, on the compiled path, through
 the variant's transfer kernel (``transfer_values`` traced and differentiated
-the same way, :func:`~avoidrl._core._tangent_source.generate_transfer`). The value it returns is computed
-by the likelihood's own functions on the same ``x`` and state, so it is
-bit-identical to :class:`~avoidrl._core.likelihood.Objective`'s.
+the same way, :func:`~avoidrl._core._tangent_source.generate_transfer`). The
+value it returns is computed by the likelihood's own functions on the same
+``x`` and state, so it is bit-identical to
+:class:`~avoidrl._core.likelihood.Objective`'s.
 
 Gradients are with respect to the parameters in natural units, in
 ``variant.parameter_names`` order. Where the likelihood has a kink the
@@ -163,7 +164,7 @@ def _dual_transfer_values(variant, params, state):
 
 
 def _compiled_transfer_values(kernel, params, final):
-    """The same by the compiled transfer kernel, from the stacked final state ``(final, d_final)``."""
+    """The same by the compiled transfer kernel, from the stacked state ``(final, d_final)``."""
     size, k = params.shape
     values = np.zeros((size, N_STIMULI))
     tangent = np.zeros((size, N_STIMULI, k))
