@@ -188,12 +188,13 @@ def _transfer_values(variant, params, state, final):
     kernel = compiled.transfer_kernel_for(variant, len(params))
     key = compiled.transfer_key(variant)
     if kernel is not None and compiled.needs_check(key):
-        expected = _dual_transfer_values(variant, params, state)
+        # the kernel first, on the state the duals then see (transfer_values may change it)
         try:
             got = _compiled_transfer_values(
                 kernel, params, _stacked(variant, state) if final is None else final)
         except Exception:  # noqa: BLE001  (e.g. a type numba refuses in user code: keep numpy)
             got = None
+        expected = _dual_transfer_values(variant, params, state)
         compiled.record_check(key, got is not None
                               and np.array_equal(got.value, expected.value)
                               and np.array_equal(got.tangent, expected.tangent))
