@@ -80,8 +80,12 @@ def _projected_gradient_norm(x, g, lo, hi):
     return norm
 
 
-def _cauchy_point(x, g, lo, hi, b, xc, d, breaks, bd):
-    """First minimum of the model ``g's + s'Bs/2`` along the projected path ``x - t g``."""
+def _cauchy_point(x, g, lo, hi, b, xc, d, breaks, bd, order):
+    """First minimum of the model ``g's + s'Bs/2`` along the projected path ``x - t g``.
+
+    ``B d`` is updated as each variable stops at its bound (one column), so a
+    segment costs ``k``, not ``k^2``.
+    """
     k = x.shape[0]
     for i in range(k):
         xc[i] = x[i]
@@ -94,21 +98,27 @@ def _cauchy_point(x, g, lo, hi, b, xc, d, breaks, bd):
             breaks[i] = np.inf
         if breaks[i] <= 0.0:
             d[i] = 0.0
-    order = np.argsort(breaks)
+    for i in range(k):  # insertion sort of the breakpoints (k is small)
+        order[i] = i
+        j = i
+        while j > 0 and breaks[order[j - 1]] > breaks[i]:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = i
+    for i in range(k):
+        total = 0.0
+        for j in range(k):
+            total += b[i, j] * d[j]
+        bd[i] = total
     elapsed = 0.0
     for n in range(k + 1):
+        if n < k and breaks[order[n]] <= 0.0:
+            continue  # held at its bound from the start
         # slope and curvature of the model along d at the current point
         slope, curvature = 0.0, 0.0
         for i in range(k):
-            total = 0.0
-            for j in range(k):
-                total += b[i, j] * d[j]
-            bd[i] = total
-        for i in range(k):
-            slope += g[i] * d[i]
+            slope += g[i] * d[i] + (xc[i] - x[i]) * bd[i]
             curvature += d[i] * bd[i]
-        for i in range(k):
-            slope += (xc[i] - x[i]) * bd[i]
         if slope >= 0.0 or curvature <= 0.0:
             return
         step = -slope / curvature
@@ -117,8 +127,6 @@ def _cauchy_point(x, g, lo, hi, b, xc, d, breaks, bd):
                 xc[i] += step * d[i]
             return
         stop = order[n]
-        if breaks[stop] <= 0.0:
-            continue
         segment = breaks[stop] - elapsed
         if step < segment:
             for i in range(k):
@@ -127,6 +135,8 @@ def _cauchy_point(x, g, lo, hi, b, xc, d, breaks, bd):
         for i in range(k):
             xc[i] += segment * d[i]
         xc[stop] = hi[stop] if d[stop] > 0.0 else lo[stop]
+        for i in range(k):
+            bd[i] -= b[i, stop] * d[stop]
         d[stop] = 0.0
         elapsed = breaks[stop]
 
@@ -193,10 +203,10 @@ def _direction(p, x, g, lo, hi, pairs_s, pairs_y, count, d, trial, step, slope, 
     """
     k = x.shape[1]
     b, chol, xc, breaks, bd, vector = work[0], work[1], work[2], work[3], work[4], work[5]
-    free = np.empty(k, dtype=np.int64)
+    free, order = work[8], work[9]
     for attempt in range(2):
         _model_matrix(b, pairs_s[p], pairs_y[p], count[p], bd)
-        _cauchy_point(x[p], g[p], lo[p], hi[p], b, xc, d[p], breaks, bd)
+        _cauchy_point(x[p], g[p], lo[p], hi[p], b, xc, d[p], breaks, bd, order)
         _subspace_step(x[p], g[p], lo[p], hi[p], b, xc, trial[p], free, vector, chol)
         total = 0.0
         for i in range(k):
@@ -273,9 +283,11 @@ def _model_matrix(b, pairs_s, pairs_y, count, bs):
             bs[i] = total
             sbs += pairs_s[a, i] * total
             sy += pairs_s[a, i] * pairs_y[a, i]
-        for i in range(k):
-            for j in range(k):
-                b[i, j] += pairs_y[a, i] * pairs_y[a, j] / sy - bs[i] * bs[j] / sbs
+        by_sy, by_sbs = 1.0 / sy, 1.0 / sbs
+        for i in range(k):  # symmetric: one triangle, mirrored
+            for j in range(i + 1):
+                b[i, j] += pairs_y[a, i] * pairs_y[a, j] * by_sy - bs[i] * bs[j] * by_sbs
+                b[j, i] = b[i, j]
 
 
 def _accept(p, xt, ft, gt, x, f, g, lo, hi, pairs_s, pairs_y, count, d, trial, step, slope,
@@ -331,8 +343,10 @@ def _advance(idx, f_trial, g_trial, x, f, g, lo, hi, pairs_s, pairs_y, count, d,
     none, shortens the step by quadratic interpolation.
     """
     k = x.shape[1]
+    # scratch: model, Cholesky factor, six vectors, two index vectors
     work = (np.empty((k, k)), np.empty((k, k)), np.empty(k), np.empty(k), np.empty(k),
-            np.empty(k), np.empty(k), np.empty(k))
+            np.empty(k), np.empty(k), np.empty(k), np.empty(k, dtype=np.int64),
+            np.empty(k, dtype=np.int64))
     for r in range(idx.shape[0]):
         p = idx[r]
         ft = f_trial[r]
@@ -407,7 +421,10 @@ def _compiled_advance():
 
     for name in ("_projected_gradient_norm", "_cauchy_point", "_subspace_step", "_remember",
                  "_model_matrix", "_direction", "_accept"):
-        globals()[name] = compiled._jit(numba, globals()[name], nogil=True)
+        # the model's dense products may be reassociated (vectorised): no NaN or inf
+        # enters them, and any order is the same order for every batch
+        fast = {"fastmath": {"reassoc", "contract"}} if name == "_model_matrix" else {}
+        globals()[name] = compiled._jit(numba, globals()[name], nogil=True, **fast)
     return compiled._jit(numba, _advance, nogil=True)
 
 
