@@ -44,13 +44,35 @@ from ._choice import _transfer_nll, choice_nll, softplus
 from .task import N_STIMULI
 
 
-def _softplus_slope(x):
-    """d softplus(x) / dx = 1 / (1 + exp(-x)), with numpy's vectorised exp (inf gives 0)."""
-    slope = np.negative(x)
+def _softplus_and_slope(x):
+    """``softplus(x)`` (the same bits as :func:`softplus`) and its slope, from one ``exp``.
+
+    With ``e = exp(-|x|)``: ``softplus = max(x, 0) + log(1 + e)`` and the slope
+    ``sigmoid(x)`` is ``1 / (1 + e)`` for ``x >= 0``, ``e / (1 + e)`` below.
+    """
+    tail = np.abs(x)
+    np.negative(tail, tail)
     with np.errstate(over="ignore"):
-        np.exp(slope, out=slope)
-    slope += 1.0
-    return np.reciprocal(slope, out=slope)
+        np.exp(tail, tail)
+    tail += 1.0
+    slope = np.where(x >= 0.0, 1.0, tail - 1.0)
+    slope /= tail
+    np.log(tail, tail)
+    value = np.maximum(x, 0.0)
+    value += tail
+    return value, slope
+
+
+def _sigmoid_both(x):
+    """``sigmoid(x)`` and ``sigmoid(-x)`` from one ``exp``."""
+    share = np.abs(x)
+    np.negative(share, share)
+    np.exp(share, share)  # e = exp(-|x|) <= 1
+    larger = share + 1.0
+    np.reciprocal(larger, larger)  # 1 / (1 + e)
+    share *= larger  # e / (1 + e)
+    up = x >= 0.0
+    return np.where(up, larger, share), np.where(up, share, larger)
 
 
 def _lapse_slopes(x, noise, nll):
@@ -127,11 +149,11 @@ def _learning(variant, batch, theta, x, d_difference, weight, use_compiled):
     """
     lapse = variant.base.lapse
     noise = np.repeat(theta["noise_factor"], x.shape[2], axis=1) if lapse else None
-    terms = choice_nll(x.copy(), noise)
     if lapse:
+        terms = choice_nll(x.copy(), noise)
         slope, by_noise = _lapse_slopes(x, noise, terms)
     else:
-        slope = _softplus_slope(x)
+        terms, slope = _softplus_and_slope(x)
     if batch.padding is not None:
         terms[batch.padding] = 0.0
         slope[batch.padding] = 0.0
@@ -221,7 +243,8 @@ def _transfer(variant, batch, params, state, final=None):
     counts = batch.transfer_counts
     higher, lower = counts[:, :len(pairs)], counts[:, len(pairs):]
     if noise is None:
-        slope = higher * _softplus_slope(x) - lower * _softplus_slope(-x)
+        up, down = _sigmoid_both(x)
+        slope = higher * up - lower * down
     else:
         slope_higher, noise_higher = _lapse_slopes(x, noise, choice_nll(x, noise))
         slope_lower, noise_lower = _lapse_slopes(-x, noise, choice_nll(-x, noise))
