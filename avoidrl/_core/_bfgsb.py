@@ -275,19 +275,22 @@ def _model_matrix(b, pairs_s, pairs_y, count, bs):
         for j in range(k):
             b[i, j] = theta if i == j else 0.0
     for a in range(count):
+        s, y = pairs_s[a], pairs_y[a]
+        # inner loops over contiguous rows, independent entries: they vectorise
+        for i in range(k):
+            bs[i] = 0.0
+        for j in range(k):  # B s as a sum of B's rows (B is symmetric)
+            weight = s[j]
+            for i in range(k):
+                bs[i] += b[j, i] * weight
         sy, sbs = 0.0, 0.0
         for i in range(k):
-            total = 0.0
+            sy += s[i] * y[i]
+            sbs += s[i] * bs[i]
+        for i in range(k):
+            by_y, by_bs = y[i] / sy, bs[i] / sbs
             for j in range(k):
-                total += b[i, j] * pairs_s[a, j]
-            bs[i] = total
-            sbs += pairs_s[a, i] * total
-            sy += pairs_s[a, i] * pairs_y[a, i]
-        by_sy, by_sbs = 1.0 / sy, 1.0 / sbs
-        for i in range(k):  # symmetric: one triangle, mirrored
-            for j in range(i + 1):
-                b[i, j] += pairs_y[a, i] * pairs_y[a, j] * by_sy - bs[i] * bs[j] * by_sbs
-                b[j, i] = b[i, j]
+                b[i, j] += by_y * y[j] - by_bs * bs[j]
 
 
 def _accept(p, xt, ft, gt, x, f, g, lo, hi, pairs_s, pairs_y, count, d, trial, step, slope,
