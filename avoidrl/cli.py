@@ -284,7 +284,7 @@ def build_parser():
     fit = commands.add_parser(
         "fit", help="fit models to task data and write the FIT folder",
         description="Fit every model to every participant by maximum likelihood (multi-start "
-                    "L-BFGS-B), compare the models by AIC/BIC and random-effects Bayesian model "
+                    "bounded quasi-Newton descents), compare the models by AIC/BIC and random-effects Bayesian model "
                     "selection and write the results, intervals, group statistics and "
                     "posterior-predictive simulations to the output folder (the reference's FIT "
                     "mode). --method eb fits them by empirical Bayes instead, --method bayes by "

@@ -35,7 +35,7 @@ _COMMON_DOC = """
         moved to the nearest bound; a given one must lie within them.
     start : {{'normal', 'random', 'fixed'}}, default=None
         How starts are drawn: N(init, (high - low) / 15) clipped to the bounds,
-        uniform within the bounds, or init (one start, L-BFGS-B being
+        uniform within the bounds, or init (one start, the descent being
         deterministic). None means '{start}'.
     n_starts : int, default=None
         Starts per participant in the first round; the best is kept. None
@@ -71,8 +71,11 @@ _COMMON_DOC = """
         and remaining time) in a terminal or a notebook. Extra rounds of
         starts for unconfirmed optima extend the bar.
     optimizer_options : dict, default=None
-        L-BFGS-B settings: maxiter, maxfun, ftol, gtol, maxcor, maxls, eps
-        (finite-difference step), backend. Defaults are scipy's.
+        The descent's settings, with SciPy's L-BFGS-B names and defaults:
+        maxiter, maxfun, ftol, gtol, maxcor, maxls, eps (finite-difference
+        step), backend ('auto'; 'bfgsb', avoidrl's compiled BFGS-B, which
+        'auto' takes with exact gradients and numba; 'setulb' or 'scipy',
+        SciPy's L-BFGS-B).
     missed_trials : {{'skip', 'error'}}, default='skip'
         A missed trial (``choice_made`` missing: no choice was made) has no
         likelihood term and, in learning, no update ('skip'; counted in

@@ -28,7 +28,8 @@ class MaximumLikelihood:
     summary_suffix = ""
     summary_evidence_label = "BIC"
     fit_method_description = (
-        "Fitting method: maximum likelihood per participant (multi-start L-BFGS-B). Models "
+        "Fitting method: maximum likelihood per participant (multi-start bounded "
+          "quasi-Newton descents of the L-BFGS-B family). Models "
           "are compared by AIC and BIC per participant; the Bayesian model selection uses "
           "-BIC/2 as each participant's log evidence (the BIC approximation).")
     interval_description = (
@@ -41,7 +42,7 @@ class MaximumLikelihood:
     predicts_transfer = True
     #: methods.md (avoidrl.report): the comparison criteria and the references they need
     methods_criteria_text = "AIC and BIC (per participant, and their means over participants)"
-    methods_citations = ()
+    methods_citations = ("byrd1995",)
 
     @staticmethod
     def methods_fitting_text(estimators, first):
@@ -51,9 +52,16 @@ class MaximumLikelihood:
         said = "; ".join(f"'{start}' starts, {n} per participant and up to {most} for "
                          "participants whose best optimum was reached only once"
                          for start, n, most in starts)
-        return ("Each participant's parameters were estimated by maximum likelihood with "
-                f"L-BFGS-B within the bounds ({said}; optimizer options: "
-                f"{first.get('optimizer_options') or 'scipy defaults'}).")
+        # estimators saved before the setting existed descended by forward differences
+        gradients = {e.get("gradient", "finite-difference") for e in estimators.values()}
+        how = " and ".join(
+            "a bounded quasi-Newton method of the L-BFGS-B family (Byrd et al., 1995) with the "
+            "likelihood's exact gradient" if g == "exact" else
+            "L-BFGS-B (Byrd et al., 1995; SciPy) with forward-difference gradients"
+            for g in sorted(gradients))
+        return ("Each participant's parameters were estimated by maximum likelihood within "
+                f"the bounds, by {how} ({said}; optimizer options: "
+                f"{first.get('optimizer_options') or 'defaults'}).")
 
     @property
     def evidence_(self) -> pd.Series:

@@ -37,6 +37,9 @@ CITATIONS = {
     "rigoux2014": "Rigoux, L., Stephan, K. E., Friston, K. J., & Daunizeau, J. (2014). "
                   "Bayesian model selection for group studies - revisited. *NeuroImage*, 84, "
                   "971-985.",
+    "byrd1995": "Byrd, R. H., Lu, P., Nocedal, J., & Zhu, C. (1995). A limited memory "
+                "algorithm for bound constrained optimization. *SIAM Journal on Scientific "
+                "Computing*, 16(5), 1190-1208.",
     "holm1979": "Holm, S. (1979). A simple sequentially rejective multiple test procedure. "
                 "*Scandinavian Journal of Statistics*, 6(2), 65-70.",
     "vehtari2017": "Vehtari, A., Gelman, A., & Gabry, J. (2017). Practical Bayesian model "
