@@ -41,6 +41,7 @@ from ._workflows import (
     read_fit_parameters, run_fit, run_validation,
 )
 from .datasets import load_example
+from .estimators._settings import GRADIENTS
 from ._tables import TRANSFER_PREDICTION_METHODS
 
 PROG = "avoidrl"
@@ -55,7 +56,7 @@ CONFIG_KEYS = {
     "formats": ("fit", "validate"), "n_simulations": ("fit",), "recovery": ("validate",),
     "n_datasets": ("validate",), "sampler": ("validate",),
     "n_chains": ("fit", "validate"), "n_warmup": ("fit", "validate"),
-    "n_samples": ("fit", "validate"),
+    "n_samples": ("fit", "validate"), "gradient": ("fit", "validate"),
 }
 #: the options of one inference method's own settings (its ``front_end_settings``)
 METHOD_SETTINGS = ("n_chains", "n_warmup", "n_samples")
@@ -212,6 +213,11 @@ def _add_common(parser, *, validate):
                             "uniform within the bounds, 'fixed' at the start values (one "
                             "start); the reference's random_params. Default: each model's "
                             f"own ({default_starts_text()})")
+    model.add_argument("--gradient", choices=GRADIENTS,
+                       help="how fits descend: 'exact' (default) with the likelihood's exact "
+                            "gradient, by avoidrl's compiled BFGS-B; 'finite-difference': "
+                            "SciPy's L-BFGS-B with forward differences, the reference's "
+                            "optimizer path. Not with --method bayes (it needs no gradient)")
     fitted = "each synthetic population" if validate else "all participants"
     model.add_argument("--method", choices=tuple(fit_methods()),
                        help="'ml' (default): maximum likelihood per participant, models compared "
@@ -405,9 +411,9 @@ def _config_value(name, value, path):
         if not isinstance(value, str) or not value:
             raise UsageError(f"{where} must be a path (a string)")
         return str(path.parent / value)
-    if name in ("start", "sampler", "recovery", "method"):
+    if name in ("start", "sampler", "recovery", "method", "gradient"):
         choices = {"start": START_MODES, "sampler": SAMPLERS, "recovery": RECOVERY_KINDS,
-                   "method": tuple(fit_methods())}[name]
+                   "method": tuple(fit_methods()), "gradient": GRADIENTS}[name]
         if value not in choices:
             raise UsageError(f"{where} must be one of {list(choices)}, got {value!r}")
         return value
@@ -445,6 +451,11 @@ def _check_combinations(args, values):
                 raise UsageError(f"{option} has no effect with --method {method} ({reason}); "
                                  "drop it")
         values["n_starts"] = values["start"] = None
+    if not getattr(fit_methods()[method], "uses_gradient", True):
+        if args.gradient is not None:
+            raise UsageError(f"--gradient has no effect with --method {method} (it needs no "
+                             "gradient); drop it")
+        values["gradient"] = None  # the config's may serve other runs
     allowed = getattr(fit_methods()[method], "front_end_settings", ())
     for key in METHOD_SETTINGS:
         if key not in allowed and getattr(args, key) is not None:
@@ -500,7 +511,8 @@ def _run(args, values, progress):
         start=values["start"], n_starts=values["n_starts"], seed=seed, seed_drawn=drawn,
         n_jobs=values["jobs"], overwrite=args.overwrite, progress=progress,
         method=values["method"] or DEFAULT_METHOD, formats=values["formats"],
-        style=args.style, method_settings={key: values[key] for key in METHOD_SETTINGS})
+        style=args.style, method_settings={key: values[key] for key in METHOD_SETTINGS},
+        gradient=values["gradient"])
     if args.command == "fit":
         n_simulations = values["n_simulations"]
         return run_fit(**common, n_simulations=DEFAULT_N_SIMULATIONS if n_simulations is None

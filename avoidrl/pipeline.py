@@ -121,6 +121,11 @@ PARAMETERS = {
     "n_samples": (_BOTH, "int | None", "None",
                   "Not in the reference. method='bayes' only: kept draws per chain (None: "
                   "HierarchicalBayes's default); as 'avoidrl fit --n-samples'."),
+    "gradient": (_BOTH, "str | None", "None",
+                 "Not in the reference. How fits descend (ML and EB): None or 'exact' (the "
+                 "default), with the likelihood's exact gradient by avoidrl's compiled BFGS-B; "
+                 "'finite-difference', SciPy's L-BFGS-B with forward differences, the "
+                 "reference's optimizer path; as 'avoidrl fit|validate --gradient'."),
     "style": (_BOTH, "str", "'screen'",
               "Not in the reference. The figures' style: 'screen' (sized for a monitor) or "
               "'paper' (at most 7 inches wide, print font sizes, one-line titles, PNG at 300 "
@@ -300,7 +305,8 @@ class Pipeline:
             raise ValueError(
                 f"{what}: the reference's torch backend is not reproduced (it steps per trial "
                 "with truncated gradients, so it is not maximum likelihood); avoidrl fits by "
-                "maximum likelihood with L-BFGS-B (training='scipy'). Remove training, "
+                "maximum likelihood with a bounded quasi-Newton descent (training='scipy'). "
+                "Remove training, "
                 "training_epochs and optimizer_lr")
 
     def _common(self, params):
@@ -321,7 +327,8 @@ class Pipeline:
             n_jobs=-1 if multiprocessing else None, overwrite=overwrite,
             method=params.get("method", DEFAULT_METHOD), style=params.get("style", "screen"),
             method_settings={key: params.get(key) for key in ("n_chains", "n_warmup",
-                                                              "n_samples")})
+                                                              "n_samples")},
+            gradient=params.get("gradient"))
 
     def _fit(self, params, common):
         if params.get("generated", False) is not False:

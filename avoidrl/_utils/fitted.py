@@ -25,6 +25,9 @@ for itself; nothing outside a method's own code asks *which* method it was:
 ``uses_starts``, ``unused_starts_reason`` (class attributes)
     Whether the models' start settings apply; if not, why (the front ends'
     refusal of ``--start``/``--n-starts``), else None.
+``uses_gradient`` (class attribute, bool; True when missing)
+    Whether the models' ``gradient`` setting applies (the method descends);
+    the front ends refuse ``--gradient`` otherwise.
 ``fits_jointly`` (class attribute, bool)
     Whether participants are fitted together, as one population (a
     recovery then fits each group of synthetic participants jointly).

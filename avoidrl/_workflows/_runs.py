@@ -22,6 +22,7 @@ from .._utils.progress import Progress
 from ..recovery import ModelRecovery, ParameterRecovery
 from ..recovery._common import SAMPLERS
 from ..plotting._style import check_style
+from ..estimators._settings import GRADIENTS
 from ..report._figures import check_formats
 from ._inputs import (
     _paths, check_out_dir, given_parameter_datasets, load_data, recovery_templates,
@@ -189,7 +190,7 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
             n_participants=None, bounds=None, init=None, start=None, n_starts=None,
             seed=None, n_jobs=None, overwrite=False, progress=None, seed_drawn=False,
             method=DEFAULT_METHOD, n_simulations=DEFAULT_N_SIMULATIONS, formats=None,
-            style="screen", transfer_prediction=False, method_settings=None):
+            style="screen", transfer_prediction=False, method_settings=None, gradient=None):
     """Fit every model to the data and write the FIT into the study folder.
 
     Parameters
@@ -238,6 +239,10 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
         The inference method's own settings (its ``front_end_settings``):
         with 'bayes', ``n_chains``, ``n_warmup`` and ``n_samples`` of
         ``HierarchicalBayes`` (None or missing: the class's defaults).
+    gradient : {'exact', 'finite-difference'}, optional
+        The estimators' ``gradient`` (None: their default, 'exact');
+        'finite-difference' descends on the reference's optimizer path. Not
+        with 'bayes' (it needs no gradient).
 
     Returns
     -------
@@ -251,10 +256,11 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     n_simulations = check_count(n_simulations, "n_simulations", allow_none=False)
     formats, style = check_formats(formats), check_style(style)  # before any fitting
     transfer_prediction = _report().check_transfer_prediction(transfer_prediction, method)
+    check_choice(gradient, GRADIENTS + (None,), "gradient")
     estimators = method_estimators(method_class, models, bounds=bounds, init=init, start=start,
                                    n_starts=check_count(n_starts, "n_starts"),
                                    random_state=seed, n_jobs=n_jobs,
-                                   method_settings=method_settings)
+                                   method_settings=method_settings, gradient=gradient)
     inputs = _paths(learning, transfer)
     learning, transfer = load_data(learning, transfer, n_participants)
     groups = pd.unique(learning["group_code"]) if "group_code" in learning.columns else []
@@ -281,7 +287,7 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
                    seed=None, n_jobs=None, task_design=None, parameters=None,
                    datasets=None, keep_parameter_recovery=None, overwrite=False,
                    progress=None, seed_drawn=False, method=DEFAULT_METHOD, formats=None,
-                   style="screen", method_settings=None):
+                   style="screen", method_settings=None, gradient=None):
     """Parameter and/or model recovery, written to a VALIDATION folder.
 
     Parameters
@@ -336,6 +342,8 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
         The figures' style; see :func:`avoidrl.report.write_fit_report`.
     method_settings : dict, optional
         The inference method's own settings, as in :func:`run_fit`.
+    gradient : {'exact', 'finite-difference'}, optional
+        The fitting estimators' ``gradient``, as in :func:`run_fit`.
 
     Returns
     -------
@@ -352,9 +360,10 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
     seed = check_seed(seed)
     n_datasets = check_count(n_datasets, "the number of datasets")
     formats, style = check_formats(formats), check_style(style)  # before any fitting
+    check_choice(gradient, GRADIENTS + (None,), "gradient")
     fitters = method_estimators(method_class, models, bounds=bounds, init=init, start=start,
                                 n_starts=check_count(n_starts, "n_starts"),
-                                method_settings=method_settings)
+                                method_settings=method_settings, gradient=gradient)
     inputs = _paths(learning, transfer)
     learning, transfer = recovery_templates(learning, transfer, n_participants=n_participants,
                                             task_design=task_design, n_datasets=n_datasets,

@@ -186,11 +186,12 @@ def model_settings(name, bounds_table, init_table):
 
 
 def build_estimators(models, *, bounds=None, init=None, start=None, n_starts=None,
-                     random_state=None, n_jobs=None):
+                     random_state=None, n_jobs=None, gradient=None):
     """One validated estimator per model name: ``{name: estimator}``.
 
-    ``bounds`` and ``init`` are per-base tables (see :func:`check_base_table`).
-    Every setting is checked here, before any fitting starts.
+    ``bounds`` and ``init`` are per-base tables (see :func:`check_base_table`);
+    ``gradient`` None keeps the estimators' default. Every setting is checked
+    here, before any fitting starts.
     """
     bounds_table = check_base_table(bounds, "bounds", pairs=True)
     init_table = check_base_table(init, "init", pairs=False)
@@ -198,7 +199,8 @@ def build_estimators(models, *, bounds=None, init=None, start=None, n_starts=Non
     for name in models:
         model_bounds, model_init = model_settings(name, bounds_table, init_table)
         estimator = make_model(name, bounds=model_bounds, init=model_init, start=start,
-                               n_starts=n_starts, random_state=random_state, n_jobs=n_jobs)
+                               n_starts=n_starts, random_state=random_state, n_jobs=n_jobs,
+                               **({} if gradient is None else {"gradient": gradient}))
         try:
             estimator._fit_settings()  # bounds, start values, start mode, n_starts
         except ValueError as exc:
@@ -208,7 +210,8 @@ def build_estimators(models, *, bounds=None, init=None, start=None, n_starts=Non
 
 
 def method_estimators(method_class, models, *, bounds=None, init=None, start=None,
-                      n_starts=None, random_state=None, n_jobs=None, method_settings=None):
+                      n_starts=None, random_state=None, n_jobs=None, method_settings=None,
+                      gradient=None):
     """The inference method's estimator of every model (settings checked): ``{name: estimator}``.
 
     Every setting is checked first, ``init``, ``start`` and ``n_starts`` too.
@@ -219,11 +222,15 @@ def method_estimators(method_class, models, *, bounds=None, init=None, start=Non
     ``method_settings`` (see :func:`check_method_settings`).
     """
     own = check_method_settings(method_class, method_settings)
+    if gradient is not None and not getattr(method_class, "uses_gradient", True):
+        raise ValueError(f"gradient has no effect with the {method_class.fit_method_name} "
+                         "fit (it needs no gradient): leave it None")
     estimators = build_estimators(models, bounds=bounds, init=init, start=start,
-                                  n_starts=n_starts, random_state=random_state, n_jobs=n_jobs)
+                                  n_starts=n_starts, random_state=random_state, n_jobs=n_jobs,
+                                  gradient=gradient)
     if not method_class.uses_starts:
         estimators = build_estimators(models, bounds=bounds, random_state=random_state,
-                                      n_jobs=n_jobs)
+                                      n_jobs=n_jobs, gradient=gradient)
     fitters = {}
     for name, estimator in estimators.items():
         try:

@@ -25,6 +25,8 @@ class FullBayes(WrappedModel):
     recovery_criterion = "loo"
     uses_starts = False
     unused_starts_reason = "full Bayes starts its chains from over-dispersed random points"
+    #: the sampler needs no gradient (the models' ``gradient`` setting does not apply)
+    uses_gradient = False
     fits_jointly = True
     maximizes_likelihood = False
     group_criteria = {}

@@ -543,3 +543,25 @@ def test_fit_and_validate_by_empirical_bayes(fit_eb_run, tmp_path, capsys):
     assert identification["generating_model"].tolist() == TWO_MODELS
     readme = (out / "README.md").read_text()
     assert "empirical-Bayes fits" in readme and "Fitting method: empirical Bayes" in readme
+
+
+# ------------------------------------------------------------------ --gradient
+def test_gradient_option_reaches_the_estimators_and_methods_md(tmp_path, capsys):
+    """--gradient finite-difference fits on the reference's optimizer path, and says so."""
+    out = tmp_path / "fd"
+    code, _, err = run(["fit", "--participants", "2", "--models", "QLearning+novel",
+                        "--gradient", "finite-difference", "--n-starts", "2", "--seed", "1",
+                        "--jobs", "1", "--out", str(out), "--quiet"], capsys)
+    assert code == 0, err
+    summary = json.loads((out / "summary_FIT.json").read_text())
+    assert summary["settings"]["estimators"]["QLearning+novel"]["gradient"] == "finite-difference"
+    assert "forward-difference" in (out / "methods.md").read_text()
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["fit", "--method", "bayes", "--gradient", "exact"], "--gradient has no effect"),
+    (["fit", "--gradient", "forward"], "invalid choice"),
+])
+def test_gradient_option_is_checked(argv, fragment, capsys):
+    code, out, err = run(argv, capsys)
+    assert code == 2 and fragment in err

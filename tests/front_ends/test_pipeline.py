@@ -305,3 +305,16 @@ def test_method_eb_gives_the_cli_folder(data_files, tmp_path, capsys):
         Pipeline(seed=4).run(mode="validation", models=["QLearning+novel"], method="eb",
                              number_of_runs=3, out_dir=tmp_path / "never")
     assert not (tmp_path / "never").exists()
+
+
+def test_gradient_is_passed_and_checked(tmp_path):
+    """Pipeline's gradient reaches the estimators; a bad one is refused before fitting."""
+    run = Pipeline(seed=4).run(mode="fit", models=["QLearning+novel"], number_of_participants=2,
+                               number_of_runs=2, random_params="normal",
+                               gradient="finite-difference", out_dir=tmp_path / "fd")
+    assert run.models["QLearning+novel"].gradient == "finite-difference"
+    for bad, method in (("forward", "ml"), ("exact", "bayes")):
+        with pytest.raises(ValueError, match="gradient"):
+            Pipeline(seed=4).run(mode="fit", models=["QLearning+novel"], gradient=bad,
+                                 method=method, out_dir=tmp_path / "never")
+    assert not (tmp_path / "never").exists()
