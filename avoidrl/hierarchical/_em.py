@@ -41,10 +41,10 @@ FINAL_ROUNDS = 3
 #: E-step: under the broad initial prior the MAP is close to maximum likelihood,
 #: and a basin found here is carried through EM by the warm starts
 FIRST_STARTS_PER_PARAMETER = 3
-#: L-BFGS-B iterations of the first E-step's descents: enough to settle into a
+#: descent iterations (maxiter) of the first E-step's descents: enough to settle into a
 #: basin, which the next E-step descends further from the best point found
 FIRST_MAXITER = 20
-#: L-BFGS-B iterations of an intermediate E-step (generalised EM: the next E-step
+#: descent iterations of an intermediate E-step (generalised EM: the next E-step
 #: continues from these points); the final E-step runs to convergence
 INTERMEDIATE_MAXITER = 60
 #: the final E-step draws this many times ``n_importance`` per participant: its
