@@ -277,24 +277,7 @@ def kernel_for(base, n_rows):
     """
     if not ENABLED:
         return None
-    try:
-        if base in _KERNELS:
-            return _KERNELS[base]
-    except TypeError:  # an unhashable user model: not compiled
-        return None
-    _ROWS[base] += n_rows
-    if _ROWS[base] < COMPILE_AFTER_ROWS and not (
-            _ROWS[base] >= WARM_AFTER_ROWS
-            and _warm_on_disk(base, functools.partial(generate_source, base))):
-        return None
-    try:
-        kernel = _compile(base)
-    except Exception:  # noqa: BLE001  (whatever the tracer meets in user code: keep numpy)
-        kernel = None
-    _KERNELS[base] = kernel
-    if kernel is not None:
-        _UNCHECKED.add(base)
-    return kernel
+    return _when_due(_KERNELS, base, base, n_rows, functools.partial(generate_source, base))
 
 
 #: (base model, bias) -> compiled tangent kernel (see avoidrl._core._tangent_source), and
@@ -303,16 +286,18 @@ def kernel_for(base, n_rows):
 _TANGENT_KERNELS = {}
 
 
-def _gradient_kernel(key, base, rows, make_source, function="kernel"):
-    """The compiled gradient kernel of ``key`` once ``rows`` more rows are counted, or None.
+def _when_due(registry, key, base, rows, make_source, function="kernel"):
+    """``registry[key]``, compiled once ``rows`` more rows are counted; None until then.
 
     Compiled from ``make_source()`` after :data:`COMPILE_AFTER_ROWS` counted
-    rows (:data:`WARM_AFTER_ROWS` when its machine code is cached on disk).
+    rows (:data:`WARM_AFTER_ROWS` when its machine code is cached on disk);
+    None in the registry when it cannot be compiled (an unhashable user model:
+    never). A new kernel is checked before its first use (:func:`needs_check`).
     """
     try:
-        if key in _TANGENT_KERNELS:
-            return _TANGENT_KERNELS[key]
-    except TypeError:  # an unhashable user model
+        if key in registry:
+            return registry[key]
+    except TypeError:  # an unhashable user model: not compiled
         return None
     _ROWS[key] += rows
     if _ROWS[key] < COMPILE_AFTER_ROWS and not (
@@ -322,7 +307,7 @@ def _gradient_kernel(key, base, rows, make_source, function="kernel"):
         kernel = _compile(base, make_source(), key, function)
     except Exception:  # noqa: BLE001  (whatever the tracer meets in user code: keep numpy)
         kernel = None
-    _TANGENT_KERNELS[key] = kernel
+    registry[key] = kernel
     if kernel is not None:
         _UNCHECKED.add(key)
     return kernel
@@ -340,8 +325,8 @@ def tangent_kernel_for(variant, n_rows):
         return None
     from . import _tangent_source
 
-    return _gradient_kernel(
-        (variant.base, bool(variant.bias)), variant.base, n_rows * (1 + variant.n_parameters),
+    return _when_due(
+        _TANGENT_KERNELS, (variant.base, bool(variant.bias)), variant.base, n_rows * (1 + variant.n_parameters),
         functools.partial(_tangent_source.generate, variant.base, variant.bias))
 
 
@@ -361,8 +346,8 @@ def transfer_kernel_for(variant, n_rows):
         return None
     from . import _tangent_source
 
-    return _gradient_kernel(
-        transfer_key(variant), variant.base, n_rows * (1 + variant.n_parameters),
+    return _when_due(
+        _TANGENT_KERNELS, transfer_key(variant), variant.base, n_rows * (1 + variant.n_parameters),
         functools.partial(_tangent_source.generate_transfer, variant), "transfer_kernel")
 
 

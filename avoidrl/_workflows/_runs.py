@@ -22,7 +22,6 @@ from .._utils.progress import Progress
 from ..recovery import ModelRecovery, ParameterRecovery
 from ..recovery._common import SAMPLERS
 from ..plotting._style import check_style
-from ..estimators._settings import GRADIENTS
 from ..report._figures import check_formats
 from ._inputs import (
     _paths, check_out_dir, given_parameter_datasets, load_data, recovery_templates,
@@ -256,7 +255,6 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     n_simulations = check_count(n_simulations, "n_simulations", allow_none=False)
     formats, style = check_formats(formats), check_style(style)  # before any fitting
     transfer_prediction = _report().check_transfer_prediction(transfer_prediction, method)
-    check_choice(gradient, GRADIENTS + (None,), "gradient")
     estimators = method_estimators(method_class, models, bounds=bounds, init=init, start=start,
                                    n_starts=check_count(n_starts, "n_starts"),
                                    random_state=seed, n_jobs=n_jobs,
@@ -360,7 +358,6 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
     seed = check_seed(seed)
     n_datasets = check_count(n_datasets, "the number of datasets")
     formats, style = check_formats(formats), check_style(style)  # before any fitting
-    check_choice(gradient, GRADIENTS + (None,), "gradient")
     fitters = method_estimators(method_class, models, bounds=bounds, init=init, start=start,
                                 n_starts=check_count(n_starts, "n_starts"),
                                 method_settings=method_settings, gradient=gradient)
