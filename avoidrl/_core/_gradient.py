@@ -307,7 +307,8 @@ def _numpy_parts(variant, batch, params):
     if not isinstance(difference, _dual.Dual):
         raise TypeError(f"{base.name}.mix_values dropped the derivatives")
     tangent = difference.tangent
-    if batch.padding is not None:  # as the compiled kernel leaves them
+    if batch.padding is not None:  # as the compiled kernel leaves them (no term there)
+        difference.value[batch.padding] = 0.0
         tangent[batch.padding] = 0.0
     return difference.value, tangent, (state if final is None else final)
 

@@ -221,6 +221,31 @@ def test_compiled_gradient_is_the_numpy_one_bit_for_bit(name, data, monkeypatch)
     assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
 
 
+@pytest.fixture(scope="module")
+def padded_data():
+    """Three participants with unequal trial counts (padded rows in the batch).
+
+    The compiled tangent kernel leaves ``D`` at 0 on padding; the numpy duals
+    must too, or the kernel's first check fails and it is never used.
+    """
+    learning, transfer = load_example()
+    keep = learning["participant_id"].drop_duplicates().iloc[:3]
+    learning = learning[learning["participant_id"].isin(keep)]
+    second = learning.index[learning["participant_id"] == keep.iloc[1]]
+    learning = learning.drop(index=list(second[[3, 10, 40]]) + list(second[-7:]))
+    padded = load_task_data(learning, transfer[transfer["participant_id"].isin(keep)])
+    assert padded.padded
+    return padded
+
+
+@pytest.mark.parametrize("name", ["Hybrid2012+novel", "ActorCritic+bias+novel",
+                                  "QLearning+novel+decay"])
+def test_compiled_gradient_on_padded_data_is_the_numpy_one(name, padded_data, monkeypatch):
+    pytest.importorskip("numba")
+    got, expected = compiled_and_numpy(name, padded_data, monkeypatch)
+    assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in VARIANTS if n not in QUICK])
 def test_compiled_gradient_is_the_numpy_one_for_every_variant(name, data, monkeypatch):
