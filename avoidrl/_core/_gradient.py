@@ -22,7 +22,10 @@ the variant's transfer kernel (``transfer_values`` traced and differentiated
 the same way, :func:`~avoidrl._core._tangent_source.generate_transfer`). The
 value it returns is computed by the likelihood's own functions on the same
 ``x`` and state, so it is bit-identical to
-:class:`~avoidrl._core.likelihood.Objective`'s.
+:class:`~avoidrl._core.likelihood.Objective`'s. On the compiled path
+(without lapse) the same tail runs as two compiled passes around numpy's
+``exp`` and ``log`` (:mod:`avoidrl._core._gradient_tails`), with the same
+bits.
 
 Gradients are with respect to the parameters in natural units, in
 ``variant.parameter_names`` order. Where the likelihood has a kink the
@@ -39,7 +42,7 @@ import functools
 import numpy as np
 from scipy.special import expit
 
-from . import _dual, compiled
+from . import _dual, _gradient_tails, compiled
 from ._choice import _transfer_nll, choice_nll, softplus
 from .task import N_STIMULI
 
@@ -332,6 +335,12 @@ def value_and_gradient(variant, batch, params):
     if parts is None:
         parts = _numpy_parts(variant, batch, params) + (None,)
     difference, d_difference, state, final = parts
+    if use_compiled and not variant.base.lapse:
+        values = _transfer_values(variant, params, state, final)
+        return _gradient_tails.value_and_gradient(
+            batch, params, variant.parameter_names.index("temperature"), difference,
+            d_difference, np.ascontiguousarray(values.value),
+            np.ascontiguousarray(values.tangent))
     x, weight = _scaled(variant, params, difference, np.take(batch.arrays.sign, batch.owner,
                                                              axis=1))
     learning, g_learning = _learning(variant, batch, variant.theta(params), x, d_difference,

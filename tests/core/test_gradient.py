@@ -21,7 +21,7 @@ import pytest
 from scipy.optimize import minimize
 
 from avoidrl import load_example, make_model
-from avoidrl._core import _gradient, compiled, likelihood
+from avoidrl._core import _gradient, _gradient_tails, compiled, likelihood
 from avoidrl._core.data import load_task_data
 from avoidrl._core.likelihood import Objective
 from avoidrl._core.optimize import minimize_lbfgsb_batch
@@ -242,7 +242,12 @@ def padded_data():
                                   "QLearning+novel+decay"])
 def test_compiled_gradient_on_padded_data_is_the_numpy_one(name, padded_data, monkeypatch):
     pytest.importorskip("numba")
+    spy = []
+    tails = _gradient_tails.value_and_gradient
+    monkeypatch.setattr(_gradient_tails, "value_and_gradient",
+                        lambda *args: spy.append(1) or tails(*args))
     got, expected = compiled_and_numpy(name, padded_data, monkeypatch)
+    assert spy, "the compiled tails did not run"
     assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
 
 
