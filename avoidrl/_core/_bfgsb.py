@@ -465,7 +465,17 @@ def minimize_bfgsb_batch(fun, x0, lo, hi, *, maxcor=10, ftol=2.220446049250313e-
     status, nit, nfev : ndarray of int
         Why each problem stopped (:data:`MESSAGES`), its iterations and evaluations.
     """
-    advance = _compiled_advance()
+    return _drive(_compiled_advance(), fun, x0, lo, hi, maxcor=maxcor, ftol=ftol, gtol=gtol,
+                  maxiter=maxiter, maxfun=maxfun, maxls=maxls, progress=progress)
+
+
+def _drive(advance, fun, x0, lo, hi, *, maxcor=10, ftol=2.220446049250313e-09, gtol=1e-5,
+           maxiter=15000, maxfun=15000, maxls=20, progress=None):
+    """The rounds of :func:`minimize_bfgsb_batch`, each problem stepped by ``advance``.
+
+    ``advance`` is the compiled :func:`_advance` or its numpy twin
+    (:mod:`avoidrl._core._bfgsb_numpy`); both update the same state arrays.
+    """
     lo = np.ascontiguousarray(lo, dtype=np.float64)
     hi = np.ascontiguousarray(hi, dtype=np.float64)
     n, k = lo.shape
