@@ -428,10 +428,8 @@ def _compiled_advance():
 
     for name in ("_projected_gradient_norm", "_cauchy_point", "_subspace_step", "_remember",
                  "_model_matrix", "_direction", "_accept"):
-        # the model's dense products may be reassociated (vectorised): no NaN or inf
-        # enters them, and any order is the same order for every batch
-        fast = {"fastmath": {"reassoc", "contract"}} if name == "_model_matrix" else {}
-        globals()[name] = compiled._jit(numba, globals()[name], nogil=True, **fast)
+        # no fastmath: sums stay in index order, so the numpy twin matches to the bit
+        globals()[name] = compiled._jit(numba, globals()[name], nogil=True)
     return compiled._jit(numba, _advance, nogil=True)
 
 
