@@ -600,21 +600,27 @@ def _minimize_scipy(fun, prob, *, maxcor, ftol, gtol, maxiter, maxfun, maxls, pr
 
 
 # --------------------------------------------------------------------------
-# Backend 3: avoidrl's compiled BFGS-B (exact gradients only)
+# Backend 3: avoidrl's batched BFGS-B (exact gradients only)
 # --------------------------------------------------------------------------
 def _bfgsb_fits(x0, bounds):
-    """Whether 'auto' takes the compiled BFGS-B: numba is there and every bound is finite."""
+    """Whether 'auto' takes avoidrl's BFGS-B: every bound is finite (with or without numba)."""
+    return bounds is not None and bool(np.all(np.isfinite(np.asarray(bounds, dtype=np.float64))))
+
+
+def _bfgsb_engine():
+    """The compiled BFGS-B where numba runs, else its numpy twin: the same iterates."""
     from . import _bfgsb
 
-    return _bfgsb.available() and bounds is not None and bool(
-        np.all(np.isfinite(np.asarray(bounds, dtype=np.float64))))
+    if _bfgsb.available():
+        return _bfgsb
+    from . import _bfgsb_numpy
+
+    return _bfgsb_numpy
 
 
 def _minimize_bfgsb(fun, x0, bounds, *, progress=None, **options):
     from . import _bfgsb
 
-    if not _bfgsb.available():
-        raise RuntimeError("the 'bfgsb' backend needs numba (the 'fast' extra).")
     if x0.ndim == 1:
         x0 = x0[None, :]
     box = np.broadcast_to(np.asarray(bounds, dtype=np.float64), x0.shape + (2,))
@@ -622,7 +628,7 @@ def _minimize_bfgsb(fun, x0, bounds, *, progress=None, **options):
         raise ValueError("the 'bfgsb' backend needs finite bounds.")
     if np.any(box[..., 1] < box[..., 0]):
         raise ValueError("An upper bound is less than the corresponding lower bound.")
-    x, f, g, status, nit, nfev = _bfgsb.minimize_bfgsb_batch(
+    x, f, g, status, nit, nfev = _bfgsb_engine().minimize_bfgsb_batch(
         fun, x0, box[..., 0], box[..., 1], progress=progress, **options)
     code = np.where(np.isin(status, (_bfgsb.CONVERGED_F, _bfgsb.CONVERGED_PG, _bfgsb.STALLED)), 0,
                     np.where(np.isin(status, (_bfgsb.MAX_ITER, _bfgsb.MAX_FUN)), 1, 2))
@@ -668,12 +674,13 @@ def minimize_lbfgsb_batch(fun, x0, bounds, *, eps=1e-8, maxcor=10,
         ``"setulb"`` drives SciPy's private L-BFGS-B routine for all problems
         at once; ``"scipy"`` calls ``scipy.optimize.minimize`` per problem
         (one objective call per point); ``"bfgsb"`` (exact gradients and
-        finite bounds only) is avoidrl's compiled BFGS-B
+        finite bounds only) is avoidrl's batched BFGS-B
         (:mod:`avoidrl._core._bfgsb`), which steps every problem in one
-        compiled call per round (its iterates are its own, not SciPy's).
-        ``"auto"`` picks ``"bfgsb"`` for exact gradients when numba is
-        installed and the bounds are finite, else ``"setulb"`` when
-        :func:`setulb_available`, else ``"scipy"``.
+        compiled call per round, or, without numba, in one vectorised numpy
+        pass (:mod:`avoidrl._core._bfgsb_numpy`) with the same iterates to
+        the bit (its iterates are its own, not SciPy's). ``"auto"`` picks
+        ``"bfgsb"`` for exact gradients when the bounds are finite, else
+        ``"setulb"`` when :func:`setulb_available`, else ``"scipy"``.
     progress : callable, optional
         Called as ``progress(n_finished)`` as problems finish, with the
         number of problems finished so far (for progress bars; it must not
