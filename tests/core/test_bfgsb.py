@@ -1,14 +1,27 @@
-"""The compiled BFGS-B (exact-gradient backend): closed forms, SciPy's optima, batches."""
+"""The BFGS-B (exact-gradient backend): closed forms, SciPy's optima, batches.
+
+Every test runs on the compiled step (needs numba) and on its numpy twin
+(compiled kernels switched off), which 'bfgsb' takes without numba.
+"""
 
 import numpy as np
 import pytest
 from scipy.optimize import minimize, rosen, rosen_der
 
-from avoidrl._core import _bfgsb
+from avoidrl._core import compiled
 from avoidrl._core.optimize import minimize_lbfgsb_batch
 
-pytest.importorskip("numba")
-pytestmark = pytest.mark.skipif(not _bfgsb.available(), reason="compiled kernels disabled")
+
+@pytest.fixture(autouse=True, params=["compiled", "numpy"])
+def engine(request, monkeypatch):
+    """The compiled BFGS-B step where numba runs, then the numpy twin."""
+    if request.param == "compiled":
+        if not compiled.AVAILABLE:
+            pytest.skip("numba is not installed")
+        monkeypatch.setattr(compiled, "ENABLED", True)
+    else:
+        monkeypatch.setattr(compiled, "ENABLED", False)
+    return request.param
 
 
 def quadratic(center, scale):
@@ -135,6 +148,7 @@ def test_a_jump_at_a_bound_does_not_stall_the_descent():
 
 
 def test_backend_choice():
+    """'auto' takes the BFGS-B for exact gradients and finite bounds, with numba or without."""
     box = np.tile([-1.0, 1.0], (2, 1))
     fun = quadratic(np.zeros(2), np.ones(2))
     assert minimize_lbfgsb_batch(fun, np.full((1, 2), 0.5), box, jac=True).backend == "bfgsb"
