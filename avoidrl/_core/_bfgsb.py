@@ -44,7 +44,12 @@ participant's best changed by more than 1 NLL.
 The iterates are not SciPy's (the finite-difference path of
 :func:`avoidrl._core.optimize.minimize_lbfgsb_batch` reproduces those);
 each problem's iterates depend only on its own evaluations, so a problem's
-result is the same bits in any batch.
+result is the same bits in any batch. Without numba the same steps run in
+numpy (:mod:`avoidrl._core._bfgsb_numpy`, driven by :func:`_drive` as the
+compiled :func:`_advance` is), with the same iterates to the bit: every
+sum here is taken in index order (no ``fastmath``), and the twin sums in
+that order too. A change to the arithmetic here must be made there as well
+(``tests/core/test_bfgsb_numpy.py`` compares the two bit for bit).
 """
 
 from __future__ import annotations

@@ -17,8 +17,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._bfgsb import (_ARMIJO, _EPSMCH, _WOLFE, ABNORMAL, CONVERGED_F, CONVERGED_PG,
-                     MAX_FUN, MAX_ITER, STALL_TOLERANCE, STALLED, _drive)
+from ._bfgsb import (
+    _ARMIJO,
+    _EPSMCH,
+    _WOLFE,
+    ABNORMAL,
+    CONVERGED_F,
+    CONVERGED_PG,
+    MAX_FUN,
+    MAX_ITER,
+    STALL_TOLERANCE,
+    STALLED,
+    _drive,
+)
 
 
 def _max(a, b):
@@ -171,7 +182,7 @@ def _cholesky_solve(chol, rhs, m):
 
 def _subspace_step(x, g, lo, hi, b, xc):
     """Each model's minimum over the variables free at ``xc``, truncated to the box."""
-    n, k = x.shape
+    k = x.shape[1]
     xbar = xc.copy()
     free = (lo < xc) & (xc < hi)
     m = free.sum(axis=1)
