@@ -215,7 +215,7 @@ def _add_common(parser, *, validate):
                             f"own ({default_starts_text()})")
     model.add_argument("--gradient", choices=GRADIENTS,
                        help="how fits descend: 'exact' (default) with the likelihood's exact "
-                            "gradient, by avoidrl's compiled BFGS-B; 'finite-difference': "
+                            "gradient, by avoidrl's batched BFGS-B; 'finite-difference': "
                             "SciPy's L-BFGS-B with forward differences, the reference's "
                             "optimizer path. Not with --method bayes (it needs no gradient)")
     fitted = "each synthetic population" if validate else "all participants"

@@ -73,9 +73,10 @@ _COMMON_DOC = """
     optimizer_options : dict, default=None
         The descent's settings, with SciPy's L-BFGS-B names and defaults:
         maxiter, maxfun, ftol, gtol, maxcor, maxls, eps (finite-difference
-        step), backend ('auto'; 'bfgsb', avoidrl's compiled BFGS-B, which
-        'auto' takes with exact gradients and numba; 'setulb' or 'scipy',
-        SciPy's L-BFGS-B).
+        step), backend ('auto'; 'bfgsb', avoidrl's batched BFGS-B, compiled
+        with numba and in numpy without it, with the same iterates, which
+        'auto' takes with exact gradients; 'setulb' or 'scipy', SciPy's
+        L-BFGS-B).
     missed_trials : {{'skip', 'error'}}, default='skip'
         A missed trial (``choice_made`` missing: no choice was made) has no
         likelihood term and, in learning, no update ('skip'; counted in
@@ -84,8 +85,8 @@ _COMMON_DOC = """
     gradient : {{'exact', 'finite-difference'}}, default='exact'
         How the fit descends. 'exact': with the likelihood's exact gradient,
         derived from the model's declaration (forward mode; one evaluation
-        per point, user models included), by avoidrl's compiled BFGS-B when
-        numba is installed (else SciPy's L-BFGS-B). 'finite-difference':
+        per point, user models included), by avoidrl's batched BFGS-B
+        (compiled with numba, numpy without: the same fits). 'finite-difference':
         SciPy's L-BFGS-B with forward differences (``1 + k`` evaluations per
         point), the reference's optimizer path, reproduced exactly. Both
         reach the same fit quality (see the README's Speed section); 'exact'

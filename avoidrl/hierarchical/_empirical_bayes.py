@@ -6,7 +6,7 @@ space ``z`` (:mod:`avoidrl._core.transform`), are drawn from a Gaussian prior
 
 * an E-step: every participant's maximum a posteriori (MAP) estimate under the
   current prior, found by the lock-step batched descent (exact gradients,
-  avoidrl's compiled BFGS-B; the estimator's ``gradient`` setting), and a Laplace
+  avoidrl's batched BFGS-B; the estimator's ``gradient`` setting), and a Laplace
   approximation of its posterior: ``A = H + Sigma^-1`` with ``H`` the
   central-difference Hessian of the NLL in z at the MAP (symmetrised, negative
   eigenvalues clamped at 0), posterior covariance ``A^-1``;
