@@ -54,7 +54,6 @@ that order too. A change to the arithmetic here must be made there as well
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
@@ -427,7 +426,7 @@ def _advance(idx, f_trial, g_trial, x, f, g, lo, hi, pairs_s, pairs_y, count, d,
             trial[p, i] = min(max(x[p, i] + step[p] * d[p, i], lo[p, i]), hi[p, i])
 
 
-@functools.cache
+@compiled.once
 def _compiled_advance():
     import numba
 

@@ -37,7 +37,6 @@ derivative 0.
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 from scipy.special import expit
@@ -134,7 +133,7 @@ def _by_value_loops(slope, pairs, tangent, inverse_temperature, out):
                 out[b, k] += weight * tangent[b, i, k]
 
 
-@functools.cache
+@compiled.once
 def _compiled_helpers():
     """The two contractions, compiled (the numpy versions give the same bits)."""
     import numba

@@ -29,7 +29,6 @@ the numpy tails.
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
@@ -134,7 +133,7 @@ def _finish(difference, d_difference, sign, owner, inverse_temperature, temperat
             gradient[b, j] = learning_gradient[j] + transfer_gradient[j]
 
 
-@functools.cache
+@compiled.once
 def _compiled():
     import numba
 

@@ -48,6 +48,7 @@ import math
 import os
 import re
 import sys
+import threading
 from collections import Counter
 
 import numpy as np
@@ -482,7 +483,31 @@ def _sums(difference, learning_tail, owner, x, transfer_tail, counts, learning, 
         transfer[b] = _numpy_order_sum(terms, 0, 2 * n_shown)
 
 
-@functools.cache
+def once(function):
+    """Run a no-argument compile step once per process and keep its result.
+
+    ``functools.cache`` does not stop two threads (joblib's threading
+    backend) from running a first call at the same time, and a step that
+    swaps module globals for their jitted versions then fails in the second
+    ("a jit decorator was called on an already jitted function"), or hands
+    out a function compiled against half-swapped globals. Here the second
+    thread waits for the first one's result.
+    """
+    lock = threading.Lock()
+    done = []
+
+    @functools.wraps(function)
+    def run_once():
+        if not done:
+            with lock:
+                if not done:
+                    done.append(function())
+        return done[0]
+
+    return run_once
+
+
+@once
 def _compiled_helpers():
     """``(_transfer_tails, _sums)`` compiled, on first use."""
     import numba

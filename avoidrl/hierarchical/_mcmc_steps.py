@@ -17,7 +17,6 @@ same choice and a chain's draws do not depend on ``n_jobs``.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -171,7 +170,7 @@ class Steps:
 NUMPY = Steps("numpy", walk_proposal, metropolis, mixture_log_density)
 
 
-@functools.cache
+@compiled.once
 def compiled_steps():
     """The numba-compiled :class:`Steps` (compiled, or loaded from numba's cache, on first use)."""
     import numba
