@@ -268,6 +268,8 @@ _ROWS = Counter()
 _WARM = {}
 #: base model -> its kernel's source file in the cache (machine code cached beside it).
 _PATHS = {}
+#: held while a kernel is counted, compiled and registered, or its check recorded
+_REGISTRY_LOCK = threading.RLock()
 
 
 def kernel_for(base, n_rows):
@@ -300,6 +302,14 @@ def _when_due(registry, key, base, rows, make_source, function="kernel"):
             return registry[key]
     except TypeError:  # an unhashable user model: not compiled
         return None
+    with _REGISTRY_LOCK:  # threads (joblib's threading backend) compile a kernel once
+        return _count_and_compile(registry, key, base, rows, make_source, function)
+
+
+def _count_and_compile(registry, key, base, rows, make_source, function):
+    """:func:`_when_due`'s counting and compiling, under :data:`_REGISTRY_LOCK`."""
+    if key in registry:  # another thread compiled it meanwhile
+        return registry[key]
     _ROWS[key] += rows
     if _ROWS[key] < COMPILE_AFTER_ROWS and not (
             _ROWS[key] >= WARM_AFTER_ROWS and _warm_on_disk(key, make_source)):
@@ -308,9 +318,9 @@ def _when_due(registry, key, base, rows, make_source, function="kernel"):
         kernel = _compile(base, make_source(), key, function)
     except Exception:  # noqa: BLE001  (whatever the tracer meets in user code: keep numpy)
         kernel = None
-    registry[key] = kernel
-    if kernel is not None:
+    if kernel is not None:  # unchecked before any thread can see it
         _UNCHECKED.add(key)
+    registry[key] = kernel
     return kernel
 
 
@@ -359,11 +369,12 @@ def needs_check(base):
 
 def record_check(base, passed):
     """Keep the kernel of ``base`` if it agreed with the numpy kernel, else drop it."""
-    _UNCHECKED.discard(base)
-    if not passed:
-        (_TANGENT_KERNELS if isinstance(base, tuple) else _KERNELS)[base] = None
-    elif base in _PATHS:  # compiled (or loaded) by now: trust this machine code next time
-        _cache_check.record(_PATHS.pop(base))
+    with _REGISTRY_LOCK:
+        _UNCHECKED.discard(base)
+        if not passed:
+            (_TANGENT_KERNELS if isinstance(base, tuple) else _KERNELS)[base] = None
+        elif base in _PATHS:  # compiled (or loaded) by now: trust this machine code next time
+            _cache_check.record(_PATHS.pop(base))
 
 
 def learning_differences(kernel, params, owner, chose1, outcome, outcome_row, sign,
