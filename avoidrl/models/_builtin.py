@@ -143,7 +143,7 @@ class Advantage(QLearning):
 
     name = "Advantage"
     pe_formula = "r - weighting_factor * (r0 + r1) / 2 - Q"
-    default_start, default_n_starts, _fit_quality = "normal", 10, "93 %"
+    default_start, default_n_starts, _fit_quality = "normal", 10, "98 %"
     parameters = (
         learning_rate("factual_lr", 0.28, _Q_CHOSEN),
         learning_rate("counterfactual_lr", 0.18, _Q_UNCHOSEN),
@@ -206,7 +206,7 @@ class ActorCritic(_BuiltinModel):
     name = "ActorCritic"
     has_q_values = False
     pe_formula = "r - V"
-    default_start, default_n_starts, _fit_quality = "random", 30, "99 %"
+    default_start, default_n_starts, _fit_quality = "random", 30, "98 %"
     parameters = (
         learning_rate("factual_actor_lr", 0.33, _ACTOR_CHOSEN),
         learning_rate("counterfactual_actor_lr", 0.33, _ACTOR_UNCHOSEN),
@@ -248,7 +248,7 @@ class Hybrid2012(ActorCritic):
     has_q_values = True
     counterfactual = True
     pe_formula = "r - V"
-    default_start, default_n_starts, _fit_quality = "random", 100, "98 %"
+    default_start, default_n_starts, _fit_quality = "random", 100, "91 %"
     parameters = (
         learning_rate("factual_lr", 0.49, _Q_CHOSEN),
         learning_rate("counterfactual_lr", 0.49, _Q_UNCHOSEN),
@@ -303,7 +303,7 @@ class Hybrid2021(Hybrid2012):
     name = "Hybrid2021"
     lapse = True
     pe_formula = "r - V"
-    default_start, default_n_starts, _fit_quality = "random", 100, "96 %"
+    default_start, default_n_starts, _fit_quality = "random", 100, "91 %"
     parameters = Hybrid2012.parameters[:-1] + (_mixing(0.69), _noise(0.04))
     nests = ("QLearning", {"mixing_factor": 1.0, "noise_factor": 0.0})
 
@@ -336,7 +336,7 @@ class StandardHybrid2021(StandardHybrid2012):
     name = "StandardHybrid2021"
     lapse = True
     pe_formula = "r - V"
-    default_start, default_n_starts, _fit_quality = "normal", 100, "95 %"
+    default_start, default_n_starts, _fit_quality = "normal", 100, "89 %"
     parameters = StandardHybrid2012.parameters[:-1] + (_mixing(0.69), _noise(0.04))
 
 
