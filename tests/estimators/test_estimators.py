@@ -356,6 +356,19 @@ def test_same_seed_same_fit_for_any_n_jobs(sim_ql):
         pd.testing.assert_frame_equal(fits[0].fits_, other.fits_)
 
 
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_the_joblib_backend_does_not_change_the_fit(sim_ql, backend):
+    """Threads are the default workers with compiled kernels; processes give the same fit."""
+    from joblib import parallel_config
+
+    learning, transfer = sim_ql
+    alone = make_model("QLearning+novel", n_starts=3, random_state=7).fit(learning, transfer)
+    with parallel_config(backend=backend):
+        both = make_model("QLearning+novel", n_starts=3, random_state=7, n_jobs=2).fit(
+            learning, transfer)
+    pd.testing.assert_frame_equal(alone.fits_, both.fits_)
+
+
 def test_random_state_instance_and_int_agree(sim_ql):
     learning, transfer = sim_ql
     a = make_model("QLearning+novel", n_starts=2, random_state=11).fit(learning, transfer)
