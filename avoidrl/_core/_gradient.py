@@ -388,7 +388,7 @@ def compiled_parts(kernel, variant, batch, params):
     initial = base.initial_state((size, n_pairs))
     initial = np.stack([initial[name] for name in base.state_names])
     difference = np.empty((n_steps, size, n_pairs))
-    d_difference = np.zeros((n_steps, size, n_pairs, k))
+    d_difference = np.empty((n_steps, size, n_pairs, k))  # the kernel writes every entry
     final = np.empty(initial.shape)
     d_final = np.zeros(initial.shape + (k,))
     kernel(np.ascontiguousarray(params), batch.owner, arrays.chose1, outcome, d_outcome,

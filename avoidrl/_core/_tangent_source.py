@@ -17,10 +17,11 @@ d_final)`` fills ``difference[t, b, p]`` with the unscaled choice difference
 (``mix_values``'s, as the value kernel computes it, same bits),
 ``d_difference[t, b, p, j]`` with its derivative by parameter ``j``, and
 ``final`` / ``d_final`` with each chain's last state and its derivatives.
-The derivative arrays must be zeroed by the caller: entries that are
-identically zero are never written. Under +bias the outcomes are the biased
-ones and ``d_outcome`` their derivative by the valence factor (parameter
-``len(base.parameters)``).
+Every entry of ``d_difference`` is written (zeros for the parameters ``D``
+does not depend on, and on padding), so it need not be zeroed; ``d_final``
+must be: its identically zero entries are never written. Under +bias the
+outcomes are the biased ones and ``d_outcome`` their derivative by the
+valence factor (parameter ``len(base.parameters)``).
 
 :func:`generate_transfer` does the same for a variant's ``transfer_values``
 (traced by :func:`avoidrl._core._trace.trace_transfer`): a kernel that turns
@@ -164,8 +165,14 @@ def generate(base, bias):
     body = _with_tangents(traced["choice_ops"], deps)
     body += _copy("difference_value", traced["difference"], deps, deps["difference_value"])
     body += ["difference[t, b, PAIR] = difference_value"]
+    # every column is written (zeros where D does not depend on the parameter), so
+    # that the caller need not zero the array first
+    n_known = len(names) + bool(bias)
     body += [f"d_difference[t, b, PAIR, {j}] = difference_value__d{j}"
-             for j in sorted(deps["difference_value"])]
+             if j in deps["difference_value"] else f"d_difference[t, b, PAIR, {j}] = 0.0"
+             for j in range(n_known)]
+    body += [f"for j in range({n_known}, d_difference.shape[3]):",
+             "    d_difference[t, b, PAIR, j] = 0.0"]
     for i in (0, 1):
         body += [f"outcome_{i} = outcome[t, {i}, row, PAIR]"]
         if bias:
@@ -209,7 +216,9 @@ def generate(base, bias):
         source += [f"            if t < length_p{p}:",
                    *["                " + line for line in for_pair(body, p)],
                    "            else:",
-                   f"                difference[t, b, {p}] = 0.0"]
+                   f"                difference[t, b, {p}] = 0.0",
+                   "                for j in range(d_difference.shape[3]):",
+                   f"                    d_difference[t, b, {p}, j] = 0.0"]
     for p in range(N_PAIRS):
         for s, name in enumerate(entries):
             state, option = divmod(s, 2)

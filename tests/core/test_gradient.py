@@ -251,6 +251,36 @@ def test_compiled_gradient_on_padded_data_is_the_numpy_one(name, padded_data, mo
     assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
 
 
+class _NaNEmpty:
+    """numpy, but ``empty`` float arrays are full of NaN: unwritten entries show."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def empty(shape, dtype=float):
+        return np.full(shape, np.nan, dtype=dtype)
+
+
+@pytest.mark.parametrize("name", ["Hybrid2012+novel"])  # novel: a column the kernel cannot see
+def test_tangent_kernel_writes_every_entry_of_its_outputs(name, padded_data, monkeypatch):
+    """compiled_parts hands the kernel uninitialised arrays: every entry must be written."""
+    pytest.importorskip("numba")
+    variant = make_variant(name)
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    monkeypatch.setattr(compiled, "COMPILE_AFTER_ROWS", 0)
+    kernel = compiled.tangent_kernel_for(variant, 10**6)
+    batch = likelihood._Batch(Objective(variant, padded_data)._arrays, np.arange(3))
+    low, high = box(variant)
+    params = low + (high - low) * np.random.default_rng(3).uniform(0.1, 0.9, (3, len(low)))
+    expected = _gradient._numpy_parts(variant, batch, params)
+    with monkeypatch.context() as patch:
+        patch.setattr(_gradient, "np", _NaNEmpty())
+        got = _gradient.compiled_parts(kernel, variant, batch, params)
+    assert got is not None, "a difference entry was left unwritten (NaN)"
+    assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in VARIANTS if n not in QUICK])
 def test_compiled_gradient_is_the_numpy_one_for_every_variant(name, data, monkeypatch):
