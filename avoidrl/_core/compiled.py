@@ -53,7 +53,7 @@ from collections import Counter
 
 import numpy as np
 
-from . import _cache_check
+from . import _cache_check, _tangent_source
 from ._trace import NotTraceable, trace  # noqa: F401  (NotTraceable: importable here as before)
 from .task import N_PAIRS
 
@@ -334,8 +334,6 @@ def tangent_kernel_for(variant, n_rows):
     """
     if not ENABLED:
         return None
-    from . import _tangent_source
-
     return _when_due(
         _TANGENT_KERNELS, (variant.base, bool(variant.bias)), variant.base, n_rows * (1 + variant.n_parameters),
         functools.partial(_tangent_source.generate, variant.base, variant.bias))
@@ -355,8 +353,6 @@ def transfer_kernel_for(variant, n_rows):
     """
     if not ENABLED:
         return None
-    from . import _tangent_source
-
     return _when_due(
         _TANGENT_KERNELS, transfer_key(variant), variant.base, n_rows * (1 + variant.n_parameters),
         functools.partial(_tangent_source.generate_transfer, variant), "transfer_kernel")
