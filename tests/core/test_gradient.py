@@ -211,7 +211,7 @@ def _duals_forbidden(monkeypatch):
         yield
 
 
-QUICK = ["Hybrid2012+novel", "Hybrid2021+bias+novel+decay"]
+QUICK = ["Hybrid2012+novel", "ActorCritic+bias+novel"]  # the bias path; lapse and decay: slow
 
 
 @pytest.mark.parametrize("name", QUICK)
