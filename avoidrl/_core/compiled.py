@@ -490,6 +490,19 @@ def _sums(difference, learning_tail, owner, x, transfer_tail, counts, learning, 
         transfer[b] = _numpy_order_sum(terms, 0, 2 * n_shown)
 
 
+def preferred_workers():
+    """joblib's ``prefer`` for fits over participants: threads when kernels are compiled.
+
+    The compiled kernels, the gradient's tails and the BFGS-B step release the
+    GIL (about two thirds of a fit's time); threads then share the kernels
+    this process has loaded, where each new worker process imports avoidrl
+    and loads every kernel again (seconds per worker). numpy's recursion
+    holds the GIL for most of its small operations, so it keeps processes.
+    A backend the caller chose with ``joblib.parallel_config`` wins either way.
+    """
+    return "threads" if ENABLED else "processes"
+
+
 def once(function):
     """Run a no-argument compile step once per process and keep its result.
 

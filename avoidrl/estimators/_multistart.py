@@ -22,6 +22,7 @@ from joblib import Parallel, delayed
 from scipy.stats import qmc
 from threadpoolctl import threadpool_limits
 
+from .._core import compiled
 from .._core.likelihood import Objective
 from .._core.optimize import minimize_lbfgsb_batch
 from .._utils.progress import ProgressBar
@@ -272,21 +273,6 @@ def _multistart(data, seeds, settings, bar=None):
     return [_record(parts[p]) for p in range(n)]
 
 
-def _preferred_workers():
-    """joblib's ``prefer``: threads when the kernels are compiled, else processes.
-
-    The compiled kernels, the gradient's tails and the BFGS-B step release the
-    GIL (about two thirds of a fit's time); threads then share the kernels
-    this process has loaded, where each new worker process imports avoidrl
-    and loads every kernel again (seconds per worker). numpy's recursion
-    holds the GIL for most of its small operations, so it keeps processes.
-    A backend the caller chose with ``joblib.parallel_config`` wins either way.
-    """
-    from .._core import compiled
-
-    return "threads" if compiled.ENABLED else "processes"
-
-
 def fit_participants(data, seeds, settings, n_jobs, chunked, verbose):
     """:func:`_multistart` of every participant, over ``n_jobs`` workers, with a progress bar.
 
@@ -305,7 +291,8 @@ def fit_participants(data, seeds, settings, n_jobs, chunked, verbose):
             planned, f"fitting {settings.variant.name}", "start", verbose) as bar:
         if len(chunks) == 1:
             return _multistart(data, seeds, settings, bar)
-        parts = Parallel(n_jobs=n_jobs, return_as="generator", prefer=_preferred_workers())(
+        parts = Parallel(n_jobs=n_jobs, return_as="generator",
+                         prefer=compiled.preferred_workers())(
             delayed(_multistart)(data.subset(chunk), [seeds[i] for i in chunk], settings)
             for chunk in chunks)
         records = []
