@@ -158,7 +158,9 @@ def _new_figure(width, height, layout="constrained"):
     if _STYLE.get() == "paper" and width > PAPER_WIDTH:
         width, height = PAPER_WIDTH, height * PAPER_WIDTH / width
     if _HEADLESS.get():
-        figure = Figure(figsize=(width, height), layout=layout)
+        # at the style's file resolution: the layout measures the texts with the renderer
+        # that then draws the PNG, which reuses those measurements
+        figure = Figure(figsize=(width, height), layout=layout, dpi=STYLE_DPI[_STYLE.get()])
         FigureCanvasAgg(figure)
         return figure
     from matplotlib import pyplot as plt
@@ -268,9 +270,11 @@ def _fixed_layout(figure, title=None):
     the figure legends at the bottom. A centred title or an axis label
     longer than its panel is wrapped; a figure too low for panels of
     :data:`_MIN_PANEL_HEIGHT` grows.
-    Measuring twice lets wrapped and turned texts and legends placed in axes
-    units settle. Saving then needs no layout engine, which ran at every save (and
-    with any engine matplotlib draws a figure twice per file).
+    Measuring three times lets wrapped and turned texts and legends placed in
+    axes units settle (a title overhanging the last column narrows every
+    panel, so it overhangs a little more: the third pass takes that in).
+    Saving then needs no layout engine, which ran at every save (and with any
+    engine matplotlib draws a figure twice per file).
 
     In the 'paper' style the figure gets its print font sizes (:func:`paper_fonts`)
     first. Every axes must come from one GridSpec (``figure.subplots``) and
@@ -290,7 +294,7 @@ def _fixed_layout(figure, title=None):
     shape = axes[0].get_subplotspec().get_gridspec().get_geometry()
     cells = {ax: (ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
              for ax in axes}
-    for settle in (False, True):  # the second pass sees everything at its final place
+    for settle in (False, True, True):  # later passes see everything at its final place
         measured = {ax: _decorations(ax, overhang=settle) for ax in axes}
         need = {side: np.zeros(shape[index]) for index, side in
                 ((1, "left"), (1, "right"), (0, "below"), (0, "above"))}
