@@ -19,7 +19,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedFormatter, FuncFormatter
+from matplotlib.ticker import FixedFormatter, FuncFormatter, Locator
 
 from ..stats import is_log_transformed
 
@@ -236,10 +236,50 @@ def _draw_bounds(ax, low, high, *, axis="y", log=False):
 
 
 def _plain_log_axis(ax, axis="y"):
-    """A log scale labelled with plain numbers (0.01, 0.1, 1), not powers of ten."""
+    """A log scale labelled with plain numbers (0.01, 0.1, 1), not powers of ten.
+
+    Its ticks are those in view only (:class:`_InView`).
+    """
     (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    target.set_major_locator(_InView(target.get_major_locator()))
+    target.set_minor_locator(_InView(target.get_minor_locator()))
+
+
+class _InView(Locator):
+    """The tick locations of ``locator`` inside the axis' view interval.
+
+    A log locator also returns the decades around the view (for a parameter
+    spanning one decade, a hundred minor ticks out of view): matplotlib
+    builds, labels and measures a tick for each one, and never draws it.
+    Those within a hair of the interval are kept (matplotlib draws them).
+    """
+
+    def __init__(self, locator):
+        self.locator = locator
+
+    def set_axis(self, axis):
+        super().set_axis(axis)
+        self.locator.set_axis(axis)
+
+    def __call__(self):
+        locations = np.asarray(self.locator(), dtype=float)
+        low, high = sorted(self.axis.get_view_interval())
+        transform = self.axis.get_transform()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            at, (low, high) = transform.transform(locations), transform.transform([low, high])
+        slack = 1e-6 * abs(high - low)
+        return locations[(at >= low - slack) & (at <= high + slack)]
+
+    def tick_values(self, vmin, vmax):
+        return self.locator.tick_values(vmin, vmax)
+
+    def nonsingular(self, v0, v1):
+        return self.locator.nonsingular(v0, v1)
+
+    def view_limits(self, vmin, vmax):
+        return self.locator.view_limits(vmin, vmax)
 
 
 # ---------------------------------------------------------------- fixed layout

@@ -2,14 +2,16 @@
 
 Each test checks the saving's mechanism, never a time: the renderer that
 measured the layout is the one that draws the PNG (so it reuses its text
-measurements).
+measurements), and log axes build only the ticks they draw.
 """
 
+import numpy as np
 import pytest
+from matplotlib.ticker import LogLocator
 
 from avoidrl import plotting
 from avoidrl.plotting._style import (
-    STYLE_DPI, _fixed_layout, _new_figure, _suptitle,
+    STYLE_DPI, _fixed_layout, _InView, _new_figure, _plain_log_axis, _suptitle,
 )
 from avoidrl.report._figures import save_figure
 
@@ -29,3 +31,31 @@ def test_the_png_is_drawn_by_the_renderer_that_measured_the_layout(style, tmp_pa
     assert figure.canvas.get_renderer() is measured  # the text measurements' cache key
     assert figure.dpi == STYLE_DPI[style]
 
+
+def _drawn_ticks(axis):
+    """Locations of the ticks matplotlib draws on ``axis``, major then minor."""
+    return [tick.get_loc() for tick in axis._update_ticks()]
+
+
+@pytest.mark.parametrize("limits", [(0.05, 0.4), (0.3, 30.0), (1e-3, 1e3), (2.0, 2.5)])
+def test_log_axes_build_only_the_ticks_they_draw(limits):
+    values = np.geomspace(*limits, 7)
+    with plotting.headless():
+        figure = _new_figure(6.0, 3.0, layout=None)
+        plain, trimmed = figure.subplots(1, 2)
+    plain.plot(values, values)
+    plain.set_yscale("log")
+    trimmed.plot(values, values)
+    _plain_log_axis(trimmed)
+    for ax in (plain, trimmed):
+        ax.set_ylim(*limits)
+    assert isinstance(trimmed.yaxis.get_major_locator(), _InView)
+    assert isinstance(trimmed.yaxis.get_minor_locator().locator, LogLocator)
+    # the same ticks are drawn, at the same places ...
+    assert _drawn_ticks(trimmed.yaxis) == pytest.approx(_drawn_ticks(plain.yaxis))
+    assert len(_drawn_ticks(trimmed.yaxis)) > 0
+    # ... and no other tick is made
+    made = len(trimmed.yaxis.get_majorticklocs()) + len(trimmed.yaxis.get_minorticklocs())
+    assert made == len(_drawn_ticks(trimmed.yaxis))
+    plain_made = len(plain.yaxis.get_majorticklocs()) + len(plain.yaxis.get_minorticklocs())
+    assert plain_made > made  # matplotlib's locators reach beyond the view
