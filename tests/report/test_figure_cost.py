@@ -59,3 +59,17 @@ def test_log_axes_build_only_the_ticks_they_draw(limits):
     assert made == len(_drawn_ticks(trimmed.yaxis))
     plain_made = len(plain.yaxis.get_majorticklocs()) + len(plain.yaxis.get_minorticklocs())
     assert plain_made > made  # matplotlib's locators reach beyond the view
+
+
+def test_the_figures_confidence_intervals_are_those_of_the_tables():
+    from avoidrl._tables import _t_ci
+    from avoidrl.plotting._behaviour import _t_cis
+
+    rng = np.random.default_rng(7)
+    rows = [rng.normal(60.0, 25.0, size=k) for k in rng.integers(0, 30, 200)]
+    for v in rows[::5]:
+        v[:1] = np.nan  # a missing value is left out, as the tables do
+    rows += [np.array([]), np.array([4.0]), np.array([np.nan, 3.0]), np.array([2.0, 2.0])]
+    expected = np.array([_t_ci(v) for v in rows])
+    assert np.array_equal(_t_cis(rows), expected, equal_nan=True)  # the same floats
+    assert np.isnan(expected[-4:-1]).all() and expected[-1] == 0.0
