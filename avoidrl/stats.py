@@ -403,6 +403,29 @@ def _empty_ttest(parameter, first, second, note):
             "normality_assumption": np.nan, "note": note, "test": np.nan}
 
 
+def _tukey_p_values(samples):
+    """``scipy.stats.tukey_hsd(*samples).pvalue``, each pair's p-value computed once.
+
+    tukey_hsd integrates the studentized range distribution (milliseconds
+    each) for both orders of every pair; a report runs it for every
+    parameter of every model. The same statistic as scipy's (equal
+    variances), the same floats; the diagonal is NaN (never read).
+    """
+    sizes = np.array([len(sample) for sample in samples])
+    means = np.array([np.mean(sample) for sample in samples])
+    variances = np.array([np.var(sample, ddof=1) for sample in samples])
+    k, n = len(samples), sizes.sum()
+    mse = np.sum(variances * (sizes - 1)) / (n - k)
+    normalize = (2 / sizes[0] if np.unique(sizes).size == 1
+                 else 1 / sizes + 1 / sizes[None].T)
+    statistic = np.abs(means[None].T - means) / np.sqrt(normalize * mse / 2)
+    first, second = np.triu_indices(k, 1)
+    p_values = np.full((k, k), np.nan)
+    p_values[first, second] = p_values[second, first] = _stats.studentized_range.sf(
+        statistic[first, second], k, n - k)
+    return p_values
+
+
 def tukey_posthoc(params_df, groups, reference_group=None, *, alpha=ALPHA):
     """Tukey HSD post-hoc comparisons of every pair of groups.
 
@@ -461,7 +484,7 @@ def tukey_posthoc(params_df, groups, reference_group=None, *, alpha=ALPHA):
         p_adj = None
         if len(valid) >= 2:
             with _quiet():
-                p_adj = _stats.tukey_hsd(*[samples[g] for g in valid]).pvalue
+                p_adj = _tukey_p_values([samples[g] for g in valid])
         position = {g: i for i, g in enumerate(valid)}
         for i, first in enumerate(order):
             for second in order[i + 1:]:

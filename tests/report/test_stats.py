@@ -344,3 +344,16 @@ def test_cohens_d_is_the_same_for_a_comparison_in_both_tables(fitted):
             assert np.sign(row.cohens_d) == np.sign(row.t_value)
             compared += 1
     assert compared and reference == posthoc["factor"].iloc[0].split(" vs ")[0]
+
+
+@pytest.mark.parametrize("sizes", [(5, 6), (5, 6, 4), (8, 8, 8), (3, 12, 7, 9)])
+def test_tukey_p_values_are_scipys_floats(sizes):
+    from avoidrl.stats import _tukey_p_values
+
+    rng = np.random.default_rng(len(sizes) * 10 + sizes[0])
+    samples = [rng.normal(rng.normal(0, 1), 1, n) for n in sizes]
+    samples.append(np.full(4, 0.5))  # no variance in one group: the pooled MSE is kept
+    off_diagonal = ~np.eye(len(samples), dtype=bool)
+    ours = _tukey_p_values(samples)
+    assert np.array_equal(ours[off_diagonal], sps.tukey_hsd(*samples).pvalue[off_diagonal])
+    assert np.array_equal(ours, ours.T, equal_nan=True)
