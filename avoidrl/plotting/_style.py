@@ -128,7 +128,9 @@ def headless():
     """Build figures on the Agg canvas, without pyplot, inside this block.
 
     Figures made inside are not registered with pyplot: they never open a
-    window, need no ``plt.close`` and leave the active backend alone.
+    window, need no ``plt.close`` and leave the active backend alone. They
+    have their style's file resolution (:data:`STYLE_DPI`: 150 dpi on
+    screen, 300 on paper), which ``savefig`` uses unless given a ``dpi``.
 
     Examples
     --------
