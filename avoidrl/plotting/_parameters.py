@@ -16,7 +16,7 @@ from .._tables import (
 )
 from .._utils.fitted import _model_dict
 from ._style import (
-    _BOUND_COLOR, _PARTICIPANT_COLOR, _POINT_GIDS, _POINT_LABELS, _POINT_STYLES, _despine,
+    _BOUND_COLOR, _PARTICIPANT_COLOR, _POINT_GIDS, _POINT_LABELS, _POINT_STYLES, _cells, _despine,
     _draw_bounds, _fixed_layout, _grid, _legend_columns, _log_axis, _new_figure, _number, _paper,
     _plain_log_axis, _rotate, _suptitle, _wrap,
 )
@@ -233,7 +233,7 @@ def plot_parameter_fits(estimator, tol=BOUND_TOLERANCE):
     width = max(2.4, 0.9 * len(order) + 1.4)
     figure = _new_figure(max(6.0, width * n_cols + 0.5), 3.6 * n_rows + 0.8,
                          layout=None)  # _fixed_layout
-    axes = figure.subplots(n_rows, n_cols, squeeze=False).ravel()
+    axes = _cells(figure, n_rows, n_cols, len(parameters))
     jitter = np.random.RandomState(0)  # one stream for every panel, in parameter order
     shown = set()
     for ax, parameter in zip(axes, parameters):
@@ -254,8 +254,6 @@ def plot_parameter_fits(estimator, tol=BOUND_TOLERANCE):
         ax.set_ylabel(f"{parameter} (log axis)" if log else parameter, fontsize=9)
         ax.tick_params(labelsize=8)
         _despine(ax)
-    for ax in axes[len(parameters):]:
-        ax.remove()
     _parameter_fits_legend(figure, shown)
     title = f"{name}: fitted parameters by group (n = {len(params)} participants"
     # on paper the axis labels say "(log axis)": the title stays on one line

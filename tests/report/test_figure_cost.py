@@ -73,3 +73,16 @@ def test_the_figures_confidence_intervals_are_those_of_the_tables():
     expected = np.array([_t_ci(v) for v in rows])
     assert np.array_equal(_t_cis(rows), expected, equal_nan=True)  # the same floats
     assert np.isnan(expected[-4:-1]).all() and expected[-1] == 0.0
+
+
+def test_a_grid_makes_only_the_axes_it_shows():
+    from avoidrl.plotting._style import _grid
+
+    with plotting.headless():
+        figure, axes = _grid(3.0, 3.0, 5, layout=None)
+    assert len(axes) == 5 and list(figure.axes) == list(axes)  # none made and removed
+    cells = [(ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start)
+             for ax in axes]
+    assert cells == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0)]  # row by row, 4 columns
+    assert {ax.get_subplotspec().get_gridspec() for ax in axes} == \
+        {axes[0].get_subplotspec().get_gridspec()}  # one grid, as _fixed_layout needs
