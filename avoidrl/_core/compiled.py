@@ -324,18 +324,33 @@ def _count_and_compile(registry, key, base, rows, make_source, function):
     return kernel
 
 
+#: What one row of the numpy duals' gradient costs, in numpy value rows per parameter
+#: plus one: 38 us for Relative+novel (k = 5), 116 us for Hybrid2012+novel (k = 8), against
+#: about 3 us per value row, i.e. 2-4 x (1 + k) value rows. Counted at 1 + k, a default
+#: fit of the 60 example participants with Relative+novel or Advantage+novel (about 30,000
+#: gradient rows) never reached COMPILE_AFTER_ROWS, so every run spent 1.2-1.5 s in the
+#: duals, and the kernel was never compiled to be loaded warm next time.
+GRADIENT_ROW_COST = 3
+
+
+def _gradient_rows(variant, n_rows):
+    """``n_rows`` gradient rows in the value rows :data:`COMPILE_AFTER_ROWS` counts."""
+    return n_rows * GRADIENT_ROW_COST * (1 + variant.n_parameters)
+
+
 def tangent_kernel_for(variant, n_rows):
     """The compiled tangent kernel of ``variant``, or None to use the numpy duals.
 
     Compiled once the variant's gradient has been evaluated for
-    :data:`COMPILE_AFTER_ROWS` rows, each counted ``1 + k`` times (what its
-    finite-difference gradient would have cost); checked against the numpy
-    duals before its first use (:func:`record_check` with its key).
+    :data:`COMPILE_AFTER_ROWS` rows, each counted as the value rows its duals
+    cost (:data:`GRADIENT_ROW_COST`); checked against the numpy duals before
+    its first use (:func:`record_check` with its key).
     """
     if not ENABLED:
         return None
     return _when_due(
-        _TANGENT_KERNELS, (variant.base, bool(variant.bias)), variant.base, n_rows * (1 + variant.n_parameters),
+        _TANGENT_KERNELS, (variant.base, bool(variant.bias)), variant.base,
+        _gradient_rows(variant, n_rows),
         functools.partial(_tangent_source.generate, variant.base, variant.bias))
 
 
@@ -354,7 +369,7 @@ def transfer_kernel_for(variant, n_rows):
     if not ENABLED:
         return None
     return _when_due(
-        _TANGENT_KERNELS, transfer_key(variant), variant.base, n_rows * (1 + variant.n_parameters),
+        _TANGENT_KERNELS, transfer_key(variant), variant.base, _gradient_rows(variant, n_rows),
         functools.partial(_tangent_source.generate_transfer, variant), "transfer_kernel")
 
 

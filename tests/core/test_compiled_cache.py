@@ -119,15 +119,16 @@ def test_a_transfer_kernel_warm_on_disk_is_loaded_after_warm_after_rows(tmp_path
     params = np.tile([0.3, 0.2, 0.4, 0.1, 0.2], (60, 1))
     owner = np.arange(60)
     key = ("Relative", False, True, False, "transfer")
-    compiled = _fresh_registry(monkeypatch, 10**9, 500)
+    warm_after = 1_500  # 60 gradient rows count 60 x 3 (1 + k) = 1,080: the second call loads
+    compiled = _fresh_registry(monkeypatch, 10**9, warm_after)
     expected = objective.value_and_gradient(params, owner)  # numpy duals, cold cache
     assert compiled.transfer_key(variant) not in compiled._TANGENT_KERNELS
     # a process that compiles it and checks it: its hashes are recorded
-    compiled = _fresh_registry(monkeypatch, 0, 500)
+    compiled = _fresh_registry(monkeypatch, 0, warm_after)
     objective.value_and_gradient(params, owner)
     assert compiled._TANGENT_KERNELS[compiled.transfer_key(variant)] is not None
-    # the next: 60 rows count 60 (1 + k) = 360 < 500, then 720; loaded warm, checked, used
-    compiled = _fresh_registry(monkeypatch, 10**9, 500)
+    # the next: 1,080 counted rows < warm_after, then 2,160; loaded warm, checked, used
+    compiled = _fresh_registry(monkeypatch, 10**9, warm_after)
     results = [objective.value_and_gradient(params, owner)]
     assert compiled.transfer_key(variant) not in compiled._TANGENT_KERNELS
     results += [objective.value_and_gradient(params, owner) for _ in range(2)]
@@ -135,3 +136,27 @@ def test_a_transfer_kernel_warm_on_disk_is_loaded_after_warm_after_rows(tmp_path
     assert kernels[key] is not None and kernels[("Relative", False)] is not None
     for got in results:
         assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+
+
+@pytest.mark.parametrize("name", ["Relative+novel", "Advantage+novel"])
+def test_a_default_example_fit_compiles_its_gradient_kernels(name, monkeypatch):
+    """A default fit of the 60 example participants makes about 30,000 gradient rows.
+
+    Counted as the numpy duals cost them (GRADIENT_ROW_COST), they reach
+    COMPILE_AFTER_ROWS, so the kernels are compiled (and cached for the next
+    run) rather than the duals running on every run; counted at ``1 + k``
+    they did not.
+    """
+    from avoidrl.models._builtin import make_variant
+
+    compiled = _fresh_registry(monkeypatch, 250_000, 20_000)
+    made = []
+    monkeypatch.setattr(compiled, "_warm_on_disk", lambda key, make_source: False)
+    monkeypatch.setattr(compiled, "_compile",
+                        lambda base, source, key, function="kernel": made.append(key) or "k")
+    variant = make_variant(name)
+    rows, chunk = 0, 256
+    while compiled.tangent_kernel_for(variant, chunk) is None:
+        rows += chunk
+        assert rows < 30_000, f"no gradient kernel after {rows} rows"
+    assert made == [(variant.base, False)]
