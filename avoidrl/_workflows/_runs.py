@@ -268,6 +268,8 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
                                                 transfer_prediction=transfer_prediction),
                             inputs=inputs, overwrite=overwrite)
     progress.start(len(estimators) + 1)
+    # the report's figure workers import while the fits run (their threads leave room)
+    _report()._figures.start_workers(n_jobs)
     _fit_models(estimators, learning, transfer, progress)
     out_dir = _write_report(progress, _report().write_fit_report, out_dir, estimators,
                             learning, transfer, random_state=seed, overwrite=overwrite,

@@ -3,7 +3,8 @@
 The report writers hand over each figure as the function that draws it, its
 arguments and its file stem (:meth:`FigureWriter.add`). With one job a figure
 is drawn and saved at once, in this process. With ``n_jobs`` jobs, ``n_jobs -
-1`` worker processes draw and save the figures while this process goes on
+1`` worker processes (loky's reusable pool, which :func:`start_workers` can
+start before the fits) draw and save the figures while this process goes on
 computing the tables; when the tables are done, this process draws the
 figures no worker has started yet (the last ones first), so every core stays
 busy and one worker fewer has to start up (importing avoidrl costs about 2 s
@@ -166,6 +167,34 @@ def _work(draw, args, kwargs, stem, formats, style, rc):
     return [(w.category, str(w.message)) for w in caught]
 
 
+def _workers(n_workers):
+    """loky's reusable pool of ``n_workers`` processes: the one :func:`start_workers` warmed."""
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=n_workers)
+
+
+def _warm_up():
+    """A worker's first job: import what drawing a figure needs (about 2 s of CPU)."""
+    from .. import plotting  # noqa: F401  (avoidrl, numpy, pandas, matplotlib)
+    from ..report import _write  # noqa: F401  (the drawing functions' modules)
+
+
+def start_workers(n_jobs):
+    """Start the figure workers of a report with ``n_jobs`` jobs now, importing in the background.
+
+    A command-line run calls it before fitting: each worker's import (about 2
+    s of CPU, the longest wait of the report) then overlaps the fits, whose
+    threads leave part of the cores idle. :class:`FigureWriter` finds the
+    same pool warm; a run that stops before its report leaves idle workers
+    that loky ends when the process exits. Returns the warm-up futures.
+    """
+    from joblib import effective_n_jobs
+
+    n_workers = effective_n_jobs(n_jobs) - 1
+    return [_workers(n_workers).submit(_warm_up) for _ in range(max(n_workers, 0))]
+
+
 def _settings():
     """This process's matplotlib settings, for the workers (the backend is theirs)."""
     import matplotlib
@@ -214,10 +243,8 @@ class FigureWriter:
             _draw_and_save(*job)
             return
         if self._executor is None:
-            from joblib.externals.loky import ProcessPoolExecutor
-
             self._rc = _settings()
-            self._executor = ProcessPoolExecutor(max_workers=self.n_workers)
+            self._executor = _workers(self.n_workers)
         self._jobs.append((self._executor.submit(_work, *job, self._rc), job))
 
     def finish(self):
@@ -247,14 +274,16 @@ class FigureWriter:
 
         Waiting rather than killing the workers: loky fails on cancelled futures
         when it kills workers, and an interrupt from the terminal reaches the
-        workers anyway.
+        workers anyway. The pool itself is loky's reusable one: it stays for the
+        next report, and ends with the process.
         """
+        from concurrent.futures import wait
+
         for future, _ in self._jobs:
             future.cancel()
+        wait([future for future, _ in self._jobs])
         self._jobs = []
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        self._executor = None
 
     def __enter__(self):
         return self

@@ -186,6 +186,22 @@ def test_a_plotting_error_is_raised_here_and_stops_the_workers(tmp_path):
     assert not (tmp_path / "broken.png").exists()
 
 
+def test_started_workers_are_warm_and_the_writer_draws_with_them(tmp_path):
+    """start_workers (called before the fits) imports in the pool the writer then uses."""
+    warm_ups = _render.start_workers(2)
+    assert len(warm_ups) == 1
+    warm_ups[0].result(timeout=120)  # imported, without error
+    pool = _render._workers(1)
+    with _render.FigureWriter(tmp_path, ("png",), n_jobs=2) as figures:
+        figures.add("early", _line_figure, "early")
+        assert figures._executor is pool
+        for i in range(3):
+            figures.add(f"late{i}", _line_figure, f"late {i}")
+    assert _figures(tmp_path) == {"early.png"} | {f"late{i}.png" for i in range(3)}
+    assert _render._workers(1) is pool  # kept for the next report
+    assert _render.start_workers(1) == []  # one job: no worker, nothing to start
+
+
 def test_warnings_of_workers_reach_the_caller(tmp_path):
     with pytest.warns(UserWarning, match="careful with") as record:
         with _render.FigureWriter(tmp_path, ("png",), n_jobs=2) as figures:
