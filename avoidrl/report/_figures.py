@@ -3,8 +3,8 @@
 The report writers hand over each figure as the function that draws it, its
 arguments and its file stem (:meth:`FigureWriter.add`). With one job a figure
 is drawn and saved at once, in this process. With ``n_jobs`` jobs, ``n_jobs -
-1`` worker processes (loky's reusable pool, which :func:`start_workers` can
-start before the fits) draw and save the figures while this process goes on
+1`` worker processes (a pool kept for the process, which
+:func:`start_workers` can start before the fits) draw and save the figures while this process goes on
 computing the tables; when the tables are done, this process draws the
 figures no worker has started yet (the last ones first), so every core stays
 busy and one worker fewer has to start up (importing avoidrl costs about 2 s
@@ -28,6 +28,7 @@ and no random ids.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from pathlib import Path
 
@@ -167,11 +168,26 @@ def _work(draw, args, kwargs, stem, formats, style, rc):
     return [(w.category, str(w.message)) for w in caught]
 
 
-def _workers(n_workers):
-    """loky's reusable pool of ``n_workers`` processes: the one :func:`start_workers` warmed."""
-    from joblib.externals.loky import get_reusable_executor
+#: this process's pool of figure workers, kept from one report to the next (its own:
+#: loky's global reusable pool is joblib's, which expects its own set-up in it)
+_POOL = {"executor": None, "size": 0}
+_POOL_LOCK = threading.Lock()
 
-    return get_reusable_executor(max_workers=n_workers)
+
+def _workers(n_workers):
+    """The pool of ``n_workers`` figure processes :func:`start_workers` warmed (renewed if broken)."""
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    with _POOL_LOCK:
+        pool = _POOL["executor"]
+        flags = getattr(pool, "_flags", None)
+        if pool is None or _POOL["size"] != n_workers or getattr(flags, "broken", None) \
+                or getattr(flags, "shutdown", False):
+            if pool is not None:
+                pool.shutdown(wait=False)
+            pool = ProcessPoolExecutor(max_workers=n_workers)
+            _POOL.update(executor=pool, size=n_workers)
+        return pool
 
 
 def _warm_up():
@@ -274,8 +290,8 @@ class FigureWriter:
 
         Waiting rather than killing the workers: loky fails on cancelled futures
         when it kills workers, and an interrupt from the terminal reaches the
-        workers anyway. The pool itself is loky's reusable one: it stays for the
-        next report, and ends with the process.
+        workers anyway. The pool itself stays for the next report, and ends
+        with the process.
         """
         from concurrent.futures import wait
 

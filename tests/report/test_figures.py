@@ -202,6 +202,17 @@ def test_started_workers_are_warm_and_the_writer_draws_with_them(tmp_path):
     assert _render.start_workers(1) == []  # one job: no worker, nothing to start
 
 
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_figure_workers_leave_joblibs_process_pool_alone(n_workers):
+    """joblib's loky backend still runs after the figure workers started (it failed with
+    "no attribute '_temp_folder_manager'" when they took loky's global reusable pool)."""
+    from joblib import Parallel, delayed
+
+    _render.start_workers(n_workers + 1)[0].result(timeout=120)
+    assert Parallel(n_jobs=n_workers, backend="loky")(delayed(abs)(-i) for i in range(3)) == \
+        [0, 1, 2]
+
+
 def test_warnings_of_workers_reach_the_caller(tmp_path):
     with pytest.warns(UserWarning, match="careful with") as record:
         with _render.FigureWriter(tmp_path, ("png",), n_jobs=2) as figures:
