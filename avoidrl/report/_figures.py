@@ -3,9 +3,9 @@
 The report writers hand over each figure as the function that draws it, its
 arguments and its file stem (:meth:`FigureWriter.add`). With one job a figure
 is drawn and saved at once, in this process. With ``n_jobs`` jobs, ``n_jobs -
-1`` worker processes (a pool kept for the process, which
-:func:`start_workers` can start before the fits) draw and save the figures while this process goes on
-computing the tables; when the tables are done, this process draws the
+1`` worker processes (a pool kept for the process, which :func:`start_workers`
+can start before the fits) draw and save the figures while this process goes
+on computing the tables; when the tables are done, this process draws the
 figures no worker has started yet (the last ones first), so every core stays
 busy and one worker fewer has to start up (importing avoidrl costs about 2 s
 of CPU). Processes, because matplotlib's drawing holds the GIL; the workers
@@ -172,6 +172,7 @@ def _work(draw, args, kwargs, stem, formats, style, rc):
 #: loky's global reusable pool is joblib's, which expects its own set-up in it)
 _POOL = {"executor": None, "size": 0}
 _POOL_LOCK = threading.Lock()
+_IDLE_TIMEOUT = 300
 
 
 def _workers(n_workers):
@@ -185,7 +186,8 @@ def _workers(n_workers):
                 or getattr(flags, "shutdown", False):
             if pool is not None:
                 pool.shutdown(wait=False)
-            pool = ProcessPoolExecutor(max_workers=n_workers)
+            # workers idle for five minutes exit (the pool starts new ones when needed)
+            pool = ProcessPoolExecutor(max_workers=n_workers, timeout=_IDLE_TIMEOUT)
             _POOL.update(executor=pool, size=n_workers)
         return pool
 
@@ -202,8 +204,9 @@ def start_workers(n_jobs):
     A command-line run calls it before fitting: each worker's import (about 2
     s of CPU, the longest wait of the report) then overlaps the fits, whose
     threads leave part of the cores idle. :class:`FigureWriter` finds the
-    same pool warm; a run that stops before its report leaves idle workers
-    that loky ends when the process exits. Returns the warm-up futures.
+    same pool warm; a run that stops before its report leaves idle workers,
+    which exit after five minutes or with the process. Returns the warm-up
+    futures.
     """
     from joblib import effective_n_jobs
 
