@@ -505,17 +505,28 @@ def _sums(difference, learning_tail, owner, x, transfer_tail, counts, learning, 
         transfer[b] = _numpy_order_sum(terms, 0, 2 * n_shown)
 
 
-def preferred_workers():
-    """joblib's ``prefer`` for fits over participants: threads when kernels are compiled.
+#: most threads worth running a fit in: the rest of it holds the GIL
+MAX_FIT_THREADS = 2
 
-    The compiled kernels, the gradient's tails and the BFGS-B step release the
-    GIL (about two thirds of a fit's time); threads then share the kernels
-    this process has loaded, where each new worker process imports avoidrl
-    and loads every kernel again (seconds per worker). numpy's recursion
-    holds the GIL for most of its small operations, so it keeps processes.
-    A backend the caller chose with ``joblib.parallel_config`` wins either way.
+
+def preferred_workers(n_jobs):
+    """joblib's ``prefer`` for fits over participants with ``n_jobs`` workers.
+
+    Threads when the kernels are compiled and there are at most
+    :data:`MAX_FIT_THREADS` workers. The compiled kernels, the gradient's
+    tails and the BFGS-B step release the GIL (about two thirds of a fit's
+    time), and threads share the kernels this process has loaded, where each
+    new worker process imports avoidrl and loads every kernel again (seconds
+    per worker); but the other third (Python and small-array glue) holds the
+    GIL, so threads top out near two cores: more workers are processes.
+    numpy's recursion holds the GIL for most of its small operations, so
+    without numba workers are processes too. A backend the caller chose
+    with ``joblib.parallel_config`` wins either way.
     """
-    return "threads" if ENABLED else "processes"
+    from joblib import effective_n_jobs
+
+    return "threads" if ENABLED and effective_n_jobs(n_jobs) <= MAX_FIT_THREADS \
+        else "processes"
 
 
 def once(function):

@@ -66,12 +66,12 @@ _COMMON_DOC = """
         participant's fit is the same alone or with others, in any order and
         for any ``n_jobs``. None gives a different fit each time.
     n_jobs : int, default=None
-        Parallel workers over participants (None = 1, -1 = all cores). With
-        compiled kernels (numba) they are threads, since the kernels and the
-        optimizer's step release the GIL and threads share the loaded
-        kernels; without numba, processes. A joblib backend set by the caller
-        (``joblib.parallel_config(backend=...)``) is used instead; the fit is
-        the same in every case.
+        Parallel workers over participants (None = 1, -1 = all cores). Two
+        workers with compiled kernels (numba) are threads, since the kernels
+        and the optimizer's step release the GIL and threads share the
+        loaded kernels; more workers, or any without numba, are processes.
+        A joblib backend set by the caller (``joblib.parallel_config(
+        backend=...)``) is used instead; the fit is the same in every case.
     verbose : int, default=0
         When > 0, show a progress bar of the fit (starts descended, elapsed
         and remaining time) in a terminal or a notebook. Extra rounds of

@@ -292,7 +292,7 @@ def fit_participants(data, seeds, settings, n_jobs, chunked, verbose):
         if len(chunks) == 1:
             return _multistart(data, seeds, settings, bar)
         parts = Parallel(n_jobs=n_jobs, return_as="generator",
-                         prefer=compiled.preferred_workers())(
+                         prefer=compiled.preferred_workers(n_jobs))(
             delayed(_multistart)(data.subset(chunk), [seeds[i] for i in chunk], settings)
             for chunk in chunks)
         records = []

@@ -894,3 +894,14 @@ def test_fit_does_not_modify_its_input(sim_ql):
     make_model("QLearning+novel", n_starts=1, random_state=0).fit(learning, transfer)
     pd.testing.assert_frame_equal(learning, before[0])
     pd.testing.assert_frame_equal(transfer, before[1])
+
+
+def test_fits_use_threads_only_for_two_workers_with_compiled_kernels(monkeypatch):
+    """A third of a fit holds the GIL: threads beyond two would queue for it."""
+    from avoidrl._core import compiled
+
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    assert compiled.preferred_workers(2) == "threads"
+    assert compiled.preferred_workers(4) == "processes"
+    monkeypatch.setattr(compiled, "ENABLED", False)
+    assert compiled.preferred_workers(2) == "processes"
