@@ -37,7 +37,6 @@ derivative 0.
 
 from __future__ import annotations
 
-
 import numpy as np
 from scipy.special import expit
 

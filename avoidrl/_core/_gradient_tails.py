@@ -29,7 +29,6 @@ the numpy tails.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from . import compiled
@@ -40,8 +39,8 @@ def _arguments(difference, sign, owner, inverse_temperature, mask, padded, value
     """``-|x|`` of the learning trials (into ``learning``) and of the transfer pairs.
 
     ``x = (D sign) / T`` as :func:`avoidrl._core._gradient._scaled` computes
-    it; the transfer's ``x = (v_lower - v_higher) / T`` goes into
-    ``transfer_x`` as well.
+    it; the transfer's ``x = (v_lower - v_higher) / T`` (into ``transfer_x``)
+    and its ``-|x|`` are the value path's, :func:`compiled._transfer_tails`.
     """
     n_steps, batch, n_pairs = difference.shape
     for t in range(n_steps):
@@ -55,12 +54,7 @@ def _arguments(difference, sign, owner, inverse_temperature, mask, padded, value
                     x = difference[t, b, p] * sign[t, row, p]
                     x *= scale
                     learning[t, b, p] = -abs(x)
-    for b in range(batch):
-        scale = inverse_temperature[b]
-        for j in range(pairs.shape[0]):
-            x = (values[b, pairs[j, 1]] - values[b, pairs[j, 0]]) * scale
-            transfer_x[b, j] = x
-            transfer[b, j] = -abs(x)
+    compiled._transfer_tails(values, pairs, inverse_temperature, transfer_x, transfer)
 
 
 def _finish(difference, d_difference, sign, owner, inverse_temperature, temperature, mask,
@@ -137,7 +131,8 @@ def _finish(difference, d_difference, sign, owner, inverse_temperature, temperat
 def _compiled():
     import numba
 
-    compiled._compiled_helpers()  # compiles _numpy_order_sum, which _finish calls
+    # jits _transfer_tails and _numpy_order_sum, which _arguments and _finish call
+    compiled._compiled_helpers()
     return (compiled._jit(numba, _arguments, nogil=True),
             compiled._jit(numba, _finish, nogil=True))
 

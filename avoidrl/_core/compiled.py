@@ -558,11 +558,13 @@ def _compiled_helpers():
     """``(_transfer_tails, _sums)`` compiled, on first use."""
     import numba
 
-    # _sums calls these by their global names: jit them there, callees first
-    global _block_sum, _numpy_order_sum
+    # _sums (and the gradient's tails) call these by their global names: jit them
+    # there, callees first
+    global _block_sum, _numpy_order_sum, _transfer_tails
     _block_sum = _jit(numba, _block_sum, nogil=True)
     _numpy_order_sum = _jit(numba, _numpy_order_sum, nogil=True)
-    return _jit(numba, _transfer_tails, nogil=True), _jit(numba, _sums, nogil=True)
+    _transfer_tails = _jit(numba, _transfer_tails, nogil=True)
+    return _transfer_tails, _jit(numba, _sums, nogil=True)
 
 
 def _jit(numba, function, **options):

@@ -34,7 +34,7 @@ package re-exports every name its importers use.
 from .._utils.fitted import (  # noqa: F401  (re-exported: importers read them from here)
     BOUND_TOLERANCE, CRITERIA, _check_tolerance, _model_dict, bound_counts, bound_sides,
 )
-from ._common import _group_filenames, _n_parameters, _t_ci  # noqa: F401
+from ._common import _group_filenames, _n_parameters, _t_ci, _t_cis  # noqa: F401
 from .behaviour import (  # noqa: F401
     BINS, CHANCE_LOG_LOSS, CONTEXT_ORDER, CONTEXTS, DEFAULT_N_SIMULATIONS, EMPIRICAL,
     STIMULUS_TYPES, TRANSFER_PREDICTION_METHODS, _behaviour, learning_dynamics,

@@ -29,6 +29,21 @@ def _t_ci(values):
     return float(_stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
 
 
+def _t_cis(rows):
+    """The 95 % t-CI half-width of each array of ``rows`` (as :func:`_t_ci`), at once.
+
+    (A figure has hundreds of rows; scipy's per-call overhead was most of the cost.)
+    """
+    rows = [np.asarray(v, dtype=float) for v in rows]
+    rows = [v[np.isfinite(v)] for v in rows]
+    n = np.array([len(v) for v in rows], dtype=float)
+    sd = np.array([v.std(ddof=1) if len(v) >= 2 else np.nan for v in rows])
+    some = n >= 2
+    quantile = np.full(len(rows), np.nan)
+    quantile[some] = _stats.t.ppf(0.975, n[some] - 1)
+    return np.where(some, quantile * sd / np.sqrt(n), np.nan)
+
+
 def _n_parameters(estimator):
     """k, the number of free parameters (an EB fit's: its params_ columns)."""
     k = getattr(estimator, "n_parameters", None)

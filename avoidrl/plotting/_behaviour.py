@@ -10,9 +10,8 @@ import textwrap
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
-from scipy import stats as _stats
 
-from .._tables import BINS, CONTEXT_ORDER, EMPIRICAL, STIMULUS_TYPES
+from .._tables import BINS, CONTEXT_ORDER, EMPIRICAL, STIMULUS_TYPES, _t_cis
 from ._style import (
     _CONTEXT_COLORS, _EMPIRICAL_COLOR, _OPTION_LABELS, _OPTION_TYPES, _STIMULUS_COLORS,
     _despine, _fixed_layout, _legend_columns, _new_figure, _suptitle,
@@ -34,20 +33,6 @@ def _summary(table, key, value, order):
     rows = [values[where[k]] if k in where else values[:0] for k in order]
     means = np.array([v.mean() if len(v) else np.nan for v in rows])
     return means, _t_cis(rows)
-
-
-def _t_cis(rows):
-    """The 95 % t-CI half-width of each array of ``rows`` (as ``_tables._t_ci``), at once.
-
-    (A figure has hundreds of rows; scipy's per-call overhead was most of the cost.)
-    """
-    rows = [v[np.isfinite(v)] for v in rows]
-    n = np.array([len(v) for v in rows], dtype=float)
-    sd = np.array([v.std(ddof=1) if len(v) >= 2 else np.nan for v in rows])
-    some = n >= 2
-    quantile = np.full(len(rows), np.nan)
-    quantile[some] = _stats.t.ppf(0.975, n[some] - 1)
-    return np.where(some, quantile * sd / np.sqrt(n), np.nan)
 
 
 def plot_model_behaviour(accuracy_table, choice_table, model):

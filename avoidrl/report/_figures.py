@@ -195,7 +195,6 @@ def _workers(n_workers):
 def _warm_up():
     """A worker's first job: import what drawing a figure needs (about 2 s of CPU)."""
     from .. import plotting  # noqa: F401  (avoidrl, numpy, pandas, matplotlib)
-    from ..report import _write  # noqa: F401  (the drawing functions' modules)
 
 
 def start_workers(n_jobs):
