@@ -5,10 +5,10 @@ arguments and its file stem (:meth:`FigureWriter.add`). With one job a figure
 is drawn and saved at once, in this process. With ``n_jobs`` jobs, ``n_jobs -
 1`` worker processes (a pool kept for the process, which :func:`start_workers`
 can start before the fits) draw and save the figures while this process goes
-on computing the tables; when the tables are done, this process draws the
-figures no worker has started yet (the last ones first), so every core stays
-busy and one worker fewer has to start up (importing avoidrl costs about 2 s
-of CPU). Processes, because matplotlib's drawing holds the GIL; the workers
+on computing the tables; each worker is handed one figure at a time, the
+oldest first. When the tables are done, this process draws the figures no
+worker has taken (the newest first), so every core stays busy to the end and
+one worker fewer has to start up (importing avoidrl costs about 2 s of CPU). Processes, because matplotlib's drawing holds the GIL; the workers
 build the figures too, from their arguments, rather than render a pickled
 Figure.
 
@@ -28,6 +28,7 @@ and no random ids.
 
 from __future__ import annotations
 
+import collections
 import threading
 import warnings
 from pathlib import Path
@@ -246,7 +247,9 @@ class FigureWriter:
         self.n_workers = effective_n_jobs(n_jobs) - 1
         self._executor = None
         self._rc = None
-        self._jobs = []
+        self._jobs = []  # [(future, job)] handed to a worker
+        self._waiting = collections.deque()  # jobs no worker has yet: this process may take them
+        self._lock = threading.RLock()  # a future done at once calls back under add's lock
 
     def add(self, stem, draw, *args, **kwargs):
         """Draw ``draw(*args, **kwargs)`` and save it as ``stem`` in the writer's formats.
@@ -260,21 +263,53 @@ class FigureWriter:
         if self.n_workers < 1:
             _draw_and_save(*job)
             return
-        if self._executor is None:
-            self._rc = _settings()
-            self._executor = _workers(self.n_workers)
-        self._jobs.append((self._executor.submit(_work, *job, self._rc), job))
+        with self._lock:
+            if self._rc is None:
+                self._rc = _settings()
+                self._executor = _workers(self.n_workers)
+            self._waiting.append(job)
+            self._hand_out()
+
+    def _hand_out(self):
+        """Give each idle worker the oldest waiting figure (under ``self._lock``).
+
+        One figure per worker at a time: a figure handed to loky sits in its
+        call queue (three deep for one worker) and cannot be taken back, so at
+        the end this process waited idle while the worker drew them all.
+        """
+        busy = sum(not future.done() for future, _ in self._jobs)
+        while self._waiting and busy < self.n_workers and self._executor is not None:
+            job = self._waiting.popleft()
+            try:
+                future = self._executor.submit(_work, *job, self._rc)
+            except Exception:  # noqa: BLE001 - a broken pool: this process draws the rest
+                self._waiting.appendleft(job)
+                self._executor = None
+                return
+            self._jobs.append((future, job))
+            busy += 1
+            future.add_done_callback(self._next)
+
+    def _next(self, future):
+        """A worker finished a figure (loky's thread calls this): hand it the next one."""
+        if not future.cancelled():
+            with self._lock:
+                self._hand_out()
+
+    def _take_waiting(self):
+        """The newest figure no worker has, taken for this process; None when there is none."""
+        with self._lock:
+            return self._waiting.pop() if self._waiting else None
 
     def finish(self):
-        """Draw here the figures no worker has started; wait for the others.
+        """Draw here the figures no worker has taken (newest first); wait for the others.
 
         A figure whose worker failed is drawn here too.
         """
         try:
-            for future, job in reversed(self._jobs):
-                if future.cancel():
-                    _draw_and_save(*job)
-            for future, job in self._jobs:
+            while (job := self._take_waiting()) is not None:
+                _draw_and_save(*job)
+            for future, job in list(self._jobs):
                 if future.cancelled():
                     continue
                 try:
@@ -297,11 +332,13 @@ class FigureWriter:
         """
         from concurrent.futures import wait
 
-        for future, _ in self._jobs:
+        with self._lock:
+            self._waiting.clear()
+            self._executor = None  # no more figures handed out
+            jobs, self._jobs = self._jobs, []
+        for future, _ in jobs:
             future.cancel()
-        wait([future for future, _ in self._jobs])
-        self._jobs = []
-        self._executor = None
+        wait([future for future, _ in jobs])
 
     def __enter__(self):
         return self

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -47,6 +48,13 @@ def _only_in_the_parent(label):
 
 def _always_fails(label):
     raise ValueError(f"no figure for {label}")
+
+
+def _drawn_where(label, record, pause=0.0):
+    """A figure that notes which process drew it (in the file ``record``/label)."""
+    time.sleep(pause)
+    Path(record, label).write_text(str(os.getpid()))
+    return _line_figure(label)
 
 
 def _warns(label):
@@ -211,6 +219,24 @@ def test_figure_workers_leave_joblibs_process_pool_alone(n_workers):
     _render.start_workers(n_workers + 1)[0].result(timeout=120)
     assert Parallel(n_jobs=n_workers, backend="loky")(delayed(abs)(-i) for i in range(3)) == \
         [0, 1, 2]
+
+
+def test_a_worker_holds_one_figure_and_this_process_takes_the_newest(tmp_path):
+    """Each worker is handed one figure at a time: the rest stay for this process, which
+    draws the newest first (figures handed to loky's call queue could not be taken back,
+    and this process waited idle at the end while a worker drew them)."""
+    record = tmp_path / "drawn_by"
+    record.mkdir()
+    writer = _render.FigureWriter(tmp_path / "out", ("png",), n_jobs=2)
+    with writer as figures:
+        figures.add("first", _drawn_where, "first", str(record), 3.0)
+        for i in range(3):
+            figures.add(f"later{i}", _drawn_where, f"later{i}", str(record))
+        assert len(writer._jobs) == 1 and len(writer._waiting) == 3  # the worker has one
+    drawn_by = {path.name: int(path.read_text()) for path in record.iterdir()}
+    assert drawn_by["first"] != PARENT_PID
+    assert drawn_by["later2"] == PARENT_PID  # the newest, taken before the worker was free
+    assert _figures(tmp_path / "out") == {"first.png"} | {f"later{i}.png" for i in range(3)}
 
 
 def test_warnings_of_workers_reach_the_caller(tmp_path):
