@@ -19,6 +19,7 @@ minutes for a recovery's dataset).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import shutil
 import sys
@@ -34,6 +35,7 @@ from .report._folder import Terminated, terminate_raises
 from ._utils.fitted import fit_methods
 from ._utils.progress import Progress, report_to
 from .plotting._style import STYLES
+from .report import _figures
 from .report._figures import FORMATS, REFERENCE_SVG_FOLDERS
 from ._workflows import (
     DEFAULT_METHOD, DEFAULT_MODELS, DEFAULT_N_SIMULATIONS, DEFAULT_OUT_DIR, RECOVERY_KINDS,
@@ -615,5 +617,24 @@ def main(argv=None):
     return 0
 
 
+def console_main(argv=None):
+    """The ``avoidrl`` command and ``python -m avoidrl``: :func:`main`, then a quick exit.
+
+    The process ends after :func:`main`, so nothing it built is needed: the
+    idle figure workers are killed rather than waited for, and every object
+    is frozen (:func:`gc.freeze`), so that the interpreter's last garbage
+    collection need not walk the fitted models, pandas and matplotlib: 0.5 s
+    of a 13 s ``avoidrl fit``. Every file was published and closed before;
+    the exit handlers still run. :func:`main` itself leaves the process as it
+    was, for callers that go on (tests, notebooks).
+    """
+    status = main(argv)
+    _figures.stop_workers()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    gc.freeze()
+    return status
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console_main())

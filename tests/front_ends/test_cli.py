@@ -565,3 +565,14 @@ def test_gradient_option_reaches_the_estimators_and_methods_md(tmp_path, capsys)
 def test_gradient_option_is_checked(argv, fragment, capsys):
     code, out, err = run(argv, capsys)
     assert code == 2 and fragment in err
+
+
+def test_the_command_stops_its_figure_workers_and_skips_the_last_collection(monkeypatch):
+    """console_main (the ``avoidrl`` command) runs main, then ends quickly: the idle figure
+    workers are killed, not waited for, and gc.freeze spares the final garbage collection."""
+    calls = []
+    monkeypatch.setattr(cli, "main", lambda argv=None: calls.append(argv) or 7)
+    monkeypatch.setattr(cli._figures, "stop_workers", lambda: calls.append("stopped"))
+    monkeypatch.setattr(cli.gc, "freeze", lambda: calls.append("frozen"))
+    assert cli.console_main(["fit", "--quiet"]) == 7
+    assert calls == [["fit", "--quiet"], "stopped", "frozen"]

@@ -239,6 +239,21 @@ def test_a_worker_holds_one_figure_and_this_process_takes_the_newest(tmp_path):
     assert _figures(tmp_path / "out") == {"first.png"} | {f"later{i}.png" for i in range(3)}
 
 
+def test_stopped_workers_are_gone_and_the_next_report_starts_new_ones(tmp_path):
+    """stop_workers (the command line's exit) kills the pool; a later writer has workers."""
+    _render.start_workers(2)[0].result(timeout=120)
+    pool = _render._workers(1)
+    processes = list(pool._processes.values())
+    _render.stop_workers()
+    assert _render._POOL["executor"] is None
+    assert all(not process.is_alive() for process in processes)
+    _render.stop_workers()  # nothing to stop: no error
+    with _render.FigureWriter(tmp_path, ("png",), n_jobs=2) as figures:
+        figures.add("after", _line_figure, "after")
+        assert figures._executor is not None and figures._executor is not pool
+    assert _figures(tmp_path) == {"after.png"}
+
+
 def test_warnings_of_workers_reach_the_caller(tmp_path):
     with pytest.warns(UserWarning, match="careful with") as record:
         with _render.FigureWriter(tmp_path, ("png",), n_jobs=2) as figures:
