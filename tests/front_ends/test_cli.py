@@ -567,12 +567,29 @@ def test_gradient_option_is_checked(argv, fragment, capsys):
     assert code == 2 and fragment in err
 
 
-def test_the_command_stops_its_figure_workers_and_skips_the_last_collection(monkeypatch):
-    """console_main (the ``avoidrl`` command) runs main, then ends quickly: the idle figure
-    workers are killed, not waited for, and gc.freeze spares the final garbage collection."""
+def test_only_the_command_itself_ends_its_process_quickly(monkeypatch):
+    """main() reading the process's own command line (the avoidrl command) registers the
+    quick exit: the figure workers stopped, then gc.freeze so the interpreter's last
+    collection skips everything; main(argv) called from Python (a test, a notebook) does not."""
     calls = []
-    monkeypatch.setattr(cli, "main", lambda argv=None: calls.append(argv) or 7)
-    monkeypatch.setattr(cli._figures, "stop_workers", lambda: calls.append("stopped"))
-    monkeypatch.setattr(cli.gc, "freeze", lambda: calls.append("frozen"))
-    assert cli.console_main(["fit", "--quiet"]) == 7
-    assert calls == [["fit", "--quiet"], "stopped", "frozen"]
+    monkeypatch.setattr(cli, "_end_quickly_at_exit", lambda: calls.append("registered"))
+    assert cli.main(["--version"]) == 0
+    assert calls == []
+    monkeypatch.setattr(sys, "argv", ["avoidrl", "--version"])
+    assert cli.main() == 0
+    assert calls == ["registered"]
+
+
+def test_the_quick_exit_stops_the_workers_then_freezes_once(monkeypatch):
+    import atexit
+    import gc
+
+    from avoidrl.report import _figures
+
+    monkeypatch.delattr(cli._end_quickly_at_exit, "registered", raising=False)
+    registered = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    cli._end_quickly_at_exit()
+    cli._end_quickly_at_exit()
+    # atexit runs last in, first out: the workers are stopped before the freeze
+    assert registered == [gc.freeze, _figures.stop_workers]
