@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._core.data import check_missed_option, load_task_data, split_phases
 from .._core.likelihood import Objective, choice_nll, learning_recursion
-from .._core.simulate import default_design, simulate_frames
+from .._core.simulate import default_design, simulate_frames, simulate_rows
 from .._core.task import PAIR_LETTERS, STIMULUS_LETTERS
 from .._utils.fitted import register_fit_method
 from .._utils.progress import progress_listened
@@ -567,11 +567,12 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
         learning, transfer = split_phases(X_learning, X_transfer)
         return self._sample_on(self._load(learning, transfer), learning, transfer, params, rng)
 
-    def _sample_on(self, data, learning, transfer, params, random_state):
+    def _sample_on(self, data, learning, transfer, params, random_state, frames=True):
         """:meth:`sample` on template frames already validated into ``data``.
 
         Repeated simulations of the same templates (posterior predictive
-        checks) validate them once.
+        checks) validate them once; ``frames=False`` returns the choices by
+        template row (:func:`~avoidrl._core.simulate.simulate_rows`), not frames.
         """
         variant = self._variant()
         rng = check_rng(random_state)
@@ -585,6 +586,8 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
                     f"params rows {unknown[:10]} name no template participant; with template "
                     "data, params must be indexed by template participant_id")
         matrix = self._params_matrix(params, ids, variant)
+        if not frames:
+            return simulate_rows(variant, matrix, learning, transfer, ids, rng, data=data)
         return simulate_frames(variant, matrix, ids, learning, transfer, ids, rng, data=data)
 
     def __sklearn_tags__(self):
