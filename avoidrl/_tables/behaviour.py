@@ -378,16 +378,20 @@ def learning_dynamics(models, X_learning, X_transfer=None):
     context_rank = {c: i for i, c in enumerate(CONTEXT_ORDER)}
     columns = ["model", "participant", "group", "context", "trial", "pe", "value0", "value1",
                "pe_formula", "value_formula"]
-    parts = []
+    parts, loaded = [], {}
     for name, estimator in models.items():
         ids = list(estimator.params_.index)
         missing = [p for p in ids if p not in rank]
         if missing:
             raise ValueError(f"model {name!r} was fitted to participant(s) {missing[:5]} that "
                              "are not in the data given; pass the data it was fitted to")
-        rows = estimator.simulator.trial_values(
-            learning[learning["participant_id"].isin(ids)],
-            transfer[transfer["participant_id"].isin(ids)], params=estimator.params_)
+        # models fitted to the same participants (and missed-trial rule) share one load
+        simulator = estimator.simulator
+        key = (frozenset(ids), getattr(simulator, "missed_trials", None))
+        if key not in loaded:
+            loaded[key] = simulator._load(learning[learning["participant_id"].isin(ids)],
+                                          transfer[transfer["participant_id"].isin(ids)])
+        rows = simulator._trial_values_on(loaded[key], params=estimator.params_)
         rows = rows[rows["phase"] == "learning"].reset_index(drop=True)
         value0, value1, value_formula = _choice_values(estimator, rows)
         base = estimator.simulator._variant().base

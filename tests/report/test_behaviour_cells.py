@@ -1,4 +1,4 @@
-"""posterior_predictive summarises simulations by cells, not from simulated frames.
+"""The behaviour tables' shortcuts: simulations summarised by cells, loads shared.
 
 The reference here is the frame path it replaced: ``estimator.sample``'s
 frames (``_sample_on`` with the same seeds) summarised by ``_behaviour`` and
@@ -18,7 +18,7 @@ import pytest
 from avoidrl import make_model
 from avoidrl._core.data import load_task_data
 from avoidrl._tables.behaviour import _MAX_SEED, _behaviour, _order_behaviour
-from avoidrl.report import posterior_predictive
+from avoidrl.report import learning_dynamics, posterior_predictive
 
 N_SIMULATIONS = 2
 
@@ -92,4 +92,20 @@ def test_simulated_tables_equal_those_of_the_simulated_frames(fitted, ids):
         _assert_bitwise_equal(table[table["source"] == "model"], reference)
     # the short pair's quarters and the smaller model's participants are there
     assert set(accuracy.loc[accuracy["model"] == "fewer", "participant"]) \
+        == set(fewer.params_.index)
+
+
+def test_models_sharing_a_load_replay_their_own_participants(fitted):
+    """learning_dynamics loads the data once per participant set: each model's rows are
+    those it gives alone, a model fitted to fewer participants included."""
+    model, learning, transfer = fitted
+    fewer = copy.deepcopy(model)
+    fewer.params_ = model.params_.iloc[[4, 0, 2]]
+    fewer.params_.iloc[:, 0] *= 0.5  # other parameters: other values
+    models = {"all": model, "fewer": fewer, "all again": copy.deepcopy(model)}
+    together = learning_dynamics(models, learning, transfer)
+    alone = pd.concat([learning_dynamics({name: estimator}, learning, transfer)
+                       for name, estimator in models.items()], ignore_index=True)
+    pd.testing.assert_frame_equal(together, alone, check_exact=True)
+    assert set(together.loc[together["model"] == "fewer", "participant"]) \
         == set(fewer.params_.index)
