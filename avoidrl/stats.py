@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _stats
 
+from ._tukey import tukey_p_values
 from ._utils.fitted import (  # noqa: F401  (CRITERIA, _check_criterion: importers read them here)
     BOUND_TOLERANCE, CRITERIA, _check_criterion, _model_dict, bound_counts,
 )
@@ -403,29 +404,6 @@ def _empty_ttest(parameter, first, second, note):
             "normality_assumption": np.nan, "note": note, "test": np.nan}
 
 
-def _tukey_p_values(samples):
-    """``scipy.stats.tukey_hsd(*samples).pvalue``, each pair's p-value computed once.
-
-    tukey_hsd integrates the studentized range distribution (milliseconds
-    each) for both orders of every pair; a report runs it for every
-    parameter of every model. The same statistic as scipy's (equal
-    variances), the same floats; the diagonal is NaN (never read).
-    """
-    sizes = np.array([len(sample) for sample in samples])
-    means = np.array([np.mean(sample) for sample in samples])
-    variances = np.array([np.var(sample, ddof=1) for sample in samples])
-    k, n = len(samples), sizes.sum()
-    mse = np.sum(variances * (sizes - 1)) / (n - k)
-    normalize = (2 / sizes[0] if np.unique(sizes).size == 1
-                 else 1 / sizes + 1 / sizes[None].T)
-    statistic = np.abs(means[None].T - means) / np.sqrt(normalize * mse / 2)
-    first, second = np.triu_indices(k, 1)
-    p_values = np.full((k, k), np.nan)
-    p_values[first, second] = p_values[second, first] = _stats.studentized_range.sf(
-        statistic[first, second], k, n - k)
-    return p_values
-
-
 def tukey_posthoc(params_df, groups, reference_group=None, *, alpha=ALPHA):
     """Tukey HSD post-hoc comparisons of every pair of groups.
 
@@ -484,7 +462,7 @@ def tukey_posthoc(params_df, groups, reference_group=None, *, alpha=ALPHA):
         p_adj = None
         if len(valid) >= 2:
             with _quiet():
-                p_adj = _tukey_p_values([samples[g] for g in valid])
+                p_adj = tukey_p_values([samples[g] for g in valid])
         position = {g: i for i, g in enumerate(valid)}
         for i, first in enumerate(order):
             for second in order[i + 1:]:
@@ -550,20 +528,19 @@ def _add_bound_columns(key, table, counts, order):
     pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1:]] or [(np.nan, np.nan)]
     seen = {}
     totals = counts.groupby(level="parameter", sort=False)[["n", "n_at_bound"]].sum()
+    # (n_at_bound, n) in plain dicts: a .loc look-up per row cost more than the rest
+    totals, by_group = ({key: (int(at), int(n)) for key, at, n in zip(
+        frame.index, frame["n_at_bound"], frame["n"])} for frame in (totals, counts))
 
     def count(parameter, group):
-        if pd.isna(group) or (parameter, group) not in counts.index:
-            return 0, 0
-        row = counts.loc[(parameter, group)]
-        return int(row["n_at_bound"]), int(row["n"])
+        return (0, 0) if pd.isna(group) else by_group.get((parameter, group), (0, 0))
 
     first_column, second_column = _BOUND_COLUMNS[key]
     firsts, seconds, notes = [], [], []
     for row in table.to_dict("records"):
         parameter = row["parameter"]
         if key == "linear":
-            at, n = (int(totals.loc[parameter, "n_at_bound"]), int(totals.loc[parameter, "n"])) \
-                if parameter in totals.index else (0, 0)
+            at, n = totals.get(parameter, (0, 0))
             firsts.append(at)
             seconds.append(at / n if n else np.nan)
         else:

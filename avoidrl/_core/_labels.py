@@ -4,7 +4,8 @@ A step of :func:`avoidrl._core.data.load_task_data`, after each row was
 checked on its own: two different ids (or group codes) that read the same
 as text, or differ only by surrounding whitespace or Unicode normalisation
 (NFC / NFD), would silently become two participants (or groups) with part
-of the trials each, so they are an error naming both spellings.
+of the trials each, so they are an error naming both spellings. Each
+participant has one group code, the same in both phases.
 """
 
 from __future__ import annotations
@@ -82,3 +83,40 @@ def check_codes_as_text(groups, participants):
                 "expected one spelling per group (e.g. .str.strip().str.normalize('NFC') on "
                 "the column)"
             )
+
+
+def _groups_by_participant(frame, phase):
+    """Each participant's group_code, as a dict; more than one is an error."""
+    who, ids = pd.factorize(frame["participant_id"].to_numpy())
+    codes = frame["group_code"].to_numpy(dtype=object)
+    code, distinct = pd.factorize(codes)
+    # Distinct (participant, code) combinations, one integer each (np.unique of rows is
+    # slow; code -1 is a missing code): more than one per participant is an error.
+    width = len(distinct) + 1
+    combos = np.unique(who * width + code + 1)
+    several = np.flatnonzero(np.bincount(combos // width, minlength=len(ids)) > 1)
+    if len(several):
+        p = several[0]
+        rows = np.flatnonzero(who == p)
+        first = rows[[np.flatnonzero(code[rows] == c)[0] for c in pd.unique(code[rows])][:3]]
+        shown = ", ".join(f"{_plain(codes[r])!r} (row {_plain(frame.index[r])!r})" for r in first)
+        raise ValueError(f"{phase} data: participant {_plain(ids[p])!r} has more than one "
+                         f"group_code: {shown}; expected one group per participant")
+    _, first = np.unique(who, return_index=True)
+    return dict(zip(ids, codes[first]))
+
+
+def _groups_of(learning, transfer, participants):
+    """Each participant's group_code (an object array), the same in both phases."""
+    groups_learning = _groups_by_participant(learning, "learning")
+    if len(transfer) == 0:
+        return np.array([groups_learning[pid] for pid in participants], dtype=object)
+    groups_transfer = _groups_by_participant(transfer, "transfer")
+    for pid in participants:
+        gl, gt = groups_learning[pid], groups_transfer[pid]
+        if gl != gt:
+            raise ValueError(
+                f"participant {_plain(pid)!r} has group_code {_plain(gl)!r} in the learning "
+                f"data but {_plain(gt)!r} in the transfer data"
+            )
+    return np.array([groups_learning[pid] for pid in participants], dtype=object)

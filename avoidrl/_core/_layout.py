@@ -13,9 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .task import N_PAIRS, TRANSFER_PAIRS
+from .task import N_PAIRS, N_STIMULI, TRANSFER_PAIRS
 
-_TRANSFER_PAIR_INDEX = {tuple(sorted(p)): k for k, p in enumerate(TRANSFER_PAIRS)}
+#: Position in TRANSFER_PAIRS of each pair, at [lower, higher stimulus index]
+#: (a table: a whole column of pairs is looked up at once).
+_TRANSFER_PAIR_TABLE = np.full((N_STIMULI, N_STIMULI), -1, dtype=np.intp)
+_TRANSFER_PAIR_TABLE[tuple(np.sort(TRANSFER_PAIRS, axis=1).T)] = np.arange(len(TRANSFER_PAIRS))
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,7 +205,7 @@ def transfer_layout(trans, trans_pos, n):
     trans_pos = trans_pos[made]
     lo = np.minimum(trans["first"], trans["second"])
     hi = np.maximum(trans["first"], trans["second"])
-    pair_index = np.array([_TRANSFER_PAIR_INDEX[(a, b)] for a, b in zip(lo, hi)], dtype=np.intp)
+    pair_index = _TRANSFER_PAIR_TABLE[lo, hi]
     counts = np.zeros((n, 2, len(TRANSFER_PAIRS)))
     np.add.at(counts, (trans_pos, trans["choice"].astype(np.intp), pair_index), 1.0)
     pairs = np.flatnonzero(counts.sum(axis=(0, 1)))

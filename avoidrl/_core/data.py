@@ -25,7 +25,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ._labels import _plain, check_codes_as_text, check_ids_as_text
+from ._labels import _groups_of, _plain, check_codes_as_text, check_ids_as_text
 from ._layout import TaskData, learning_layout, transfer_layout
 from .task import (  # noqa: F401  (the task's facts, importable here as before)
     N_PAIRS, N_STIMULI, PAIR_FEEDBACK, PAIR_NAMES, PAIR_VALUES, STIMULUS_LETTERS,
@@ -51,8 +51,9 @@ TRANSFER_TRIAL_TYPE = "probe"
 #: transfer rows, so that a frame whose trial rows were split is recognised.
 PARTICIPANT_TRIALS = "participant_trials"
 
-_STIMULUS_INDEX = {name: i for i, name in enumerate(STIMULUS_NAMES)}
-_PAIR_INDEX = {name: i for i, name in enumerate(PAIR_NAMES)}
+# looked up a whole column at once (get_indexer)
+_STIMULUS_NAME_INDEX = pd.Index(STIMULUS_NAMES, dtype=object)
+_PAIR_NAME_INDEX = pd.Index(PAIR_NAMES, dtype=object)
 
 
 def read_frame(X, what):
@@ -254,11 +255,13 @@ def _check_order(frame, phase):
         )
 
 
-def _odd_values(series, odd):
-    """Mark the values for which ``odd(value)`` holds, looking only where types may be mixed."""
+def _odd_values(series, odd, text_is_fine=False):
+    """Mark the values for which ``odd(value)`` holds, looking only where types may be mixed
+    (``text_is_fine``: odd is False for any string, so a column of text needs no look)."""
     kind = pd.api.types.infer_dtype(series, skipna=True)
-    if kind in ("integer", "floating", "mixed-integer-float", "decimal", "empty"):
-        return np.zeros(len(series), dtype=bool)  # no text and no bools here
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal", "empty") \
+            or (text_is_fine and kind == "string"):
+        return np.zeros(len(series), dtype=bool)  # no text and no bools here (or only text)
     return np.fromiter((odd(v) for v in series.to_numpy(dtype=object)), dtype=bool,
                        count=len(series))
 
@@ -271,7 +274,8 @@ def _not_a_label(value):
 def _check_ids(frame, phase, missing_ok=False):
     ids = frame["participant_id"]
     # A bool would equal the id 1 or 0 and merge with that participant.
-    odd = _odd_values(ids, lambda v: _not_a_label(v) or isinstance(v, (bool, np.bool_)))
+    odd = _odd_values(ids, lambda v: _not_a_label(v) or isinstance(v, (bool, np.bool_)),
+                      text_is_fine=True)
     if not missing_ok:
         odd |= ids.isna().to_numpy()
     _first_bad(frame, odd, "participant_id", phase, "a participant id (text or an integer)")
@@ -286,7 +290,10 @@ def check_participant_ids(frame, phase):
 def _check_groups(frame, phase):
     codes = frame["group_code"]
     if pd.api.types.infer_dtype(codes, skipna=True) == "string":
-        blank = (codes.str.strip() == "").to_numpy(dtype=bool, na_value=False)
+        # each distinct code stripped once: a few groups over thousands of rows
+        which, distinct = pd.factorize(codes)  # a missing code is -1: not blank here
+        stripped = pd.Series(distinct, dtype=codes.dtype).str.strip() == ""
+        blank = np.append(stripped.to_numpy(dtype=bool, na_value=False), False)[which]
     else:
         blank = _odd_values(codes, lambda v: _not_a_label(v)
                             or (isinstance(v, str) and not v.strip()))
@@ -294,23 +301,33 @@ def _check_groups(frame, phase):
                "a group code (not missing, not blank)")
 
 
+def _name_positions(frame, column, phase, names):
+    """Each row's position in the Index ``names``; a ValueError if a row holds none of them."""
+    values = frame[column].astype(object).to_numpy()
+    # text: hashed look-ups (np.isin compares object arrays one by one); a list cannot be hashed
+    text = pd.api.types.infer_dtype(values, skipna=True) == "string"
+    positions = names.get_indexer(values) if text else None
+    known = positions >= 0 if text else np.isin(values, names.to_numpy())
+    _first_bad(frame, ~known, column, phase, f"one of {list(names)}")
+    return positions if text else names.get_indexer(values)
+
+
 def _learning_arrays(frame, missed="skip"):
     phase = "learning"
     _check_columns(frame, LEARNING_COLUMNS, phase)
     _check_ids(frame, phase)
     _check_groups(frame, phase)
-    pair_name = frame["symbol_names"].astype(object).to_numpy()
-    known = np.isin(pair_name, PAIR_NAMES)
-    _first_bad(frame, ~known, "symbol_names", phase, f"one of {list(PAIR_NAMES)}")
+    pair = _name_positions(frame, "symbol_names", phase, _PAIR_NAME_INDEX)
     left = _numeric(frame, "symbol_L_value", phase)
     right = _numeric(frame, "symbol_R_value", phase)
+    # each row's pair's two symbol values (a table look-up, not a loop over rows)
+    pair_values = np.array([sorted(PAIR_VALUES[name]) for name in PAIR_NAMES], dtype=float)[pair]
     for column, values in (("symbol_L_value", left), ("symbol_R_value", right)):
-        allowed = np.array([v in PAIR_VALUES[p] for p, v in zip(pair_name, values)])
+        allowed = (values[:, None] == pair_values).any(axis=1)
         _first_bad(frame, ~allowed, column, phase,
                    "a symbol value of the row's pair (3 or 4 for Reward*, 1 or 2 for Punish*)")
     _first_bad(frame, left == right, "symbol_R_value", phase,
                "a value different from symbol_L_value (the pair's two symbols)")
-    pair = np.array([_PAIR_INDEX[p] for p in pair_name], dtype=np.intp)
     choice, made = _binary_choice(frame, phase, missed)
     fb_left = _feedback(frame, "feedback_L", phase, made)
     fb_right = _feedback(frame, "feedback_R", phase, made)
@@ -350,10 +367,7 @@ def _transfer_arrays(frame, missed="skip"):
     _check_groups(frame, phase)
     index = {}
     for column in ("symbol_L_name", "symbol_R_name"):
-        names = frame[column].astype(object).to_numpy()
-        known = np.isin(names, STIMULUS_NAMES)
-        _first_bad(frame, ~known, column, phase, f"one of {list(STIMULUS_NAMES)}")
-        index[column] = np.array([_STIMULUS_INDEX[n] for n in names], dtype=np.intp)
+        index[column] = _name_positions(frame, column, phase, _STIMULUS_NAME_INDEX)
     values = {}
     for side in ("L", "R"):
         column = f"symbol_{side}_value"
@@ -371,25 +385,6 @@ def _transfer_arrays(frame, missed="skip"):
         "choice": np.where(left_higher, choice, 1.0 - choice),
         "made": made,
     }
-
-
-def _groups_by_participant(frame, phase):
-    """Each participant's group_code, as a dict; more than one is an error."""
-    who, ids = pd.factorize(frame["participant_id"].to_numpy())
-    codes = frame["group_code"].to_numpy(dtype=object)
-    code = pd.factorize(codes)[0]
-    # Distinct (participant, code) combinations: more than one per participant is an error.
-    combos = np.unique(np.stack([who, code], axis=1), axis=0)
-    several = np.flatnonzero(np.bincount(combos[:, 0], minlength=len(ids)) > 1)
-    if len(several):
-        p = several[0]
-        rows = np.flatnonzero(who == p)
-        first = rows[[np.flatnonzero(code[rows] == c)[0] for c in pd.unique(code[rows])][:3]]
-        shown = ", ".join(f"{_plain(codes[r])!r} (row {_plain(frame.index[r])!r})" for r in first)
-        raise ValueError(f"{phase} data: participant {_plain(ids[p])!r} has more than one "
-                         f"group_code: {shown}; expected one group per participant")
-    _, first = np.unique(who, return_index=True)
-    return dict(zip(ids, codes[first]))
 
 
 def _check_complete_participants(learning, transfer):
@@ -516,11 +511,10 @@ def load_task_data(X_learning, X_transfer=None, missed="skip"):
     check_codes_as_text(groups, participants)
 
     n = len(participants)
-    position = {pid: i for i, pid in enumerate(participants)}
-    learn_ids = learning["participant_id"].to_numpy()
-    trans_ids = transfer["participant_id"].to_numpy()
-    learn_pos = np.fromiter((position[p] for p in learn_ids), dtype=np.intp, count=len(learn_ids))
-    trans_pos = np.fromiter((position[p] for p in trans_ids), dtype=np.intp, count=len(trans_ids))
+    # every row's id is one of participants (checked above): hashed look-ups, no -1
+    position = pd.Index(participants, dtype=object)
+    learn_pos = position.get_indexer(learning["participant_id"].to_numpy(dtype=object))
+    trans_pos = position.get_indexer(transfer["participant_id"].to_numpy(dtype=object))
     return TaskData(participants=np.asarray(participants, dtype=object), groups=groups,
                     **learning_layout(learn, learn_pos, n),
                     **transfer_layout(trans, trans_pos, n))
@@ -580,19 +574,3 @@ def _participants_of(learning, transfer, X_learning, X_transfer):
                 f"(no rows with trial_type {LEARNING_TRIAL_TYPE!r} or {TRANSFER_TRIAL_TYPE!r})"
             )
     return participants
-
-
-def _groups_of(learning, transfer, participants):
-    """Each participant's group_code (an object array), the same in both phases."""
-    groups_learning = _groups_by_participant(learning, "learning")
-    if len(transfer) == 0:
-        return np.array([groups_learning[pid] for pid in participants], dtype=object)
-    groups_transfer = _groups_by_participant(transfer, "transfer")
-    for pid in participants:
-        gl, gt = groups_learning[pid], groups_transfer[pid]
-        if gl != gt:
-            raise ValueError(
-                f"participant {_plain(pid)!r} has group_code {_plain(gl)!r} in the learning "
-                f"data but {_plain(gt)!r} in the transfer data"
-            )
-    return np.array([groups_learning[pid] for pid in participants], dtype=object)

@@ -103,8 +103,9 @@ def simulate_choices(variant, data, params, rng):
 
 def _row_order(ids, participants):
     """For each row: its participant's position and its rank within that participant."""
-    position = {pid: i for i, pid in enumerate(participants)}
-    pos = np.fromiter((position[p] for p in ids), dtype=np.intp, count=len(ids))
+    pos = pd.Index(participants, dtype=object).get_indexer(np.asarray(ids, dtype=object))
+    if (pos < 0).any():
+        raise KeyError(ids[np.flatnonzero(pos < 0)[0]])  # as the dict look-up it replaces
     rank = np.empty(len(pos), dtype=np.intp)
     order = np.argsort(pos, kind="stable")
     counts = np.bincount(pos, minlength=len(participants))
@@ -137,6 +138,60 @@ def _write_choices(frame, option1_chosen):
     return frame
 
 
+def simulate_rows(variant, params, template_learning, template_transfer, template_ids, rng,
+                  data=None):
+    """The simulation of :func:`simulate_frames`, as template rows and choices (no frames).
+
+    Parameters are those of :func:`simulate_frames`; the same draws from
+    ``rng``.
+
+    Returns
+    -------
+    list of two (rows, who, option1)
+        For the learning, then the transfer phase, one entry per simulated
+        trial in the simulated frame's order: ``rows``, the trial's position
+        in the template frame (``iloc``); ``who``, its simulated participant
+        (position in ``template_ids``); ``option1``, 1.0 where option 1 (the
+        worse or lower-valued) was chosen, NaN on a missed template trial.
+    """
+    if data is None:
+        data = load_task_data(template_learning, template_transfer)
+    position = {pid: i for i, pid in enumerate(data.participants)}
+    missing = [t for t in template_ids if t not in position]
+    if missing:
+        raise ValueError(f"template participant(s) {missing[:5]} are not in the template data")
+    index = np.array([position[t] for t in template_ids], dtype=np.intp)
+    templates = data.subset(index)
+    learning_choice, transfer_choice = simulate_choices(variant, templates, params, rng)
+
+    phases = []
+    for frame, phase in ((template_learning, "learning"), (template_transfer, "transfer")):
+        pos, rank = _row_order(frame["participant_id"].to_numpy(), data.participants)
+        order = np.lexsort((rank, pos))
+        counts = np.bincount(pos, minlength=data.n_participants)
+        bounds = np.concatenate(([0], np.cumsum(counts)))
+        # All simulated participants' rows in one take (a per-participant
+        # pandas loop cost most of a posterior-predictive check).
+        sizes = counts[index]
+        rows = np.concatenate([order[bounds[t]:bounds[t + 1]] for t in index]) \
+            if len(index) else np.empty(0, dtype=np.intp)
+        who = np.repeat(np.arange(len(index)), sizes)
+        within = np.arange(len(rows)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        if phase == "learning":
+            # the l-th row of a template is trial `learning_row` of some pair chain;
+            # a missed template trial is in no chain and stays missed (NaN)
+            option1 = np.full(len(rows), np.nan)
+            step, simulated, pair = np.nonzero(templates.mask)
+            slot = templates.learning_row[step, simulated, pair]
+            offsets = np.cumsum(sizes) - sizes
+            option1[offsets[simulated] + slot] = learning_choice[step, simulated, pair]
+        else:
+            option1 = np.where(templates.transfer_mask[who, within],
+                               transfer_choice[who, within], np.nan)
+        phases.append((rows, who, option1))
+    return phases
+
+
 def simulate_frames(variant, params, participant_ids, template_learning, template_transfer,
                     template_ids, rng, group_codes=None, data=None):
     """Simulate participants on template trial sequences, in the input format.
@@ -164,42 +219,11 @@ def simulate_frames(variant, params, participant_ids, template_learning, templat
         The template rows' task columns (``TASK_COLUMNS``) with simulated
         choices; columns describing the template participant are dropped.
     """
-    if data is None:
-        data = load_task_data(template_learning, template_transfer)
-    position = {pid: i for i, pid in enumerate(data.participants)}
-    missing = [t for t in template_ids if t not in position]
-    if missing:
-        raise ValueError(f"template participant(s) {missing[:5]} are not in the template data")
-    index = np.array([position[t] for t in template_ids], dtype=np.intp)
-    templates = data.subset(index)
-    learning_choice, transfer_choice = simulate_choices(variant, templates, params, rng)
-
+    phases = simulate_rows(variant, params, template_learning, template_transfer, template_ids,
+                           rng, data)
     frames = []
-    for frame, phase in ((template_learning, "learning"), (template_transfer, "transfer")):
-        frame = frame.reset_index(drop=True)
-        pos, rank = _row_order(frame["participant_id"].to_numpy(), data.participants)
-        order = np.lexsort((rank, pos))
-        counts = np.bincount(pos, minlength=data.n_participants)
-        bounds = np.concatenate(([0], np.cumsum(counts)))
-        # All simulated participants' rows in one take (a per-participant
-        # pandas loop cost most of a posterior-predictive check).
-        sizes = counts[index]
-        rows = np.concatenate([order[bounds[t]:bounds[t + 1]] for t in index]) \
-            if len(index) else np.empty(0, dtype=np.intp)
-        who = np.repeat(np.arange(len(index)), sizes)
-        within = np.arange(len(rows)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        if phase == "learning":
-            # the l-th row of a template is trial `learning_row` of some pair chain;
-            # a missed template trial is in no chain and stays missed (NaN)
-            option1 = np.full(len(rows), np.nan)
-            step, simulated, pair = np.nonzero(templates.mask)
-            slot = templates.learning_row[step, simulated, pair]
-            offsets = np.cumsum(sizes) - sizes
-            option1[offsets[simulated] + slot] = learning_choice[step, simulated, pair]
-        else:
-            option1 = np.where(templates.transfer_mask[who, within],
-                               transfer_choice[who, within], np.nan)
-        piece = _write_choices(frame.iloc[rows], option1)
+    for frame, (rows, who, option1) in zip((template_learning, template_transfer), phases):
+        piece = _write_choices(frame.reset_index(drop=True).iloc[rows], option1)
         piece["participant_id"] = np.asarray(participant_ids, dtype=object)[who]
         if group_codes is not None:
             piece["group_code"] = np.asarray(group_codes, dtype=object)[who]

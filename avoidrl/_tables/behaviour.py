@@ -36,6 +36,12 @@ STIMULUS_TYPES = {"HR": ("A", "C"), "LR": ("B", "D"), "LP": ("E", "G"), "HP": ("
 EMPIRICAL = "empirical"
 _LETTER = dict(zip(STIMULUS_NAMES, STIMULUS_LETTERS))
 _TYPE_OF_LETTER = {letter: kind for kind, letters in STIMULUS_TYPES.items() for letter in letters}
+# Ranks of the tables' orders, for the cells of the simulations' summaries.
+_CONTEXT_RANK_OF_PAIR = {pair: CONTEXT_ORDER.index(context) for pair, context in CONTEXTS.items()}
+_LETTERS = tuple(_TYPE_OF_LETTER)
+_LETTER_RANK_OF_NAME = {name: _LETTERS.index(letter) for name, letter in _LETTER.items()}
+_TYPE_RANK_OF_LETTER = np.array([list(STIMULUS_TYPES).index(_TYPE_OF_LETTER[letter])
+                                 for letter in _LETTERS])
 _MAX_SEED = DRAWN_SEED_LIMIT
 
 
@@ -79,6 +85,87 @@ def _behaviour(learning, transfer):
     choice = (per_letter.groupby(["participant", "group", "stimulus"], sort=False)["chosen"]
               .mean().rename("choice_rate").reset_index())
     return accuracy, choice
+
+
+def _cells(learning, transfer, participants):
+    """Where each row's trial counts in the behaviour tables, as integer cells.
+
+    The cells number the tables' rows in :func:`_order_behaviour`'s order:
+    (participant, context, bin) for a learning row, (participant, letter) for
+    each side of a transfer row, and (participant, stimulus type) for each
+    of those letters. The rows are those :func:`_behaviour` summarises; the
+    bins are its quarters of each participant's pair.
+    """
+    rank = pd.Index(participants, dtype=object)
+    learning = learning.reset_index(drop=True)
+    who = rank.get_indexer(learning["participant_id"].to_numpy(dtype=object))
+    pair = learning["symbol_names"].astype(object).to_numpy()
+    by_pair = learning.groupby([who, pair], sort=False)
+    trial = by_pair.cumcount().to_numpy() + 1
+    n_trials = by_pair["symbol_names"].transform("size").to_numpy()
+    quarter = np.clip(np.ceil(4 * trial / n_trials).astype(int), 1, 4) - 1
+    context = pd.Series(pair).map(_CONTEXT_RANK_OF_PAIR).to_numpy(int)
+    transfer = transfer.reset_index(drop=True)
+    t_who = rank.get_indexer(transfer["participant_id"].to_numpy(dtype=object))
+    sides = [t_who * len(_LETTERS) + transfer[f"symbol_{side}_name"].astype(object)
+             .map(_LETTER_RANK_OF_NAME).to_numpy(int) for side in ("L", "R")]
+    return {
+        "accuracy": (who * len(CONTEXT_ORDER) + context) * len(BINS) + quarter,
+        "left_better": learning["symbol_L_value"].to_numpy(float)
+        > learning["symbol_R_value"].to_numpy(float),
+        "letters": np.concatenate(sides), "n_letters": len(participants) * len(_LETTERS),
+        "types": np.repeat(np.arange(len(participants)), len(_LETTERS)) * len(STIMULUS_TYPES)
+        + np.tile(_TYPE_RANK_OF_LETTER, len(participants)),
+        "n_cells": len(participants) * len(CONTEXT_ORDER) * len(BINS),
+        "n_types": len(participants) * len(STIMULUS_TYPES),
+    }
+
+
+def _means(cells, values, n_cells):
+    """Mean of ``values`` per cell, for the cells that have any (in cell order).
+
+    Equal to pandas' group means to the last bit here: the accuracies and
+    choices are 0 or 100, so their sums are exact in any order, and a
+    stimulus type averages at most two letters (a + b is a + b in any order).
+    """
+    total = np.bincount(cells, weights=values, minlength=n_cells)
+    count = np.bincount(cells, minlength=n_cells)
+    present = count > 0
+    return total[present] / count[present], present
+
+
+def _summarise(cells, learning, transfer):
+    """The values of the behaviour tables from each row's left choice (see :func:`_behaviour`).
+
+    ``learning`` / ``transfer``: (left, simulated) per row of the cells: True
+    where the left symbol was chosen (False on a missed trial, as
+    ``choice_made == 0`` is), and where the row was simulated at all.
+    """
+    (left, simulated), (t_left, t_simulated) = learning, transfer
+    accuracy, _ = _means(cells["accuracy"][simulated],
+                         100.0 * (left == cells["left_better"])[simulated], cells["n_cells"])
+    shown = np.concatenate([t_simulated, t_simulated])
+    chosen = 100.0 * np.concatenate([t_left, ~t_left])
+    letter, present = _means(cells["letters"][shown], chosen[shown], cells["n_letters"])
+    choice, _ = _means(cells["types"][present], letter, cells["n_types"])
+    return accuracy, choice
+
+
+def _simulated_left(rows, option1, left_higher):
+    """Per template row: (the left symbol was chosen, the row was simulated).
+
+    ``rows``, ``option1`` from :func:`~avoidrl._core.simulate.simulate_rows`;
+    "left chosen" is ``choice_made == 0`` of the simulated frame, so a missed
+    trial (NaN) chose nothing.
+    """
+    left = np.zeros(len(left_higher), dtype=bool)
+    simulated = np.zeros(len(left_higher), dtype=bool)
+    simulated[rows] = True
+    chose = ~np.isnan(option1)
+    # option 0 is the higher-valued symbol: the left one where left_higher
+    left[rows[chose]] = np.where(left_higher[rows[chose]], option1[chose] == 0,
+                                 option1[chose] == 1)
+    return left, simulated
 
 
 def _order_behaviour(accuracy, choice, participants):
@@ -157,21 +244,36 @@ def posterior_predictive(models, X_learning, X_transfer=None, random_state=None,
     rng = check_random_state(random_state)
 
     accuracy_parts, choice_parts = [], []
-    keep_l = learning[learning["participant_id"].isin(order)]
-    keep_t = transfer[transfer["participant_id"].isin(order)]
+    in_order = [frame["participant_id"].isin(order).to_numpy() for frame in (learning, transfer)]
+    keep_l, keep_t = learning[in_order[0]], transfer[in_order[1]]
     accuracy, choice = _order_behaviour(*_behaviour(keep_l, keep_t), order)
     for table, parts in ((accuracy, accuracy_parts), (choice, choice_parts)):
         parts.append(table.assign(source=EMPIRICAL, model=EMPIRICAL,
                                   simulation=pd.array([pd.NA] * len(table), dtype="Int64")))
+    # A simulation's tables are the empirical ones' rows (same participants, same trials)
+    # with other values: those are summed per cell of the kept rows, not grouped by pandas.
+    cells = _cells(keep_l, keep_t, order)
+    left_higher = [frame["symbol_L_value"].to_numpy(float) > frame["symbol_R_value"]
+                   .to_numpy(float) for frame in (learning, transfer)]
+    rows_of = {frozenset(order): (accuracy, choice)}
     templates = load_task_data(learning, transfer)  # validated once for every simulation
     for name, estimator in models.items():
+        ids = frozenset(estimator.params_.index)
+        if ids not in rows_of:  # fitted to fewer participants: their empirical rows
+            rows_of[ids] = _order_behaviour(*_behaviour(
+                keep_l[keep_l["participant_id"].isin(ids)],
+                keep_t[keep_t["participant_id"].isin(ids)]), order)
         for simulation in range(n_simulations):
             seed = int(rng.randint(_MAX_SEED))
-            sim_l, sim_t = estimator.simulator._sample_on(
-                templates, learning, transfer, estimator.params_, seed)
-            accuracy, choice = _order_behaviour(*_behaviour(sim_l, sim_t), order)
-            for table, parts in ((accuracy, accuracy_parts), (choice, choice_parts)):
-                parts.append(table.assign(
+            phases = estimator.simulator._sample_on(
+                templates, learning, transfer, estimator.params_, seed, frames=False)
+            values = _summarise(cells, *(
+                [part[mask] for part in _simulated_left(rows, option1, higher)]
+                for (rows, _, option1), higher, mask in zip(phases, left_higher, in_order)))
+            for table, value, column, parts in zip(
+                    rows_of[ids], values, ("accuracy", "choice_rate"),
+                    (accuracy_parts, choice_parts)):
+                parts.append(table.assign(**{column: value}).assign(
                     source="model", model=name,
                     simulation=pd.array([simulation] * len(table), dtype="Int64")))
     lead = ["source", "model", "simulation", "participant", "group"]
@@ -276,16 +378,20 @@ def learning_dynamics(models, X_learning, X_transfer=None):
     context_rank = {c: i for i, c in enumerate(CONTEXT_ORDER)}
     columns = ["model", "participant", "group", "context", "trial", "pe", "value0", "value1",
                "pe_formula", "value_formula"]
-    parts = []
+    parts, loaded = [], {}
     for name, estimator in models.items():
         ids = list(estimator.params_.index)
         missing = [p for p in ids if p not in rank]
         if missing:
             raise ValueError(f"model {name!r} was fitted to participant(s) {missing[:5]} that "
                              "are not in the data given; pass the data it was fitted to")
-        rows = estimator.simulator.trial_values(
-            learning[learning["participant_id"].isin(ids)],
-            transfer[transfer["participant_id"].isin(ids)], params=estimator.params_)
+        # models fitted to the same participants (and missed-trial rule) share one load
+        simulator = estimator.simulator
+        key = (frozenset(ids), getattr(simulator, "missed_trials", None))
+        if key not in loaded:
+            loaded[key] = simulator._load(learning[learning["participant_id"].isin(ids)],
+                                          transfer[transfer["participant_id"].isin(ids)])
+        rows = simulator._trial_values_on(loaded[key], params=estimator.params_)
         rows = rows[rows["phase"] == "learning"].reset_index(drop=True)
         value0, value1, value_formula = _choice_values(estimator, rows)
         base = estimator.simulator._variant().base

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._core.data import check_missed_option, load_task_data, split_phases
 from .._core.likelihood import Objective, choice_nll, learning_recursion
-from .._core.simulate import default_design, simulate_frames
+from .._core.simulate import default_design, simulate_frames, simulate_rows
 from .._core.task import PAIR_LETTERS, STIMULUS_LETTERS
 from .._utils.fitted import register_fit_method
 from .._utils.progress import progress_listened
@@ -461,8 +461,11 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
             higher-valued symbol, ``value1``), which do not change in transfer.
             ``-log(p_choice)`` sums to :meth:`negative_log_likelihood`.
         """
+        return self._trial_values_on(self._load(X_learning, X_transfer), params)
+
+    def _trial_values_on(self, data, params=None):
+        """:meth:`trial_values` of data already loaded (models of one report share a load)."""
         variant = self._variant()
-        data = self._load(X_learning, X_transfer)
         matrix = self._params_matrix(params, data.participants, variant)
         theta = variant.theta(matrix)
         noise = theta["noise_factor"] if variant.base.lapse else None
@@ -503,10 +506,10 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
             "p_choice": np.exp(-choice_nll(x, None if noise is None else noise[p, 0])),
             "value0": value0, "value1": value1,
         })
-        position = {pid: i for i, pid in enumerate(data.participants)}
         table = pd.concat([learning, transfer], ignore_index=True)
-        order = np.lexsort((table["trial"].to_numpy(), table["phase"] == "transfer",
-                            table["participant_id"].map(position).to_numpy()))
+        position = pd.Index(data.participants, dtype=object).get_indexer(
+            table["participant_id"].to_numpy(dtype=object))  # hashed: Series.map is slow on text
+        order = np.lexsort((table["trial"].to_numpy(), table["phase"] == "transfer", position))
         return table.iloc[order].reset_index(drop=True)
 
     # --------------------------------------------------------------- sampling
@@ -567,11 +570,11 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
         learning, transfer = split_phases(X_learning, X_transfer)
         return self._sample_on(self._load(learning, transfer), learning, transfer, params, rng)
 
-    def _sample_on(self, data, learning, transfer, params, random_state):
+    def _sample_on(self, data, learning, transfer, params, random_state, frames=True):
         """:meth:`sample` on template frames already validated into ``data``.
 
-        Repeated simulations of the same templates (posterior predictive
-        checks) validate them once.
+        Repeated simulations of the same templates (posterior predictive checks)
+        validate them once; ``frames=False`` gives :func:`simulate_rows`' rows.
         """
         variant = self._variant()
         rng = check_rng(random_state)
@@ -585,6 +588,8 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
                     f"params rows {unknown[:10]} name no template participant; with template "
                     "data, params must be indexed by template participant_id")
         matrix = self._params_matrix(params, ids, variant)
+        if not frames:
+            return simulate_rows(variant, matrix, learning, transfer, ids, rng, data=data)
         return simulate_frames(variant, matrix, ids, learning, transfer, ids, rng, data=data)
 
     def __sklearn_tags__(self):
