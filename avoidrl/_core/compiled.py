@@ -77,10 +77,11 @@ ENABLED = AVAILABLE and os.environ.get("AVOIDRL_COMPILE", "1") != "0"
 #: hindsight would have (a small fit never compiles, a large one soon does).
 COMPILE_AFTER_ROWS = 250_000
 #: Rows after which a kernel whose machine code is already cached on disk (by an
-#: earlier process: a joblib worker, the last run) is loaded. Loading takes
-#: milliseconds (plus numba's import, ~0.3 s once per process), so waiting for
-#: COMPILE_AFTER_ROWS would cost each worker about a second per model.
-WARM_AFTER_ROWS = 20_000
+#: earlier process: a joblib worker, the last run) is loaded. Loading takes 20-35 ms
+#: (plus numba's import and set-up, ~0.4 s once per process), so waiting for
+#: COMPILE_AFTER_ROWS would cost each worker about a second per model (and 20,000
+#: rows cost the 5 default example fits 0.6-2 CPU-s more than 2,000 rows).
+WARM_AFTER_ROWS = 2_000
 
 
 def generate_source(base):
