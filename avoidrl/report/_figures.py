@@ -8,9 +8,9 @@ can start before the fits) draw and save the figures while this process goes
 on computing the tables; each worker is handed one figure at a time, the
 oldest first. When the tables are done, this process draws the figures no
 worker has taken (the newest first), so every core stays busy to the end and
-one worker fewer has to start up (importing avoidrl costs about 2 s of CPU). Processes, because matplotlib's drawing holds the GIL; the workers
-build the figures too, from their arguments, rather than render a pickled
-Figure.
+one worker fewer has to start up (importing avoidrl costs about 2 s of CPU).
+Processes, because matplotlib's drawing holds the GIL; the workers build the
+figures too, from their arguments, rather than render a pickled Figure.
 
 Every file lands in the run's staging folder (:mod:`avoidrl.report._folder`). The
 writer waits for all of them before the folder is published; on an error or
