@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import gc
 import shutil
 import sys
 import time
@@ -458,7 +457,7 @@ def _end_quickly_at_exit():
     published and closed before. Registered once.
     """
     if not getattr(_end_quickly_at_exit, "registered", False):
-        atexit.register(gc.freeze)
+        _figures.freeze_at_exit()
         atexit.register(_figures.stop_workers)  # runs first (atexit is last in, first out)
         _end_quickly_at_exit.registered = True
 

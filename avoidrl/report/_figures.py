@@ -163,7 +163,7 @@ def _work(draw, args, kwargs, stem, formats, style, rc):
     """
     from matplotlib import rc_context
 
-    _end_quickly()
+    freeze_at_exit()
     with warnings.catch_warnings(record=True) as caught, rc_context(rc):
         warnings.simplefilter("always")
         _draw_and_save(draw, args, kwargs, stem, formats, style)
@@ -198,21 +198,24 @@ def _warm_up():
     """A worker's first job: import what drawing a figure needs (about 2 s of CPU)."""
     from .. import plotting  # noqa: F401  (avoidrl, numpy, pandas, matplotlib)
 
-    _end_quickly()
+    freeze_at_exit()
 
 
-def _end_quickly():
-    """In a figure worker: skip the interpreter's last garbage collection when it exits.
+def freeze_at_exit():
+    """Skip the interpreter's last garbage collection when this process exits (registered once).
 
-    A worker holds nothing once its figures are saved, and the process that
-    started it waits for it to end (0.15 s of walking matplotlib's objects).
+    For processes whose objects are not needed at exit: a figure worker, which
+    holds nothing once its figures are saved and is waited for by the process
+    that started it (0.15 s of walking matplotlib's objects), and the
+    ``avoidrl`` command (:func:`avoidrl.cli.main`). :func:`gc.freeze` at exit
+    moves every object out of the collector's reach.
     """
     import atexit
     import gc
 
-    if not getattr(_end_quickly, "registered", False):
+    if not getattr(freeze_at_exit, "registered", False):
         atexit.register(gc.freeze)
-        _end_quickly.registered = True
+        freeze_at_exit.registered = True
 
 
 def start_workers(n_jobs):

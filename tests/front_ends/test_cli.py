@@ -587,6 +587,7 @@ def test_the_quick_exit_stops_the_workers_then_freezes_once(monkeypatch):
     from avoidrl.report import _figures
 
     monkeypatch.delattr(cli._end_quickly_at_exit, "registered", raising=False)
+    monkeypatch.delattr(_figures.freeze_at_exit, "registered", raising=False)
     registered = []
     monkeypatch.setattr(atexit, "register", registered.append)
     cli._end_quickly_at_exit()
