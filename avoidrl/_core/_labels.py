@@ -85,6 +85,16 @@ def check_codes_as_text(groups, participants):
             )
 
 
+def participant_positions(participants, ids):
+    """Each of ``ids``' position in ``participants`` (-1 where it is not one of them).
+
+    One hashed look-up for the whole array, with the labels as Python objects
+    (an integer id and its text never merge); a dict look-up or
+    ``Series.map`` per row was most of a data load's time on text ids.
+    """
+    return pd.Index(participants, dtype=object).get_indexer(np.asarray(ids, dtype=object))
+
+
 def _groups_by_participant(frame, phase):
     """Each participant's group_code, as a dict; more than one is an error."""
     who, ids = pd.factorize(frame["participant_id"].to_numpy())

@@ -25,7 +25,9 @@ import os
 import numpy as np
 import pandas as pd
 
-from ._labels import _groups_of, _plain, check_codes_as_text, check_ids_as_text
+from ._labels import (
+    _groups_of, _plain, check_codes_as_text, check_ids_as_text, participant_positions,
+)
 from ._layout import TaskData, learning_layout, transfer_layout
 from .task import (  # noqa: F401  (the task's facts, importable here as before)
     N_PAIRS, N_STIMULI, PAIR_FEEDBACK, PAIR_NAMES, PAIR_VALUES, STIMULUS_LETTERS,
@@ -511,10 +513,9 @@ def load_task_data(X_learning, X_transfer=None, missed="skip"):
     check_codes_as_text(groups, participants)
 
     n = len(participants)
-    # every row's id is one of participants (checked above): hashed look-ups, no -1
-    position = pd.Index(participants, dtype=object)
-    learn_pos = position.get_indexer(learning["participant_id"].to_numpy(dtype=object))
-    trans_pos = position.get_indexer(transfer["participant_id"].to_numpy(dtype=object))
+    # every row's id is one of participants (checked above): no -1
+    learn_pos = participant_positions(participants, learning["participant_id"])
+    trans_pos = participant_positions(participants, transfer["participant_id"])
     return TaskData(participants=np.asarray(participants, dtype=object), groups=groups,
                     **learning_layout(learn, learn_pos, n),
                     **transfer_layout(trans, trans_pos, n))

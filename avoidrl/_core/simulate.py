@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._labels import participant_positions
 from .data import LEARNING_TRIAL_TYPE, TRANSFER_TRIAL_TYPE, load_task_data
 from .likelihood import expand_parameters, softplus
 from .task import (
@@ -103,7 +104,7 @@ def simulate_choices(variant, data, params, rng):
 
 def _row_order(ids, participants):
     """For each row: its participant's position and its rank within that participant."""
-    pos = pd.Index(participants, dtype=object).get_indexer(np.asarray(ids, dtype=object))
+    pos = participant_positions(participants, ids)
     if (pos < 0).any():
         raise KeyError(ids[np.flatnonzero(pos < 0)[0]])  # as the dict look-up it replaces
     rank = np.empty(len(pos), dtype=np.intp)

@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
+from .._core._labels import participant_positions
 from .._core.data import _missed, load_task_data, split_phases
 from .._core.task import PAIR_CONTEXTS, PAIR_LETTERS, PAIR_NAMES, STIMULUS_LETTERS, STIMULUS_NAMES
 from .._utils.fitted import _model_dict, fit_method_of, fit_methods
@@ -96,9 +97,8 @@ def _cells(learning, transfer, participants):
     of those letters. The rows are those :func:`_behaviour` summarises; the
     bins are its quarters of each participant's pair.
     """
-    rank = pd.Index(participants, dtype=object)
     learning = learning.reset_index(drop=True)
-    who = rank.get_indexer(learning["participant_id"].to_numpy(dtype=object))
+    who = participant_positions(participants, learning["participant_id"])
     pair = learning["symbol_names"].astype(object).to_numpy()
     by_pair = learning.groupby([who, pair], sort=False)
     trial = by_pair.cumcount().to_numpy() + 1
@@ -106,7 +106,7 @@ def _cells(learning, transfer, participants):
     quarter = np.clip(np.ceil(4 * trial / n_trials).astype(int), 1, 4) - 1
     context = pd.Series(pair).map(_CONTEXT_RANK_OF_PAIR).to_numpy(int)
     transfer = transfer.reset_index(drop=True)
-    t_who = rank.get_indexer(transfer["participant_id"].to_numpy(dtype=object))
+    t_who = participant_positions(participants, transfer["participant_id"])
     sides = [t_who * len(_LETTERS) + transfer[f"symbol_{side}_name"].astype(object)
              .map(_LETTER_RANK_OF_NAME).to_numpy(int) for side in ("L", "R")]
     return {

@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
+from .._core._labels import participant_positions
 from .._core.data import check_missed_option, load_task_data, split_phases
 from .._core.likelihood import Objective, choice_nll, learning_recursion
 from .._core.simulate import default_design, simulate_frames, simulate_rows
@@ -507,8 +508,7 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
             "value0": value0, "value1": value1,
         })
         table = pd.concat([learning, transfer], ignore_index=True)
-        position = pd.Index(data.participants, dtype=object).get_indexer(
-            table["participant_id"].to_numpy(dtype=object))  # hashed: Series.map is slow on text
+        position = participant_positions(data.participants, table["participant_id"])
         order = np.lexsort((table["trial"].to_numpy(), table["phase"] == "transfer", position))
         return table.iloc[order].reset_index(drop=True)
 
