@@ -133,3 +133,82 @@ def test_intervals_cover_a_gaussian_population():
 def test_bad_calibration_settings(params, match):
     with pytest.raises(ValueError, match=match):
         EmpiricalBayes(QLearning(novel=True), **params)._settings()
+
+
+def test_proposal_with_mode_centres_is_a_normalised_mixture():
+    # draws from centres (n, C, k): log_q is the log density of the fixed-share mixture
+    # of t's (and the defensive prior) that made them; checked by importance sampling
+    # E_q[p / q] = 1 for a normalised target p, the t's own independent density
+    from scipy.stats import multivariate_normal, multivariate_t
+
+    from avoidrl.hierarchical._laplace import (DEFENSIVE_SHARE, IMPORTANCE_DF,
+                                               _proposal_draws)
+    rng = np.random.default_rng(0)
+    n, s_count, k = 2, 4000, 2
+    centres = np.array([[[0.0, 0.0], [3.0, -2.0], [0.0, 0.0]],
+                        [[1.0, 1.0], [1.0, 1.0], [-2.0, 2.0]]])
+    scale = np.broadcast_to(0.3 * np.eye(k), (n, k, k)).copy()
+    prior_cov = 4.0 * np.eye(k)
+    samples, log_q = _proposal_draws(centres, scale, np.zeros(k), prior_cov,
+                                     rng.standard_normal((n, s_count, k)),
+                                     rng.chisquare(IMPORTANCE_DF, (n, s_count)))
+    head = s_count - int(round(DEFENSIVE_SHARE * s_count))
+    for i in range(n):
+        # every draw of the t part belongs to its centre s mod 3: its own t density there
+        own = centres[i, np.arange(head) % 3]
+        t_at = np.array([multivariate_t(c, scale[i], df=IMPORTANCE_DF).logpdf(x)
+                         for c, x in zip(own[:50], samples[i, :50])])
+        assert np.all(t_at > -20)
+        density = sum((np.arange(head) % 3 == c).sum() / s_count
+                      * np.exp(multivariate_t(centres[i, c], scale[i],
+                                              df=IMPORTANCE_DF).logpdf(samples[i]))
+                      for c in range(3))
+        density = density + (s_count - head) / s_count * np.exp(
+            multivariate_normal(np.zeros(k), prior_cov).logpdf(samples[i]))
+        np.testing.assert_allclose(log_q[i], np.log(density), rtol=1e-6, atol=1e-6)
+    # one centre: the single t (as before the centres)
+    single, log_single = _proposal_draws(centres[:, :1], scale, np.zeros(k), prior_cov,
+                                         rng.standard_normal((n, 100, k)),
+                                         rng.chisquare(IMPORTANCE_DF, (n, 100)))
+    assert single.shape == (n, 100, k) and np.isfinite(log_single).all()
+
+
+def test_mode_centres_take_distinct_good_optima_only():
+    from avoidrl.hierarchical._laplace import MODE_WINDOW, _mode_centers
+    centre = np.zeros((1, 2))
+    ends = [[(10.0, np.array([0.05, 0.0])),            # the centre's own basin: skipped
+             (11.0, np.array([2.0, 1.0])),             # a second mode: taken
+             (11.5, np.array([2.1, 1.05])),            # the same mode again: skipped
+             (10.0 + MODE_WINDOW + 1.0, np.array([-3.0, 0.0]))]]  # too poor: skipped
+    out = _mode_centers(centre, ends, np.array([10.0]), 3)
+    np.testing.assert_array_equal(out[0], [[0.0, 0.0], [2.0, 1.0], [0.0, 0.0], [0.0, 0.0]])
+
+
+def test_mode_centres_find_a_second_basin_that_a_single_t_misses():
+    # a posterior with two separated modes: the MAP's t alone estimates the
+    # normalising constant far too low; with the other optimum as a centre the
+    # importance estimate is right (the E-step's intervals and evidences use it)
+    from avoidrl.hierarchical._laplace import IMPORTANCE_DF, _mode_centers, _proposal_draws
+    rng = np.random.default_rng(3)
+    k, s_count = 2, 3000
+    modes = np.array([[0.0, 0.0], [8.0, 8.0]])
+
+    def log_target(z):  # an equal mixture of two unit Gaussians: integral 1
+        parts = [-0.5 * np.sum((z - m) ** 2, axis=-1) - np.log(2 * np.pi) for m in modes]
+        return np.logaddexp(*parts) + np.log(0.5)
+
+    estimates = {}
+    normals = rng.standard_normal((1, s_count, k))
+    chi = rng.chisquare(IMPORTANCE_DF, (1, s_count))
+    scale = 0.5 * np.eye(k)[None]
+    for label, n_modes in (("single", 0), ("modes", 2)):
+        centre = modes[:1]
+        ends = [[(0.0, modes[0]), (0.0, modes[1])]]
+        centres = _mode_centers(centre, ends, np.array([0.0]), n_modes) if n_modes \
+            else centre[:, None, :]
+        samples, log_q = _proposal_draws(centres, scale, np.zeros(k), 0.01 * np.eye(k),
+                                         normals, chi)
+        log_w = log_target(samples[0]) - log_q[0]
+        estimates[label] = np.exp(log_w).mean()
+    assert estimates["single"] < 0.7
+    assert estimates["modes"] == pytest.approx(1.0, abs=0.1)
