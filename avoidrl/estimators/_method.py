@@ -33,7 +33,7 @@ class MaximumLikelihood:
           "are compared by AIC and BIC per participant; the Bayesian model selection uses "
           "-BIC/2 as each participant's log evidence (the BIC approximation).")
     interval_description = (
-        "Wald intervals from the NLL's Hessian in the logit space of the bounds, mapped back (so within the bounds, possibly asymmetric); status 'at lower bound' / 'at upper bound' (the estimate sits on a bound) or 'not identified' (a flat direction of the likelihood, or an interval spanning nearly the whole range) have no interval (NaN)")
+        "Wald intervals from the NLL's Hessian in the logit space of the bounds, mapped back (so within the bounds, possibly asymmetric); status 'at lower bound' / 'at upper bound' (the estimate sits on a bound) or 'not identified' (a flat direction of the likelihood, or an interval spanning nearly the whole range) have no interval (NaN). Measured coverage of the 95 % intervals (simulated populations of 60, 10 replicates, `benchmarks/bench_hierarchical.py --report coverage`): .91-.94 on QLearning+novel, but on Hybrid2012+novel .43-.51 for the actor and critic learning rates and .79-.89 for the others, because the estimate can sit in another basin of a likelihood with several; for intervals of the actor models use empirical or full Bayes (--method eb or bayes)")
     evidence_description = (
         "`-BIC/2`: minus half each participant's BIC, the BIC approximation of the log evidence of the maximum-likelihood fit")
 
