@@ -20,7 +20,9 @@ Measured 2026-12-06 (main, defaults 2500 warm-up sweeps + 500 draws thinned
 by 8, n_jobs=2, quiet machine, load 0.3-1.7):
 
 * Hybrid2012+novel, seeds 1000-1007: mean r of the four learning rates EB
-  .726, HB .746 (HB - EB +.021, SE .006, min -.001); critic_lr .608; 90 %
+  .742, HB .746 (HB - EB +.004, SE .005, min -.017; with EB's earlier
+  single-centre proposal EB .726 and HB - EB +.021); critic_lr EB .599, HB
+  .608; 90 %
   coverage .827 (critic_lr) to .910; R-hat <= 1.05 for 98.9 % of
   participant-parameters (worst population 97.1 %); HB 6.5 s wall, 10.8 CPU s
   median. ``--oracle 20000``: under the true population the same participants'
