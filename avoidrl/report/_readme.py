@@ -76,7 +76,7 @@ RECOMMENDATIONS = {
                 "not contain one another only: nested models (Hybrid2012 contains ActorCritic "
                 "and QLearning, Advantage contains QLearning) need empirical Bayes "
                 "(`--method eb`, `EmpiricalBayes`) and its iBIC, since BMS on -BIC/2 picked "
-                f"ActorCritic on 10/10 Hybrid2012 groups ({_TABLE})",
+                f"ActorCritic on 9 of 10 Hybrid2012 groups ({_TABLE})",
 }
 
 #: What each kind of VALIDATION is, in its section's first line.
