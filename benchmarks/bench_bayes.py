@@ -61,12 +61,13 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_hierarchical import TEMPERATURE, pearson, population  # noqa: E402
-from scipy.special import expit, gammaln, logit  # noqa: E402
+from bench_hierarchical import generating_ranges, pearson, population  # noqa: E402
+from scipy.special import expit  # noqa: E402
 
 from avoidrl import make_model  # noqa: E402
 from avoidrl._core.data import load_task_data  # noqa: E402
 from avoidrl._core.likelihood import Objective  # noqa: E402
+from avoidrl._core.transform import to_unbounded  # noqa: E402
 from avoidrl.hierarchical import EmpiricalBayes, HierarchicalBayes  # noqa: E402
 
 #: the oracle's importance proposal: a multivariate t (these degrees of freedom)
@@ -124,19 +125,18 @@ def oracle_coverage(hb, truth, name, learning, transfer, n_draws, seed, level=0.
     objective = Objective(settings["variant"], data)
     low = np.array([settings["bounds"][p][0] for p in names])
     high = np.array([settings["bounds"][p][1] for p in names])
-    true_low = np.array([TEMPERATURE[0] if p == "temperature" else low[j]
-                         for j, p in enumerate(names)])
-    true_high = np.array([TEMPERATURE[1] if p == "temperature" else high[j]
-                          for j, p in enumerate(names)])
+    ranges = generating_ranges(settings)
+    true_low = np.array([ranges[p][0] for p in names])
+    true_high = np.array([ranges[p][1] for p in names])
     rng = np.random.default_rng(seed)
     k = len(names)
     draws = hb.draws_.reshape(-1, data.n_participants, k)
-    true_z = logit((truth.loc[list(data.participants), names].to_numpy() - low) / (high - low))
+    true_z = to_unbounded(truth.loc[list(data.participants), names].to_numpy(), low, high)
     normal_mean, normal_sd = true_z.mean(axis=0), true_z.std(axis=0)
     tail = 0.5 * (1.0 - level)
     inside, ess = [], []
     for i, participant in enumerate(data.participants):
-        z_draws = logit((draws[:, i] - low) / (high - low))
+        z_draws = to_unbounded(draws[:, i], low, high)
         centre = z_draws.mean(axis=0)
         chol = np.linalg.cholesky(ORACLE_INFLATION ** 2 * np.cov(z_draws.T) + 1e-6 * np.eye(k))
         scale = np.sqrt(ORACLE_DF / rng.chisquare(ORACLE_DF, n_draws))

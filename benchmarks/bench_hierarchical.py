@@ -89,14 +89,19 @@ SEED_OFFSETS = {"QLearning+novel": 0, "Relative+novel": 1, "Advantage+novel": 2,
                 "StandardHybrid2012+novel": 6, "StandardHybrid2021+novel": 7}
 
 
+def generating_ranges(settings):
+    """Each parameter's (low, high) of the populations' uniform distribution."""
+    return {parameter: TEMPERATURE if parameter == "temperature" else settings["bounds"][parameter]
+            for parameter in settings["variant"].parameter_names}
+
+
 def population(name, n, seed, prefix="p"):
     """A synthetic population of ``n`` participants of model ``name``: (truth, learning, transfer)."""
     model = make_model(name)
     settings = model._fit_settings()
     rng = np.random.RandomState(seed)
     table = {}
-    for parameter in settings["variant"].parameter_names:
-        low, high = TEMPERATURE if parameter == "temperature" else settings["bounds"][parameter]
+    for parameter, (low, high) in generating_ranges(settings).items():
         table[parameter] = rng.uniform(low, high, n)
     truth = pd.DataFrame(table, index=pd.Index([f"{prefix}{i:04d}" for i in range(n)],
                                                name="participant_id"))

@@ -117,7 +117,8 @@ def _map_and_laplace(variant, data, low, high, mean, precision, starts, screen, 
     best_value = np.full(n, np.inf)
     z = starts[:, 0].copy()
     success = np.zeros(n, dtype=bool)
-    values_seen = [[] for _ in range(n)]
+    # every descent's end (value, point) per participant: the hits that confirm a MAP,
+    # and the other local optima the importance proposal centres on
     ends = [[] for _ in range(n)]
     active = np.arange(n)
     for round_ in range(n_rounds):
@@ -136,14 +137,13 @@ def _map_and_laplace(variant, data, low, high, mean, precision, starts, screen, 
         value = nll(result.x, owner) + penalty(result.x)
         value = np.where(np.isfinite(value), value, np.inf).reshape(len(active), per)
         for j, i in enumerate(active):
-            values_seen[i].extend(value[j])
             ends[i].extend(zip(value[j], result.x[j * per:(j + 1) * per]))
             b = int(value[j].argmin())
             if value[j, b] < best_value[i]:
                 best_value[i] = value[j, b]
                 z[i] = result.x[j * per + b]
                 success[i] = result.success[j * per + b]
-        hits = np.array([np.sum(np.asarray(values_seen[i]) <= best_value[i] + OPTIMUM_TOLERANCE)
+        hits = np.array([sum(v <= best_value[i] + OPTIMUM_TOLERANCE for v, _ in ends[i])
                          for i in active])
         active = active[hits < 2]
         if active.size == 0:
@@ -161,9 +161,7 @@ def _map_and_laplace(variant, data, low, high, mean, precision, starts, screen, 
             scale = 2.0 * laplace
         else:
             scale = PROPOSAL_INFLATION * sampling["cov"] + laplace
-        centers = center[:, None, :]
-        if PROPOSAL_MODES:
-            centers = _mode_centers(center, ends, best_value, PROPOSAL_MODES)
+        centers = _mode_centers(center, ends, best_value, PROPOSAL_MODES)
         samples, log_q = _proposal_draws(centers, scale, mean, sampling["prior_cov"],
                                          sampling["normals"], sampling["chi"])
         s_count = samples.shape[1]
@@ -221,12 +219,12 @@ def _mode_centers(center, ends, best_value, n_modes):
     return out
 
 
-def _proposal_draws(center, scale, mean, prior_cov, normals, chi):
+def _proposal_draws(centers, scale, mean, prior_cov, normals, chi):
     """Draws of the defensive mixture proposal and their log density.
 
-    ``center`` is (n, k), one t per participant, or (n, C, k): C t's with the
-    same scale, draw ``s`` of the t part from centre ``s mod C`` (fixed shares,
-    weighted by the whole mixture's density). ``normals`` (n, S, k) and
+    ``centers`` (n, C, k): C t's per participant with the same scale, draw
+    ``s`` of the t part from centre ``s mod C`` (fixed shares, weighted by the
+    whole mixture's density). ``normals`` (n, S, k) and
     ``chi`` (n, S) are fixed per participant for the whole fit (common random
     numbers: the draws move smoothly with the proposal, so EM's iterates do
     not jitter with fresh Monte-Carlo noise). The last ``DEFENSIVE_SHARE`` of
@@ -237,7 +235,6 @@ def _proposal_draws(center, scale, mean, prior_cov, normals, chi):
     scale = 0.5 * (scale + np.swapaxes(scale, 1, 2)) + 1e-9 * np.eye(k)
     chol = np.linalg.cholesky(scale)
     head = s_count - n_prior
-    centers = center if center.ndim == 3 else center[:, None, :]
     n_centers = centers.shape[1]
     # draw s of the t part comes from centre s mod C: each centre's share is fixed
     owner = centers[:, np.arange(head) % n_centers]
