@@ -30,8 +30,11 @@ Three reports (choose with ``--report``):
     QLearning+novel: the true population is the ML fit of the bundled example
     (60 participants, simulated again per replicate); Hybrid2012+novel: the
     benchmark's populations (seeds 1000, 1001, ...; the example was generated
-    by QLearning, so its Hybrid fit is not a population of hybrids). ML counts
-    interior estimates only (the others have no interval).
+    by QLearning, so its Hybrid fit is not a population of hybrids). ML is
+    measured with Wald intervals (the default; estimates on a bound or not
+    identified have none and are not counted) and with profile-likelihood
+    intervals (``intervals='profile'``: every estimate has one). Counted by
+    ``ParameterRecovery.coverage_``'s own function.
 ``identification``
     ``--groups`` groups of ``--group-size`` participants from each generator
     (the five base models +novel; ``--hybrids`` adds the other three hybrids),
@@ -74,6 +77,7 @@ from avoidrl.datasets import load_example
 from avoidrl.hierarchical import EmpiricalBayes
 from avoidrl.hierarchical._laplace import integrated_bic
 from avoidrl.model_selection import random_effects_bms
+from avoidrl.recovery._calibration import coverage_table
 
 TEMPERATURE = (0.1, 0.2)
 #: the five base models of issue 18's identification target
@@ -381,13 +385,12 @@ def report_collapse(args):
 
 
 def covered(fit, truth):
-    """Per parameter: (inside, counted) of the true values in ``fit.params_ci_``."""
-    ci = fit.params_ci_.reset_index()
-    ci["true"] = truth.stack().reindex(pd.MultiIndex.from_frame(
-        ci[["participant_id", "parameter"]])).to_numpy()
-    ci = ci[ci["status"] == "interior"]
-    inside = (ci["true"] >= ci["lower"]) & (ci["true"] <= ci["upper"])
-    return inside.groupby(ci["parameter"]).sum(), inside.groupby(ci["parameter"]).size()
+    """Per parameter: (inside, counted) of the true values in ``fit.params_ci_``.
+
+    Counted as ``ParameterRecovery.coverage_`` counts (rows with a finite interval).
+    """
+    table = coverage_table(truth, fit.params_ci_)
+    return table["n_inside"], table["n"]
 
 
 def report_coverage(args):
@@ -398,7 +401,7 @@ def report_coverage(args):
             example = make_model(name, random_state=0, n_jobs=args.jobs)
             quiet_fit(example, learning, transfer)
             base_truth = example.params_
-        counts = {"EB": [], "ML": []}
+        counts = {"EB": [], "ML": [], "ML profile": []}
         for replicate in range(args.replicates):
             if name.startswith("QLearning"):
                 truth = base_truth.copy()
@@ -413,6 +416,8 @@ def report_coverage(args):
                 ml = make_model(name, random_state=replicate, n_jobs=args.jobs)
                 quiet_fit(ml, learning, transfer)
                 counts["ML"].append(covered(ml, truth))
+                quiet_fit(ml.set_params(intervals="profile"), learning, transfer)
+                counts["ML profile"].append(covered(ml, truth))
             print(replicate, (counts["EB"][-1][0] / counts["EB"][-1][1]).round(2).to_dict(),
                   file=sys.stderr)
         table = {}

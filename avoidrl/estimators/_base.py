@@ -35,13 +35,13 @@ from .._utils.validation import (  # noqa: F401  (check_n_jobs, check_rng: impor
 from .._utils.warnings import warn
 from ..models._builtin import BASE_MODELS, ModelVariant, check_options
 from ..models._declare import BaseModel
-from ._intervals import wald_intervals
+from ._intervals import profile_table, wald_intervals
 from ._method import MaximumLikelihood
 from ._multistart import fit_participants, fits_table, participant_seeds
 from ._prediction import TransferPrediction
 from ._settings import (
-    FitSettings, check_gradient, check_optimizer_options, check_starts, merge_per_parameter,
-    resolve_bounds_init,
+    FitSettings, check_gradient, check_intervals, check_optimizer_options, check_starts,
+    merge_per_parameter, resolve_bounds_init,
 )
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
     from .._utils.typing import FrameLike, RandomStateLike
 
+#: a profile point this far (NLL) below the fit's optimum is a better optimum worth a warning
+PROFILE_IMPROVEMENT = 0.01
 #: the former name of SEED_LIMIT here
 _MAX_SEED = SEED_LIMIT
 _effective_n_jobs = effective_n_jobs
@@ -81,7 +83,7 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
     #: constructor parameters added after avoidrl 0.1, with the value that gives an
     #: estimator unpickled from an older version its old behaviour (on refit too)
     _ADDED_PARAMETERS = {"screen_starts": 0, "missed_trials": "skip",
-                         "gradient": "finite-difference"}
+                         "gradient": "finite-difference", "intervals": "wald"}
 
     def __setstate__(self, state):
         for name, value in self._ADDED_PARAMETERS.items():
@@ -209,6 +211,7 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
             n_starts = max_starts = 1
             screen_starts = 0
         gradient = check_gradient(getattr(self, "gradient", "exact"))
+        check_intervals(getattr(self, "intervals", "wald"))
         if options.get("backend") == "bfgsb" and gradient != "exact":
             raise ValueError("optimizer_options['backend'] = 'bfgsb' needs gradient='exact' "
                              f"(it descends with exact gradients), got gradient={gradient!r}")
@@ -230,6 +233,9 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
         if intervals:
             self.posterior_cov_, self.params_ci_ = wald_intervals(settings.variant, data, best,
                                                                   settings.bounds)
+            if check_intervals(getattr(self, "intervals", "wald")) == "profile":
+                self.params_ci_, lower_nll = profile_table(settings, data, best, records)
+                self._warn_profile_optimum(settings.variant.name, lower_nll)
         if warn:
             self._warn_fit_problems(settings, data.n_participants)
         return self
@@ -259,6 +265,19 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
         self.optimum_hits_ = pd.Series([rec["hits"] for rec in records], index=ids,
                                        name="optimum_hits")
         self.fits_ = fits_table(data, records, names)
+
+    def _warn_profile_optimum(self, name, lower_nll):
+        """Warn when a profile point beat the fit's optimum (a search the starts missed)."""
+        gain = self.nll_.to_numpy() - lower_nll
+        better = self.nll_.index[gain > PROFILE_IMPROVEMENT]
+        if len(better):
+            warn(
+                f"{name}: the profile-likelihood search found a lower NLL than the fit's "
+                f"optimum for {len(better)} participant(s), by up to {gain.max():.3g}: "
+                f"{', '.join(map(str, better[:10]))}{' ...' if len(better) > 10 else ''}. "
+                "Their params_ are not the global optimum (their intervals are measured "
+                "from the lower NLL); raise max_starts (or n_starts) to search longer.",
+                ConvergenceWarning)
 
     def _shows_progress(self):
         """Whether a bar is drawn or a front end listens to this fit's progress."""

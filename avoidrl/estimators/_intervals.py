@@ -10,12 +10,14 @@ participant's estimate, in the logit space of the bounds
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .._core.likelihood import Objective
 from .._core.transform import (
     Z_LIMIT, hessian_from_values, hessian_points, interval_table, to_bounded, to_unbounded,
 )
 from .._utils.fitted import BOUND_TOLERANCE
+from ._profile import local_optima, profile_intervals
 
 #: Hessian eigenvalues below this share of the largest are flat directions
 IDENTIFIED_CURVATURE = 1e-12
@@ -88,3 +90,31 @@ def wald_intervals(variant, data, params, bounds):
     table = interval_table(to_unbounded(params, low, high), cov, low, high, data.participants,
                            names, status, estimate=params)
     return cov, table
+
+
+def profile_table(settings, data, params, records):
+    """``(params_ci_, lowest NLL)`` with profile-likelihood intervals of the estimates.
+
+    ``records`` are the multi-start records of the fit: each participant's
+    other local optima (:func:`._profile.local_optima`) are starts of its
+    profile points too. The status says whether the estimate sits on a
+    bound; every estimate has an interval.
+    """
+    names = list(settings.variant.parameter_names)
+    low = np.array([settings.bounds[n][0] for n in names])
+    high = np.array([settings.bounds[n][1] for n in names])
+    nll = np.array([rec["nll"][rec["best"]] for rec in records])
+    optima = [local_optima(rec["x"], rec["nll"], params[i], low, high)
+              for i, rec in enumerate(records)]
+    lower, upper, lowest = profile_intervals(
+        settings.variant, data, params, nll, settings.bounds, optima=optima,
+        exact=settings.gradient == "exact", options=settings.options)
+    table = pd.DataFrame({
+        "participant_id": np.repeat(np.asarray(data.participants, dtype=object), len(names)),
+        "parameter": np.tile(names, len(data.participants)),
+        "estimate": params.ravel(),
+        "lower": lower.ravel(),
+        "upper": upper.ravel(),
+        "status": _bound_status(params, low, high).ravel(),
+    }).set_index(["participant_id", "parameter"])
+    return table, lowest

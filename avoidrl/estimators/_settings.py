@@ -222,6 +222,17 @@ def check_gradient(gradient):
     return gradient
 
 
+#: how ``params_ci_``'s intervals are computed (the estimators' ``intervals``)
+INTERVAL_METHODS = ("wald", "profile")
+
+
+def check_intervals(intervals):
+    """``intervals`` checked: one of :data:`INTERVAL_METHODS`."""
+    if not (isinstance(intervals, str) and intervals in INTERVAL_METHODS):
+        raise ValueError(f"intervals must be one of {list(INTERVAL_METHODS)}, got {intervals!r}")
+    return intervals
+
+
 def check_optimizer_options(optimizer_options):
     """The L-BFGS-B settings as a new dict, each checked."""
     if optimizer_options is not None and not isinstance(optimizer_options, dict):

@@ -49,9 +49,10 @@ def coverage_table(true_params, intervals, nominal=NOMINAL_LEVEL):
 
     Returns
     -------
-    DataFrame indexed by parameter, columns :data:`COVERAGE_COLUMNS`. Only
-    'interior' estimates have an interval; the others (on a bound, not
-    identified) are counted in ``n_without_interval``, not in ``n``.
+    DataFrame indexed by parameter, columns :data:`COVERAGE_COLUMNS`. Rows
+    without a finite interval (Wald intervals of estimates on a bound or not
+    identified) are counted in ``n_without_interval``, not in ``n``; profile
+    intervals and posterior intervals exist for every estimate.
     """
     rows = {}
     for parameter in true_params.columns:
@@ -59,8 +60,7 @@ def coverage_table(true_params, intervals, nominal=NOMINAL_LEVEL):
         true = true_params[parameter].to_numpy(float)
         lower = part["lower"].to_numpy(float)
         upper = part["upper"].to_numpy(float)
-        has = (part["status"].to_numpy(object) == "interior") & np.isfinite(lower) \
-            & np.isfinite(upper)
+        has = np.isfinite(lower) & np.isfinite(upper)
         n = int(has.sum())
         inside = int(((lower <= true) & (true <= upper) & has).sum())
         low, high = clopper_pearson(inside, n)

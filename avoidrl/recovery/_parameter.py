@@ -104,14 +104,14 @@ class ParameterRecovery(BaseEstimator):
         (dataset, parameter).
     coverage_ : DataFrame
         Per parameter (index): ``nominal`` (the intervals' level, 0.95), ``n``
-        (datasets whose estimate has an interval: status 'interior'),
+        (datasets whose estimate has a finite interval),
         ``n_inside`` (of them, intervals that contain the true value),
         ``coverage`` (= n_inside / n), ``lower``, ``upper`` (its 95 %
         Clopper-Pearson interval: is the nominal level plausible?) and
-        ``n_without_interval`` (estimates on a bound or not identified).
-        Read through the fitted-model protocol, so it means the same for
-        maximum-likelihood (Wald), empirical-Bayes and full-Bayes (credible)
-        intervals.
+        ``n_without_interval`` (Wald intervals: estimates on a bound or not
+        identified). Read through the fitted-model protocol, so it means the
+        same for maximum-likelihood (Wald or profile, the model's
+        ``intervals``), empirical-Bayes and full-Bayes (credible) intervals.
     sbc_ranks_ : DataFrame
         Only when the fits give posterior draws (``HierarchicalBayes``):
         datasets x parameters, the simulation-based-calibration rank of each

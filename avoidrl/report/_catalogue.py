@@ -389,7 +389,7 @@ VALIDATION_CATALOGUE = (
         producer=lambda run: figure(plotting.plot_parameter_recovery, run.recoveries),
         step=PARAMETER_STEP),
     PARAMETER('parameter_recovery_coverage.csv',
-        "per model and parameter: model, parameter, nominal (the intervals' level), n (fits with an interval: status 'interior'), n_inside (intervals containing the true value), coverage (n_inside / n), lower, upper (its 95 % Clopper-Pearson interval: is the nominal level plausible?), n_without_interval (on a bound or not identified); the intervals are the fits' `params_ci_` (Wald intervals of maximum-likelihood fits, posterior intervals of empirical-Bayes ones, credible intervals of full-Bayes ones)",
+        "per model and parameter: model, parameter, nominal (the intervals' level), n (fits with a finite interval), n_inside (intervals containing the true value), coverage (n_inside / n), lower, upper (its 95 % Clopper-Pearson interval: is the nominal level plausible?), n_without_interval (Wald intervals of estimates on a bound or not identified); the intervals are the fits' `params_ci_` (Wald or profile-likelihood intervals of maximum-likelihood fits, posterior intervals of empirical-Bayes ones, credible intervals of full-Bayes ones)",
         files=("parameter_recovery_coverage.csv",),
         producer=lambda run: parameter_recovery_coverage(run.recoveries), step=PARAMETER_STEP),
     PARAMETER('parameter_recovery_sbc.csv',

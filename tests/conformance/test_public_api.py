@@ -178,6 +178,7 @@ def test_a_pickled_maximum_likelihood_fit_still_works(fresh):
     # a constructor parameter added since keeps the old behaviour on refit
     assert old.get_params()["screen_starts"] == 0
     assert old.get_params()["gradient"] == "finite-difference"
+    assert old.get_params()["intervals"] == "wald"
 
 
 def test_a_pickled_empirical_bayes_fit_still_works_and_answers_the_protocol(fresh):
