@@ -37,7 +37,9 @@ from ..models._builtin import BASE_MODELS, ModelVariant, check_options
 from ..models._declare import BaseModel
 from ._intervals import profile_table, wald_intervals
 from ._method import MaximumLikelihood
-from ._multistart import fit_participants, fits_table, participant_seeds
+from ._multistart import (
+    OPTIMUM_TOLERANCE, add_descents, fit_participants, fits_table, participant_seeds,
+)
 from ._prediction import TransferPrediction
 from ._settings import (
     FitSettings, check_gradient, check_intervals, check_optimizer_options, check_starts,
@@ -49,8 +51,8 @@ if TYPE_CHECKING:
 
     from .._utils.typing import FrameLike, RandomStateLike
 
-#: a profile point this far (NLL) below the fit's optimum is a better optimum worth a warning
-PROFILE_IMPROVEMENT = 0.01
+#: rounds of descents from profile points that beat the fit's optimum (intervals='profile')
+PROFILE_ROUNDS = 3
 #: the former name of SEED_LIMIT here
 _MAX_SEED = SEED_LIMIT
 _effective_n_jobs = effective_n_jobs
@@ -234,8 +236,7 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
             self.posterior_cov_, self.params_ci_ = wald_intervals(settings.variant, data, best,
                                                                   settings.bounds)
             if check_intervals(getattr(self, "intervals", "wald")) == "profile":
-                self.params_ci_, lower_nll = profile_table(settings, data, best, records)
-                self._warn_profile_optimum(settings.variant.name, lower_nll)
+                self._profile_intervals(data, settings, records, best, n_jobs)
         if warn:
             self._warn_fit_problems(settings, data.n_participants)
         return self
@@ -266,18 +267,41 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
                                        name="optimum_hits")
         self.fits_ = fits_table(data, records, names)
 
-    def _warn_profile_optimum(self, name, lower_nll):
-        """Warn when a profile point beat the fit's optimum (a search the starts missed)."""
-        gain = self.nll_.to_numpy() - lower_nll
-        better = self.nll_.index[gain > PROFILE_IMPROVEMENT]
-        if len(better):
-            warn(
-                f"{name}: the profile-likelihood search found a lower NLL than the fit's "
-                f"optimum for {len(better)} participant(s), by up to {gain.max():.3g}: "
-                f"{', '.join(map(str, better[:10]))}{' ...' if len(better) > 10 else ''}. "
-                "Their params_ are not the global optimum (their intervals are measured "
-                "from the lower NLL); raise max_starts (or n_starts) to search longer.",
-                ConvergenceWarning)
+    def _profile_intervals(self, data, settings, records, best, n_jobs):
+        """``params_ci_`` from profile likelihoods; a better optimum they meet becomes the fit's.
+
+        A profile point below the fit's optimum (by more than the tolerance
+        within which starts confirm an optimum) is a search the starts
+        missed: the participant descends from it (a start of kind 'profile'
+        in ``fits_``), the fitted attributes are set again, and its intervals
+        are profiled anew from the new optimum, up to :data:`PROFILE_ROUNDS`
+        times; a participant whose optimum is still beaten is named in a
+        ConvergenceWarning.
+        """
+        table, lowest, where = profile_table(settings, data, best, records, n_jobs)
+        todo = np.flatnonzero(self.nll_.to_numpy() - lowest > OPTIMUM_TOLERANCE)
+        moved = todo.size > 0
+        for _ in range(PROFILE_ROUNDS):
+            if not todo.size:
+                break
+            records = add_descents(data, settings, records, todo, where[todo], "profile")
+            best = np.array([rec["x"][rec["best"]] for rec in records]).reshape(len(records), -1)
+            self._set_fitted(data, settings, records, best)
+            again, lowest_again, where_again = profile_table(
+                settings, data.subset(todo), best[todo], [records[i] for i in todo], n_jobs)
+            table.loc[again.index] = again
+            where[todo] = where_again
+            todo = todo[self.nll_.to_numpy()[todo] - lowest_again > OPTIMUM_TOLERANCE]
+        if moved:
+            self.posterior_cov_, _ = wald_intervals(settings.variant, data, best,
+                                                    settings.bounds)
+        if todo.size:
+            warn(f"{settings.variant.name}: the profile likelihood still meets a lower NLL than "
+                 f"the fit's optimum for {todo.size} participant(s) after {PROFILE_ROUNDS} "
+                 "descents from such points: "
+                 + ", ".join(map(str, self.nll_.index[todo][:10]))
+                 + "; their params_ may not be the global optimum.", ConvergenceWarning)
+        self.params_ci_ = table
 
     def _shows_progress(self):
         """Whether a bar is drawn or a front end listens to this fit's progress."""

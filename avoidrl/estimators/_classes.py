@@ -104,9 +104,12 @@ _COMMON_DOC = """
         whose profile NLL (minimised over the other parameters, from the
         estimate and from the fit's other local optima) lies within
         chi2_1(0.95)/2 = 1.92 of the minimum, found by a batched walk and
-        bisection; every estimate gets one, on a bound too. Profile intervals
-        cost a few fits more and cover better where the likelihood is not
-        quadratic (measured coverage in the README's "Intervals" section).
+        bisection; every estimate gets one, on a bound too. A profile point
+        that beats the fit's optimum (by more than 0.1) is a better optimum
+        the starts missed: the participant descends from it (a 'profile' start
+        in ``fits_``) and reports that optimum, profiled again. Profile
+        intervals cost a few fits more and cover better where the likelihood
+        is not quadratic (measured coverage in the README).
 
     Attributes
     ----------
@@ -130,7 +133,7 @@ _COMMON_DOC = """
         Starts run per participant (including the nested-model start).
     fits_ : DataFrame
         Every start: participant, start index, round, kind ('normal',
-        'random', 'fixed' or 'nested'), start point, end point, NLL (always
+        'random', 'fixed', 'screen', 'nested' or 'profile'), start point, end point, NLL (always
         re-evaluated at the end point), convergence, iterations, evaluations
         and the optimizer's message.
     bounds_, init_ : dict

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 
+from .._core import compiled
 from .._core.likelihood import Objective
 from .._core.transform import (
     Z_LIMIT, hessian_from_values, hessian_points, interval_table, to_bounded, to_unbounded,
@@ -92,13 +95,17 @@ def wald_intervals(variant, data, params, bounds):
     return cov, table
 
 
-def profile_table(settings, data, params, records):
-    """``(params_ci_, lowest NLL)`` with profile-likelihood intervals of the estimates.
+def profile_table(settings, data, params, records, n_jobs=1):
+    """``(params_ci_, lowest NLL, where)`` with profile-likelihood intervals of the estimates.
 
     ``records`` are the multi-start records of the fit: each participant's
     other local optima (:func:`._profile.local_optima`) are starts of its
-    profile points too. The status says whether the estimate sits on a
-    bound; every estimate has an interval.
+    profile points too. Participants are split over ``n_jobs`` workers as the
+    fit splits them; every profile point depends only on its own participant,
+    so the intervals are the same for any ``n_jobs``. The status says whether
+    the estimate sits on a bound; every estimate has an interval. The lowest
+    NLL met by any profile point, and where, are returned per participant
+    (they beat ``params`` where the fit missed an optimum).
     """
     names = list(settings.variant.parameter_names)
     low = np.array([settings.bounds[n][0] for n in names])
@@ -106,9 +113,21 @@ def profile_table(settings, data, params, records):
     nll = np.array([rec["nll"][rec["best"]] for rec in records])
     optima = [local_optima(rec["x"], rec["nll"], params[i], low, high)
               for i, rec in enumerate(records)]
-    lower, upper, lowest = profile_intervals(
-        settings.variant, data, params, nll, settings.bounds, optima=optima,
-        exact=settings.gradient == "exact", options=settings.options)
+
+    def chunk_intervals(chunk):
+        return profile_intervals(
+            settings.variant, data.subset(chunk), params[chunk], nll[chunk], settings.bounds,
+            optima=[optima[i] for i in chunk], exact=settings.gradient == "exact",
+            options=settings.options)
+
+    chunks = [c for c in np.array_split(np.arange(data.n_participants), n_jobs) if c.size]
+    with threadpool_limits(1):
+        if len(chunks) == 1:
+            parts = [chunk_intervals(chunks[0])]
+        else:
+            parts = Parallel(n_jobs=len(chunks), prefer=compiled.preferred_workers(n_jobs))(
+                delayed(chunk_intervals)(chunk) for chunk in chunks)
+    lower, upper, lowest, where = (np.concatenate(part) for part in zip(*parts))
     table = pd.DataFrame({
         "participant_id": np.repeat(np.asarray(data.participants, dtype=object), len(names)),
         "parameter": np.tile(names, len(data.participants)),
@@ -117,4 +136,4 @@ def profile_table(settings, data, params, records):
         "upper": upper.ravel(),
         "status": _bound_status(params, low, high).ravel(),
     }).set_index(["participant_id", "parameter"])
-    return table, lowest
+    return table, lowest, where

@@ -209,6 +209,33 @@ def _record(parts):
     return rec
 
 
+def add_descents(data, settings, records, participants, points, kind):
+    """The records with one more start per listed participant, descended from ``points``.
+
+    ``participants`` index ``data`` and ``records``; each gets a start of
+    ``kind`` from its row of ``points``, in a new round, and its best start
+    and hits are recounted. Used when another search (the profile
+    likelihood's) met a lower NLL than the fit's optimum: the descent from
+    there makes it an optimum of the fit, reported like any other start.
+    """
+    objective = Objective(settings.variant, data)
+    box = np.array([settings.bounds[n] for n in settings.variant.parameter_names])
+    owner = np.asarray(participants, dtype=np.intp)
+    result, x, nll, message = _descend(objective, points, owner, box, settings.options, None,
+                                       settings.exact_gradient)
+    records = list(records)
+    for r, p in enumerate(owner):
+        old = records[p]
+        earlier = {key: old[key] for key in _ARRAYS + ("message", "kind")}
+        one = slice(r, r + 1)
+        records[p] = _record([earlier, {
+            "start": points[one], "x": x[one], "nll": nll[one], "success": result.success[one],
+            "nit": result.nit[one], "nfev": result.nfev[one],
+            "round": np.array([old["round"].max() + 1]), "message": [message[r]],
+            "kind": [kind]}])
+    return records
+
+
 def _multistart(data, seeds, settings, bar=None):
     """Robust multi-start maximum likelihood for every participant of ``data``.
 

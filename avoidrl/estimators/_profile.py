@@ -151,6 +151,8 @@ def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=
     minimum : ndarray of shape (n,)
         The smallest NLL met: ``nll``, or lower where a profile point found a
         better optimum than the estimate (the region is then measured from it).
+    lowest : ndarray of shape (n, k)
+        Where the smallest NLL was met (``params`` where nothing beat them).
     """
     options = dict(options or {})
     names = list(variant.parameter_names)
@@ -181,6 +183,17 @@ def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=
         return np.where(z >= Z_LIMIT, high[column[rows]], value)
 
     reference = nll.copy()
+    lowest = params.copy()
+
+    def keep_lowest(rows, x, value):
+        """Record each participant's lowest profile point if it beats what is known."""
+        order = np.lexsort((value, owner[rows]))
+        first = order[np.unique(owner[rows][order], return_index=True)[1]]
+        better = value[first] < reference[owner[rows][first]]
+        who = owner[rows][first][better]
+        reference[who] = value[first][better]
+        lowest[who] = x[first][better]
+
     current = params[owner].copy()  # each problem's last optimum, the next descent's start
     inside_z = z0.copy()            # outermost walked point inside the region, in z
     inside_x = current.copy()       # ... and the optimum there
@@ -194,7 +207,7 @@ def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=
         x, value = _best_descent(objective, point(z, rows), current[rows], anchors, owner[rows],
                                  column[rows], box, exact, options)
         current[rows] = x
-        np.minimum.at(reference, owner[rows], value)
+        keep_lowest(rows, x, value)
         inside = value <= nll[owner[rows]] + rise
         grow = rows[inside]
         inside_z[grow], inside_x[grow] = z[inside], x[inside]
@@ -218,6 +231,7 @@ def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=
         mid = 0.5 * (lo_z + hi_z)
         x, value = _best_descent(objective, point(mid, bracket), lo_x, anchors, owner[bracket],
                                  column[bracket], box, exact, options)
+        keep_lowest(bracket, x, value)
         inside = value <= threshold[bracket]
         lo_z = np.where(inside, mid, lo_z)
         lo_x = np.where(inside[:, None], x, lo_x)
@@ -228,4 +242,4 @@ def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=
     at_bound = np.isnan(outside_z) & (np.abs(inside_z) >= Z_LIMIT)
     end_z[at_bound] = side[at_bound] * np.inf
     ends = point(end_z, np.arange(m)).reshape(n, k, 2)
-    return ends[:, :, 0], ends[:, :, 1], reference
+    return ends[:, :, 0], ends[:, :, 1], reference, lowest

@@ -10,7 +10,7 @@ from scipy.stats import chi2
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
-from avoidrl import Hybrid2012, QLearning
+from avoidrl import ActorCritic, Hybrid2012, QLearning
 from avoidrl._core.likelihood import Objective
 from avoidrl.recovery._calibration import coverage_table
 
@@ -121,6 +121,14 @@ def test_a_participants_interval_does_not_depend_on_who_else_is_fitted(fitted):
                                   check_exact=False, rtol=1e-9)
 
 
+def test_the_intervals_are_the_same_for_any_n_jobs(fitted):
+    model, learning, transfer = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        two = clone(model).set_params(n_jobs=2).fit(learning, transfer)
+    pd.testing.assert_frame_equal(two.params_ci_, model.params_ci_, check_exact=True)
+
+
 def test_intervals_is_a_checked_constructor_parameter():
     model = Hybrid2012(novel=True, intervals="profile")
     assert model.get_params()["intervals"] == "profile"
@@ -131,16 +139,31 @@ def test_intervals_is_a_checked_constructor_parameter():
         QLearning(intervals="bootstrap").fit(learning, transfer)
 
 
-def test_a_profile_point_below_the_fits_optimum_is_reported(fitted):
-    model = clone(fitted[0])
-    model.nll_ = fitted[0].nll_.copy()
-    lower = model.nll_.to_numpy().copy()
-    lower[1] -= 0.5
-    with pytest.warns(ConvergenceWarning, match=r"lower NLL than the fit's optimum for 1 "):
-        model._warn_profile_optimum("QLearning+novel", lower)
+def test_a_better_optimum_met_by_the_profile_becomes_the_fit():
+    """One fixed start leaves ActorCritic in poor optima for some participants; the
+    profile search meets lower NLLs, descends from them, and reports those optima (with
+    their intervals), never a worse one."""
+    learning, transfer = small_example(per_group=1)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        model._warn_profile_optimum("QLearning+novel", model.nll_.to_numpy() - 1e-6)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fixed = ActorCritic(novel=True, start="fixed").fit(learning, transfer)
+        profiled = ActorCritic(novel=True, start="fixed", intervals="profile").fit(
+            learning, transfer)
+    gain = fixed.nll_ - profiled.nll_
+    assert (gain >= 0).all()
+    assert (gain > 50).sum() >= 2, gain
+    moved = gain.index[gain > 0.1]
+    kinds = profiled.fits_.set_index("participant_id")["kind"]
+    assert set(kinds[kinds == "profile"].index) >= set(moved)
+    assert (profiled.n_starts_used_[moved] > fixed.n_starts_used_[moved]).all()
+    # nll_ is the NLL at params_, and each new estimate lies in its own interval
+    nll = profiled.negative_log_likelihood(learning, transfer)
+    np.testing.assert_allclose(nll.loc[profiled.nll_.index, "total"], profiled.nll_, rtol=1e-9)
+    ci = profiled.params_ci_
+    assert ((ci["lower"] <= ci["estimate"]) & (ci["estimate"] <= ci["upper"])).all()
+    pd.testing.assert_series_equal(
+        ci["estimate"], profiled.params_.stack().rename("estimate"), check_names=False,
+        check_index_type=False)
 
 
 @pytest.mark.slow
