@@ -133,9 +133,9 @@ _COMMON_DOC = """
         Starts run per participant (including the nested-model start).
     fits_ : DataFrame
         Every start: participant, start index, round, kind ('normal',
-        'random', 'fixed', 'screen', 'nested' or 'profile'), start point, end point, NLL (always
-        re-evaluated at the end point), convergence, iterations, evaluations
-        and the optimizer's message.
+        'random', 'fixed', 'screen', 'nested' or 'profile'), start point,
+        end point, NLL (always re-evaluated at the end point), convergence,
+        iterations, evaluations and the optimizer's message.
     bounds_, init_ : dict
         The bounds and start values used.
     n_starts_ : int

@@ -120,3 +120,19 @@ def test_validation_folder_writes_the_calibration_files(ml, tmp_path):
         assert name in (out / "README.md").read_text()
     written = pd.read_csv(out / "parameter_recovery_coverage.csv")
     np.testing.assert_allclose(written["coverage"], ml.coverage_["coverage"])
+
+
+def test_profile_intervals_are_counted_for_every_dataset_on_a_bound_too():
+    """A recovery of a model with intervals='profile' keeps each fit's profile intervals;
+    every estimate has one, so none is left out of the coverage."""
+    model = QLearning(novel=True, bounds=BOUNDS, start="fixed", intervals="profile")
+    recovery = _fit(model, 12, 3)
+    assert (recovery.coverage_["n"] == 12).all()
+    assert (recovery.coverage_["n_without_interval"] == 0).all()
+    intervals = recovery.intervals_
+    assert np.isfinite(intervals[["lower", "upper"]].to_numpy()).all()
+    for parameter in recovery.true_params_.columns:
+        rows = intervals.xs(parameter, level="parameter").loc[recovery.true_params_.index]
+        true = recovery.true_params_[parameter]
+        inside = int(((rows["lower"] <= true) & (true <= rows["upper"])).sum())
+        assert recovery.coverage_.loc[parameter, "n_inside"] == inside
