@@ -218,9 +218,10 @@ def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=
         too_high = value > nll[owner[rows]] + STOP_RISE
         active[rows[reached_bound | too_high]] = False
 
-    # A profile point below the estimate's NLL is a better optimum: measure the
-    # region from it. Points walked as inside stay inside (the region only
-    # shrinks by at most the improvement, far less than a step in practice).
+    # A profile point below the estimate's NLL is a better optimum: the brackets
+    # are refined against it, though the walk judged "inside" against the
+    # estimate's NLL. The estimators then descend from that point and profile
+    # the participant again from its new optimum (RLModelBase._profile_intervals).
     threshold = reference[owner] + rise
     bracket = np.flatnonzero(np.isfinite(outside_z))
     lo_z, hi_z = inside_z[bracket], outside_z[bracket]
