@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ._utils.fitted import fit_methods
 from ._workflows import RECOVERY_KINDS, SAMPLERS, SEED_RANGE, START_MODES
-from .estimators._settings import GRADIENTS
+from .estimators._settings import GRADIENTS, INTERVAL_METHODS
 from .report._figures import FORMATS
 
 #: config keys (besides the bounds and init sections) and the subcommands that use them
@@ -27,6 +27,7 @@ CONFIG_KEYS = {
     "n_datasets": ("validate",), "sampler": ("validate",),
     "n_chains": ("fit", "validate"), "n_warmup": ("fit", "validate"),
     "n_samples": ("fit", "validate"), "gradient": ("fit", "validate"),
+    "intervals": ("fit", "validate"),
 }
 #: the options of one inference method's own settings (its ``front_end_settings``)
 METHOD_SETTINGS = ("n_chains", "n_warmup", "n_samples")
@@ -106,9 +107,10 @@ def _config_value(name, value, path):
         if not isinstance(value, str) or not value:
             raise UsageError(f"{where} must be a path (a string)")
         return str(path.parent / value)
-    if name in ("start", "sampler", "recovery", "method", "gradient"):
+    if name in ("start", "sampler", "recovery", "method", "gradient", "intervals"):
         choices = {"start": START_MODES, "sampler": SAMPLERS, "recovery": RECOVERY_KINDS,
-                   "method": tuple(fit_methods()), "gradient": GRADIENTS}[name]
+                   "method": tuple(fit_methods()), "gradient": GRADIENTS,
+                   "intervals": INTERVAL_METHODS}[name]
         if value not in choices:
             raise UsageError(f"{where} must be one of {list(choices)}, got {value!r}")
         return value

@@ -43,7 +43,7 @@ from ._cli_config import (  # noqa: F401  (CONFIG_SECTIONS: a public name of the
     CONFIG_KEYS, CONFIG_SECTIONS, METHOD_SETTINGS, UsageError, read_config,
 )
 from .datasets import load_example
-from .estimators._settings import GRADIENTS
+from .estimators._settings import GRADIENTS, INTERVAL_METHODS
 from ._tables import TRANSFER_PREDICTION_METHODS
 
 PROG = "avoidrl"
@@ -199,6 +199,13 @@ def _add_common(parser, *, validate):
                             "gradient, by avoidrl's batched BFGS-B; 'finite-difference': "
                             "SciPy's L-BFGS-B with forward differences, the reference's "
                             "optimizer path. Not with --method bayes (it needs no gradient)")
+    model.add_argument("--intervals", choices=INTERVAL_METHODS,
+                       help="the 95 %% intervals of maximum-likelihood estimates: 'wald' "
+                            "(default) from the likelihood's curvature; 'profile': "
+                            "profile-likelihood intervals, for every estimate, better "
+                            "calibrated where the likelihood is not quadratic (the hybrids), "
+                            "several times the fit's cost; a lower optimum the profile meets "
+                            "becomes the fit's. Only with --method ml")
     fitted = "each synthetic population" if validate else "all participants"
     model.add_argument("--method", choices=tuple(fit_methods()),
                        help="'ml' (default): maximum likelihood per participant, models compared "
@@ -354,6 +361,11 @@ def _check_combinations(args, values):
             raise UsageError(f"--gradient has no effect with --method {method} (it needs no "
                              "gradient); drop it")
         values["gradient"] = None  # the config's may serve other runs
+    if not getattr(fit_methods()[method], "takes_interval_method", False):
+        if args.intervals is not None:
+            raise UsageError(f"--intervals chooses maximum-likelihood intervals; --method "
+                             f"{method} reports its own posterior intervals: drop it")
+        values["intervals"] = None  # the config's may serve other runs
     allowed = getattr(fit_methods()[method], "front_end_settings", ())
     for key in METHOD_SETTINGS:
         if key not in allowed and getattr(args, key) is not None:
@@ -410,7 +422,7 @@ def _run(args, values, progress):
         n_jobs=values["jobs"], overwrite=args.overwrite, progress=progress,
         method=values["method"] or DEFAULT_METHOD, formats=values["formats"],
         style=args.style, method_settings={key: values[key] for key in METHOD_SETTINGS},
-        gradient=values["gradient"])
+        gradient=values["gradient"], intervals=values["intervals"])
     if args.command == "fit":
         n_simulations = values["n_simulations"]
         return run_fit(**common, n_simulations=DEFAULT_N_SIMULATIONS if n_simulations is None

@@ -126,6 +126,11 @@ PARAMETERS = {
                  "default), with the likelihood's exact gradient by avoidrl's compiled BFGS-B; "
                  "'finite-difference', SciPy's L-BFGS-B with forward differences, the "
                  "reference's optimizer path; as 'avoidrl fit|validate --gradient'."),
+    "intervals": (_BOTH, "str | None", "None",
+                  "Not in the reference. method='ml' only: the 95 % intervals of the "
+                  "estimates, None or 'wald' (the default, from the likelihood's curvature) or "
+                  "'profile' (profile-likelihood intervals, better calibrated where the "
+                  "likelihood is not quadratic); as 'avoidrl fit|validate --intervals'."),
     "style": (_BOTH, "str", "'screen'",
               "Not in the reference. The figures' style: 'screen' (sized for a monitor) or "
               "'paper' (at most 7 inches wide, print font sizes, one-line titles, PNG at 300 "
@@ -328,7 +333,7 @@ class Pipeline:
             method=params.get("method", DEFAULT_METHOD), style=params.get("style", "screen"),
             method_settings={key: params.get(key) for key in ("n_chains", "n_warmup",
                                                               "n_samples")},
-            gradient=params.get("gradient"))
+            gradient=params.get("gradient"), intervals=params.get("intervals"))
 
     def _fit(self, params, common):
         if params.get("generated", False) is not False:

@@ -189,7 +189,8 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
             n_participants=None, bounds=None, init=None, start=None, n_starts=None,
             seed=None, n_jobs=None, overwrite=False, progress=None, seed_drawn=False,
             method=DEFAULT_METHOD, n_simulations=DEFAULT_N_SIMULATIONS, formats=None,
-            style="screen", transfer_prediction=False, method_settings=None, gradient=None):
+            style="screen", transfer_prediction=False, method_settings=None, gradient=None,
+            intervals=None):
     """Fit every model to the data and write the FIT into the study folder.
 
     Parameters
@@ -242,6 +243,9 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
         The estimators' ``gradient`` (None: their default, 'exact');
         'finite-difference' descends on the reference's optimizer path. Not
         with 'bayes' (it needs no gradient).
+    intervals : {'wald', 'profile'}, optional
+        The maximum-likelihood estimators' ``intervals`` (None: their default,
+        'wald'); 'profile' writes profile-likelihood intervals. Only with 'ml'.
 
     Returns
     -------
@@ -258,7 +262,8 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
     estimators = method_estimators(method_class, models, bounds=bounds, init=init, start=start,
                                    n_starts=check_count(n_starts, "n_starts"),
                                    random_state=seed, n_jobs=n_jobs,
-                                   method_settings=method_settings, gradient=gradient)
+                                   method_settings=method_settings, gradient=gradient,
+                                   intervals=intervals)
     inputs = _paths(learning, transfer)
     learning, transfer = load_data(learning, transfer, n_participants)
     groups = pd.unique(learning["group_code"]) if "group_code" in learning.columns else []
@@ -287,7 +292,7 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
                    seed=None, n_jobs=None, task_design=None, parameters=None,
                    datasets=None, keep_parameter_recovery=None, overwrite=False,
                    progress=None, seed_drawn=False, method=DEFAULT_METHOD, formats=None,
-                   style="screen", method_settings=None, gradient=None):
+                   style="screen", method_settings=None, gradient=None, intervals=None):
     """Parameter and/or model recovery, written to a VALIDATION folder.
 
     Parameters
@@ -344,6 +349,9 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
         The inference method's own settings, as in :func:`run_fit`.
     gradient : {'exact', 'finite-difference'}, optional
         The fitting estimators' ``gradient``, as in :func:`run_fit`.
+    intervals : {'wald', 'profile'}, optional
+        The fitting estimators' ``intervals``, as in :func:`run_fit` (the
+        recovery's coverage is then that of profile intervals).
 
     Returns
     -------
@@ -362,7 +370,8 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
     formats, style = check_formats(formats), check_style(style)  # before any fitting
     fitters = method_estimators(method_class, models, bounds=bounds, init=init, start=start,
                                 n_starts=check_count(n_starts, "n_starts"),
-                                method_settings=method_settings, gradient=gradient)
+                                method_settings=method_settings, gradient=gradient,
+                                intervals=intervals)
     inputs = _paths(learning, transfer)
     learning, transfer = recovery_templates(learning, transfer, n_participants=n_participants,
                                             task_design=task_design, n_datasets=n_datasets,

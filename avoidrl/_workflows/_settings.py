@@ -186,12 +186,12 @@ def model_settings(name, bounds_table, init_table):
 
 
 def build_estimators(models, *, bounds=None, init=None, start=None, n_starts=None,
-                     random_state=None, n_jobs=None, gradient=None):
+                     random_state=None, n_jobs=None, gradient=None, intervals=None):
     """One validated estimator per model name: ``{name: estimator}``.
 
     ``bounds`` and ``init`` are per-base tables (see :func:`check_base_table`);
-    ``gradient`` None keeps the estimators' default. Every setting is checked
-    here, before any fitting starts.
+    ``gradient`` and ``intervals`` None keep the estimators' defaults. Every
+    setting is checked here, before any fitting starts.
     """
     bounds_table = check_base_table(bounds, "bounds", pairs=True)
     init_table = check_base_table(init, "init", pairs=False)
@@ -200,7 +200,8 @@ def build_estimators(models, *, bounds=None, init=None, start=None, n_starts=Non
         model_bounds, model_init = model_settings(name, bounds_table, init_table)
         estimator = make_model(name, bounds=model_bounds, init=model_init, start=start,
                                n_starts=n_starts, random_state=random_state, n_jobs=n_jobs,
-                               **({} if gradient is None else {"gradient": gradient}))
+                               **({} if gradient is None else {"gradient": gradient}),
+                               **({} if intervals is None else {"intervals": intervals}))
         try:
             estimator._fit_settings()  # bounds, start values, start mode, n_starts
         except ValueError as exc:
@@ -211,7 +212,7 @@ def build_estimators(models, *, bounds=None, init=None, start=None, n_starts=Non
 
 def method_estimators(method_class, models, *, bounds=None, init=None, start=None,
                       n_starts=None, random_state=None, n_jobs=None, method_settings=None,
-                      gradient=None):
+                      gradient=None, intervals=None):
     """The inference method's estimator of every model (settings checked): ``{name: estimator}``.
 
     Every setting is checked first, ``init``, ``start`` and ``n_starts`` too.
@@ -225,9 +226,13 @@ def method_estimators(method_class, models, *, bounds=None, init=None, start=Non
     if gradient is not None and not getattr(method_class, "uses_gradient", True):
         raise ValueError(f"gradient has no effect with the {method_class.fit_method_name} "
                          "fit (it needs no gradient): leave it None")
+    if intervals is not None and not getattr(method_class, "takes_interval_method", False):
+        raise ValueError(f"intervals chooses maximum-likelihood intervals; the "
+                         f"{method_class.fit_method_name} fit reports its own posterior "
+                         "intervals: leave it None")
     estimators = build_estimators(models, bounds=bounds, init=init, start=start,
                                   n_starts=n_starts, random_state=random_state, n_jobs=n_jobs,
-                                  gradient=gradient)
+                                  gradient=gradient, intervals=intervals)
     if not method_class.uses_starts:
         estimators = build_estimators(models, bounds=bounds, random_state=random_state,
                                       n_jobs=n_jobs, gradient=gradient)

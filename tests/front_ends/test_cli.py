@@ -567,6 +567,33 @@ def test_gradient_option_is_checked(argv, fragment, capsys):
     assert code == 2 and fragment in err
 
 
+# ------------------------------------------------------------------ --intervals
+def test_intervals_option_writes_profile_intervals_and_says_so(tmp_path, capsys):
+    """--intervals profile: every estimate of parameter_intervals.csv has an interval, and
+    the folder's README describes profile intervals, not Wald ones."""
+    out = tmp_path / "profile"
+    code, _, err = run(["fit", "--participants", "2", "--models", "QLearning+novel",
+                        "--intervals", "profile", "--n-starts", "2", "--seed", "1",
+                        "--jobs", "1", "--out", str(out), "--quiet"], capsys)
+    assert code == 0, err
+    summary = json.loads((out / "summary_FIT.json").read_text())
+    assert summary["settings"]["estimators"]["QLearning+novel"]["intervals"] == "profile"
+    table = pd.read_csv(out / "parameter_intervals.csv")
+    assert table[["lower", "upper"]].notna().all().all()
+    readme = (out / "README.md").read_text()
+    assert "profile-likelihood intervals" in readme and "Wald intervals from" not in readme
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["fit", "--method", "eb", "--intervals", "profile"], "--intervals chooses"),
+    (["validate", "--method", "bayes", "--intervals", "wald"], "--intervals chooses"),
+    (["fit", "--intervals", "bootstrap"], "invalid choice"),
+])
+def test_intervals_option_is_checked(argv, fragment, capsys):
+    code, out, err = run(argv, capsys)
+    assert code == 2 and fragment in err
+
+
 def test_only_the_command_itself_ends_its_process_quickly(monkeypatch):
     """main() reading the process's own command line (the avoidrl command) registers the
     quick exit: the figure workers stopped, then gc.freeze so the interpreter's last

@@ -318,3 +318,17 @@ def test_gradient_is_passed_and_checked(tmp_path):
             Pipeline(seed=4).run(mode="fit", models=["QLearning+novel"], gradient=bad,
                                  method=method, out_dir=tmp_path / "never")
     assert not (tmp_path / "never").exists()
+
+
+def test_intervals_is_passed_and_checked(tmp_path):
+    """Pipeline's intervals reaches the estimators; with another method it is refused."""
+    run = Pipeline(seed=4).run(mode="fit", models=["QLearning+novel"], number_of_participants=2,
+                               number_of_runs=2, random_params="normal", intervals="profile",
+                               out_dir=tmp_path / "profile")
+    assert run.models["QLearning+novel"].intervals == "profile"
+    assert run.models["QLearning+novel"].params_ci_[["lower", "upper"]].notna().all().all()
+    for bad, method in (("bootstrap", "ml"), ("profile", "eb")):
+        with pytest.raises(ValueError, match="intervals"):
+            Pipeline(seed=4).run(mode="fit", models=["QLearning+novel"], intervals=bad,
+                                 method=method, out_dir=tmp_path / "never")
+    assert not (tmp_path / "never").exists()
