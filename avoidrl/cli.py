@@ -205,7 +205,9 @@ def _add_common(parser, *, validate):
                             "profile-likelihood intervals, for every estimate, better "
                             "calibrated where the likelihood is not quadratic (the hybrids), "
                             "several times the fit's cost; a lower optimum the profile meets "
-                            "becomes the fit's. Only with --method ml")
+                            "becomes the fit's; 'calibrated-profile': their cut calibrated by "
+                            "a parametric bootstrap of the group (about twice the cost "
+                            "again). Only with --method ml")
     fitted = "each synthetic population" if validate else "all participants"
     model.add_argument("--method", choices=tuple(fit_methods()),
                        help="'ml' (default): maximum likelihood per participant, models compared "

@@ -128,9 +128,11 @@ PARAMETERS = {
                  "reference's optimizer path; as 'avoidrl fit|validate --gradient'."),
     "intervals": (_BOTH, "str | None", "None",
                   "Not in the reference. method='ml' only: the 95 % intervals of the "
-                  "estimates, None or 'wald' (the default, from the likelihood's curvature) or "
+                  "estimates, None or 'wald' (the default, from the likelihood's curvature), "
                   "'profile' (profile-likelihood intervals, better calibrated where the "
-                  "likelihood is not quadratic); as 'avoidrl fit|validate --intervals'."),
+                  "likelihood is not quadratic) or 'calibrated-profile' (their cut calibrated "
+                  "by a parametric bootstrap of the group); as 'avoidrl fit|validate "
+                  "--intervals'."),
     "style": (_BOTH, "str", "'screen'",
               "Not in the reference. The figures' style: 'screen' (sized for a monitor) or "
               "'paper' (at most 7 inches wide, print font sizes, one-line titles, PNG at 300 "

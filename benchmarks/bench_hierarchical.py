@@ -404,7 +404,7 @@ def report_coverage(args):
             example = make_model(name, random_state=0, n_jobs=args.jobs)
             quiet_fit(example, learning, transfer)
             base_truth = example.params_
-        counts = {"EB": [], "ML": [], "ML profile": []}
+        counts = {"EB": [], "ML": [], "ML profile": [], "ML calibrated": []}
         for replicate in range(args.replicates):
             if name.startswith("QLearning"):
                 truth = base_truth.copy()
@@ -421,6 +421,8 @@ def report_coverage(args):
                 counts["ML"].append(covered(ml, truth))
                 quiet_fit(ml.set_params(intervals="profile"), learning, transfer)
                 counts["ML profile"].append(covered(ml, truth))
+                quiet_fit(ml.set_params(intervals="calibrated-profile"), learning, transfer)
+                counts["ML calibrated"].append(covered(ml, truth))
             print(replicate, (counts["EB"][-1][0] / counts["EB"][-1][1]).round(2).to_dict(),
                   file=sys.stderr)
         table = {}

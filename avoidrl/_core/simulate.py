@@ -8,6 +8,8 @@ of the model, applied when it learns), so simulated data can be refitted as is.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -15,8 +17,8 @@ from ._labels import participant_positions
 from .data import LEARNING_TRIAL_TYPE, TRANSFER_TRIAL_TYPE, load_task_data
 from .likelihood import expand_parameters, softplus
 from .task import (
-    N_PAIRS, OUTCOME_PROBABILITY, OUTCOME_SIGN, PAIR_CONTEXTS, PAIR_NAMES, PAIR_SYMBOLS,
-    SHOWN_TRANSFER_PAIRS, STIMULUS_NAMES, STIMULUS_VALUES,
+    N_PAIRS, N_STIMULI, OUTCOME_PROBABILITY, OUTCOME_SIGN, PAIR_CONTEXTS, PAIR_NAMES,
+    PAIR_SYMBOLS, SHOWN_TRANSFER_PAIRS, STIMULUS_NAMES, STIMULUS_VALUES,
 )
 
 #: Columns of the reference's format that describe the task, kept from template
@@ -100,6 +102,47 @@ def simulate_choices(variant, data, params, rng):
     p_lower = _choice_probability(-gap, 1.0 / theta["temperature"], transfer_noise)
     transfer_choice = ((u_transfer < p_lower) & data.transfer_mask).astype(float)
     return choice, transfer_choice
+
+
+def resimulate(variant, data, params, rngs):
+    """``data`` with every choice drawn anew from the model, each participant at its row of ``params``.
+
+    The trials, outcomes and missed trials stay; participant ``i``'s choices
+    come from ``rngs[i]`` (a RandomState) alone, so they do not depend on who
+    else is simulated. The arrays are those :func:`load_task_data` would lay
+    out from the simulated frames (a parametric bootstrap without frames).
+    """
+    parts = [simulate_choices(variant, _own_steps(data.subset([i])), params[i:i + 1], rng)
+             for i, rng in enumerate(rngs)]
+    n_steps = data.choice.shape[0]
+    choice = np.concatenate([np.pad(c, ((0, n_steps - c.shape[0]), (0, 0), (0, 0)))
+                             for c, _ in parts], axis=1)
+    transfer_choice = np.concatenate([t for _, t in parts], axis=0) if parts \
+        else data.transfer_choice.copy()
+    # pair counts as the layout counts them: higher-valued chosen, then lower-valued
+    shown = np.sort(data.transfer_pairs, axis=1)
+    column = np.full((N_STIMULI, N_STIMULI), -1, dtype=np.intp)
+    column[shown[:, 0], shown[:, 1]] = np.arange(len(shown))
+    who, trial = np.nonzero(data.transfer_mask)
+    first, second = data.transfer_first[who, trial], data.transfer_second[who, trial]
+    pair = column[np.minimum(first, second), np.maximum(first, second)]
+    counts = np.zeros((data.n_participants, 2, len(shown)))
+    np.add.at(counts, (who, transfer_choice[who, trial].astype(np.intp), pair), 1.0)
+    return dataclasses.replace(data, choice=choice, transfer_choice=transfer_choice,
+                               transfer_counts=counts.reshape(data.n_participants, -1))
+
+
+def _own_steps(one):
+    """One participant's data without the learning steps that pad it to a longer chain.
+
+    Its draws are then those of the participant's data alone (the simulator
+    draws a uniform per step, padded or not).
+    """
+    steps = int(np.flatnonzero(one.mask.any(axis=(1, 2))).max()) + 1 if one.mask.any() else 0
+    mask = one.mask[:steps]
+    return dataclasses.replace(one, choice=one.choice[:steps], outcome=one.outcome[:steps],
+                               mask=mask, learning_row=one.learning_row[:steps],
+                               padded=not bool(mask.all()))
 
 
 def _row_order(ids, participants):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
+from scipy.stats import chi2
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
@@ -35,7 +36,7 @@ from .._utils.validation import (  # noqa: F401  (check_n_jobs, check_rng: impor
 from .._utils.warnings import warn
 from ..models._builtin import BASE_MODELS, ModelVariant, check_options
 from ..models._declare import BaseModel
-from ._intervals import profile_table, wald_intervals
+from ._intervals import calibrated_cut, profile_table, wald_intervals
 from ._method import MaximumLikelihood
 from ._multistart import (
     OPTIMUM_TOLERANCE, add_descents, fit_participants, fits_table, participant_seeds,
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
 
     from .._utils.typing import FrameLike, RandomStateLike
 
+#: the NLL rise of a 95 % profile interval: chi2_1(0.95) / 2
+PROFILE_CUT = float(chi2.ppf(0.95, 1) / 2)
 #: rounds of descents from profile points that beat the fit's optimum (intervals='profile')
 PROFILE_ROUNDS = 3
 #: the former name of SEED_LIMIT here
@@ -235,8 +238,10 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
         if intervals:
             self.posterior_cov_, self.params_ci_ = wald_intervals(settings.variant, data, best,
                                                                   settings.bounds)
-            if check_intervals(getattr(self, "intervals", "wald")) == "profile":
-                self._profile_intervals(data, settings, records, best, n_jobs)
+            method = check_intervals(getattr(self, "intervals", "wald"))
+            if method != "wald":
+                self._profile_intervals(data, settings, records, best, seeds, n_jobs,
+                                        calibrated=method == "calibrated-profile")
         if warn:
             self._warn_fit_problems(settings, data.n_participants)
         return self
@@ -267,7 +272,7 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
                                        name="optimum_hits")
         self.fits_ = fits_table(data, records, names)
 
-    def _profile_intervals(self, data, settings, records, best, n_jobs):
+    def _profile_intervals(self, data, settings, records, best, seeds, n_jobs, calibrated):
         """``params_ci_`` from profile likelihoods; a better optimum they meet becomes the fit's.
 
         A profile point below the fit's optimum (by more than the tolerance
@@ -276,8 +281,12 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
         in ``fits_``), the fitted attributes are set again, and its intervals
         are profiled anew from the new optimum, up to :data:`PROFILE_ROUNDS`
         times; a participant whose optimum is still beaten is named in a
-        ConvergenceWarning.
+        ConvergenceWarning. ``calibrated``: the cut comes from a parametric
+        bootstrap of the group (:func:`._intervals.calibrated_cut`), from the
+        final estimates.
         """
+        names = list(settings.variant.parameter_names)
+        cut = None
         table, lowest, where = profile_table(settings, data, best, records, n_jobs)
         todo = np.flatnonzero(self.nll_.to_numpy() - lowest > OPTIMUM_TOLERANCE)
         moved = todo.size > 0
@@ -295,6 +304,11 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
         if moved:
             self.posterior_cov_, _ = wald_intervals(settings.variant, data, best,
                                                     settings.bounds)
+        if calibrated:
+            cut, _ = calibrated_cut(settings, data, best, seeds, n_jobs)
+            table, _, _ = profile_table(settings, data, best, records, n_jobs, cut=cut)
+        self.profile_cut_ = pd.Series(PROFILE_CUT if cut is None else cut, index=names,
+                                      name="profile_cut")
         if todo.size:
             warn(f"{settings.variant.name}: the profile likelihood still meets a lower NLL than "
                  f"the fit's optimum for {todo.size} participant(s) after {PROFILE_ROUNDS} "

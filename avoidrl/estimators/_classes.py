@@ -97,14 +97,19 @@ _COMMON_DOC = """
         point), the reference's optimizer path, reproduced exactly. Both
         reach the same fit quality (see the README's Speed section); 'exact'
         is about twice as fast.
-    intervals : {{'wald', 'profile'}}, default='wald'
+    intervals : {{'wald', 'profile', 'calibrated-profile'}}, default='wald'
         How ``params_ci_``'s 95 % intervals are computed. 'wald': from the
         NLL's Hessian at the estimate, in the logit space of the bounds (none
         for an estimate on a bound or not identified). 'profile': every value
         whose profile NLL (minimised over the other parameters, from the
         estimate and from the fit's other local optima) lies within
         chi2_1(0.95)/2 = 1.92 of the minimum, found by a batched walk and
-        bisection; every estimate gets one, on a bound too. A profile point
+        bisection; every estimate gets one, on a bound too.
+        'calibrated-profile': the same with each parameter's cut calibrated
+        by a parametric bootstrap of the fitted group (simulated at the
+        estimates, refitted, the 95 % quantile of the likelihood ratios at
+        the generating values; never below 1.92; ``profile_cut_``): the cut
+        then depends on the whole group, as an empirical-Bayes prior does. A profile point
         that beats the fit's optimum (by more than 0.1) is a better optimum
         the starts missed: the participant descends from it (a 'profile' start
         in ``fits_``) and reports that optimum, profiled again. Profile
@@ -136,6 +141,15 @@ _COMMON_DOC = """
         'random', 'fixed', 'screen', 'nested' or 'profile'), start point,
         end point, NLL (always re-evaluated at the end point), convergence,
         iterations, evaluations and the optimizer's message.
+    params_ci_ : DataFrame
+        Per participant and parameter: estimate, lower, upper (the 95 %
+        interval ``intervals`` chose) and status ('interior', 'at lower
+        bound', 'at upper bound' or, Wald only, 'not identified').
+    posterior_cov_ : ndarray of shape (n_participants, k, k)
+        Inverse NLL Hessians in the logit space of the bounds (NaN where none).
+    profile_cut_ : Series
+        Profile intervals only: the NLL rise that bounds each parameter's
+        interval (1.92, or the bootstrap's with 'calibrated-profile').
     bounds_, init_ : dict
         The bounds and start values used.
     n_starts_ : int

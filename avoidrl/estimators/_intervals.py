@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from scipy.stats import chi2
 from threadpoolctl import threadpool_limits
 
 from .._core import compiled
@@ -20,7 +21,9 @@ from .._core.transform import (
     Z_LIMIT, hessian_from_values, hessian_points, interval_table, to_bounded, to_unbounded,
 )
 from .._utils.fitted import BOUND_TOLERANCE
-from ._profile import local_optima, profile_intervals
+from .._core.simulate import resimulate
+from ._multistart import _child_seed, fit_participants
+from ._profile import likelihood_ratios, local_optima, profile_intervals
 
 #: Hessian eigenvalues below this share of the largest are flat directions
 IDENTIFIED_CURVATURE = 1e-12
@@ -95,12 +98,68 @@ def wald_intervals(variant, data, params, bounds):
     return cov, table
 
 
-def profile_table(settings, data, params, records, n_jobs=1):
+#: a calibrated cut refits the group this many times at least ...
+CALIBRATION_REPLICATES = 3
+#: ... and more for small groups, so that replicates x participants reaches this
+CALIBRATION_SAMPLES = 200
+#: sub-streams of a participant's seed for its bootstrap choices and refit starts
+#: (the multi-start's own are 0-2)
+_SIMULATION_STREAM, _REFIT_STREAM = 100, 1000
+
+
+def _optima(records, params, low, high):
+    return [local_optima(rec["x"], rec["nll"], params[i], low, high)
+            for i, rec in enumerate(records)]
+
+
+def calibrated_cut(settings, data, params, seeds, n_jobs=1, level=0.95):
+    """Per parameter, the profile cut calibrated by a parametric bootstrap of the group.
+
+    The group is simulated again at its estimates ``params`` (each
+    participant's choices from its own sub-stream of ``seeds[i]``, on its own
+    trials), refitted as the fit was, and each parameter's likelihood ratio
+    at its generating value is computed (:func:`._profile.likelihood_ratios`).
+    The cut is the ``level`` quantile of these ratios over participants and
+    replicates, never below chi2_1(level) / 2: where the ratio's distribution
+    at this much data is heavier than chi2 (skewed or kinked likelihoods,
+    bounds), the intervals widen until they cover as often as they claim.
+
+    Returns
+    -------
+    cut : ndarray of shape (k,)
+    ratios : ndarray of shape (replicates * n, k)
+        The bootstrap's likelihood ratios.
+    """
+    names = list(settings.variant.parameter_names)
+    low = np.array([settings.bounds[p][0] for p in names])
+    high = np.array([settings.bounds[p][1] for p in names])
+    n = data.n_participants
+    replicates = max(CALIBRATION_REPLICATES, -(-CALIBRATION_SAMPLES // max(n, 1)))
+    ratios = []
+    for b in range(replicates):
+        rngs = [np.random.RandomState(_child_seed(s, _SIMULATION_STREAM + b).generate_state(4))
+                for s in seeds]
+        boot = resimulate(settings.variant, data, params, rngs)
+        records = fit_participants(boot, [_child_seed(s, _REFIT_STREAM + b) for s in seeds],
+                                   settings, n_jobs, False, 0)
+        best = np.array([rec["x"][rec["best"]] for rec in records]).reshape(n, -1)
+        nll = np.array([rec["nll"][rec["best"]] for rec in records])
+        ratios.append(likelihood_ratios(
+            settings.variant, boot, best, nll, settings.bounds, params,
+            optima=_optima(records, best, low, high), exact=settings.gradient == "exact",
+            options=settings.options))
+    ratios = np.concatenate(ratios)
+    cut = np.maximum(chi2.ppf(level, 1) / 2.0, np.quantile(ratios, level, axis=0))
+    return cut, ratios
+
+
+def profile_table(settings, data, params, records, n_jobs=1, cut=None):
     """``(params_ci_, lowest NLL, where)`` with profile-likelihood intervals of the estimates.
 
     ``records`` are the multi-start records of the fit: each participant's
     other local optima (:func:`._profile.local_optima`) are starts of its
-    profile points too. Participants are split over ``n_jobs`` workers as the
+    profile points too. ``cut`` (k,) replaces the chi2 cut (see
+    :func:`calibrated_cut`). Participants are split over ``n_jobs`` workers as the
     fit splits them; every profile point depends only on its own participant,
     so the intervals are the same for any ``n_jobs``. The status says whether
     the estimate sits on a bound; every estimate has an interval. The lowest
@@ -111,14 +170,13 @@ def profile_table(settings, data, params, records, n_jobs=1):
     low = np.array([settings.bounds[n][0] for n in names])
     high = np.array([settings.bounds[n][1] for n in names])
     nll = np.array([rec["nll"][rec["best"]] for rec in records])
-    optima = [local_optima(rec["x"], rec["nll"], params[i], low, high)
-              for i, rec in enumerate(records)]
+    optima = _optima(records, params, low, high)
 
     def chunk_intervals(chunk):
         return profile_intervals(
             settings.variant, data.subset(chunk), params[chunk], nll[chunk], settings.bounds,
             optima=[optima[i] for i in chunk], exact=settings.gradient == "exact",
-            options=settings.options)
+            options=settings.options, cut=cut)
 
     chunks = [c for c in np.array_split(np.arange(data.n_participants), n_jobs) if c.size]
     with threadpool_limits(1):

@@ -119,8 +119,45 @@ def _best_descent(objective, value, previous, anchors, owner, column, box, exact
     return x[best], nll[best]
 
 
+def _anchors(params, optima, extra=None):
+    """``(points, first, count)``: each participant's estimate, other optima and extra point."""
+    listed = []
+    for i in range(len(params)):
+        rows = [params[i][None, :]]
+        if optima is not None:
+            rows.append(optima[i])
+        if extra is not None:
+            rows.append(extra[i][None, :])
+        listed.append(np.vstack(rows))
+    count = np.array([len(a) for a in listed])
+    return np.concatenate(listed), np.cumsum(count) - count, count
+
+
+def likelihood_ratios(variant, data, params, nll, bounds, at, *, optima=None, exact=True,
+                      options=None):
+    """Each parameter's profile NLL at ``at`` minus the minimum: shape (n, k).
+
+    Entry ``(i, j)`` is participant ``i``'s NLL minimised over the other
+    parameters with parameter ``j`` held at ``at[i, j]``, minus ``nll[i]``
+    (at least 0): the statistic a profile interval compares with its cut.
+    The descents start from the estimate ``params[i]``, its other local
+    optima ``optima[i]`` and ``at[i]`` itself.
+    """
+    names = list(variant.parameter_names)
+    box = np.array([bounds[p] for p in names], dtype=float)
+    params = np.asarray(params, dtype=float)
+    at = np.asarray(at, dtype=float)
+    n, k = params.shape
+    owner = np.repeat(np.arange(n), k)
+    column = np.tile(np.arange(k), n)
+    _, value = _best_descent(Objective(variant, data), at[owner, column], params[owner],
+                             _anchors(params, optima, at), owner, column, box, exact,
+                             dict(options or {}))
+    return np.maximum(value - np.asarray(nll, dtype=float)[owner], 0.0).reshape(n, k)
+
+
 def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=0.95,
-                      exact=True, options=None):
+                      exact=True, options=None, cut=None):
     """Profile-likelihood intervals of the estimates ``params`` (n, k) of ``data``.
 
     Parameters
@@ -143,6 +180,9 @@ def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=
         Descend with the likelihood's exact gradient (else forward differences).
     options : dict, optional
         L-BFGS-B options for :func:`minimize_lbfgsb_batch`.
+    cut : float or ndarray of shape (k,), optional
+        The NLL rise that bounds each parameter's region, instead of
+        ``chi2_1(level) / 2``.
 
     Returns
     -------
@@ -162,12 +202,9 @@ def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=
     params = np.asarray(params, dtype=float)
     nll = np.asarray(nll, dtype=float)
     n, k = params.shape
-    rise = chi2.ppf(level, 1) / 2.0
+    rise = chi2.ppf(level, 1) / 2.0 if cut is None else np.asarray(cut, dtype=float)
     objective = Objective(variant, data)
-    listed = [np.vstack([params[i][None, :]] + ([] if optima is None else [optima[i]]))
-              for i in range(n)]
-    count = np.array([len(a) for a in listed])
-    anchors = (np.concatenate(listed), np.cumsum(count) - count, count)
+    anchors = _anchors(params, optima)
 
     # one problem per (participant, parameter, side), participant-major
     owner = np.repeat(np.arange(n), 2 * k)
@@ -175,6 +212,7 @@ def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=
     side = np.tile([-1.0, 1.0], n * k)
     z0 = np.clip(to_unbounded(params, low, high), -Z_LIMIT, Z_LIMIT)[owner, column]
     m = len(owner)
+    rise_of = np.broadcast_to(rise, (k,))[column]
 
     def point(z, rows):
         """Natural-unit values of the walked coordinate at z (the bound itself past Z_LIMIT)."""
@@ -208,7 +246,7 @@ def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=
                                  column[rows], box, exact, options)
         current[rows] = x
         keep_lowest(rows, x, value)
-        inside = value <= nll[owner[rows]] + rise
+        inside = value <= nll[owner[rows]] + rise_of[rows]
         grow = rows[inside]
         inside_z[grow], inside_x[grow] = z[inside], x[inside]
         outside_z[grow] = np.nan
@@ -222,7 +260,7 @@ def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=
     # are refined against it, though the walk judged "inside" against the
     # estimate's NLL. The estimators then descend from that point and profile
     # the participant again from its new optimum (RLModelBase._profile_intervals).
-    threshold = reference[owner] + rise
+    threshold = reference[owner] + rise_of
     bracket = np.flatnonzero(np.isfinite(outside_z))
     lo_z, hi_z = inside_z[bracket], outside_z[bracket]
     lo_x = inside_x[bracket]

@@ -223,7 +223,7 @@ def check_gradient(gradient):
 
 
 #: how ``params_ci_``'s intervals are computed (the estimators' ``intervals``)
-INTERVAL_METHODS = ("wald", "profile")
+INTERVAL_METHODS = ("wald", "profile", "calibrated-profile")
 
 
 def check_intervals(intervals):

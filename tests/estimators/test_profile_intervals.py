@@ -129,6 +129,39 @@ def test_the_intervals_are_the_same_for_any_n_jobs(fitted):
     pd.testing.assert_frame_equal(two.params_ci_, model.params_ci_, check_exact=True)
 
 
+def test_calibrated_intervals_widen_the_profile_by_their_bootstrap_cut(fitted):
+    """intervals='calibrated-profile': the cut is never below chi2_1(.95)/2, is the 95 %
+    quantile of the bootstrap's likelihood ratios where that is larger, and the intervals
+    contain the chi2 profile's; the same for any n_jobs."""
+    from avoidrl.estimators._intervals import calibrated_cut
+    from avoidrl.estimators._multistart import participant_seeds
+
+    model, learning, transfer = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        calibrated = clone(model).set_params(intervals="calibrated-profile").fit(
+            learning, transfer)
+        two = clone(calibrated).set_params(n_jobs=2).fit(learning, transfer)
+    assert (model.profile_cut_ == RISE).all()
+    cut = calibrated.profile_cut_
+    assert list(cut.index) == model.parameter_names and (cut >= RISE).all()
+    # the cut is the bootstrap's quantile (recomputed here) where it exceeds the chi2's
+    data = model._load(learning, transfer)
+    seeds = participant_seeds(1, data.participants)
+    again, ratios = calibrated_cut(model._fit_settings(), data,
+                                   calibrated.params_.to_numpy(), seeds)
+    np.testing.assert_allclose(again, cut.to_numpy())
+    # 6 participants: 34 replicates, so that at least 200 ratios set each quantile
+    assert ratios.shape == (34 * 6, 4) and (ratios >= 0).all()
+    np.testing.assert_allclose(np.maximum(RISE, np.quantile(ratios, 0.95, axis=0)), again)
+    both = model.params_ci_.merge(calibrated.params_ci_, left_index=True, right_index=True,
+                                  suffixes=("", "_calibrated"))
+    tolerance = 0.02 * (both["upper"] - both["lower"])
+    assert (both["lower_calibrated"] <= both["lower"] + tolerance).all()
+    assert (both["upper_calibrated"] >= both["upper"] - tolerance).all()
+    pd.testing.assert_frame_equal(two.params_ci_, calibrated.params_ci_)
+
+
 def test_intervals_is_a_checked_constructor_parameter():
     model = Hybrid2012(novel=True, intervals="profile")
     assert model.get_params()["intervals"] == "profile"
