@@ -33,11 +33,13 @@ Three reports (choose with ``--report``):
     by QLearning, so its Hybrid fit is not a population of hybrids). ML is
     measured with Wald intervals (the default; estimates on a bound or not
     identified have none and are not counted) and with profile-likelihood
-    intervals (``intervals='profile'``: every estimate has one). Counted by
+    intervals (``intervals='profile'`` and ``'calibrated-profile'``: every
+    estimate has one). Counted by
     ``ParameterRecovery.coverage_``'s own function. Measured 2026-12-06, 10
     replicates (n = 600 per parameter): QLearning+novel Wald .912-.936, profile
-    .925-.950, EB .858-.923; Hybrid2012+novel Wald .43-.89 (only 401-550 of 600
-    with an interval), profile .892-.940, EB .833-.952 (table in the README).
+    .925-.950, calibrated profile .943-.957, EB .858-.923; Hybrid2012+novel Wald
+    .43-.89 (only 401-550 of 600 with an interval), profile .892-.940,
+    calibrated profile .927-.953, EB .833-.952 (table in the README).
 ``identification``
     ``--groups`` groups of ``--group-size`` participants from each generator
     (the five base models +novel; ``--hybrids`` adds the other three hybrids),
