@@ -109,7 +109,8 @@ _COMMON_DOC = """
         by a parametric bootstrap of the fitted group (simulated at the
         estimates, refitted, the 95 % quantile of the likelihood ratios at
         the generating values; never below 1.92; ``profile_cut_``): the cut
-        then depends on the whole group, as an empirical-Bayes prior does. A profile point
+        then depends on the whole group, as an empirical-Bayes prior does (in
+        a parameter recovery, the group is each work unit of 16 datasets). A profile point
         that beats the fit's optimum (by more than 0.1) is a better optimum
         the starts missed: the participant descends from it (a 'profile' start
         in ``fits_``) and reports that optimum, profiled again. Profile
