@@ -136,3 +136,15 @@ def test_profile_intervals_are_counted_for_every_dataset_on_a_bound_too():
         true = recovery.true_params_[parameter]
         inside = int(((rows["lower"] <= true) & (true <= rows["upper"])).sum())
         assert recovery.coverage_.loc[parameter, "n_inside"] == inside
+
+
+@pytest.mark.slow
+def test_calibrated_profile_intervals_in_a_recovery_do_not_depend_on_n_jobs():
+    """The cut is calibrated per fixed work unit of datasets, not per worker."""
+    model = QLearning(novel=True, bounds=BOUNDS, start="fixed", intervals="calibrated-profile")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = ParameterRecovery(model, n_datasets=18, random_state=5, n_jobs=1).fit()
+        two = ParameterRecovery(model, n_datasets=18, random_state=5, n_jobs=2).fit()
+    pd.testing.assert_frame_equal(one.intervals_, two.intervals_)
+    assert (one.coverage_["n"] == 18).all()
