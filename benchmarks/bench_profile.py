@@ -26,24 +26,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_hierarchical import population  # noqa: E402
+from bench_hierarchical import population, quiet_fit  # noqa: E402
 
 from avoidrl import make_model  # noqa: E402
-
-
-def timed_fit(estimator, learning, transfer):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        tic = time.perf_counter()
-        estimator.fit(learning, transfer)
-        return time.perf_counter() - tic
 
 
 def report(name, n, seeds, jobs):
@@ -51,9 +40,9 @@ def report(name, n, seeds, jobs):
     for seed in range(1000, 1000 + seeds):
         _, learning, transfer = population(name, n, seed)
         wald = make_model(name, random_state=seed, n_jobs=jobs)
-        wald_s.append(timed_fit(wald, learning, transfer))
+        wald_s.append(quiet_fit(wald, learning, transfer))
         profiled = make_model(name, random_state=seed, n_jobs=jobs, intervals="profile")
-        profile_s.append(timed_fit(profiled, learning, transfer))
+        profile_s.append(quiet_fit(profiled, learning, transfer))
         gain = wald.nll_ - profiled.nll_
         better = gain[gain > 0]
         moved.extend(better)

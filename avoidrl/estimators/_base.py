@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
-from scipy.stats import chi2
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
@@ -36,11 +35,9 @@ from .._utils.validation import (  # noqa: F401  (check_n_jobs, check_rng: impor
 from .._utils.warnings import warn
 from ..models._builtin import BASE_MODELS, ModelVariant, check_options
 from ..models._declare import BaseModel
-from ._intervals import calibrated_cut, profile_table, wald_intervals
+from ._intervals import set_profile_intervals, wald_intervals
 from ._method import MaximumLikelihood
-from ._multistart import (
-    OPTIMUM_TOLERANCE, add_descents, fit_participants, fits_table, participant_seeds,
-)
+from ._multistart import fit_participants, fits_table, participant_seeds
 from ._prediction import TransferPrediction
 from ._settings import (
     FitSettings, check_gradient, check_intervals, check_optimizer_options, check_starts,
@@ -52,10 +49,6 @@ if TYPE_CHECKING:
 
     from .._utils.typing import FrameLike, RandomStateLike
 
-#: the NLL rise of a 95 % profile interval: chi2_1(0.95) / 2
-PROFILE_CUT = float(chi2.ppf(0.95, 1) / 2)
-#: rounds of descents from profile points that beat the fit's optimum (intervals='profile')
-PROFILE_ROUNDS = 3
 #: the former name of SEED_LIMIT here
 _MAX_SEED = SEED_LIMIT
 _effective_n_jobs = effective_n_jobs
@@ -240,8 +233,8 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
                                                                   settings.bounds)
             method = check_intervals(getattr(self, "intervals", "wald"))
             if method != "wald":
-                self._profile_intervals(data, settings, records, best, seeds, n_jobs,
-                                        calibrated=method == "calibrated-profile")
+                set_profile_intervals(self, data, settings, records, best, seeds, n_jobs,
+                                      calibrated=method == "calibrated-profile")
         if warn:
             self._warn_fit_problems(settings, data.n_participants)
         return self
@@ -271,51 +264,6 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
         self.optimum_hits_ = pd.Series([rec["hits"] for rec in records], index=ids,
                                        name="optimum_hits")
         self.fits_ = fits_table(data, records, names)
-
-    def _profile_intervals(self, data, settings, records, best, seeds, n_jobs, calibrated):
-        """``params_ci_`` from profile likelihoods; a better optimum they meet becomes the fit's.
-
-        A profile point below the fit's optimum (by more than the tolerance
-        within which starts confirm an optimum) is a search the starts
-        missed: the participant descends from it (a start of kind 'profile'
-        in ``fits_``), the fitted attributes are set again, and its intervals
-        are profiled anew from the new optimum, up to :data:`PROFILE_ROUNDS`
-        times; a participant whose optimum is still beaten is named in a
-        ConvergenceWarning. ``calibrated``: the cut comes from a parametric
-        bootstrap of the group (:func:`._intervals.calibrated_cut`), from the
-        final estimates.
-        """
-        names = list(settings.variant.parameter_names)
-        cut = None
-        table, lowest, where = profile_table(settings, data, best, records, n_jobs)
-        todo = np.flatnonzero(self.nll_.to_numpy() - lowest > OPTIMUM_TOLERANCE)
-        moved = todo.size > 0
-        for _ in range(PROFILE_ROUNDS):
-            if not todo.size:
-                break
-            records = add_descents(data, settings, records, todo, where[todo], "profile")
-            best = np.array([rec["x"][rec["best"]] for rec in records]).reshape(len(records), -1)
-            self._set_fitted(data, settings, records, best)
-            again, lowest_again, where_again = profile_table(
-                settings, data.subset(todo), best[todo], [records[i] for i in todo], n_jobs)
-            table.loc[again.index] = again
-            where[todo] = where_again
-            todo = todo[self.nll_.to_numpy()[todo] - lowest_again > OPTIMUM_TOLERANCE]
-        if moved:
-            self.posterior_cov_, _ = wald_intervals(settings.variant, data, best,
-                                                    settings.bounds)
-        if calibrated:
-            cut, _ = calibrated_cut(settings, data, best, seeds, n_jobs)
-            table, _, _ = profile_table(settings, data, best, records, n_jobs, cut=cut)
-        self.profile_cut_ = pd.Series(PROFILE_CUT if cut is None else cut, index=names,
-                                      name="profile_cut")
-        if todo.size:
-            warn(f"{settings.variant.name}: the profile likelihood still meets a lower NLL than "
-                 f"the fit's optimum for {todo.size} participant(s) after {PROFILE_ROUNDS} "
-                 "descents from such points: "
-                 + ", ".join(map(str, self.nll_.index[todo][:10]))
-                 + "; their params_ may not be the global optimum.", ConvergenceWarning)
-        self.params_ci_ = table
 
     def _shows_progress(self):
         """Whether a bar is drawn or a front end listens to this fit's progress."""

@@ -1,10 +1,14 @@
-"""Wald intervals of maximum-likelihood estimates, computed in the unbounded space.
+"""Intervals of maximum-likelihood estimates: Wald, profile and calibrated profile.
 
 The last part of the maximum-likelihood "fit" step: after the multi-start
 fit (:mod:`avoidrl.estimators._multistart`), the NLL Hessian at each
 participant's estimate, in the logit space of the bounds
-(:mod:`avoidrl._core.transform`), gives ``posterior_cov_`` and the
-``params_ci_`` table that the tables and figures read.
+(:mod:`avoidrl._core.transform`), gives ``posterior_cov_`` and the Wald
+``params_ci_`` table that the tables and figures read. With the estimators'
+``intervals='profile'`` or ``'calibrated-profile'``, :func:`set_profile_intervals`
+replaces that table by profile-likelihood intervals (the walk of
+:mod:`._profile`), the latter with cuts from a parametric bootstrap of the
+group (:func:`calibrated_cut`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from scipy.stats import chi2
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from .._core import compiled
@@ -22,7 +27,8 @@ from .._core.transform import (
 )
 from .._utils.fitted import BOUND_TOLERANCE
 from .._core.simulate import resimulate
-from ._multistart import _child_seed, fit_participants
+from .._utils.warnings import warn
+from ._multistart import OPTIMUM_TOLERANCE, _child_seed, add_descents, fit_participants
 from ._profile import likelihood_ratios, local_optima, profile_intervals
 
 #: Hessian eigenvalues below this share of the largest are flat directions
@@ -98,6 +104,10 @@ def wald_intervals(variant, data, params, bounds):
     return cov, table
 
 
+#: the NLL rise of a 95 % profile interval: chi2_1(0.95) / 2
+PROFILE_CUT = float(chi2.ppf(0.95, 1) / 2)
+#: rounds of descents from profile points that beat the fit's optimum
+PROFILE_ROUNDS = 3
 #: a calibrated cut refits the group this many times at least ...
 CALIBRATION_REPLICATES = 3
 #: ... and more for small groups, so that replicates x participants reaches this
@@ -195,3 +205,49 @@ def profile_table(settings, data, params, records, n_jobs=1, cut=None):
         "status": _bound_status(params, low, high).ravel(),
     }).set_index(["participant_id", "parameter"])
     return table, lowest, where
+
+
+def set_profile_intervals(estimator, data, settings, records, best, seeds, n_jobs, calibrated):
+    """The fitted ``estimator``'s ``params_ci_`` from profile likelihoods (``intervals``).
+
+    A better optimum the profiles meet becomes the fit's: a profile point below the fit's optimum (by more than the tolerance
+    within which starts confirm an optimum) is a search the starts
+    missed: the participant descends from it (a start of kind 'profile'
+    in ``fits_``), the fitted attributes are set again, and its intervals
+    are profiled anew from the new optimum, up to :data:`PROFILE_ROUNDS`
+    times; a participant whose optimum is still beaten is named in a
+    ConvergenceWarning. ``calibrated``: the cut comes from a parametric
+    bootstrap of the group (:func:`calibrated_cut`), from the
+    final estimates.
+    """
+    names = list(settings.variant.parameter_names)
+    cut = None
+    table, lowest, where = profile_table(settings, data, best, records, n_jobs)
+    todo = np.flatnonzero(estimator.nll_.to_numpy() - lowest > OPTIMUM_TOLERANCE)
+    moved = todo.size > 0
+    for _ in range(PROFILE_ROUNDS):
+        if not todo.size:
+            break
+        records = add_descents(data, settings, records, todo, where[todo], "profile")
+        best = np.array([rec["x"][rec["best"]] for rec in records]).reshape(len(records), -1)
+        estimator._set_fitted(data, settings, records, best)
+        again, lowest_again, where_again = profile_table(
+            settings, data.subset(todo), best[todo], [records[i] for i in todo], n_jobs)
+        table.loc[again.index] = again
+        where[todo] = where_again
+        todo = todo[estimator.nll_.to_numpy()[todo] - lowest_again > OPTIMUM_TOLERANCE]
+    if moved:
+        estimator.posterior_cov_, _ = wald_intervals(settings.variant, data, best,
+                                                     settings.bounds)
+    if calibrated:
+        cut, _ = calibrated_cut(settings, data, best, seeds, n_jobs)
+        table, _, _ = profile_table(settings, data, best, records, n_jobs, cut=cut)
+    estimator.profile_cut_ = pd.Series(PROFILE_CUT if cut is None else cut, index=names,
+                                       name="profile_cut")
+    if todo.size:
+        warn(f"{settings.variant.name}: the profile likelihood still meets a lower NLL than "
+             f"the fit's optimum for {todo.size} participant(s) after {PROFILE_ROUNDS} "
+             "descents from such points: "
+             + ", ".join(map(str, estimator.nll_.index[todo][:10]))
+             + "; their params_ may not be the global optimum.", ConvergenceWarning)
+    estimator.params_ci_ = table

@@ -546,15 +546,22 @@ def test_fit_and_validate_by_empirical_bayes(fit_eb_run, tmp_path, capsys):
 
 
 # ------------------------------------------------------------------ --gradient
+def small_fit(out, capsys, *options):
+    """``avoidrl fit`` of 2 participants and QLearning+novel with ``options``: the
+    summary's settings of that estimator."""
+    code, _, err = run(["fit", "--participants", "2", "--models", "QLearning+novel",
+                        *options, "--n-starts", "2", "--seed", "1", "--jobs", "1",
+                        "--out", str(out), "--quiet"], capsys)
+    assert code == 0, err
+    summary = json.loads((out / "summary_FIT.json").read_text())
+    return summary["settings"]["estimators"]["QLearning+novel"]
+
+
 def test_gradient_option_reaches_the_estimators_and_methods_md(tmp_path, capsys):
     """--gradient finite-difference fits on the reference's optimizer path, and says so."""
     out = tmp_path / "fd"
-    code, _, err = run(["fit", "--participants", "2", "--models", "QLearning+novel",
-                        "--gradient", "finite-difference", "--n-starts", "2", "--seed", "1",
-                        "--jobs", "1", "--out", str(out), "--quiet"], capsys)
-    assert code == 0, err
-    summary = json.loads((out / "summary_FIT.json").read_text())
-    assert summary["settings"]["estimators"]["QLearning+novel"]["gradient"] == "finite-difference"
+    settings = small_fit(out, capsys, "--gradient", "finite-difference")
+    assert settings["gradient"] == "finite-difference"
     assert "forward-difference" in (out / "methods.md").read_text()
 
 
@@ -572,12 +579,7 @@ def test_intervals_option_writes_profile_intervals_and_says_so(tmp_path, capsys)
     """--intervals profile: every estimate of parameter_intervals.csv has an interval, and
     the folder's README describes profile intervals, not Wald ones."""
     out = tmp_path / "profile"
-    code, _, err = run(["fit", "--participants", "2", "--models", "QLearning+novel",
-                        "--intervals", "profile", "--n-starts", "2", "--seed", "1",
-                        "--jobs", "1", "--out", str(out), "--quiet"], capsys)
-    assert code == 0, err
-    summary = json.loads((out / "summary_FIT.json").read_text())
-    assert summary["settings"]["estimators"]["QLearning+novel"]["intervals"] == "profile"
+    assert small_fit(out, capsys, "--intervals", "profile")["intervals"] == "profile"
     table = pd.read_csv(out / "parameter_intervals.csv")
     assert table[["lower", "upper"]].notna().all().all()
     readme = (out / "README.md").read_text()
