@@ -110,12 +110,13 @@ _COMMON_DOC = """
         estimates, refitted, the 95 % quantile of the likelihood ratios at
         the generating values; never below 1.92; ``profile_cut_``): the cut
         then depends on the whole group, as an empirical-Bayes prior does (in
-        a parameter recovery, the group is each work unit of 16 datasets). A profile point
-        that beats the fit's optimum (by more than 0.1) is a better optimum
-        the starts missed: the participant descends from it (a 'profile' start
-        in ``fits_``) and reports that optimum, profiled again. Profile
-        intervals cost a few fits more and cover better where the likelihood
-        is not quadratic (measured coverage in the README).
+        a parameter recovery, the group is each work unit of 16 datasets).
+        A profile point that beats the fit's optimum (by more than 0.1) is a
+        better optimum the starts missed: the participant descends from it (a
+        'profile' start in ``fits_``) and reports that optimum, profiled
+        again. Profile intervals cost a few fits more (calibrated ones about
+        three times that) and cover better where the likelihood is not
+        quadratic (measured coverage in the README).
 
     Attributes
     ----------

@@ -22,11 +22,11 @@ from threadpoolctl import threadpool_limits
 
 from .._core import compiled
 from .._core.likelihood import Objective
+from .._core.simulate import resimulate
 from .._core.transform import (
     Z_LIMIT, hessian_from_values, hessian_points, interval_table, to_bounded, to_unbounded,
 )
 from .._utils.fitted import BOUND_TOLERANCE
-from .._core.simulate import resimulate
 from .._utils.warnings import warn
 from ._multistart import OPTIMUM_TOLERANCE, _child_seed, add_descents, fit_participants
 from ._profile import likelihood_ratios, local_optima, profile_intervals
@@ -169,8 +169,8 @@ def profile_table(settings, data, params, records, n_jobs=1, cut=None):
     ``records`` are the multi-start records of the fit: each participant's
     other local optima (:func:`._profile.local_optima`) are starts of its
     profile points too. ``cut`` (k,) replaces the chi2 cut (see
-    :func:`calibrated_cut`). Participants are split over ``n_jobs`` workers as the
-    fit splits them; every profile point depends only on its own participant,
+    :func:`calibrated_cut`). Participants are split over ``n_jobs`` workers as
+    the fit splits them; every profile point depends only on its own participant,
     so the intervals are the same for any ``n_jobs``. The status says whether
     the estimate sits on a bound; every estimate has an interval. The lowest
     NLL met by any profile point, and where, are returned per participant
@@ -210,15 +210,15 @@ def profile_table(settings, data, params, records, n_jobs=1, cut=None):
 def set_profile_intervals(estimator, data, settings, records, best, seeds, n_jobs, calibrated):
     """The fitted ``estimator``'s ``params_ci_`` from profile likelihoods (``intervals``).
 
-    A better optimum the profiles meet becomes the fit's: a profile point below the fit's optimum (by more than the tolerance
-    within which starts confirm an optimum) is a search the starts
-    missed: the participant descends from it (a start of kind 'profile'
-    in ``fits_``), the fitted attributes are set again, and its intervals
-    are profiled anew from the new optimum, up to :data:`PROFILE_ROUNDS`
-    times; a participant whose optimum is still beaten is named in a
-    ConvergenceWarning. ``calibrated``: the cut comes from a parametric
-    bootstrap of the group (:func:`calibrated_cut`), from the
-    final estimates.
+    A better optimum the profiles meet becomes the fit's: a profile point
+    below the fit's optimum (by more than the tolerance within which starts
+    confirm an optimum) is a search the starts missed, so the participant
+    descends from it (a start of kind 'profile' in ``fits_``), the fitted
+    attributes are set again, and its intervals are profiled anew from the
+    new optimum, up to :data:`PROFILE_ROUNDS` times; a participant whose
+    optimum is still beaten is named in a ConvergenceWarning. ``calibrated``:
+    the cut comes from a parametric bootstrap of the group
+    (:func:`calibrated_cut`) at the final estimates.
     """
     names = list(settings.variant.parameter_names)
     cut = None
