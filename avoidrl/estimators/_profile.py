@@ -14,10 +14,13 @@ Every profile point is a bounded descent with one coordinate fixed, and all of
 them -- participants x parameters x the two sides -- run as one batch per step
 of the search (:func:`avoidrl._core.optimize.minimize_lbfgsb_batch`). Each side
 walks outward from the estimate in z by geometric steps (:data:`WALK_STEPS`),
-every descent starting from the previous point's optimum, until the profile
-rises :data:`STOP_RISE` above the minimum or the walk reaches the bound; the
-outermost point inside the region is then refined against its outer neighbour
-by :data:`BISECTIONS` halvings.
+every profile point descending from the previous point's optimum, from the
+estimate and from the fit's other local optima (:func:`local_optima`), until
+the profile rises :data:`STOP_RISE` above the minimum or the walk reaches the
+bound; the outermost point inside the region is then refined against its outer
+neighbour by :data:`BISECTIONS` halvings. A cut other than 1.92 per parameter
+(``cut``) gives the calibrated intervals of :func:`._intervals.calibrated_cut`,
+whose bootstrap computes its likelihood ratios with :func:`likelihood_ratios`.
 """
 
 from __future__ import annotations
