@@ -22,6 +22,9 @@ for itself; nothing outside a method's own code asks *which* method it was:
     Its key in the report's tables (``'bic'``, ``'laplace'``).
 ``interval_description`` (class attribute, str)
     What ``params_ci_`` holds, in one sentence.
+``fitted_interval_description`` (property, str; ``interval_description`` when missing)
+    The same for this fit, where the estimator's settings choose the
+    intervals (maximum likelihood's ``intervals``).
 ``uses_starts``, ``unused_starts_reason`` (class attributes)
     Whether the models' start settings apply; if not, why (the front ends'
     refusal of ``--start``/``--n-starts``), else None.

@@ -37,7 +37,7 @@ from ..models._builtin import BASE_MODELS, ModelVariant, check_options
 from ..models._declare import BaseModel
 from ._intervals import set_profile_intervals, wald_intervals
 from ._method import MaximumLikelihood
-from ._multistart import fit_participants, fits_table, participant_seeds
+from ._multistart import best_of, fit_participants, fits_table, participant_seeds
 from ._prediction import TransferPrediction
 from ._settings import (
     FitSettings, check_gradient, check_intervals, check_optimizer_options, check_starts,
@@ -226,7 +226,7 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
         n_jobs = min(effective_n_jobs(self.n_jobs), data.n_participants)
         records = fit_participants(data, seeds, settings, n_jobs, self._shows_progress(),
                                    self.verbose)
-        best = np.array([rec["x"][rec["best"]] for rec in records]).reshape(len(records), -1)
+        best, _ = best_of(records)
         self._set_fitted(data, settings, records, best)
         if intervals:
             self.posterior_cov_, self.params_ci_ = wald_intervals(settings.variant, data, best,
@@ -243,7 +243,7 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
         """The fitted attributes from the multi-start records and the best points ``best``."""
         names = list(settings.variant.parameter_names)
         ids = pd.Index(data.participants, name="participant_id")
-        nll = np.array([rec["nll"][rec["best"]] for rec in records])
+        _, nll = best_of(records)
         k = len(names)
         n_trials = data.n_trials.astype(float)
         self.model_name_ = settings.variant.name

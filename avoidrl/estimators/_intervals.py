@@ -28,7 +28,9 @@ from .._core.transform import (
 )
 from .._utils.fitted import BOUND_TOLERANCE
 from .._utils.warnings import warn
-from ._multistart import OPTIMUM_TOLERANCE, _child_seed, add_descents, fit_participants
+from ._multistart import (
+    OPTIMUM_TOLERANCE, _child_seed, add_descents, best_of, fit_participants,
+)
 from ._profile import likelihood_ratios, local_optima, profile_intervals
 
 #: Hessian eigenvalues below this share of the largest are flat directions
@@ -117,8 +119,9 @@ CALIBRATION_SAMPLES = 200
 _SIMULATION_STREAM, _REFIT_STREAM = 100, 1000
 
 
-def _optima(records, params, low, high):
-    return [local_optima(rec["x"], rec["nll"], params[i], low, high)
+def _optima(records, params, settings):
+    """Each participant's other local optima (:func:`._profile.local_optima`)."""
+    return [local_optima(rec["x"], rec["nll"], params[i], settings.low, settings.high)
             for i, rec in enumerate(records)]
 
 
@@ -140,9 +143,6 @@ def calibrated_cut(settings, data, params, seeds, n_jobs=1, level=0.95):
     ratios : ndarray of shape (replicates * n, k)
         The bootstrap's likelihood ratios.
     """
-    names = list(settings.variant.parameter_names)
-    low = np.array([settings.bounds[p][0] for p in names])
-    high = np.array([settings.bounds[p][1] for p in names])
     n = data.n_participants
     replicates = max(CALIBRATION_REPLICATES, -(-CALIBRATION_SAMPLES // max(n, 1)))
     ratios = []
@@ -152,11 +152,11 @@ def calibrated_cut(settings, data, params, seeds, n_jobs=1, level=0.95):
         boot = resimulate(settings.variant, data, params, rngs)
         records = fit_participants(boot, [_child_seed(s, _REFIT_STREAM + b) for s in seeds],
                                    settings, n_jobs, False, 0)
-        best = np.array([rec["x"][rec["best"]] for rec in records]).reshape(n, -1)
-        nll = np.array([rec["nll"][rec["best"]] for rec in records])
+        best, nll = best_of(records)
         ratios.append(likelihood_ratios(
             settings.variant, boot, best, nll, settings.bounds, params,
-            optima=_optima(records, best, low, high), exact=settings.gradient == "exact",
+            optima=_optima(records, best, settings),
+            exact=settings.exact_gradient,
             options=settings.options))
     ratios = np.concatenate(ratios)
     cut = np.maximum(chi2.ppf(level, 1) / 2.0, np.quantile(ratios, level, axis=0))
@@ -177,15 +177,13 @@ def profile_table(settings, data, params, records, n_jobs=1, cut=None):
     (they beat ``params`` where the fit missed an optimum).
     """
     names = list(settings.variant.parameter_names)
-    low = np.array([settings.bounds[n][0] for n in names])
-    high = np.array([settings.bounds[n][1] for n in names])
-    nll = np.array([rec["nll"][rec["best"]] for rec in records])
-    optima = _optima(records, params, low, high)
+    _, nll = best_of(records)
+    optima = _optima(records, params, settings)
 
     def chunk_intervals(chunk):
         return profile_intervals(
             settings.variant, data.subset(chunk), params[chunk], nll[chunk], settings.bounds,
-            optima=[optima[i] for i in chunk], exact=settings.gradient == "exact",
+            optima=[optima[i] for i in chunk], exact=settings.exact_gradient,
             options=settings.options, cut=cut)
 
     chunks = [c for c in np.array_split(np.arange(data.n_participants), n_jobs) if c.size]
@@ -202,7 +200,7 @@ def profile_table(settings, data, params, records, n_jobs=1, cut=None):
         "estimate": params.ravel(),
         "lower": lower.ravel(),
         "upper": upper.ravel(),
-        "status": _bound_status(params, low, high).ravel(),
+        "status": _bound_status(params, settings.low, settings.high).ravel(),
     }).set_index(["participant_id", "parameter"])
     return table, lowest, where
 
@@ -229,7 +227,7 @@ def set_profile_intervals(estimator, data, settings, records, best, seeds, n_job
         if not todo.size:
             break
         records = add_descents(data, settings, records, todo, where[todo], "profile")
-        best = np.array([rec["x"][rec["best"]] for rec in records]).reshape(len(records), -1)
+        best, _ = best_of(records)
         estimator._set_fitted(data, settings, records, best)
         again, lowest_again, where_again = profile_table(
             settings, data.subset(todo), best[todo], [records[i] for i in todo], n_jobs)

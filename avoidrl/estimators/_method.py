@@ -38,6 +38,14 @@ class MaximumLikelihood:
         "Wald intervals from the NLL's Hessian in the logit space of the bounds, mapped back (so within the bounds, possibly asymmetric); status 'at lower bound' / 'at upper bound' (the estimate sits on a bound) or 'not identified' (a flat direction of the likelihood, or an interval spanning nearly the whole range) have no interval (NaN). Measured coverage of the 95 % intervals (simulated populations of 60, 10 replicates, `benchmarks/bench_hierarchical.py --report coverage`): .91-.94 on QLearning+novel, but on Hybrid2012+novel .43-.51 for the actor and critic learning rates and .79-.89 for the others, because the estimate can sit in another basin of a likelihood with several. The estimators' `intervals='profile'` gives profile-likelihood intervals instead (every estimate gets one; the same benchmark: .93-.95 on QLearning+novel but temperature .925, .89-.94 on Hybrid2012+novel), and `intervals='calibrated-profile'` intervals whose cut a parametric bootstrap of the group calibrates (.927-.957 on both); for the actor models, empirical or full Bayes (--method eb or bayes) give posterior intervals, with their own measured coverage")
     profile_interval_description = (
         "profile-likelihood intervals (the models' intervals='profile' or 'calibrated-profile', see the run summary): every value whose NLL, minimised over the other parameters (from the estimate and from the fit's other local optima), stays within a cut of the minimum: chi2_1(0.95)/2 = 1.92, or with 'calibrated-profile' the 95 % quantile of the likelihood ratios of a parametric bootstrap of the group, per parameter and never below 1.92; every estimate has one, on a bound too (its status says so). Where the profile met a lower NLL than the fit's optimum, the participant was refitted from there (a 'profile' start in the fits). Measured coverage of the 95 % intervals (simulated populations of 60, 10 replicates, `benchmarks/bench_hierarchical.py --report coverage`): 'profile' .925-.950 on QLearning+novel, .892-.940 on Hybrid2012+novel (Wald intervals there: .43-.51 for the actor and critic learning rates); 'calibrated-profile' .943-.957 on QLearning+novel and .927-.953 on Hybrid2012+novel")
+
+    @property
+    def fitted_interval_description(self) -> str:
+        """What this fit's ``params_ci_`` holds: its ``intervals`` setting's description."""
+        if getattr(self, "intervals", "wald") == "wald":
+            return self.interval_description
+        return self.profile_interval_description
+
     evidence_description = (
         "`-BIC/2`: minus half each participant's BIC, the BIC approximation of the log evidence of the maximum-likelihood fit")
 

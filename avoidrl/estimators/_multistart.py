@@ -121,7 +121,7 @@ def _nested_starts(data, seeds, settings):
         init={n: init[n] for n in small.parameter_names}, start=start, n_starts=n_starts,
         max_starts=n_starts)
     found = _multistart(data, [_child_seed(s, 1) for s in seeds], small_settings)
-    best = np.array([rec["x"][rec["best"]] for rec in found])
+    best, _ = best_of(found)
     columns = []
     for name in variant.parameter_names:
         if name in fixed:
@@ -197,6 +197,12 @@ def _still_unconfirmed(parts, pending, sizes, n_starts, max_starts):
             still.append(p)
             sizes[p] = min(n_starts, max_starts - used)
     return np.asarray(still, dtype=np.intp)
+
+
+def best_of(records):
+    """Each participant's best end point and its NLL: shapes (n, k) and (n,)."""
+    x = np.array([rec["x"][rec["best"]] for rec in records]).reshape(len(records), -1)
+    return x, np.array([rec["nll"][rec["best"]] for rec in records])
 
 
 def _record(parts):

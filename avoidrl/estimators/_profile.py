@@ -29,8 +29,8 @@ import numpy as np
 from scipy.stats import chi2
 
 from .._core.likelihood import Objective
-from .._core.optimize import minimize_lbfgsb_batch
 from .._core.transform import Z_LIMIT, to_bounded, to_unbounded
+from ._multistart import _descend
 
 #: distances from the estimate (in z) of the walk's points: geometric, so the
 #: first points resolve a narrow interval and ten more reach any bound
@@ -77,23 +77,15 @@ def local_optima(ends, values, best, low, high):
 def _descend_fixed(objective, x0, owner, box, column, exact, options):
     """Minimise the NLL of each row over all parameters but ``column[row]`` (held at x0).
 
-    Returns ``(x, nll)``; a descent that ends above its start keeps the start.
+    Returns ``(x, nll)``: the multi-start's own descent (a descent that ends
+    above its start keeps the start), with that coordinate's bounds closed
+    on its value, which fixes it.
     """
     bounds = np.repeat(box[None, :, :], len(x0), axis=0)
     rows = np.arange(len(x0))
     bounds[rows, column, 0] = bounds[rows, column, 1] = x0[rows, column]
-    if exact:
-        result = minimize_lbfgsb_batch(
-            lambda X, prob: objective.value_and_gradient(X, owner[prob]), x0, bounds,
-            jac=True, **options)
-    else:
-        result = minimize_lbfgsb_batch(lambda X, prob: objective(X, owner[prob]), x0, bounds,
-                                       **options)
-    values = objective(np.concatenate([result.x, x0]), np.concatenate([owner, owner]))
-    end, start = values[:len(x0)], values[len(x0):]
-    end = np.where(np.isnan(end), np.inf, end)
-    worse = end > start
-    return np.where(worse[:, None], x0, result.x), np.where(worse, start, end)
+    _, x, nll, _ = _descend(objective, x0, owner, bounds, options, None, exact)
+    return x, nll
 
 
 def _best_descent(objective, value, previous, anchors, owner, column, box, exact, options):
@@ -122,16 +114,10 @@ def _best_descent(objective, value, previous, anchors, owner, column, box, exact
     return x[best], nll[best]
 
 
-def _anchors(params, optima, extra=None):
-    """``(points, first, count)``: each participant's estimate, other optima and extra point."""
-    listed = []
-    for i in range(len(params)):
-        rows = [params[i][None, :]]
-        if optima is not None:
-            rows.append(optima[i])
-        if extra is not None:
-            rows.append(extra[i][None, :])
-        listed.append(np.vstack(rows))
+def _anchors(params, optima):
+    """``(points, first, count)``: each participant's estimate and other local optima."""
+    listed = [np.vstack([params[i][None, :]] + ([] if optima is None else [optima[i]]))
+              for i in range(len(params))]
     count = np.array([len(a) for a in listed])
     return np.concatenate(listed), np.cumsum(count) - count, count
 
@@ -153,8 +139,9 @@ def likelihood_ratios(variant, data, params, nll, bounds, at, *, optima=None, ex
     n, k = params.shape
     owner = np.repeat(np.arange(n), k)
     column = np.tile(np.arange(k), n)
-    _, value = _best_descent(Objective(variant, data), at[owner, column], params[owner],
-                             _anchors(params, optima, at), owner, column, box, exact,
+    # ``at`` itself is each descent's "previous" start, the estimate and optima its anchors
+    _, value = _best_descent(Objective(variant, data), at[owner, column], at[owner],
+                             _anchors(params, optima), owner, column, box, exact,
                              dict(options or {}))
     return np.maximum(value - np.asarray(nll, dtype=float)[owner], 0.0).reshape(n, k)
 
@@ -182,7 +169,7 @@ def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=
     exact : bool
         Descend with the likelihood's exact gradient (else forward differences).
     options : dict, optional
-        L-BFGS-B options for :func:`minimize_lbfgsb_batch`.
+        L-BFGS-B options for :func:`avoidrl._core.optimize.minimize_lbfgsb_batch`.
     cut : float or ndarray of shape (k,), optional
         The NLL rise that bounds each parameter's region, instead of
         ``chi2_1(level) / 2``.

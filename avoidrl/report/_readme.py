@@ -99,9 +99,8 @@ def fit_section(run):
         "start_tol": START_TOLERANCE, "bound_tol": run.bound_tol,
         "simulations": simulations_row(run.simulation_files),
         "bound_share": BOUND_SHARE_NOTE,
-        "interval_text": method.profile_interval_description
-        if getattr(run.first, "intervals", "wald") in ("profile", "calibrated-profile")
-        else method.interval_description,
+        "interval_text": getattr(run.first, "fitted_interval_description",
+                                 method.interval_description),
         "evidence_text": method.evidence_description,
         "bms_text": BMS_TEXT if two else NO_BMS_TEXT,
         "bms_figure_text": BMS_FIGURE_TEXT if two else NO_BMS_TEXT,
