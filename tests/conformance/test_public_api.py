@@ -156,8 +156,12 @@ def fresh():
     return {"ml": ml, "eb": eb, "data": data}
 
 
-# Same library versions: bit for bit. Another numpy/scipy may move the last digits.
-CLOSE = dict(rtol=1e-9, atol=1e-12)
+# To the optimizer's precision, not bit for bit: numpy's exp and log differ in
+# the last digit between CPUs (its AVX-512 code paths) and versions, and a
+# finite-difference descent carries such differences into the 8th digit of an
+# estimate (measured: 7e-8 relative), and of the NLL at an EB MAP (9e-9: not an
+# optimum of the NLL, so not flat there).
+CLOSE = dict(rtol=1e-6, atol=1e-9)
 
 
 def assert_same_fit(old, new, data):
@@ -165,7 +169,7 @@ def assert_same_fit(old, new, data):
     assert list(old.params_.columns) == list(new.params_.columns)
     np.testing.assert_allclose(old.params_.to_numpy(), new.params_.to_numpy(), **CLOSE)
     np.testing.assert_allclose(old.nll_.to_numpy(), new.nll_.to_numpy(), **CLOSE)
-    assert old.score(*data) == pytest.approx(new.score(*data), rel=1e-9)
+    assert old.score(*data) == pytest.approx(new.score(*data), rel=CLOSE["rtol"])
     np.testing.assert_allclose(old.evidence_.to_numpy(), new.evidence_.to_numpy(), **CLOSE)
     assert old.bounds_ == new.bounds_
 
@@ -205,9 +209,9 @@ def assert_same_content(old, new, where="pickle"):
         for key in old:
             assert_same_content(old[key], new[key], f"{where}[{key!r}]")
     elif isinstance(old, pd.DataFrame):
-        pd.testing.assert_frame_equal(old, new, check_exact=False, rtol=1e-9, obj=where)
+        pd.testing.assert_frame_equal(old, new, check_exact=False, obj=where, **CLOSE)
     elif isinstance(old, pd.Series):
-        pd.testing.assert_series_equal(old, new, check_exact=False, rtol=1e-9, obj=where)
+        pd.testing.assert_series_equal(old, new, check_exact=False, obj=where, **CLOSE)
     else:
         assert old == new, where
 
