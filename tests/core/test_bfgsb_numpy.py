@@ -151,7 +151,8 @@ def test_the_twin_follows_the_compiled_iterates_at_the_limits():
 
 
 @needs_numba
-@pytest.mark.parametrize("model", ["QLearning+novel", "Hybrid2012+novel"])
+@pytest.mark.parametrize("model", ["QLearning+novel",
+                                   pytest.param("Hybrid2012+novel", marks=pytest.mark.slow)])
 def test_the_twin_follows_the_compiled_iterates_on_the_likelihood(model):
     """20 example participants x 3 random starts: every descent the same bits."""
     from avoidrl import load_example, make_model

@@ -39,7 +39,8 @@ def reorder(frame, ids):
 
 @pytest.mark.parametrize("name, settings", [
     ("QLearning+novel", {}),
-    ("ActorCritic+novel", {"n_starts": 4}),          # random starts, extra rounds
+    pytest.param("ActorCritic+novel", {"n_starts": 4},  # random starts, extra rounds
+                 marks=pytest.mark.slow),
     ("Advantage+novel", {"n_starts": 3}),            # a nested-model start
 ])
 def test_participant_fit_is_the_same_alone_in_any_batch_order_and_n_jobs(example, name,
@@ -170,6 +171,7 @@ def test_unconfirmed_optima_get_more_starts_and_a_warning(example):
     assert (used[confirmed_early[confirmed_early].index] == 1).all()
 
 
+@pytest.mark.slow
 def test_more_starts_never_fit_worse(example):
     learning, transfer, _ = example
     few = ActorCritic(novel=True, n_starts=5, max_starts=5, random_state=4)

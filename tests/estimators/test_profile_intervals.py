@@ -75,6 +75,7 @@ def test_the_interval_ends_are_where_scipys_profile_rises_by_the_chi2_cut(fitted
     assert checked_crossings >= 8
 
 
+@pytest.mark.slow
 def test_wald_and_profile_agree_where_the_likelihood_is_nearly_quadratic(fitted):
     """Same estimates either way; on well-informed parameters the two intervals nearly match."""
     model, learning, transfer = fitted
@@ -129,6 +130,7 @@ def test_the_intervals_are_the_same_for_any_n_jobs(fitted):
     pd.testing.assert_frame_equal(two.params_ci_, model.params_ci_, check_exact=True)
 
 
+@pytest.mark.slow
 def test_calibrated_intervals_widen_the_profile_by_their_bootstrap_cut(fitted):
     """intervals='calibrated-profile': the cut is never below chi2_1(.95)/2, is the 95 %
     quantile of the bootstrap's likelihood ratios where that is larger, and the intervals
@@ -172,6 +174,7 @@ def test_intervals_is_a_checked_constructor_parameter():
         QLearning(intervals="bootstrap").fit(learning, transfer)
 
 
+@pytest.mark.slow
 def test_a_better_optimum_met_by_the_profile_becomes_the_fit():
     """One fixed start leaves ActorCritic in poor optima for some participants; the
     profile search meets lower NLLs, descends from them, and reports those optima (with

@@ -137,6 +137,7 @@ def test_diagnostics_count_what_the_fit_reports(fitted):
         report.posterior_diagnostics(QLearning(novel=True, n_starts=1).fit(*two_groups(1)))
 
 
+@pytest.mark.slow
 # ------------------------------------------------------- command line and folder
 def test_cli_fit_method_bayes_writes_a_complete_described_folder(tmp_path, data, capsys):
     learning, transfer = tmp_path / "learning.csv", tmp_path / "transfer.csv"

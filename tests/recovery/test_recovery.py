@@ -259,6 +259,7 @@ def test_model_recovery_quality_on_the_default_design():
         assert confusion.loc[generator].idxmax() == generator, confusion
 
 
+@pytest.mark.slow
 def test_model_recovery_does_not_depend_on_n_jobs_or_backend():
     estimators = [QLearning(novel=True, n_starts=2), Relative(novel=True, n_starts=2)]
     kwargs = dict(n_datasets=10, random_state=3)

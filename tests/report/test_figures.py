@@ -221,6 +221,7 @@ def test_figure_workers_leave_joblibs_process_pool_alone(n_workers):
         [0, 1, 2]
 
 
+@pytest.mark.slow
 def test_a_worker_holds_one_figure_and_this_process_takes_the_newest(tmp_path):
     """Each worker is handed one figure at a time: the rest stay for this process, which
     draws the newest first (figures handed to loky's call queue could not be taken back,

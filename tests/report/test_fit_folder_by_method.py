@@ -20,6 +20,10 @@ from avoidrl import plotting, report  # noqa: E402
 from avoidrl.hierarchical import EmpiricalBayes  # noqa: E402
 from avoidrl.model_selection import log_evidence_table, random_effects_bms  # noqa: E402
 
+# every test here shares two fitted methods' report folders (about 20 s of setup);
+# the quick suite's report tests are in test_report.py
+pytestmark = pytest.mark.slow
+
 NAMES = ("QLearning+novel", "Relative+novel")
 GROUP_OF = {f"{g}{i}": group for g, group in (("a", "ctl"), ("b", "pat")) for i in range(4)}
 BMS_COLUMNS = ["alpha", "expected_frequency", "exceedance_probability",
@@ -220,7 +224,6 @@ def test_eb_population_ibic_and_em_history(folders):
         assert len(part) == estimator.n_iter_
 
 
-@pytest.mark.slow
 def test_one_eb_model_writes_no_bms(tmp_path, data, eb_models):
     single = {NAMES[0]: eb_models[NAMES[0]]}
     out = report.write_fit_report(tmp_path / "one", single, *data, random_state=0)

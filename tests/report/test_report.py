@@ -998,6 +998,7 @@ def test_validation_report(tmp_path, recoveries):
     assert "data/generated/model_recovery/" in readme
 
 
+@pytest.mark.slow
 def test_generated_data_shared_by_both_recoveries(tmp_path, recoveries):
     parameter, _ = recoveries
     shared = [d for r in parameter for d in r.datasets_]
