@@ -37,6 +37,13 @@ by 8, n_jobs=2, quiet machine, load 0.3-1.7):
 * QLearning+novel: r within .001 of EB, R-hat <= 1.01 everywhere, 90 %
   coverage .873-.917 (oracle .892-.925); HB 4.9 s wall, 8.6 CPU s median.
 
+Measured 2026-12-07 on a CPU without AVX-512 (numpy's exp and log scalar; see
+the README's Speed), seeds 1000-1003, same commit: HB Hybrid2012+novel 12.1-17.2
+s wall (target <= 30 s met), QLearning+novel 9.8-10.9 s (target <= 5 s missed:
+about two thirds of the sampling is numpy's exp/log); r, coverage and R-hat as
+above (Hybrid: four learning rates EB .752, HB .753; critic_lr 90 % coverage
+.846; R-hat <= 1.05 for 98.8 %).
+
 Tried on the same 8 Hybrid2012+novel populations, none closing critic_lr's gap
 (prototypes, not kept): a Student-t population with its degrees of freedom
 sampled on a grid (critic_lr .831: 60 participants leave the degrees of
