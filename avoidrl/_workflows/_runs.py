@@ -243,9 +243,10 @@ def run_fit(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, learning=None, trans
         The estimators' ``gradient`` (None: their default, 'exact');
         'finite-difference' descends on the reference's optimizer path. Not
         with 'bayes' (it needs no gradient).
-    intervals : {'wald', 'profile'}, optional
+    intervals : {'wald', 'profile', 'calibrated-profile'}, optional
         The maximum-likelihood estimators' ``intervals`` (None: their default,
-        'wald'); 'profile' writes profile-likelihood intervals. Only with 'ml'.
+        'wald'); 'profile' writes profile-likelihood intervals, 'calibrated-profile'
+        the same with cuts calibrated by a parametric bootstrap. Only with 'ml'.
 
     Returns
     -------
@@ -349,7 +350,7 @@ def run_validation(out_dir=DEFAULT_OUT_DIR, models=DEFAULT_MODELS, recovery="par
         The inference method's own settings, as in :func:`run_fit`.
     gradient : {'exact', 'finite-difference'}, optional
         The fitting estimators' ``gradient``, as in :func:`run_fit`.
-    intervals : {'wald', 'profile'}, optional
+    intervals : {'wald', 'profile', 'calibrated-profile'}, optional
         The fitting estimators' ``intervals``, as in :func:`run_fit` (the
         recovery's coverage is then that of profile intervals).
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from scipy.stats import chi2
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
@@ -31,7 +30,7 @@ from .._utils.warnings import warn
 from ._multistart import (
     OPTIMUM_TOLERANCE, _child_seed, add_descents, best_of, fit_participants,
 )
-from ._profile import likelihood_ratios, local_optima, profile_intervals
+from ._profile import chi2_cut, likelihood_ratios, local_optima, profile_intervals
 
 #: Hessian eigenvalues below this share of the largest are flat directions
 IDENTIFIED_CURVATURE = 1e-12
@@ -107,7 +106,7 @@ def wald_intervals(variant, data, params, bounds):
 
 
 #: the NLL rise of a 95 % profile interval: chi2_1(0.95) / 2
-PROFILE_CUT = float(chi2.ppf(0.95, 1) / 2)
+PROFILE_CUT = chi2_cut(0.95)
 #: rounds of descents from profile points that beat the fit's optimum
 PROFILE_ROUNDS = 3
 #: a calibrated cut refits the group this many times at least ...
@@ -159,7 +158,7 @@ def calibrated_cut(settings, data, params, seeds, n_jobs=1, level=0.95):
             exact=settings.exact_gradient,
             options=settings.options))
     ratios = np.concatenate(ratios)
-    cut = np.maximum(chi2.ppf(level, 1) / 2.0, np.quantile(ratios, level, axis=0))
+    cut = np.maximum(chi2_cut(level), np.quantile(ratios, level, axis=0))
     return cut, ratios
 
 

@@ -146,6 +146,11 @@ def likelihood_ratios(variant, data, params, nll, bounds, at, *, optima=None, ex
     return np.maximum(value - np.asarray(nll, dtype=float)[owner], 0.0).reshape(n, k)
 
 
+def chi2_cut(level=0.95):
+    """The NLL rise of a ``level`` profile interval: ``chi2_1(level) / 2`` (1.92 at .95)."""
+    return float(chi2.ppf(level, 1) / 2.0)
+
+
 def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=0.95,
                       exact=True, options=None, cut=None):
     """Profile-likelihood intervals of the estimates ``params`` (n, k) of ``data``.
@@ -192,7 +197,7 @@ def profile_intervals(variant, data, params, nll, bounds, *, optima=None, level=
     params = np.asarray(params, dtype=float)
     nll = np.asarray(nll, dtype=float)
     n, k = params.shape
-    rise = chi2.ppf(level, 1) / 2.0 if cut is None else np.asarray(cut, dtype=float)
+    rise = chi2_cut(level) if cut is None else np.asarray(cut, dtype=float)
     objective = Objective(variant, data)
     anchors = _anchors(params, optima)
 
