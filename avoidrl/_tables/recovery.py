@@ -165,6 +165,32 @@ def parameter_recovery_coverage(parameter_recovery):
     return pd.concat(parts, ignore_index=True)
 
 
+def parameter_recovery_coverage_by_position(parameter_recovery):
+    """Coverage split by the true value's position (parameter_recovery_coverage_by_position.csv).
+
+    Parameters
+    ----------
+    parameter_recovery : ParameterRecovery, list of them, or dict {name: ParameterRecovery}
+
+    Returns
+    -------
+    DataFrame
+        model, parameter, position ('lower tail': the lowest 10 % of the true
+        values, 'middle', 'upper tail': the highest 10 %), min_true, max_true
+        (the range of true values in the position), then the columns of
+        ``coverage_`` (see ``coverage_by_position_``).
+    """
+    parts = []
+    for name, recovery in _recoveries(parameter_recovery).items():
+        if not hasattr(recovery, "coverage_by_position_"):
+            raise ValueError(f"the parameter recovery of {name!r} has no coverage_by_position_ "
+                             "(fit it with this version of avoidrl)")
+        table = recovery.coverage_by_position_.reset_index()
+        table.insert(0, "model", name)
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)
+
+
 def parameter_recovery_sbc(parameter_recovery):
     """Simulation-based-calibration ranks of the recoveries whose fits give posterior draws.
 

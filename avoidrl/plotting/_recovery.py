@@ -15,7 +15,9 @@ from .._tables import (
     BOUND_TOLERANCE, _recoveries, _recovery_bounds, _recovery_models, recovery_at_bounds,
     recovery_criterion,
 )
-from ._style import _BOUND_COLOR, _PARTICIPANT_COLOR, _despine, _draw_bounds, _new_figure
+from ._style import (
+    _BOUND_COLOR, _PARTICIPANT_COLOR, _TAIL_COLOR, _despine, _draw_bounds, _new_figure,
+)
 
 
 # ----------------------------------------------------------------- recovery
@@ -95,8 +97,13 @@ def plot_parameter_recovery(parameter_recovery, tol=BOUND_TOLERANCE):
     return figure
 
 
-def _coverage_panel(ax, name, coverage):
-    """Coverage per parameter as points with their interval; the nominal level dashed."""
+def _coverage_panel(ax, name, coverage, by_position=None):
+    """Coverage per parameter as points with their interval; the nominal level dashed.
+
+    With ``by_position`` (``coverage_by_position_``), the coverage of each
+    parameter's lowest and highest 10 % of true values beside it (triangles
+    down and up), each with its interval: where the misses are.
+    """
     x = np.arange(len(coverage))
     values = coverage["coverage"].to_numpy(float)
     shown = np.isfinite(values)
@@ -114,8 +121,23 @@ def _coverage_panel(ax, name, coverage):
         label = f"{int(coverage['n_inside'].iloc[i])}/{n}" if n else "no\ninterval"
         ax.annotate(label, (i, high[i] if n else nominal), xytext=(0, 4),
                     textcoords="offset points", ha="center", va="bottom", fontsize=7)
+    lowest = list(low[shown])
+    if by_position is not None:
+        for position, marker, offset in (("lower tail", "v", -0.28), ("upper tail", "^", 0.28)):
+            part = by_position.xs(position, level="position").reindex(coverage.index)
+            value = part["coverage"].to_numpy(float)
+            has = np.isfinite(value)
+            tail_low, tail_high = part["lower"].to_numpy(float), part["upper"].to_numpy(float)
+            ax.errorbar(x[has] + offset, value[has],
+                        yerr=[value[has] - tail_low[has], tail_high[has] - value[has]],
+                        fmt=marker, color=_TAIL_COLOR, markersize=4, elinewidth=0.8, capsize=2,
+                        gid=f"coverage {position}",
+                        label=f"{position.replace('tail', '10 %')} of the true values")
+            # the axis follows the tails' values, not their intervals, which run off
+            # it in small recoveries (a handful of datasets per tail)
+            lowest.extend(value[has])
     ax.legend(loc="lower left", frameon=False, fontsize=7)
-    bottom = np.nanmin(np.append(low[shown], nominal))
+    bottom = np.nanmin(np.append(lowest, nominal))
     ax.set_ylim(max(0.0, bottom - 0.08), 1.06)
     ax.set_xlim(-0.6, len(coverage) - 0.4)
     ax.set_xticks(x, [p.replace("_", " ") for p in coverage.index], rotation=30, ha="right",
@@ -139,7 +161,9 @@ def plot_recovery_calibration(recovery):
         One row per model. Left: per parameter, the share of true values
         inside the fits' intervals (``coverage_``) as a point with its 95 %
         Clopper-Pearson interval, annotated n_inside/n (estimates with an
-        interval), and the intervals' nominal level (grey dashed). Right:
+        interval), beside it the coverage of the lowest and highest 10 % of
+        the true values (``coverage_by_position_``; triangles down and up,
+        with their intervals), and the intervals' nominal level (grey dashed). Right:
         ``correlation_matrix_`` as a heatmap (rows true, columns fitted parameters;
         diverging colours centred at 0, from -1 to 1; values annotated): the
         diagonal is the recovery r, the off-diagonal cells show trade-offs.
@@ -156,7 +180,8 @@ def plot_recovery_calibration(recovery):
     axes = figure.subplots(len(recoveries), 2, squeeze=False)
     for row, (name, item) in enumerate(recoveries.items()):
         n = len(item.true_params_)
-        _coverage_panel(axes[row, 0], name, item.coverage_)
+        _coverage_panel(axes[row, 0], name, item.coverage_,
+                        getattr(item, "coverage_by_position_", None))
         axes[row, 0].set_title(f"Interval coverage (n = {n} datasets)", fontsize=10)
         ax = axes[row, 1]
         matrix = item.correlation_matrix_

@@ -32,6 +32,8 @@ _BAR_COLOR = "#8fb05a"
 _EMPIRICAL_COLOR = "#404040"
 _BOUND_COLOR = "#c0392b"
 _PARTICIPANT_COLOR = "#2f6fa8"
+#: The tails of the true values in a coverage panel.
+_TAIL_COLOR = "#e08a00"
 #: Option 0 / option 1 of each context, labelled by the transfer stimulus types.
 _OPTION_TYPES = {"Reward": ("HR", "LR"), "Loss Avoid": ("LP", "HP")}
 _OPTION_LABELS = {"HR": "HR (A/C, option 0)", "LR": "LR (B/D, option 1)",

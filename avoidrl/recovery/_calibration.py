@@ -22,6 +22,10 @@ SBC_DRAWS = 99
 #: The columns of ``coverage_``.
 COVERAGE_COLUMNS = ["nominal", "n", "n_inside", "coverage", "lower", "upper",
                     "n_without_interval"]
+#: Share of the true values in each tail of ``coverage_by_position_``.
+TAIL_SHARE = 0.1
+#: The positions of ``coverage_by_position_``, in order.
+POSITIONS = ("lower tail", "middle", "upper tail")
 
 
 def clopper_pearson(k, n, level=COVERAGE_INTERVAL_LEVEL):
@@ -70,6 +74,51 @@ def coverage_table(true_params, intervals, nominal=NOMINAL_LEVEL):
     table = pd.DataFrame.from_dict(rows, orient="index", columns=COVERAGE_COLUMNS)
     table.index.name = "parameter"
     return table
+
+
+def coverage_by_position(true_params, intervals, nominal=NOMINAL_LEVEL, tail=TAIL_SHARE):
+    """Coverage split by where the true value lies among the true values.
+
+    A coverage near the nominal level can hide intervals that miss most of
+    the extreme true values: a shrinkage estimator (empirical or full Bayes)
+    pulls them toward the population, and the middle makes up for them.
+    Each parameter's true values are ranked (ties share their mean rank, so
+    equal values share a position): the lowest ``tail`` share is the 'lower
+    tail', the highest the 'upper tail', the rest the 'middle'.
+
+    Parameters
+    ----------
+    true_params : DataFrame
+        Datasets x parameters, the generating values.
+    intervals : DataFrame
+        ``params_ci_`` of the fits, as for :func:`coverage_table`.
+    nominal : float
+        The intervals' level.
+    tail : float
+        Share of the true values in each tail, in (0, 0.5).
+
+    Returns
+    -------
+    DataFrame indexed by (parameter, position), positions in
+    :data:`POSITIONS` order, columns ``min_true`` and ``max_true`` (the range
+    of true values in the position) then :data:`COVERAGE_COLUMNS`, counted as
+    :func:`coverage_table` counts.
+    """
+    if not 0 < tail < 0.5:
+        raise ValueError(f"tail must be a share in (0, 0.5), got {tail!r}")
+    parts = []
+    for parameter in true_params.columns:
+        true = true_params[parameter]
+        # mid-rank shares, (rank - 1/2) / n: the tails are the same size at both ends
+        share = (true.rank(method="average").to_numpy() - 0.5) / len(true)
+        masks = (share < tail, (share >= tail) & (share <= 1 - tail), share > 1 - tail)
+        for position, mask in zip(POSITIONS, masks):
+            table = coverage_table(true_params.loc[mask, [parameter]], intervals, nominal)
+            table.insert(0, "position", position)
+            table.insert(1, "min_true", true[mask].min() if mask.any() else np.nan)
+            table.insert(2, "max_true", true[mask].max() if mask.any() else np.nan)
+            parts.append(table)
+    return pd.concat(parts).set_index("position", append=True)
 
 
 def pearson(a, b):

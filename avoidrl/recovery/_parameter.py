@@ -19,7 +19,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._utils.progress import ProgressBar
 from .._utils.warnings import warn
 from ._calibration import (
-    NOMINAL_LEVEL, coverage_table, cross_correlations, pearson, sbc_ranks,
+    NOMINAL_LEVEL, TAIL_SHARE, coverage_by_position, coverage_table, cross_correlations,
+    pearson, sbc_ranks,
 )
 from ._common import (
     MAX_SEED, SyntheticDataset, check_datasets, check_run_settings, dataset_count,
@@ -112,6 +113,15 @@ class ParameterRecovery(BaseEstimator):
         identified). Read through the fitted-model protocol, so it means the
         same for maximum-likelihood (Wald or profile, the model's
         ``intervals``), empirical-Bayes and full-Bayes (credible) intervals.
+    coverage_by_position_ : DataFrame
+        ``coverage_`` split by where the true value lies among the true
+        values, indexed by (parameter, position): the lowest 10 % ('lower
+        tail'), the highest 10 % ('upper tail') and the 'middle', with the
+        range of true values in each (``min_true``, ``max_true``). Shrinkage
+        methods can reach the nominal level overall while missing most of the
+        extreme values: measured on Hybrid2012+novel (10 populations of 60),
+        EmpiricalBayes's learning-rate intervals cover .92-.96 of the middle
+        and .48-.69 of the tails (both tails together).
     sbc_ranks_ : DataFrame
         Only when the fits give posterior draws (``HierarchicalBayes``):
         datasets x parameters, the simulation-based-calibration rank of each
@@ -249,6 +259,8 @@ class ParameterRecovery(BaseEstimator):
         self.correlation_matrix_ = cross_correlations(self.true_params_, self.fitted_params_)
         self.intervals_ = intervals.rename_axis(["dataset", "parameter"])
         self.coverage_ = coverage_table(self.true_params_, self.intervals_, NOMINAL_LEVEL)
+        self.coverage_by_position_ = coverage_by_position(self.true_params_, self.intervals_,
+                                                          NOMINAL_LEVEL, TAIL_SHARE)
         if hasattr(fitted, "draws_"):  # a method with posterior draws: SBC ranks too
             self.sbc_ranks_ = sbc_ranks(fitted, self.true_params_).rename_axis("dataset")
         else:

@@ -39,7 +39,8 @@ from .._tables import (
     interval_status_counts, model_evidence,
     model_identification, model_recovery_matrices, parameter_descriptives, parameter_intervals,
     parameter_recovery_correlation_matrix, parameter_recovery_correlations,
-    parameter_recovery_coverage, parameter_recovery_sbc, population_parameters,
+    parameter_recovery_coverage, parameter_recovery_coverage_by_position,
+    parameter_recovery_sbc, population_parameters,
 )
 from ._columns import (  # noqa: F401  (importers read them here too)
     COLUMN_VOCABULARY, REFERENCE_LAYOUT, VOCABULARY_TEXT, own_columns, reference_files,
@@ -392,6 +393,11 @@ VALIDATION_CATALOGUE = (
         "per model and parameter: model, parameter, nominal (the intervals' level), n (fits with a finite interval), n_inside (intervals containing the true value), coverage (n_inside / n), lower, upper (its 95 % Clopper-Pearson interval: is the nominal level plausible?), n_without_interval (Wald intervals of estimates on a bound or not identified); the intervals are the fits' `params_ci_` (Wald or profile-likelihood intervals of maximum-likelihood fits, posterior intervals of empirical-Bayes ones, credible intervals of full-Bayes ones)",
         files=("parameter_recovery_coverage.csv",),
         producer=lambda run: parameter_recovery_coverage(run.recoveries), step=PARAMETER_STEP),
+    PARAMETER('parameter_recovery_coverage_by_position.csv',
+        "parameter_recovery_coverage.csv split by where the true value lies among the true values: model, parameter, position ('lower tail': the lowest 10 %, 'middle', 'upper tail': the highest 10 %; equal true values share a position), min_true, max_true (the range of true values in the position), then the same columns. Shrinkage methods (empirical and full Bayes) can cover the middle at the nominal level and miss most of the tails",
+        files=("parameter_recovery_coverage_by_position.csv",),
+        producer=lambda run: parameter_recovery_coverage_by_position(run.recoveries),
+        step=PARAMETER_STEP),
     PARAMETER('parameter_recovery_sbc.csv',
         "written when the fits give posterior draws (full Bayes): the simulation-based-calibration rank of every true value among n_draws evenly thinned posterior draws (Talts et al. 2018): model, dataset, parameter, rank (0..n_draws), n_draws. Uniform ranks mean calibrated posteriors, but only when the true values were drawn from the fitted model's prior (the 'random' and 'normal' samplers do not; see the avoidrl docs, full Bayes)",
         files=("parameter_recovery_sbc.csv",),

@@ -59,6 +59,8 @@ COLUMN_VOCABULARY = {
     "mean_bms_pxp": "mean BMS pxp", "mean_bor": "mean BOR",
     "nominal": "an interval's nominal level", "n_inside": "intervals containing the true value",
     "coverage": "n_inside / n", "n_without_interval": "estimates without an interval",
+    "position": "where the true values lie: lower tail, middle, upper tail",
+    "min_true": "lowest true value in the position", "max_true": "highest true value in the position",
     "true_parameter": "a generating parameter", "fitted_parameter": "a fitted parameter",
     "r": "Pearson r",
     "log_loss": "mean -ln P(choice) per trial", "chance_log_loss": "a coin flip's log loss, ln 2",

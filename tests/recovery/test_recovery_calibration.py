@@ -10,6 +10,7 @@ from scipy import stats
 from avoidrl import QLearning, plotting, report
 from avoidrl.hierarchical import EmpiricalBayes
 from avoidrl.recovery import ParameterRecovery
+from avoidrl.recovery._calibration import coverage_by_position
 
 BOUNDS = {"temperature": (0.01, 0.2)}
 
@@ -55,6 +56,50 @@ def test_coverage_is_a_hand_count_of_the_fits_intervals(ml):
         assert (got["lower"], got["upper"]) == pytest.approx((exact.low, exact.high))
 
 
+def test_coverage_by_position_is_a_hand_count_of_the_tails(ml):
+    table = ml.coverage_by_position_
+    names = list(ml.true_params_.columns)
+    assert table.index.names == ["parameter", "position"]
+    assert table.index.tolist() == [(p, q) for p in names
+                                    for q in ("lower tail", "middle", "upper tail")]
+    for parameter in names:
+        true = ml.true_params_[parameter]
+        order = true.sort_values().index           # 12 distinct values: 1 per 10 % tail
+        rows = ml.intervals_.xs(parameter, level="parameter")
+        for position, datasets in (("lower tail", order[:1]), ("middle", order[1:-1]),
+                                   ("upper tail", order[-1:])):
+            part = rows.loc[datasets]
+            has = np.isfinite(part["lower"]) & np.isfinite(part["upper"])
+            inside = ((part["lower"] <= true[datasets]) & (true[datasets] <= part["upper"]) & has)
+            got = table.loc[(parameter, position)]
+            assert (got["n"], got["n_inside"]) == (has.sum(), inside.sum())
+            assert (got["min_true"], got["max_true"]) == (true[datasets].min(),
+                                                          true[datasets].max())
+        # the positions partition coverage_'s counts
+        whole = table.xs(parameter, level="parameter")[["n", "n_inside", "n_without_interval"]]
+        assert whole.sum().tolist() == ml.coverage_.loc[
+            parameter, ["n", "n_inside", "n_without_interval"]].tolist()
+
+
+def test_coverage_by_position_keeps_equal_true_values_together():
+    ids = pd.Index(range(20), name="dataset")
+    true = pd.DataFrame({"a": np.arange(20.0), "b": np.repeat([0.2, 0.4, 0.6, 0.8], 5)},
+                        index=ids)
+    rows = [(i, p, true.loc[i, p], true.loc[i, p] - 0.01, true.loc[i, p] + (0.01 if i % 4 else -0.005),
+             "interior") for i in ids for p in "ab"]
+    intervals = pd.DataFrame(rows, columns=["dataset", "parameter", "estimate", "lower", "upper",
+                                            "status"]).set_index(["dataset", "parameter"])
+    table = coverage_by_position(true, intervals, tail=0.1)
+    assert table.loc[("a", "lower tail"), "n"] == 2 and table.loc[("a", "upper tail"), "n"] == 2
+    # a quarter of b's values are 0.2: together, in the middle (average rank 3 / 20 > 10 %)
+    assert table.loc[("b", "lower tail"), "n"] == 0
+    assert np.isnan(table.loc[("b", "lower tail"), "coverage"])
+    assert table.loc[("b", "middle"), "n"] == 20
+    assert table.loc[("b", "middle"), "n_inside"] == 15   # every 4th interval misses
+    with pytest.raises(ValueError, match="tail must be a share"):
+        coverage_by_position(true, intervals, tail=0.5)
+
+
 def test_correlation_matrix_diagonal_is_the_recovery_r(ml):
     matrix = ml.correlation_matrix_
     names = list(ml.true_params_.columns)
@@ -84,7 +129,13 @@ def test_tables_lay_out_coverage_and_correlations(ml):
     wide = long.pivot(index="true_parameter", columns="fitted_parameter", values="r")
     np.testing.assert_allclose(wide.loc[ml.correlation_matrix_.index, ml.correlation_matrix_.columns],
                                ml.correlation_matrix_)
-    columns = set(coverage.columns) | set(long.columns)
+    by_position = report.parameter_recovery_coverage_by_position(ml)
+    assert by_position.columns[:5].tolist() == ["model", "parameter", "position", "min_true",
+                                                "max_true"]
+    assert len(by_position) == 3 * len(ml.coverage_)
+    np.testing.assert_array_equal(by_position["n_inside"],
+                                  ml.coverage_by_position_["n_inside"])
+    columns = set(coverage.columns) | set(long.columns) | set(by_position.columns)
     assert columns <= set(report.COLUMN_VOCABULARY)
 
 
@@ -95,6 +146,8 @@ def test_calibration_figure_draws_headless(ml):
     coverage_ax, matrix_ax = figure.axes[:2]
     assert any(line.get_gid() == "nominal" and line.get_ydata()[0] == 0.95
                for line in coverage_ax.get_lines())
+    gids = {line.get_gid() for line in coverage_ax.get_lines()}
+    assert {"coverage lower tail", "coverage upper tail"} <= gids
     image = matrix_ax.get_images()[0]
     assert image.get_clim() == (-1, 1)
     assert image.get_cmap().name == "RdBu_r"
@@ -107,7 +160,8 @@ def test_calibration_figure_draws_headless(ml):
 def test_validation_folder_plans_the_calibration_files():
     planned = report.validation_files(["QLearning+novel"])
     for name in ("parameter_recovery_coverage.csv", "parameter_recovery_correlation_matrix.csv",
-                 "parameter_recovery_calibration.png"):
+                 "parameter_recovery_calibration.png",
+                 "parameter_recovery_coverage_by_position.csv"):
         assert name in planned
 
 
@@ -115,7 +169,8 @@ def test_validation_folder_plans_the_calibration_files():
 def test_validation_folder_writes_the_calibration_files(ml, tmp_path):
     out = report.write_validation_report(tmp_path / "val", parameter_recovery=ml)
     for name in ("parameter_recovery_coverage.csv", "parameter_recovery_correlation_matrix.csv",
-                 "parameter_recovery_calibration.png"):
+                 "parameter_recovery_calibration.png",
+                 "parameter_recovery_coverage_by_position.csv"):
         assert (out / name).is_file(), name
         assert name in (out / "README.md").read_text()
     written = pd.read_csv(out / "parameter_recovery_coverage.csv")
