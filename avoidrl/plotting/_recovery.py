@@ -97,12 +97,18 @@ def plot_parameter_recovery(parameter_recovery, tol=BOUND_TOLERANCE):
     return figure
 
 
+#: fewest intervals in a tail for the coverage panel to draw its coverage (its 95 %
+#: Clopper-Pearson interval is then at most about +-0.2 wide)
+MIN_TAIL_N = 20
+
+
 def _coverage_panel(ax, name, coverage, by_position=None):
     """Coverage per parameter as points with their interval; the nominal level dashed.
 
     With ``by_position`` (``coverage_by_position_``), the coverage of each
     parameter's lowest and highest 10 % of true values beside it (triangles
-    down and up), each with its interval: where the misses are.
+    down and up), each with its interval: where the misses are. Tails with
+    fewer than :data:`MIN_TAIL_N` intervals are not drawn, and a note says so.
     """
     x = np.arange(len(coverage))
     values = coverage["coverage"].to_numpy(float)
@@ -122,20 +128,27 @@ def _coverage_panel(ax, name, coverage, by_position=None):
         ax.annotate(label, (i, high[i] if n else nominal), xytext=(0, 4),
                     textcoords="offset points", ha="center", va="bottom", fontsize=7)
     lowest = list(low[shown])
+    skipped = False
     if by_position is not None:
         for position, marker, offset in (("lower tail", "v", -0.28), ("upper tail", "^", 0.28)):
             part = by_position.xs(position, level="position").reindex(coverage.index)
             value = part["coverage"].to_numpy(float)
-            has = np.isfinite(value)
+            # a tail of a handful of values says nothing (its interval spans the axis)
+            has = np.isfinite(value) & (part["n"].to_numpy(float) >= MIN_TAIL_N)
+            skipped |= bool(np.any(np.isfinite(value) & ~has))
+            if not has.any():
+                continue
             tail_low, tail_high = part["lower"].to_numpy(float), part["upper"].to_numpy(float)
             ax.errorbar(x[has] + offset, value[has],
                         yerr=[value[has] - tail_low[has], tail_high[has] - value[has]],
                         fmt=marker, color=_TAIL_COLOR, markersize=4, elinewidth=0.8, capsize=2,
                         gid=f"coverage {position}",
                         label=f"{position.replace('tail', '10 %')} of the true values")
-            # the axis follows the tails' values, not their intervals, which run off
-            # it in small recoveries (a handful of datasets per tail)
-            lowest.extend(value[has])
+            lowest.extend(tail_low[has])
+    if skipped:
+        ax.text(0.99, 0.01, f"tails with fewer than {MIN_TAIL_N} intervals not drawn",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color=_TAIL_COLOR,
+                gid="tails not drawn")
     ax.legend(loc="lower left", frameon=False, fontsize=7)
     bottom = np.nanmin(np.append(lowest, nominal))
     ax.set_ylim(max(0.0, bottom - 0.08), 1.06)
@@ -163,7 +176,9 @@ def plot_recovery_calibration(recovery):
         Clopper-Pearson interval, annotated n_inside/n (estimates with an
         interval), beside it the coverage of the lowest and highest 10 % of
         the true values (``coverage_by_position_``; triangles down and up,
-        with their intervals), and the intervals' nominal level (grey dashed). Right:
+        with their intervals; drawn when a tail holds at least 20 intervals,
+        that is from about 200 datasets), and the intervals' nominal level
+        (grey dashed). Right:
         ``correlation_matrix_`` as a heatmap (rows true, columns fitted parameters;
         diverging colours centred at 0, from -1 to 1; values annotated): the
         diagonal is the recovery r, the off-diagonal cells show trade-offs.

@@ -409,7 +409,7 @@ VALIDATION_CATALOGUE = (
         producer=lambda run: parameter_recovery_correlation_matrix(run.recoveries),
         step=PARAMETER_STEP),
     PARAMETER('parameter_recovery_calibration.png',
-        "one row per model: the coverage per parameter as a point with its 95 % Clopper-Pearson interval (n_inside/n above it) and the nominal level dashed; the true x fitted correlation matrix as a heatmap (-1 blue .. 0 white .. 1 red, values annotated); n datasets in the titles",
+        "one row per model: the coverage per parameter as a point with its 95 % Clopper-Pearson interval (n_inside/n above it), beside it the coverage of the lowest and highest 10 % of the true values (triangles down and up, drawn when a tail holds at least 20 intervals), and the nominal level dashed; the true x fitted correlation matrix as a heatmap (-1 blue .. 0 white .. 1 red, values annotated); n datasets in the titles",
         files=("parameter_recovery_calibration.png",),
         producer=lambda run: figure(plotting.plot_recovery_calibration, run.recoveries),
         step=PARAMETER_STEP),

@@ -2,6 +2,7 @@
 
 import warnings
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -146,8 +147,10 @@ def test_calibration_figure_draws_headless(ml):
     coverage_ax, matrix_ax = figure.axes[:2]
     assert any(line.get_gid() == "nominal" and line.get_ydata()[0] == 0.95
                for line in coverage_ax.get_lines())
+    # 12 datasets: one or two true values per tail, too few to draw, and the panel says so
     gids = {line.get_gid() for line in coverage_ax.get_lines()}
-    assert {"coverage lower tail", "coverage upper tail"} <= gids
+    assert not {"coverage lower tail", "coverage upper tail"} & gids
+    assert any(text.get_gid() == "tails not drawn" for text in coverage_ax.texts)
     image = matrix_ax.get_images()[0]
     assert image.get_clim() == (-1, 1)
     assert image.get_cmap().name == "RdBu_r"
@@ -155,6 +158,26 @@ def test_calibration_figure_draws_headless(ml):
     assert matrix_ax.get_ylabel() == "true parameter"
     assert "n = 12" in matrix_ax.get_title()
     assert len(matrix_ax.texts) == len(ml.true_params_.columns) ** 2
+
+
+def test_calibration_figure_draws_tails_with_enough_values(ml):
+    """With 20 or more intervals per tail, each tail's coverage is drawn at its value."""
+    from avoidrl.plotting._recovery import MIN_TAIL_N, _coverage_panel
+
+    table = ml.coverage_by_position_.copy()
+    table["n"] = MIN_TAIL_N
+    table["n_inside"] = 15
+    table["coverage"] = 0.75
+    table["lower"], table["upper"] = 0.51, 0.91
+    with plotting.headless():
+        figure, ax = plt.subplots()
+        _coverage_panel(ax, "Q", ml.coverage_, table)
+    plt.close(figure)
+    points = {c.get_label(): c.lines[0] for c in ax.containers}   # the errorbars' data lines
+    for label in ("lower 10 % of the true values", "upper 10 % of the true values"):
+        np.testing.assert_allclose(np.asarray(points[label].get_ydata(), float), 0.75)
+        assert len(points[label].get_ydata()) == len(ml.coverage_)
+    assert not any(text.get_gid() == "tails not drawn" for text in ax.texts)
 
 
 def test_validation_folder_plans_the_calibration_files():
