@@ -136,11 +136,21 @@ def parameter_recovery_correlations(parameter_recovery):
     return pd.DataFrame(rows, columns=["Model", "Parameter", "Correlation"])
 
 
-def _calibrated(name, recovery):
-    if not hasattr(recovery, "coverage_"):
-        raise ValueError(f"the parameter recovery of {name!r} has no coverage_ (fit it with "
+def _calibrated(name, recovery, attribute="coverage_"):
+    if not hasattr(recovery, attribute):
+        raise ValueError(f"the parameter recovery of {name!r} has no {attribute} (fit it with "
                          "this version of avoidrl)")
     return recovery
+
+
+def _stacked(parameter_recovery, attribute):
+    """Each recovery's ``attribute`` table, after a leading model column, one under another."""
+    parts = []
+    for name, recovery in _recoveries(parameter_recovery).items():
+        table = getattr(_calibrated(name, recovery, attribute), attribute).reset_index()
+        table.insert(0, "model", name)
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)
 
 
 def parameter_recovery_coverage(parameter_recovery):
@@ -157,12 +167,7 @@ def parameter_recovery_coverage(parameter_recovery):
         (estimates with an interval), n_inside, coverage, lower, upper (its
         95 % Clopper-Pearson interval), n_without_interval.
     """
-    parts = []
-    for name, recovery in _recoveries(parameter_recovery).items():
-        table = _calibrated(name, recovery).coverage_.reset_index()
-        table.insert(0, "model", name)
-        parts.append(table)
-    return pd.concat(parts, ignore_index=True)
+    return _stacked(parameter_recovery, "coverage_")
 
 
 def parameter_recovery_coverage_by_position(parameter_recovery):
@@ -180,15 +185,7 @@ def parameter_recovery_coverage_by_position(parameter_recovery):
         (the range of true values in the position), then the columns of
         ``coverage_`` (see ``coverage_by_position_``).
     """
-    parts = []
-    for name, recovery in _recoveries(parameter_recovery).items():
-        if not hasattr(recovery, "coverage_by_position_"):
-            raise ValueError(f"the parameter recovery of {name!r} has no coverage_by_position_ "
-                             "(fit it with this version of avoidrl)")
-        table = recovery.coverage_by_position_.reset_index()
-        table.insert(0, "model", name)
-        parts.append(table)
-    return pd.concat(parts, ignore_index=True)
+    return _stacked(parameter_recovery, "coverage_by_position_")
 
 
 def parameter_recovery_sbc(parameter_recovery):
