@@ -166,6 +166,13 @@ class ParameterRecovery(BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # a recovery pickled before coverage_by_position_ existed kept what it is made of
+        if "intervals_" in state and "coverage_by_position_" not in state:
+            self.coverage_by_position_ = coverage_by_position(
+                self.true_params_, self.intervals_, NOMINAL_LEVEL, TAIL_SHARE)
+
     def _generate(self, learning, transfer, rng):
         n = dataset_count(self.n_datasets, learning, transfer)
         name = estimator_name(self.estimator)

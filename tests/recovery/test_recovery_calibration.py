@@ -82,6 +82,16 @@ def test_coverage_by_position_is_a_hand_count_of_the_tails(ml):
             parameter, ["n", "n_inside", "n_without_interval"]].tolist()
 
 
+def test_a_recovery_pickled_without_coverage_by_position_gains_it_on_load(ml):
+    import pickle
+
+    old = pickle.loads(pickle.dumps(ml))
+    del old.coverage_by_position_                       # as pickled by an earlier version
+    loaded = pickle.loads(pickle.dumps(old))
+    pd.testing.assert_frame_equal(loaded.coverage_by_position_, ml.coverage_by_position_)
+    assert len(report.parameter_recovery_coverage_by_position(loaded)) == 3 * len(ml.coverage_)
+
+
 def test_coverage_by_position_keeps_equal_true_values_together():
     ids = pd.Index(range(20), name="dataset")
     true = pd.DataFrame({"a": np.arange(20.0), "b": np.repeat([0.2, 0.4, 0.6, 0.8], 5)},
