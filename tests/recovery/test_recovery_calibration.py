@@ -128,6 +128,13 @@ def test_empirical_bayes_recovery_has_coverage_through_the_protocol():
     assert (eb.coverage_["n"] == 10).all()  # every EB estimate has an interval
     assert eb.coverage_["coverage"].between(0, 1).all()
     assert set(eb.intervals_.index.get_level_values("dataset")) == set(eb.true_params_.index)
+    # the tails of EB's posterior intervals too: 10 datasets, one true value per tail
+    by_position = eb.coverage_by_position_
+    assert (by_position.xs("lower tail", level="position")["n"] == 1).all()
+    assert (by_position.xs("upper tail", level="position")["n"] == 1).all()
+    np.testing.assert_array_equal(
+        by_position.groupby(level="parameter")["n_inside"].sum().loc[eb.coverage_.index],
+        eb.coverage_["n_inside"])
 
 
 def test_tables_lay_out_coverage_and_correlations(ml):
