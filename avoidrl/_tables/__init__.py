@@ -60,7 +60,7 @@ from .posterior import (  # noqa: F401
 from .recovery import (  # noqa: F401
     _recoveries, _recovery_bounds, _recovery_models, generated_data, model_recovery_fit_tables,
     model_identification, model_recovery_matrices, parameter_recovery_correlation_matrix,
-    parameter_recovery_correlations, parameter_recovery_coverage, parameter_recovery_coverage_by_position,
-    parameter_recovery_sbc, parameter_recovery_tables,
+    parameter_recovery_correlations, parameter_recovery_coverage,
+    parameter_recovery_coverage_by_position, parameter_recovery_sbc, parameter_recovery_tables,
     recovery_at_bounds, recovery_criterion,
 )

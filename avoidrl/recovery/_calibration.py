@@ -79,7 +79,7 @@ def coverage_table(true_params, intervals, nominal=NOMINAL_LEVEL):
 def coverage_by_position(true_params, intervals, nominal=NOMINAL_LEVEL, tail=TAIL_SHARE):
     """Coverage split by where the true value lies among the true values.
 
-    A coverage near the nominal level can hide intervals that miss most of
+    A coverage near the nominal level can hide intervals that miss many of
     the extreme true values: a shrinkage estimator (empirical or full Bayes)
     pulls them toward the population, and the middle makes up for them.
     Each parameter's true values are ranked (ties share their mean rank, so

@@ -118,7 +118,7 @@ class ParameterRecovery(BaseEstimator):
         values, indexed by (parameter, position): the lowest 10 % ('lower
         tail'), the highest 10 % ('upper tail') and the 'middle', with the
         range of true values in each (``min_true``, ``max_true``). Shrinkage
-        methods can reach the nominal level overall while missing most of the
+        methods can reach the nominal level overall while missing many of the
         extreme values: measured on Hybrid2012+novel (10 populations of 60),
         EmpiricalBayes's learning-rate intervals cover .92-.96 of the middle
         and .48-.69 of the tails (both tails together).

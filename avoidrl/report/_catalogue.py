@@ -394,7 +394,7 @@ VALIDATION_CATALOGUE = (
         files=("parameter_recovery_coverage.csv",),
         producer=lambda run: parameter_recovery_coverage(run.recoveries), step=PARAMETER_STEP),
     PARAMETER('parameter_recovery_coverage_by_position.csv',
-        "parameter_recovery_coverage.csv split by where the true value lies among the true values: model, parameter, position ('lower tail': the lowest 10 %, 'middle', 'upper tail': the highest 10 %; equal true values share a position), min_true, max_true (the range of true values in the position), then the same columns. Shrinkage methods (empirical and full Bayes) can cover the middle at the nominal level and miss most of the tails",
+        "parameter_recovery_coverage.csv split by where the true value lies among the true values: model, parameter, position ('lower tail': the lowest 10 %, 'middle', 'upper tail': the highest 10 %; equal true values share a position), min_true, max_true (the range of true values in the position), then the same columns. Shrinkage methods (empirical and full Bayes) can cover the middle at the nominal level and miss many of the extreme values",
         files=("parameter_recovery_coverage_by_position.csv",),
         producer=lambda run: parameter_recovery_coverage_by_position(run.recoveries),
         step=PARAMETER_STEP),
