@@ -84,7 +84,9 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_hierarchical import generating_ranges, pearson, population  # noqa: E402
+from bench_hierarchical import (  # noqa: E402
+    covered_in_tails, generating_ranges, pearson, population,
+)
 from scipy.special import expit  # noqa: E402
 
 from avoidrl import make_model  # noqa: E402
@@ -92,7 +94,6 @@ from avoidrl._core.data import load_task_data  # noqa: E402
 from avoidrl._core.likelihood import Objective  # noqa: E402
 from avoidrl._core.transform import to_unbounded  # noqa: E402
 from avoidrl.hierarchical import EmpiricalBayes, HierarchicalBayes  # noqa: E402
-from avoidrl.recovery._calibration import coverage_by_position  # noqa: E402
 
 #: the oracle's importance proposal: a multivariate t (these degrees of freedom)
 #: around each participant's HierarchicalBayes draws in z, covariance inflated so
@@ -126,14 +127,9 @@ def timed_fit(estimator, learning, transfer):
 
 
 def tail_coverage(truth, intervals, level):
-    """Coverage of the lowest and highest 10 % of the true values together, per parameter.
-
-    As ``ParameterRecovery.coverage_by_position_`` counts; ``intervals`` has
-    ``lower`` and ``upper`` indexed by (participant_id, parameter).
-    """
-    table = coverage_by_position(truth, intervals, level)
-    tails = table.drop(index="middle", level="position").groupby(level="parameter").sum()
-    return (tails["n_inside"] / tails["n"]).to_dict()
+    """Coverage of the lowest and highest 10 % of the true values together, per parameter."""
+    inside, counted = covered_in_tails(truth, intervals, level)
+    return (inside / counted).to_dict()
 
 
 def oracle_coverage(hb, truth, name, learning, transfer, n_draws, seed, level=0.9):

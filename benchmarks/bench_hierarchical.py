@@ -405,12 +405,13 @@ def covered(fit, truth):
     return table["n_inside"], table["n"]
 
 
-def covered_in_tails(fit, truth):
-    """As :func:`covered`, for the lowest and highest 10 % of the true values together.
+def covered_in_tails(truth, intervals, level=0.95):
+    """Per parameter: (inside, counted) of the lowest and highest 10 % of the true values.
 
-    Counted as ``ParameterRecovery.coverage_by_position_`` counts.
+    Both tails together, as ``ParameterRecovery.coverage_by_position_``
+    counts them; ``intervals`` laid out as ``params_ci_``.
     """
-    table = coverage_by_position(truth, fit.params_ci_)
+    table = coverage_by_position(truth, intervals, level)
     tails = table.drop(index="middle", level="position").groupby(level="parameter").sum()
     return tails["n_inside"], tails["n"]
 
@@ -435,14 +436,14 @@ def report_coverage(args):
             eb = EmpiricalBayes(make_model(name), random_state=replicate, n_jobs=args.jobs)
             quiet_fit(eb, learning, transfer)
             counts["EB"].append(covered(eb, truth))
-            tails["EB"].append(covered_in_tails(eb, truth))
+            tails["EB"].append(covered_in_tails(truth, eb.params_ci_))
             if not args.no_ml:
                 ml = make_model(name, random_state=replicate, n_jobs=args.jobs)
                 for method, intervals in (("ML", "wald"), ("ML profile", "profile"),
                                           ("ML calibrated", "calibrated-profile")):
                     quiet_fit(ml.set_params(intervals=intervals), learning, transfer)
                     counts[method].append(covered(ml, truth))
-                    tails[method].append(covered_in_tails(ml, truth))
+                    tails[method].append(covered_in_tails(truth, ml.params_ci_))
             print(replicate, (counts["EB"][-1][0] / counts["EB"][-1][1]).round(2).to_dict(),
                   file=sys.stderr)
         table = {}
