@@ -89,7 +89,7 @@ from avoidrl.datasets import load_example
 from avoidrl.hierarchical import EmpiricalBayes
 from avoidrl.hierarchical._laplace import integrated_bic
 from avoidrl.model_selection import random_effects_bms
-from avoidrl.recovery._calibration import coverage_by_position, coverage_table
+from avoidrl.recovery._calibration import coverage_by_position, coverage_table, pooled_tails
 
 TEMPERATURE = (0.1, 0.2)
 #: the five base models of issue 18's identification target
@@ -411,8 +411,7 @@ def covered_in_tails(truth, intervals, level=0.95):
     Both tails together, as ``ParameterRecovery.coverage_by_position_``
     counts them; ``intervals`` laid out as ``params_ci_``.
     """
-    table = coverage_by_position(truth, intervals, level)
-    tails = table.drop(index="middle", level="position").groupby(level="parameter").sum()
+    tails = pooled_tails(coverage_by_position(truth, intervals, level))
     return tails["n_inside"], tails["n"]
 
 

@@ -121,6 +121,12 @@ def coverage_by_position(true_params, intervals, nominal=NOMINAL_LEVEL, tail=TAI
     return pd.concat(parts).set_index("position", append=True)
 
 
+def pooled_tails(by_position):
+    """Per parameter, ``n`` and ``n_inside`` of both tails of a :func:`coverage_by_position` table."""
+    tails = by_position.drop(index="middle", level="position")
+    return tails.groupby(level="parameter", sort=False)[["n", "n_inside"]].sum()
+
+
 def pearson(a, b):
     """Pearson r of two samples; NaN when either has no variance."""
     a = np.asarray(a, float)

@@ -414,7 +414,7 @@ VALIDATION_CATALOGUE = (
         producer=lambda run: figure(plotting.plot_recovery_calibration, run.recoveries),
         step=PARAMETER_STEP),
     PARAMETER('summary_PARAMETER.json',
-        'seed, models, datasets, correlations, per parameter the fits that end on a bound (`n_fitted_on_a_bound`, within 1e-06 x (high - low)), settings',
+        'seed, models, datasets, correlations, interval coverage per parameter (`coverage`: the nominal level, then for all true values and for both 10 % tails together n, n_inside, coverage and its 95 % Clopper-Pearson lower and upper), per parameter the fits that end on a bound (`n_fitted_on_a_bound`, within 1e-06 x (high - low)), settings',
         files=("summary_PARAMETER.json",),
         producer=lambda run: run.summary("PARAMETER"), step=SUMMARIES),
     MODEL('fit_data_MODEL.pkl',

@@ -17,6 +17,7 @@ from .._tables import (
     BOUND_TOLERANCE, SEPARATION_SE, START_TOLERANCE, model_identification, recovery_at_bounds,
 )
 from .._utils.fitted import fit_method_of
+from ..recovery._calibration import clopper_pearson, pooled_tails
 from ..recovery._common import generating_model
 from ..stats import BOUND_SHARE_NOTE
 from ._catalogue import BEST_MODEL, MODEL_SUMMARY
@@ -192,12 +193,32 @@ def comparison_summary(table):
             "bms_bor": table.attrs["bor"], "evidence": table.attrs["evidence"]}
 
 
+def coverage_summary(recovery):
+    """A recovery's interval coverage per parameter: overall and of both tails together.
+
+    Each entry: ``n`` (intervals), ``n_inside``, ``coverage`` and its 95 %
+    Clopper-Pearson ``lower``/``upper`` (None when n is 0); ``nominal`` is the
+    intervals' level, ``tails`` the lowest and highest 10 % of the true values.
+    """
+    def entry(n, inside):
+        low, high = clopper_pearson(inside, n)
+        return {"n": int(n), "n_inside": int(inside),
+                "coverage": inside / n if n else None, "lower": low, "upper": high}
+
+    overall = recovery.coverage_
+    tails = pooled_tails(recovery.coverage_by_position_)
+    return {"nominal": float(overall["nominal"].iloc[0]),
+            "all": {p: entry(row["n"], row["n_inside"]) for p, row in overall.iterrows()},
+            "tails": {p: entry(row["n"], row["n_inside"]) for p, row in tails.iterrows()}}
+
+
 def parameter_summary(run):
     """summary_PARAMETER.json's own entry."""
     return {"parameter_recovery": {
         name: {"n_datasets": len(r.datasets_),
                "n_converged": int(r.fits_["converged"].sum()),
                "correlations": r.correlations_.to_dict(),
+               "coverage": coverage_summary(r),
                "n_fitted_on_a_bound": {p: int(n) for p, n in
                                        recovery_at_bounds(r).sum().items()},
                "settings": recovery_settings(r, "estimator"),

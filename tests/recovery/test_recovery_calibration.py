@@ -1,5 +1,6 @@
 """Calibration in every parameter recovery: coverage_, correlation_matrix_, their tables and figure."""
 
+import json
 import warnings
 
 import matplotlib.pyplot as plt
@@ -90,6 +91,25 @@ def test_a_recovery_pickled_without_coverage_by_position_gains_it_on_load(ml):
     loaded = pickle.loads(pickle.dumps(old))
     pd.testing.assert_frame_equal(loaded.coverage_by_position_, ml.coverage_by_position_)
     assert len(report.parameter_recovery_coverage_by_position(loaded)) == 3 * len(ml.coverage_)
+
+
+def test_the_validation_summary_carries_the_coverage_and_its_tails(ml):
+    from avoidrl.report._summary import coverage_summary
+
+    summary = coverage_summary(ml)
+    assert summary["nominal"] == 0.95
+    tails = ml.coverage_by_position_.drop(index="middle", level="position")
+    for parameter, row in ml.coverage_.iterrows():
+        entry = summary["all"][parameter]
+        assert (entry["n"], entry["n_inside"]) == (row["n"], row["n_inside"])
+        assert (entry["lower"], entry["upper"]) == pytest.approx((row["lower"], row["upper"]))
+        part = tails.xs(parameter, level="parameter")
+        entry = summary["tails"][parameter]
+        assert (entry["n"], entry["n_inside"]) == (part["n"].sum(), part["n_inside"].sum())
+        if entry["n"]:
+            assert entry["coverage"] == pytest.approx(entry["n_inside"] / entry["n"])
+            exact = stats.binomtest(entry["n_inside"], entry["n"]).proportion_ci(0.95, "exact")
+            assert (entry["lower"], entry["upper"]) == pytest.approx((exact.low, exact.high))
 
 
 def test_coverage_by_position_keeps_equal_true_values_together():
@@ -215,6 +235,9 @@ def test_validation_folder_writes_the_calibration_files(ml, tmp_path):
         assert name in (out / "README.md").read_text()
     written = pd.read_csv(out / "parameter_recovery_coverage.csv")
     np.testing.assert_allclose(written["coverage"], ml.coverage_["coverage"])
+    summary = json.loads((out / "summary_PARAMETER.json").read_text())
+    coverage = summary["parameter_recovery"]["QLearning+novel"]["coverage"]
+    assert set(coverage["all"]) == set(coverage["tails"]) == set(ml.coverage_.index)
 
 
 def test_profile_intervals_are_counted_for_every_dataset_on_a_bound_too():
