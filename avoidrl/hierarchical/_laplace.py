@@ -466,8 +466,8 @@ def _posterior_mean_x(estep, population, low, high):
     return (weights[:, None, :] @ to_bounded(estep["samples"], low, high))[:, 0]
 
 
-def _sampled_intervals(estep, population, rng, level=0.95):
-    """Equal-tailed posterior intervals in z from the final E-step's importance draws.
+def _interval_weights(estep, population, rng):
+    """Normalised weights (n, S) of the final draws, averaged over the population's uncertainty.
 
     The draws are reweighted to ``HYPER_DRAWS`` populations drawn from the
     fitted one's approximate sampling distribution (mean: normal with the
@@ -475,7 +475,6 @@ def _sampled_intervals(estep, population, rng, level=0.95):
     normalised weights averaged, so the intervals account for the population
     being estimated from N participants (a large-sample approximation: it
     ignores how noisily each participant is measured, so it errs narrow).
-    Returns ``(lower, upper)``, each (n, k).
     """
     samples, log_weight = estep["samples"], estep["log_weight"]
     n, _, k = samples.shape
@@ -486,13 +485,39 @@ def _sampled_intervals(estep, population, rng, level=0.95):
         factor = np.exp(rng.standard_normal(k) / np.sqrt(2.0 * n))
         draw = _Population(mean, population.cov * np.outer(factor, factor))
         weights += _importance_weights(samples, log_weight, draw)
-    weights /= HYPER_DRAWS
-    tail = 0.5 * (1.0 - level)
-    lower, upper = np.empty((n, k)), np.empty((n, k))
+    return weights / HYPER_DRAWS
+
+
+def _weighted_quantiles(samples, weights, probabilities):
+    """Per participant and parameter, quantiles of the weighted draws.
+
+    ``samples`` (n, S, k), ``weights`` (n, S) normalised, ``probabilities``
+    (P, k): the quantile of parameter ``j`` at each ``probabilities[:, j]``
+    (the smallest draw whose cumulative weight reaches it). Returns (P, n, k).
+    """
+    n, _, k = samples.shape
+    out = np.empty((probabilities.shape[0], n, k))
     for j in range(k):
         order = np.argsort(samples[..., j], axis=1)
         values = np.take_along_axis(samples[..., j], order, axis=1)
         cumulative = np.cumsum(np.take_along_axis(weights, order, axis=1), axis=1)
-        lower[:, j] = values[np.arange(n), np.argmax(cumulative >= tail, axis=1)]
-        upper[:, j] = values[np.arange(n), np.argmax(cumulative >= 1.0 - tail, axis=1)]
+        # rounding can leave the last cumulative weight a hair under 1
+        cumulative[:, -1] = np.inf
+        for p, probability in enumerate(probabilities[:, j]):
+            out[p, :, j] = values[np.arange(n), np.argmax(cumulative >= probability, axis=1)]
+    return out
+
+
+def _sampled_intervals(estep, population, rng, level=0.95):
+    """Equal-tailed posterior intervals in z from the final E-step's importance draws.
+
+    Weighted as :func:`_interval_weights` says. ``level`` is one central
+    credible level, or one per parameter (k,). Returns ``(lower, upper)``,
+    each (n, k).
+    """
+    k = estep["samples"].shape[-1]
+    tail = 0.5 * (1.0 - np.broadcast_to(np.asarray(level, dtype=float), (k,)))
+    weights = _interval_weights(estep, population, rng)
+    lower, upper = _weighted_quantiles(estep["samples"], weights,
+                                       np.stack([tail, 1.0 - tail]))
     return lower, upper
