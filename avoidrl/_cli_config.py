@@ -27,10 +27,10 @@ CONFIG_KEYS = {
     "n_datasets": ("validate",), "sampler": ("validate",),
     "n_chains": ("fit", "validate"), "n_warmup": ("fit", "validate"),
     "n_samples": ("fit", "validate"), "gradient": ("fit", "validate"),
-    "intervals": ("fit", "validate"),
+    "intervals": ("fit", "validate"), "interval_calibration": ("fit", "validate"),
 }
 #: the options of one inference method's own settings (its ``front_end_settings``)
-METHOD_SETTINGS = ("n_chains", "n_warmup", "n_samples")
+METHOD_SETTINGS = ("n_chains", "n_warmup", "n_samples", "interval_calibration")
 CONFIG_SECTIONS = ("bounds", "init")
 _PATH_KEYS = ("learning", "transfer", "out")
 

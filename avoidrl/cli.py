@@ -229,6 +229,13 @@ def _add_common(parser, *, validate):
                        help="--method bayes: kept draws per chain (default: "
                             "HierarchicalBayes's); few warm-up sweeps and draws give a quick "
                             "look, not converged chains (see bayes_diagnostics.csv)")
+    model.add_argument("--interval-calibration", metavar="N", type=_positive_int,
+                       dest="interval_calibration",
+                       help="--method eb: calibrate each parameter's credible level on N "
+                            "groups simulated from the fit (EmpiricalBayes's "
+                            "interval_calibration; about N more EM fits; 10 brought "
+                            "Hybrid2012+novel's 95 %% intervals from .84-.95 to .91-.96 "
+                            "coverage). Default: no calibration")
     model.add_argument("--config", metavar="FILE",
                        help="JSON or TOML file with sections 'bounds' ({Base: {param: [low, "
                             "high]}}) and 'init' ({Base: {param: value}}), keyed by base model "
@@ -371,8 +378,11 @@ def _check_combinations(args, values):
     allowed = getattr(fit_methods()[method], "front_end_settings", ())
     for key in METHOD_SETTINGS:
         if key not in allowed and getattr(args, key) is not None:
-            raise UsageError(f"--{key.replace('_', '-')} is a setting of --method bayes; it "
-                             f"has no effect with --method {method}: drop it")
+            owners = [label for label, cls in fit_methods().items()
+                      if key in getattr(cls, "front_end_settings", ())]
+            raise UsageError(f"--{key.replace('_', '-')} is a setting of --method "
+                             f"{' or '.join(owners)}; it has no effect with --method "
+                             f"{method}: drop it")
         if key not in allowed:
             values[key] = None  # the config's may serve other runs
     if values["start"] == "fixed" and values["n_starts"] is not None:

@@ -121,6 +121,11 @@ PARAMETERS = {
     "n_samples": (_BOTH, "int | None", "None",
                   "Not in the reference. method='bayes' only: kept draws per chain (None: "
                   "HierarchicalBayes's default); as 'avoidrl fit --n-samples'."),
+    "interval_calibration": (_BOTH, "int | None", "None",
+                             "Not in the reference. method='eb' only: calibrate each "
+                             "parameter's credible level on this many groups simulated from "
+                             "the fit (EmpiricalBayes's interval_calibration; None: no "
+                             "calibration); as 'avoidrl fit --interval-calibration'."),
     "gradient": (_BOTH, "str | None", "None",
                  "Not in the reference. How fits descend (ML and EB): None or 'exact' (the "
                  "default), with the likelihood's exact gradient by avoidrl's compiled BFGS-B; "
@@ -333,8 +338,8 @@ class Pipeline:
             n_starts=params.get("number_of_runs"), seed=self.seed, seed_drawn=self.seed_drawn,
             n_jobs=-1 if multiprocessing else None, overwrite=overwrite,
             method=params.get("method", DEFAULT_METHOD), style=params.get("style", "screen"),
-            method_settings={key: params.get(key) for key in ("n_chains", "n_warmup",
-                                                              "n_samples")},
+            method_settings={key: params.get(key) for key in (
+                "n_chains", "n_warmup", "n_samples", "interval_calibration")},
             gradient=params.get("gradient"), intervals=params.get("intervals"))
 
     def _fit(self, params, common):

@@ -31,6 +31,9 @@ CITATIONS = {
                 "& Dayan, P. (2011). Disentangling the roles of approach, activation and "
                 "valence in instrumental and Pavlovian responding. *PLoS Computational "
                 "Biology*, 7(4), e1002028.",
+    "carlin1990": "Carlin, B. P., & Gelfand, A. E. (1990). Approaches for empirical Bayes "
+                  "confidence intervals. *Journal of the American Statistical Association*, "
+                  "85(409), 105-114.",
     "stephan2009": "Stephan, K. E., Penny, W. D., Daunizeau, J., Moran, R. J., & Friston, "
                    "K. J. (2009). Bayesian model selection for group studies. *NeuroImage*, "
                    "46(4), 1004-1017.",
@@ -65,6 +68,7 @@ MODEL_CITATIONS = {
 }
 _AUTHORS = {"palminteri2015": "Palminteri et al., 2015", "gold2012": "Gold et al., 2012",
             "geana2021": "Geana et al., 2021", "huys2011": "Huys et al., 2011",
+            "carlin1990": "Carlin & Gelfand, 1990",
             "stephan2009": "Stephan et al., 2009", "rigoux2014": "Rigoux et al., 2014",
             "holm1979": "Holm, 1979", "vehtari2016": "Vehtari et al., 2016",
             "vehtari2017": "Vehtari et al., 2017",
@@ -116,7 +120,11 @@ def methods_text(summary):
         cited.update(dict.fromkeys(("stephan2009", "rigoux2014")))
     comparison += "."
     cited["holm1979"] = None
-    cited.update(dict.fromkeys(method.methods_citations))
+    # a method may cite more for some settings (EB's calibrated intervals)
+    citations_of = getattr(method, "methods_citations_of", None)
+    first = next(iter(estimators.values()))
+    cited.update(dict.fromkeys(citations_of(first) if citations_of is not None
+                               else method.methods_citations))
     statistics = ("Groups were compared on each parameter (log-transformed, except novel_value, "
                   "mixing_factor, valence_factor and weighting_factor) by a one-way ANOVA, "
                   "t-tests against the reference group "

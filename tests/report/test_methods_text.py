@@ -5,14 +5,16 @@ from avoidrl.report._methods import methods_text
 BOUNDS = {"factual_lr": [0.01, 0.99], "temperature": [0.01, 0.5]}
 
 
-def summary(method="ml", models=("QLearning+novel", "Hybrid2021"), seed=7, bms=True):
+def summary(method="ml", models=("QLearning+novel", "Hybrid2021"), seed=7, bms=True,
+            **eb_settings):
     inner = {"bounds": BOUNDS, "start": "normal", "n_starts": 4, "max_starts": 12,
              "optimizer_options": {}}
     if method == "ml":
         estimators = {m: inner for m in models}
     else:
         estimators = {m: {"estimator": {"model": m, **inner}, "prior": "group",
-                          "covariance": "full", "max_iter": 50, "tol": 0.01} for m in models}
+                          "covariance": "full", "max_iter": 50, "tol": 0.01, **eb_settings}
+                      for m in models}
     return {"method": method, "models": list(models), "n_participants": 9,
             "groups": {"a": 4, "b": 5}, "evidence": "-BIC/2" if method == "ml" else "Laplace",
             "avoidrl_version": "9.9", "bms": {"winner": models[0]} if bms else None,
@@ -43,6 +45,14 @@ def test_eb_methods_and_one_model_unseeded():
     assert "Bayesian model selection" not in text and "Stephan" not in text
     assert "not seeded" in text
     assert "Huys, Q. J. M." in text.split("## References")[1]
+    assert "calibrated" not in text and "Carlin" not in text
+
+
+def test_eb_methods_say_when_the_intervals_levels_were_calibrated():
+    text = methods_text(summary("eb", models=("Relative+novel",), interval_calibration=10))
+    assert ("credible level was calibrated on 10 groups simulated from the fit" in text
+            and "(Carlin & Gelfand, 1990)" in text)
+    assert "Carlin, B. P., & Gelfand, A. E. (1990)" in text.split("## References")[1]
 
 
 def test_user_models_have_no_invented_reference():
