@@ -81,6 +81,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from avoidrl import make_model
@@ -423,8 +424,10 @@ def report_coverage(args):
             example = make_model(name, random_state=0, n_jobs=args.jobs)
             quiet_fit(example, learning, transfer)
             base_truth = example.params_
-        counts = {"EB": [], "ML": [], "ML profile": [], "ML calibrated": []}
+        counts = {"EB": [], "EB calibrated": [], "ML": [], "ML profile": [],
+                  "ML calibrated": []}
         tails = {method: [] for method in counts}
+        levels, seconds = [], []
         for replicate in range(args.replicates):
             if name.startswith("QLearning"):
                 truth = base_truth.copy()
@@ -432,10 +435,17 @@ def report_coverage(args):
                                                              random_state=5000 + replicate)
             else:
                 truth, learning, transfer = population(name, 60, seed=1000 + replicate)
-            eb = EmpiricalBayes(make_model(name), random_state=replicate, n_jobs=args.jobs)
+            eb = EmpiricalBayes(make_model(name), random_state=replicate, n_jobs=args.jobs,
+                                n_importance=args.n_importance)
             quiet_fit(eb, learning, transfer)
             counts["EB"].append(covered(eb, truth))
             tails["EB"].append(covered_in_tails(truth, eb.params_ci_))
+            if args.calibration:
+                calibrated = clone(eb).set_params(interval_calibration=args.calibration)
+                seconds.append(quiet_fit(calibrated, learning, transfer))
+                counts["EB calibrated"].append(covered(calibrated, truth))
+                tails["EB calibrated"].append(covered_in_tails(truth, calibrated.params_ci_))
+                levels.append(calibrated.interval_level_)
             if not args.no_ml:
                 ml = make_model(name, random_state=replicate, n_jobs=args.jobs)
                 for method, intervals in (("ML", "wald"), ("ML profile", "profile"),
@@ -462,6 +472,13 @@ def report_coverage(args):
         print("the lowest and highest 10 % of each replicate's true values "
               "(coverage_by_position_'s tails, pooled):")
         print(pd.DataFrame(tail_table).round(3).to_string())
+        if levels:
+            print(f"EB calibrated (interval_calibration={args.calibration}): credible level "
+                  "per parameter over the replicates (min, mean, max); wall seconds "
+                  f"{min(seconds):.1f}-{max(seconds):.1f}")
+            frame = pd.DataFrame(levels)
+            print(pd.DataFrame({"min": frame.min(), "mean": frame.mean(),
+                                "max": frame.max()}).round(4).to_string())
         print()
 
 
@@ -495,6 +512,11 @@ def main(argv=None):
                         help="recovery: also print every population's gains")
     parser.add_argument("--replicates", type=int, default=10,
                         help="coverage: simulated replicates per model")
+    parser.add_argument("--calibration", type=int, default=0,
+                        help="coverage: also fit EB with interval_calibration=this many "
+                             "simulated groups")
+    parser.add_argument("--n-importance", type=int, default=200,
+                        help="coverage: EB's n_importance")
     parser.add_argument("--no-ml", action="store_true",
                         help="collapse, coverage: skip the maximum-likelihood fits")
     parser.add_argument("--groups", type=int, default=10)

@@ -174,8 +174,8 @@ class EmpiricalBayes(WrappedModel, ExpectationMaximisation, BaseEstimator):
         1987; Carlin & Gelfand 1990). Costs one EM fit per simulated group.
         Measured with ``benchmarks/bench_hierarchical.py --report coverage
         --calibration 10`` (10 replicates of 60, both 95 %): Hybrid2012+novel
-        .840-.945 -> .910-.962 (critic_lr .840 -> .910), wall time 5 -> 21-37 s
-        with n_jobs=2; QLearning+novel .858-.923 -> .872-.925 (its misses are a
+        .840-.945 -> .910-.962 (critic_lr .840 -> .910), wall time 2-8 -> 21-37 s
+        with n_jobs=2 on a CPU without AVX-512; QLearning+novel .858-.923 -> .872-.925 (its misses are a
         few extreme participants whom the simulated groups, drawn through the
         Gaussian prior, do not reproduce). Needs ``m_step='importance'``.
     random_state : int, RandomState instance, Generator or None, default=None
