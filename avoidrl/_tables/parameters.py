@@ -463,7 +463,7 @@ def parameter_of_interest_correlations(models, parameters=PARAMETERS_OF_INTEREST
 
 # -------------------------------------------------------------------- intervals
 def parameter_intervals(models):
-    """Every model's per-participant estimates with their 95 % intervals, in long form.
+    """Every model's per-participant estimates with their intervals, in long form.
 
     Parameters
     ----------
@@ -477,11 +477,13 @@ def parameter_intervals(models):
     DataFrame
         Columns model, participant_id, group, parameter, estimate, lower,
         upper, status ('interior', 'at lower bound', 'at upper bound' or 'not
-        identified'; lower and upper are NaN unless 'interior'), in model,
-        participant and parameter order.
+        identified'; lower and upper are NaN unless 'interior'), level (the
+        interval's central level: 0.95, or the calibrated credible level of an
+        ``EmpiricalBayes(interval_calibration=...)`` fit, its
+        ``interval_level_``), in model, participant and parameter order.
     """
     columns = ["model", "participant_id", "group", "parameter", "estimate", "lower", "upper",
-               "status"]
+               "status", "level"]
     parts = []
     for name, estimator in _model_dict(models).items():
         intervals = getattr(estimator, "params_ci_", None)
@@ -492,6 +494,9 @@ def parameter_intervals(models):
         table.insert(0, "model", name)
         groups = estimator.groups_.astype(object)
         table.insert(2, "group", table["participant_id"].map(groups).to_numpy(dtype=object))
+        levels = getattr(estimator, "interval_level_", None)
+        table["level"] = 0.95 if levels is None else \
+            table["parameter"].map(levels).to_numpy(dtype=float)
         parts.append(table)
     return pd.concat(parts, ignore_index=True)[columns]
 

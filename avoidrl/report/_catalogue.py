@@ -322,7 +322,7 @@ FIT_CATALOGUE = (
         producer=lambda run: figure(plotting.plot_parameter_of_interest_comparisons, run.models),
         step=CHECK, when="has_interest"),
     FIT('parameter_intervals.csv',
-        "every model's estimates with their 95 % intervals: model, participant_id, group, parameter, estimate, lower, upper, status. {interval_text}",
+        "every model's estimates with their intervals: model, participant_id, group, parameter, estimate, lower, upper, status, level (the interval's central level: 0.95, or with empirical Bayes's --interval-calibration the parameter's calibrated credible level). {interval_text}",
         files=("parameter_intervals.csv",),
         producer=lambda run: parameter_intervals(run.models), step=EVIDENCE),
     FIT('model_evidence.csv',

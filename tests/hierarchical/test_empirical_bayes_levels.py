@@ -270,4 +270,11 @@ def test_the_command_line_calibrates_and_the_report_says_so(tmp_path):
     methods = (out / "methods.md").read_text()
     assert "calibrated on 2 groups simulated from the fit" in methods
     assert "Carlin, B. P." in methods
-    assert "credible levels calibrated on 2 groups" in (out / "README.md").read_text()
+    readme = (out / "README.md").read_text()
+    assert "credible levels calibrated on 2 groups" in readme
+    intervals = pd.read_csv(out / "parameter_intervals.csv")
+    levels = intervals.groupby("parameter")["level"].agg(["min", "max"])
+    assert (levels["min"] == levels["max"]).all()          # one level per parameter
+    assert levels["min"].between(0.95, LEVELS[-1]).all()
+    for name, level in levels["min"].items():               # the README states the same
+        assert f"{name} {level:.3f}" in readme

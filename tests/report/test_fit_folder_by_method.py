@@ -140,7 +140,8 @@ def test_intervals_evidence_and_bms_files(folders, method):
     folder, models = folders[method]
     intervals = pd.read_csv(folder / "parameter_intervals.csv")
     assert intervals.columns.tolist() == ["model", "participant_id", "group", "parameter",
-                                          "estimate", "lower", "upper", "status"]
+                                          "estimate", "lower", "upper", "status", "level"]
+    assert (intervals["level"] == 0.95).all()   # no calibrated levels here
     pd.testing.assert_frame_equal(intervals, report.parameter_intervals(models),
                                   check_dtype=False)
     for name, estimator in models.items():
