@@ -13,8 +13,10 @@ says.
 Each simulated group keeps every participant's own trials; a participant's
 generating parameters are one draw from its own posterior (the fit's final
 importance draws, weighted under the fitted population), so the simulated
-population keeps the spread and the outliers the data show rather than the
-Gaussian's; its choices are then drawn anew and the whole EM is refitted.
+population follows what each participant's data say, not the Gaussian alone
+(though a participant far from the others is still drawn shrunk toward them,
+so misses that come from such outliers are not corrected); its choices are
+then drawn anew and the whole EM is refitted.
 """
 
 from __future__ import annotations
@@ -45,19 +47,20 @@ def posterior_draw(estep, population, seeds, b):
     """One draw per participant from its posterior (the final importance draws), in z.
 
     Participant ``i``'s draw comes from its own stream, so it does not depend
-    on who else is in the group beyond the fitted population.
+    on who else is in the group beyond the fitted population. Clipped to the
+    z range the likelihood is evaluated on, so it is the value simulated.
     """
     weights = _importance_weights(estep["samples"], estep["log_weight"], population)
     index = np.array([np.random.default_rng(_child_seed(calibration_seed(seed, b), 0))
                       .choice(weights.shape[1], p=w) for seed, w in zip(seeds, weights)])
-    return estep["samples"][np.arange(len(index)), index]
+    return np.clip(estep["samples"][np.arange(len(index)), index], -Z_LIMIT, Z_LIMIT)
 
 
 def simulated_group(variant, data, z, low, high, seeds, b):
-    """``data`` with every participant's choices drawn anew at ``z`` (n, k), from its own stream."""
+    """``data`` with every participant's choices drawn anew at ``z`` (n, k), each from its own stream."""
     rngs = [np.random.RandomState(_child_seed(calibration_seed(seed, b), 1).generate_state(4))
             for seed in seeds]
-    params = to_bounded(np.clip(z, -Z_LIMIT, Z_LIMIT), low, high)
+    params = to_bounded(z, low, high)
     return resimulate(variant, data, params, rngs)
 
 
