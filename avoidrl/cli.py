@@ -234,7 +234,7 @@ def _add_common(parser, *, validate):
                        help="--method eb: calibrate each parameter's credible level on N "
                             "groups simulated from the fit (EmpiricalBayes's "
                             "interval_calibration; about N more EM fits; 10 brought "
-                            "Hybrid2012+novel's 95 %% intervals from .84-.95 to .91-.96 "
+                            "Hybrid2012+novel's 95 %% intervals from .85-.93 to .92-.95 "
                             "coverage). Default: no calibration")
     model.add_argument("--config", metavar="FILE",
                        help="JSON or TOML file with sections 'bounds' ({Base: {param: [low, "

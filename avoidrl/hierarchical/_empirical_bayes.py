@@ -173,11 +173,12 @@ class EmpiricalBayes(WrappedModel, ExpectationMaximisation, BaseEstimator):
         bootstrap calibration of empirical-Bayes intervals, Laird & Louis
         1987; Carlin & Gelfand 1990). Costs one EM fit per simulated group.
         Measured with ``benchmarks/bench_hierarchical.py --report coverage
-        --calibration 10`` (10 replicates of 60, both 95 %): Hybrid2012+novel
-        .840-.945 -> .910-.962 (critic_lr .840 -> .910), wall time 2-8 -> 21-37 s
-        with n_jobs=2 on a CPU without AVX-512; QLearning+novel .858-.923 -> .872-.925 (its misses are a
-        few extreme participants whom the simulated groups, drawn through the
-        Gaussian prior, do not reproduce). Needs ``m_step='importance'``.
+        --calibration 10`` (20 replicates of 60, 95 %): Hybrid2012+novel
+        .852-.929 -> .915-.947 (critic_lr .852 -> .915), wall time 2-8 -> 21-37
+        s with n_jobs=2 on a CPU without AVX-512; QLearning+novel .861-.913 ->
+        .873-.917 (its misses are a few extreme participants whom the
+        simulated groups, drawn through the Gaussian prior, do not
+        reproduce). Needs ``m_step='importance'``.
     random_state : int, RandomState instance, Generator or None, default=None
         Seeds the E-step's prior draws (per participant and iteration, so a
         participant's MAP search does not depend on who else is fitted given
@@ -218,8 +219,8 @@ class EmpiricalBayes(WrappedModel, ExpectationMaximisation, BaseEstimator):
         intervals at the nominal level, fit by maximum likelihood with
         ``intervals='calibrated-profile'``. With ``interval_calibration``
         each parameter's interval is taken at its calibrated credible level
-        (``interval_level_``): on the same protocol .910-.962 on
-        Hybrid2012+novel and .872-.925 on QLearning+novel.
+        (``interval_level_``): over 20 replicates of the same protocol
+        .915-.947 on Hybrid2012+novel and .873-.917 on QLearning+novel.
     interval_level_ : Series
         The central credible level of each parameter's interval: 0.95, or
         the level ``interval_calibration`` chose.
@@ -374,8 +375,8 @@ class EmpiricalBayes(WrappedModel, ExpectationMaximisation, BaseEstimator):
                 f"calibrated on {self.interval_calibration} groups simulated from the fit "
                 f"(interval_calibration; each level raised until the simulated groups' "
                 f"intervals covered their generating values 95 % of the time): {said}. "
-                "Measured coverage (10 replicates of 60): .910-.962 on Hybrid2012+novel, "
-                ".872-.925 on QLearning+novel, whose misses are a few extreme participants")
+                "Measured coverage (20 replicates of 60): .915-.947 on Hybrid2012+novel, "
+                ".873-.917 on QLearning+novel, whose misses are a few extreme participants")
 
     interval_description = (
         "95 % posterior intervals under the fitted population prior (importance-sampled, averaged over the population's estimation uncertainty), in the logit space of the bounds, mapped back; every EB estimate is 'interior'. Nominal coverage when the population is Gaussian in that space, lower when it is far from it (EmpiricalBayes's interval_calibration calibrates each parameter's level on groups simulated from the fit)")
