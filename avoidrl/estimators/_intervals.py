@@ -30,7 +30,7 @@ from .._utils.warnings import warn
 from ._multistart import (
     OPTIMUM_TOLERANCE, _child_seed, add_descents, best_of, fit_participants,
 )
-from ._profile import chi2_cut, likelihood_ratios, local_optima, profile_intervals
+from ._profile import chi2_cut, local_optima, profile_at, profile_intervals
 
 #: Hessian eigenvalues below this share of the largest are flat directions
 IDENTIFIED_CURVATURE = 1e-12
@@ -129,8 +129,11 @@ def calibrated_cut(settings, data, params, seeds, n_jobs=1, level=0.95):
 
     The group is simulated again at its estimates ``params`` (each
     participant's choices from its own sub-stream of ``seeds[i]``, on its own
-    trials), refitted as the fit was, and each parameter's likelihood ratio
-    at its generating value is computed (:func:`._profile.likelihood_ratios`).
+    trials) and refitted as the fit was: the multi-start, then the profile
+    search that adopts the better optima the profiles meet
+    (:func:`profile_search`). Each parameter's likelihood ratio at its
+    generating value is then measured from the refit's optimum
+    (:func:`_generating_ratios`).
     The cut is the ``level`` quantile of these ratios over participants and
     replicates, never below chi2_1(level) / 2: where the ratio's distribution
     at this much data is heavier than chi2 (skewed or kinked likelihoods,
@@ -151,15 +154,45 @@ def calibrated_cut(settings, data, params, seeds, n_jobs=1, level=0.95):
         boot = resimulate(settings.variant, data, params, rngs)
         records = fit_participants(boot, [_child_seed(s, _REFIT_STREAM + b) for s in seeds],
                                    settings, n_jobs, False, 0)
-        best, nll = best_of(records)
-        ratios.append(likelihood_ratios(
-            settings.variant, boot, best, nll, settings.bounds, params,
-            optima=_optima(records, best, settings),
-            exact=settings.exact_gradient,
-            options=settings.options))
+        # the refit's optima are searched as the fit's were before its ratios are taken
+        records, _, _, _ = profile_search(settings, boot, records, n_jobs)
+        ratios.append(_generating_ratios(settings, boot, records, params))
     ratios = np.concatenate(ratios)
     cut = np.maximum(chi2_cut(level), np.quantile(ratios, level, axis=0))
     return cut, ratios
+
+
+def _generating_ratios(settings, data, records, generating):
+    """Each refitted participant's likelihood ratios at its generating values, shape (n, k).
+
+    Measured as the fit's own intervals are: from the best optimum known.
+    A descent with a parameter held at its generating value that ends below
+    the refit's optimum (by more than ``OPTIMUM_TOLERANCE``) shows an
+    optimum the refit's starts missed; as :func:`set_profile_intervals` does
+    for the fit, the participant descends from there and its ratios are
+    measured again from the new optimum (up to :data:`PROFILE_ROUNDS`
+    times). Measured from the missed optimum instead, such a participant's
+    ratio was clipped to 0 and its other ratios came out too small, while
+    the fit's own such participants are measured from their better optima:
+    the cut came out too low.
+    """
+    best, nll = best_of(records)
+    ratios = np.empty(generating.shape)
+    todo = np.arange(data.n_participants)
+    for round_ in range(PROFILE_ROUNDS + 1):
+        ends, value = profile_at(
+            settings.variant, data.subset(todo), best[todo], settings.bounds, generating[todo],
+            optima=_optima([records[i] for i in todo], best[todo], settings),
+            exact=settings.exact_gradient, options=settings.options)
+        ratios[todo] = np.maximum(value - nll[todo, None], 0.0)
+        beaten = value.min(axis=1) < nll[todo] - OPTIMUM_TOLERANCE
+        if not beaten.any() or round_ == PROFILE_ROUNDS:
+            break
+        lowest = ends[np.arange(todo.size), value.argmin(axis=1)]
+        todo = todo[beaten]
+        records = add_descents(data, settings, records, todo, lowest[beaten], "profile")
+        best, nll = best_of(records)
+    return ratios
 
 
 def profile_table(settings, data, params, records, n_jobs=1, cut=None):
@@ -204,36 +237,58 @@ def profile_table(settings, data, params, records, n_jobs=1, cut=None):
     return table, lowest, where
 
 
-def set_profile_intervals(estimator, data, settings, records, best, seeds, n_jobs, calibrated):
-    """The fitted ``estimator``'s ``params_ci_`` from profile likelihoods (``intervals``).
+def profile_search(settings, data, records, n_jobs=1):
+    """Profile every estimate, adopting the better optima the profiles meet.
 
-    A better optimum the profiles meet becomes the fit's: a profile point
-    below the fit's optimum (by more than the tolerance within which starts
-    confirm an optimum) is a search the starts missed, so the participant
-    descends from it (a start of kind 'profile' in ``fits_``), the fitted
-    attributes are set again, and its intervals are profiled anew from the
-    new optimum, up to :data:`PROFILE_ROUNDS` times; a participant whose
-    optimum is still beaten is named in a ConvergenceWarning. ``calibrated``:
-    the cut comes from a parametric bootstrap of the group
-    (:func:`calibrated_cut`) at the final estimates.
+    A profile point below a participant's optimum (by more than the
+    tolerance within which starts confirm an optimum) is a search the
+    starts missed: the participant descends from it (a start of kind
+    'profile' in its record), and its intervals are profiled anew from the
+    new optimum, up to :data:`PROFILE_ROUNDS` times.
+
+    Returns
+    -------
+    records : list of dict
+        The records with those descents added.
+    table : DataFrame
+        ``params_ci_`` at the chi2 cut (:func:`profile_table`).
+    moved : ndarray of int
+        The participants that descended to a better optimum.
+    beaten : ndarray of int
+        Those whose optimum a profile point still beats.
     """
-    names = list(settings.variant.parameter_names)
-    cut = None
+    best, nll = best_of(records)
     table, lowest, where = profile_table(settings, data, best, records, n_jobs)
-    todo = np.flatnonzero(estimator.nll_.to_numpy() - lowest > OPTIMUM_TOLERANCE)
-    moved = todo.size > 0
+    todo = np.flatnonzero(nll - lowest > OPTIMUM_TOLERANCE)
+    moved = todo
     for _ in range(PROFILE_ROUNDS):
         if not todo.size:
             break
         records = add_descents(data, settings, records, todo, where[todo], "profile")
-        best, _ = best_of(records)
-        estimator._set_fitted(data, settings, records, best)
+        best, nll = best_of(records)
         again, lowest_again, where_again = profile_table(
             settings, data.subset(todo), best[todo], [records[i] for i in todo], n_jobs)
         table.loc[again.index] = again
         where[todo] = where_again
-        todo = todo[estimator.nll_.to_numpy()[todo] - lowest_again > OPTIMUM_TOLERANCE]
-    if moved:
+        todo = todo[nll[todo] - lowest_again > OPTIMUM_TOLERANCE]
+    return records, table, moved, todo
+
+
+def set_profile_intervals(estimator, data, settings, records, best, seeds, n_jobs, calibrated):
+    """The fitted ``estimator``'s ``params_ci_`` from profile likelihoods (``intervals``).
+
+    A better optimum the profiles meet becomes the fit's
+    (:func:`profile_search`): the fitted attributes are set again from it,
+    and a participant whose optimum is still beaten is named in a
+    ConvergenceWarning. ``calibrated``: the cut comes from a parametric
+    bootstrap of the group (:func:`calibrated_cut`) at the final estimates.
+    """
+    names = list(settings.variant.parameter_names)
+    cut = None
+    records, table, moved, todo = profile_search(settings, data, records, n_jobs)
+    if moved.size:
+        best, _ = best_of(records)
+        estimator._set_fitted(data, settings, records, best)
         estimator.posterior_cov_, _ = wald_intervals(settings.variant, data, best,
                                                      settings.bounds)
     if calibrated:

@@ -20,7 +20,7 @@ the profile rises :data:`STOP_RISE` above the minimum or the walk reaches the
 bound; the outermost point inside the region is then refined against its outer
 neighbour by :data:`BISECTIONS` halvings. A cut other than 1.92 per parameter
 (``cut``) gives the calibrated intervals of :func:`._intervals.calibrated_cut`,
-whose bootstrap computes its likelihood ratios with :func:`likelihood_ratios`.
+whose bootstrap computes its likelihood ratios with :func:`profile_at`.
 """
 
 from __future__ import annotations
@@ -122,15 +122,16 @@ def _anchors(params, optima):
     return np.concatenate(listed), np.cumsum(count) - count, count
 
 
-def likelihood_ratios(variant, data, params, nll, bounds, at, *, optima=None, exact=True,
-                      options=None):
-    """Each parameter's profile NLL at ``at`` minus the minimum: shape (n, k).
+def profile_at(variant, data, params, bounds, at, *, optima=None, exact=True, options=None):
+    """Each parameter's profile at ``at``: ``(x, nll)`` of shapes (n, k, k) and (n, k).
 
-    Entry ``(i, j)`` is participant ``i``'s NLL minimised over the other
-    parameters with parameter ``j`` held at ``at[i, j]``, minus ``nll[i]``
-    (at least 0): the statistic a profile interval compares with its cut.
-    The descents start from the estimate ``params[i]``, its other local
-    optima ``optima[i]`` and ``at[i]`` itself.
+    Entry ``(i, j)`` of ``nll`` is participant ``i``'s NLL minimised over
+    the other parameters with parameter ``j`` held at ``at[i, j]``; ``x[i, j]``
+    is where that descent ended. Minus the participant's minimum NLL, this is
+    the likelihood ratio a profile interval compares with its cut; a value
+    below the fitted NLL is an optimum the fit missed. The descents start
+    from the estimate ``params[i]``, its other local optima ``optima[i]`` and
+    ``at[i]`` itself.
     """
     names = list(variant.parameter_names)
     box = np.array([bounds[p] for p in names], dtype=float)
@@ -140,10 +141,10 @@ def likelihood_ratios(variant, data, params, nll, bounds, at, *, optima=None, ex
     owner = np.repeat(np.arange(n), k)
     column = np.tile(np.arange(k), n)
     # ``at`` itself is each descent's "previous" start, the estimate and optima its anchors
-    _, value = _best_descent(Objective(variant, data), at[owner, column], at[owner],
+    x, value = _best_descent(Objective(variant, data), at[owner, column], at[owner],
                              _anchors(params, optima), owner, column, box, exact,
                              dict(options or {}))
-    return np.maximum(value - np.asarray(nll, dtype=float)[owner], 0.0).reshape(n, k)
+    return x.reshape(n, k, k), value.reshape(n, k)
 
 
 def chi2_cut(level=0.95):

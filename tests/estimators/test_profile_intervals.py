@@ -227,3 +227,84 @@ def test_profile_intervals_cover_the_hybrids_learning_rates_where_wald_intervals
     rates = ["factual_actor_lr", "counterfactual_actor_lr", "critic_lr"]
     # Wald counts only its interior estimates, and still covers far less
     assert (wald.loc[rates, "coverage"] < profile.loc[rates, "coverage"] - 0.15).all()
+
+
+def test_the_bootstraps_ratios_are_measured_from_the_best_optimum_known():
+    """calibrated_cut's likelihood ratios at the generating values: where a refit's starts
+    missed the optimum that a descent from the generating values meets, the participant
+    descends from there first, as the fit's own profile does, so its ratios are those of a
+    well-fitted optimum. Measured from the missed optimum, they were clipped to 0: the cut
+    came out too low."""
+    from avoidrl._core.transform import to_bounded, to_unbounded
+    from avoidrl.estimators._intervals import _generating_ratios
+    from avoidrl.estimators._multistart import best_of, fit_participants, participant_seeds
+    from avoidrl.estimators._profile import profile_at
+
+    learning, transfer = small_example(per_group=1)
+    fixed = ActorCritic(novel=True, start="fixed")
+    settings = fixed._fit_settings()
+    data = fixed._load(learning, transfer)
+    seeds = participant_seeds(0, data.participants)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        poor = fit_participants(data, seeds, settings, 1, False, 0)
+        good = fit_participants(data, seeds, ActorCritic(novel=True)._fit_settings(), 1,
+                                False, 0)
+    poor_best, poor_nll = best_of(poor)
+    good_best, good_nll = best_of(good)
+    missed = poor_nll - good_nll > 1.0
+    assert missed.sum() >= 2, poor_nll - good_nll
+    # generating values half a unit of z from the good optimum
+    low, high = settings.low, settings.high
+    generating = to_bounded(np.clip(to_unbounded(good_best, low, high), -5, 5) + 0.5, low, high)
+
+    ratios = _generating_ratios(settings, data, poor, generating)
+    _, at_good = profile_at(settings.variant, data, good_best, settings.bounds, generating,
+                            exact=settings.exact_gradient, options=settings.options)
+    expected = np.maximum(at_good - good_nll[:, None], 0.0)
+    np.testing.assert_allclose(ratios[missed], expected[missed], atol=0.1)
+    assert (expected[missed] > 0.1).mean() > 0.5
+    # the ratios measured from the missed optima (the earlier cut's) were mostly 0
+    _, at_poor = profile_at(settings.variant, data, poor_best, settings.bounds, generating,
+                            exact=settings.exact_gradient, options=settings.options)
+    assert (np.maximum(at_poor - poor_nll[:, None], 0.0)[missed] == 0).mean() > 0.5
+    # participants whose optimum was not missed are measured as before
+    np.testing.assert_allclose(ratios[~missed], np.maximum(at_poor - poor_nll[:, None],
+                                                           0.0)[~missed])
+
+
+def test_the_bootstraps_refits_are_searched_as_the_fit_is(monkeypatch):
+    """calibrated_cut refits each simulated group as the fit did, profile search
+    included: its ratios are those of the refits after profile_search, which moves
+    the participants whose starts missed an optimum (one fixed start on ActorCritic
+    misses many)."""
+    from avoidrl._core.simulate import resimulate
+    from avoidrl.estimators import _intervals
+    from avoidrl.estimators._multistart import _child_seed, fit_participants, participant_seeds
+
+    monkeypatch.setattr(_intervals, "CALIBRATION_SAMPLES", 1)  # three replicates
+    learning, transfer = small_example(per_group=1)
+    model = ActorCritic(novel=True, start="fixed")
+    settings = model._fit_settings()
+    data = model._load(learning, transfer)
+    seeds = participant_seeds(0, data.participants)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        good = ActorCritic(novel=True, random_state=0).fit(learning, transfer)
+        params = good.params_.to_numpy()
+        cut, ratios = _intervals.calibrated_cut(settings, data, params, seeds)
+        searched, moved = [], 0
+        for b in range(3):
+            rngs = [np.random.RandomState(
+                _child_seed(s, _intervals._SIMULATION_STREAM + b).generate_state(4))
+                for s in seeds]
+            boot = resimulate(settings.variant, data, params, rngs)
+            records = fit_participants(
+                boot, [_child_seed(s, _intervals._REFIT_STREAM + b) for s in seeds],
+                settings, 1, False, 0)
+            records, _, moved_b, _ = _intervals.profile_search(settings, boot, records)
+            moved += moved_b.size
+            searched.append(_intervals._generating_ratios(settings, boot, records, params))
+    np.testing.assert_allclose(ratios, np.concatenate(searched))
+    assert moved >= 1
+    np.testing.assert_allclose(cut, np.maximum(RISE, np.quantile(ratios, 0.95, axis=0)))
