@@ -107,15 +107,16 @@ _COMMON_DOC = """
         bisection; every estimate gets one, on a bound too.
         'calibrated-profile': the same with each parameter's cut calibrated
         by a parametric bootstrap of the fitted group (simulated at the
-        estimates, refitted, the 95 % quantile of the likelihood ratios at
-        the generating values; never below 1.92; ``profile_cut_``): the cut
+        estimates, refitted as the fit was, profile search included, the 95 %
+        quantile of the likelihood ratios at the generating values; never
+        below 1.92; ``profile_cut_``): the cut
         then depends on the whole group, as an empirical-Bayes prior does (in
         a parameter recovery, the group is each work unit of 16 datasets).
         A profile point that beats the fit's optimum (by more than 0.1) is a
         better optimum the starts missed: the participant descends from it (a
         'profile' start in ``fits_``) and reports that optimum, profiled
         again. Profile intervals cost a few fits more (calibrated ones about
-        three times that) and cover better where the likelihood is not
+        five times that) and cover better where the likelihood is not
         quadratic (measured coverage in the README).
 
     Attributes
