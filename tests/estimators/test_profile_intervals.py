@@ -229,6 +229,16 @@ def test_profile_intervals_cover_the_hybrids_learning_rates_where_wald_intervals
     assert (wald.loc[rates, "coverage"] < profile.loc[rates, "coverage"] - 0.15).all()
 
 
+def one_fixed_start():
+    """ActorCritic+novel with one fixed start (it misses optima): data, settings, seeds."""
+    from avoidrl.estimators._multistart import participant_seeds
+
+    learning, transfer = small_example(per_group=1)
+    model = ActorCritic(novel=True, start="fixed")
+    data = model._load(learning, transfer)
+    return learning, transfer, model._fit_settings(), data, participant_seeds(0, data.participants)
+
+
 def test_the_bootstraps_ratios_are_measured_from_the_best_optimum_known():
     """calibrated_cut's likelihood ratios at the generating values: where a refit's starts
     missed the optimum that a descent from the generating values meets, the participant
@@ -237,14 +247,10 @@ def test_the_bootstraps_ratios_are_measured_from_the_best_optimum_known():
     came out too low."""
     from avoidrl._core.transform import to_bounded, to_unbounded
     from avoidrl.estimators._intervals import _generating_ratios
-    from avoidrl.estimators._multistart import best_of, fit_participants, participant_seeds
+    from avoidrl.estimators._multistart import best_of, fit_participants
     from avoidrl.estimators._profile import profile_at
 
-    learning, transfer = small_example(per_group=1)
-    fixed = ActorCritic(novel=True, start="fixed")
-    settings = fixed._fit_settings()
-    data = fixed._load(learning, transfer)
-    seeds = participant_seeds(0, data.participants)
+    _, _, settings, data, seeds = one_fixed_start()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         poor = fit_participants(data, seeds, settings, 1, False, 0)
@@ -280,14 +286,10 @@ def test_the_bootstraps_refits_are_searched_as_the_fit_is(monkeypatch):
     misses many)."""
     from avoidrl._core.simulate import resimulate
     from avoidrl.estimators import _intervals
-    from avoidrl.estimators._multistart import _child_seed, fit_participants, participant_seeds
+    from avoidrl.estimators._multistart import _child_seed, fit_participants
 
     monkeypatch.setattr(_intervals, "CALIBRATION_SAMPLES", 1)  # three replicates
-    learning, transfer = small_example(per_group=1)
-    model = ActorCritic(novel=True, start="fixed")
-    settings = model._fit_settings()
-    data = model._load(learning, transfer)
-    seeds = participant_seeds(0, data.participants)
+    learning, transfer, settings, data, seeds = one_fixed_start()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         good = ActorCritic(novel=True, random_state=0).fit(learning, transfer)
