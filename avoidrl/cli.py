@@ -206,7 +206,7 @@ def _add_common(parser, *, validate):
                             "calibrated where the likelihood is not quadratic (the hybrids), "
                             "several times the fit's cost; a lower optimum the profile meets "
                             "becomes the fit's; 'calibrated-profile': their cut calibrated by "
-                            "a parametric bootstrap of the group (about twice the cost "
+                            "a parametric bootstrap of the group (about five times the cost "
                             "again). Only with --method ml")
     fitted = "each synthetic population" if validate else "all participants"
     model.add_argument("--method", choices=tuple(fit_methods()),
