@@ -168,8 +168,8 @@ def _generating_ratios(settings, data, records, generating):
     Measured as the fit's own intervals are: from the best optimum known.
     A descent with a parameter held at its generating value that ends below
     the refit's optimum (by more than ``OPTIMUM_TOLERANCE``) shows an
-    optimum the refit's starts missed; as :func:`set_profile_intervals` does
-    for the fit, the participant descends from there and its ratios are
+    optimum the refit's starts missed; as :func:`profile_search` does for
+    the fit, the participant descends from there and its ratios are
     measured again from the new optimum (up to :data:`PROFILE_ROUNDS`
     times). Measured from the missed optimum instead, such a participant's
     ratio was clipped to 0 and its other ratios came out too small, while
