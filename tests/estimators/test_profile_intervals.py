@@ -133,7 +133,8 @@ def test_the_intervals_are_the_same_for_any_n_jobs(fitted):
 @pytest.mark.slow
 def test_calibrated_intervals_widen_the_profile_by_their_bootstrap_cut(fitted):
     """intervals='calibrated-profile': the cut is never below chi2_1(.95)/2, is the 95 %
-    quantile of the bootstrap's likelihood ratios where that is larger, and the intervals
+    prediction bound of the bootstrap's likelihood ratios (the 195th smallest of 204) where
+    that is larger, and the intervals
     contain the chi2 profile's; the same for any n_jobs."""
     from avoidrl.estimators._intervals import calibrated_cut
     from avoidrl.estimators._multistart import participant_seeds
@@ -147,7 +148,7 @@ def test_calibrated_intervals_widen_the_profile_by_their_bootstrap_cut(fitted):
     assert (model.profile_cut_ == RISE).all()
     cut = calibrated.profile_cut_
     assert list(cut.index) == model.parameter_names and (cut >= RISE).all()
-    # the cut is the bootstrap's quantile (recomputed here) where it exceeds the chi2's
+    # the cut is the bootstrap's prediction bound (recomputed here) where it exceeds the chi2's
     data = model._load(learning, transfer)
     seeds = participant_seeds(1, data.participants)
     again, ratios = calibrated_cut(model._fit_settings(), data,
@@ -155,13 +156,37 @@ def test_calibrated_intervals_widen_the_profile_by_their_bootstrap_cut(fitted):
     np.testing.assert_allclose(again, cut.to_numpy())
     # 6 participants: 34 replicates, so that at least 200 ratios set each quantile
     assert ratios.shape == (34 * 6, 4) and (ratios >= 0).all()
-    np.testing.assert_allclose(np.maximum(RISE, np.quantile(ratios, 0.95, axis=0)), again)
+    # ceil(205 x .95) = 195: the 195th smallest ratio of each parameter
+    np.testing.assert_allclose(np.maximum(RISE, np.sort(ratios, axis=0)[194]), again)
     both = model.params_ci_.merge(calibrated.params_ci_, left_index=True, right_index=True,
                                   suffixes=("", "_calibrated"))
     tolerance = 0.02 * (both["upper"] - both["lower"])
     assert (both["lower_calibrated"] <= both["lower"] + tolerance).all()
     assert (both["upper_calibrated"] >= both["upper"] - tolerance).all()
     pd.testing.assert_frame_equal(two.params_ci_, calibrated.params_ci_)
+
+
+def test_the_cuts_prediction_bound_holds_for_a_new_exchangeable_value():
+    """prediction_bound's rank, and the guarantee it gives: a new value drawn as the m were
+    stays at or below it ceil((m + 1) .95) / (m + 1) of the time, where the interpolated
+    95 % quantile holds (.95 m + .05) / (m + 1) of the time."""
+    from avoidrl.estimators._intervals import prediction_bound
+
+    values = np.arange(1.0, 241.0)[::-1]  # order must not matter
+    assert prediction_bound(values, 0.95) == 229.0  # ceil(241 x .95) = 229
+    assert prediction_bound(np.arange(1.0, 200.0), 0.95) == 190.0  # 200 x .95, exactly 190
+    assert prediction_bound(np.arange(1.0, 10.0), 0.95) == 9.0  # fewer than 19: the largest
+    columns = np.column_stack([np.arange(40.0), -np.arange(40.0)])
+    np.testing.assert_array_equal(prediction_bound(columns, 0.95), [38.0, -1.0])
+
+    # 40 chi2 draws and a 41st, 20,000 times: exact rates 39/41 = .951 and 38.05/41 = .928
+    rng = np.random.RandomState(0)
+    draws = rng.chisquare(1, size=(20_000, 41)) / 2
+    bound = np.array([prediction_bound(row[:40], 0.95) for row in draws])
+    quantile = np.quantile(draws[:, :40], 0.95, axis=1)
+    held, held_by_quantile = np.mean(draws[:, 40] <= bound), np.mean(draws[:, 40] <= quantile)
+    assert abs(held - 39 / 41) < 0.006 and held >= 0.944  # binomial sd .0015
+    assert abs(held_by_quantile - 38.05 / 41) < 0.006
 
 
 def test_intervals_is_a_checked_constructor_parameter():
@@ -309,4 +334,5 @@ def test_the_bootstraps_refits_are_searched_as_the_fit_is(monkeypatch):
             searched.append(_intervals._generating_ratios(settings, boot, records, params))
     np.testing.assert_allclose(ratios, np.concatenate(searched))
     assert moved >= 1
-    np.testing.assert_allclose(cut, np.maximum(RISE, np.quantile(ratios, 0.95, axis=0)))
+    # 9 ratios are too few for a 95 % bound below the largest (19 are needed)
+    np.testing.assert_allclose(cut, np.maximum(RISE, ratios.max(axis=0)))
