@@ -167,12 +167,12 @@ def prediction_bound(values, level):
     """Per column, the ceil((m + 1) * level)-th smallest of the m ``values``.
 
     A new value exchangeable with the m stays at or below it with
-    probability at least ``level``: the rank of the new value among the
-    m + 1 is uniform (Davison & Hinkley 1997, *Bootstrap Methods and their
-    Application*, sec. 4.2). The interpolated sample quantile,
-    ``np.quantile(values, level)``, falls about one rank lower, which as a
-    bound holds only about (m level + 1 - level) / (m + 1) of the time:
-    .946 for m = 240 at .95. With fewer than level / (1 - level) values
+    probability at least ``level``, since its rank among the m + 1 is uniform
+    (as in Monte Carlo tests; Davison & Hinkley 1997, *Bootstrap Methods and
+    their Application*). The interpolated sample quantile,
+    ``np.quantile(values, level)``, falls about one rank lower: as a bound it
+    holds (m level + 1 - level) / (m + 1) of the time, .946 for m = 240 at
+    .95. With fewer than level / (1 - level) values
     (19 at .95) no rank is high enough, and the largest value is returned.
     """
     values = np.sort(np.asarray(values, dtype=float), axis=0)

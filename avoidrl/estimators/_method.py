@@ -10,6 +10,23 @@ from __future__ import annotations
 
 import pandas as pd
 
+#: methods.md's sentences on the 95 % intervals, by the ``intervals`` setting (summaries
+#: written before the setting existed had Wald intervals)
+_PROFILE_TEXT = ("95 % intervals were profile-likelihood intervals: every value whose negative "
+                 "log-likelihood, minimised over the other parameters, stays within a cut of the "
+                 "minimum")
+_INTERVALS_TEXT = {
+    "wald": "95 % intervals were Wald intervals from the Hessian of the negative "
+            "log-likelihood at the estimate, in the logit space of the bounds.",
+    "profile": _PROFILE_TEXT + ", chi2_1(0.95)/2 = 1.92.",
+    "calibrated-profile": _PROFILE_TEXT + ". Each parameter's cut was calibrated by a "
+                          "parametric bootstrap of the group (simulated again at its estimates "
+                          "and refitted as it was fitted): the 95 % prediction bound of the "
+                          "likelihood ratios at the generating values, the ceil(0.95 (m + 1))-th "
+                          "smallest of the m ratios (Davison & Hinkley, 1997), and never below "
+                          "chi2_1(0.95)/2 = 1.92.",
+}
+
 
 class MaximumLikelihood:
     """The fitted-model protocol for per-participant maximum likelihood."""
@@ -73,7 +90,15 @@ class MaximumLikelihood:
             for g in sorted(gradients))
         return ("Each participant's parameters were estimated by maximum likelihood within "
                 f"the bounds, by {how} ({said}; optimizer options: "
-                f"{first.get('optimizer_options') or 'defaults'}).")
+                f"{first.get('optimizer_options') or 'defaults'}). "
+                + _INTERVALS_TEXT[first.get("intervals", "wald")])
+
+    @classmethod
+    def methods_citations_of(cls, first):
+        """methods.md's references for these settings: Davison & Hinkley with calibrated cuts."""
+        return cls.methods_citations + (("davison1997",)
+                                        if first.get("intervals") == "calibrated-profile"
+                                        else ())
 
     @property
     def evidence_(self) -> pd.Series:

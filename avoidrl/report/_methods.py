@@ -40,6 +40,8 @@ CITATIONS = {
     "rigoux2014": "Rigoux, L., Stephan, K. E., Friston, K. J., & Daunizeau, J. (2014). "
                   "Bayesian model selection for group studies - revisited. *NeuroImage*, 84, "
                   "971-985.",
+    "davison1997": "Davison, A. C., & Hinkley, D. V. (1997). *Bootstrap methods and their "
+                   "application*. Cambridge University Press.",
     "byrd1995": "Byrd, R. H., Lu, P., Nocedal, J., & Zhu, C. (1995). A limited memory "
                 "algorithm for bound constrained optimization. *SIAM Journal on Scientific "
                 "Computing*, 16(5), 1190-1208.",
@@ -120,7 +122,7 @@ def methods_text(summary):
         cited.update(dict.fromkeys(("stephan2009", "rigoux2014")))
     comparison += "."
     cited["holm1979"] = None
-    # a method may cite more for some settings (EB's calibrated intervals)
+    # a method may cite more for some settings (calibrated intervals)
     citations_of = getattr(method, "methods_citations_of", None)
     first = next(iter(estimators.values()))
     cited.update(dict.fromkeys(citations_of(first) if citations_of is not None

@@ -6,9 +6,11 @@ BOUNDS = {"factual_lr": [0.01, 0.99], "temperature": [0.01, 0.5]}
 
 
 def summary(method="ml", models=("QLearning+novel", "Hybrid2021"), seed=7, bms=True,
-            **eb_settings):
+            intervals=None, **eb_settings):
     inner = {"bounds": BOUNDS, "start": "normal", "n_starts": 4, "max_starts": 12,
              "optimizer_options": {}}
+    if intervals is not None:  # summaries written before the setting existed lack it
+        inner["intervals"] = intervals
     if method == "ml":
         estimators = {m: inner for m in models}
     else:
@@ -35,6 +37,18 @@ def test_ml_methods():
     references = text.split("## References")[1]
     assert "Geana, A." in references and "Palminteri, S." in references
     assert "Huys" not in references  # no empirical Bayes here
+    assert "95 % intervals were Wald intervals" in text and "Davison" not in text
+
+
+def test_ml_methods_say_how_the_intervals_were_computed():
+    assert methods_text(summary(intervals="wald")) == methods_text(summary())
+    profile = methods_text(summary(intervals="profile"))
+    assert "profile-likelihood intervals" in profile and "1.92." in profile
+    assert "bootstrap" not in profile and "Davison" not in profile
+    calibrated = methods_text(summary(intervals="calibrated-profile"))
+    assert "cut was calibrated by a parametric bootstrap of the group" in calibrated
+    assert "95 % prediction bound" in calibrated and "(Davison & Hinkley, 1997)" in calibrated
+    assert "Davison, A. C., & Hinkley, D. V. (1997)" in calibrated.split("## References")[1]
 
 
 def test_eb_methods_and_one_model_unseeded():
