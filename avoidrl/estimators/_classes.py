@@ -107,8 +107,9 @@ _COMMON_DOC = """
         bisection; every estimate gets one, on a bound too.
         'calibrated-profile': the same with each parameter's cut calibrated
         by a parametric bootstrap of the fitted group (simulated at the
-        estimates, refitted as the fit was, profile search included, the 95 %
-        quantile of the likelihood ratios at the generating values; never
+        estimates, refitted as the fit was, profile search included; the
+        cut is the 95 % prediction bound of the likelihood ratios at the
+        generating values, the ceil(0.95 (m + 1))-th smallest of m, never
         below 1.92; ``profile_cut_``): the cut
         then depends on the whole group, as an empirical-Bayes prior does (in
         a parameter recovery, the group is each work unit of 16 datasets).
