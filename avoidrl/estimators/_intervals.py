@@ -172,8 +172,8 @@ def prediction_bound(values, level):
     their Application*). The interpolated sample quantile,
     ``np.quantile(values, level)``, falls about one rank lower: as a bound it
     holds (m level + 1 - level) / (m + 1) of the time, .946 for m = 240 at
-    .95. With fewer than level / (1 - level) values
-    (19 at .95) no rank is high enough, and the largest value is returned.
+    .95. With fewer than level / (1 - level) values (19 at .95) no rank is
+    high enough, and the largest value is returned.
     """
     values = np.sort(np.asarray(values, dtype=float), axis=0)
     m = len(values)

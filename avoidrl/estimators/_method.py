@@ -91,7 +91,7 @@ class MaximumLikelihood:
         return ("Each participant's parameters were estimated by maximum likelihood within "
                 f"the bounds, by {how} ({said}; optimizer options: "
                 f"{first.get('optimizer_options') or 'defaults'}). "
-                + _INTERVALS_TEXT[first.get("intervals", "wald")])
+                + _INTERVALS_TEXT.get(first.get("intervals") or "wald", ""))
 
     @classmethod
     def methods_citations_of(cls, first):

@@ -134,8 +134,7 @@ def test_the_intervals_are_the_same_for_any_n_jobs(fitted):
 def test_calibrated_intervals_widen_the_profile_by_their_bootstrap_cut(fitted):
     """intervals='calibrated-profile': the cut is never below chi2_1(.95)/2, is the 95 %
     prediction bound of the bootstrap's likelihood ratios (the 195th smallest of 204) where
-    that is larger, and the intervals
-    contain the chi2 profile's; the same for any n_jobs."""
+    that is larger, and the intervals contain the chi2 profile's; the same for any n_jobs."""
     from avoidrl.estimators._intervals import calibrated_cut
     from avoidrl.estimators._multistart import participant_seeds
 
