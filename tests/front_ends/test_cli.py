@@ -588,6 +588,8 @@ def test_intervals_option_writes_profile_intervals_and_says_so(tmp_path, capsys)
     assert table[["lower", "upper"]].notna().all().all()
     readme = (out / "README.md").read_text()
     assert "profile-likelihood intervals" in readme and "Wald intervals from" not in readme
+    methods = (out / "methods.md").read_text()  # the setting reaches the methods paragraph
+    assert "95 % intervals were profile-likelihood intervals" in methods and "1.92." in methods
 
 
 @pytest.mark.parametrize("argv, fragment", [
