@@ -232,6 +232,9 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
             self.posterior_cov_, self.params_ci_ = wald_intervals(settings.variant, data, best,
                                                                   settings.bounds)
             method = check_intervals(getattr(self, "intervals", "wald"))
+            # a refit with Wald intervals must not keep an earlier profile fit's cut
+            for stale in ("profile_cut_", "profile_calibration_"):
+                self.__dict__.pop(stale, None)
             if method != "wald":
                 set_profile_intervals(self, data, settings, records, best, seeds, n_jobs,
                                       calibrated=method == "calibrated-profile")

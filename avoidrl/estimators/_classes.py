@@ -154,6 +154,12 @@ _COMMON_DOC = """
     profile_cut_ : Series
         Profile intervals only: the NLL rise that bounds each parameter's
         interval (1.92, or the bootstrap's with 'calibrated-profile').
+    profile_calibration_ : DataFrame or None
+        Profile intervals only; with 'calibrated-profile', per parameter:
+        ``n`` (the bootstrap's likelihood ratios, simulated groups x
+        participants), ``coverage_chi2`` (how often 1.92 covered the
+        generating values in the simulated groups), ``cut`` and ``coverage``
+        (how often the cut covered them there). None with 'profile'.
     bounds_, init_ : dict
         The bounds and start values used.
     n_starts_ : int

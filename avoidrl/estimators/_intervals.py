@@ -182,6 +182,20 @@ def prediction_bound(values, level):
     return values[min(max(rank, 1), m) - 1]
 
 
+def calibration_table(ratios, cut, names):
+    """What a calibrated cut did, per parameter (``profile_calibration_``).
+
+    ``n``: the bootstrap's likelihood ratios (simulated groups x
+    participants); ``coverage_chi2``: the share at or under chi2_1(.95)/2,
+    how often plain profile intervals covered the generating values in the
+    simulated groups; ``cut``; ``coverage``: the share at or under the cut.
+    """
+    ratios = np.asarray(ratios, dtype=float)
+    return pd.DataFrame({"n": len(ratios), "coverage_chi2": (ratios <= PROFILE_CUT).mean(axis=0),
+                         "cut": cut, "coverage": (ratios <= cut).mean(axis=0)},
+                        index=pd.Index(names, name="parameter"))
+
+
 def _generating_ratios(settings, data, records, generating):
     """Each refitted participant's likelihood ratios at its generating values, shape (n, k).
 
@@ -311,11 +325,14 @@ def set_profile_intervals(estimator, data, settings, records, best, seeds, n_job
         estimator._set_fitted(data, settings, records, best)
         estimator.posterior_cov_, _ = wald_intervals(settings.variant, data, best,
                                                      settings.bounds)
+    calibration = None
     if calibrated:
-        cut, _ = calibrated_cut(settings, data, best, seeds, n_jobs)
+        cut, ratios = calibrated_cut(settings, data, best, seeds, n_jobs)
         table, _, _ = profile_table(settings, data, best, records, n_jobs, cut=cut)
+        calibration = calibration_table(ratios, cut, names)
     estimator.profile_cut_ = pd.Series(PROFILE_CUT if cut is None else cut, index=names,
                                        name="profile_cut")
+    estimator.profile_calibration_ = calibration
     if todo.size:
         warn(f"{settings.variant.name}: the profile likelihood still meets a lower NLL than "
              f"the fit's optimum for {todo.size} participant(s) after {PROFILE_ROUNDS} "

@@ -157,6 +157,14 @@ def test_calibrated_intervals_widen_the_profile_by_their_bootstrap_cut(fitted):
     assert ratios.shape == (34 * 6, 4) and (ratios >= 0).all()
     # ceil(205 x .95) = 195: the 195th smallest ratio of each parameter
     np.testing.assert_allclose(np.maximum(RISE, np.sort(ratios, axis=0)[194]), again)
+    # profile_calibration_ counts the same ratios
+    table = calibrated.profile_calibration_
+    assert list(table.index) == model.parameter_names and (table["n"] == 204).all()
+    np.testing.assert_allclose(table["coverage_chi2"], (ratios <= RISE).mean(axis=0))
+    np.testing.assert_allclose(table["cut"], cut.to_numpy())
+    np.testing.assert_allclose(table["coverage"], (ratios <= again).mean(axis=0))
+    assert (table["coverage"] >= 195 / 204 - 1e-12).all()
+    assert (table["coverage"] >= table["coverage_chi2"]).all()
     both = model.params_ci_.merge(calibrated.params_ci_, left_index=True, right_index=True,
                                   suffixes=("", "_calibrated"))
     tolerance = 0.02 * (both["upper"] - both["lower"])
@@ -186,6 +194,19 @@ def test_the_cuts_prediction_bound_holds_for_a_new_exchangeable_value():
     held, held_by_quantile = np.mean(draws[:, 40] <= bound), np.mean(draws[:, 40] <= quantile)
     assert abs(held - 39 / 41) < 0.006 and held >= 0.944  # binomial sd .0015
     assert abs(held_by_quantile - 38.05 / 41) < 0.006
+
+
+def test_a_wald_refit_keeps_no_profile_attributes(fitted):
+    """'profile' sets profile_cut_ (1.92) and profile_calibration_ None; refitted with
+    Wald intervals, the estimator keeps neither from the earlier fit."""
+    model, learning, transfer = fitted
+    assert model.profile_calibration_ is None and (model.profile_cut_ == RISE).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        wald = clone(model).fit(learning, transfer)
+        assert hasattr(wald, "profile_cut_")
+        wald.set_params(intervals="wald").fit(learning, transfer)
+    assert not hasattr(wald, "profile_cut_") and not hasattr(wald, "profile_calibration_")
 
 
 def test_intervals_is_a_checked_constructor_parameter():
