@@ -35,7 +35,7 @@ from .._utils.validation import (  # noqa: F401  (check_n_jobs, check_rng: impor
 from .._utils.warnings import warn
 from ..models._builtin import BASE_MODELS, ModelVariant, check_options
 from ..models._declare import BaseModel
-from ._intervals import set_profile_intervals, wald_intervals
+from ._intervals import set_intervals
 from ._method import MaximumLikelihood
 from ._multistart import best_of, fit_participants, fits_table, participant_seeds
 from ._prediction import TransferPrediction
@@ -229,15 +229,8 @@ class RLModelBase(MaximumLikelihood, TransferPrediction, BaseEstimator):
         best, _ = best_of(records)
         self._set_fitted(data, settings, records, best)
         if intervals:
-            self.posterior_cov_, self.params_ci_ = wald_intervals(settings.variant, data, best,
-                                                                  settings.bounds)
-            method = check_intervals(getattr(self, "intervals", "wald"))
-            # a refit with Wald intervals must not keep an earlier profile fit's cut
-            for stale in ("profile_cut_", "profile_calibration_"):
-                self.__dict__.pop(stale, None)
-            if method != "wald":
-                set_profile_intervals(self, data, settings, records, best, seeds, n_jobs,
-                                      calibrated=method == "calibrated-profile")
+            set_intervals(self, data, settings, records, best, seeds, n_jobs,
+                          check_intervals(getattr(self, "intervals", "wald")))
         if warn:
             self._warn_fit_problems(settings, data.n_participants)
         return self

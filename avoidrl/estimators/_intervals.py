@@ -4,11 +4,11 @@ The last part of the maximum-likelihood "fit" step: after the multi-start
 fit (:mod:`avoidrl.estimators._multistart`), the NLL Hessian at each
 participant's estimate, in the logit space of the bounds
 (:mod:`avoidrl._core.transform`), gives ``posterior_cov_`` and the Wald
-``params_ci_`` table that the tables and figures read. With the estimators'
-``intervals='profile'`` or ``'calibrated-profile'``, :func:`set_profile_intervals`
-replaces that table by profile-likelihood intervals (the walk of
-:mod:`._profile`), the latter with cuts from a parametric bootstrap of the
-group (:func:`calibrated_cut`).
+``params_ci_`` table that the tables and figures read (:func:`set_intervals`).
+With the estimators' ``intervals='profile'`` or ``'calibrated-profile'``,
+:func:`set_profile_intervals` replaces that table by profile-likelihood
+intervals (the walk of :mod:`._profile`), the latter with cuts from a
+parametric bootstrap of the group (:func:`calibrated_cut`).
 """
 
 from __future__ import annotations
@@ -306,6 +306,23 @@ def profile_search(settings, data, records, n_jobs=1):
         where[todo] = where_again
         todo = todo[nll[todo] - lowest_again > OPTIMUM_TOLERANCE]
     return records, table, moved, todo
+
+
+def set_intervals(estimator, data, settings, records, best, seeds, n_jobs, method):
+    """The fitted ``estimator``'s interval attributes by its ``intervals`` ``method``.
+
+    Wald intervals and ``posterior_cov_`` first; with a profile method,
+    :func:`set_profile_intervals` then replaces the table and sets
+    ``profile_cut_`` and ``profile_calibration_``. A Wald refit drops those
+    two, so that no earlier profile fit's cut is left on the estimator.
+    """
+    estimator.posterior_cov_, estimator.params_ci_ = wald_intervals(
+        settings.variant, data, best, settings.bounds)
+    for stale in ("profile_cut_", "profile_calibration_"):
+        estimator.__dict__.pop(stale, None)
+    if method != "wald":
+        set_profile_intervals(estimator, data, settings, records, best, seeds, n_jobs,
+                              calibrated=method == "calibrated-profile")
 
 
 def set_profile_intervals(estimator, data, settings, records, best, seeds, n_jobs, calibrated):
