@@ -53,7 +53,13 @@ Three reports (choose with ``--report``):
     and wall time (2026-12-07, B = 10, replicates 0-9: Hybrid2012+novel
     .910-.962, QLearning+novel .872-.925; replicates 10-19: .920-.965 and
     .873-.908); ``--first-replicate`` starts the replicates further on
-    (replicates 10-19 are new populations and data).
+    (replicates 10-19 are new populations and data). ``--levels L ...`` also
+    counts EB's intervals at other credible levels
+    (``EmpiricalBayes.credible_intervals``); 2026-12-07, 20 replicates, levels
+    0.9/0.95/0.98/0.99/0.995/0.999: QLearning+novel .819-.855, .861-.912,
+    .894-.947, .913-.958, .923-.964, .935-.979 (temperature the lowest at
+    every level); Hybrid2012+novel .789-.869, .851-.930, .892-.966, .914-.982,
+    .932-.991, .947-.994 (critic_lr the lowest, temperature the highest).
 ``identification``
     ``--groups`` groups of ``--group-size`` participants from each generator
     (the five base models +novel; ``--hybrids`` adds the other three hybrids),
@@ -77,6 +83,7 @@ Usage::
     python benchmarks/bench_hierarchical.py --report collapse --models Hybrid2012+novel --seeds 16
     python benchmarks/bench_hierarchical.py --report coverage --replicates 10
     python benchmarks/bench_hierarchical.py --report coverage --no-ml --calibration 10
+    python benchmarks/bench_hierarchical.py --report coverage --no-ml --replicates 20 --levels 0.9 0.95 0.99 0.999
 """
 
 from __future__ import annotations
@@ -435,7 +442,7 @@ def report_coverage(args):
         counts = {"EB": [], "EB calibrated": [], "ML": [], "ML profile": [],
                   "ML calibrated": []}
         tails = {method: [] for method in counts}
-        levels, seconds = [], []
+        levels, seconds, by_level = [], [], {}
         for replicate in range(args.first_replicate, args.first_replicate + args.replicates):
             if name.startswith("QLearning"):
                 truth = base_truth.copy()
@@ -448,6 +455,9 @@ def report_coverage(args):
             quiet_fit(eb, learning, transfer)
             counts["EB"].append(covered(eb, truth))
             tails["EB"].append(covered_in_tails(truth, eb.params_ci_))
+            for level in args.levels or ():
+                table = coverage_table(truth, eb.credible_intervals(level), level)
+                by_level.setdefault(level, []).append((table["n_inside"], table["n"]))
             if args.calibration:
                 calibrated = clone(eb).set_params(interval_calibration=args.calibration)
                 seconds.append(quiet_fit(calibrated, learning, transfer))
@@ -480,6 +490,11 @@ def report_coverage(args):
         print("the lowest and highest 10 % of each replicate's true values "
               "(coverage_by_position_'s tails, pooled):")
         print(pd.DataFrame(tail_table).round(3).to_string())
+        if by_level:
+            print("EB at other credible levels (credible_intervals(level)), share of true "
+                  "values inside:")
+            print(pd.DataFrame({f"{level:g}": sum(p[0] for p in parts) / sum(p[1] for p in parts)
+                                for level, parts in by_level.items()}).round(3).to_string())
         if levels:
             print(f"EB calibrated (interval_calibration={args.calibration}): credible level "
                   "per parameter over the replicates (min, mean, max); wall seconds "
@@ -525,6 +540,9 @@ def main(argv=None):
     parser.add_argument("--calibration", type=int, default=0,
                         help="coverage: also fit EB with interval_calibration=this many "
                              "simulated groups")
+    parser.add_argument("--levels", nargs="*", type=float, default=None,
+                        help="coverage: also count EB's intervals at these credible levels "
+                             "(EmpiricalBayes.credible_intervals)")
     parser.add_argument("--n-importance", type=int, default=200,
                         help="coverage: EB's n_importance")
     parser.add_argument("--no-ml", action="store_true",

@@ -6,10 +6,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from avoidrl import QLearning
 from avoidrl._core.data import load_task_data
+from avoidrl._core.transform import to_bounded, to_unbounded
 from avoidrl.hierarchical import EmpiricalBayes
 from avoidrl.hierarchical import _level_calibration
 from avoidrl.hierarchical._laplace import _Population, _weighted_quantiles
@@ -278,3 +281,81 @@ def test_the_command_line_calibrates_and_the_report_says_so(tmp_path):
     assert levels["min"].between(0.95, LEVELS[-1]).all()
     for name, level in levels["min"].items():               # the README states the same
         assert f"{name} {level:.3f}" in readme
+
+
+# ------------------------------------------------ posterior quantiles and other levels
+
+
+def test_posterior_quantiles_are_kept_and_give_params_ci_at_95(plain_and_calibrated):
+    plain, calibrated = plain_and_calibrated
+    grid = plain.posterior_quantiles_
+    assert grid.index.equals(plain.params_ci_.index)
+    probabilities = grid.columns.to_numpy(float)
+    assert probabilities[0] == pytest.approx(0.0005) and probabilities[-1] == pytest.approx(0.9995)
+    np.testing.assert_allclose(probabilities + probabilities[::-1], 1.0)
+    assert np.all(np.diff(grid.to_numpy(), axis=1) >= 0)      # quantiles rise with probability
+    # the same draws and weights as params_ci_: its 95 % interval is read back exactly
+    pd.testing.assert_frame_equal(plain.credible_intervals(0.95), plain.params_ci_)
+    # with calibration, params_ci_ is at the calibrated levels and credible_intervals at the
+    # stated one: the fit and its quantiles are the same
+    pd.testing.assert_frame_equal(calibrated.credible_intervals(0.95), plain.params_ci_)
+    pd.testing.assert_frame_equal(calibrated.posterior_quantiles_, grid)
+
+
+def test_credible_intervals_nest_and_interpolate_between_stored_levels(plain_and_calibrated):
+    plain, _ = plain_and_calibrated
+    levels = [0.5, 0.8, 0.9, 0.95, 0.97, 0.99, 0.999]
+    tables = [plain.credible_intervals(level) for level in levels]
+    for narrow, wide in zip(tables, tables[1:]):
+        assert (wide["lower"] <= narrow["lower"]).all() and (wide["upper"] >= narrow["upper"]).all()
+    assert (tables[-1]["upper"] - tables[-1]["lower"]).sum() > \
+        (tables[3]["upper"] - tables[3]["lower"]).sum()
+    for table in tables:
+        assert ((table["lower"] <= table["estimate"]) & (table["estimate"] <= table["upper"])).all()
+        pd.testing.assert_series_equal(table["estimate"], plain.params_ci_["estimate"])
+    # 0.97 is not stored (tails 0.0130 and 0.0180 are): between them, linear in z against
+    # the normal scores
+    grid = plain.posterior_quantiles_
+    probabilities = grid.columns.to_numpy(float)
+    below = probabilities[probabilities < 0.015].max()
+    above = probabilities[probabilities > 0.015].min()
+    share = (norm.ppf(0.015) - norm.ppf(below)) / (norm.ppf(above) - norm.ppf(below))
+    settings = plain._settings()
+    z = [to_unbounded(grid[p].to_numpy().reshape(-1, 4), settings.low, settings.high)
+         for p in (below, above)]
+    expected = to_bounded((1 - share) * z[0] + share * z[1], settings.low, settings.high)
+    np.testing.assert_allclose(tables[4]["lower"],
+                               np.minimum(expected.ravel(), plain.params_ci_["estimate"]))
+
+
+def test_credible_intervals_of_a_laplace_fit_are_gaussian_in_z(small_group):
+    fit = EmpiricalBayes(QLearning(novel=True), random_state=1, m_step="laplace",
+                         max_iter=5).fit(*small_group)
+    pd.testing.assert_frame_equal(fit.credible_intervals(0.95), fit.params_ci_, rtol=1e-9)
+    settings = fit._settings()
+    z = to_unbounded(fit.map_params_.to_numpy(), settings.low, settings.high)
+    sd = np.sqrt(np.diagonal(fit.posterior_cov_, axis1=1, axis2=2))
+    # 0.9 is a stored level (tails 0.05), 0.99 is interpolated: both exact
+    for level, atol in ((0.9, 1e-12), (0.99, 1e-12)):
+        upper = to_bounded(z + norm.ppf(0.5 + level / 2) * sd, settings.low, settings.high)
+        np.testing.assert_allclose(fit.credible_intervals(level)["upper"], upper.ravel(),
+                                   rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("level", [0, 1, 0.9999, -0.5, True, "0.9", None])
+def test_credible_intervals_bad_level(plain_and_calibrated, level):
+    plain, _ = plain_and_calibrated
+    with pytest.raises(ValueError, match=r"level must be a number in \(0, 0.999\]"):
+        plain.credible_intervals(level)
+
+
+def test_a_pickle_from_before_the_quantiles_asks_for_a_refit(plain_and_calibrated):
+    plain, _ = plain_and_calibrated
+    state = dict(plain.__getstate__())
+    state.pop("posterior_quantiles_")
+    old = EmpiricalBayes.__new__(EmpiricalBayes)
+    old.__setstate__(state)
+    with pytest.raises(ValueError, match="refit"):
+        old.credible_intervals(0.9)
+    with pytest.raises(NotFittedError):
+        EmpiricalBayes(QLearning(novel=True)).credible_intervals(0.9)
