@@ -288,6 +288,8 @@ def test_eb_group_priors(ql_data):
     eb = EmpiricalBayes(QLearning(novel=True), prior="group", random_state=0).fit(*frames)
     assert set(eb.group_mean_) == {"a", "b"}
     assert set(eb.group_params_.index.get_level_values("group")) == {"a", "b"}
+    # participants alternate between the groups: the quantiles are put back in their order
+    pd.testing.assert_frame_equal(eb.credible_intervals(0.95), eb.params_ci_)
     other = [f.assign(group_code="c") for f in frames]
     with pytest.raises(ValueError, match="group_code 'c' has no fitted prior"):
         eb.score(*other)
