@@ -33,7 +33,7 @@ from .._core.transform import to_bounded
 from .._utils.fitted import register_fit_method
 from .._utils.progress import ProgressBar
 from .._utils.warnings import warn
-from .._utils.validation import check_n_jobs, check_rng
+from .._utils.validation import check_n_jobs, check_rng, is_number
 from .._utils.validation import effective_n_jobs as _effective_n_jobs
 from ..estimators._base import RLModelBase
 from ..estimators._multistart import base_entropy
@@ -395,8 +395,7 @@ class HierarchicalBayes(FullBayes, BaseEstimator):
     def credible_intervals(self, level: float = 0.95) -> pd.DataFrame:
         """Equal-tailed credible intervals at ``level``, laid out as ``params_ci_``."""
         check_is_fitted(self, "draws_")
-        if isinstance(level, (bool, np.bool_)) or not isinstance(level, numbers.Real) \
-                or not 0 < level < 1:
+        if not is_number(level) or not 0 < level < 1:
             raise ValueError(f"level must be a number in (0, 1), got {level!r}")
         return _posterior.interval_table(self.draws_, self.params_, level)
 

@@ -37,13 +37,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from .._core.likelihood import Objective
-from .._core.transform import Z_LIMIT, interval_table, to_bounded, to_unbounded
+from .._core.transform import interval_table, to_bounded, to_unbounded
 from .._utils.fitted import register_fit_method
 from .._utils.validation import check_n_jobs, check_number, check_rng
 from .._utils.warnings import warn
@@ -51,10 +50,10 @@ from ..estimators._base import RLModelBase
 from ..estimators._multistart import base_entropy, participant_seeds
 from ._laplace import (  # noqa: F401  (integrated_bic, population_table: importable here as before)
     COLLAPSE_FRACTION, IMPORTANCE_DF, _collapsed, _importance_evidence, _importance_moments, _map_and_laplace, _Population,
-    QUANTILE_PROBABILITIES, QUANTILE_TAILS, _gaussian_quantiles, _posterior_mean_x, _prior_change,
-    _sampled_intervals, integrated_bic, population_table,
+    _posterior_mean_x, _prior_change, _sampled_intervals, integrated_bic, population_table,
 )
 from ._level_calibration import calibrate_levels
+from ._quantiles import QuantileIntervals, gaussian_quantiles, quantile_table
 from ._eb_method import EmpiricalBayesMethod
 from ._em import (  # noqa: F401  (the EM settings: importable here as before)
     FINAL_ROUNDS, FINAL_SAMPLE_FACTOR, FIRST_MAXITER, FIRST_STARTS_PER_PARAMETER, INITIAL_VARIANCE,
@@ -74,7 +73,8 @@ NOMINAL_LEVEL = 0.95
 
 
 @register_fit_method
-class EmpiricalBayes(EmpiricalBayesMethod, ExpectationMaximisation, BaseEstimator):
+class EmpiricalBayes(EmpiricalBayesMethod, ExpectationMaximisation, QuantileIntervals,
+                     BaseEstimator):
     """Hierarchical fitting of an avoidrl model by empirical-Bayes EM.
 
     Participants' parameters, mapped to an unbounded space through their
@@ -450,8 +450,9 @@ class EmpiricalBayes(EmpiricalBayesMethod, ExpectationMaximisation, BaseEstimato
         self.params_ci_ = interval_table(z, self.posterior_cov_, low, high, ids, names,
                                          estimate=self.params_.to_numpy())
         estimate = to_unbounded(self.params_.to_numpy(), low, high)
-        quantiles = _gaussian_quantiles(z, self.posterior_cov_)
-        if self.m_step == "importance":
+        if self.m_step == "laplace":
+            quantiles = gaussian_quantiles(z, self.posterior_cov_)
+        else:
             # intervals from the importance draws, averaged over the population's
             # own uncertainty: the Laplace ones cover the truth too rarely
             hyper_rng = np.random.default_rng(np.random.SeedSequence([base, 0x1C1]))
@@ -463,10 +464,7 @@ class EmpiricalBayes(EmpiricalBayesMethod, ExpectationMaximisation, BaseEstimato
             quantiles = np.concatenate([p[2] for p in parts], axis=1)[:, inverse]
             self.params_ci_["lower"] = to_bounded(np.minimum(lower, estimate), low, high).ravel()
             self.params_ci_["upper"] = to_bounded(np.maximum(upper, estimate), low, high).ravel()
-        self.posterior_quantiles_ = pd.DataFrame(
-            to_bounded(quantiles, low, high).reshape(len(QUANTILE_PROBABILITIES), -1).T,
-            index=self.params_ci_.index,
-            columns=pd.Index(QUANTILE_PROBABILITIES, name="probability"))
+        self.posterior_quantiles_ = quantile_table(quantiles, low, high, self.params_ci_.index)
 
     def _store_levels(self, data, seeds, settings, units, results, base):
         """The intervals' credible level per parameter, calibrated if asked (see ``interval_calibration``)."""
@@ -560,64 +558,6 @@ class EmpiricalBayes(EmpiricalBayesMethod, ExpectationMaximisation, BaseEstimato
             out[index] = estep["log_evidence"]
         return pd.Series(out, index=pd.Index(data.participants, name="participant_id"),
                          name="log_evidence")
-
-    def credible_intervals(self, level: float = 0.95) -> pd.DataFrame:
-        """Equal-tailed posterior intervals at another credible ``level``, laid out as ``params_ci_``.
-
-        Read from ``posterior_quantiles_``: exact at the levels its
-        probabilities give (0.95, 0.9, ..., 0.05 in steps of 0.05, and 0.999,
-        0.9986, ..., 0.964 between 0.95 and 0.999); between them, interpolated
-        linearly in z against the probabilities' normal scores (exact for the
-        Gaussian posteriors of ``m_step='laplace'``). Each interval is widened to contain
-        ``estimate`` if needed, as ``params_ci_``'s are. ``interval_calibration``'s
-        levels apply to ``params_ci_`` only: these intervals are at ``level``
-        as stated. Their coverage, measured with ``benchmarks/bench_hierarchical.py
-        --report coverage --levels ...`` (20 replicates of 60, by parameter):
-        QLearning+novel .82-.86 at 0.9, .86-.91 at 0.95, .91-.96 at 0.99,
-        .94-.98 at 0.999; Hybrid2012+novel .79-.87, .85-.93, .91-.98 and
-        .95-.99.
-
-        Parameters
-        ----------
-        level : float, default=0.95
-            Central credible level, in (0, 0.999]: the stored quantiles reach
-            the 0.05 % tails.
-
-        Returns
-        -------
-        DataFrame
-            Indexed by (participant_id, parameter): ``estimate``, ``lower``,
-            ``upper``, ``status``.
-        """
-        check_is_fitted(self, "posterior_quantiles_")
-        if self.posterior_quantiles_ is None:
-            raise ValueError("this EmpiricalBayes was fitted by an avoidrl that did not keep "
-                             "posterior quantiles: refit it to get credible_intervals")
-        widest = 1.0 - 2.0 * QUANTILE_TAILS[0]
-        if isinstance(level, (bool, np.bool_)) or not isinstance(level, Real) \
-                or not 0 < level <= widest + 1e-12:
-            raise ValueError(f"level must be a number in (0, {widest:g}] (the stored posterior "
-                             f"quantiles reach the {QUANTILE_TAILS[0]:.2%} tails), got {level!r}")
-        tail = 0.5 * (1.0 - float(level))
-        settings = self._settings()
-        k = len(settings.low)
-        grid = self.posterior_quantiles_
-        # interpolated in z against the normal scores of the probabilities: exact
-        # for a Gaussian posterior in z (m_step='laplace'), close for the others
-        scores = norm.ppf(grid.columns.to_numpy(float))
-        values = grid.to_numpy().reshape(-1, k, len(scores))
-        z = np.clip(to_unbounded(np.swapaxes(values, 1, 2), settings.low, settings.high),
-                    -Z_LIMIT, Z_LIMIT)                                       # (n, P, k)
-        table = self.params_ci_[["estimate"]].copy()
-        for column, probability in (("lower", tail), ("upper", 1.0 - tail)):
-            at = np.searchsorted(scores, norm.ppf(probability)).clip(1, len(scores) - 1)
-            share = (norm.ppf(probability) - scores[at - 1]) / (scores[at] - scores[at - 1])
-            inside = (1.0 - share) * z[:, at - 1] + share * z[:, at]
-            table[column] = to_bounded(inside, settings.low, settings.high).ravel()
-        table["lower"] = np.minimum(table["lower"], table["estimate"])
-        table["upper"] = np.maximum(table["upper"], table["estimate"])
-        table["status"] = self.params_ci_["status"]
-        return table
 
     def score(self, X_learning: FrameLike, X_transfer: FrameLike | None = None) -> float:
         """Mean Laplace log marginal likelihood per participant under the fitted prior.

@@ -26,6 +26,7 @@ from .._core.transform import (
     Z95, Z_LIMIT, clamp_psd, hessian_from_values, hessian_points, to_bounded,
 )
 from ..estimators._multistart import OPTIMUM_TOLERANCE
+from ._quantiles import QUANTILE_PROBABILITIES
 
 #: importance sampling of the posterior moments (m_step='importance'): the
 #: proposal is a multivariate t with IMPORTANCE_DF degrees of freedom (heavy
@@ -508,14 +509,6 @@ def _weighted_quantiles(samples, weights, probabilities):
     return out
 
 
-#: the posterior quantiles kept after a fit (EmpiricalBayes.posterior_quantiles_), as
-#: lower-tail probabilities up to the median: every 0.025 from 0.5 down to 0.025, then
-#: evenly on a log scale to 0.0005 (the 0.999 interval), and the mirror images above
-QUANTILE_TAILS = np.unique(np.concatenate([np.geomspace(0.0005, 0.025, 13),
-                                           0.025 * np.arange(1, 21)]))
-QUANTILE_PROBABILITIES = np.concatenate([QUANTILE_TAILS, 1.0 - QUANTILE_TAILS[-2::-1]])
-
-
 def _sampled_intervals(estep, population, rng, level=0.95):
     """Equal-tailed posterior intervals in z from the final E-step's importance draws.
 
@@ -532,8 +525,3 @@ def _sampled_intervals(estep, population, rng, level=0.95):
     out = _weighted_quantiles(estep["samples"], weights, probabilities)
     return out[0], out[1], out[2:]
 
-
-def _gaussian_quantiles(z, cov):
-    """Quantiles in z at :data:`QUANTILE_PROBABILITIES` of Gaussians (Laplace): (P, n, k)."""
-    sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
-    return z + stats.norm.ppf(QUANTILE_PROBABILITIES)[:, None, None] * sd
